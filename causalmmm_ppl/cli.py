@@ -1,0 +1,140 @@
+"""The ``causalmmm`` command.
+
+Each subcommand lives in ``causalmmm_ppl/commands/<name>.py`` as ``run(args) -> int``; this module only parses flags,
+dispatches, and turns user errors (``ValueError``/``TypeError``/``FileNotFoundError``) into one line on stderr with
+exit status 2. Output directories and files are written atomically by the commands, so a failed command leaves
+nothing partial behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from causalmmm_ppl import __version__, _runtime
+
+
+def _csv_list(text: str) -> tuple[str, ...]:
+    items = tuple(s.strip() for s in text.split(",") if s.strip())
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of column names")
+    return items
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    """Flags every subcommand takes."""
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def add_column_flags(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """Flags that say which columns of a long panel are what (see ColumnSpec)."""
+    p.add_argument("--target", required=required, help="target column, e.g. gmv")
+    p.add_argument("--channels", type=_csv_list, required=required, help="channel columns, comma-separated")
+    p.add_argument(
+        "--mediators",
+        type=_csv_list,
+        default=(),
+        help="mediator columns (e.g. pv), comma-separated; may also appear in --channels",
+    )
+    p.add_argument("--context", type=_csv_list, default=(), help="per-shop context columns, comma-separated")
+    p.add_argument("--shop-col", default=None, help="shop identifier column (default: shop, or shop_id if present)")
+    p.add_argument("--date-col", default=None, help="date column (default: date, or ds if present)")
+    p.add_argument(
+        "--fill-gaps",
+        choices=("error", "zero"),
+        default="error",
+        help="missing dates inside a shop's range: error (default) or fill channels and target with zero",
+    )
+    p.add_argument(
+        "--context-agg",
+        choices=("error", "first", "mean"),
+        default="error",
+        help="context that varies within a shop: error (default), or take the first value or the mean",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="causalmmm",
+        description="Causal marketing-mix modeling: learn per-shop channel graphs, forecast with intervals.",
+    )
+    parser.add_argument("--version", action="version", version=f"causalmmm_ppl {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("simulate", help="simulate a panel with a known causal graph")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--scenario", choices=("sim1", "sim2"), default="sim1")
+    p.add_argument("--shops", type=int, default=None)
+    p.add_argument("--channels", type=int, default=None, help="number of advertising channels")
+    p.add_argument("--days", type=int, default=None)
+    add_common(p)
+
+    p = sub.add_parser("validate", help="check a panel and print a summary")
+    p.add_argument("data", help="CSV or Parquet file, one row per shop and day")
+    add_column_flags(p)
+    p.add_argument("--window", type=int, default=None, help="training window length the panel must allow")
+    add_common(p)
+
+    p = sub.add_parser("fit", help="fit a model to a panel")
+    p.add_argument("data", help="CSV or Parquet file, one row per shop and day")
+    add_column_flags(p)
+    p.add_argument("--model", choices=("causalmmm", "btvc"), default="causalmmm")
+    p.add_argument("--holdout", type=int, default=0, help="forecast the last H days (held out of the fit)")
+    p.add_argument("--steps", type=int, default=None, help="SVI steps (causalmmm) or NUTS draws (btvc)")
+    p.add_argument("--config", default=None, help="JSON file with model/inference settings")
+    p.add_argument("--resume", action="store_true", help="resume from the checkpoint in RUN")
+    p.add_argument("--out", required=True, help="run directory")
+    add_common(p)
+
+    p = sub.add_parser("forecast", help="forecast the rows of DATA whose target is empty")
+    p.add_argument("run", help="run directory written by fit")
+    p.add_argument("--data", required=True)
+    p.add_argument("--interval", type=float, default=0.9)
+    p.add_argument("--out", required=True)
+    add_common(p)
+
+    p = sub.add_parser("edges", help="edge probabilities for the shops in DATA, without retraining")
+    p.add_argument("run")
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    add_common(p)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of a run")
+    p.add_argument("run")
+    p.add_argument("--out", required=True)
+    add_common(p)
+
+    p = sub.add_parser("compare", help="ELPD-LOO table for runs on the same data")
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--out", default=None, help="also write the table as CSV")
+    add_common(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``causalmmm`` console script."""
+    _runtime.configure()
+    args = build_parser().parse_args(argv)
+    try:
+        module = importlib.import_module(f"causalmmm_ppl.commands.{args.command}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"causalmmm_ppl.commands.{args.command}":
+            print(f"causalmmm {args.command}: not available in this version", file=sys.stderr)
+            return 2
+        raise
+    try:
+        return int(module.run(args) or 0)
+    except (ValueError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"causalmmm {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"causalmmm {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""The panel container: shops × time × nodes, with per-shop context, names, dates and masks.
+
+Nodes are ordered channels, then mediators, then the target (always last). Data code imports no engine
+(no torch, no jax): arrays are numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+NODE_KINDS = ("channel", "mediator", "target")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """Which columns of a long table are what.
+
+    Attributes
+    ----------
+    target
+        The target column (e.g. GMV); it becomes the last node.
+    channels
+        Advertising channel columns (numeric, >= 0). Names also listed in ``mediators`` are treated as mediators.
+    mediators
+        Mediator columns (e.g. page views): driven by channels, forecast rather than planned.
+    context
+        Per-shop context columns (constant within a shop).
+    shop_col, date_col
+        The shop identifier and date columns.
+    """
+
+    target: str
+    channels: tuple[str, ...]
+    mediators: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+    shop_col: str = "shop"
+    date_col: str = "date"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", tuple(self.channels))
+        object.__setattr__(self, "mediators", tuple(self.mediators))
+        object.__setattr__(self, "context", tuple(self.context))
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """Node names in model order: channels (not mediators), mediators, target."""
+        med = set(self.mediators)
+        return tuple(c for c in self.channels if c not in med) + tuple(self.mediators) + (self.target,)
+
+    @property
+    def node_kinds(self) -> tuple[str, ...]:
+        med = set(self.mediators)
+        n_ch = sum(c not in med for c in self.channels)
+        return ("channel",) * n_ch + ("mediator",) * len(self.mediators) + ("target",)
+
+    def to_dict(self) -> dict:
+        return {
+            "target": self.target,
+            "channels": list(self.channels),
+            "mediators": list(self.mediators),
+            "context": list(self.context),
+            "shop_col": self.shop_col,
+            "date_col": self.date_col,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ColumnSpec":
+        return cls(
+            target=d["target"],
+            channels=tuple(d["channels"]),
+            mediators=tuple(d.get("mediators", ())),
+            context=tuple(d.get("context", ())),
+            shop_col=d.get("shop_col", "shop"),
+            date_col=d.get("date_col", "date"),
+        )
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A validated multi-shop panel on a common date grid.
+
+    Attributes
+    ----------
+    values : (shop, time, node) float64
+        Observed values in original units; 0.0 where not observed (see ``observed``).
+    observed : (shop, time, node) bool
+        True where a value was observed. A shop's rows outside its own date range are False for every node
+        (ragged panels); a row whose target is empty (a spend plan to forecast) is False for the target only.
+    context : (shop, context) float64
+        Per-shop context.
+    shops : (shop,) str
+    dates : (time,) pandas.DatetimeIndex, regular (daily or weekly)
+    nodes : (node,) str, channels, then mediators, then the target
+    node_kinds : (node,) one of ``"channel"``, ``"mediator"``, ``"target"``
+    context_names : (context,) str
+    freq : pandas frequency string of the date grid (``"D"`` or ``"W-..."``)
+    """
+
+    values: np.ndarray
+    observed: np.ndarray
+    context: np.ndarray
+    shops: tuple[str, ...]
+    dates: pd.DatetimeIndex
+    nodes: tuple[str, ...]
+    node_kinds: tuple[str, ...]
+    context_names: tuple[str, ...] = ()
+    freq: str = "D"
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        # Internal consistency (programming errors, not user input: user input is checked in validate.py).
+        s, t, v = self.values.shape
+        if self.observed.shape != (s, t, v):
+            raise ValueError(f"observed has shape {self.observed.shape}, values {self.values.shape}")
+        if self.context.shape[0] != s or self.context.ndim != 2:
+            raise ValueError(f"context has shape {self.context.shape}, expected ({s}, k)")
+        if len(self.shops) != s or len(self.dates) != t or len(self.nodes) != v or len(self.node_kinds) != v:
+            raise ValueError("names do not match the array shapes")
+        if self.node_kinds[-1] != "target" or self.node_kinds.count("target") != 1:
+            raise ValueError("the target must be the last node and the only one")
+
+    # ----------------------------------------------------------------------------------------------- shapes
+    @property
+    def n_shops(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def n_time(self) -> int:
+        return self.values.shape[1]
+
+    @property
+    def n_nodes(self) -> int:
+        return self.values.shape[2]
+
+    @property
+    def target(self) -> str:
+        return self.nodes[-1]
+
+    @property
+    def channel_index(self) -> np.ndarray:
+        """(channel,) indices of the planned (exogenous) nodes."""
+        return np.flatnonzero(np.asarray(self.node_kinds) == "channel")
+
+    @property
+    def mediator_index(self) -> np.ndarray:
+        return np.flatnonzero(np.asarray(self.node_kinds) == "mediator")
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(shop, time) bool: the shop has a row on that date (its channels are observed)."""
+        return self.observed[..., self.channel_index].all(-1) if len(self.channel_index) else self.observed.any(-1)
+
+    @property
+    def target_observed(self) -> np.ndarray:
+        """(shop, time) bool: the target is observed."""
+        return self.observed[..., -1]
+
+    # ------------------------------------------------------------------------------------------- selection
+    def select_shops(self, shops: Sequence[int] | np.ndarray) -> "Panel":
+        """A panel with the shops at the given positions (order kept as given)."""
+        idx = np.asarray(shops, dtype=int)
+        return Panel(
+            values=self.values[idx],
+            observed=self.observed[idx],
+            context=self.context[idx],
+            shops=tuple(self.shops[i] for i in idx),
+            dates=self.dates,
+            nodes=self.nodes,
+            node_kinds=self.node_kinds,
+            context_names=self.context_names,
+            freq=self.freq,
+            warnings=self.warnings,
+        )
+
+    def select_time(self, start: int, stop: int) -> "Panel":
+        """A panel restricted to grid positions ``start:stop``."""
+        return Panel(
+            values=self.values[:, start:stop],
+            observed=self.observed[:, start:stop],
+            context=self.context,
+            shops=self.shops,
+            dates=self.dates[start:stop],
+            nodes=self.nodes,
+            node_kinds=self.node_kinds,
+            context_names=self.context_names,
+            freq=self.freq,
+            warnings=self.warnings,
+        )
+
+    # ------------------------------------------------------------------------------------------ conversion
+    def to_frame(self, shop_col: str = "shop", date_col: str = "date") -> pd.DataFrame:
+        """The long table: one row per observed (shop, date), node columns, then context columns.
+
+        Unobserved node values are NaN (e.g. an empty target on a plan row).
+        """
+        s_idx, t_idx = np.nonzero(self.observed.any(-1))
+        vals = np.where(self.observed, self.values, np.nan)[s_idx, t_idx]
+        df = pd.DataFrame(vals, columns=list(self.nodes))
+        df.insert(0, date_col, self.dates[t_idx])
+        df.insert(0, shop_col, np.asarray(self.shops, dtype=object)[s_idx])
+        for k, name in enumerate(self.context_names):
+            df[name] = self.context[s_idx, k]
+        return df
+
+    def summary(self) -> dict:
+        """Numbers a user checks first: shops, days, nodes, date range, zero-spend share, warnings."""
+        mask = self.mask
+        ch = self.channel_index
+        spend = self.values[..., ch][mask]
+        days_per_shop = mask.sum(1)
+        return {
+            "shops": self.n_shops,
+            "time_steps": self.n_time,
+            "freq": self.freq,
+            "days_per_shop_min": int(days_per_shop.min()) if self.n_shops else 0,
+            "days_per_shop_max": int(days_per_shop.max()) if self.n_shops else 0,
+            "nodes": self.n_nodes,
+            "channels": [self.nodes[i] for i in ch],
+            "mediators": [self.nodes[i] for i in self.mediator_index],
+            "target": self.target,
+            "context": list(self.context_names),
+            "date_min": str(self.dates[0].date()) if self.n_time else "",
+            "date_max": str(self.dates[-1].date()) if self.n_time else "",
+            "zero_spend_share": float((spend == 0).mean()) if spend.size else 0.0,
+            "warnings": list(self.warnings),
+        }
