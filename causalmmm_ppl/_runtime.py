@@ -26,9 +26,8 @@ def configure(threads: int | None = None) -> None:
     if "xla_force_host_platform_device_count" not in flags:
         os.environ["XLA_FLAGS"] = (flags + f" --xla_force_host_platform_device_count={n}").strip()
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    try:
-        import torch
+    # torch reads OMP_NUM_THREADS when it is first imported; adjust it too if it already was.
+    import sys
 
-        torch.set_num_threads(int(n))
-    except ImportError:  # data-only use
-        pass
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(n))

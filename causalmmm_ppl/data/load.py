@@ -1,0 +1,370 @@
+"""Loading long panels (CSV, Parquet, DataFrame) into a validated :class:`~causalmmm_ppl.data.panel.Panel`.
+
+A long panel has one row per shop and date. Flags (or a :class:`ColumnSpec`) say which columns are the shop, the
+date, the channels, mediators, target and per-shop context; other columns are ignored.
+
+Conventions
+-----------
+* Shops keep the order of their first appearance in the table (a panel written by ``Panel.to_frame`` reads back
+  in the same order); identifiers are strings.
+* Dates: ISO text, integer/text ``YYYYMMDD`` (AirMMM's ``ds``) or datetimes. The grid is daily or weekly (the most
+  common spacing between a shop's consecutive dates) and spans all shops; shops may cover different ranges (ragged
+  panels): rows outside a shop's range are unobserved.
+* A table without a shop column (and no ``--shop-col``) is one shop named ``"shop0"``.
+* All checks live in :mod:`causalmmm_ppl.data.validate`; every problem is one ``InputError`` line.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causalmmm_ppl.data import validate as V
+from causalmmm_ppl.data.panel import ColumnSpec, Panel
+from causalmmm_ppl.errors import InputError
+
+__all__ = ["load_panel", "read_table", "spec_from_args", "panel_from_args", "SINGLE_SHOP", "CSV_SUFFIXES",
+           "PARQUET_SUFFIXES"]
+
+#: Name of the one shop of a table without a shop column.
+SINGLE_SHOP = "shop0"
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_SHOP_DEFAULTS = ("shop", "shop_id")
+_DATE_DEFAULTS = ("date", "ds")
+# pandas >= 3 parses floats exactly by default (and deprecates the option); older pandas needs asking.
+_EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+
+
+# ------------------------------------------------------------------------------------------------- reading
+def _kind_of(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    raise InputError(f"{path}: unknown file type; expected a CSV ({', '.join(CSV_SUFFIXES)}) or Parquet "
+                     f"({', '.join(PARQUET_SUFFIXES)}) file")
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a directory, not a data file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty")
+
+
+def _raw_header(path: Path, kind: str) -> list[Any]:
+    """Column names as written in the file, duplicates kept (pandas renames them on reading)."""
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    head = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    return head.iloc[0].tolist() if len(head) else []
+
+
+def _read(path: Path, str_columns: tuple[str, ...] = ()) -> tuple[pd.DataFrame, V.Source]:
+    """Read a table and check its header; ``str_columns`` are read as text (shop ids keep leading zeros)."""
+    _check_file(path)
+    kind = _kind_of(path)
+    source = V.Source(str(path), kind)
+    try:
+        header = _raw_header(path, kind)
+        V.check_header(header, source)
+        if kind == "csv":
+            dtype = {c: str for c in str_columns if c in set(map(str, header))}
+            frame = pd.read_csv(path, dtype=dtype, **_EXACT_FLOATS)
+        else:
+            frame = pd.read_parquet(path)
+    except InputError:
+        raise
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputError(f"{path}: cannot read the {kind} file ({detail})") from exc
+    if not len(frame.columns):
+        raise InputError(f"{path}: the file is empty")
+    return frame, source
+
+
+def read_table(path: str | os.PathLike[str], *, str_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a CSV or Parquet table, chosen by the file suffix.
+
+    Parameters
+    ----------
+    path
+        ``.csv`` (optionally compressed: ``.csv.gz`` ...) or ``.parquet``/``.pq``.
+    str_columns
+        Columns to read as text from CSV (e.g. shop identifiers such as ``007``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table; duplicated column names, unknown suffixes and empty files are ``InputError``.
+    """
+    return _read(Path(path), tuple(str_columns))[0]
+
+
+# ------------------------------------------------------------------------------------------------- flags
+def spec_from_args(args: Any, frame_columns: Any) -> ColumnSpec:
+    """The :class:`ColumnSpec` that the CLI flags describe, with defaults resolved against the table's columns.
+
+    Parameters
+    ----------
+    args
+        Parsed flags: ``target``, ``channels``, ``mediators``, ``context``, ``shop_col``, ``date_col`` (missing
+        attributes count as not given).
+    frame_columns : (column,)
+        The table's column names.
+
+    Returns
+    -------
+    ColumnSpec
+        Shop column: ``--shop-col`` (which must exist), else ``shop``, else ``shop_id``, else ``shop`` (absent:
+        the table is one shop). Date column: ``--date-col`` (which must exist), else ``date``, else ``ds``.
+        The other columns are checked by :func:`load_panel`.
+    """
+    columns = [str(c) for c in frame_columns]
+    have = set(columns)
+    shop_col = getattr(args, "shop_col", None)
+    date_col = getattr(args, "date_col", None)
+    for flag, name in (("--shop-col", shop_col), ("--date-col", date_col)):
+        if name is not None and name not in have:
+            raise InputError(f"{flag} names {name!r}, which is not a column (columns: {V.column_listing(columns)})")
+    if shop_col is None:
+        shop_col = next((c for c in _SHOP_DEFAULTS if c in have), _SHOP_DEFAULTS[0])
+    if date_col is None:
+        date_col = next((c for c in _DATE_DEFAULTS if c in have), None)
+        if date_col is None:
+            raise InputError(f"no date column (looked for {', '.join(_DATE_DEFAULTS)}): name it with --date-col "
+                             f"(columns: {V.column_listing(columns)})")
+    return ColumnSpec(
+        target=getattr(args, "target", None) or "",
+        channels=tuple(getattr(args, "channels", None) or ()),
+        mediators=tuple(getattr(args, "mediators", None) or ()),
+        context=tuple(getattr(args, "context", None) or ()),
+        shop_col=shop_col,
+        date_col=date_col,
+    )
+
+
+def panel_from_args(args: Any, *, allow_missing_target: bool = False,
+                    min_days: int | None = None) -> tuple[Panel, ColumnSpec]:
+    """Read ``args.data`` and load it with the column flags (what every CLI command does first).
+
+    Parameters
+    ----------
+    args
+        Parsed flags: ``data`` plus the column flags (see :func:`spec_from_args`) and optionally ``fill_gaps``
+        and ``context_agg``.
+    allow_missing_target, min_days
+        See :func:`load_panel`.
+
+    Returns
+    -------
+    panel, spec
+    """
+    path = Path(args.data)
+    candidates = (args.shop_col,) if getattr(args, "shop_col", None) else _SHOP_DEFAULTS
+    frame, source = _read(path, tuple(candidates))
+    try:
+        spec = spec_from_args(args, frame.columns)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    panel = _load_frame(
+        frame, spec, source,
+        fill_gaps=getattr(args, "fill_gaps", "error") or "error",
+        context_agg=getattr(args, "context_agg", "error") or "error",
+        allow_missing_target=allow_missing_target,
+        min_days=min_days,
+    )
+    return panel, spec
+
+
+# ------------------------------------------------------------------------------------------------- loading
+def load_panel(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    spec: ColumnSpec,
+    *,
+    fill_gaps: str = "error",
+    context_agg: str = "error",
+    allow_missing_target: bool = False,
+    min_days: int | None = None,
+) -> Panel:
+    """Load and validate a long panel.
+
+    Parameters
+    ----------
+    source
+        A CSV/Parquet path or a DataFrame (not modified; rows are named by 0-based position in messages).
+    spec
+        Column roles. A ``spec.shop_col`` that is not a column makes the table one shop named ``"shop0"``.
+    fill_gaps
+        ``"error"``: a missing date inside a shop's range is an error; ``"zero"``: such dates become rows of
+        zeros (channels, mediators and target) and a warning.
+    context_agg
+        ``"error"``: context that varies within a shop is an error; ``"first"``: take the value on the shop's
+        earliest date; ``"mean"``: the shop's mean.
+    allow_missing_target
+        Allow an empty target on each shop's trailing rows (the spend plan to forecast); mediators may be empty
+        on those rows too. Such cells are unobserved in the panel.
+    min_days
+        Every shop needs at least this many fully observed time steps (e.g. the training window length).
+
+    Returns
+    -------
+    Panel
+        Values in original units, observation masks, context, and ``warnings`` (constant channels, filled gaps).
+
+    Raises
+    ------
+    InputError
+        On any problem in the data or the column roles, with a one-line message naming file, column, shop, row.
+    """
+    V.check_options(fill_gaps, context_agg, min_days)
+    if isinstance(source, pd.DataFrame):
+        frame, src = source, V.Source("", "frame")
+        V.check_header(list(frame.columns), src)
+    elif isinstance(source, (str, os.PathLike)):
+        frame, src = _read(Path(source), (spec.shop_col,))
+    else:
+        raise InputError(f"load_panel needs a file path or a DataFrame, not {type(source).__name__}")
+    return _load_frame(frame, spec, src, fill_gaps=fill_gaps, context_agg=context_agg,
+                       allow_missing_target=allow_missing_target, min_days=min_days)
+
+
+def _load_frame(frame: pd.DataFrame, spec: ColumnSpec, src: V.Source, *, fill_gaps: str, context_agg: str,
+                allow_missing_target: bool, min_days: int | None) -> Panel:
+    V.check_options(fill_gaps, context_agg, min_days)
+    spec = _plain_spec(spec)
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    V.check_spec(spec, frame.columns, src, shop_required=False)
+    if len(frame) == 0:
+        raise src.fail(problem="no data rows")
+    single = spec.shop_col not in frame.columns
+    labels = (np.full(len(frame), SINGLE_SHOP, dtype=object) if single
+              else V.shop_labels(frame[spec.shop_col], spec.shop_col, src))
+    codes, shops = pd.factorize(labels, sort=False)
+    shops = tuple(str(s) for s in shops)
+
+    nodes, kinds = spec.nodes, spec.node_kinds
+    node_vals, target_nan = _node_values(frame, spec, nodes, kinds, labels, src, allow_missing_target)
+    ctx = _context_values(frame, spec, labels, src)
+
+    grid = _date_grid(frame[spec.date_col], spec, codes, labels, shops, src, single=single)
+    t, n_time, grid_days = grid.t, grid.n_time, grid.days
+    last_target = (V.check_trailing_target(target_nan, codes, t, len(shops), spec.target, shops, grid_days, src)
+                   if allow_missing_target else np.full(len(shops), n_time))
+    gaps, warnings = V.find_gaps(codes, t, len(shops), n_time, shops, grid_days, grid.freq, fill_gaps=fill_gaps,
+                                 date_col=spec.date_col, source=src)
+    values, observed = _scatter(node_vals, codes, t, len(shops), n_time)
+    if gaps is not None:
+        _fill(observed, gaps, kinds, last_target)
+
+    context = V.aggregate_context(ctx, codes, grid.row_days, len(shops), spec.context, shops, how=context_agg,
+                                  source=src)
+    warnings += V.constant_node_warnings(values, observed, nodes, kinds)
+    V.check_min_days(observed.all(-1).sum(1), min_days, shops, src)
+    dates = pd.date_range(pd.Timestamp(np.datetime64(int(grid_days[0]), "D")), periods=n_time, freq=grid.freq)
+    return Panel(values=values, observed=observed, context=context, shops=shops, dates=dates, nodes=nodes,
+                 node_kinds=kinds, context_names=tuple(spec.context), freq=grid.freq, warnings=tuple(warnings))
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The date grid of a table.
+
+    Attributes
+    ----------
+    row_days : (row,) int
+        Each row's date, days since 1970-01-01.
+    t : (row,) int
+        Each row's grid position.
+    days : (time,) int
+        The grid's dates.
+    freq : ``"D"`` or ``"W-XXX"``
+    """
+
+    row_days: np.ndarray
+    t: np.ndarray
+    days: np.ndarray
+    freq: str
+
+    @property
+    def n_time(self) -> int:
+        return len(self.days)
+
+
+def _date_grid(dates: pd.Series, spec: ColumnSpec, codes: np.ndarray, labels: np.ndarray, shops: tuple[str, ...],
+               src: V.Source, *, single: bool) -> _Grid:
+    """Parse the dates, reject duplicate (shop, date) rows, and lay the rows on a daily or weekly grid."""
+    days = V.parse_dates(dates, spec.date_col, labels, src)
+    hint = (f" (there is no shop column {spec.shop_col!r}, so the table was read as one shop; "
+            "name the shop column with --shop-col)") if single else ""
+    V.check_duplicates(codes, days, shops, src, hint=hint)
+    step, freq = V.infer_step(codes, days, shops, spec.date_col, src)
+    start = int(days.min())
+    n_time = (int(days.max()) - start) // step + 1
+    return _Grid(row_days=days, t=(days - start) // step, days=start + step * np.arange(n_time), freq=freq)
+
+
+def _plain_spec(spec: ColumnSpec) -> ColumnSpec:
+    """The same spec with every name a plain ``str`` (numpy strings and the like would leak into messages)."""
+    def names(items: Any) -> tuple[str, ...]:
+        return tuple(str(c) for c in items)
+
+    return ColumnSpec(target=str(spec.target) if spec.target else "", channels=names(spec.channels),
+                      mediators=names(spec.mediators), context=names(spec.context), shop_col=str(spec.shop_col),
+                      date_col=str(spec.date_col))
+
+
+def _node_values(frame: pd.DataFrame, spec: ColumnSpec, nodes: tuple[str, ...], kinds: tuple[str, ...],
+                 labels: np.ndarray, src: V.Source, allow_missing_target: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(row, node) float64 node values (NaN where empty) and (row,) bool: the target is empty."""
+    field_of = {"channel": "channels", "mediator": "mediators", "target": "target"}
+    cols = [V.numeric_column(frame[n], n, field_of[k], src, labels) for n, k in zip(nodes, kinds)]
+    target_nan = np.isnan(cols[-1])
+    plan_hint = "" if allow_missing_target else "; the target must be observed on every row"
+    for col, name, kind in zip(cols, nodes, kinds):
+        allow = target_nan if (allow_missing_target and kind != "channel") else False
+        hint = plan_hint if kind == "target" else (
+            "; mediators may be empty only where the target is" if allow_missing_target and kind == "mediator"
+            else "")
+        V.check_values(col, name, field_of[kind], labels, src, allow_nan=allow,
+                       nonnegative=kind != "target", nan_hint=hint)
+    return np.stack(cols, axis=1), target_nan
+
+
+def _context_values(frame: pd.DataFrame, spec: ColumnSpec, labels: np.ndarray, src: V.Source) -> np.ndarray:
+    """(row, context) float64, finite."""
+    cols = [V.numeric_column(frame[c], c, "context", src, labels) for c in spec.context]
+    for col, name in zip(cols, spec.context):
+        V.check_values(col, name, "context", labels, src)
+    return np.stack(cols, axis=1) if cols else np.zeros((len(frame), 0))
+
+
+def _scatter(node_vals: np.ndarray, codes: np.ndarray, t: np.ndarray, n_shops: int,
+             n_time: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows onto the grid: values (shop, time, node), 0 where unobserved, and observed (shop, time, node)."""
+    n_nodes = node_vals.shape[1]
+    observed = np.zeros((n_shops, n_time, n_nodes), dtype=bool)
+    values = np.zeros((n_shops, n_time, n_nodes), dtype=np.float64)
+    finite = np.isfinite(node_vals)
+    observed[codes, t] = finite
+    values[codes, t] = np.where(finite, node_vals, 0.0)
+    return values, observed
+
+
+def _fill(observed: np.ndarray, gaps: np.ndarray, kinds: tuple[str, ...], last_target: np.ndarray) -> None:
+    """Mark filled gaps observed (values stay 0); after a shop's last observed target only channels are."""
+    planned = np.arange(gaps.shape[1])[None, :] > last_target[:, None]  # (shop, time) plan rows
+    is_channel = np.asarray(kinds) == "channel"
+    observed |= gaps[..., None] & (is_channel | ~planned[..., None])

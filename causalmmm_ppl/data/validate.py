@@ -1,0 +1,587 @@
+"""Checks on user panels: every problem becomes one :class:`~causalmmm_ppl.errors.InputError` line.
+
+Each message names what the user needs to find the problem: the file (when the panel came from a file), the column
+(and the flag that named it), the shop, the row, and the offending value. Rows are reported as
+
+* ``line N`` for CSV files: the 1-based line of the file, the header being line 1 (this assumes one record per
+  line, i.e. no quoted line breaks and no blank lines);
+* ``row N (0-based)`` for Parquet files and DataFrames: the position of the row in the table.
+
+Warnings (problems that do not stop a fit) are returned as strings and end up in ``Panel.warnings``; nothing here
+prints. Never ``assert`` on user input: every check raises :class:`InputError`.
+
+The functions work on whole columns at once (numpy/pandas); loops run over columns, never over rows.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from causalmmm_ppl.data.panel import ColumnSpec
+from causalmmm_ppl.errors import InputError
+
+__all__ = [
+    "Source",
+    "FLAG_OF_FIELD",
+    "check_header",
+    "check_spec",
+    "check_options",
+    "numeric_column",
+    "check_values",
+    "shop_labels",
+    "parse_dates",
+    "check_duplicates",
+    "infer_step",
+    "check_trailing_target",
+    "find_gaps",
+    "aggregate_context",
+    "constant_node_warnings",
+    "check_min_days",
+    "column_listing",
+]
+
+#: The command-line flag behind each ColumnSpec field (used in messages).
+FLAG_OF_FIELD = {
+    "target": "--target",
+    "channels": "--channels",
+    "mediators": "--mediators",
+    "context": "--context",
+    "shop_col": "--shop-col",
+    "date_col": "--date-col",
+}
+
+FILL_GAPS = ("error", "zero")
+CONTEXT_AGG = ("error", "first", "mean")
+STEPS = {1: "daily", 7: "weekly"}
+_WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+_MAX_LISTED = 12
+
+
+# ------------------------------------------------------------------------------------------------ the source
+@dataclass(frozen=True)
+class Source:
+    """Where a table came from, for messages.
+
+    Attributes
+    ----------
+    name
+        The file path as the user gave it, or ``""`` for an in-memory DataFrame.
+    kind
+        ``"csv"``, ``"parquet"`` or ``"frame"``; decides how rows are named (see the module docstring).
+    """
+
+    name: str = ""
+    kind: str = "frame"
+
+    def row(self, i: int) -> str:
+        """Name the 0-based frame row ``i`` the way the user finds it (CSV line or 0-based row)."""
+        if self.kind == "csv":
+            return f"line {int(i) + 2}"
+        return f"row {int(i)} (0-based)"
+
+    def fail(self, *parts: str | None, problem: str) -> InputError:
+        """An :class:`InputError` whose one-line message is ``"file: part, part: problem"``."""
+        where = ", ".join(p for p in parts if p)
+        text = f"{where}: {problem}" if where else problem
+        if self.name:
+            text = f"{self.name}: {text}"
+        return InputError(" ".join(text.split()))
+
+
+def _col(name: str, field: str | None = None) -> str:
+    flag = f" ({FLAG_OF_FIELD[field]})" if field else ""
+    return f"column {name!r}{flag}"
+
+
+def _shop(name: str) -> str:
+    return f"shop {name!r}"
+
+
+def _day(day: int | np.integer) -> str:
+    return str(np.datetime64(int(day), "D"))
+
+
+def column_listing(names: Sequence[str]) -> str:
+    """Column names for a message, the first dozen and a count."""
+    names = [str(n) for n in names]
+    shown = ", ".join(names[:_MAX_LISTED])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > _MAX_LISTED else "")
+
+
+# ------------------------------------------------------------------------------------------- columns and flags
+def check_options(fill_gaps: str, context_agg: str, min_days: int | None) -> None:
+    """Check the loader options (programming or flag errors)."""
+    if fill_gaps not in FILL_GAPS:
+        raise InputError(f"fill_gaps must be one of {', '.join(FILL_GAPS)}, not {fill_gaps!r}")
+    if context_agg not in CONTEXT_AGG:
+        raise InputError(f"context_agg must be one of {', '.join(CONTEXT_AGG)}, not {context_agg!r}")
+    if min_days is not None and (isinstance(min_days, bool) or not isinstance(min_days, (int, np.integer))):
+        raise InputError(f"the window length (min_days) must be an integer, not {min_days!r}")
+    if min_days is not None and min_days < 1:
+        raise InputError(f"the window length (min_days) must be at least 1, not {min_days}")
+
+
+def check_header(names: Sequence[object], source: Source) -> None:
+    """Reject duplicated column names (pandas would silently rename them ``x.1``).
+
+    Parameters
+    ----------
+    names : (column,)
+        The raw header, before pandas de-duplicates it; missing (unnamed) entries are ignored.
+    """
+    named = pd.Series([str(n) for n in names if not (isinstance(n, float) and np.isnan(n)) and n is not None])
+    counts = named.value_counts(sort=False)
+    dup = counts[counts > 1]
+    if len(dup):
+        name, n = str(dup.index[0]), int(dup.iloc[0])
+        raise source.fail(_col(name), problem=f"appears {n} times in the header; column names must be unique")
+
+
+def check_spec(spec: ColumnSpec, columns: Sequence[str], source: Source, *, shop_required: bool) -> None:
+    """Check the column flags against each other and against the table's columns.
+
+    Parameters
+    ----------
+    spec
+        The column roles.
+    columns : (column,)
+        The table's column names.
+    source
+        For messages.
+    shop_required
+        Whether ``spec.shop_col`` must exist (False: a missing shop column means one shop).
+    """
+    if not isinstance(spec.target, str) or not spec.target:
+        raise source.fail(problem="no target column: name it with --target")
+    if not spec.channels and not spec.mediators:
+        raise source.fail(problem="no channel columns: name them with --channels")
+    _check_no_repeats(spec, source)
+    _check_roles_disjoint(spec, source)
+    _check_present(spec, columns, source, shop_required=shop_required)
+
+
+def _flag_items(spec: ColumnSpec) -> list[tuple[str, str]]:
+    """(field, column) pairs for every column a flag names, flags in a fixed order."""
+    items = [("target", spec.target)]
+    items += [("channels", c) for c in spec.channels]
+    items += [("mediators", c) for c in spec.mediators]
+    items += [("context", c) for c in spec.context]
+    items += [("date_col", spec.date_col), ("shop_col", spec.shop_col)]
+    return items
+
+
+def _check_no_repeats(spec: ColumnSpec, source: Source) -> None:
+    for field in ("channels", "mediators", "context"):
+        names = pd.Series(list(getattr(spec, field)), dtype=object)
+        dup = names[names.duplicated()]
+        if len(dup):
+            raise source.fail(problem=f"{FLAG_OF_FIELD[field]} lists {dup.iloc[0]!r} more than once")
+
+
+def _check_roles_disjoint(spec: ColumnSpec, source: Source) -> None:
+    if spec.target in spec.channels:
+        raise source.fail(problem=f"the target {spec.target!r} (--target) is also listed in --channels; "
+                          "a column cannot be both the target and a channel")
+    if spec.target in spec.mediators:
+        raise source.fail(problem=f"the target {spec.target!r} (--target) is also listed in --mediators; "
+                          "a column cannot be both the target and a mediator")
+    # Channels and mediators may overlap on purpose (a name in both is a mediator); nothing else may.
+    seen: dict[str, str] = {}
+    for field, name in _flag_items(spec):
+        other = seen.get(name)
+        if other is not None and {other, field} != {"channels", "mediators"}:
+            raise source.fail(problem=f"column {name!r} is named by both {FLAG_OF_FIELD[other]} and "
+                              f"{FLAG_OF_FIELD[field]}; each column has one role")
+        seen.setdefault(name, field)
+
+
+def _check_present(spec: ColumnSpec, columns: Sequence[str], source: Source, *, shop_required: bool) -> None:
+    have = set(map(str, columns))
+    for field, name in _flag_items(spec):
+        if name in have or (field == "shop_col" and not shop_required):
+            continue
+        close = difflib.get_close_matches(name, sorted(have), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        where = f"a column of {source.name}" if source.name else "a column of the table"
+        raise InputError(
+            f"{source.name + ': ' if source.name else ''}{FLAG_OF_FIELD[field]} names {name!r}, which is not "
+            f"{where}{hint} (columns: {column_listing(list(columns))})"
+        )
+
+
+# ----------------------------------------------------------------------------------------------- cell values
+def numeric_column(series: pd.Series, column: str, field: str, source: Source,
+                   shops: np.ndarray | None = None) -> np.ndarray:
+    """A column as float64, NaN where empty; text that is not a number is an error naming the row and value.
+
+    Parameters
+    ----------
+    series : (row,)
+        The raw column.
+    shops : (row,) str, optional
+        Each row's shop, for messages.
+
+    Returns
+    -------
+    (row,) float64
+    """
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        raise source.fail(_col(column, field), problem=f"holds dates ({series.dtype}), not numbers")
+    text = series.astype(object)
+    blank = series.isna().to_numpy() | (text.astype(str).str.strip() == "").to_numpy()
+    coerced = pd.to_numeric(text.where(~blank, np.nan), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.flatnonzero(np.isnan(coerced) & ~blank)
+    if bad.size:
+        i = int(bad[0])
+        shop = _shop(str(shops[i])) if shops is not None else None
+        raise source.fail(_col(column, field), shop, source.row(i),
+                          problem=f"non-numeric value {text.iloc[i]!r} ({bad.size} such rows)")
+    return coerced
+
+
+def check_values(
+    values: np.ndarray,
+    column: str,
+    field: str,
+    shops: np.ndarray,
+    source: Source,
+    *,
+    allow_nan: np.ndarray | bool = False,
+    nonnegative: bool = False,
+    nan_hint: str = "",
+) -> None:
+    """Reject empty/NaN, infinite and (optionally) negative values in one column.
+
+    Parameters
+    ----------
+    values : (row,) float64
+    shops : (row,) str
+        Each row's shop, for messages.
+    allow_nan : (row,) bool or bool
+        Rows where an empty value is allowed (e.g. the target on plan rows).
+    nonnegative
+        Reject values < 0 (channels and mediators: spend and counts).
+    nan_hint
+        Appended to the message about empty values.
+    """
+    checks = [
+        (np.isnan(values) & ~np.asarray(allow_nan, dtype=bool), "empty or NaN value" + nan_hint),
+        (np.isinf(values), "infinite value"),
+    ]
+    if nonnegative:
+        checks.append((values < 0, "negative value {v}; channels and mediators must be >= 0"))
+    for bad, problem in checks:
+        rows = np.flatnonzero(bad)
+        if rows.size:
+            i = int(rows[0])
+            more = f" ({rows.size} such rows)" if rows.size > 1 else ""
+            raise source.fail(_col(column, field), _shop(str(shops[i])), source.row(i),
+                              problem=problem.format(v=f"{values[i]:g}") + more)
+
+
+# -------------------------------------------------------------------------------------------- shops and dates
+def shop_labels(series: pd.Series, column: str, source: Source) -> np.ndarray:
+    """Shop identifiers as strings (surrounding spaces dropped; integral floats written without ``.0``).
+
+    Returns
+    -------
+    (row,) object array of str
+    """
+    missing = series.isna().to_numpy()
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise source.fail(_col(column, "shop_col"), source.row(i), problem="empty shop identifier")
+    if pd.api.types.is_float_dtype(series.dtype) and np.all(np.mod(series.to_numpy(), 1) == 0):
+        series = series.astype(np.int64)
+    labels = series.astype(str).str.strip().to_numpy(dtype=object)
+    empty = np.flatnonzero(labels == "")
+    if empty.size:
+        raise source.fail(_col(column, "shop_col"), source.row(int(empty[0])), problem="empty shop identifier")
+    return labels
+
+
+def parse_dates(series: pd.Series, column: str, shops: np.ndarray, source: Source) -> np.ndarray:
+    """Dates as whole days since 1970-01-01.
+
+    Accepts datetimes, ISO 8601 text (``2020-01-31``, ``2020-01-31T00:00``) and integer or text ``YYYYMMDD``
+    (e.g. AirMMM's ``ds`` = 20200131). Time zones are dropped (local wall time is kept); a time of day other
+    than midnight is an error.
+
+    Parameters
+    ----------
+    series : (row,)
+    shops : (row,) str
+        For messages.
+
+    Returns
+    -------
+    (row,) int64 days
+    """
+    parsed = _to_datetime(series)
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if bad.size:
+        i = int(bad[0])
+        raw = series.iloc[i]
+        problem = ("empty date" if pd.isna(raw) or str(raw).strip() == "" else
+                   f"cannot read the date {raw!r}; use ISO dates (2020-01-31) or YYYYMMDD (20200131)")
+        raise source.fail(_col(column, "date_col"), _shop(str(shops[i])), source.row(i), problem=problem)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    stamps = parsed.to_numpy(dtype="datetime64[ns]")
+    days = stamps.astype("datetime64[D]")
+    off = np.flatnonzero(days != stamps)
+    if off.size:
+        i = int(off[0])
+        raise source.fail(_col(column, "date_col"), _shop(str(shops[i])), source.row(i),
+                          problem=f"{series.iloc[i]!r} has a time of day; the panel needs one row per day or week")
+    return days.astype(np.int64)
+
+
+def _to_datetime(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return pd.to_datetime(series.astype(str), format="%Y%m%d", errors="coerce")
+    if pd.api.types.is_float_dtype(series.dtype):
+        ints = series.where(np.mod(series, 1) == 0)
+        return pd.to_datetime(ints.astype("Int64").astype(str), format="%Y%m%d", errors="coerce")
+    text = series.astype(object).where(series.notna(), None).astype(str).str.strip()
+    text = text.where(series.notna().to_numpy(), "")
+    if text.str.fullmatch(r"\d{8}").all():
+        return pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+    return pd.to_datetime(text.where(text != "", None), format="ISO8601", errors="coerce")
+
+
+def check_duplicates(codes: np.ndarray, days: np.ndarray, shops: Sequence[str], source: Source, *,
+                     hint: str = "") -> None:
+    """Reject two rows for the same shop and date.
+
+    Parameters
+    ----------
+    codes : (row,) int
+        Shop index of each row.
+    days : (row,) int
+        Date of each row (days since epoch).
+    shops : (shop,) str
+    hint
+        Appended to the message (e.g. that a missing shop column made the table one shop).
+    """
+    key = pd.DataFrame({"shop": codes, "day": days})
+    dup = np.flatnonzero(key.duplicated(keep="first").to_numpy())
+    if dup.size:
+        i = int(dup[0])
+        j = int(np.flatnonzero((codes == codes[i]) & (days == days[i]))[0])
+        raise source.fail(_shop(str(shops[codes[i]])), problem=(
+            f"date {_day(days[i])} appears more than once ({source.row(j)} and {source.row(i)}); "
+            f"the panel needs one row per shop and date{hint}"))
+
+
+def infer_step(codes: np.ndarray, days: np.ndarray, shops: Sequence[str], date_col: str,
+               source: Source) -> tuple[int, str]:
+    """The grid spacing (the most common gap between a shop's consecutive dates: 1 or 7 days) and its frequency.
+
+    Parameters
+    ----------
+    codes, days : (row,) int
+        Shop index and date of each row (no duplicate pairs).
+
+    Returns
+    -------
+    step
+        1 (daily) or 7 (weekly).
+    freq
+        ``"D"`` or ``"W-MON"``..``"W-SUN"`` (the weekday of the panel's first date).
+    """
+    order = np.lexsort((days, codes))
+    c, d = codes[order], days[order]
+    same = c[1:] == c[:-1]
+    gaps = np.diff(d)[same]
+    if gaps.size == 0:
+        step = 1
+    else:
+        vals, counts = np.unique(gaps, return_counts=True)
+        step = int(vals[np.argmax(counts)])
+    if step not in STEPS:
+        k = int(np.flatnonzero(same & (np.diff(d) == step))[0])
+        raise source.fail(_col(date_col, "date_col"), _shop(str(shops[c[k]])), problem=(
+            f"dates are most often {step} days apart (e.g. {_day(d[k])} to {_day(d[k + 1])}); "
+            "only daily (1 day) or weekly (7 days) panels are supported"))
+    start = int(days.min())
+    if step == 1:
+        return 1, "D"
+    off = np.flatnonzero((days - start) % step != 0)
+    if off.size:
+        i = int(off[0])
+        weekday = _WEEKDAYS[int((start + 3) % 7)]  # 1970-01-01 was a Thursday
+        raise source.fail(_col(date_col, "date_col"), _shop(str(shops[codes[i]])), source.row(i), problem=(
+            f"date {_day(days[i])} is off the weekly grid (the panel's weeks start on {weekday}, "
+            f"from {_day(start)}); use the same weekday for every row"))
+    return step, f"W-{_WEEKDAYS[int((start + 3) % 7)]}"
+
+
+# ----------------------------------------------------------------------------------------- grid-level checks
+def check_trailing_target(target_nan: np.ndarray, codes: np.ndarray, t: np.ndarray, n_shops: int,
+                          target: str, shops: Sequence[str], grid_days: np.ndarray, source: Source) -> np.ndarray:
+    """An empty target is allowed only on a shop's trailing rows (the plan to forecast).
+
+    Parameters
+    ----------
+    target_nan : (row,) bool
+        Rows whose target is empty.
+    codes, t : (row,) int
+        Shop index and grid position of each row.
+    grid_days : (time,) int
+        The date grid, for messages.
+
+    Returns
+    -------
+    last_observed : (shop,) int
+        Grid position of each shop's last observed target, -1 where there is none.
+    """
+    last = np.full(n_shops, -1, dtype=np.int64)
+    np.maximum.at(last, codes[~target_nan], t[~target_nan])
+    bad = np.flatnonzero(target_nan & (t < last[codes]))
+    if bad.size:
+        i = int(bad[0])
+        raise source.fail(_col(target, "target"), _shop(str(shops[codes[i]])), source.row(i), problem=(
+            f"empty target before the shop's last observed target ({_day(grid_days[last[codes[i]]])}); "
+            "an empty target is allowed only on a shop's last rows (the plan to forecast)"))
+    return last
+
+
+def find_gaps(codes: np.ndarray, t: np.ndarray, n_shops: int, n_time: int, shops: Sequence[str],
+              grid_days: np.ndarray, freq: str, *, fill_gaps: str, date_col: str,
+              source: Source) -> tuple[np.ndarray | None, list[str]]:
+    """Missing grid dates inside each shop's own date range, found from the rows (before any grid is built).
+
+    Parameters
+    ----------
+    codes, t : (row,) int
+        Shop index and grid position of each row (no duplicate pairs).
+    grid_days : (time,) int
+        The date grid, for messages.
+
+    Returns
+    -------
+    gaps : (shop, time) bool or None
+        Dates to fill with zeros (``fill_gaps == "zero"``); None when there are none.
+    warnings
+        One message when gaps were filled.
+    """
+    order = np.lexsort((t, codes))
+    c, tt = codes[order], t[order]
+    jumps = np.flatnonzero((c[1:] == c[:-1]) & (np.diff(tt) > 1))
+    if not jumps.size:
+        return None, []
+    first = np.full(n_shops, n_time, dtype=np.int64)
+    last = np.full(n_shops, -1, dtype=np.int64)
+    np.minimum.at(first, codes, t)
+    np.maximum.at(last, codes, t)
+    missing = (last - first + 1) - np.bincount(codes, minlength=n_shops)
+    k = int(jumps[0])
+    s = int(c[k])
+    first_gap = _day(grid_days[tt[k] + 1])
+    unit = "day" if freq == "D" else "week"
+    if fill_gaps != "zero":
+        raise source.fail(_col(date_col, "date_col"), _shop(str(shops[s])), problem=(
+            f"{int(missing[s])} missing {unit}(s) between {_day(grid_days[first[s]])} and "
+            f"{_day(grid_days[last[s]])}, the first {first_gap}; add the rows or pass --fill-gaps zero"))
+    present = np.zeros((n_shops, n_time), dtype=bool)
+    present[codes, t] = True
+    steps = np.arange(n_time)
+    gaps = (steps >= first[:, None]) & (steps <= last[:, None]) & ~present
+    warning = (f"filled {int(missing.sum())} missing {unit}(s) with zero in {int((missing > 0).sum())} shop(s) "
+               f"(first: shop {shops[s]!r}, {first_gap})")
+    return gaps, [warning]
+
+
+def aggregate_context(ctx: np.ndarray, codes: np.ndarray, days: np.ndarray, n_shops: int,
+                      names: Sequence[str], shops: Sequence[str], *, how: str, source: Source) -> np.ndarray:
+    """One context vector per shop.
+
+    Parameters
+    ----------
+    ctx : (row, context) float64
+        Finite context values of every row.
+    codes, days : (row,) int
+        Shop index and date of each row.
+    how
+        ``"error"`` (context must be constant within a shop), ``"first"`` (the value on the shop's earliest
+        date) or ``"mean"``.
+
+    Returns
+    -------
+    (shop, context) float64
+    """
+    n_rows, k = ctx.shape
+    if k == 0:
+        return np.zeros((n_shops, 0))
+    order = np.lexsort((days, codes))
+    first_row = np.empty(n_shops, dtype=np.int64)
+    first_row[codes[order][::-1]] = order[::-1]  # earliest date wins (last write)
+    first = ctx[first_row]
+    if how == "error":
+        varies = ctx != first[codes]
+        if varies.any():
+            rows, cols = np.nonzero(varies)
+            i, j = int(rows[0]), int(cols[0])
+            s = int(codes[i])
+            raise source.fail(_col(names[j], "context"), _shop(str(shops[s])), problem=(
+                f"context varies within the shop ({ctx[first_row[s], j]:g} at {source.row(first_row[s])}, "
+                f"{ctx[i, j]:g} at {source.row(i)}); context must be constant per shop, "
+                "or pass --context-agg first|mean"))
+        return first
+    if how == "first":
+        return first
+    counts = np.bincount(codes, minlength=n_shops).astype(np.float64)
+    sums = np.stack([np.bincount(codes, weights=ctx[:, j], minlength=n_shops) for j in range(k)], axis=1)
+    return sums / counts[:, None]
+
+
+def constant_node_warnings(values: np.ndarray, observed: np.ndarray, nodes: Sequence[str],
+                           kinds: Sequence[str]) -> list[str]:
+    """Warn about channels (and mediators) that never change within any shop: they carry no information.
+
+    Parameters
+    ----------
+    values, observed : (shop, time, node)
+    """
+    out = []
+    vmax = np.where(observed, values, -np.inf).max(1)  # (shop, node)
+    vmin = np.where(observed, values, np.inf).min(1)
+    seen = observed.any(1)
+    constant = (~seen | (vmax == vmin)).all(0)
+    zero = (~seen | ((vmax == 0) & (vmin == 0))).all(0)
+    for v in np.flatnonzero(constant):
+        if kinds[v] == "target":
+            continue
+        what = "zero everywhere" if zero[v] else "constant within every shop"
+        out.append(f"{kinds[v]} {nodes[v]!r} is {what}; it carries no information (consider dropping it)")
+    return out
+
+
+def check_min_days(full_days: np.ndarray, min_days: int | None, shops: Sequence[str], source: Source) -> None:
+    """Every shop needs at least ``min_days`` fully observed days (e.g. one training window).
+
+    Parameters
+    ----------
+    full_days : (shop,) int
+        Days (grid steps) on which every node of the shop is observed.
+    """
+    if min_days is None:
+        return
+    short = np.flatnonzero(full_days < min_days)
+    if short.size:
+        s = int(short[0])
+        more = f" ({short.size} shops are this short)" if short.size > 1 else ""
+        raise source.fail(_shop(str(shops[s])), problem=(
+            f"has {int(full_days[s])} fully observed time steps, fewer than the window length {min_days}{more}"))
