@@ -20,7 +20,7 @@ def calendar_features(dates: pd.DatetimeIndex) -> np.ndarray:
     (time, 6) float32: day-of-week harmonics 1 and 2 (sin, cos), then the yearly first harmonic (sin, cos).
     On weekly data the day-of-week terms are constant.
     """
-    dow = np.asarray(dates.dayofweek, dtype=float) * 2 * np.pi / 7.0
-    doy = np.asarray(dates.dayofyear, dtype=float) * 2 * np.pi / 365.25
+    dow = np.asarray(dates.day_of_week, dtype=float) * 2 * np.pi / 7.0
+    doy = np.asarray(dates.day_of_year, dtype=float) * 2 * np.pi / 365.25
     cols = [np.sin(dow), np.cos(dow), np.sin(2 * dow), np.cos(2 * dow), np.sin(doy), np.cos(doy)]
     return np.stack(cols, axis=-1).astype(np.float32)

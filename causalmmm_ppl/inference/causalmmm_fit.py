@@ -1,0 +1,459 @@
+"""The CausalMMM fit: the Python API that the ``causalmmm`` command mirrors.
+
+>>> fit = fit_causalmmm(panel, CausalMMMSpec(), seed=0)          # doctest: +SKIP
+>>> fit.edge_probabilities()                                      # shop, cause, effect, probability
+>>> fit.forecast(history_panel, plan_panel)                       # shop, date, node, mean, lower, upper
+>>> fit.to_inference_data(); fit.save("run/model"); CausalMMMFit.load("run/model")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyro
+import torch
+
+from causalmmm_ppl.data.calendar import calendar_features
+from causalmmm_ppl.data.panel import ColumnSpec, Panel
+from causalmmm_ppl.data.scaling import PanelScaler
+from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.inference.features import shop_features
+from causalmmm_ppl.inference.forecast import forecast_draws, guide_draws
+from causalmmm_ppl.inference.guide import AmortizedGuide
+from causalmmm_ppl.inference.svi import TrainingData, TrainingLog, train
+from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
+from causalmmm_ppl.models.components import constrain_response
+from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix
+
+FEATURE_CHUNK = 512
+IDATA_DRAWS = 100
+POSTERIOR_CHUNK_ELEMENTS = 5e7
+KINDS = ("channel", "mediator", "target")
+
+
+@dataclass
+class Schema:
+    """What a fitted run expects of new data: node names and kinds, context, frequency, and column names."""
+
+    nodes: tuple[str, ...]
+    node_kinds: tuple[str, ...]
+    context_names: tuple[str, ...]
+    freq: str
+    columns: ColumnSpec | None = None
+
+    @classmethod
+    def of(cls, panel: Panel, columns: ColumnSpec | None = None) -> "Schema":
+        return cls(panel.nodes, panel.node_kinds, panel.context_names, panel.freq, columns)
+
+    def check(self, panel: Panel, what: str = "data") -> None:
+        """Raise InputError when ``panel`` does not have this run's nodes and context."""
+        if tuple(panel.nodes) != self.nodes:
+            raise InputError(
+                f"{what}: nodes {', '.join(panel.nodes)} do not match the run's {', '.join(self.nodes)}"
+            )
+        if tuple(panel.node_kinds) != self.node_kinds:
+            raise InputError(f"{what}: channel/mediator roles differ from the run's ({', '.join(self.node_kinds)})")
+        if tuple(panel.context_names) != self.context_names:
+            raise InputError(
+                f"{what}: context columns {', '.join(panel.context_names) or '(none)'} do not match the run's "
+                f"{', '.join(self.context_names) or '(none)'}"
+            )
+        if panel.freq != self.freq:
+            raise InputError(f"{what}: date frequency {panel.freq} differs from the run's {self.freq}")
+
+    def to_dict(self) -> dict:
+        return {
+            "nodes": list(self.nodes),
+            "node_kinds": list(self.node_kinds),
+            "context_names": list(self.context_names),
+            "freq": self.freq,
+            "columns": self.columns.to_dict() if self.columns else None,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Schema":
+        cols = ColumnSpec.from_dict(d["columns"]) if d.get("columns") else None
+        return cls(tuple(d["nodes"]), tuple(d["node_kinds"]), tuple(d["context_names"]), d["freq"], cols)
+
+
+def _one_hot_kinds(kinds: tuple[str, ...]) -> torch.Tensor:
+    return torch.tensor(np.eye(3)[[KINDS.index(k) for k in kinds]], dtype=torch.float32)
+
+
+class CausalMMMFit:
+    """A fitted CausalMMM model: graph posteriors, forecasts, ArviZ export, save/load.
+
+    Attributes
+    ----------
+    model, guide : the Pyro model and its amortized guide
+    spec : settings; schema : nodes, kinds, context, frequency
+    scaler : per-shop, per-node scaling of the training shops
+    context_loc, context_scale : (k,) standardisation of context
+    train_panel : the panel the model was fitted on (original units)
+    log : SVI loss per step and wall time
+    seed : the fit's seed (outputs are seeded from it)
+    """
+
+    def __init__(
+        self,
+        model: CausalMMM,
+        guide: AmortizedGuide,
+        spec: CausalMMMSpec,
+        schema: Schema,
+        scaler: PanelScaler,
+        context_loc: np.ndarray,
+        context_scale: np.ndarray,
+        train_panel: Panel,
+        log: TrainingLog,
+        seed: int = 0,
+    ) -> None:
+        self.model, self.guide, self.spec, self.schema = model, guide, spec, schema
+        self.scaler, self.context_loc, self.context_scale = scaler, context_loc, context_scale
+        self.train_panel, self.log, self.seed = train_panel, log, seed
+
+    # ---------------------------------------------------------------------------------------- data → tensors
+    def scaler_for(self, panel: Panel) -> PanelScaler:
+        """The training scaler's rows for shops seen in training; a scaler fitted on ``panel`` for new shops."""
+        own = PanelScaler.fit(panel, method=self.scaler.method)
+        known = {s: i for i, s in enumerate(self.scaler.shops)}
+        loc, scale = own.loc.copy(), own.scale.copy()
+        for k, shop in enumerate(panel.shops):
+            if shop in known:
+                loc[k], scale[k] = self.scaler.loc[known[shop]], self.scaler.scale[known[shop]]
+        return PanelScaler(loc=loc, scale=scale, method=self.scaler.method, shops=panel.shops, nodes=panel.nodes)
+
+    def prepare(self, panel: Panel, scaler: PanelScaler | None = None) -> TrainingData:
+        """Tensors for ``panel`` (scaled with ``scaler``, default :meth:`scaler_for`), encoder features included."""
+        self.schema.check(panel)
+        return prepare_data(panel, scaler or self.scaler_for(panel), self.context_loc, self.context_scale, self.spec)
+
+    # -------------------------------------------------------------------------------------------- edges
+    def edge_probability_array(self, panel: Panel | None = None) -> np.ndarray:
+        """q(z_nij = 1) for every ordered pair: (shop, cause, effect); forbidden pairs and the diagonal are 0.
+
+        ``panel`` defaults to the training panel; any panel with the run's schema works (amortized inference).
+        """
+        data = self.prepare(panel) if panel is not None else self._train_data()
+        with torch.no_grad():
+            q = self.guide.edge_probabilities(data.full_batch(temperature=self.spec.temperature))
+            return self.model.edges_to_matrix(q).numpy().astype(np.float64)
+
+    def edge_probabilities(self, panel: Panel | None = None) -> pd.DataFrame:
+        """Long table ``shop, cause, effect, probability`` over all ordered pairs i ≠ j."""
+        panel = panel if panel is not None else self.train_panel
+        return edge_table(self.edge_probability_array(panel), panel.shops, self.schema.nodes)
+
+    # ---------------------------------------------------------------------------------------- forecasts
+    def forecast(
+        self,
+        history: Panel,
+        plan: Panel,
+        *,
+        interval: float = 0.9,
+        num_draws: int | None = None,
+        seed: int | None = None,
+        graph: np.ndarray | None = None,
+    ) -> pd.DataFrame:
+        """Forecast mediators and the target over ``plan``'s days, given its channel values.
+
+        Parameters
+        ----------
+        history : days before the forecast origin, same shops as ``plan`` (in the same order)
+        plan : the days to forecast; channel values are the plan, other nodes are ignored (their observed values,
+            where present, are reported beside the forecast)
+        interval : central credible interval (default 90%)
+        num_draws : posterior draws (default ``spec.num_draws``)
+        seed : defaults to the fit's seed
+        graph : optional (shop, cause, effect) graph to impose instead of the posterior one (``poutine.do``)
+
+        Returns
+        -------
+        DataFrame ``shop, date, node, observed, mean, lower, upper`` (original units), mediators and target only
+        """
+        draws = self.forecast_samples(history, plan, num_draws=num_draws, seed=seed, graph=graph)
+        return forecast_table(draws, plan, interval)
+
+    def forecast_samples(
+        self,
+        history: Panel,
+        plan: Panel,
+        *,
+        num_draws: int | None = None,
+        seed: int | None = None,
+        graph: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Forecast paths in original units: (draw, shop, horizon, node)."""
+        if not 0 < plan.n_time:
+            raise InputError("the plan has no days to forecast")
+        if history.shops != plan.shops:
+            raise InputError("history and plan must hold the same shops in the same order")
+        scaler = self.scaler_for(history)
+        data = self.prepare(history, scaler)
+        ch = plan.channel_index
+        if not plan.observed[..., ch].all():
+            s, t = np.argwhere(~plan.observed[..., ch].all(-1))[0]
+            raise InputError(
+                f"plan: shop {plan.shops[s]!r} has no channel values on {plan.dates[t].date()}: "
+                "the plan must give every channel on every forecast day"
+            )
+        plan_scaled = scaler.transform(plan.values)[..., ch]  # (shop, horizon, channel)
+        pyro.set_rng_seed(self.seed if seed is None else seed)
+        n = num_draws or self.spec.num_draws
+        g = None if graph is None else torch.as_tensor(graph, dtype=torch.float32)
+        with torch.no_grad():
+            paths = forecast_draws(
+                self.model,
+                self.guide,
+                data.full_batch(temperature=self.spec.temperature),
+                torch.as_tensor(plan_scaled, dtype=torch.float32).transpose(0, 1),
+                torch.as_tensor(calendar_features(plan.dates)),
+                n,
+                graph=g,
+            )  # (draw, horizon, shop, node)
+        return scaler.inverse(paths.transpose(1, 2).numpy().astype(np.float64))
+
+    # -------------------------------------------------------------------------------------- posteriors
+    def posterior_samples(self, panel: Panel | None = None, num_draws: int | None = None, seed: int | None = None
+                          ) -> dict[str, np.ndarray]:
+        """Posterior draws for ``panel`` (default: training panel).
+
+        Returns
+        -------
+        dict with ``edge`` (draw, shop, cause, effect) 0/1 draws of the graph, ``edge_probability``
+        (shop, cause, effect), ``decay``/``alpha``/``gamma`` (draw, shop, node) (gamma in the cause's original
+        units), and for the target ``mu`` (draw, shop, time), the one-step-ahead mean, and ``loglik``
+        (draw, shop, time), its pointwise log-likelihood, both in original units; ``[..., t]`` refers to day t, and
+        day 0 (no past) is NaN. Draws are processed in chunks so memory stays bounded on long panels.
+        """
+        data = self.prepare(panel) if panel is not None else self._train_data()
+        panel = panel if panel is not None else self.train_panel
+        scaler = self.scaler_for(panel)
+        n = num_draws or self.spec.num_draws
+        pyro.set_rng_seed(self.seed if seed is None else seed)
+        batch = data.full_batch(temperature=self.spec.temperature)
+        s_, t_, v_ = data.x.shape
+        tgt = v_ - 1
+        chunk = max(1, int(POSTERIOR_CHUNK_ELEMENTS // (s_ * t_ * v_ * (self.spec.hidden + 32))))
+        with torch.no_grad():
+            latents = guide_draws(self.guide, batch, n)
+            q = self.guide.edge_probabilities(batch)
+            z = self.model.edges_to_matrix(torch.bernoulli(q.expand(n, *q.shape)))  # (draw, shop, node, node)
+            u = latents["response"]
+            mu = torch.empty(n, s_, t_)
+            ll = torch.empty(n, s_, t_ - 1)
+            for k in range(0, n, chunk):
+                m = min(chunk, n - k)
+                mu_k, _ = self.model.one_step_means(
+                    data.x.expand(m, -1, -1, -1).reshape(m * s_, t_, v_), u[k : k + m].reshape(m * s_, v_, 3),
+                    z[k : k + m].reshape(m * s_, v_, v_), data.calendar,
+                )
+                mu_k = mu_k.view(m, s_, t_, v_)
+                mu[k : k + m] = mu_k[..., tgt]
+                ll[k : k + m] = self.model.observation(mu_k[:, :, :-1]).log_prob(data.x[:, 1:])[..., tgt]
+            decay, alpha, gamma = constrain_response(u)
+        nan = np.full((n, s_, 1), np.nan)
+        loc, scale = scaler.loc[:, tgt][None, :, None], scaler.scale[:, tgt][None, :, None]
+        mu_orig = np.concatenate([nan, mu[:, :, :-1].numpy() * scale + loc], axis=2)
+        ok = (data.observed[:, 1:, tgt] & data.observed[:, :-1, tgt]).numpy()
+        ll = np.where(ok, ll.numpy() - np.log(scale), np.nan)  # Jacobian of the scaling: original units
+        return {
+            "edge": z.numpy().astype(np.int8),
+            "edge_probability": self.model.edges_to_matrix(q).numpy(),
+            "decay": decay.numpy(),
+            "alpha": alpha.numpy(),
+            "gamma": gamma.numpy() * scaler.scale[None],
+            "mu": mu_orig,
+            "loglik": np.concatenate([nan, ll], axis=2),
+        }
+
+    def to_inference_data(self, num_draws: int | None = None):
+        """ArviZ InferenceData of the training panel (see :mod:`causalmmm_ppl.evaluation.inference_data`).
+
+        ``num_draws`` defaults to ``min(spec.num_draws, IDATA_DRAWS)``: pointwise log-likelihoods and predictive
+        draws of every shop-day are stored, so the file grows with draws × shops × days.
+        """
+        from causalmmm_ppl.evaluation.inference_data import causalmmm_to_inference_data
+
+        n = num_draws or min(self.spec.num_draws, IDATA_DRAWS)
+        return causalmmm_to_inference_data(self, self.posterior_samples(num_draws=n))
+
+    # ------------------------------------------------------------------------------------------ saving
+    def save(self, directory: str | os.PathLike) -> None:
+        """Write everything needed to reload and predict: weights, settings, schema, scalers, training panel."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        torch.save({"model": self.model.state_dict(), "guide": self.guide.state_dict()}, d / "weights.pt")
+        meta = {
+            "spec": self.spec.to_dict(),
+            "schema": self.schema.to_dict(),
+            "scaler": self.scaler.to_dict(),
+            "context_loc": self.context_loc.tolist(),
+            "context_scale": self.context_scale.tolist(),
+            "seed": self.seed,
+            "loss": self.log.loss,
+            "seconds": self.log.seconds,
+        }
+        (d / "fit.json").write_text(json.dumps(meta))
+        self.train_panel.to_frame().to_parquet(d / "train_panel.parquet", index=False)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> "CausalMMMFit":
+        """Reload a fit written by :meth:`save`."""
+        from causalmmm_ppl.data.load import load_panel
+
+        d = Path(directory)
+        if not (d / "fit.json").exists():
+            raise InputError(f"{d}: not a CausalMMM run (no fit.json); fit one with `causalmmm fit`")
+        meta = json.loads((d / "fit.json").read_text())
+        spec = CausalMMMSpec.from_dict(meta["spec"])
+        schema = Schema.from_dict(meta["schema"])
+        nodes = schema.nodes
+        mediators = tuple(n for n, k in zip(nodes, schema.node_kinds) if k == "mediator")
+        cols = ColumnSpec(target=nodes[-1], channels=nodes[:-1], mediators=mediators, context=schema.context_names)
+        panel = load_panel(pd.read_parquet(d / "train_panel.parquet"), cols)
+        model, guide = build_model(panel, spec)
+        state = torch.load(d / "weights.pt", weights_only=False)
+        model.load_state_dict(state["model"])
+        guide.load_state_dict(state["guide"])
+        log = TrainingLog(loss=list(meta["loss"]), seconds=float(meta["seconds"]), steps_done=len(meta["loss"]))
+        return cls(
+            model, guide, spec, schema, PanelScaler.from_dict(meta["scaler"]),
+            np.asarray(meta["context_loc"]), np.asarray(meta["context_scale"]), panel, log, int(meta["seed"]),
+        )
+
+    # ------------------------------------------------------------------------------------------ internals
+    def _train_data(self) -> TrainingData:
+        if getattr(self, "_cached_train", None) is None:
+            self._cached_train = prepare_data(
+                self.train_panel, self.scaler, self.context_loc, self.context_scale, self.spec
+            )
+        return self._cached_train
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+def prepare_data(
+    panel: Panel, scaler: PanelScaler, context_loc: np.ndarray, context_scale: np.ndarray, spec: CausalMMMSpec
+) -> TrainingData:
+    """Scale a panel and compute the encoder's features (in chunks of shops, to bound memory)."""
+    x = np.where(panel.observed, scaler.transform(panel.values), 0.0)
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    observed = torch.as_tensor(panel.observed)
+    valid = observed.all(-1)
+    ctx = (panel.context - context_loc) / context_scale if panel.context.shape[1] else panel.context
+    cal = torch.as_tensor(calendar_features(panel.dates))
+    kinds = _one_hot_kinds(panel.node_kinds)
+    parts = [
+        shop_features(xt[k : k + FEATURE_CHUNK], valid[k : k + FEATURE_CHUNK], cal, kinds, spec.l_max)
+        for k in range(0, panel.n_shops, FEATURE_CHUNK)
+    ]
+    from causalmmm_ppl.inference.features import ShopFeatures
+
+    feats = ShopFeatures(torch.cat([p.node for p in parts]), torch.cat([p.edge for p in parts]))
+    return TrainingData(xt, observed, valid, torch.as_tensor(ctx, dtype=torch.float32), cal, feats)
+
+
+def build_model(panel: Panel, spec: CausalMMMSpec) -> tuple[CausalMMM, AmortizedGuide]:
+    """Model and guide for a panel's nodes and context (weights freshly initialised from the torch RNG)."""
+    rho = edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, spec.edge_priors, spec.forbid_target_causes)
+    k = panel.context.shape[1]
+    model = CausalMMM(panel.nodes, panel.node_kinds, k, calendar_features(panel.dates[:1]).shape[1], rho, spec)
+    guide = AmortizedGuide(model, k, spec.encoder_hidden)
+    return model, guide
+
+
+def edge_table(prob: np.ndarray, shops: tuple[str, ...], nodes: tuple[str, ...]) -> pd.DataFrame:
+    """``(shop, cause, effect)`` probabilities → long table over ordered pairs i ≠ j."""
+    s, v, _ = prob.shape
+    si, ci, ei = np.meshgrid(np.arange(s), np.arange(v), np.arange(v), indexing="ij")
+    keep = ci != ei
+    nodes_a = np.asarray(nodes, dtype=object)
+    return pd.DataFrame(
+        {
+            "shop": np.asarray(shops, dtype=object)[si[keep]],
+            "cause": nodes_a[ci[keep]],
+            "effect": nodes_a[ei[keep]],
+            "probability": prob[keep],
+        }
+    )
+
+
+def forecast_table(draws: np.ndarray, plan: Panel, interval: float) -> pd.DataFrame:
+    """Summarise forecast draws ``(draw, shop, horizon, node)`` into ``shop, date, node, observed, mean, lower, upper``
+    for the mediators and the target."""
+    if not 0.0 < interval < 1.0:
+        raise InputError(f"--interval must be in (0, 1), got {interval}")
+    lo, hi = np.quantile(draws, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
+    mean = draws.mean(0)
+    nodes = [k for k, kind in enumerate(plan.node_kinds) if kind != "channel"]
+    s, h = plan.n_shops, plan.n_time
+    si, ti, ni = np.meshgrid(np.arange(s), np.arange(h), np.asarray(nodes), indexing="ij")
+    si, ti, ni = si.ravel(), ti.ravel(), ni.ravel()
+    observed = np.where(plan.observed[si, ti, ni], plan.values[si, ti, ni], np.nan)
+    return pd.DataFrame(
+        {
+            "shop": np.asarray(plan.shops, dtype=object)[si],
+            "date": plan.dates[ti],
+            "node": np.asarray(plan.nodes, dtype=object)[ni],
+            "observed": observed,
+            "mean": mean[si, ti, ni],
+            "lower": lo[si, ti, ni],
+            "upper": hi[si, ti, ni],
+        }
+    )
+
+
+def fit_causalmmm(
+    panel: Panel,
+    spec: CausalMMMSpec | None = None,
+    *,
+    columns: ColumnSpec | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    stop_after: int | None = None,
+    fingerprint: str = "",
+) -> CausalMMMFit:
+    """Fit CausalMMM to a panel by SVI with the amortized guide.
+
+    Parameters
+    ----------
+    panel : training panel (every shop needs its target observed on the training days)
+    spec : settings (defaults are the tuned ones)
+    columns : the column names the panel came from (kept in the schema for reloading new files)
+    seed : seeds weights, minibatches and outputs
+    progress : progress bar
+    checkpoint_dir, resume, stop_after, fingerprint : see :func:`causalmmm_ppl.inference.svi.train`
+    """
+    spec = spec or CausalMMMSpec()
+    mask = panel.mask
+    missing_target = mask & ~panel.target_observed
+    if missing_target.any():
+        s, t = np.argwhere(missing_target)[0]
+        raise InputError(
+            f"shop {panel.shops[s]!r}, {panel.dates[t].date()}: target {panel.target!r} is empty in a training row; "
+            "forecast such rows with `causalmmm forecast` instead"
+        )
+    if panel.n_time < 3:
+        raise InputError(f"{panel.n_time} days are too few to fit (need at least 3)")
+    scaler = PanelScaler.fit(panel, method="mean")
+    if panel.context.shape[1]:
+        c_loc, c_scale = panel.context.mean(0), panel.context.std(0)
+        c_scale = np.where(c_scale > 0, c_scale, 1.0)
+    else:
+        c_loc, c_scale = np.zeros(0), np.ones(0)
+    torch.manual_seed(seed)
+    model, guide = build_model(panel, spec)
+    data = prepare_data(panel, scaler, c_loc, c_scale, spec)
+    log = train(
+        model, guide, data, spec, seed=seed, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
+        stop_after=stop_after, fingerprint=fingerprint,
+    )
+    fit = CausalMMMFit(model, guide, spec, Schema.of(panel, columns), scaler, c_loc, c_scale, panel, log, seed)
+    fit._cached_train = data
+    return fit

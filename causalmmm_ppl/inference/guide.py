@@ -1,0 +1,108 @@
+"""The amortized guide: a graph neural network encoder q(z_n, θ_n | X_n, c_n).
+
+Node embeddings from each series' summaries, then node → edge → node → edge message passing (NRI/ACD style) with the
+shop's pairwise Granger-style evidence on every edge (see :mod:`causalmmm_ppl.inference.features`); edge logits give
+the relaxed-Bernoulli edges, node embeddings and context give a Normal over each node's response parameters.
+One forward pass serves any shop, seen in training or not.
+"""
+
+from __future__ import annotations
+
+import pyro
+import pyro.distributions as dist
+import torch
+from pyro import poutine
+from pyro.nn import PyroModule
+from torch import nn
+
+from causalmmm_ppl.inference.features import N_EDGE_FEATURES, N_NODE_FEATURES, ShopFeatures
+from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
+from causalmmm_ppl.models.components import mlp
+
+
+class GraphEncoder(nn.Module):
+    """Features → (edge logits, response location, response scale).
+
+    Parameters
+    ----------
+    n_nodes, n_context : sizes; hidden : width
+    edge_index : (edge, 2) candidate edges (cause, effect)
+    prior_logit : (edge,) logit of the prior edge probabilities (an offset of the edge logits)
+    """
+
+    def __init__(self, n_nodes: int, n_context: int, hidden: int, edge_index: torch.Tensor, prior_logit: torch.Tensor):
+        super().__init__()
+        self.n_nodes = n_nodes
+        self.register_buffer("edge_index", edge_index.clone())
+        self.register_buffer("prior_logit", prior_logit.clone())
+        emb = 8
+        self.node_id = nn.Parameter(0.1 * torch.randn(n_nodes, emb))
+        self.node_in = mlp([N_NODE_FEATURES + emb + n_context, hidden, hidden])
+        self.edge_in = mlp([2 * hidden + N_EDGE_FEATURES, hidden, hidden])
+        self.node_mid = mlp([3 * hidden, hidden, hidden])
+        self.edge_out = mlp([2 * hidden + hidden + N_EDGE_FEATURES, hidden, 1])
+        self.response_out = mlp([hidden + n_context, hidden, 6])
+        # start every ordinary candidate edge at q = 0.5 (required/expert edges keep their prior offset's sign)
+        nn.init.zeros_(self.edge_out[-1].weight)
+        nn.init.constant_(self.edge_out[-1].bias, 0.0)
+        nn.init.zeros_(self.response_out[-1].weight)
+        nn.init.zeros_(self.response_out[-1].bias)
+
+    def forward(self, features: ShopFeatures, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """
+        Parameters
+        ----------
+        features : node (shop, node, F_n), edge (shop, node, node, F_e)
+        context : (shop, k)
+
+        Returns
+        -------
+        logits : (shop, edge); loc : (shop, node, 3); scale : (shop, node, 3)
+        """
+        s, v = features.node.shape[:2]
+        ctx = context.unsqueeze(1).expand(s, v, context.shape[-1])
+        h = self.node_in(torch.cat([features.node, self.node_id.expand(s, v, -1), ctx], dim=-1))  # (shop, node, H)
+        hi = h.unsqueeze(2).expand(s, v, v, -1)  # sender i
+        hj = h.unsqueeze(1).expand(s, v, v, -1)  # receiver j
+        e = self.edge_in(torch.cat([hi, hj, features.edge], dim=-1))  # (shop, i, j, H)
+        off = ~torch.eye(v, dtype=torch.bool, device=e.device)
+        e_off = e * off.unsqueeze(-1)
+        incoming = e_off.sum(1) / (v - 1)  # (shop, j, H)
+        outgoing = e_off.sum(2) / (v - 1)  # (shop, i, H)
+        h2 = self.node_mid(torch.cat([h, incoming, outgoing], dim=-1))
+        ci, cj = self.edge_index[:, 0], self.edge_index[:, 1]
+        e_c = e[:, ci, cj]
+        logit = self.edge_out(torch.cat([h2[:, ci], h2[:, cj], e_c, features.edge[:, ci, cj]], dim=-1)).squeeze(-1)
+        logits = logit + self.prior_logit
+        r = self.response_out(torch.cat([h2, ctx], dim=-1))
+        loc, scale = r[..., :3], nn.functional.softplus(r[..., 3:] - 1.0) + 1e-3
+        return logits, loc, scale
+
+
+class AmortizedGuide(PyroModule):
+    """Guide for :class:`~causalmmm_ppl.models.causalmmm.CausalMMM`: the edges and response parameters of every
+    shop, from the shop's own data, through :class:`GraphEncoder`. Its response location is an offset from the
+    model's context prior, so a new shop starts from what its context says."""
+
+    def __init__(self, model: CausalMMM, n_context: int, hidden: int) -> None:
+        super().__init__()
+        # a plain reference (not a submodule): the prior's parameters belong to the model
+        self.__dict__["_response_prior"] = model.response_prior
+        self.encoder = GraphEncoder(model.n_nodes, n_context, hidden, model.edge_index, model.prior_logit)
+
+    def distributions(self, batch: ModelBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Edge logits (shop, edge) and the response Normal's loc and scale (shop, node, 3)."""
+        logits, offset, scale = self.encoder(batch.features, batch.context)
+        return logits, self._response_prior(batch.context) + offset, scale
+
+    def forward(self, batch: ModelBatch, *args, **kwargs) -> None:
+        logits, loc, scale = self.distributions(batch)
+        tau = batch.temperature
+        with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx, dim=-1):
+            with poutine.scale(scale=batch.kl_weight):
+                pyro.sample("edge_logit", dist.Logistic(logits / tau, torch.full_like(logits, 1.0 / tau)).to_event(1))
+            pyro.sample("response", dist.Normal(loc, scale).to_event(2))
+
+    def edge_probabilities(self, batch: ModelBatch) -> torch.Tensor:
+        """q(z_nij = 1) = sigmoid(logit) for the candidate edges: (shop, edge)."""
+        return torch.sigmoid(self.distributions(batch)[0])

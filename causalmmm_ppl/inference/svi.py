@@ -1,0 +1,221 @@
+"""Stochastic variational inference for CausalMMM: minibatches of shops and windows, τ annealing, checkpoints.
+
+One SVI step draws a minibatch of shops (a subsampled ``pyro.plate``) and one window of days per shop (all windows
+of a step have the same length and are gathered in one indexing operation), and weights the window's likelihood so
+that it stands for the shop's whole series. Checkpoints hold the modules, the optimiser and every random state, so a
+resumed fit continues exactly where the killed one stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyro
+import torch
+from pyro.infer import SVI, Trace_ELBO
+from pyro.optim import ClippedAdam
+from tqdm.auto import tqdm
+
+from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.inference.features import ShopFeatures
+from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
+from causalmmm_ppl.models.spec import CausalMMMSpec
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+@dataclass
+class TrainingData:
+    """The whole training panel as tensors.
+
+    Attributes
+    ----------
+    x : (shop, time, node) scaled values; observed : (shop, time, node) bool; valid : (shop, time) bool
+    context : (shop, k) standardised; calendar : (time, n_calendar); features : encoder inputs of every shop
+    """
+
+    x: torch.Tensor
+    observed: torch.Tensor
+    valid: torch.Tensor
+    context: torch.Tensor
+    calendar: torch.Tensor
+    features: ShopFeatures
+
+    @property
+    def n_shops(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def n_time(self) -> int:
+        return self.x.shape[1]
+
+    def full_batch(self, shop_idx: torch.Tensor | None = None, temperature: float = 0.5) -> ModelBatch:
+        """All days of the given shops (default: all shops) as one batch."""
+        idx = torch.arange(self.n_shops) if shop_idx is None else shop_idx
+        return ModelBatch(
+            x=self.x[idx],
+            observed=self.observed[idx],
+            context=self.context[idx],
+            calendar=self.calendar,
+            shop_idx=idx,
+            n_shops=self.n_shops,
+            score_from=1,
+            time_scale=1.0,
+            temperature=temperature,
+            features=self.features.index(idx),
+        )
+
+
+@dataclass
+class TrainingLog:
+    """ELBO per step (negative loss per observed value is in ``loss``), wall time and steps done."""
+
+    loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    steps_done: int = 0
+
+
+class MinibatchSampler:
+    """Draws (shops, window) minibatches with its own seeded generator.
+
+    Windows have ``window`` scored days preceded by ``burn`` warm-up days (carryover and recurrent state); a shop
+    whose series is shorter than a window is used whole.
+    """
+
+    def __init__(self, data: TrainingData, spec: CausalMMMSpec, seed: int) -> None:
+        self.data, self.spec = data, spec
+        self.rng = np.random.default_rng(seed)
+        t = data.n_time
+        self.burn = min(spec.l_max, max(0, t - spec.window - 1))
+        self.length = min(t, spec.window + self.burn)
+        valid = data.valid.numpy()
+        days = np.arange(t)
+        has = valid.any(1)
+        first = np.where(has, np.argmax(valid, axis=1), 0)
+        last = np.where(has, t - 1 - np.argmax(valid[:, ::-1], axis=1), 0)
+        self.first = first
+        self.n_starts = np.maximum(1, last - first + 2 - self.length)  # windows inside each shop's range
+        n_valid = valid.sum(1).clip(min=2)
+        scored = max(1, self.length - max(self.burn, 1))
+        self.time_scale = float(np.mean((n_valid - 1) / scored))
+        del days
+
+    def sample(self, temperature: float, kl_weight: float = 1.0) -> ModelBatch:
+        n = self.data.n_shops
+        b = min(self.spec.batch_shops, n)
+        shops = np.sort(self.rng.choice(n, size=b, replace=False)) if b < n else np.arange(n)
+        starts = self.first[shops] + np.floor(self.rng.random(b) * self.n_starts[shops]).astype(int)
+        starts = np.minimum(starts, self.data.n_time - self.length)
+        t_idx = starts[:, None] + np.arange(self.length)[None, :]  # (shop, window)
+        sh = torch.as_tensor(shops)
+        ti = torch.as_tensor(t_idx)
+        cal = self.data.calendar[ti]  # (shop, window, n_calendar)
+        return ModelBatch(
+            x=self.data.x[sh[:, None], ti],
+            observed=self.data.observed[sh[:, None], ti],
+            context=self.data.context[sh],
+            calendar=cal,
+            shop_idx=sh,
+            n_shops=n,
+            score_from=max(self.burn, 1),
+            time_scale=self.time_scale,
+            temperature=temperature,
+            kl_weight=kl_weight,
+            features=self.data.features.index(sh),
+        )
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(
+    model: CausalMMM,
+    guide: torch.nn.Module,
+    data: TrainingData,
+    spec: CausalMMMSpec,
+    *,
+    seed: int = 0,
+    progress: bool = True,
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    stop_after: int | None = None,
+    fingerprint: str = "",
+) -> TrainingLog:
+    """Fit model and guide by SVI.
+
+    Parameters
+    ----------
+    model, guide : the Pyro model and its amortized guide (modules, trained in place)
+    data : the training panel as tensors
+    spec : settings (steps, lr, batch_shops, window, temperature schedule, checkpoint_every)
+    seed : seeds pyro/torch and the minibatch sampler
+    progress : show a progress bar with the running loss
+    checkpoint_dir : where ``checkpoint.pt`` is written every ``spec.checkpoint_every`` steps
+    resume : continue from the checkpoint in ``checkpoint_dir`` if there is one
+    stop_after : stop after this many steps in this call (to simulate an interruption in tests)
+    fingerprint : identifies settings and data; a checkpoint with another fingerprint is not resumed (InputError)
+
+    Returns
+    -------
+    TrainingLog with the loss per step (negative ELBO divided by the number of scored values)
+    """
+    pyro.clear_param_store()
+    pyro.set_rng_seed(seed)
+    sampler = MinibatchSampler(data, spec, seed)
+    optim = ClippedAdam({"lr": spec.lr, "lrd": 0.1 ** (1.0 / max(1, spec.steps)), "clip_norm": 10.0, "betas": (0.9, 0.99)})
+    svi = SVI(model, guide, optim, loss=Trace_ELBO())
+    log = TrainingLog()
+    ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    if resume and ckpt is not None and ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        if state.get("fingerprint", "") != fingerprint:
+            raise InputError(
+                f"{ckpt}: the checkpoint belongs to other data or settings; drop --resume to start afresh"
+            )
+        model.load_state_dict(state["model"])
+        guide.load_state_dict(state["guide"])
+        # consumed lazily, when the first step creates each parameter's optimiser
+        optim.set_state(state["optim"])
+        sampler.rng.bit_generator.state = state["sampler_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        log = state["log"]
+    n_scored = float(data.valid.sum())
+    start = log.steps_done
+    t0 = time.perf_counter() - log.seconds
+    bar = tqdm(total=spec.steps, initial=start, disable=not progress, desc="SVI", unit="step", leave=False)
+    try:
+        for step in range(start, spec.steps):
+            if stop_after is not None and step - start >= stop_after:
+                break
+            batch = sampler.sample(spec.temperature_at(step, spec.steps), spec.kl_weight_at(step, spec.steps))
+            loss = svi.step(batch) / n_scored
+            log.loss.append(float(loss))
+            log.steps_done = step + 1
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{np.mean(log.loss[-50:]):.3f}")
+            bar.update(1)
+            if ckpt is not None and (log.steps_done % spec.checkpoint_every == 0):
+                log.seconds = time.perf_counter() - t0
+                _save_checkpoint(
+                    ckpt,
+                    {
+                        "model": model.state_dict(),
+                        "guide": guide.state_dict(),
+                        "optim": optim.get_state(),
+                        "sampler_rng": sampler.rng.bit_generator.state,
+                        "torch_rng": torch.get_rng_state(),
+                        "log": log,
+                        "fingerprint": fingerprint,
+                    },
+                )
+    finally:
+        bar.close()
+    log.seconds = time.perf_counter() - t0
+    return log

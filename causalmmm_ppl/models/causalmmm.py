@@ -1,0 +1,244 @@
+"""The CausalMMM generative model in Pyro.
+
+For every shop n (a batch dimension, in ``pyro.plate("shop")`` with subsampling):
+
+1. Graph. For each candidate edge i → j (prior probability ρ_ij > 0, i ≠ j), a relaxed-Bernoulli edge
+   z_nij = sigmoid(y_nij), y_nij ~ Logistic(logit(ρ_ij) / τ, 1 / τ) — the binary Concrete distribution written in
+   logit space (Maddison et al. 2017, app. C), where its density and the KL to the guide are well behaved. The KL of
+   this site is weighted by λ (``kl_weight``). ``graph`` is a deterministic site holding the full (cause, effect)
+   matrix: ``poutine.do(model, data={"graph": g})`` cuts or forces edges.
+2. Response. Per shop and node, unconstrained (decay, alpha, gamma) ~ Normal(context network(c_n), s): carryover
+   and Hill saturation of that node when it acts as a cause.
+3. Dynamics. s_i(t) = Hill(adstock(x_i))(t); effect j receives m_j(t) = Σ_i z_ij W_ij s_i(t) and updates its own
+   recurrent state from its own value and the message; μ_j(t + 1) = readout(h_j(t + 1)).
+4. Likelihood. x_j(t + 1) ~ StudentT(df, μ_j(t + 1), σ_j) (or Normal) on per-shop, per-node scaled data.
+
+Forecasting (:meth:`CausalMMM.rollout`) continues the recurrence day by day: channels come from the plan through
+``poutine.do`` on the ``plan_<k>`` sites, mediators and the target are sampled from the likelihood.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyro
+import pyro.distributions as dist
+import torch
+from pyro import poutine
+from pyro.nn import PyroModule
+from torch import nn
+
+from causalmmm_ppl.models.components import Decoder, ResponsePrior, constrain_response, saturated_carryover
+from causalmmm_ppl.models.spec import CausalMMMSpec
+from causalmmm_ppl.transforms import torch_ops
+
+PROB_CLAMP = 1e-3
+
+
+@dataclass
+class ModelBatch:
+    """What the model and guide see for one minibatch of shops.
+
+    Attributes
+    ----------
+    x : (shop, time, node) scaled values (0 where not observed)
+    observed : (shop, time, node) bool
+    context : (shop, k) standardised context
+    calendar : (time, n_calendar) or (shop, time, n_calendar) calendar features of the days in ``x``
+    shop_idx : (shop,) long, positions of these shops among the ``n_shops`` of the plate
+    n_shops : size of the shop plate
+    score_from : first day whose value is scored (days before only warm up carryover and state)
+    time_scale : likelihood weight so that a window stands for the whole series
+    temperature : τ of the relaxed edges
+    kl_weight : λ × warm-up factor applied to the graph site (model and guide alike)
+    features : encoder inputs for these shops (see :mod:`causalmmm_ppl.inference.features`)
+    """
+
+    x: torch.Tensor
+    observed: torch.Tensor
+    context: torch.Tensor
+    calendar: torch.Tensor
+    shop_idx: torch.Tensor
+    n_shops: int
+    score_from: int = 1
+    time_scale: float = 1.0
+    temperature: float = 0.5
+    kl_weight: float = 1.0
+    features: object = None
+
+
+class CausalMMM(PyroModule):
+    """The generative model. Global networks are learned by maximum likelihood inside SVI (type-II).
+
+    Parameters
+    ----------
+    nodes, node_kinds : (node,) names and kinds (channel/mediator/target), target last
+    n_context : number of context variables
+    n_calendar : number of calendar features
+    rho : (cause, effect) prior edge probabilities; 0 forbids an edge, 1 requires it
+    spec : model settings
+    """
+
+    def __init__(
+        self,
+        nodes: tuple[str, ...],
+        node_kinds: tuple[str, ...],
+        n_context: int,
+        n_calendar: int,
+        rho: np.ndarray,
+        spec: CausalMMMSpec,
+    ) -> None:
+        super().__init__()
+        self.nodes, self.node_kinds, self.spec = tuple(nodes), tuple(node_kinds), spec
+        v = len(nodes)
+        rho_t = torch.as_tensor(rho, dtype=torch.float32)
+        cand = torch.nonzero(rho_t > 0, as_tuple=False)  # (edge, 2): cause, effect
+        self.register_buffer("rho", rho_t)
+        self.register_buffer("edge_index", cand)
+        self.register_buffer("prior_logit", torch.logit(rho_t[cand[:, 0], cand[:, 1]].clamp(PROB_CLAMP, 1 - PROB_CLAMP)))
+        kinds = np.asarray(node_kinds)
+        self.register_buffer("channel_mask", torch.as_tensor(kinds == "channel"))
+        self.response_prior = ResponsePrior(v, n_context)
+        self.decoder = Decoder(v, n_calendar, spec.hidden, spec.msg_dim, spec.node_emb)
+        self.log_sigma = nn.Parameter(torch.full((v,), float(np.log(0.3))))
+
+    # ------------------------------------------------------------------------------------------------ pieces
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.edge_index.shape[0])
+
+    def edges_to_matrix(self, z_edges: torch.Tensor) -> torch.Tensor:
+        """Scatter candidate-edge values ``(..., edge)`` into a ``(..., cause, effect)`` matrix (zeros elsewhere)."""
+        out = z_edges.new_zeros(z_edges.shape[:-1] + (self.n_nodes, self.n_nodes))
+        out[..., self.edge_index[:, 0], self.edge_index[:, 1]] = z_edges
+        return out
+
+    def edge_prior(self, temperature: float) -> dist.Distribution:
+        """Relaxed-Bernoulli prior of the candidate edges in logit space: ``(edge,)`` event."""
+        return dist.Logistic(self.prior_logit / temperature, torch.full_like(self.prior_logit, 1.0 / temperature))
+
+    def observation(self, mu: torch.Tensor) -> dist.Distribution:
+        """Likelihood of scaled values given means ``mu: (..., node)``."""
+        sigma = torch.exp(self.log_sigma).clamp_min(1e-3)
+        if self.spec.likelihood == "normal":
+            return dist.Normal(mu, sigma)
+        return dist.StudentT(self.spec.df, mu, sigma)
+
+    def one_step_means(
+        self, x: torch.Tensor, u: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced means: ``mu[:, t]`` predicts ``x[:, t + 1]``.
+
+        Parameters
+        ----------
+        x : (batch, time, node); u : (batch, node, 3); z : (batch, node, node)
+        calendar : (time, n_calendar) shared by the batch, or (shop, time, n_calendar) with batch = draws × shop
+
+        Returns
+        -------
+        mu : (batch, time, node); h_last : (batch, node, hidden)
+        """
+        s = saturated_carryover(x, u, self.spec.l_max)
+        return self.decoder(x, s, z, _per_batch(calendar, x.shape[0]))
+
+    # ------------------------------------------------------------------------------------------ the model
+    def sample_latents(self, batch: ModelBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample the graph and response sites inside the current shop plate.
+
+        Returns
+        -------
+        z : (..., shop, node, node) graph; u : (..., shop, node, 3) unconstrained response parameters
+        """
+        prior = self.edge_prior(batch.temperature).expand(batch.shop_idx.shape + (self.n_edges,)).to_event(1)
+        with poutine.scale(scale=batch.kl_weight):
+            y = pyro.sample("edge_logit", prior)
+        z = pyro.deterministic("graph", self.edges_to_matrix(torch.sigmoid(y)), event_dim=2)
+        loc = self.response_prior(batch.context)
+        u = pyro.sample("response", dist.Normal(loc, self.spec.response_scale).to_event(2))
+        return z, u
+
+    def forward(self, batch: ModelBatch) -> torch.Tensor:
+        """Score the batch's days ``score_from..`` given the days before; returns the means ``(shop, time, node)``."""
+        with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx):
+            z, u = self.sample_latents(batch)
+            mu, _ = self.one_step_means(batch.x, u, z, batch.calendar)
+            k = batch.score_from
+            target = batch.x[:, k:]
+            mask = batch.observed[:, k:] & batch.observed[:, k - 1 : -1]
+            with poutine.scale(scale=batch.time_scale):
+                pyro.sample("x", self.observation(mu[:, k - 1 : -1]).mask(mask).to_event(2), obs=target)
+        return mu
+
+    # ------------------------------------------------------------------------------------------- rollouts
+    def rollout(self, batch: ModelBatch, calendar_future: torch.Tensor, horizon: int) -> torch.Tensor:
+        """Forecast ``horizon`` days after the batch's history by sampling the recurrence forward.
+
+        Latent sites are the training model's (``edge_logit``, ``graph``, ``response``): condition them on guide
+        draws with ``poutine.condition``, or intervene with ``poutine.do``. Each future day k has two sites:
+        ``channels_<k>`` (shop, channel) and ``endogenous_<k>`` (shop, mediator + target). Left alone, channels
+        follow the model's own dynamics; a spend plan is an intervention,
+        ``poutine.do(model.rollout, data={"channels_<k>": plan_k, ...})``
+        (see :func:`causalmmm_ppl.inference.forecast.forecast_draws`).
+
+        Parameters
+        ----------
+        batch : history, ``x: (shop, time, node)``; draws may come as an enclosing plate at dim -2
+        calendar_future : (horizon, n_calendar)
+        horizon : days to forecast
+
+        Returns
+        -------
+        path : (..., horizon, shop, node) sampled scaled values
+        """
+        v = self.n_nodes
+        ch = self.channel_mask
+        with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx, dim=-1):
+            z, u = self.sample_latents(batch)
+            lead = z.shape[:-3]
+            n_draw = int(np.prod(lead)) if lead else 1
+            n_shop, t_hist, _ = batch.x.shape
+            b = n_draw * n_shop
+            zf, uf = z.reshape(b, v, v), u.reshape(b, v, 3)
+            xh = batch.x.expand(lead + batch.x.shape).reshape(b, t_hist, v)
+            mu, h = self.one_step_means(xh, uf, zf, batch.calendar)
+            decay, alpha, gamma = constrain_response(uf)
+            weights = torch_ops.geometric_weights(decay, self.spec.l_max, normalize=True)  # (b, node, lag)
+            keep = max(self.spec.l_max, self.decoder.lags)
+            buffer = nn.functional.pad(xh.transpose(1, 2), (keep, 0))[..., -keep:]  # (b, node, keep), oldest first
+            mean_next = mu[:, -1]  # (b, node): mean of the first future day
+            out = []
+            for k in range(horizon):
+                d = self.observation(mean_next.view(lead + (n_shop, v)))
+                x_ch = pyro.sample(f"channels_{k}", _select(d, ch).to_event(1))
+                x_en = pyro.sample(f"endogenous_{k}", _select(d, ~ch).to_event(1))
+                x_k = mean_next.new_zeros(lead + (n_shop, v))
+                x_k[..., ch] = x_ch.clamp_min(0.0)
+                x_k[..., ~ch] = x_en
+                out.append(x_k)
+                buffer = torch.cat([buffer[..., 1:], x_k.reshape(b, v, 1)], dim=-1)
+                recent = buffer.flip(-1)  # lag 0 = today
+                carried = (recent[..., : self.spec.l_max].clamp_min(0.0) * weights).sum(-1)
+                s_k = torch_ops.hill(carried.unsqueeze(-1), alpha, gamma).squeeze(-1)
+                mean_next, h = self.decoder.step(
+                    recent[..., : self.decoder.lags], s_k, zf, calendar_future[k].expand(b, -1), h
+                )
+        return torch.stack(out, dim=-3)
+
+
+def _per_batch(calendar: torch.Tensor, batch: int) -> torch.Tensor:
+    """Calendar ``(time, F)`` or ``(shop, time, F)`` as ``(batch, time, F)`` where batch = draws × shop."""
+    if calendar.ndim == 2:
+        return calendar.unsqueeze(0).expand(batch, -1, -1)
+    return calendar.repeat(batch // calendar.shape[0], 1, 1)
+
+
+def _select(d: dist.Distribution, mask: torch.Tensor) -> dist.Distribution:
+    """The same location-scale family restricted to the nodes in ``mask`` (last axis)."""
+    if isinstance(d, dist.StudentT):
+        return dist.StudentT(d.df.expand_as(d.loc)[..., mask], d.loc[..., mask], d.scale.expand_as(d.loc)[..., mask])
+    return dist.Normal(d.loc[..., mask], d.scale.expand_as(d.loc)[..., mask])

@@ -1,0 +1,204 @@
+"""Neural components of the CausalMMM model (plain torch, no pyro): context → response priors, and the decoder.
+
+The decoder is where the graph must matter: an effect node sees other nodes only through z-gated messages built from
+the causes' saturated carryover at lag >= 1; everything else it sees is its own past and the calendar.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from causalmmm_ppl.transforms import torch_ops
+
+#: Order of the three response parameters along the last axis of the ``response`` site.
+RESPONSE_PARAMS = ("decay", "alpha", "gamma")
+
+
+def mlp(sizes: list[int], activation: type[nn.Module] = nn.ELU) -> nn.Sequential:
+    """A small MLP: Linear-activation pairs, linear output."""
+    layers: list[nn.Module] = []
+    for k in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[k], sizes[k + 1]))
+        if k < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+def constrain_response(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Map unconstrained response parameters to (decay, alpha, gamma).
+
+    Parameters
+    ----------
+    u : (..., node, 3) unconstrained
+
+    Returns
+    -------
+    decay : (..., node) in (0, 1), carryover per day
+    alpha : (..., node) in (0.2, 6.2), Hill shape
+    gamma : (..., node) > 0, Hill half-saturation in scaled units
+    """
+    decay = torch.sigmoid(u[..., 0]) * 0.98
+    alpha = 0.2 + 6.0 * torch.sigmoid(u[..., 1])
+    gamma = torch.exp(u[..., 2].clamp(-6.0, 6.0))
+    return decay, alpha, gamma
+
+
+class ResponsePrior(nn.Module):
+    """Context → prior location of each node's unconstrained (decay, alpha, gamma).
+
+    A node-specific intercept plus a small network of the shop's (standardised) context, so that shops with
+    similar context get similar curves a priori; the shop's own curve is a latent variable around it.
+    """
+
+    def __init__(self, n_nodes: int, n_context: int, hidden: int = 16) -> None:
+        super().__init__()
+        self.n_nodes = n_nodes
+        # decay ≈ 0.5, alpha ≈ 1.7, gamma ≈ 1 (the per-shop mean level after scaling)
+        self.intercept = nn.Parameter(torch.tensor([0.0, -1.0, 0.0]).repeat(n_nodes, 1))
+        self.net = mlp([n_context, hidden, n_nodes * 3]) if n_context > 0 else None
+        if self.net is not None:
+            nn.init.zeros_(self.net[-1].weight)
+            nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        """``context: (shop, k)`` → ``(shop, node, 3)`` prior locations."""
+        loc = self.intercept.expand(context.shape[0], self.n_nodes, 3)
+        if self.net is not None:
+            loc = loc + self.net(context).view(-1, self.n_nodes, 3)
+        return loc
+
+
+def saturated_carryover(x: torch.Tensor, u: torch.Tensor, l_max: int) -> torch.Tensor:
+    """The causes' signals ``s_i(t) = Hill(adstock(x_i))(t)``.
+
+    Parameters
+    ----------
+    x : (batch, time, node) scaled values
+    u : (batch, node, 3) unconstrained response parameters
+    l_max : carryover lags
+
+    Returns
+    -------
+    s : (batch, node, time) in [0, 1)
+    """
+    decay, alpha, gamma = constrain_response(u)
+    carried = torch_ops.geometric_adstock(x.transpose(1, 2).clamp_min(0.0), decay, l_max, normalize=True)
+    return torch_ops.hill(carried, alpha, gamma)
+
+
+def gated_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
+    """The linear recurrence ``h[t] = a[t] * h[t - 1] + b[t]`` along axis -2.
+
+    Two element-wise operations a day. Profiled on 2 cores (a whole SVI step, 12 shops × 8 nodes × 142 days,
+    hidden 24): 24 ms, against ~320 ms with ``torch.nn.GRU`` (hidden-to-hidden products every day) and more with a
+    chunk-parallel log-space scan. ``unbind`` matters: indexing day by day makes the backward pass O(time²).
+
+    Parameters
+    ----------
+    a : (..., time, hidden) in (0, 1]
+    b : (..., time, hidden)
+    h0 : (..., hidden) state before the first day (zeros if None)
+
+    Returns
+    -------
+    h : (..., time, hidden)
+    """
+    h = torch.zeros_like(b[..., 0, :]) if h0 is None else h0
+    out = []
+    for a_t, b_t in zip(a.unbind(-2), b.unbind(-2)):
+        h = a_t * h + b_t
+        out.append(h)
+    return torch.stack(out, dim=-2)
+
+
+def own_lags(x: torch.Tensor, p: int) -> torch.Tensor:
+    """``x: (batch, time, node)`` → ``(batch, node, time, p)`` with ``[..., t, k] = x[:, t - k]`` (zeros before day 0)."""
+    xt = nn.functional.pad(x.transpose(1, 2), (p - 1, 0))
+    return xt.unfold(-1, p, 1).flip(-1)
+
+
+class Decoder(nn.Module):
+    """Per-node gated recurrent dynamics driven by z-gated messages.
+
+    ``m_j(t) = Σ_i z_ij · W_ij · s_i(t)`` (W_ij ∈ R^msg_dim, one per ordered pair). The input of node j on day t is
+    ``u_j(t) = [x_j(t), …, x_j(t - p + 1), m_j(t), calendar(t), e_j]``: its own recent past (its autoregressive
+    baseline), the message, the calendar and a node embedding — nothing from any other node except through z.
+    The state follows a gated recurrent update whose gates depend on the input (a minimal GRU, Feng et al. 2024),
+    ``h_j(t) = (1 - g_j(t)) ⊙ h_j(t - 1) + g_j(t) ⊙ h̃_j(t)``, computed for all days at once by
+    :func:`gated_scan`; ``μ_j(t + 1) = x_j(t) + readout([h_j(t), u_j(t)])``. Weights are shared by nodes and shops;
+    the node embedding ``e_j`` lets them specialise.
+    """
+
+    def __init__(self, n_nodes: int, n_calendar: int, hidden: int, msg_dim: int, node_emb: int, lags: int = 7) -> None:
+        super().__init__()
+        self.n_nodes, self.hidden, self.msg_dim, self.lags = n_nodes, hidden, msg_dim, lags
+        self.edge_weight = nn.Parameter(0.3 * torch.randn(n_nodes, n_nodes, msg_dim))
+        self.node_embedding = nn.Parameter(0.3 * torch.randn(n_nodes, node_emb))
+        n_in = lags + msg_dim + n_calendar + node_emb
+        self.gates = nn.Linear(n_in, 2 * hidden)
+        self.readout = mlp([hidden + n_in, hidden, 1])
+
+    def messages(self, s: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """``s: (batch, node_i, time)``, ``z: (batch, node_i, node_j)`` → ``(batch, node_j, time, msg)``."""
+        return torch.einsum("bit,bij,ijm->bjtm", s, z, self.edge_weight)
+
+    def _inputs(self, lags: torch.Tensor, msg: torch.Tensor, calendar: torch.Tensor) -> torch.Tensor:
+        """``lags: (batch, node, time, p)``, ``msg: (batch, node, time, M)``, ``calendar: (batch, time, F)``
+        → ``(batch, node, time, features)``."""
+        b, v, t, _ = lags.shape
+        parts = [
+            lags,
+            msg,
+            calendar.unsqueeze(1).expand(b, v, t, calendar.shape[-1]),
+            self.node_embedding.view(1, v, 1, -1).expand(b, v, t, -1),
+        ]
+        return torch.cat(parts, dim=-1)
+
+    def _gates(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        g = self.gates(u)
+        keep = torch.sigmoid(g[..., : self.hidden])  # 1 - update gate
+        return keep, (1.0 - keep) * torch.tanh(g[..., self.hidden :])
+
+    def forward(
+        self, x: torch.Tensor, s: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced one-step-ahead means.
+
+        Parameters
+        ----------
+        x : (batch, time, node) scaled values
+        s : (batch, node, time) causes' signals (see :func:`saturated_carryover`)
+        z : (batch, node, node) graph, ``z[b, i, j]`` gates cause i → effect j
+        calendar : (batch, time, n_calendar) calendar features of each day
+
+        Returns
+        -------
+        mu : (batch, time, node), ``mu[:, t]`` is the mean of ``x[:, t + 1]``
+        h_last : (batch, node, hidden) state after the last day (for rollouts)
+        """
+        u = self._inputs(own_lags(x, self.lags), self.messages(s, z), calendar)
+        keep, new = self._gates(u)
+        h = gated_scan(keep, new)  # (batch, node, time, hidden)
+        mu = x.transpose(1, 2) + self.readout(torch.cat([h, u], dim=-1)).squeeze(-1)
+        return mu.transpose(1, 2), h[..., -1, :]
+
+    def step(
+        self, lags: torch.Tensor, s_t: torch.Tensor, z: torch.Tensor, calendar_t: torch.Tensor, h: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One day of the recurrence (for rollouts).
+
+        Parameters
+        ----------
+        lags : (batch, node, p) values on days t, t - 1, …; s_t : (batch, node) signals on day t
+        z : (batch, node, node); calendar_t : (batch, n_calendar); h : (batch, node, hidden) state after day t - 1
+
+        Returns
+        -------
+        mu : (batch, node) mean of day t + 1; h : (batch, node, hidden) state after day t
+        """
+        u = self._inputs(lags.unsqueeze(2), self.messages(s_t.unsqueeze(-1), z), calendar_t.unsqueeze(1)).squeeze(2)
+        keep, new = self._gates(u)
+        h = keep * h + new
+        mu = lags[..., 0] + self.readout(torch.cat([h, u], dim=-1)).squeeze(-1)
+        return mu, h

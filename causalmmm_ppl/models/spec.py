@@ -1,0 +1,155 @@
+"""Settings of the CausalMMM model and its inference, and the graph prior they define.
+
+Everything a fit depends on lives in :class:`CausalMMMSpec` so that a run can be saved and reloaded as JSON. The
+defaults are the tuned settings reported in ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from causalmmm_ppl.errors import InputError
+
+
+@dataclass
+class CausalMMMSpec:
+    """Model and inference settings.
+
+    Graph prior
+    -----------
+    prior_prob : prior edge probability ρ of every candidate edge (sparse by default).
+    edge_priors : ``{"cause->effect": probability}`` overrides: 0 forbids an edge, 1 requires it, anything between is
+        an expert belief. Node names are those of the panel.
+    forbid_target_causes : forbid target → channel edges (default True).
+    temperature : τ of the relaxed-Bernoulli edges at the end of training.
+    temperature_start : τ at the start (annealed geometrically to ``temperature``).
+    kl_weight : λ, the weight of the graph KL in the ELBO (1 is the plain ELBO).
+    kl_warmup : fraction of the steps over which the KL weight rises linearly from 0 to λ (lets the decoder learn
+        what edges could explain before the prior prunes them).
+
+    Response (per shop and cause node, context-driven, latent)
+    ----------------------------------------------------------
+    l_max : carryover lags kept.
+    response_scale : prior scale of the shop-level response parameters around the context networks (unconstrained).
+
+    Decoder
+    -------
+    hidden : GRU state size per node. msg_dim : message size per edge. node_emb : node embedding size.
+    likelihood : ``"studentt"`` or ``"normal"``; ``df`` the Student-t degrees of freedom.
+
+    Inference
+    ---------
+    steps, lr, batch_shops, window : SVI steps, Adam learning rate, shops per minibatch, days per training window.
+    encoder_hidden : width of the amortized encoder. num_draws : posterior draws kept for outputs.
+    """
+
+    # graph prior
+    prior_prob: float = 0.1
+    edge_priors: dict[str, float] = field(default_factory=dict)
+    forbid_target_causes: bool = True
+    temperature: float = 0.5
+    temperature_start: float = 1.0
+    kl_weight: float = 1.0
+    kl_warmup: float = 0.3
+    # response
+    l_max: int = 14
+    response_scale: float = 0.3
+    # decoder
+    hidden: int = 24
+    msg_dim: int = 8
+    node_emb: int = 4
+    likelihood: str = "studentt"
+    df: float = 5.0
+    # inference
+    steps: int = 1500
+    lr: float = 0.01
+    batch_shops: int = 32
+    window: int = 128
+    encoder_hidden: int = 64
+    num_draws: int = 200
+    checkpoint_every: int = 100
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.prior_prob < 1.0:
+            raise InputError(f"prior_prob must be in (0, 1), got {self.prior_prob}")
+        if self.likelihood not in ("studentt", "normal"):
+            raise InputError(f"likelihood must be 'studentt' or 'normal', got {self.likelihood!r}")
+        for name in ("temperature", "temperature_start", "lr", "response_scale", "df"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("l_max", "hidden", "msg_dim", "steps", "batch_shops", "window", "num_draws"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.kl_weight < 0:
+            raise InputError(f"kl_weight must be >= 0, got {self.kl_weight}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "CausalMMMSpec":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise InputError(f"unknown CausalMMM setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**dict(d))
+
+    def kl_weight_at(self, step: int, total: int) -> float:
+        """λ times the linear warm-up factor."""
+        if self.kl_warmup <= 0:
+            return float(self.kl_weight)
+        return float(self.kl_weight * min(1.0, (step + 1) / (self.kl_warmup * total)))
+
+    def temperature_at(self, step: int, total: int) -> float:
+        """Geometric annealing of τ from ``temperature_start`` to ``temperature`` over the first 2/3 of training."""
+        frac = min(1.0, step / max(1.0, 2.0 * total / 3.0))
+        return float(self.temperature_start * (self.temperature / self.temperature_start) ** frac)
+
+
+def edge_prior_matrix(
+    nodes: Sequence[str],
+    node_kinds: Sequence[str],
+    prior_prob: float,
+    edge_priors: Mapping[str, float] | None = None,
+    forbid_target_causes: bool = True,
+) -> np.ndarray:
+    """The prior edge probability ρ of every ordered pair.
+
+    Parameters
+    ----------
+    nodes : (node,) names; node_kinds : (node,) ``channel``/``mediator``/``target``.
+    prior_prob : ρ of an ordinary candidate edge.
+    edge_priors : ``{"cause->effect": p}`` overrides (0 forbidden, 1 required).
+    forbid_target_causes : the target never causes a channel.
+
+    Returns
+    -------
+    rho : (cause, effect) float in [0, 1]; the diagonal is 0 (a node's own history enters through its own state).
+    """
+    v = len(nodes)
+    rho = np.full((v, v), float(prior_prob))
+    np.fill_diagonal(rho, 0.0)
+    kinds = np.asarray(node_kinds)
+    if forbid_target_causes:
+        rho[np.ix_(kinds == "target", kinds == "channel")] = 0.0
+    index = {n: k for k, n in enumerate(nodes)}
+    for key, p in (edge_priors or {}).items():
+        parts = [s.strip() for s in str(key).split("->")]
+        if len(parts) != 2:
+            raise InputError(f"edge prior {key!r}: expected 'cause->effect'")
+        for name in parts:
+            if name not in index:
+                raise InputError(f"edge prior {key!r}: unknown node {name!r}; nodes are {', '.join(nodes)}")
+        i, j = index[parts[0]], index[parts[1]]
+        if i == j:
+            raise InputError(f"edge prior {key!r}: self-loops are not edges (own history is always used)")
+        p = float(p)
+        if not (0.0 <= p <= 1.0) or math.isnan(p):
+            raise InputError(f"edge prior {key!r}: probability must be in [0, 1], got {p}")
+        rho[i, j] = p
+    return rho
