@@ -1,11 +1,30 @@
 #!/usr/bin/env bash
 # README command 1: the main job on a bundled default (creates or reuses .venv).
-# Simulates a small multi-shop panel with a known graph, validates it and prints its summary.
-# OUT (default demo_out/) receives the panel, the truth and the summary.
+# Simulates a 12-shop panel with a known graph, fits CausalMMM on all but the last 14 days, writes edge
+# probabilities, forecasts with 90% intervals, edges of unseen shops, a spend-plan forecast and a report.
+# OUT (default demo_out/) receives everything.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 OUT="${1:-demo_out}"
+QUIET="${DEMO_QUIET:-}"
+mkdir -p "$OUT"
+echo "== simulate a 12-shop panel with known graphs" >&2
 causalmmm simulate --scenario sim1 --shops 12 --days 240 --seed 0 --out "$OUT/data" --quiet
-# shellcheck disable=SC2046
-causalmmm validate "$OUT/data/panel.csv" $(cat "$OUT/data/fit_flags.txt")
+read -r -a FLAGS < "$OUT/data/fit_flags.txt"
+causalmmm validate "$OUT/data/panel.csv" "${FLAGS[@]}"
+echo "== fit CausalMMM (holding out the last 14 days)" >&2
+causalmmm fit "$OUT/data/panel.csv" "${FLAGS[@]}" --holdout 14 --seed 0 --out "$OUT/run" $QUIET
+echo "== edges of two shops the model never saw (amortized, no retraining)" >&2
+causalmmm simulate --scenario sim1 --shops 2 --days 240 --seed 1 --out "$OUT/new_shops" --quiet
+python scripts/rename_shops.py "$OUT/new_shops/panel.csv" new_ "$OUT/new_shops/panel_renamed.csv"
+causalmmm edges "$OUT/run" --data "$OUT/new_shops/panel_renamed.csv" --out "$OUT/new_shop_edges.csv"
+echo "== forecast a spend plan (rows with an empty target)" >&2
+python scripts/make_plan.py "$OUT/data/panel.csv" 14 "$OUT/plan.csv"
+causalmmm forecast "$OUT/run" --data "$OUT/plan.csv" --out "$OUT/plan_forecast.csv"
+echo "== score the learned graphs against the simulation's truth" >&2
+python scripts/score_edges.py "$OUT/run/edges.csv" "$OUT/data/truth.csv"
+if causalmmm report --help >/dev/null 2>&1 && causalmmm report "$OUT/run" --out "$OUT/report.html"; then
+  echo "report: $OUT/report.html" >&2
+fi
+echo "done: $OUT" >&2

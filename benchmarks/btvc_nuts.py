@@ -1,0 +1,116 @@
+"""Cost of the BTVC baseline: NUTS (4 chains) and SVI on one 676-day shop of sim2; writes its docs section.
+
+Run from the repository root::
+
+    .venv/bin/python -m benchmarks.btvc_nuts            # 4 chains x 1000 warm-up x 1000 draws, SVI 3000 steps
+    .venv/bin/python -m benchmarks.btvc_nuts --quick    # tiny run (checks the script; does not write the docs)
+
+Reported: NUTS wall time (compilation included), ESS per second (bulk; minimum and median over the latent
+parameters), largest R-hat, divergent transitions, mean tree size; SVI wall time. Goal: NUTS <= 2 minutes.
+"""
+
+from __future__ import annotations
+
+from causalmmm_ppl import _runtime
+
+_runtime.configure()
+
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+SECTION = "## BTVC (NumPyro): NUTS and SVI cost"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+def sim2_shop(n_days: int | None, seed: int = 0):
+    """One shop of sim2 (the project's AirMMM-sized scenario)."""
+    from causalmmm_ppl.data.simulate import simulate
+
+    return simulate("sim2", n_shops=1, n_days=n_days, seed=seed).panel
+
+
+def run(quick: bool, seed: int = 0) -> dict:
+    import jax
+    import numpyro
+
+    from causalmmm_ppl.evaluation.diagnostics import diagnostics_table
+    from causalmmm_ppl.inference.btvc import chain_method_for, fit_btvc
+    from causalmmm_ppl.models.btvc_spec import BTVCSpec
+
+    panel = sim2_shop(120 if quick else None, seed)
+    chains, warmup, draws, svi_steps = (2, 50, 50, 200) if quick else (4, 1000, 1000, 3000)
+    spec = BTVCSpec()
+    nuts = fit_btvc(panel, spec, num_chains=chains, num_warmup=warmup, num_samples=draws, seed=seed,
+                    progress=False)
+    table = diagnostics_table(nuts.to_inference_data(include_paths=False, posterior_predictive=False))
+    overall = table.set_index("group").loc["all"]
+    svi = fit_btvc(panel, spec, method="svi", svi_steps=svi_steps, seed=seed, progress=False)
+    return {
+        "days": panel.n_time, "channels": len(nuts.design.media), "chains": chains, "warmup": warmup,
+        "draws": draws, "chain_method": chain_method_for(chains), "knots": nuts.spec.knots,
+        "params": int(overall["parameters"]), "nuts_s": nuts.wall_time_s,
+        "ess_min_s": overall["ess_bulk_min"] / nuts.wall_time_s,
+        "ess_median_s": overall["ess_bulk_median"] / nuts.wall_time_s,
+        "rhat_max": overall["rhat_max"], "divergences": int(overall["divergences"]),
+        "tree_size": float(np.mean(nuts.sample_stats["tree_size"])), "svi_steps": svi_steps, "svi_s": svi.wall_time_s,
+        "versions": f"numpyro {numpyro.__version__}, jax {jax.__version__}",
+        "devices": jax.local_device_count(),
+    }
+
+
+def section(r: dict) -> str:
+    machine = f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {r['versions']}"
+    goal = "meets" if r["nuts_s"] <= 120 else "misses"
+    return "\n".join([
+        SECTION,
+        "",
+        "Command: `.venv/bin/python -m benchmarks.btvc_nuts`  ",
+        f"Date: {dt.date.today().isoformat()}; machine: {machine}; JAX host devices: {r['devices']}.  ",
+        f"Data: one shop of sim2 (`simulate('sim2', n_shops=1, seed=0)`), {r['days']} days, {r['channels']} media "
+        f"channels (the mediator is not used by BTVC); default `BTVCSpec` (knots: {r['knots']}), "
+        f"{r['params']} latent parameters.",
+        "",
+        "| method | setting | wall time (s) | ESS bulk/s min | ESS bulk/s median | max R-hat | divergences | "
+        "mean tree size |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| NUTS | {r['chains']} chains ({r['chain_method']}) × {r['warmup']} warm-up × {r['draws']} draws | "
+        f"{r['nuts_s']:.1f} | {r['ess_min_s']:.2f} | {r['ess_median_s']:.2f} | {r['rhat_max']:.3f} | "
+        f"{r['divergences']} | {r['tree_size']:.0f} |",
+        f"| SVI (mean-field normal) | {r['svi_steps']} steps, 1000 draws | {r['svi_s']:.1f} | – | – | – | – | – |",
+        "",
+        f"- Goal NUTS ≤ 2 minutes: this run {goal} it. Wall times include JIT compilation. Chains run in parallel "
+        "only when JAX sees as many host devices as chains (`causalmmm_ppl._runtime` sets one per core).",
+        "- Numbers measured while other jobs shared the 2 cores are provisional; rerun on a quiet machine.",
+        "",
+    ])
+
+
+def write_section(text: str, path: Path = DOCS) -> None:
+    old = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    new = pattern.sub(lambda _: text + "\n", old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
+    path.write_text(new)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny run; prints the section, writes nothing")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    result = run(args.quick, args.seed)
+    text = section(result)
+    print(text)
+    if not args.quick:
+        write_section(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

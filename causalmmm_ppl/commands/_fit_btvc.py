@@ -1,0 +1,109 @@
+"""``causalmmm fit DATA --model btvc ...``: the BTVC baseline (NumPyro; NUTS by default, SVI as the fast path).
+
+Flags: the column flags, ``--holdout H`` (forecast the last H grid steps from a fit on the others), ``--steps N``
+(NUTS draws per chain; SVI optimisation steps when the config sets ``"method": "svi"``), ``--seed``, ``--quiet``,
+``--config FILE`` (JSON: any field of :class:`~causalmmm_ppl.models.btvc_spec.BTVCSpec` or
+:class:`~causalmmm_ppl.models.btvc_spec.BTVCInference`, flat or under ``"model"``/``"inference"``; e.g.
+``{"controls": ["event_1"], "num_chains": 2, "method": "svi"}``).
+
+Channels named in the config's ``controls`` enter linearly (events, trends, prices); the other channels go through
+adstock and Hill with time-varying coefficients. Mediators are not used (BTVC models the target from planned inputs).
+
+Writes RUN atomically: ``idata.nc``, ``diagnostics.csv``, ``contributions.csv``, ``contribution_shares.csv``,
+``forecast.csv`` (with ``--holdout``) and ``model/`` (``columns.json``, ``btvc.json``, ``scaler.json``,
+``inputs.npz``, ``posterior.npz``, ``sample_stats.npz``). R-hat above 1.01 and divergences are reported on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from causalmmm_ppl._io import atomic_dir
+from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec, split_config
+
+MIN_TRAIN_STEPS = 8
+
+
+def read_config(path: str | None) -> dict[str, Any]:
+    """The ``--config`` JSON object (``{}`` without a file); unreadable files are ``ValueError`` naming the file."""
+    if not path:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"--config {p}: no such file")
+    try:
+        config = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--config {p}: not valid JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"--config {p}: expected a JSON object")
+    return config
+
+
+def settings_from_args(args: argparse.Namespace) -> tuple[BTVCSpec, BTVCInference]:
+    """Model and inference settings from ``--config`` and ``--steps``."""
+    try:
+        spec, inf = split_config(read_config(getattr(args, "config", None)))
+    except ValueError as exc:
+        raise ValueError(f"--config {args.config}: {exc}") from None
+    steps = getattr(args, "steps", None)
+    if steps is not None:
+        if steps < 1:
+            raise ValueError(f"--steps {steps}: must be >= 1")
+        field = "num_samples" if inf.method == "nuts" else "svi_steps"
+        inf = dataclasses.replace(inf, **{field: int(steps)})
+    return spec, inf
+
+
+def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
+    """Fit BTVC to ``args.data`` and write the run directory ``args.out``."""
+    from causalmmm_ppl.data.load import panel_from_args
+    from causalmmm_ppl.evaluation.diagnostics import diagnostic_warnings, diagnostics_table
+    from causalmmm_ppl.evaluation.inference_data import write_inference_data
+    from causalmmm_ppl.inference.btvc import fit_btvc
+
+    err = err or sys.stderr
+    if getattr(args, "resume", False):
+        raise ValueError("--resume is not supported with --model btvc (fits are not checkpointed)")
+    spec, inf = settings_from_args(args)
+    holdout = int(getattr(args, "holdout", 0) or 0)
+    if holdout < 0:
+        raise ValueError(f"--holdout {holdout}: must be >= 0")
+    panel, columns = panel_from_args(args)
+    if holdout and panel.n_time - holdout < MIN_TRAIN_STEPS:
+        raise ValueError(f"{args.data}: --holdout {holdout} leaves {panel.n_time - holdout} training steps; "
+                         f"BTVC needs at least {MIN_TRAIN_STEPS}")
+    if len(panel.mediator_index):
+        names = ", ".join(panel.nodes[i] for i in panel.mediator_index)
+        print(f"note: btvc does not use mediators ({names})", file=err)
+    train = panel.select_time(0, panel.n_time - holdout) if holdout else panel
+    fit = fit_btvc(train, spec, inf, seed=int(getattr(args, "seed", 0) or 0), progress=not args.quiet)
+    idata = fit.to_inference_data()
+    table = diagnostics_table(idata)
+    forecast = fit.forecast(panel) if holdout else None
+    with atomic_dir(args.out) as tmp:
+        write_inference_data(idata, tmp / "idata.nc")
+        table.to_csv(tmp / "diagnostics.csv", index=False)
+        fit.contributions().to_csv(tmp / "contributions.csv", index=False, date_format="%Y-%m-%d")
+        fit.contribution_shares().to_csv(tmp / "contribution_shares.csv", index=False)
+        if forecast is not None:
+            forecast.to_csv(tmp / "forecast.csv", index=False, date_format="%Y-%m-%d")
+        model_dir = tmp / "model"
+        fit.save(model_dir)
+        (model_dir / "columns.json").write_text(json.dumps(columns.to_dict(), indent=2))
+    if inf.method == "nuts":
+        for line in diagnostic_warnings(table):
+            print(line, file=err)
+    overall = table[table["group"] == "all"].iloc[0]
+    how = (f"NUTS {inf.num_chains} chains x {inf.num_samples} draws ({inf.num_warmup} warm-up)"
+           if inf.method == "nuts" else f"SVI {inf.svi_steps} steps ({inf.svi_guide} guide)")
+    diag = (f"; max R-hat {overall['rhat_max']:.3f}, {int(overall['divergences'])} divergences"
+            if inf.method == "nuts" else "")
+    print(f"btvc: {train.n_shops} shop(s) x {train.n_time} steps, {how} in {fit.wall_time_s:.1f} s{diag}; "
+          f"wrote {args.out}")
+    return 0

@@ -1,0 +1,61 @@
+"""``causalmmm forecast RUN --data DATA [--interval 0.9] --out FILE``: forecast the rows of DATA whose target is
+empty, given their channel values (a spend plan), from the rows before them (the history).
+
+Each shop's plan is its trailing rows with an empty target; they must carry every channel. Shops whose plans start
+on the same day and have the same length are forecast together.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pandas as pd
+
+from causalmmm_ppl._io import atomic_file
+from causalmmm_ppl.commands._run import load_run_and_data
+from causalmmm_ppl.errors import InputError
+
+
+def plan_groups(panel) -> dict[tuple[int, int], np.ndarray]:
+    """Group shops by (first plan day, plan length) on the panel's grid.
+
+    Raises InputError for a shop with no plan rows, no history, or a plan that stops before the shop's rows do.
+    """
+    rows = panel.mask  # (shop, time)
+    target = panel.target_observed
+    groups: dict[tuple[int, int], list[int]] = {}
+    for s in range(panel.n_shops):
+        plan_days = np.flatnonzero(rows[s] & ~target[s])
+        if plan_days.size == 0:
+            raise InputError(f"shop {panel.shops[s]!r}: no rows with an empty {panel.target!r} to forecast")
+        hist_days = np.flatnonzero(target[s])
+        if hist_days.size == 0:
+            raise InputError(f"shop {panel.shops[s]!r}: no history (rows with {panel.target!r}) before the plan")
+        start, stop = plan_days[0], plan_days[-1] + 1
+        if stop - start != plan_days.size:
+            raise InputError(
+                f"shop {panel.shops[s]!r}: the plan has gaps: every day from {panel.dates[start].date()} to "
+                f"{panel.dates[stop - 1].date()} needs its channel values (the horizon is longer than the plan)"
+            )
+        groups.setdefault((int(start), int(stop - start)), []).append(s)
+    return {k: np.asarray(v) for k, v in groups.items()}
+
+
+def run(args: argparse.Namespace) -> int:
+    fit, panel = load_run_and_data(args.run, args.data, allow_missing_target=True)
+    tables = []
+    for (start, horizon), shops in plan_groups(panel).items():
+        sub = panel.select_shops(shops)
+        tables.append(
+            fit.forecast(
+                sub.select_time(0, start), sub.select_time(start, start + horizon),
+                interval=args.interval, seed=args.seed,
+            )
+        )
+    table = pd.concat(tables, ignore_index=True)
+    with atomic_file(args.out) as tmp:
+        table.to_csv(tmp, index=False, date_format="%Y-%m-%d")
+    if not args.quiet:
+        print(f"forecast: {panel.n_shops} shop(s), {len(table)} rows; wrote {args.out}")
+    return 0

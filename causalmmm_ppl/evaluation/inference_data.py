@@ -1,0 +1,266 @@
+"""All ArviZ ``InferenceData`` building for the project's models, and its netCDF reading and writing.
+
+Shared conventions (both models; :mod:`causalmmm_ppl.evaluation.compare` relies on them):
+
+* ``log_likelihood`` holds one variable, :data:`TARGET_VAR` (``"target"``), dims ``(chain, draw, shop, date)``:
+  the pointwise log density of the target **in its original units** (scaling Jacobians included), NaN where the
+  model has no likelihood term (unobserved target, or steps a model cannot predict such as CausalMMM's first day).
+* ``observed_data`` holds ``target`` with dims ``(shop, date)``, original units, NaN where unobserved.
+* coords ``shop`` (str) and ``date`` (datetime64).
+* attrs on the InferenceData groups: ``model`` (``"btvc"`` / ``"causalmmm"``), ``target_name``, ``inference``
+  (``"nuts"``/``"svi"``), and on ``posterior`` ``latent_vars`` (JSON list of the latent variables, the ones
+  diagnostics and the LOO relative efficiency use).
+
+:func:`btvc_to_inference_data` and :func:`causalmmm_to_inference_data` build each model's view with
+:func:`build_inference_data`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", FutureWarning)
+    import arviz as az
+
+from causalmmm_ppl._io import atomic_file
+
+__all__ = [
+    "TARGET_VAR",
+    "OBS_DIMS",
+    "panel_coords",
+    "build_inference_data",
+    "btvc_to_inference_data",
+    "causalmmm_to_inference_data",
+    "write_inference_data",
+    "read_inference_data",
+    "latent_vars",
+    "az",
+]
+
+TARGET_VAR = "target"
+"""Name of the target variable in ``log_likelihood``, ``observed_data`` and ``posterior_predictive``."""
+OBS_DIMS = ("shop", "date")
+"""Dims of one observation of the target."""
+
+
+def panel_coords(shops: Sequence[str], dates: pd.DatetimeIndex | Sequence[Any]) -> dict[str, np.ndarray]:
+    """The ``shop`` (str) and ``date`` (datetime64[ns]) coords of a panel's observation grid."""
+    return {
+        "shop": np.asarray([str(s) for s in shops], dtype=str),
+        "date": pd.DatetimeIndex(dates).as_unit("ns").values,
+    }
+
+
+def build_inference_data(
+    *,
+    posterior: Mapping[str, np.ndarray],
+    dims: Mapping[str, Sequence[str]],
+    coords: Mapping[str, Any],
+    model: str,
+    target_name: str,
+    inference: str,
+    log_likelihood: np.ndarray | None = None,
+    observed: np.ndarray | None = None,
+    posterior_predictive: np.ndarray | None = None,
+    sample_stats: Mapping[str, np.ndarray] | None = None,
+    latent: Sequence[str] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> az.InferenceData:
+    """Assemble an ``InferenceData`` with the project's conventions.
+
+    Parameters
+    ----------
+    posterior
+        Name → ``(chain, draw, *dims[name])`` arrays.
+    dims
+        Name → dim names (without chain and draw) for posterior variables.
+    coords
+        Coordinate values; must include ``shop`` and ``date`` (see :func:`panel_coords`).
+    model, target_name, inference
+        Stored as attrs of every group.
+    log_likelihood : (chain, draw, shop, date), optional
+        Pointwise log-likelihood of the target in original units (NaN where not modelled).
+    observed : (shop, date), optional
+        The target in original units (NaN where unobserved).
+    posterior_predictive : (chain, draw, shop, date), optional
+        Replicated target in original units.
+    sample_stats
+        Name → ``(chain, draw)`` arrays (``diverging``, ``energy``, ``lp``, ...).
+    latent
+        The latent variables (stored as the ``latent_vars`` attr of ``posterior``).
+    attrs
+        Extra attrs for every group (values: str, int, float).
+    """
+    base = {"model": model, "target_name": target_name, "inference": inference}
+    base.update(attrs or {})
+    all_dims = {k: list(v) for k, v in dims.items()}
+    obs_dims = list(OBS_DIMS)
+    kwargs: dict[str, Any] = {"posterior": dict(posterior)}
+    if log_likelihood is not None:
+        kwargs["log_likelihood"] = {TARGET_VAR: log_likelihood}
+    if observed is not None:
+        kwargs["observed_data"] = {TARGET_VAR: observed}
+    if posterior_predictive is not None:
+        kwargs["posterior_predictive"] = {TARGET_VAR: posterior_predictive}
+    if sample_stats:
+        kwargs["sample_stats"] = dict(sample_stats)
+    all_dims[TARGET_VAR] = obs_dims
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        idata = az.from_dict(**kwargs, coords=dict(coords), dims=all_dims)
+    for group in idata.groups():
+        idata[group].attrs.update(base)
+    if latent is not None:
+        idata.posterior.attrs["latent_vars"] = json.dumps(list(latent))
+    return idata
+
+
+def latent_vars(idata: az.InferenceData) -> list[str]:
+    """The latent variables of ``idata.posterior`` (its ``latent_vars`` attr), else all its variables."""
+    names = idata.posterior.attrs.get("latent_vars")
+    if names:
+        return [n for n in json.loads(names) if n in idata.posterior.data_vars]
+    return list(idata.posterior.data_vars)
+
+
+def btvc_to_inference_data(fit: Any, *, include_paths: bool = True, posterior_predictive: bool = True
+                           ) -> az.InferenceData:
+    """ArviZ view of a :class:`~causalmmm_ppl.inference.btvc.BTVCFit`.
+
+    Groups: ``posterior`` (latent sites; with ``include_paths`` also ``level_knots``, ``coef_knots``, ``beta``
+    ``(shop, date, channel)`` on the per-shop scale, ``contribution`` ``(shop, date, channel)`` and ``mu``
+    ``(shop, date)`` in original units, ``control_contribution`` when there are controls), ``posterior_predictive``,
+    ``observed_data``, ``log_likelihood`` and, for NUTS, ``sample_stats``.
+    """
+    from causalmmm_ppl.models.btvc import SITE_DIMS
+
+    d = fit.design
+    coords: dict[str, Any] = panel_coords(d.shops, d.dates)
+    coords.update({
+        "channel": np.asarray(d.media, dtype=str),
+        "control": np.asarray(d.controls, dtype=str),
+        "season_term": np.asarray(d.season_terms, dtype=str),
+        "level_knot": np.arange(len(d.level_knots)),
+        "level_step": np.arange(max(len(d.level_knots) - 1, 0)),
+        "coef_knot": np.arange(len(d.coef_knots)),
+    })
+    rename = {"time": "date"}
+    dims = {k: [rename.get(x, x) for x in v] for k, v in SITE_DIMS.items()}
+    posterior = {k: np.asarray(v) for k, v in fit.samples.items()}
+    latent = list(posterior)
+    if include_paths:
+        paths = fit.paths()
+        keep = ["level_knots", "coef_knots", "beta", "contribution", "mu"]
+        if len(d.controls):
+            keep.append("control_contribution")
+        posterior.update({k: paths[k] for k in keep})
+    stats = None
+    if fit.method == "nuts":
+        stats = {k: np.asarray(v) for k, v in fit.sample_stats.items() if np.ndim(v) == 2}
+    pp = fit.posterior_predictive() if posterior_predictive else None
+    attrs = {
+        "btvc_spec": json.dumps(fit.spec.to_dict()),
+        "btvc_inference": json.dumps(fit.inference.to_dict()),
+        "seed": int(fit.seed),
+        "wall_time_s": float(fit.wall_time_s),
+        "units": "log_likelihood, observed_data, posterior_predictive, contribution, mu: original target units; "
+                 "beta: per-shop scaled target units",
+    }
+    return build_inference_data(
+        posterior=posterior, dims=dims, coords=coords, model="btvc", target_name=d.target, inference=fit.method,
+        log_likelihood=fit.log_likelihood(), observed=fit.observed_target(), posterior_predictive=pp,
+        sample_stats=stats, latent=latent, attrs=attrs)
+
+
+def write_inference_data(idata: az.InferenceData, path: str | os.PathLike[str]) -> Path:
+    """Write ``idata`` to a netCDF file atomically (the file appears only when complete)."""
+    final = Path(path)
+    with atomic_file(final) as tmp:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata.to_netcdf(str(tmp), engine="h5netcdf")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+    return final
+
+
+def read_inference_data(path: str | os.PathLike[str]) -> az.InferenceData:
+    """Read an ``idata.nc`` fully into memory (the file is closed on return).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        The file is not a readable InferenceData netCDF file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = az.from_netcdf(str(p), engine="h5netcdf")
+            for group in idata.groups():
+                idata[group].load()
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"{p}: not a readable InferenceData file ({type(exc).__name__}: {exc})") from None
+    return idata
+
+
+def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> az.InferenceData:
+    """ArviZ view of a :class:`~causalmmm_ppl.inference.causalmmm_fit.CausalMMMFit`.
+
+    Parameters
+    ----------
+    fit : the fitted model (for names, the training panel and the ELBO trace)
+    samples : :meth:`CausalMMMFit.posterior_samples` of the training panel (one chain of ``draw`` draws)
+
+    Groups: ``posterior`` (``edge`` 0/1 draws and ``edge_probability`` (shop, cause, effect); ``decay``, ``alpha``,
+    ``gamma`` (shop, node): carryover and Hill curve of each node as a cause, gamma in the cause's original units),
+    ``posterior_predictive`` (the target one day ahead, original units, with noise), ``observed_data``,
+    ``log_likelihood`` (the target one day ahead given the past, original units; NaN on the first day) and
+    ``sample_stats`` (the ELBO per SVI step, dim ``step``).
+    """
+    panel = fit.train_panel
+    coords: dict[str, Any] = panel_coords(panel.shops, panel.dates)
+    coords.update({"node": np.asarray(panel.nodes, dtype=str), "cause": np.asarray(panel.nodes, dtype=str),
+                   "effect": np.asarray(panel.nodes, dtype=str)})
+    one_chain = {k: np.asarray(samples[k], dtype=np.float32)[None] for k in ("decay", "alpha", "gamma")}
+    one_chain["edge"] = np.asarray(samples["edge"], dtype=np.int8)[None]
+    n = one_chain["edge"].shape[1]
+    q = np.asarray(samples["edge_probability"], dtype=np.float32)
+    one_chain["edge_probability"] = np.broadcast_to(q, (1, n) + q.shape)
+    dims = {"edge": ["shop", "cause", "effect"], "edge_probability": ["shop", "cause", "effect"],
+            "decay": ["shop", "node"], "alpha": ["shop", "node"], "gamma": ["shop", "node"]}
+    target = panel.n_nodes - 1
+    mu = samples["mu"]  # (draw, shop, date)
+    rng = np.random.default_rng(fit.seed)
+    sigma = float(np.exp(fit.model.log_sigma.detach().numpy()[target])) * fit.scaler.scale[:, target][None, :, None]
+    noise = rng.standard_t(fit.spec.df, size=mu.shape) if fit.spec.likelihood == "studentt" else rng.standard_normal(mu.shape)
+    observed = np.where(panel.target_observed, panel.values[..., target], np.nan)
+    idata = build_inference_data(
+        posterior=one_chain, dims=dims, coords=coords, model="causalmmm", target_name=panel.target, inference="svi",
+        log_likelihood=samples["loglik"][None].astype(np.float32), observed=observed,
+        posterior_predictive=(mu + sigma * noise)[None].astype(np.float32), latent=["edge", "decay", "alpha", "gamma"],
+        attrs={"causalmmm_spec": json.dumps(fit.spec.to_dict()), "seed": int(fit.seed),
+               "wall_time_s": float(fit.log.seconds),
+               "units": "log_likelihood, observed_data, posterior_predictive: original target units; "
+                        "gamma: original units of the cause"},
+    )
+    elbo = -np.asarray(fit.log.loss, dtype=float)
+    stats = xr.Dataset({"elbo": ("step", elbo)}, coords={"step": np.arange(elbo.size)})
+    stats.attrs.update({k: v for k, v in idata.posterior.attrs.items() if k != "latent_vars"})
+    idata.add_groups({"sample_stats": stats})
+    return idata

@@ -1,0 +1,332 @@
+"""The BTVC baseline as a NumPyro model: Orbit's KTR with adstock, Hill saturation and a shop axis.
+
+For shop ``s`` and grid step ``t`` (all on a per-shop scale: the target divided by its training mean, each channel
+divided by its training mean)::
+
+    y[s, t] ~ StudentT(nu, mu[s, t], sigma[s])
+    mu[s, t] = level[s, t] + season[s, t] + sum_m c[s, m] x_m[s, t] + sum_k beta[s, t, k] * Hill(adstock(x_k))[s, t]
+    level[s, t]   = sum_j Wl[t, j] l[s, j],   l[s, j] = l[s, j-1] + rw_sd[s] * eps   (random-walk knots)
+    beta[s, t, k] = sum_j Wc[t, j] b[s, k, j], log b[s, k, j] ~ Normal(log m[s, k], tau[s, k])   (pooled knots)
+
+``W`` are row-normalised Gaussian kernels over knots (Ng, Wang & Dai, KDD 2021). Shops are a batch axis (independent
+a priori), time is handled with vectorized ops (no Python loop over time). The carryover and saturation come from
+:mod:`causalmmm_ppl.transforms.jax_ops`, the twin of the transforms the CausalMMM model uses.
+
+Dims used throughout: ``shop``, ``time``, ``channel`` (media channels), ``control`` (linear regressors),
+``level_knot``, ``coef_knot``, ``season_term``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+import pandas as pd
+
+from causalmmm_ppl.models.btvc_spec import BTVCSpec
+from causalmmm_ppl.transforms import jax_ops
+
+LATENT_SITES: tuple[str, ...] = (
+    "level_init",
+    "level_rw_sd",
+    "level_steps",
+    "level_centered",
+    "season_coef",
+    "control_coef",
+    "coef_mean",
+    "coef_knot_sd",
+    "coef_knots_raw",
+    "coef_log_knots",
+    "decay",
+    "hill_alpha",
+    "hill_gamma",
+    "sigma",
+    "nu",
+)
+"""Names of the latent sample sites (those present depend on the data: no controls, no ``control_coef``)."""
+
+SITE_DIMS: dict[str, tuple[str, ...]] = {
+    "level_init": ("shop",),
+    "level_rw_sd": ("shop",),
+    "level_steps": ("shop", "level_step"),
+    "level_centered": ("shop", "level_step"),
+    "season_coef": ("shop", "season_term"),
+    "control_coef": ("shop", "control"),
+    "coef_mean": ("shop", "channel"),
+    "coef_knot_sd": ("shop", "channel"),
+    "coef_knots_raw": ("shop", "channel", "coef_knot"),
+    "coef_log_knots": ("shop", "channel", "coef_knot"),
+    "decay": ("shop", "channel"),
+    "hill_alpha": ("shop", "channel"),
+    "hill_gamma": ("shop", "channel"),
+    "sigma": ("shop",),
+    "nu": ("shop",),
+    # derived (deterministic) quantities
+    "level_knots": ("shop", "level_knot"),
+    "coef_knots": ("shop", "channel", "coef_knot"),
+    "level": ("shop", "time"),
+    "seasonality": ("shop", "time"),
+    "control_contribution": ("shop", "time", "control"),
+    "beta": ("shop", "time", "channel"),
+    "saturation": ("shop", "time", "channel"),
+    "contribution": ("shop", "time", "channel"),
+    "mu": ("shop", "time"),
+}
+"""Named dims of every site, without the leading sample dims."""
+
+
+class BTVCData(NamedTuple):
+    """Model inputs on the per-shop scale (all arrays; a pytree).
+
+    Attributes
+    ----------
+    level_weights : (time, level_knot)
+        Row-normalised Gaussian-kernel weights of the level knots.
+    coef_weights : (time, coef_knot)
+        Row-normalised Gaussian-kernel weights of the coefficient knots.
+    seasonal : (time, season_term)
+        Fourier features (may have zero columns).
+    media : (shop, time, channel)
+        Scaled media spend (>= 0). On forecast grids: history followed by the plan.
+    controls : (shop, time, control)
+        Scaled linear regressors (may have zero columns).
+    mask : (shop, time) bool
+        Steps that enter the likelihood (target observed).
+    """
+
+    level_weights: jax.Array
+    coef_weights: jax.Array
+    seasonal: jax.Array
+    media: jax.Array
+    controls: jax.Array
+    mask: jax.Array
+
+
+# --------------------------------------------------------------------------------------------- design (numpy)
+def knot_positions(n_train: int, spacing_steps: float) -> np.ndarray:
+    """Evenly spaced knot positions over grid steps ``0 .. n_train - 1``: ``(knot,)``.
+
+    The number of knots is ``round((n_train - 1) / spacing_steps) + 1`` (at least 1); the first and the last knot sit
+    on the first and the last training step.
+    """
+    if n_train < 1:
+        raise ValueError("need at least one training step")
+    n = max(1, int(round((n_train - 1) / max(spacing_steps, 1e-9))) + 1)
+    if n == 1:
+        return np.zeros(1)
+    return np.linspace(0.0, n_train - 1.0, n)
+
+
+def kernel_weights(t: np.ndarray, knots: np.ndarray, bandwidth: float, n_train: int) -> np.ndarray:
+    """Row-normalised Gaussian-kernel weights ``(time, knot)``.
+
+    Steps beyond the training range (``t > n_train - 1``, forecasts) get the weights of the last training step, so
+    level and coefficients extrapolate flat from the end of the data.
+    """
+    tc = np.clip(np.asarray(t, dtype=float), 0.0, n_train - 1.0)
+    z = (tc[:, None] - knots[None, :]) / bandwidth
+    logw = -0.5 * z**2
+    logw -= logw.max(1, keepdims=True)
+    w = np.exp(logw)
+    return w / w.sum(1, keepdims=True)
+
+
+def fourier_features(dates: pd.DatetimeIndex, *, weekly_order: int, yearly_order: int) -> tuple[np.ndarray, list[str]]:
+    """Weekly and yearly Fourier terms of absolute dates: ``(time, season_term)`` and the term names.
+
+    Terms depend on the calendar date only, so a forecast grid gets the same phase as the training grid.
+    """
+    days = (dates.values.astype("datetime64[D]").astype(np.int64)).astype(float)
+    cols: list[np.ndarray] = []
+    names: list[str] = []
+    for period, order, label in ((7.0, weekly_order, "weekly"), (365.25, yearly_order, "yearly")):
+        for k in range(1, order + 1):
+            ang = 2.0 * np.pi * k * days / period
+            cols += [np.sin(ang), np.cos(ang)]
+            names += [f"{label}_sin{k}", f"{label}_cos{k}"]
+    feats = np.stack(cols, axis=1) if cols else np.zeros((len(dates), 0))
+    return feats, names
+
+
+# ------------------------------------------------------------------------------------------------ the model
+def sample_params(n_shops: int, n_channels: int, n_controls: int, n_level_knots: int, n_coef_knots: int,
+                  n_season: int, spec: BTVCSpec) -> dict[str, jax.Array]:
+    """Draw every latent site and return them with the knot values.
+
+    Knots are parameterised as ``spec.knots`` says: ``"centered"`` samples the level knots after the first
+    (``level_centered``, a Gaussian random walk from ``level_init``) and the log coefficient knots
+    (``coef_log_knots ~ Normal(log coef_mean, coef_knot_sd)``) directly, which suits informative data (long daily
+    series); ``"noncentered"`` samples standard normals (``level_steps``, ``coef_knots_raw``) scaled by the
+    spreads, which suits weak data.
+
+    Returns
+    -------
+    dict
+        The latent sites present for these sizes, plus ``level_knots`` ``(shop, level_knot)`` and ``coef_knots``
+        ``(shop, channel, coef_knot)``.
+    """
+    s, k = n_shops, n_channels
+    if spec.knots not in ("centered", "noncentered"):
+        raise ValueError(f"btvc model: knots={spec.knots!r}; resolve 'auto' first (BTVCSpec.resolved_knots)")
+    centered = spec.knots == "centered"
+    p: dict[str, jax.Array] = {}
+    p["level_init"] = numpyro.sample(
+        "level_init", dist.Normal(spec.level_init_mean, spec.level_init_scale).expand([s]).to_event(1))
+    p["level_rw_sd"] = numpyro.sample("level_rw_sd", dist.HalfNormal(spec.level_rw_scale).expand([s]).to_event(1))
+    if n_level_knots > 1:
+        if centered:
+            p["level_centered"] = numpyro.sample(
+                "level_centered", random_walk_knots(p["level_init"], p["level_rw_sd"], n_level_knots))
+        else:
+            p["level_steps"] = numpyro.sample(
+                "level_steps", dist.Normal(0.0, 1.0).expand([s, n_level_knots - 1]).to_event(2))
+    if n_season:
+        p["season_coef"] = numpyro.sample(
+            "season_coef", dist.Normal(0.0, spec.seasonality_scale).expand([s, n_season]).to_event(2))
+    if n_controls:
+        p["control_coef"] = numpyro.sample(
+            "control_coef", dist.Normal(0.0, spec.control_scale).expand([s, n_controls]).to_event(2))
+    p["coef_mean"] = numpyro.sample(
+        "coef_mean",
+        dist.LogNormal(float(np.log(spec.coef_prior_mean)), spec.coef_prior_log_sd).expand([s, k]).to_event(2))
+    p["coef_knot_sd"] = numpyro.sample(
+        "coef_knot_sd", dist.HalfNormal(spec.coef_knot_scale).expand([s, k]).to_event(2))
+    if centered:
+        p["coef_log_knots"] = numpyro.sample(
+            "coef_log_knots", dist.Normal(jnp.log(p["coef_mean"])[..., None], p["coef_knot_sd"][..., None])
+            .expand([s, k, n_coef_knots]).to_event(3))
+    else:
+        p["coef_knots_raw"] = numpyro.sample(
+            "coef_knots_raw", dist.Normal(0.0, 1.0).expand([s, k, n_coef_knots]).to_event(3))
+    a, b = spec.decay_prior
+    p["decay"] = numpyro.sample("decay", dist.Beta(a, b).expand([s, k]).to_event(2))
+    p["hill_alpha"] = numpyro.sample("hill_alpha", dist.LogNormal(*spec.hill_alpha_prior).expand([s, k]).to_event(2))
+    p["hill_gamma"] = numpyro.sample("hill_gamma", dist.LogNormal(*spec.hill_gamma_prior).expand([s, k]).to_event(2))
+    p["sigma"] = numpyro.sample("sigma", dist.HalfNormal(spec.noise_scale).expand([s]).to_event(1))
+    if spec.likelihood_df is None:
+        p["nu"] = numpyro.sample("nu", dist.Gamma(2.0, 0.1).expand([s]).to_event(1))
+    return knot_values(p)
+
+
+def random_walk_knots(start: jax.Array, step_sd: jax.Array, n_knots: int) -> dist.Distribution:
+    """Knots ``2..n`` of a Gaussian random walk from ``start`` with step ``step_sd``, as one multivariate normal.
+
+    ``start, step_sd: (shop,)`` → a distribution with batch shape ``(shop,)`` and event shape ``(n_knots - 1,)``;
+    ``cov[i, j] = step_sd**2 * (min(i, j) + 1)``. Sampling the knots themselves (not their increments) keeps
+    the posterior close to independent when the data pin each knot down.
+    """
+    j = jnp.arange(1, n_knots)
+    base = jnp.linalg.cholesky(jnp.minimum(j[:, None], j[None, :]).astype(float))  # (knot-1, knot-1)
+    tril = step_sd[..., None, None] * base
+    loc = jnp.broadcast_to(start[..., None], start.shape + (n_knots - 1,))
+    return dist.MultivariateNormal(loc, scale_tril=tril).to_event(1)
+
+
+def knot_values(p: dict[str, jax.Array]) -> dict[str, jax.Array]:
+    """Add ``level_knots`` ``(..., shop, level_knot)`` and ``coef_knots`` ``(..., shop, channel, coef_knot)``
+    computed from the latent sites (either parameterisation)."""
+    out = dict(p)
+    if "level_centered" in p:
+        out["level_knots"] = jnp.concatenate([p["level_init"][..., None], p["level_centered"]], -1)
+    elif "level_steps" in p:
+        steps = p["level_steps"] * p["level_rw_sd"][..., None]
+        zeros = jnp.zeros(steps.shape[:-1] + (1,))
+        out["level_knots"] = p["level_init"][..., None] + jnp.concatenate([zeros, jnp.cumsum(steps, -1)], -1)
+    else:
+        out["level_knots"] = p["level_init"][..., None]
+    if "coef_log_knots" in p:
+        out["coef_knots"] = jnp.exp(p["coef_log_knots"])
+    else:
+        out["coef_knots"] = p["coef_mean"][..., None] * jnp.exp(p["coef_knot_sd"][..., None] * p["coef_knots_raw"])
+    return out
+
+
+def btvc_paths(p: dict[str, jax.Array], data: BTVCData, *, l_max: int, normalize: bool = True,
+               hill_at_mean: bool = True) -> dict[str, jax.Array]:
+    """The deterministic parts of the model for one draw of the parameters.
+
+    Parameters
+    ----------
+    p
+        Latent sites plus ``level_knots`` and ``coef_knots`` (see :func:`sample_params`, :func:`knot_values`).
+    data
+        The inputs (:class:`BTVCData`).
+    l_max
+        Adstock window (grid steps).
+    normalize
+        Normalise the adstock weights.
+    hill_at_mean
+        Divide the Hill curve by its value at the channel's mean spend (scaled spend 1), so ``beta`` is the
+        contribution at mean spend; this decorrelates ``beta`` from the half-saturation point.
+
+    Returns
+    -------
+    dict
+        ``level`` (shop, time), ``seasonality`` (shop, time), ``control_contribution`` (shop, time, control),
+        ``beta`` (shop, time, channel), ``saturation`` (shop, time, channel),
+        ``contribution`` (shop, time, channel) and ``mu`` (shop, time), on the per-shop scale.
+    """
+    level = jnp.einsum("tj,sj->st", data.level_weights, p["level_knots"])
+    if "season_coef" in p:
+        season = jnp.einsum("tf,sf->st", data.seasonal, p["season_coef"])
+    else:
+        season = jnp.zeros_like(level)
+    if "control_coef" in p:
+        control = data.controls * p["control_coef"][:, None, :]
+    else:
+        control = jnp.zeros(data.controls.shape)
+    beta = jnp.einsum("tj,skj->stk", data.coef_weights, p["coef_knots"])
+    x = jnp.swapaxes(data.media, 1, 2)  # (shop, channel, time)
+    carried = jax_ops.geometric_adstock(x, p["decay"], l_max=l_max, normalize=normalize)
+    sat = jax_ops.hill(carried, p["hill_alpha"], p["hill_gamma"])  # (shop, channel, time)
+    if hill_at_mean:
+        sat = sat / jax_ops.hill(jnp.ones(carried.shape[:-1] + (1,)), p["hill_alpha"], p["hill_gamma"])
+    sat = jnp.swapaxes(sat, 1, 2)  # (shop, time, channel)
+    contrib = beta * sat
+    mu = level + season + control.sum(-1) + contrib.sum(-1)
+    return {"level": level, "seasonality": season, "control_contribution": control, "beta": beta,
+            "saturation": sat, "contribution": contrib, "mu": mu}
+
+
+def btvc_model(data: BTVCData, y: jax.Array | None = None, *, spec: BTVCSpec, l_max: int,
+               record: bool = False) -> None:
+    """The BTVC model for a batch of shops.
+
+    Parameters
+    ----------
+    data
+        Inputs on the per-shop scale (:class:`BTVCData`).
+    y : (shop, time) or None
+        Scaled target; unobserved entries (``data.mask`` False) may hold anything finite. ``None`` samples the
+        target (prediction and forecasts).
+    spec
+        Structure and priors.
+    l_max
+        Adstock window in grid steps.
+    record
+        Also record the derived paths (``beta``, ``contribution``, ``mu``, ...) as deterministic sites. Off during
+        MCMC (they are recomputed from the draws afterwards, which keeps the chains small).
+    """
+    s, _, k = data.media.shape
+    p = sample_params(s, k, data.controls.shape[-1], data.level_weights.shape[-1], data.coef_weights.shape[-1],
+                      data.seasonal.shape[-1], spec)
+    paths = btvc_paths(p, data, l_max=l_max, normalize=spec.adstock_normalize, hill_at_mean=spec.hill_at_mean)
+    if record:
+        for name in ("level_knots", "coef_knots"):
+            numpyro.deterministic(name, p[name])
+        for name, value in paths.items():
+            numpyro.deterministic(name, value)
+    nu = p["nu"][:, None] if "nu" in p else spec.likelihood_df
+    lik = dist.StudentT(nu, paths["mu"], p["sigma"][:, None])
+    numpyro.sample("y", lik.mask(data.mask).to_event(2), obs=y)
+
+
+def pointwise_log_likelihood(p: dict[str, jax.Array], mu: jax.Array, y: jax.Array,
+                             likelihood_df: float | None) -> jax.Array:
+    """Student-t log density of every ``y[s, t]`` for one draw: ``(shop, time)`` on the per-shop scale."""
+    nu = p["nu"][:, None] if "nu" in p else likelihood_df
+    return dist.StudentT(nu, mu, p["sigma"][:, None]).log_prob(y)

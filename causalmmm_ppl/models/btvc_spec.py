@@ -1,0 +1,238 @@
+"""Settings of the BTVC baseline (Orbit KTR with adstock, Hill saturation and a shop axis).
+
+One frozen dataclass, :class:`BTVCSpec`, holds the model structure and priors; :class:`BTVCInference` holds the
+inference settings (NUTS or SVI). Both round-trip through plain dicts (JSON in ``RUN/model/``) and accept overrides
+from a ``--config`` JSON file (unknown keys are an error that names the key).
+
+Pure configuration: no jax, no numpyro.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+AUTO_CENTERED_STEPS_PER_KNOT = 30
+"""``knots="auto"`` centres the knots when each coefficient knot has at least this many training steps."""
+
+
+@dataclass(frozen=True)
+class BTVCSpec:
+    """Structure and priors of the BTVC model.
+
+    Time-related settings are in days and are converted to grid steps with the panel's step length, so the same spec
+    serves daily and weekly panels.
+
+    Attributes
+    ----------
+    level_knot_days
+        Spacing of the level knots (days). The level is a Gaussian-kernel smooth of knots that follow a random walk.
+    coef_knot_days
+        Spacing of the media-coefficient knots (days).
+    kernel_scale
+        Bandwidth of the Gaussian kernels, as a multiple of the knot spacing.
+    knots
+        Parameterisation of the level and coefficient knots: ``"centered"`` (NUTS mixes well when the data pin the
+        knots down: many observations per knot, e.g. daily series), ``"noncentered"`` (few observations per knot,
+        e.g. weekly series: a centred hierarchy there makes a funnel and divergences), or ``"auto"`` (default:
+        centred when there are at least ``AUTO_CENTERED_STEPS_PER_KNOT`` training steps per coefficient knot).
+    weekly_order, yearly_order
+        Fourier orders of the weekly and yearly seasonality. Weekly terms are dropped on grids coarser than one day.
+    controls
+        Channel columns that enter linearly with Normal coefficients (events, trends, prices) instead of through
+        adstock and Hill. They are still read with ``--channels`` and must be known over a forecast horizon.
+    l_max
+        Adstock window in grid steps (``None``: 28 on daily grids, 8 on coarser grids).
+    adstock_normalize
+        Normalise the geometric adstock weights to sum to one (keeps the media scale).
+    hill_at_mean
+        Divide the Hill curve by its value at the channel's mean spend, so a coefficient is the channel's
+        contribution at mean spend (scaled target units). It decorrelates coefficients from the half-saturation
+        point, which NUTS needs to mix well; ``False`` gives the plain Hill curve (coefficient = full saturation).
+    likelihood_df
+        Degrees of freedom of the Student-t likelihood; ``None`` makes them latent (Gamma(2, 0.1)).
+    level_rw_scale
+        Scale of the HalfNormal prior on the level random-walk step (scaled target units per knot).
+    level_init_mean, level_init_scale
+        Normal prior of the first level knot (scaled target units; the target is scaled to mean one per shop).
+    coef_prior_mean
+        Median of the LogNormal prior on each channel's mean coefficient (scaled target units: a share of the
+        shop's mean target at mean spend when ``hill_at_mean``, else at full saturation).
+    coef_prior_log_sd
+        Log-scale standard deviation of that prior.
+    coef_knot_scale
+        Scale of the HalfNormal prior on the log-scale spread of a channel's knots around its mean (time variation).
+    decay_prior
+        Beta(a, b) prior on the geometric adstock decay.
+    hill_alpha_prior
+        LogNormal(mu, sigma) prior on the Hill shape.
+    hill_gamma_prior
+        LogNormal(mu, sigma) prior on the Hill half-saturation point (in units of the channel's per-shop mean spend).
+    seasonality_scale, control_scale
+        Standard deviations of the Normal priors on Fourier and control coefficients.
+    noise_scale
+        Scale of the HalfNormal prior on the likelihood scale (scaled target units).
+    """
+
+    level_knot_days: float = 56.0
+    coef_knot_days: float = 91.0
+    kernel_scale: float = 1.0
+    knots: str = "auto"
+    weekly_order: int = 3
+    yearly_order: int = 2
+    controls: tuple[str, ...] = ()
+    l_max: int | None = None
+    adstock_normalize: bool = True
+    hill_at_mean: bool = True
+    likelihood_df: float | None = 5.0
+    level_rw_scale: float = 0.1
+    level_init_mean: float = 0.5
+    level_init_scale: float = 1.0
+    coef_prior_mean: float = 0.2
+    coef_prior_log_sd: float = 1.0
+    coef_knot_scale: float = 0.2
+    decay_prior: tuple[float, float] = (2.0, 2.0)
+    hill_alpha_prior: tuple[float, float] = (0.0, 0.5)
+    hill_gamma_prior: tuple[float, float] = (0.0, 0.7)
+    seasonality_scale: float = 0.3
+    control_scale: float = 1.0
+    noise_scale: float = 0.5
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "controls", tuple(self.controls))
+        object.__setattr__(self, "decay_prior", tuple(float(v) for v in self.decay_prior))
+        object.__setattr__(self, "hill_alpha_prior", tuple(float(v) for v in self.hill_alpha_prior))
+        object.__setattr__(self, "hill_gamma_prior", tuple(float(v) for v in self.hill_gamma_prior))
+        for name in ("level_knot_days", "coef_knot_days", "kernel_scale", "level_rw_scale", "level_init_scale",
+                     "coef_prior_mean", "coef_prior_log_sd", "coef_knot_scale", "seasonality_scale",
+                     "control_scale", "noise_scale"):
+            if not float(getattr(self, name)) > 0:
+                raise ValueError(f"btvc config: {name} must be > 0, got {getattr(self, name)!r}")
+        if self.knots not in ("auto", "centered", "noncentered"):
+            raise ValueError(f"btvc config: knots must be 'auto', 'centered' or 'noncentered', got {self.knots!r}")
+        for name in ("weekly_order", "yearly_order"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"btvc config: {name} must be >= 0, got {getattr(self, name)!r}")
+        if self.l_max is not None and int(self.l_max) < 1:
+            raise ValueError(f"btvc config: l_max must be >= 1, got {self.l_max!r}")
+        if self.likelihood_df is not None and not float(self.likelihood_df) > 0:
+            raise ValueError(f"btvc config: likelihood_df must be > 0 or null, got {self.likelihood_df!r}")
+
+    def resolved_knots(self, n_train: int, n_coef_knots: int) -> str:
+        """``"centered"`` or ``"noncentered"`` for a training grid of ``n_train`` steps and ``n_coef_knots`` knots."""
+        if self.knots != "auto":
+            return self.knots
+        return "centered" if n_train / max(n_coef_knots, 1) >= AUTO_CENTERED_STEPS_PER_KNOT else "noncentered"
+
+    def resolved_l_max(self, step_days: float) -> int:
+        """The adstock window in grid steps for a grid whose step is ``step_days`` days."""
+        if self.l_max is not None:
+            return int(self.l_max)
+        return 28 if step_days <= 1.0 else 8
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        for k, v in d.items():
+            if isinstance(v, tuple):
+                d[k] = list(v)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "BTVCSpec":
+        return cls(**_known(cls, d, "btvc config"))
+
+
+@dataclass(frozen=True)
+class BTVCInference:
+    """How the BTVC posterior is computed.
+
+    Attributes
+    ----------
+    method
+        ``"nuts"`` (default) or ``"svi"`` (the fast path: AutoNormal or AutoLowRankMultivariateNormal).
+    num_chains, num_warmup, num_samples
+        NUTS chains, warm-up iterations and draws per chain. Chains run in parallel when JAX sees at least
+        ``num_chains`` devices, else in sequence.
+    target_accept_prob, max_tree_depth, dense_mass
+        NUTS settings.
+    svi_steps, svi_lr, svi_guide, svi_rank, svi_draws
+        SVI settings: optimisation steps, Adam learning rate, guide (``"normal"`` or ``"lowrank"``), rank of the
+        low-rank guide, posterior draws taken from the fitted guide.
+    shop_mode
+        ``"joint"``: all shops in one vectorized model (shops as a batch axis; shops are independent a priori);
+        ``"sequential"``: one fit per shop with a progress bar (robust when shops differ a lot).
+    """
+
+    method: str = "nuts"
+    num_chains: int = 4
+    num_warmup: int = 1000
+    num_samples: int = 1000
+    target_accept_prob: float = 0.9
+    max_tree_depth: int = 10
+    dense_mass: bool = False
+    svi_steps: int = 3000
+    svi_lr: float = 0.01
+    svi_guide: str = "normal"
+    svi_rank: int = 8
+    svi_draws: int = 1000
+    shop_mode: str = "joint"
+
+    def __post_init__(self) -> None:
+        if self.method not in ("nuts", "svi"):
+            raise ValueError(f"btvc config: method must be 'nuts' or 'svi', got {self.method!r}")
+        if self.svi_guide not in ("normal", "lowrank"):
+            raise ValueError(f"btvc config: svi_guide must be 'normal' or 'lowrank', got {self.svi_guide!r}")
+        if self.shop_mode not in ("joint", "sequential"):
+            raise ValueError(f"btvc config: shop_mode must be 'joint' or 'sequential', got {self.shop_mode!r}")
+        for name in ("num_chains", "num_samples", "svi_steps", "svi_draws", "max_tree_depth", "svi_rank"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"btvc config: {name} must be >= 1, got {getattr(self, name)!r}")
+        if int(self.num_warmup) < 0:
+            raise ValueError(f"btvc config: num_warmup must be >= 0, got {self.num_warmup!r}")
+        if not 0.0 < float(self.target_accept_prob) < 1.0:
+            raise ValueError(f"btvc config: target_accept_prob must be in (0, 1), got {self.target_accept_prob!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "BTVCInference":
+        return cls(**_known(cls, d, "btvc config"))
+
+
+def _known(cls: type, d: dict[str, Any], where: str) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ValueError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(names))})")
+    return dict(d)
+
+
+def split_config(config: dict[str, Any]) -> tuple[BTVCSpec, BTVCInference]:
+    """Split one flat settings dict (a ``--config`` file) into model and inference settings.
+
+    Keys may also be nested under ``"model"`` and ``"inference"``. Unknown keys raise ``ValueError`` naming the key.
+    """
+    if not isinstance(config, dict):
+        raise ValueError("btvc config: expected a JSON object")
+    flat: dict[str, Any] = {}
+    for k, v in config.items():
+        if k in ("model", "inference") and isinstance(v, dict):
+            flat.update(v)
+        else:
+            flat[k] = v
+    spec_names = {f.name for f in dataclasses.fields(BTVCSpec)}
+    inf_names = {f.name for f in dataclasses.fields(BTVCInference)}
+    unknown = sorted(set(flat) - spec_names - inf_names)
+    if unknown:
+        raise ValueError(f"btvc config: unknown setting {unknown[0]!r}")
+    spec = BTVCSpec.from_dict({k: v for k, v in flat.items() if k in spec_names})
+    inf = BTVCInference.from_dict({k: v for k, v in flat.items() if k in inf_names})
+    return spec, inf
+
+
+DEFAULT_SPEC = BTVCSpec()
+DEFAULT_INFERENCE = BTVCInference()
+__all__ = ["BTVCSpec", "BTVCInference", "split_config", "DEFAULT_SPEC", "DEFAULT_INFERENCE"]

@@ -1,0 +1,137 @@
+"""CausalMMM fitted by SVI on simulated panels with known graphs: recovery, the graph matters, amortization,
+determinism, checkpoint/resume, save/load. Small, CI-sized settings; the figures that matter are in
+docs/benchmarks.md (benchmarks/causalmmm_recovery.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from causalmmm_ppl.data.simulate import simulate
+from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.evaluation.granger import granger_scores
+from causalmmm_ppl.evaluation.graph_metrics import graph_report
+from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit, fit_causalmmm
+from causalmmm_ppl.models.spec import CausalMMMSpec
+
+FAST = dict(steps=400, batch_shops=16, window=96, num_draws=64)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate("sim1", n_shops=20, n_days=150, seed=3)
+
+
+@pytest.fixture(scope="module")
+def fitted(sim):
+    train = sim.panel.select_shops(np.arange(16))
+    return fit_causalmmm(train, CausalMMMSpec(**FAST), seed=0, progress=False)
+
+
+def test_recovers_the_graph_better_than_linear_granger(sim, fitted):
+    truth = sim.adjacency[:16]
+    ours = graph_report(fitted.edge_probability_array(), truth)
+    granger = graph_report(granger_scores(fitted.train_panel), truth)
+    # loose bounds that a model ignoring the data (≈ 0.5) or its graph fails
+    assert ours["auroc_mean"] >= 0.8, ours
+    assert ours["auroc_mean"] > granger["auroc_mean"] + 0.05, (ours["auroc_mean"], granger["auroc_mean"])
+    probs = fitted.edge_probability_array()
+    off = ~np.eye(truth.shape[1], dtype=bool)
+    assert probs[:, off][truth[:, off] == 1].mean() > probs[:, off][truth[:, off] == 0].mean() + 0.3
+
+
+def test_edges_for_unseen_shops_come_from_the_encoder(sim, fitted):
+    held_out = sim.panel.select_shops(np.arange(16, 20))
+    table = fitted.edge_probabilities(held_out)
+    assert set(table["shop"]) == set(held_out.shops)
+    assert len(table) == 4 * 8 * 7
+    probs = fitted.edge_probability_array(held_out)
+    report = graph_report(probs, sim.adjacency[16:])
+    assert report["auroc_mean"] >= 0.7, report
+
+
+def test_the_graph_matters_for_forecasts(sim, fitted):
+    """One-step-ahead target forecasts under the true graph beat those under the empty graph."""
+    panel = fitted.train_panel
+    data = fitted._train_data()
+    target = panel.n_nodes - 1
+    u = fitted.guide.distributions(data.full_batch())[1]
+    truth = torch.as_tensor(sim.adjacency[:16], dtype=torch.float32)
+    with torch.no_grad():
+        errs = {}
+        for name, z in {"true": truth, "empty": torch.zeros_like(truth)}.items():
+            mu, _ = fitted.model.one_step_means(data.x, u, z, data.calendar)
+            errs[name] = float(((mu[:, :-1, target] - data.x[:, 1:, target]) ** 2).mean())
+    assert errs["true"] < 0.8 * errs["empty"], errs
+
+
+def test_forecast_intervals_and_an_edge_cut(sim, fitted):
+    panel = sim.panel.select_shops(np.arange(2))
+    history, plan = panel.select_time(0, 140), panel.select_time(140, 150)
+    table = fitted.forecast(history, plan, num_draws=64)
+    assert set(table["node"]) == {"pv", "gmv"}
+    assert len(table) == 2 * 10 * 2
+    assert (table["lower"] <= table["mean"]).all() and (table["mean"] <= table["upper"]).all()
+    assert table["observed"].notna().all()
+    # cutting every edge into gmv changes its forecast
+    g = fitted.edge_probability_array(history).round()
+    cut = g.copy()
+    cut[:, :, -1] = 0
+    a = fitted.forecast_samples(history, plan, num_draws=32, seed=1, graph=g)
+    b = fitted.forecast_samples(history, plan, num_draws=32, seed=1, graph=cut)
+    assert np.allclose(a[..., :-2], b[..., :-2])  # channels are the plan either way
+    assert not np.allclose(a[..., -1], b[..., -1])
+
+
+def test_same_seed_same_edges_and_forecasts(sim):
+    panel = sim.panel.select_shops(np.arange(4)).select_time(0, 80)
+    spec = CausalMMMSpec(steps=15, batch_shops=2, window=40, num_draws=8)
+    a = fit_causalmmm(panel, spec, seed=5, progress=False)
+    b = fit_causalmmm(panel, spec, seed=5, progress=False)
+    c = fit_causalmmm(panel, spec, seed=6, progress=False)
+    np.testing.assert_array_equal(a.edge_probability_array(), b.edge_probability_array())
+    assert not np.array_equal(a.edge_probability_array(), c.edge_probability_array())
+    hist, plan = panel.select_time(0, 70), panel.select_time(70, 80)
+    np.testing.assert_array_equal(a.forecast_samples(hist, plan), b.forecast_samples(hist, plan))
+
+
+def test_a_killed_fit_resumes_from_its_checkpoint_exactly(sim, tmp_path):
+    panel = sim.panel.select_shops(np.arange(4)).select_time(0, 80)
+    spec = CausalMMMSpec(steps=30, batch_shops=2, window=40, checkpoint_every=10)
+    full = fit_causalmmm(panel, spec, seed=2, progress=False)
+    fit_causalmmm(panel, spec, seed=2, progress=False, checkpoint_dir=tmp_path, stop_after=20)  # "killed" at 20
+    resumed = fit_causalmmm(panel, spec, seed=2, progress=False, checkpoint_dir=tmp_path, resume=True)
+    assert resumed.log.steps_done == 30
+    np.testing.assert_allclose(resumed.log.loss, full.log.loss, rtol=1e-5)
+    np.testing.assert_allclose(resumed.edge_probability_array(), full.edge_probability_array(), atol=1e-6)
+    with pytest.raises(InputError, match="checkpoint"):
+        fit_causalmmm(panel, spec, seed=2, progress=False, checkpoint_dir=tmp_path, resume=True, fingerprint="other")
+
+
+def test_save_and_load_round_trip(fitted, tmp_path):
+    fitted.save(tmp_path / "model")
+    loaded = CausalMMMFit.load(tmp_path / "model")
+    np.testing.assert_allclose(loaded.edge_probability_array(), fitted.edge_probability_array(), atol=1e-6)
+    assert loaded.schema == fitted.schema
+    assert loaded.log.loss == fitted.log.loss
+
+
+def test_training_rows_need_their_target(sim):
+    panel = sim.panel.select_shops(np.arange(2)).select_time(0, 30)
+    observed = panel.observed.copy()
+    observed[1, 12, -1] = False
+    broken = type(panel)(**{**panel.__dict__, "observed": observed})
+    with pytest.raises(InputError, match=r"shop 's001'.*target 'gmv' is empty"):
+        fit_causalmmm(broken, CausalMMMSpec(steps=1), progress=False)
+
+
+def test_inference_data_has_the_contract_groups(fitted):
+    idata = fitted.to_inference_data(num_draws=16)
+    for group in ("posterior", "posterior_predictive", "observed_data", "log_likelihood", "sample_stats"):
+        assert group in idata.groups(), group
+    assert idata.posterior["edge"].shape == (1, 16, 16, 8, 8)
+    assert idata.log_likelihood["target"].dims == ("chain", "draw", "shop", "date")
+    assert np.isnan(idata.log_likelihood["target"].values[..., 0]).all()
+    assert np.isfinite(idata.log_likelihood["target"].values[..., 1:]).all()
+    assert idata.sample_stats["elbo"].shape == (fitted.log.steps_done,)

@@ -1,0 +1,153 @@
+"""The BTVC model's pieces: knots and kernels, Fourier terms, the model function, its spec."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from numpyro.infer import Predictive
+
+from causalmmm_ppl.models.btvc import (
+    LATENT_SITES,
+    SITE_DIMS,
+    BTVCData,
+    btvc_model,
+    btvc_paths,
+    fourier_features,
+    kernel_weights,
+    knot_positions,
+    knot_values,
+    random_walk_knots,
+)
+from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec, split_config
+from causalmmm_ppl.transforms import np_ops
+
+
+def _data(s: int = 2, t: int = 40, k: int = 2, m: int = 1, seed: int = 0) -> BTVCData:
+    rng = np.random.default_rng(seed)
+    tt = np.arange(t, dtype=float)
+    lk, ck = knot_positions(t, 10), knot_positions(t, 20)
+    seasonal, _ = fourier_features(pd.date_range("2023-01-02", periods=t, freq="D"), weekly_order=1, yearly_order=1)
+    return BTVCData(
+        level_weights=jnp.asarray(kernel_weights(tt, lk, 10.0, t)),
+        coef_weights=jnp.asarray(kernel_weights(tt, ck, 20.0, t)),
+        seasonal=jnp.asarray(seasonal),
+        media=jnp.asarray(rng.gamma(2.0, 0.5, (s, t, k))),
+        controls=jnp.asarray(rng.normal(size=(s, t, m))),
+        mask=jnp.ones((s, t), bool),
+    )
+
+
+def test_knots_cover_the_training_range():
+    k = knot_positions(100, 10)
+    assert k[0] == 0 and k[-1] == 99 and len(k) == 11
+    assert np.allclose(np.diff(k), 9.9)
+    assert knot_positions(1, 10).tolist() == [0.0]
+    with pytest.raises(ValueError):
+        knot_positions(0, 10)
+
+
+def test_kernel_weights_are_normalised_and_flat_beyond_the_data():
+    knots = knot_positions(50, 7)
+    t = np.arange(60, dtype=float)
+    w = kernel_weights(t, knots, 7.0, n_train=50)
+    assert w.shape == (60, len(knots))
+    assert np.allclose(w.sum(1), 1.0) and (w >= 0).all()
+    # forecast steps take the last training step's weights (flat extrapolation)
+    assert np.allclose(w[50:], w[49])
+    # the weight peaks at the nearest knot
+    assert w[0].argmax() == 0 and w[49].argmax() == len(knots) - 1
+
+
+def test_fourier_terms_follow_the_calendar_not_the_grid_position():
+    dates = pd.date_range("2023-03-01", periods=30, freq="D")
+    f_all, names = fourier_features(dates, weekly_order=2, yearly_order=1)
+    f_tail, _ = fourier_features(dates[10:], weekly_order=2, yearly_order=1)
+    assert names == ["weekly_sin1", "weekly_cos1", "weekly_sin2", "weekly_cos2", "yearly_sin1", "yearly_cos1"]
+    assert np.allclose(f_all[10:], f_tail)
+    assert np.allclose(f_all[7:, :4], f_all[:-7, :4], atol=1e-9)  # weekly period
+    empty, none = fourier_features(dates, weekly_order=0, yearly_order=0)
+    assert empty.shape == (30, 0) and none == []
+
+
+@pytest.mark.parametrize("knots", ["centered", "noncentered"])
+def test_model_samples_every_site_with_its_named_dims(knots):
+    data = _data()
+    spec = BTVCSpec(knots=knots, likelihood_df=None)
+    pred = Predictive(btvc_model, num_samples=3)
+    out = jax.jit(lambda key: pred(key, data, None, spec=spec, l_max=7, record=True))(jax.random.PRNGKey(0))
+    assert out["y"].shape == (3, 2, 40)
+    sizes = {"shop": 2, "time": 40, "channel": 2, "control": 1, "season_term": 4,
+             "level_knot": data.level_weights.shape[1], "level_step": data.level_weights.shape[1] - 1,
+             "coef_knot": data.coef_weights.shape[1]}
+    for name, value in out.items():
+        if name == "y":
+            continue
+        assert name in SITE_DIMS, name
+        assert value.shape == (3,) + tuple(sizes[d] for d in SITE_DIMS[name]), name
+    latent = {n for n in out if n in LATENT_SITES}
+    expected_knot_site = "level_centered" if knots == "centered" else "level_steps"
+    assert expected_knot_site in latent and "nu" in latent
+    assert np.isfinite(np.asarray(out["y"])).all()
+
+
+def test_model_refuses_an_unresolved_knot_setting():
+    with pytest.raises(ValueError, match="auto"):
+        Predictive(btvc_model, num_samples=1)(jax.random.PRNGKey(0), _data(), None, spec=BTVCSpec(), l_max=7)
+
+
+def test_paths_use_the_shared_transforms_and_add_up():
+    data = _data(s=1, t=30, k=2, m=1)
+    p = {
+        "level_init": jnp.array([0.5]), "level_rw_sd": jnp.array([0.1]),
+        "level_steps": jnp.zeros((1, data.level_weights.shape[1] - 1)),
+        "season_coef": jnp.full((1, 4), 0.1), "control_coef": jnp.array([[0.3]]),
+        "coef_mean": jnp.array([[0.2, 0.4]]), "coef_knot_sd": jnp.array([[0.1, 0.1]]),
+        "coef_knots_raw": jnp.zeros((1, 2, data.coef_weights.shape[1])),
+        "decay": jnp.array([[0.3, 0.6]]), "hill_alpha": jnp.array([[1.5, 0.8]]),
+        "hill_gamma": jnp.array([[1.0, 2.0]]), "sigma": jnp.array([0.1]),
+    }
+    out = btvc_paths(knot_values(p), data, l_max=5, normalize=True, hill_at_mean=False)
+    x = np.asarray(data.media)[0].T  # (channel, time)
+    expected = np_ops.hill(np_ops.geometric_adstock(x, np.array([0.3, 0.6]), l_max=5, normalize=True),
+                           np.array([1.5, 0.8]), np.array([1.0, 2.0])).T
+    assert np.allclose(out["saturation"][0], expected, atol=1e-6)
+    assert np.allclose(out["beta"][0], [0.2, 0.4])  # constant knots -> constant coefficients
+    assert np.allclose(out["level"], 0.5)
+    assert np.allclose(out["contribution"], out["beta"] * out["saturation"])
+    total = out["level"] + out["seasonality"] + out["control_contribution"].sum(-1) + out["contribution"].sum(-1)
+    assert np.allclose(out["mu"], total)
+    # normalised at the mean spend: the saturation of a steady unit spend is one
+    ones = data._replace(media=jnp.ones_like(data.media))
+    at_mean = btvc_paths(knot_values(p), ones, l_max=5, normalize=True, hill_at_mean=True)["saturation"]
+    assert np.allclose(at_mean[:, 5:], 1.0, atol=1e-6)
+
+
+def test_random_walk_knots_have_random_walk_covariance():
+    d = random_walk_knots(jnp.array([1.0]), jnp.array([0.5]), 4)
+    assert d.batch_shape == () and d.event_shape == (1, 3)
+    cov = np.asarray(d.base_dist.covariance_matrix[0])
+    j = np.arange(1, 4)
+    assert np.allclose(cov, 0.25 * np.minimum(j[:, None], j[None, :]))
+
+
+def test_spec_round_trips_and_rejects_unknown_settings():
+    spec = BTVCSpec(controls=("event",), yearly_order=0, likelihood_df=None)
+    again = BTVCSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec
+    with pytest.raises(ValueError, match="knot_days"):
+        BTVCSpec(level_knot_days=0)
+    spec2, inf = split_config({"model": {"yearly_order": 1}, "num_chains": 2, "method": "svi"})
+    assert spec2.yearly_order == 1 and inf.num_chains == 2 and inf.method == "svi"
+    with pytest.raises(ValueError, match="'nope'"):
+        split_config({"nope": 1})
+    with pytest.raises(ValueError, match="method"):
+        BTVCInference(method="mh")
+    assert BTVCSpec().resolved_knots(700, 8) == "centered"
+    assert BTVCSpec().resolved_knots(179, 14) == "noncentered"
+    assert BTVCSpec(knots="centered").resolved_knots(179, 14) == "centered"
+    assert BTVCSpec().resolved_l_max(1.0) == 28 and BTVCSpec().resolved_l_max(7.0) == 8

@@ -1,0 +1,98 @@
+"""``causalmmm fit --model btvc`` and ``causalmmm compare`` end to end (in-process, small settings)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from causalmmm_ppl.cli import main
+from causalmmm_ppl.evaluation.diagnostics import DIAGNOSTIC_COLUMNS
+from causalmmm_ppl.evaluation.inference_data import read_inference_data
+from tests.inference.test_btvc import make_tvc_panel
+
+
+@pytest.fixture(scope="module")
+def data_csv(tmp_path_factory):
+    panel, _ = make_tvc_panel(n_shops=2, n_days=90, seed=6, period=400.0)
+    path = tmp_path_factory.mktemp("data") / "panel.csv"
+    panel.to_frame().to_csv(path, index=False)
+    return path
+
+
+def _config(tmp_path, name, **settings):
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"controls": ["promo"], "yearly_order": 0, **settings}))
+    return str(path)
+
+
+def _fit(data_csv, out, config, *extra):
+    return main(["fit", str(data_csv), "--target", "y", "--channels", "x,promo", "--model", "btvc",
+                 "--config", config, "--out", str(out), "--quiet", *extra])
+
+
+@pytest.fixture(scope="module")
+def runs(data_csv, tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    svi = root / "svi"
+    nuts = root / "nuts"
+    assert _fit(data_csv, svi, _config(root, "svi", method="svi"), "--steps", "800", "--holdout", "7") == 0
+    assert _fit(data_csv, nuts, _config(root, "nuts", num_chains=2, num_warmup=60), "--steps", "60",
+                "--holdout", "7", "--seed", "1") == 0
+    return svi, nuts
+
+
+def test_fit_writes_the_contract_files(runs):
+    for run in runs:
+        for name in ("idata.nc", "diagnostics.csv", "contributions.csv", "forecast.csv", "model/columns.json",
+                     "model/btvc.json", "model/posterior.npz", "model/scaler.json"):
+            assert (run / name).is_file(), (run, name)
+        fc = pd.read_csv(run / "forecast.csv")
+        assert list(fc.columns) == ["shop", "date", "node", "observed", "mean", "lower", "upper"]
+        assert len(fc) == 2 * 7 and (fc["lower"] <= fc["mean"]).all() and (fc["mean"] <= fc["upper"]).all()
+        contrib = pd.read_csv(run / "contributions.csv")
+        assert list(contrib.columns) == ["shop", "date", "channel", "mean", "lower", "upper"]
+        assert len(contrib) == 2 * 83 * 2
+        diag = pd.read_csv(run / "diagnostics.csv")
+        assert tuple(diag.columns) == DIAGNOSTIC_COLUMNS
+        assert json.loads((run / "model" / "columns.json").read_text())["target"] == "y"
+    idata = read_inference_data(runs[1] / "idata.nc")
+    for group in ("posterior", "posterior_predictive", "observed_data", "log_likelihood", "sample_stats"):
+        assert group in idata.groups()
+    assert idata.log_likelihood.sizes["date"] == 83  # the holdout is not in the fit
+
+
+def test_compare_prints_an_elpd_table(runs, tmp_path, capsys):
+    out = tmp_path / "cmp.csv"
+    assert main(["compare", str(runs[0]), str(runs[1]), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "compared on 166 observations of 'y'" in printed
+    for col in ("elpd_loo", "se", "weight"):
+        assert col in printed
+    table = pd.read_csv(out)
+    assert set(table["run"]) == {"svi", "nuts"} and {"elpd_loo", "se", "weight"} <= set(table.columns)
+
+
+@pytest.mark.parametrize("case", ["column", "config", "holdout", "steps"])
+def test_bad_input_exits_2_with_one_line_and_no_run(case, data_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    config = _config(tmp_path, "ok", method="svi")
+    if case == "column":
+        argv = ["fit", str(data_csv), "--target", "y", "--channels", "x,nope", "--model", "btvc", "--out", str(out)]
+    elif case == "config":
+        argv = ["fit", str(data_csv), "--target", "y", "--channels", "x,promo", "--model", "btvc",
+                "--config", _config(tmp_path, "bad", num_chainz=2), "--out", str(out)]
+    elif case == "holdout":
+        argv = ["fit", str(data_csv), "--target", "y", "--channels", "x,promo", "--model", "btvc",
+                "--config", config, "--holdout", "88", "--out", str(out)]
+    else:
+        argv = ["fit", str(data_csv), "--target", "y", "--channels", "x,promo", "--model", "btvc",
+                "--config", config, "--steps", "0", "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("causalmmm fit: error:"), err
+    expected = {"column": "nope", "config": "num_chainz", "holdout": "--holdout", "steps": "--steps"}[case]
+    assert expected in err[0]
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]

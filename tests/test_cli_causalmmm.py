@@ -1,0 +1,172 @@
+"""`causalmmm fit --model causalmmm`, `edges` and `forecast` through the command line: real files, real fits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from causalmmm_ppl.cli import main
+from causalmmm_ppl.evaluation.inference_data import read_inference_data
+
+FAST = {"steps": 20, "batch_shops": 4, "window": 40, "num_draws": 16, "checkpoint_every": 10}
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 2
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
+@pytest.fixture(scope="module")
+def panel_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("sim")
+    assert main(["simulate", "--out", str(d), "--scenario", "sim1", "--shops", "6", "--days", "60", "--quiet"]) == 0
+    return d
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("cfg") / "fast.json"
+    p.write_text(json.dumps(FAST))
+    return p
+
+
+def flags(panel_dir: Path) -> list[str]:
+    return (panel_dir / "fit_flags.txt").read_text().split()
+
+
+@pytest.fixture(scope="module")
+def run_dir(panel_dir, config, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "run"
+    code = main(["fit", str(panel_dir / "panel.csv"), *flags(panel_dir), "--holdout", "7", "--config", str(config),
+                 "--out", str(out), "--quiet", "--seed", "1"])
+    assert code == 0
+    return out
+
+
+def test_fit_writes_the_contract_files(run_dir, panel_dir):
+    assert sorted(p.name for p in run_dir.iterdir()) == ["edges.csv", "forecast.csv", "idata.nc", "model"]
+    edges = pd.read_csv(run_dir / "edges.csv")
+    assert list(edges.columns) == ["shop", "cause", "effect", "probability"]
+    assert len(edges) == 6 * 8 * 7 and edges["probability"].between(0, 1).all()
+    assert (edges["cause"] != edges["effect"]).all()
+    fc = pd.read_csv(run_dir / "forecast.csv")
+    assert list(fc.columns) == ["shop", "date", "node", "observed", "mean", "lower", "upper"]
+    assert len(fc) == 6 * 7 * 2 and set(fc["node"]) == {"pv", "gmv"}
+    assert (fc["lower"] <= fc["upper"]).all() and fc["observed"].notna().all()
+    panel = pd.read_csv(panel_dir / "panel.csv")
+    assert fc["date"].min() == sorted(panel["date"].unique())[-7]
+    idata = read_inference_data(run_dir / "idata.nc")
+    for g in ("posterior", "posterior_predictive", "observed_data", "log_likelihood", "sample_stats"):
+        assert g in idata.groups()
+    assert idata.posterior.attrs["model"] == "causalmmm"
+    assert (run_dir / "model" / "fit.json").exists() and (run_dir / "model" / "weights.pt").exists()
+    assert not (run_dir / "checkpoint").exists()
+
+
+def test_edges_for_new_shops_without_retraining(run_dir, tmp_path, capsys):
+    new = tmp_path / "new"
+    assert main(["simulate", "--out", str(new), "--scenario", "sim1", "--shops", "2", "--days", "60", "--seed", "9",
+                 "--quiet"]) == 0
+    frame = pd.read_csv(new / "panel.csv")
+    frame["shop"] = frame["shop"].map({"s000": "new_a", "s001": "new_b"})
+    frame.to_csv(new / "renamed.csv", index=False)
+    code, out, err = run_cli(capsys, "edges", str(run_dir), "--data", str(new / "renamed.csv"), "--out",
+                             str(tmp_path / "edges.csv"))
+    assert code == 0, err
+    edges = pd.read_csv(tmp_path / "edges.csv")
+    assert set(edges["shop"]) == {"new_a", "new_b"} and len(edges) == 2 * 56
+
+
+def test_forecast_rows_with_an_empty_target(run_dir, panel_dir, tmp_path, capsys):
+    frame = pd.read_csv(panel_dir / "panel.csv")
+    last = sorted(frame["date"].unique())[-5:]
+    plan_rows = frame["date"].isin(last)
+    frame.loc[plan_rows, ["gmv", "pv"]] = np.nan
+    frame.to_csv(tmp_path / "plan.csv", index=False)
+    code, out, err = run_cli(capsys, "forecast", str(run_dir), "--data", str(tmp_path / "plan.csv"), "--out",
+                             str(tmp_path / "fc.csv"), "--interval", "0.8")
+    assert code == 0, err
+    fc = pd.read_csv(tmp_path / "fc.csv")
+    assert len(fc) == 6 * 5 * 2 and fc["observed"].isna().all()
+    assert sorted(fc["date"].unique()) == last
+
+
+def test_forecast_plan_with_missing_days_is_refused(run_dir, panel_dir, tmp_path, capsys):
+    frame = pd.read_csv(panel_dir / "panel.csv")
+    dates = sorted(frame["date"].unique())
+    frame.loc[frame["date"].isin(dates[-5:]), "gmv"] = np.nan
+    frame = frame[~((frame["shop"] == "s002") & (frame["date"] == dates[-3]))]  # a hole in one shop's plan
+    frame.to_csv(tmp_path / "holey.csv", index=False)
+    code, _, err = run_cli(capsys, "forecast", str(run_dir), "--data", str(tmp_path / "holey.csv"), "--out",
+                           str(tmp_path / "fc.csv"))
+    assert_one_line_error(code, err, "s002")
+    assert not (tmp_path / "fc.csv").exists()
+
+
+def test_data_with_other_columns_than_the_run_is_refused(run_dir, panel_dir, tmp_path, capsys):
+    frame = pd.read_csv(panel_dir / "panel.csv").drop(columns=["c3"])
+    frame.to_csv(tmp_path / "wrong.csv", index=False)
+    code, _, err = run_cli(capsys, "edges", str(run_dir), "--data", str(tmp_path / "wrong.csv"), "--out",
+                           str(tmp_path / "e.csv"))
+    assert_one_line_error(code, err, "c3")
+    assert not (tmp_path / "e.csv").exists()
+
+
+def test_empty_target_in_training_rows_is_refused(panel_dir, config, tmp_path, capsys):
+    frame = pd.read_csv(panel_dir / "panel.csv")
+    frame.loc[10, "gmv"] = np.nan
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "fit", str(tmp_path / "bad.csv"), *flags(panel_dir), "--config", str(config),
+                           "--out", str(out))
+    assert_one_line_error(code, err, "gmv")
+    assert not out.exists()
+
+
+def test_bad_config_is_refused(panel_dir, tmp_path, capsys):
+    cfg = tmp_path / "bad.json"
+    cfg.write_text(json.dumps({"prior_probability": 0.3}))
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "fit", str(panel_dir / "panel.csv"), *flags(panel_dir), "--config", str(cfg),
+                           "--out", str(out))
+    assert_one_line_error(code, err, "prior_probability")
+    assert not out.exists()
+
+
+def test_a_killed_fit_resumes(panel_dir, config, tmp_path, monkeypatch, capsys):
+    """Kill a fit after its first checkpoint; `--resume` finishes it from there."""
+    import causalmmm_ppl.inference.svi as svi
+
+    out = tmp_path / "run"
+    real_save = svi._save_checkpoint
+    calls = {"n": 0}
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        calls["n"] += 1
+        raise KeyboardInterrupt  # the process dies right after writing the checkpoint
+
+    monkeypatch.setattr(svi, "_save_checkpoint", save_then_die)
+    argv = ["fit", str(panel_dir / "panel.csv"), *flags(panel_dir), "--config", str(config), "--out", str(out),
+            "--quiet"]
+    assert main(argv) == 130
+    assert (out / "checkpoint" / "checkpoint.pt").exists() and not (out / "edges.csv").exists()
+    monkeypatch.setattr(svi, "_save_checkpoint", real_save)
+    code, stdout, err = run_cli(capsys, *argv, "--resume")
+    assert code == 0, err
+    assert (out / "edges.csv").exists() and not (out / "checkpoint").exists()
+    assert "20 SVI steps" in stdout
