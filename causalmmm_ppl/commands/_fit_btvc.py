@@ -24,25 +24,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from causalmmm_ppl._io import atomic_dir
+from causalmmm_ppl.commands._config import read_config
 from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec, split_config
 
 MIN_TRAIN_STEPS = 8
-
-
-def read_config(path: str | None) -> dict[str, Any]:
-    """The ``--config`` JSON object (``{}`` without a file); unreadable files are ``ValueError`` naming the file."""
-    if not path:
-        return {}
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"--config {p}: no such file")
-    try:
-        config = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"--config {p}: not valid JSON ({exc})") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"--config {p}: expected a JSON object")
-    return config
 
 
 def settings_from_args(args: argparse.Namespace) -> tuple[BTVCSpec, BTVCInference]:

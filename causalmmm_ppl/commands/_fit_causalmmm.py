@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from causalmmm_ppl._io import atomic_dir
-from causalmmm_ppl.commands._fit_btvc import read_config
+from causalmmm_ppl.commands._config import read_config
 
 MIN_TRAIN_DAYS = 8
 

@@ -245,15 +245,11 @@ def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> 
     dims = {"edge": ["shop", "cause", "effect"], "edge_probability": ["shop", "cause", "effect"],
             "decay": ["shop", "node"], "alpha": ["shop", "node"], "gamma": ["shop", "node"]}
     target = panel.n_nodes - 1
-    mu = samples["mu"]  # (draw, shop, date)
-    rng = np.random.default_rng(fit.seed)
-    sigma = float(np.exp(fit.model.log_sigma.detach().numpy()[target])) * fit.scaler.scale[:, target][None, :, None]
-    noise = rng.standard_t(fit.spec.df, size=mu.shape) if fit.spec.likelihood == "studentt" else rng.standard_normal(mu.shape)
     observed = np.where(panel.target_observed, panel.values[..., target], np.nan)
     idata = build_inference_data(
         posterior=one_chain, dims=dims, coords=coords, model="causalmmm", target_name=panel.target, inference="svi",
         log_likelihood=samples["loglik"][None].astype(np.float32), observed=observed,
-        posterior_predictive=(mu + sigma * noise)[None].astype(np.float32), latent=["edge", "decay", "alpha", "gamma"],
+        posterior_predictive=np.asarray(samples["predictive"], dtype=np.float32)[None], latent=["edge", "decay", "alpha", "gamma"],
         attrs={"causalmmm_spec": json.dumps(fit.spec.to_dict()), "seed": int(fit.seed),
                "wall_time_s": float(fit.log.seconds),
                "units": "log_likelihood, observed_data, posterior_predictive: original target units; "

@@ -81,6 +81,16 @@ class Schema:
         return cls(tuple(d["nodes"]), tuple(d["node_kinds"]), tuple(d["context_names"]), d["freq"], cols)
 
 
+def link_values(x_scaled: np.ndarray, link: str) -> np.ndarray:
+    """Per-shop scaled values → the modelled values (``spec.link``)."""
+    return np.log1p(np.maximum(x_scaled, 0.0)) if link == "log1p" else x_scaled
+
+
+def unlink_values(y: np.ndarray, link: str) -> np.ndarray:
+    """Modelled values → per-shop scaled values (the inverse of :func:`link_values`; negatives clip to 0)."""
+    return np.expm1(np.maximum(y, 0.0)) if link == "log1p" else y
+
+
 def _one_hot_kinds(kinds: tuple[str, ...]) -> torch.Tensor:
     return torch.tensor(np.eye(3)[[KINDS.index(k) for k in kinds]], dtype=torch.float32)
 
@@ -201,7 +211,7 @@ class CausalMMMFit:
                 f"plan: shop {plan.shops[s]!r} has no channel values on {plan.dates[t].date()}: "
                 "the plan must give every channel on every forecast day"
             )
-        plan_scaled = scaler.transform(plan.values)[..., ch]  # (shop, horizon, channel)
+        plan_scaled = link_values(scaler.transform(plan.values), self.spec.link)[..., ch]  # (shop, horizon, channel)
         pyro.set_rng_seed(self.seed if seed is None else seed)
         n = num_draws or self.spec.num_draws
         g = None if graph is None else torch.as_tensor(graph, dtype=torch.float32)
@@ -215,7 +225,7 @@ class CausalMMMFit:
                 n,
                 graph=g,
             )  # (draw, horizon, shop, node)
-        return scaler.inverse(paths.transpose(1, 2).numpy().astype(np.float64))
+        return scaler.inverse(unlink_values(paths.transpose(1, 2).numpy().astype(np.float64), self.spec.link))
 
     # -------------------------------------------------------------------------------------- posteriors
     def posterior_samples(self, panel: Panel | None = None, num_draws: int | None = None, seed: int | None = None
@@ -226,8 +236,9 @@ class CausalMMMFit:
         -------
         dict with ``edge`` (draw, shop, cause, effect) 0/1 draws of the graph, ``edge_probability``
         (shop, cause, effect), ``decay``/``alpha``/``gamma`` (draw, shop, node) (gamma in the cause's original
-        units), and for the target ``mu`` (draw, shop, time), the one-step-ahead mean, and ``loglik``
-        (draw, shop, time), its pointwise log-likelihood, both in original units; ``[..., t]`` refers to day t, and
+        units), and for the target ``mu`` (draw, shop, time), the one-step-ahead location mapped to original units
+        (the predictive median), ``predictive`` (draw, shop, time), one-step-ahead predictive draws, and ``loglik``
+        (draw, shop, time), the pointwise log-likelihood, all in original units; ``[..., t]`` refers to day t, and
         day 0 (no past) is NaN. Draws are processed in chunks so memory stays bounded on long panels.
         """
         data = self.prepare(panel) if panel is not None else self._train_data()
@@ -258,16 +269,23 @@ class CausalMMMFit:
             decay, alpha, gamma = constrain_response(u)
         nan = np.full((n, s_, 1), np.nan)
         loc, scale = scaler.loc[:, tgt][None, :, None], scaler.scale[:, tgt][None, :, None]
-        mu_orig = np.concatenate([nan, mu[:, :, :-1].numpy() * scale + loc], axis=2)
+        link = self.spec.link
+        mu_y = mu[:, :, :-1].numpy().astype(np.float64)
+        noise = self.model.observation(torch.zeros(())).sample((n, s_, t_ - 1))[..., tgt].numpy()
+        pred = unlink_values(mu_y + noise, link) * scale + loc
+        mu_orig = unlink_values(mu_y, link) * scale + loc
+        y_obs = data.x[:, 1:, tgt].numpy()[None]
+        jacobian = np.log(scale) + (y_obs if link == "log1p" else 0.0)  # log |dx/dy| of the inverse link and scaling
         ok = (data.observed[:, 1:, tgt] & data.observed[:, :-1, tgt]).numpy()
-        ll = np.where(ok, ll.numpy() - np.log(scale), np.nan)  # Jacobian of the scaling: original units
+        ll = np.where(ok, ll.numpy() - jacobian, np.nan)
         return {
             "edge": z.numpy().astype(np.int8),
             "edge_probability": self.model.edges_to_matrix(q).numpy(),
             "decay": decay.numpy(),
             "alpha": alpha.numpy(),
             "gamma": gamma.numpy() * scaler.scale[None],
-            "mu": mu_orig,
+            "mu": np.concatenate([nan, mu_orig], axis=2),
+            "predictive": np.concatenate([nan, pred], axis=2),
             "loglik": np.concatenate([nan, ll], axis=2),
         }
 
@@ -340,7 +358,7 @@ def prepare_data(
     panel: Panel, scaler: PanelScaler, context_loc: np.ndarray, context_scale: np.ndarray, spec: CausalMMMSpec
 ) -> TrainingData:
     """Scale a panel and compute the encoder's features (in chunks of shops, to bound memory)."""
-    x = np.where(panel.observed, scaler.transform(panel.values), 0.0)
+    x = link_values(np.where(panel.observed, scaler.transform(panel.values), 0.0), spec.link)
     xt = torch.as_tensor(x, dtype=torch.float32)
     observed = torch.as_tensor(panel.observed)
     valid = observed.all(-1)

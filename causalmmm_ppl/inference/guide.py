@@ -42,9 +42,11 @@ class GraphEncoder(nn.Module):
         self.node_mid = mlp([3 * hidden, hidden, hidden])
         self.edge_out = mlp([2 * hidden + hidden + N_EDGE_FEATURES, hidden, 1])
         self.response_out = mlp([hidden + n_context, hidden, 6])
-        # start every ordinary candidate edge at q = 0.5 (required/expert edges keep their prior offset's sign)
+        # Start with the decoder seeing edges: logits = out + logit(ρ) with out = -median(logit ρ) puts ordinary
+        # candidates at q = 0.5 (required and expert edges keep their offset from them). Starting at q = ρ leaves
+        # edges off while the decoder learns what they could carry, and the prior then prunes them for good.
         nn.init.zeros_(self.edge_out[-1].weight)
-        nn.init.constant_(self.edge_out[-1].bias, 0.0)
+        nn.init.constant_(self.edge_out[-1].bias, float(-prior_logit.median()) if prior_logit.numel() else 0.0)
         nn.init.zeros_(self.response_out[-1].weight)
         nn.init.zeros_(self.response_out[-1].bias)
 

@@ -29,9 +29,8 @@ from pyro import poutine
 from pyro.nn import PyroModule
 from torch import nn
 
-from causalmmm_ppl.models.components import Decoder, ResponsePrior, constrain_response, saturated_carryover
+from causalmmm_ppl.models.components import Decoder, ResponsePrior, saturated_carryover
 from causalmmm_ppl.models.spec import CausalMMMSpec
-from causalmmm_ppl.transforms import torch_ops
 
 PROB_CLAMP = 1e-3
 
@@ -118,6 +117,10 @@ class CausalMMM(PyroModule):
         out[..., self.edge_index[:, 0], self.edge_index[:, 1]] = z_edges
         return out
 
+    def unlink(self, y: torch.Tensor) -> torch.Tensor:
+        """Modelled values (see ``spec.link``) → per-shop scaled values, on which carryover and saturation act."""
+        return torch.expm1(y.clamp_min(0.0)) if self.spec.link == "log1p" else y
+
     def edge_prior(self, temperature: float) -> dist.Distribution:
         """Relaxed-Bernoulli prior of the candidate edges in logit space: ``(edge,)`` event."""
         return dist.Logistic(self.prior_logit / temperature, torch.full_like(self.prior_logit, 1.0 / temperature))
@@ -143,8 +146,12 @@ class CausalMMM(PyroModule):
         -------
         mu : (batch, time, node); h_last : (batch, node, hidden)
         """
-        s = saturated_carryover(x, u, self.spec.l_max)
-        return self.decoder(x, s, z, _per_batch(calendar, x.shape[0]))
+        return self.decoder(x, self.signals(x, u), z, _per_batch(calendar, x.shape[0]))
+
+    def signals(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Causes' signals ``Hill(adstock(x_i))``: ``x: (batch, time, node)`` modelled values, ``u: (batch, node, 3)``
+        → ``(batch, node, time)``."""
+        return saturated_carryover(self.unlink(x), u, self.spec.l_max, self.spec.saturation, self.spec.carryover)
 
     # ------------------------------------------------------------------------------------------ the model
     def sample_latents(self, batch: ModelBatch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -206,8 +213,6 @@ class CausalMMM(PyroModule):
             zf, uf = z.reshape(b, v, v), u.reshape(b, v, 3)
             xh = batch.x.expand(lead + batch.x.shape).reshape(b, t_hist, v)
             mu, h = self.one_step_means(xh, uf, zf, batch.calendar)
-            decay, alpha, gamma = constrain_response(uf)
-            weights = torch_ops.geometric_weights(decay, self.spec.l_max, normalize=True)  # (b, node, lag)
             keep = max(self.spec.l_max, self.decoder.lags)
             buffer = nn.functional.pad(xh.transpose(1, 2), (keep, 0))[..., -keep:]  # (b, node, keep), oldest first
             mean_next = mu[:, -1]  # (b, node): mean of the first future day
@@ -222,8 +227,8 @@ class CausalMMM(PyroModule):
                 out.append(x_k)
                 buffer = torch.cat([buffer[..., 1:], x_k.reshape(b, v, 1)], dim=-1)
                 recent = buffer.flip(-1)  # lag 0 = today
-                carried = (recent[..., : self.spec.l_max].clamp_min(0.0) * weights).sum(-1)
-                s_k = torch_ops.hill(carried.unsqueeze(-1), alpha, gamma).squeeze(-1)
+                window = buffer[..., -self.spec.l_max :].transpose(1, 2)  # (b, lag, node), oldest first
+                s_k = self.signals(window, uf)[..., -1]  # today's signal: the same function as in training
                 mean_next, h = self.decoder.step(
                     recent[..., : self.decoder.lags], s_k, zf, calendar_future[k].expand(b, -1), h
                 )

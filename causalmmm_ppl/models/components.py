@@ -69,7 +69,9 @@ class ResponsePrior(nn.Module):
         return loc
 
 
-def saturated_carryover(x: torch.Tensor, u: torch.Tensor, l_max: int) -> torch.Tensor:
+def saturated_carryover(
+    x: torch.Tensor, u: torch.Tensor, l_max: int, saturation: bool = True, carryover: bool = True
+) -> torch.Tensor:
     """The causes' signals ``s_i(t) = Hill(adstock(x_i))(t)``.
 
     Parameters
@@ -77,14 +79,17 @@ def saturated_carryover(x: torch.Tensor, u: torch.Tensor, l_max: int) -> torch.T
     x : (batch, time, node) scaled values
     u : (batch, node, 3) unconstrained response parameters
     l_max : carryover lags
+    saturation : False skips the Hill curve (ablation): ``s_i = adstock(x_i)`` in scaled units
+    carryover : False skips the carryover (ablation, decay weights ``[1, 0, …]``): ``s_i = Hill(x_i)``
 
     Returns
     -------
-    s : (batch, node, time) in [0, 1)
+    s : (batch, node, time), in [0, 1) with saturation
     """
     decay, alpha, gamma = constrain_response(u)
-    carried = torch_ops.geometric_adstock(x.transpose(1, 2).clamp_min(0.0), decay, l_max, normalize=True)
-    return torch_ops.hill(carried, alpha, gamma)
+    xt = x.transpose(1, 2).clamp_min(0.0)
+    carried = torch_ops.geometric_adstock(xt, decay, l_max, normalize=True) if carryover else xt
+    return torch_ops.hill(carried, alpha, gamma) if saturation else carried
 
 
 def gated_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
@@ -121,7 +126,11 @@ def own_lags(x: torch.Tensor, p: int) -> torch.Tensor:
 class Decoder(nn.Module):
     """Per-node gated recurrent dynamics driven by z-gated messages.
 
-    ``m_j(t) = Σ_i z_ij · W_ij · s_i(t)`` (W_ij ∈ R^msg_dim, one per ordered pair). The input of node j on day t is
+    ``m_j(t) = Σ_i z_ij · W_ij · s_i(t)`` with ``W_ij = w0 + U_i + V_j ∈ R^msg_dim``: a message is built from
+    what every edge shares plus sender and receiver terms, never a free weight per ordered pair. A free per-pair
+    weight lets the decoder silence a useless edge at no cost, so a dense graph fits as well as the true one; with
+    shared weights a useless edge injects noise that costs likelihood, which is what makes the graph identifiable
+    (and rare pairs borrow strength from common ones). The input of node j on day t is
     ``u_j(t) = [x_j(t), …, x_j(t - p + 1), m_j(t), calendar(t), e_j]``: its own recent past (its autoregressive
     baseline), the message, the calendar and a node embedding — nothing from any other node except through z.
     The state follows a gated recurrent update whose gates depend on the input (a minimal GRU, Feng et al. 2024),
@@ -133,11 +142,19 @@ class Decoder(nn.Module):
     def __init__(self, n_nodes: int, n_calendar: int, hidden: int, msg_dim: int, node_emb: int, lags: int = 7) -> None:
         super().__init__()
         self.n_nodes, self.hidden, self.msg_dim, self.lags = n_nodes, hidden, msg_dim, lags
-        self.edge_weight = nn.Parameter(0.3 * torch.randn(n_nodes, n_nodes, msg_dim))
+        # W_ij = w0 + U_i + V_j: node-level terms, learned from every edge of every shop, no per-pair freedom
+        self.msg_shared = nn.Parameter(0.3 * torch.randn(msg_dim))
+        self.msg_sender = nn.Parameter(0.1 * torch.randn(n_nodes, msg_dim))
+        self.msg_receiver = nn.Parameter(0.1 * torch.randn(n_nodes, msg_dim))
         self.node_embedding = nn.Parameter(0.3 * torch.randn(n_nodes, node_emb))
         n_in = lags + msg_dim + n_calendar + node_emb
         self.gates = nn.Linear(n_in, 2 * hidden)
         self.readout = mlp([hidden + n_in, hidden, 1])
+
+    @property
+    def edge_weight(self) -> torch.Tensor:
+        """``W: (cause, effect, msg)``, ``W_ij = w0 + U_i + V_j``."""
+        return self.msg_shared + self.msg_sender.unsqueeze(1) + self.msg_receiver.unsqueeze(0)
 
     def messages(self, s: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """``s: (batch, node_i, time)``, ``z: (batch, node_i, node_j)`` → ``(batch, node_j, time, msg)``."""

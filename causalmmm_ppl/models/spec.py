@@ -35,12 +35,19 @@ class CausalMMMSpec:
     Response (per shop and cause node, context-driven, latent)
     ----------------------------------------------------------
     l_max : carryover lags kept.
+    saturation : apply the Hill curve to a cause's carried signal (False: the signal is the carried value itself,
+        in scaled units — the "without saturation" ablation).
+    carryover : spread a cause's effect over ``l_max`` lags (False: only the day's own value, i.e. decay weights
+        ``[1, 0, 0, …]`` — the "without carryover" ablation).
     response_scale : prior scale of the shop-level response parameters around the context networks (unconstrained).
 
     Decoder
     -------
     hidden : GRU state size per node. msg_dim : message size per edge. node_emb : node embedding size.
     likelihood : ``"studentt"`` or ``"normal"``; ``df`` the Student-t degrees of freedom.
+    link : ``"log1p"`` (default) models ``log(1 + x)`` of the per-shop scaled values, so that effects and noise act
+        multiplicatively, as budgets and traffic do; ``"identity"`` models the scaled values themselves. Carryover
+        and saturation always act on the scaled values (spend, not log-spend).
 
     Inference
     ---------
@@ -59,11 +66,14 @@ class CausalMMMSpec:
     # response
     l_max: int = 14
     response_scale: float = 0.3
+    saturation: bool = True
+    carryover: bool = True
     # decoder
     hidden: int = 24
     msg_dim: int = 8
     node_emb: int = 4
     likelihood: str = "studentt"
+    link: str = "log1p"
     df: float = 5.0
     # inference
     steps: int = 1500
@@ -77,6 +87,8 @@ class CausalMMMSpec:
     def __post_init__(self) -> None:
         if not 0.0 < self.prior_prob < 1.0:
             raise InputError(f"prior_prob must be in (0, 1), got {self.prior_prob}")
+        if self.link not in ("log1p", "identity"):
+            raise InputError(f"link must be 'log1p' or 'identity', got {self.link!r}")
         if self.likelihood not in ("studentt", "normal"):
             raise InputError(f"likelihood must be 'studentt' or 'normal', got {self.likelihood!r}")
         for name in ("temperature", "temperature_start", "lr", "response_scale", "df"):
@@ -85,6 +97,9 @@ class CausalMMMSpec:
         for name in ("l_max", "hidden", "msg_dim", "steps", "batch_shops", "window", "num_draws"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("saturation", "carryover", "forbid_target_causes"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.kl_weight < 0:
             raise InputError(f"kl_weight must be >= 0, got {self.kl_weight}")
 
