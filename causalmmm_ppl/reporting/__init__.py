@@ -1,0 +1,53 @@
+"""The HTML report of a run (``causalmmm report RUN --out report.html``).
+
+:func:`build_report` reads the run directory (:mod:`.run`), draws the figures of :mod:`causalmmm_ppl.plots` into
+sections (:mod:`.sections`) and renders one self-contained page (:mod:`.html`): data summary, graph(s) or media
+effects, response curves, forecasts with intervals, diagnostics, and the fit settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from causalmmm_ppl._io import atomic_file
+from causalmmm_ppl.reporting import sections as S
+from causalmmm_ppl.reporting.html import render_page
+from causalmmm_ppl.reporting.run import RunContents, read_run
+
+__all__ = ["build_report", "write_report", "read_run", "RunContents"]
+
+MAX_SHOPS = 4
+"""Shops drawn per figure (the first ones of the run)."""
+
+
+def build_report(run: str | os.PathLike[str], *, max_shops: int = MAX_SHOPS) -> str:
+    """The HTML page of a CausalMMM or BTVC run directory.
+
+    Raises
+    ------
+    ValueError
+        ``run`` is not a run directory, or one of its files is unreadable.
+    """
+    contents = read_run(run)
+    shops = [str(s) for s in contents.idata.observed_data["shop"].values][:max_shops]
+    if contents.kind == "causalmmm":
+        model_sections = [S.graph_section(contents, shops)]
+        title = "CausalMMM run report"
+    else:
+        model_sections = [S.effects_section(contents, shops)]
+        title = "BTVC run report"
+    sections = [S.data_section(contents), *model_sections, S.response_section(contents, shops),
+                S.forecast_section(contents, shops), S.diagnostics_section(contents), S.settings_section(contents)]
+    attrs = contents.idata.posterior.attrs
+    subtitle = (f"run {contents.path.resolve()} · model {contents.kind} · inference {attrs.get('inference', '?')} · "
+                f"target {attrs.get('target_name', '?')} · created {attrs.get('created_at', '?')}")
+    return render_page(title, subtitle, sections)
+
+
+def write_report(run: str | os.PathLike[str], out: str | os.PathLike[str], *, max_shops: int = MAX_SHOPS) -> Path:
+    """Build the report of ``run`` and write it to ``out`` atomically (nothing is written on error)."""
+    page = build_report(run, max_shops=max_shops)
+    with atomic_file(out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return Path(out)

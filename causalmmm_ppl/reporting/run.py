@@ -1,0 +1,109 @@
+"""Read a run directory into plain data for the report: its kind, InferenceData, result tables and settings.
+
+A CausalMMM run (``causalmmm fit --model causalmmm``) holds ``idata.nc``, ``edges.csv``, ``model/fit.json`` and
+``model/train_panel.parquet`` (and ``forecast.csv`` with ``--holdout``); a BTVC run holds ``idata.nc``,
+``diagnostics.csv``, ``contributions.csv``, ``contribution_shares.csv``, ``model/btvc.json``,
+``model/columns.json`` (and ``forecast.csv``). Nothing here loads a model object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from causalmmm_ppl.evaluation.inference_data import read_inference_data
+
+__all__ = ["RunContents", "read_run", "run_kind"]
+
+_MARKERS = {"causalmmm": "model/fit.json", "btvc": "model/btvc.json"}
+
+
+@dataclass
+class RunContents:
+    """What a report shows of one run.
+
+    Attributes
+    ----------
+    path : the run directory
+    kind : ``"causalmmm"`` or ``"btvc"``
+    idata : its InferenceData
+    node_kinds : node name → ``channel``/``mediator``/``target`` (CausalMMM), channels and target (BTVC)
+    settings : model and inference settings (flat name → value)
+    tables : name → DataFrame of the run's CSV files that exist (``edges``, ``forecast``, ``diagnostics``,
+        ``contribution_shares``) and ``train_panel`` (CausalMMM)
+    """
+
+    path: Path
+    kind: str
+    idata: Any
+    node_kinds: dict[str, str]
+    settings: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def run_kind(path: str | os.PathLike[str]) -> str:
+    """``"causalmmm"`` or ``"btvc"``.
+
+    Raises
+    ------
+    ValueError
+        ``path`` is not a directory written by ``causalmmm fit``.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        raise ValueError(f"{p}: no such run directory")
+    kinds = [k for k, marker in _MARKERS.items() if (p / marker).is_file()]
+    if not kinds or not (p / "idata.nc").is_file():
+        raise ValueError(f"{p}: not a run directory (expected idata.nc and model/fit.json or model/btvc.json, "
+                         f"written by `causalmmm fit`)")
+    return kinds[0]
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: unreadable ({exc})") from None
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable CSV ({exc})") from None
+
+
+def read_run(path: str | os.PathLike[str]) -> RunContents:
+    """Everything the report needs from a run directory (see the module docstring)."""
+    p = Path(path)
+    kind = run_kind(p)
+    idata = read_inference_data(p / "idata.nc")
+    tables = {name: _read_csv(p / f"{name}.csv")
+              for name in ("edges", "forecast", "diagnostics", "contribution_shares") if (p / f"{name}.csv").is_file()}
+    if kind == "causalmmm":
+        fit = _read_json(p / "model" / "fit.json")
+        schema = fit.get("schema", {})
+        node_kinds = dict(zip(schema.get("nodes", []), schema.get("node_kinds", [])))
+        settings = {**fit.get("spec", {}), "seed": fit.get("seed"), "svi_seconds": fit.get("seconds")}
+        panel_file = p / "model" / "train_panel.parquet"
+        if panel_file.is_file():
+            try:
+                tables["train_panel"] = pd.read_parquet(panel_file)
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"{panel_file}: unreadable ({exc})") from None
+    else:
+        cfg = _read_json(p / "model" / "btvc.json")
+        cols_file = p / "model" / "columns.json"
+        cols = _read_json(cols_file) if cols_file.is_file() else {}
+        node_kinds = {c: "channel" for c in cols.get("channels", [])}
+        if cols.get("target"):
+            node_kinds[cols["target"]] = "target"
+        settings = {**{f"model.{k}": v for k, v in cfg.get("spec", {}).items()},
+                    **{f"inference.{k}": v for k, v in cfg.get("inference", {}).items()},
+                    "seed": idata.posterior.attrs.get("seed"), "wall_time_s": idata.posterior.attrs.get("wall_time_s")}
+    return RunContents(path=p, kind=kind, idata=idata, node_kinds=node_kinds, settings=settings, tables=tables)
