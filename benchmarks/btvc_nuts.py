@@ -16,17 +16,13 @@ from causalmmm_ppl import _runtime
 _runtime.configure()
 
 import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
 import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from benchmarks._doc import machine_line, replace_section  # noqa: E402
+
 SECTION = "## BTVC (NumPyro): NUTS and SVI cost"
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
 def sim2_shop(n_days: int | None, seed: int = 0):
@@ -36,7 +32,7 @@ def sim2_shop(n_days: int | None, seed: int = 0):
     return simulate("sim2", n_shops=1, n_days=n_days, seed=seed).panel
 
 
-def run(quick: bool, seed: int = 0) -> dict:
+def run(quick: bool, seed: int = 0, warmup: int = 1000, draws: int = 1000) -> dict:
     import jax
     import numpyro
 
@@ -45,7 +41,7 @@ def run(quick: bool, seed: int = 0) -> dict:
     from causalmmm_ppl.models.btvc_spec import BTVCSpec
 
     panel = sim2_shop(120 if quick else None, seed)
-    chains, warmup, draws, svi_steps = (2, 50, 50, 200) if quick else (4, 1000, 1000, 3000)
+    chains, warmup, draws, svi_steps = (2, 50, 50, 200) if quick else (4, warmup, draws, 3000)
     spec = BTVCSpec()
     nuts = fit_btvc(panel, spec, num_chains=chains, num_warmup=warmup, num_samples=draws, seed=seed,
                     progress=False)
@@ -65,14 +61,13 @@ def run(quick: bool, seed: int = 0) -> dict:
     }
 
 
-def section(r: dict) -> str:
-    machine = f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {r['versions']}"
+def section(r: dict, command: str) -> str:
     goal = "meets" if r["nuts_s"] <= 120 else "misses"
     return "\n".join([
         SECTION,
         "",
-        "Command: `.venv/bin/python -m benchmarks.btvc_nuts`  ",
-        f"Date: {dt.date.today().isoformat()}; machine: {machine}; JAX host devices: {r['devices']}.  ",
+        f"Command: `{command}`  ",
+        machine_line() + f" JAX host devices: {r['devices']}.  ",
         f"Data: one shop of sim2 (`simulate('sim2', n_shops=1, seed=0)`), {r['days']} days, {r['channels']} media "
         f"channels (the mediator is not used by BTVC); default `BTVCSpec` (knots: {r['knots']}), "
         f"{r['params']} latent parameters.",
@@ -92,23 +87,21 @@ def section(r: dict) -> str:
     ])
 
 
-def write_section(text: str, path: Path = DOCS) -> None:
-    old = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _: text + "\n", old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny run; prints the section, writes nothing")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--warmup", type=int, default=1000, help="NUTS warm-up steps per chain")
+    parser.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain")
     args = parser.parse_args(argv)
-    result = run(args.quick, args.seed)
-    text = section(result)
+    result = run(args.quick, args.seed, args.warmup, args.draws)
+    command = ".venv/bin/python -m benchmarks.btvc_nuts" + (" --quick" if args.quick else "")
+    if (args.warmup, args.draws) != (1000, 1000):
+        command += f" --warmup {args.warmup} --draws {args.draws}"
+    text = section(result, command)
     print(text)
     if not args.quick:
-        write_section(text)
+        replace_section(text, SECTION)
     return 0
 
 

@@ -170,3 +170,21 @@ def test_a_killed_fit_resumes(panel_dir, config, tmp_path, monkeypatch, capsys):
     assert code == 0, err
     assert (out / "edges.csv").exists() and not (out / "checkpoint").exists()
     assert "20 SVI steps" in stdout
+
+
+def test_compare_a_causalmmm_run_with_a_btvc_run_of_the_same_panel(run_dir, panel_dir, tmp_path, capsys):
+    """ELPD-LOO of both models on the same target and days (CausalMMM has no likelihood on the first day)."""
+    cfg = tmp_path / "btvc.json"
+    cfg.write_text(json.dumps({"method": "svi", "yearly_order": 0}))
+    btvc = tmp_path / "btvc"
+    code = main(["fit", str(panel_dir / "panel.csv"), *flags(panel_dir), "--model", "btvc", "--holdout", "7",
+                 "--config", str(cfg), "--steps", "300", "--out", str(btvc), "--quiet"])
+    assert code == 0
+    capsys.readouterr()
+    code, out, err = run_cli(capsys, "compare", str(run_dir), str(btvc), "--out", str(tmp_path / "cmp.csv"))
+    assert code == 0, err
+    assert "compared on" in out and "'gmv'" in out
+    table = pd.read_csv(tmp_path / "cmp.csv")
+    assert {"elpd_loo", "se", "weight"} <= set(table.columns)
+    assert set(table["model"]) == {"causalmmm", "btvc"}
+    assert table["weight"].sum() == pytest.approx(1.0, abs=1e-6)
