@@ -7,14 +7,15 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 OUT="${1:-demo_out}"
-QUIET="${DEMO_QUIET:-}"
+QUIET="${DEMO_QUIET:-}"        # --quiet to silence progress bars
+STEPS="${DEMO_STEPS:-}"        # SVI steps (default: the model's tuned default); the test suite uses a few
 mkdir -p "$OUT"
 echo "== simulate a 12-shop panel with known graphs" >&2
 causalmmm simulate --scenario sim1 --shops 12 --days 240 --seed 0 --out "$OUT/data" --quiet
 read -r -a FLAGS < "$OUT/data/fit_flags.txt"
 causalmmm validate "$OUT/data/panel.csv" "${FLAGS[@]}"
 echo "== fit CausalMMM (holding out the last 14 days)" >&2
-causalmmm fit "$OUT/data/panel.csv" "${FLAGS[@]}" --holdout 14 --seed 0 --out "$OUT/run" $QUIET
+causalmmm fit "$OUT/data/panel.csv" "${FLAGS[@]}" --holdout 14 --seed 0 --out "$OUT/run" $QUIET ${STEPS:+--steps "$STEPS"}
 echo "== edges of two shops the model never saw (amortized, no retraining)" >&2
 causalmmm simulate --scenario sim1 --shops 2 --days 240 --seed 1 --out "$OUT/new_shops" --quiet
 python scripts/rename_shops.py "$OUT/new_shops/panel.csv" new_ "$OUT/new_shops/panel_renamed.csv"
