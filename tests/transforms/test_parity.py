@@ -1,0 +1,67 @@
+"""The numpy, torch and jax twins of carryover and Hill saturation agree, and behave as their definitions say."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from causalmmm_ppl.transforms import jax_ops, np_ops, torch_ops
+
+# zero-spend days or spend well above float32 underflow (jax runs in float32)
+spend = arrays(np.float64, (2, 3, 20), elements=st.one_of(st.just(0.0), st.floats(1e-3, 50.0)))
+unit = st.floats(0.05, 0.95)
+
+
+@given(x=spend, decay=unit, alpha=st.floats(0.3, 5.0), gamma=st.floats(0.1, 20.0), normalize=st.booleans())
+def test_twins_agree(x, decay, alpha, gamma, normalize):
+    d = np.full(x.shape[:-1], decay)
+    a = np.full(x.shape[:-1], alpha)
+    g = np.full(x.shape[:-1], gamma)
+    ref = np_ops.hill(np_ops.geometric_adstock(x, d, 7, normalize), a, g)
+    tor = torch_ops.hill(
+        torch_ops.geometric_adstock(torch.tensor(x), torch.tensor(d), 7, normalize), torch.tensor(a), torch.tensor(g)
+    ).numpy()
+    jx = np.asarray(
+        jax_ops.hill(jax_ops.geometric_adstock(jnp.asarray(x), jnp.asarray(d), 7, normalize), jnp.asarray(a),
+                     jnp.asarray(g))
+    )
+    np.testing.assert_allclose(tor, ref, atol=1e-10)
+    np.testing.assert_allclose(jx, ref, atol=1e-5)  # jax computes in float32 by default
+
+
+@given(x=spend, decay=unit, delay=st.floats(0.0, 4.0))
+def test_delayed_weights_twins_agree(x, decay, delay):
+    d = np.full(x.shape[:-1], decay)
+    dl = np.full(x.shape[:-1], delay)
+    ref = np_ops.adstock(x, np_ops.delayed_weights(d, dl, 8))
+    tor = torch_ops.adstock(torch.tensor(x), torch_ops.delayed_weights(torch.tensor(d), torch.tensor(dl), 8)).numpy()
+    jx = np.asarray(jax_ops.adstock(jnp.asarray(x), jax_ops.delayed_weights(jnp.asarray(d), jnp.asarray(dl), 8)))
+    np.testing.assert_allclose(tor, ref, atol=1e-9)
+    np.testing.assert_allclose(jx, ref, rtol=1e-4, atol=1e-3)
+
+
+@given(x=arrays(np.float64, (30,), elements=st.floats(0.0, 10.0)), decay=unit)
+def test_geometric_adstock_is_the_recursion(x, decay):
+    y = np.zeros_like(x)
+    for t in range(len(x)):
+        y[t] = x[t] + (decay * y[t - 1] if t else 0.0)
+    np.testing.assert_allclose(np_ops.geometric_adstock(x, decay, l_max=len(x)), y, rtol=1e-9, atol=1e-9)
+
+
+@given(decay=unit, level=st.floats(0.1, 100.0))
+def test_normalized_carryover_keeps_a_constant_level(decay, level):
+    x = np.full(40, level)
+    y = np_ops.geometric_adstock(x, decay, l_max=10, normalize=True)
+    np.testing.assert_allclose(y[10:], level, rtol=1e-12)
+
+
+@given(alpha=st.floats(0.3, 5.0), gamma=st.floats(0.1, 20.0))
+def test_hill_is_monotone_bounded_and_half_at_gamma(alpha, gamma):
+    x = np.linspace(0.0, 10 * gamma, 50)
+    h = np_ops.hill(x, alpha, gamma)
+    assert h[0] == 0.0 and np.all((h >= 0) & (h < 1)) and np.all(np.diff(h) >= -1e-12)
+    np.testing.assert_allclose(np_ops.hill(np.array([gamma]), alpha, gamma), 0.5, rtol=1e-9)
