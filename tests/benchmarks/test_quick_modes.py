@@ -1,0 +1,35 @@
+"""Each benchmark script's ``--quick`` mode runs end to end once (tiny sizes), so the scripts cannot rot.
+
+``--no-write``: docs/benchmarks.md is left alone (checked).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from benchmarks._doc import DOC
+
+SCRIPTS = {
+    "graph_recovery": "## Graph recovery side by side",
+    "forecasting": "## Forecasting side by side",
+    "ablations": "## Ablations",
+    "cost": "## Cost vs size",
+}
+
+
+@pytest.mark.parametrize("name", list(SCRIPTS))
+def test_quick_mode(name, capsys):
+    if name == "graph_recovery":
+        pytest.importorskip("tigramite")
+        pytest.importorskip("lingam")
+    if name == "forecasting" and not (DOC.parents[2] / "shared" / "data" / "meridian").is_dir():
+        pytest.skip("Meridian data (../shared/data/meridian) not found")
+    before = DOC.read_text() if DOC.exists() else None
+    module = importlib.import_module(f"benchmarks.{name}")
+    assert module.main(["--quick", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(SCRIPTS[name]) and "Command: `" in out and "| " in out
+    assert "nan" not in out.split("\n|---")[1].split("\n\n")[0]  # the table is filled
+    assert (DOC.read_text() if DOC.exists() else None) == before
