@@ -46,3 +46,16 @@ def replace_section(section: str, title: str, doc: Path = DOC) -> None:
     tmp = doc.with_name(f".{doc.name}.tmp")
     tmp.write_text(text.rstrip("\n") + "\n")
     os.replace(tmp, doc)
+
+
+def shown_args(args: list[str]) -> list[str]:
+    """The arguments that change the numbers (``--note``, ``--csv`` and ``--no-write`` are left out)."""
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+        elif a in ("--note", "--csv"):
+            skip = True
+        elif a != "--no-write" and not a.startswith(("--note=", "--csv=")):
+            out.append(a)
+    return out

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import DOC, machine_line, replace_section
+from benchmarks._doc import DOC, machine_line, replace_section, shown_args
 from benchmarks._source import fingerprint_line
 
 TITLE = "## Cost vs size"
@@ -151,19 +151,6 @@ def render(shop_rows: list[dict], day_rows: list[dict], command: str, note: str 
     return "\n".join(lines)
 
 
-def _shown_args(args: list[str]) -> list[str]:
-    """The arguments that change the numbers (``--note``, ``--csv`` and ``--no-write`` are left out)."""
-    out, skip = [], False
-    for a in args:
-        if skip:
-            skip = False
-        elif a in ("--note", "--csv"):
-            skip = True
-        elif a != "--no-write" and not a.startswith(("--note=", "--csv=")):
-            out.append(a)
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
@@ -190,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     shop_rows = [one(s, cfg["fixed_days"]) for s in cfg["shops"]]
     day_rows = [one(cfg["fixed_shops"], d) for d in cfg["days"] if d != cfg["fixed_days"]]
     day_rows = [r for r in shop_rows if r["shops"] == cfg["fixed_shops"]] + day_rows
-    given = _shown_args(argv if argv is not None else sys.argv[1:])
+    given = shown_args(argv if argv is not None else sys.argv[1:])
     command = shlex.join([".venv/bin/python", "-m", "benchmarks.cost"] + given)
     section = render(shop_rows, day_rows, command, args.note)
     if not (args.no_write or args.quick):

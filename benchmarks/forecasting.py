@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._doc import DOC, machine_line, replace_section
+from benchmarks._doc import DOC, machine_line, replace_section, shown_args
 from benchmarks._source import fingerprint_line
 
 TITLE = "## Forecasting side by side"
@@ -212,19 +212,6 @@ def render(results, shapes: dict, table: dict, command: str, steps: int | None, 
     return "\n".join(lines)
 
 
-def _shown_args(args: list[str]) -> list[str]:
-    """The arguments that change the numbers (``--note``, ``--csv`` and ``--no-write`` are left out)."""
-    out, skip = [], False
-    for a in args:
-        if skip:
-            skip = False
-        elif a in ("--note", "--csv"):
-            skip = True
-        elif a != "--no-write" and not a.startswith(("--note=", "--csv=")):
-            out.append(a)
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
@@ -243,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     results, shapes = run(table, args.seed, args.quick, args.steps, models)
     if args.csv:
         results.to_csv(args.csv, index=False)
-    given = _shown_args(argv if argv is not None else sys.argv[1:])
+    given = shown_args(argv if argv is not None else sys.argv[1:])
     command = shlex.join([".venv/bin/python", "-m", "benchmarks.forecasting"] + given)
     section = render(results, shapes, table, command, args.steps, args.note)
     if not (args.no_write or args.quick):

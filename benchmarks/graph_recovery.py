@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import DOC, machine_line, replace_section
+from benchmarks._doc import DOC, machine_line, replace_section, shown_args
 from benchmarks._source import fingerprint_line
 
 TITLE = "## Graph recovery side by side"
@@ -165,19 +165,6 @@ def render(results: dict, table: dict, seeds: list[int], command: str, steps: in
     return "\n".join(lines)
 
 
-def _shown_args(args: list[str]) -> list[str]:
-    """The arguments that change the numbers (``--note``, ``--csv`` and ``--no-write`` are left out)."""
-    out, skip = [], False
-    for a in args:
-        if skip:
-            skip = False
-        elif a in ("--note", "--csv"):
-            skip = True
-        elif a != "--no-write" and not a.startswith(("--note=", "--csv=")):
-            out.append(a)
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
@@ -194,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     methods = tuple(args.methods or METHODS)
     results = run(table, seeds, args.quick, args.steps, methods)
-    given = _shown_args(argv if argv is not None else sys.argv[1:])
+    given = shown_args(argv if argv is not None else sys.argv[1:])
     command = shlex.join([".venv/bin/python", "-m", "benchmarks.graph_recovery"] + given)
     section = render(results, table, seeds, command, args.steps, args.quick, args.note)
     if not (args.no_write or args.quick):
