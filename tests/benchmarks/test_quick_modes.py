@@ -21,10 +21,13 @@ SCRIPTS = {
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
 def test_quick_mode(name, capsys):
+    shared = DOC.parents[2] / "shared" / "data"
     if name == "graph_recovery":
         pytest.importorskip("tigramite")
         pytest.importorskip("lingam")
-    if name == "forecasting" and not (DOC.parents[2] / "shared" / "data" / "meridian").is_dir():
+        if not (shared / "netsim").is_dir():
+            pytest.skip("NetSim data (../shared/data/netsim) not found")
+    if name == "forecasting" and not (shared / "meridian").is_dir():
         pytest.skip("Meridian data (../shared/data/meridian) not found")
     before = DOC.read_text() if DOC.exists() else None
     module = importlib.import_module(f"benchmarks.{name}")
