@@ -19,13 +19,13 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks._doc import DOC, HEADER, replace_section  # noqa: F401  (HEADER: the page header, for tests)
 from causalmmm_ppl.data.simulate import SimulationResult, simulate, transformed_causes
 from causalmmm_ppl.evaluation.granger import (
     granger_scores,
@@ -45,12 +45,6 @@ from causalmmm_ppl.evaluation.graph_metrics import (
 SECTION = "## Simulated scenarios: linear Granger baseline"
 METHODS = ("baseline", "oracle", "oracle without own past")
 SENSITIVITY_LAGS = (1, 3, 7)
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-HEADER = """# Benchmarks
-
-Every figure on this page comes from a committed command, shown with its table, together with the date and the
-machine it ran on. Rerun the command to regenerate a section; each script replaces only its own section.
-"""
 LAGS = 1  # the best of SENSITIVITY_LAGS for the baseline on both scenarios (a generous baseline)
 RIDGE = 10.0
 QUICK = {"sim1": {"n_shops": 12, "n_days": 60}, "sim2": {"n_shops": 4, "n_channels": 5, "n_days": 120}}
@@ -193,20 +187,6 @@ def render(results: dict[str, dict], seeds: list[int], command: str) -> str:
     return "\n".join(lines)
 
 
-def replace_section(doc: Path, section: str) -> None:
-    """Put ``section`` in place of this script's section of ``doc`` (or append it); other sections are kept."""
-    text = doc.read_text() if doc.exists() else HEADER
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    tmp = doc.with_name(f".{doc.name}.tmp")
-    tmp.write_text(text.rstrip("\n") + "\n")
-    os.replace(tmp, doc)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
@@ -224,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_write:
         print(section)
     else:
-        replace_section(args.doc, section)
+        replace_section(section, SECTION, args.doc)
         print(section)
     return 0
 
