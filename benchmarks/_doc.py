@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import platform
 import re
+import shlex
+import sys
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -59,3 +62,24 @@ def shown_args(args: list[str]) -> list[str]:
         elif a != "--no-write" and not a.startswith(("--note=", "--csv=")):
             out.append(a)
     return out
+
+
+def benchmark_parser(description: str) -> argparse.ArgumentParser:
+    """The flags every side-by-side benchmark takes: ``--quick``, ``--note``, ``--no-write``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
+    parser.add_argument("--note", default="", help="a sentence added under the table (e.g. reduced sizes)")
+    parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
+    return parser
+
+
+def command_for(module: str, argv: list[str] | None) -> str:
+    """The command line to print under a table: the module and the arguments that change the numbers."""
+    return shlex.join([".venv/bin/python", "-m", module] + shown_args(argv if argv is not None else sys.argv[1:]))
+
+
+def publish(section: str, title: str, args: argparse.Namespace) -> None:
+    """Replace the section in docs/benchmarks.md (not in ``--quick`` or ``--no-write`` runs) and print it."""
+    if not (args.no_write or args.quick):
+        replace_section(section, title, DOC)
+    print(section)

@@ -13,14 +13,12 @@ Rolling origins as in benchmarks/forecasting.py (fit on the days before the orig
 
 from __future__ import annotations
 
-import argparse
-import shlex
 import sys
 import time
 
 import numpy as np
 
-from benchmarks._doc import DOC, machine_line, replace_section, shown_args
+from benchmarks._doc import benchmark_parser, command_for, machine_line, publish
 from benchmarks._source import fingerprint_line
 
 TITLE = "## Ablations"
@@ -122,21 +120,15 @@ def render(out: dict, shape: str, cfg: dict, command: str, steps: int | None, no
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
+    parser = benchmark_parser(__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=None, help="CausalMMM SVI steps (default: the spec's)")
-    parser.add_argument("--note", default="")
-    parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     out, shape = run(cfg, args.seed, args.quick, args.steps)
-    given = shown_args(argv if argv is not None else sys.argv[1:])
-    command = shlex.join([".venv/bin/python", "-m", "benchmarks.ablations"] + given)
+    command = command_for("benchmarks.ablations", argv)
     section = render(out, shape, cfg, command, args.steps, args.note)
-    if not (args.no_write or args.quick):
-        replace_section(section, TITLE, DOC)
-    print(section)
+    publish(section, TITLE, args)
     return 0
 
 

@@ -12,8 +12,6 @@ difference is what training adds on top of holding the panel.
 
 from __future__ import annotations
 
-import argparse
-import shlex
 import json
 import math
 import resource
@@ -23,7 +21,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import DOC, machine_line, replace_section, shown_args
+from benchmarks._doc import benchmark_parser, command_for, machine_line, publish
 from benchmarks._source import fingerprint_line
 
 TITLE = "## Cost vs size"
@@ -152,12 +150,9 @@ def render(shop_rows: list[dict], day_rows: list[dict], command: str, note: str 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
+    parser = benchmark_parser(__doc__.splitlines()[0])
     parser.add_argument("--one", nargs=3, type=int, metavar=("SHOPS", "DAYS", "STEPS"),
                         help="measure one size in this process, print JSON")
-    parser.add_argument("--note", default="")
-    parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(measure(*args.one)))
@@ -177,12 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     shop_rows = [one(s, cfg["fixed_days"]) for s in cfg["shops"]]
     day_rows = [one(cfg["fixed_shops"], d) for d in cfg["days"] if d != cfg["fixed_days"]]
     day_rows = [r for r in shop_rows if r["shops"] == cfg["fixed_shops"]] + day_rows
-    given = shown_args(argv if argv is not None else sys.argv[1:])
-    command = shlex.join([".venv/bin/python", "-m", "benchmarks.cost"] + given)
+    command = command_for("benchmarks.cost", argv)
     section = render(shop_rows, day_rows, command, args.note)
-    if not (args.no_write or args.quick):
-        replace_section(section, TITLE, DOC)
-    print(section)
+    publish(section, TITLE, args)
     return 0
 
 

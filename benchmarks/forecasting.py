@@ -11,14 +11,12 @@ data), averaged over origins.
 
 from __future__ import annotations
 
-import argparse
-import shlex
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks._doc import DOC, machine_line, replace_section, shown_args
+from benchmarks._doc import benchmark_parser, command_for, machine_line, publish
 from benchmarks._source import fingerprint_line
 
 TITLE = "## Forecasting side by side"
@@ -213,15 +211,12 @@ def render(results, shapes: dict, table: dict, command: str, steps: int | None, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
+    parser = benchmark_parser(__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=None, help="CausalMMM SVI steps (default: the spec's)")
     parser.add_argument("--data", nargs="+", choices=tuple(FULL), default=None)
     parser.add_argument("--models", nargs="+", choices=MODELS, default=None)
-    parser.add_argument("--note", default="")
     parser.add_argument("--csv", default=None, help="also write the per-origin results to this CSV")
-    parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
     args = parser.parse_args(argv)
     table = dict(QUICK if args.quick else FULL)
     if args.data:
@@ -230,12 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     results, shapes = run(table, args.seed, args.quick, args.steps, models)
     if args.csv:
         results.to_csv(args.csv, index=False)
-    given = shown_args(argv if argv is not None else sys.argv[1:])
-    command = shlex.join([".venv/bin/python", "-m", "benchmarks.forecasting"] + given)
+    command = command_for("benchmarks.forecasting", argv)
     section = render(results, shapes, table, command, args.steps, args.note)
-    if not (args.no_write or args.quick):
-        replace_section(section, TITLE, DOC)
-    print(section)
+    publish(section, TITLE, args)
     return 0
 
 

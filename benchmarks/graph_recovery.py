@@ -11,14 +11,12 @@ every seed (the seed moves only the methods' own randomness: CausalMMM, cMLP and
 
 from __future__ import annotations
 
-import argparse
-import shlex
 import sys
 import time
 
 import numpy as np
 
-from benchmarks._doc import DOC, machine_line, replace_section, shown_args
+from benchmarks._doc import benchmark_parser, command_for, machine_line, publish
 from benchmarks._source import fingerprint_line
 
 TITLE = "## Graph recovery side by side"
@@ -166,14 +164,11 @@ def render(results: dict, table: dict, seeds: list[int], command: str, steps: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
+    parser = benchmark_parser(__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument("--steps", type=int, default=None, help="CausalMMM SVI steps (default: the spec's)")
     parser.add_argument("--data", nargs="+", choices=tuple(FULL), default=None)
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=None)
-    parser.add_argument("--note", default="", help="a sentence added under the table (e.g. reduced sizes)")
-    parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
     args = parser.parse_args(argv)
     table = dict(QUICK if args.quick else FULL)
     if args.data:
@@ -181,12 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     methods = tuple(args.methods or METHODS)
     results = run(table, seeds, args.quick, args.steps, methods)
-    given = shown_args(argv if argv is not None else sys.argv[1:])
-    command = shlex.join([".venv/bin/python", "-m", "benchmarks.graph_recovery"] + given)
+    command = command_for("benchmarks.graph_recovery", argv)
     section = render(results, table, seeds, command, args.steps, args.quick, args.note)
-    if not (args.no_write or args.quick):
-        replace_section(section, TITLE, DOC)
-    print(section)
+    publish(section, TITLE, args)
     return 0
 
 
