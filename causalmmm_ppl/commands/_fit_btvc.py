@@ -20,8 +20,7 @@ import argparse
 import dataclasses
 import json
 import sys
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from causalmmm_ppl._io import atomic_dir
 from causalmmm_ppl.commands._config import read_config

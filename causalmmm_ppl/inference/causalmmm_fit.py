@@ -22,11 +22,11 @@ from causalmmm_ppl.data.calendar import calendar_features
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.data.scaling import PanelScaler
 from causalmmm_ppl.errors import InputError
-from causalmmm_ppl.inference.features import shop_features
+from causalmmm_ppl.inference.features import ShopFeatures, shop_features
 from causalmmm_ppl.inference.forecast import forecast_draws, guide_draws
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingData, TrainingLog, train
-from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
+from causalmmm_ppl.models.causalmmm import CausalMMM
 from causalmmm_ppl.models.components import constrain_response
 from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix
 
@@ -369,8 +369,6 @@ def prepare_data(
         shop_features(xt[k : k + FEATURE_CHUNK], valid[k : k + FEATURE_CHUNK], cal, kinds, spec.l_max)
         for k in range(0, panel.n_shops, FEATURE_CHUNK)
     ]
-    from causalmmm_ppl.inference.features import ShopFeatures
-
     feats = ShopFeatures(torch.cat([p.node for p in parts]), torch.cat([p.edge for p in parts]))
     return TrainingData(xt, observed, valid, torch.as_tensor(ctx, dtype=torch.float32), cal, feats)
 

@@ -93,7 +93,6 @@ class MinibatchSampler:
         self.burn = min(spec.l_max, max(0, t - spec.window - 1))
         self.length = min(t, spec.window + self.burn)
         valid = data.valid.numpy()
-        days = np.arange(t)
         has = valid.any(1)
         first = np.where(has, np.argmax(valid, axis=1), 0)
         last = np.where(has, t - 1 - np.argmax(valid[:, ::-1], axis=1), 0)
@@ -102,7 +101,6 @@ class MinibatchSampler:
         n_valid = valid.sum(1).clip(min=2)
         scored = max(1, self.length - max(self.burn, 1))
         self.time_scale = float(np.mean((n_valid - 1) / scored))
-        del days
 
     def sample(self, temperature: float, kl_weight: float = 1.0) -> ModelBatch:
         n = self.data.n_shops
