@@ -25,7 +25,9 @@ class CausalMMMSpec:
     prior_prob : prior edge probability ρ of every candidate edge (sparse by default).
     edge_priors : ``{"cause->effect": probability}`` overrides: 0 forbids an edge, 1 requires it, anything between is
         an expert belief. Node names are those of the panel.
-    forbid_target_causes : forbid target → channel edges (default True).
+    forbid_target_causes : the target is the sink of the graph: forbid target → channel and target → mediator edges
+        (default True). Sales do not set today's budgets or page views in a marketing mix; leaving these edges
+        open lets the target's co-movement with its mediators (common causes, shared demand) pose as an effect.
     temperature : τ of the relaxed-Bernoulli edges at the end of training.
     temperature_start : τ at the start (annealed geometrically to ``temperature``).
     kl_weight : λ, the weight of the graph KL in the ELBO (1 is the plain ELBO).
@@ -140,7 +142,7 @@ def edge_prior_matrix(
     nodes : (node,) names; node_kinds : (node,) ``channel``/``mediator``/``target``.
     prior_prob : ρ of an ordinary candidate edge.
     edge_priors : ``{"cause->effect": p}`` overrides (0 forbidden, 1 required).
-    forbid_target_causes : the target never causes a channel.
+    forbid_target_causes : the target causes nothing (no target → channel or target → mediator edge).
 
     Returns
     -------
@@ -151,7 +153,7 @@ def edge_prior_matrix(
     np.fill_diagonal(rho, 0.0)
     kinds = np.asarray(node_kinds)
     if forbid_target_causes:
-        rho[np.ix_(kinds == "target", kinds == "channel")] = 0.0
+        rho[kinds == "target", :] = 0.0
     index = {n: k for k, n in enumerate(nodes)}
     for key, p in (edge_priors or {}).items():
         parts = [s.strip() for s in str(key).split("->")]

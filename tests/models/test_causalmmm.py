@@ -39,11 +39,13 @@ def make_batch(shops: int = 3, days: int = 40, seed: int = 0) -> ModelBatch:
     )
 
 
-def test_edge_prior_matrix_forbids_self_loops_and_target_to_channel():
+def test_edge_prior_matrix_forbids_self_loops_and_target_causes():
     rho = edge_prior_matrix(NODES, KINDS, 0.1, {"c0->gmv": 1.0, "c1->c2": 0.0, "c2->pv": 0.7})
     assert np.all(np.diag(rho) == 0)
-    assert np.all(rho[4, :3] == 0)  # target -> channels forbidden
-    assert rho[4, 3] == pytest.approx(0.1)  # target -> mediator stays a candidate
+    assert np.all(rho[4, :] == 0)  # the target is the sink: no target -> channel or target -> mediator
+    assert rho[3, :3] == pytest.approx(0.1)  # mediator -> channel stays a candidate
+    assert edge_prior_matrix(NODES, KINDS, 0.1, {"gmv->pv": 0.3})[4, 3] == pytest.approx(0.3)  # expert override
+    assert edge_prior_matrix(NODES, KINDS, 0.1, forbid_target_causes=False)[4, 3] == pytest.approx(0.1)
     assert rho[0, 4] == 1.0 and rho[1, 2] == 0.0 and rho[2, 3] == pytest.approx(0.7)
 
 
