@@ -378,7 +378,7 @@ def build_model(panel: Panel, spec: CausalMMMSpec) -> tuple[CausalMMM, Amortized
     rho = edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, spec.edge_priors, spec.forbid_target_causes)
     k = panel.context.shape[1]
     model = CausalMMM(panel.nodes, panel.node_kinds, k, calendar_features(panel.dates[:1]).shape[1], rho, spec)
-    guide = AmortizedGuide(model, k, spec.encoder_hidden)
+    guide = AmortizedGuide(model, k, spec.encoder_hidden, spec.screen_weight)
     return model, guide
 
 

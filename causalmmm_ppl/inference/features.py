@@ -23,6 +23,8 @@ FEATURE_SHAPES = (None, 1.0, 3.0)
 OWN_LAGS = 7
 N_NODE_FEATURES = 6 + 3
 N_EDGE_FEATURES = len(FEATURE_DECAYS) * len(FEATURE_SHAPES) + 2
+#: Columns of the edge features holding the conditional t-statistics (signed log), the shop's Granger screen.
+SCREEN_COLUMNS = slice(N_EDGE_FEATURES - 2, N_EDGE_FEATURES)
 
 
 @dataclass

@@ -34,6 +34,10 @@ class CausalMMMSpec:
     kl_warmup : fraction of the steps over which the KL weight rises linearly from 0 to λ (lets the decoder learn
         what edges could explain before the prior prunes them).
 
+    screen_weight : initial weight of each shop's Granger screen (conditional t-statistics of the causes'
+        saturated carryover, see :mod:`causalmmm_ppl.inference.features`) in the guide's edge logits. Only the
+        starting point of SVI: the weight is learned with the encoder. 0 starts every candidate at q = 0.5.
+
     Response (per shop and cause node, context-driven, latent)
     ----------------------------------------------------------
     l_max : carryover lags kept.
@@ -65,6 +69,7 @@ class CausalMMMSpec:
     temperature_start: float = 1.0
     kl_weight: float = 1.0
     kl_warmup: float = 0.3
+    screen_weight: float = 1.5
     # response
     l_max: int = 14
     response_scale: float = 0.3
@@ -102,8 +107,9 @@ class CausalMMMSpec:
         for name in ("saturation", "carryover", "forbid_target_causes"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if self.kl_weight < 0:
-            raise InputError(f"kl_weight must be >= 0, got {self.kl_weight}")
+        for name in ("kl_weight", "screen_weight"):
+            if not getattr(self, name) >= 0:
+                raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
