@@ -215,16 +215,15 @@ class CausalMMMFit:
         pyro.set_rng_seed(self.seed if seed is None else seed)
         n = num_draws or self.spec.num_draws
         g = None if graph is None else torch.as_tensor(graph, dtype=torch.float32)
-        with torch.no_grad():
-            paths = forecast_draws(
-                self.model,
-                self.guide,
-                data.full_batch(temperature=self.spec.temperature),
-                torch.as_tensor(plan_scaled, dtype=torch.float32).transpose(0, 1),
-                torch.as_tensor(calendar_features(plan.dates)),
-                n,
-                graph=g,
-            )  # (draw, horizon, shop, node)
+        batch = data.full_batch(temperature=self.spec.temperature)
+        plan_t = torch.as_tensor(plan_scaled, dtype=torch.float32).transpose(0, 1)
+        cal = torch.as_tensor(calendar_features(plan.dates))
+        parts = []
+        with torch.no_grad():  # draws in chunks: every draw replays the whole history of every shop
+            for k, m in self._draw_chunks(n, data.x.shape):
+                g_k = g[k : k + m] if g is not None and g.ndim == 4 else g
+                parts.append(forecast_draws(self.model, self.guide, batch, plan_t, cal, m, graph=g_k))
+        paths = torch.cat(parts)  # (draw, horizon, shop, node)
         return scaler.inverse(unlink_values(paths.transpose(1, 2).numpy().astype(np.float64), self.spec.link))
 
     # -------------------------------------------------------------------------------------- posteriors
@@ -249,7 +248,6 @@ class CausalMMMFit:
         batch = data.full_batch(temperature=self.spec.temperature)
         s_, t_, v_ = data.x.shape
         tgt = v_ - 1
-        chunk = max(1, int(POSTERIOR_CHUNK_ELEMENTS // (s_ * t_ * v_ * (self.spec.hidden + 32))))
         with torch.no_grad():
             latents = guide_draws(self.guide, batch, n)
             q = self.guide.edge_probabilities(batch)
@@ -257,8 +255,7 @@ class CausalMMMFit:
             u = latents["response"]
             mu = torch.empty(n, s_, t_)
             ll = torch.empty(n, s_, t_ - 1)
-            for k in range(0, n, chunk):
-                m = min(chunk, n - k)
+            for k, m in self._draw_chunks(n, data.x.shape):
                 mu_k, _ = self.model.one_step_means(
                     data.x.expand(m, -1, -1, -1).reshape(m * s_, t_, v_), u[k : k + m].reshape(m * s_, v_, 3),
                     z[k : k + m].reshape(m * s_, v_, v_), data.calendar,
@@ -288,6 +285,13 @@ class CausalMMMFit:
             "predictive": np.concatenate([nan, pred], axis=2),
             "loglik": np.concatenate([nan, ll], axis=2),
         }
+
+    def _draw_chunks(self, num_draws: int, shape: tuple[int, ...]) -> list[tuple[int, int]]:
+        """``(first draw, draws)`` chunks so that one chunk's decoder pass over ``shape = (shop, time, node)`` holds
+        about ``POSTERIOR_CHUNK_ELEMENTS`` numbers (memory stays bounded for many shops or long panels)."""
+        per_draw = int(np.prod(shape)) * (self.spec.hidden + 32)
+        chunk = max(1, int(POSTERIOR_CHUNK_ELEMENTS // per_draw))
+        return [(k, min(chunk, num_draws - k)) for k in range(0, num_draws, chunk)]
 
     def to_inference_data(self, num_draws: int | None = None):
         """ArviZ InferenceData of the training panel (see :mod:`causalmmm_ppl.evaluation.inference_data`).
