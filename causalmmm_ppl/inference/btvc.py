@@ -412,7 +412,8 @@ def fit_btvc(panel: Panel, spec: BTVCSpec | None = None, inference: BTVCInferenc
     spec = spec or BTVCSpec()
     inf = dataclasses.replace(inference or BTVCInference(), **overrides)
     design, scales = prepare_design(panel, spec)
-    spec = dataclasses.replace(spec, knots=spec.resolved_knots(design.n_train, len(design.coef_knots)))
+    spec = dataclasses.replace(
+        spec, knots=spec.resolved_knots(design.n_train, len(design.coef_knots), len(design.media)))
     media, controls = _scaled_inputs(panel, design, scales)
     mask = panel.mask & panel.target_observed
     y = np.where(mask, panel.values[..., -1], 0.0) / scales.target[:, None]

@@ -149,5 +149,6 @@ def test_spec_round_trips_and_rejects_unknown_settings():
         BTVCInference(method="mh")
     assert BTVCSpec().resolved_knots(700, 8) == "centered"
     assert BTVCSpec().resolved_knots(179, 14) == "noncentered"
+    assert BTVCSpec().resolved_knots(676, 8, n_channels=12) == "noncentered"  # channels share the data
     assert BTVCSpec(knots="centered").resolved_knots(179, 14) == "centered"
     assert BTVCSpec().resolved_l_max(1.0) == 28 and BTVCSpec().resolved_l_max(7.0) == 8
