@@ -16,6 +16,7 @@ SCRIPTS = {
     "forecasting": "## Forecasting side by side",
     "ablations": "## Ablations",
     "cost": "## Cost vs size",
+    "edge_diagnostics": "## Edge diagnostics",
 }
 
 
