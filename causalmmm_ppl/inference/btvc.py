@@ -37,6 +37,7 @@ from causalmmm_ppl.models.btvc import (
     pointwise_log_likelihood,
 )
 from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
+from causalmmm_ppl.transforms import jax_ops
 
 __all__ = ["BTVCDesign", "BTVCScales", "BTVCFit", "fit_btvc", "prepare_design", "chain_method_for"]
 
@@ -116,6 +117,7 @@ class BTVCDesign:
     def data(self, dates: pd.DatetimeIndex, media: np.ndarray, controls: np.ndarray, mask: np.ndarray) -> BTVCData:
         """Model inputs on a grid that starts at the first training date (training grid, or history + plan)."""
         t = np.arange(len(dates), dtype=float)
+        train = (t < self.n_train) / self.n_train
         seasonal, _ = fourier_features(dates, weekly_order=self.weekly_order, yearly_order=self.yearly_order)
         return BTVCData(
             level_weights=jnp.asarray(kernel_weights(t, self.level_knots, self.level_bandwidth, self.n_train)),
@@ -124,6 +126,8 @@ class BTVCDesign:
             media=jnp.asarray(media),
             controls=jnp.asarray(controls),
             mask=jnp.asarray(mask, dtype=bool),
+            train_weights=jnp.asarray(train),
+            media_lags=jax_ops.lag_windows(jnp.swapaxes(jnp.asarray(media), 1, 2), self.l_max),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -290,11 +294,22 @@ def _run_nuts(data: BTVCData, y: jax.Array, spec: BTVCSpec, l_max: int, inf: BTV
 
     target = _target(data, y, spec, l_max)
     k_init, k_run = jax.random.split(key)
-    z0 = target.initial(k_init, inf.num_chains)
+    inverse_mass = None
+    if inf.nuts_init == "svi":
+        # a short mean-field fit: each chain starts at its own draw from q, and the warm-up starts from q's
+        # variances as the (diagonal) inverse mass matrix instead of the identity
+        k_fit, k_draw = jax.random.split(k_init)
+        p, sample_q, unravel, _ = _fit_guide(target, steps=inf.nuts_init_steps, lr=inf.svi_lr, rank=0, key=k_fit,
+                                             progress=progress, desc="btvc nuts init (svi)")
+        z0 = jax.vmap(lambda k: unravel(sample_q(p, k)))(jax.random.split(k_draw, inf.num_chains))
+        var = jnp.exp(2.0 * p["log_scale"])
+        inverse_mass = jnp.diag(var) if inf.dense_mass is True else var
+    else:
+        z0 = target.initial(k_init, inf.num_chains)
     if inf.num_chains == 1:
         z0 = {k: v[0] for k, v in z0.items()}
     kernel = NUTS(potential_fn=target.potential, target_accept_prob=inf.target_accept_prob,
-                  max_tree_depth=inf.max_tree_depth, dense_mass=inf.dense_mass)
+                  max_tree_depth=inf.max_tree_depth, dense_mass=inf.dense_mass, inverse_mass_matrix=inverse_mass)
     mcmc = MCMC(kernel, num_warmup=inf.num_warmup, num_samples=inf.num_samples, num_chains=inf.num_chains,
                 chain_method=chain_method_for(inf.num_chains), progress_bar=progress)
     mcmc.run(k_run, init_params=z0,
@@ -311,23 +326,22 @@ def _run_nuts(data: BTVCData, y: jax.Array, spec: BTVCSpec, l_max: int, inf: BTV
     return samples, stats
 
 
-def _run_svi(data: BTVCData, y: jax.Array, spec: BTVCSpec, l_max: int, inf: BTVCInference, key: jax.Array,
-             progress: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Variational inference in the unconstrained space (the AutoNormal / AutoLowRankMultivariateNormal family).
+def _fit_guide(target: _Target, *, steps: int, lr: float, rank: int, key: jax.Array, progress: bool,
+               desc: str = "btvc svi") -> tuple[dict[str, jax.Array], Any, Any, np.ndarray]:
+    """Fit ``q(z) = Normal(loc, diag(scale^2) + W W^T)`` in the unconstrained space (``W``: ``(dim, rank)``,
+    absent for ``rank=0``) by maximising the ELBO with one reparameterised draw per step and Adam.
 
-    ``q(z) = Normal(loc, diag(scale^2) + W W^T)`` (``W`` only for the low-rank guide), ELBO with one
-    reparameterised draw per step, Adam; the potential includes the log-Jacobians of the constraining transforms.
+    Returns the guide parameters (``loc``, ``log_scale``, ``w``), a function ``(params, key) -> flat draw``, the
+    function that turns a flat vector into the dict of unconstrained sites, and the losses ``(step,)``.
     """
     from jax.flatten_util import ravel_pytree
     from numpyro.optim import Adam
     from tqdm.auto import tqdm
 
-    target = _target(data, y, spec, l_max)
-    k_init, k_fit, k_draw = jax.random.split(key, 3)
+    k_init, k_fit = jax.random.split(key)
     z0 = {k: v[0] for k, v in target.initial(k_init, 1, radius=0.0).items()}
     flat0, unravel = ravel_pytree(z0)
     dim = flat0.shape[0]
-    rank = inf.svi_rank if inf.svi_guide == "lowrank" else 0
     params = {"loc": flat0, "log_scale": jnp.full(dim, np.log(0.1)), "w": jnp.zeros((dim, rank))}
 
     def sample_q(p: dict[str, jax.Array], k: jax.Array) -> jax.Array:
@@ -345,28 +359,42 @@ def _run_svi(data: BTVCData, y: jax.Array, spec: BTVCSpec, l_max: int, inf: BTVC
     def loss(p: dict[str, jax.Array], k: jax.Array) -> jax.Array:
         return target.potential(unravel(sample_q(p, k))) - entropy(p)
 
-    optim = Adam(inf.svi_lr)
+    optim = Adam(lr)
 
     def step(state: Any, k: jax.Array) -> tuple[Any, jax.Array]:
         value, grads = jax.value_and_grad(loss)(optim.get_params(state), k)
         return optim.update(grads, state, value=value), value
 
-    chunk = max(1, min(inf.svi_steps, 250))
+    chunk = max(1, min(steps, 250))
     run_chunk = jax.jit(lambda st, ks: jax.lax.scan(step, st, ks))
     state = optim.init(params)
-    keys = jax.random.split(k_fit, inf.svi_steps)
+    keys = jax.random.split(k_fit, steps)
     losses = []
-    with tqdm(total=inf.svi_steps, desc="btvc svi", disable=not progress) as bar:
-        for start in range(0, inf.svi_steps, chunk):
+    with tqdm(total=steps, desc=desc, disable=not progress) as bar:
+        for start in range(0, steps, chunk):
             state, vals = run_chunk(state, keys[start:start + chunk])  # a shorter last chunk compiles once more
             losses.append(np.asarray(vals))
             bar.update(len(vals))
             if progress:
                 bar.set_postfix(loss=f"{float(vals[-1]):.1f}")
-    p = optim.get_params(state)
+    return optim.get_params(state), sample_q, unravel, np.concatenate(losses)
+
+
+def _run_svi(data: BTVCData, y: jax.Array, spec: BTVCSpec, l_max: int, inf: BTVCInference, key: jax.Array,
+             progress: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Variational inference in the unconstrained space (the AutoNormal / AutoLowRankMultivariateNormal family).
+
+    ``q(z) = Normal(loc, diag(scale^2) + W W^T)`` (``W`` only for the low-rank guide), ELBO with one
+    reparameterised draw per step, Adam; the potential includes the log-Jacobians of the constraining transforms.
+    """
+    target = _target(data, y, spec, l_max)
+    k_fit, k_draw = jax.random.split(key)
+    rank = inf.svi_rank if inf.svi_guide == "lowrank" else 0
+    p, sample_q, unravel, losses = _fit_guide(target, steps=inf.svi_steps, lr=inf.svi_lr, rank=rank, key=k_fit,
+                                              progress=progress)
     draws = jax.jit(jax.vmap(lambda k: unravel(sample_q(p, k))))(jax.random.split(k_draw, inf.svi_draws))
     samples = _constrain_draws(target, {k: v[None] for k, v in draws.items()})
-    return samples, {"svi_loss": np.concatenate(losses)}
+    return samples, {"svi_loss": losses}
 
 
 def _merge_shops(parts: list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]
@@ -524,17 +552,19 @@ class BTVCFit:
         """Derived paths on the training grid, each ``(chain, draw, shop, time[, channel|control])``.
 
         ``level``, ``seasonality``, ``beta`` and ``saturation`` are on the per-shop scale (``beta[t]`` is a
-        channel's contribution at full saturation, in units of the shop's mean target); ``contribution``,
+        channel's contribution at mean spend with ``hill_at_mean``, else at full saturation, in units of the
+        shop's mean target); ``contribution``,
         ``control_contribution`` and ``mu`` are in the target's original units. Also ``level_knots`` and
         ``coef_knots``.
         """
         if "paths" not in self._cache:
             data = self.training_data()
             l_max, norm, ham = self.design.l_max, self.spec.adstock_normalize, self.spec.hill_at_mean
+            caa = self.spec.coef_at_average
 
             def one(q: dict[str, jax.Array]) -> dict[str, jax.Array]:
-                q = knot_values(q)
-                out = btvc_paths(q, data, l_max=l_max, normalize=norm, hill_at_mean=ham)
+                q = knot_values(q, self.spec.level_anchor)
+                out = btvc_paths(q, data, l_max=l_max, normalize=norm, hill_at_mean=ham, coef_at_average=caa)
                 out["level_knots"], out["coef_knots"] = q["level_knots"], q["coef_knots"]
                 return out
 
@@ -556,10 +586,11 @@ class BTVCFit:
             data = self.training_data()
             y = jnp.asarray(self.y)
             l_max, norm, df = self.design.l_max, self.spec.adstock_normalize, self.spec.likelihood_df
-            ham = self.spec.hill_at_mean
+            ham, caa = self.spec.hill_at_mean, self.spec.coef_at_average
 
             def one(q: dict[str, jax.Array]) -> jax.Array:
-                mu = btvc_paths(knot_values(q), data, l_max=l_max, normalize=norm, hill_at_mean=ham)["mu"]
+                mu = btvc_paths(knot_values(q, self.spec.level_anchor), data, l_max=l_max, normalize=norm,
+                                hill_at_mean=ham, coef_at_average=caa)["mu"]
                 return pointwise_log_likelihood(q, mu, y, df)
 
             ll = np.asarray(_map_draws(one, _flat(self.samples)))
@@ -738,7 +769,8 @@ class BTVCFit:
             samples = {k: z[k] for k in z.files}
         with np.load(d / "sample_stats.npz") as z:
             stats = {k: z[k] for k in z.files}
-        return cls(spec=BTVCSpec.from_dict(meta["spec"]), inference=BTVCInference.from_dict(meta["inference"]),
+        spec = {"coef_at_average": False, "level_anchor": "first", **meta["spec"]}  # saved before these settings
+        return cls(spec=BTVCSpec.from_dict(spec), inference=BTVCInference.from_dict(meta["inference"]),
                    design=BTVCDesign.from_dict(meta["design"]), scales=scales, media=inputs["media"],
                    controls=inputs["controls"], y=inputs["y"], mask=inputs["mask"].astype(bool),
                    row_mask=inputs["row_mask"].astype(bool), samples=samples, sample_stats=stats,

@@ -4,9 +4,17 @@ For shop ``s`` and grid step ``t`` (all on a per-shop scale: the target divided 
 divided by its training mean)::
 
     y[s, t] ~ StudentT(nu, mu[s, t], sigma[s])
-    mu[s, t] = level[s, t] + season[s, t] + sum_m c[s, m] x_m[s, t] + sum_k beta[s, t, k] * Hill(adstock(x_k))[s, t]
-    level[s, t]   = sum_j Wl[t, j] l[s, j],   l[s, j] = l[s, j-1] + rw_sd[s] * eps   (random-walk knots)
-    beta[s, t, k] = sum_j Wc[t, j] b[s, k, j], log b[s, k, j] ~ Normal(log m[s, k], tau[s, k])   (pooled knots)
+    mu[s, t] = level[s, t] + season[s, t] + sum_m c[s, m] x_m[s, t] + sum_k b[s, t, k] * h[s, t, k] / hbar[s, k]
+    h[s, t, k]    = Hill(adstock(x_k))[s, t],  hbar[s, k] = mean of h[s, :, k] over the training steps
+    level[s, t]   = sum_j Wl[t, j] l[s, j],   l[s, j] = l[s, j-1] + rw_sd[s] * eps   (random-walk knots,
+                    anchored at l[s, 0] = level_init, or, non-centred with level_anchor="mean", at their mean)
+    b[s, t, k]    = sum_j Wc[t, j] b[s, k, j], log b[s, k, j] ~ Normal(log m[s, k], tau[s, k])   (pooled knots)
+
+With ``coef_at_average`` (default) the knots ``b`` are a channel's contribution on a day whose saturation equals its
+training average (``hbar``); the reported coefficient ``beta[s, t, k] = b[s, t, k] * Hill(1) / hbar[s, k]`` is the
+contribution at mean spend (``hill_at_mean``) as before, so ``beta * saturation`` with
+``saturation = h / Hill(1)`` is the same contribution. Without it, ``b`` is ``beta`` itself and ``hbar`` is replaced
+by ``Hill(1)`` (or 1 without ``hill_at_mean``).
 
 ``W`` are row-normalised Gaussian kernels over knots (Ng, Wang & Dai, KDD 2021). Shops are a batch axis (independent
 a priori), time is handled with vectorized ops (no Python loop over time). The carryover and saturation come from
@@ -96,6 +104,14 @@ class BTVCData(NamedTuple):
         Scaled linear regressors (may have zero columns).
     mask : (shop, time) bool
         Steps that enter the likelihood (target observed).
+    train_weights : (time,) or None
+        Weights of the training steps in the saturation's training average ``hbar`` (``1 / n_train`` on the
+        training steps, 0 on forecast steps); ``None`` averages over every step of the grid.
+    media_lags : (shop, channel, time, lag) or None
+        The media's lag windows (:func:`causalmmm_ppl.transforms.jax_ops.lag_windows` of ``media`` with the
+        model's ``l_max``), computed once because the media are fixed data and only the decay is latent; ``None``
+        rebuilds them from ``media`` at every evaluation. Replace both together (``_replace(media=...)`` alone
+        leaves stale windows).
     """
 
     level_weights: jax.Array
@@ -104,6 +120,8 @@ class BTVCData(NamedTuple):
     media: jax.Array
     controls: jax.Array
     mask: jax.Array
+    train_weights: jax.Array | None = None
+    media_lags: jax.Array | None = None
 
 
 # --------------------------------------------------------------------------------------------- design (numpy)
@@ -174,7 +192,7 @@ def sample_params(n_shops: int, n_channels: int, n_controls: int, n_level_knots:
         raise ValueError(f"btvc model: knots={spec.knots!r}; resolve 'auto' first (BTVCSpec.resolved_knots)")
     centered = spec.knots == "centered"
     p: dict[str, jax.Array] = {}
-    p["level_init"] = numpyro.sample(
+    p["level_init"] = numpyro.sample(  # the first knot, or their mean (non-centred, level_anchor="mean")
         "level_init", dist.Normal(spec.level_init_mean, spec.level_init_scale).expand([s]).to_event(1))
     p["level_rw_sd"] = numpyro.sample("level_rw_sd", dist.HalfNormal(spec.level_rw_scale).expand([s]).to_event(1))
     if n_level_knots > 1:
@@ -209,7 +227,7 @@ def sample_params(n_shops: int, n_channels: int, n_controls: int, n_level_knots:
     p["sigma"] = numpyro.sample("sigma", dist.HalfNormal(spec.noise_scale).expand([s]).to_event(1))
     if spec.likelihood_df is None:
         p["nu"] = numpyro.sample("nu", dist.Gamma(2.0, 0.1).expand([s]).to_event(1))
-    return knot_values(p)
+    return knot_values(p, spec.level_anchor)
 
 
 def random_walk_knots(start: jax.Array, step_sd: jax.Array, n_knots: int) -> dist.Distribution:
@@ -226,16 +244,23 @@ def random_walk_knots(start: jax.Array, step_sd: jax.Array, n_knots: int) -> dis
     return dist.MultivariateNormal(loc, scale_tril=tril).to_event(1)
 
 
-def knot_values(p: dict[str, jax.Array]) -> dict[str, jax.Array]:
+def knot_values(p: dict[str, jax.Array], level_anchor: str = "first") -> dict[str, jax.Array]:
     """Add ``level_knots`` ``(..., shop, level_knot)`` and ``coef_knots`` ``(..., shop, channel, coef_knot)``
-    computed from the latent sites (either parameterisation)."""
+    computed from the latent sites (either parameterisation).
+
+    ``level_anchor`` (non-centred knots only): ``"first"``: ``level_init`` is the first level knot;
+    ``"mean"``: it is the mean of the level knots (the walk of ``level_steps`` is centred on its mean).
+    """
     out = dict(p)
     if "level_centered" in p:
         out["level_knots"] = jnp.concatenate([p["level_init"][..., None], p["level_centered"]], -1)
     elif "level_steps" in p:
         steps = p["level_steps"] * p["level_rw_sd"][..., None]
         zeros = jnp.zeros(steps.shape[:-1] + (1,))
-        out["level_knots"] = p["level_init"][..., None] + jnp.concatenate([zeros, jnp.cumsum(steps, -1)], -1)
+        walk = jnp.concatenate([zeros, jnp.cumsum(steps, -1)], -1)
+        if level_anchor == "mean":
+            walk = walk - walk.mean(-1, keepdims=True)
+        out["level_knots"] = p["level_init"][..., None] + walk
     else:
         out["level_knots"] = p["level_init"][..., None]
     if "coef_log_knots" in p:
@@ -246,7 +271,7 @@ def knot_values(p: dict[str, jax.Array]) -> dict[str, jax.Array]:
 
 
 def btvc_paths(p: dict[str, jax.Array], data: BTVCData, *, l_max: int, normalize: bool = True,
-               hill_at_mean: bool = True) -> dict[str, jax.Array]:
+               hill_at_mean: bool = True, coef_at_average: bool = False) -> dict[str, jax.Array]:
     """The deterministic parts of the model for one draw of the parameters.
 
     Parameters
@@ -262,6 +287,10 @@ def btvc_paths(p: dict[str, jax.Array], data: BTVCData, *, l_max: int, normalize
     hill_at_mean
         Divide the Hill curve by its value at the channel's mean spend (scaled spend 1), so ``beta`` is the
         contribution at mean spend; this decorrelates ``beta`` from the half-saturation point.
+    coef_at_average
+        The knots ``p["coef_knots"]`` are the contribution at the channel's training-average saturation
+        (see :func:`saturation_reference`); ``beta`` is rescaled to the ``hill_at_mean`` meaning. ``False``: the
+        knots are ``beta``.
 
     Returns
     -------
@@ -280,16 +309,32 @@ def btvc_paths(p: dict[str, jax.Array], data: BTVCData, *, l_max: int, normalize
     else:
         control = jnp.zeros(data.controls.shape)
     beta = jnp.einsum("tj,skj->stk", data.coef_weights, p["coef_knots"])
-    x = jnp.swapaxes(data.media, 1, 2)  # (shop, channel, time)
-    carried = jax_ops.geometric_adstock(x, p["decay"], l_max=l_max, normalize=normalize)
-    sat = jax_ops.hill(carried, p["hill_alpha"], p["hill_gamma"])  # (shop, channel, time)
-    if hill_at_mean:
-        sat = sat / jax_ops.hill(jnp.ones(carried.shape[:-1] + (1,)), p["hill_alpha"], p["hill_gamma"])
-    sat = jnp.swapaxes(sat, 1, 2)  # (shop, time, channel)
+    weights = jax_ops.geometric_weights(p["decay"], l_max, normalize)  # (shop, channel, lag)
+    lags = data.media_lags
+    if lags is None or lags.shape[-1] != l_max:
+        lags = jax_ops.lag_windows(jnp.swapaxes(data.media, 1, 2), l_max)
+    carried = jax_ops.adstock_from_windows(lags, weights)  # (shop, channel, time)
+    h = jax_ops.hill(carried, p["hill_alpha"], p["hill_gamma"])  # (shop, channel, time)
+    h_ref = (jax_ops.hill(jnp.ones(carried.shape[:-1] + (1,)), p["hill_alpha"], p["hill_gamma"])[..., 0]
+             if hill_at_mean else jnp.ones(carried.shape[:-1]))  # (shop, channel)
+    if coef_at_average:
+        beta = beta * (h_ref / saturation_reference(h, data.train_weights))[:, None, :]
+    sat = jnp.swapaxes(h / h_ref[..., None], 1, 2)  # (shop, time, channel)
     contrib = beta * sat
     mu = level + season + control.sum(-1) + contrib.sum(-1)
     return {"level": level, "seasonality": season, "control_contribution": control, "beta": beta,
             "saturation": sat, "contribution": contrib, "mu": mu}
+
+
+def saturation_reference(h: jax.Array, train_weights: jax.Array | None) -> jax.Array:
+    """A channel's average saturation over the training steps: ``(shop, channel, time) -> (shop, channel)``.
+
+    ``train_weights: (time,)`` weights the steps (``None``: uniform over the grid). A channel with no spend in
+    training (average 0) gets 1, which leaves its (zero) contribution unscaled.
+    """
+    w = jnp.full(h.shape[-1], 1.0 / h.shape[-1]) if train_weights is None else train_weights
+    hbar = jnp.einsum("skt,t->sk", h, w)
+    return jnp.where(hbar > 1e-12, hbar, 1.0)
 
 
 def btvc_model(data: BTVCData, y: jax.Array | None = None, *, spec: BTVCSpec, l_max: int,
@@ -314,7 +359,8 @@ def btvc_model(data: BTVCData, y: jax.Array | None = None, *, spec: BTVCSpec, l_
     s, _, k = data.media.shape
     p = sample_params(s, k, data.controls.shape[-1], data.level_weights.shape[-1], data.coef_weights.shape[-1],
                       data.seasonal.shape[-1], spec)
-    paths = btvc_paths(p, data, l_max=l_max, normalize=spec.adstock_normalize, hill_at_mean=spec.hill_at_mean)
+    paths = btvc_paths(p, data, l_max=l_max, normalize=spec.adstock_normalize, hill_at_mean=spec.hill_at_mean,
+                       coef_at_average=spec.coef_at_average)
     if record:
         for name in ("level_knots", "coef_knots"):
             numpyro.deterministic(name, p[name])

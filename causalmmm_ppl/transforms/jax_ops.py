@@ -21,14 +21,28 @@ def delayed_weights(decay: jax.Array, delay: jax.Array, l_max: int, normalize: b
     return w / w.sum(-1, keepdims=True) if normalize else w
 
 
-def adstock(x: jax.Array, weights: jax.Array) -> jax.Array:
-    """``y[..., t] = sum_l weights[..., l] * x[..., t - l]``; ``x: (..., time)``, ``weights: (..., lag)``."""
-    l_max = weights.shape[-1]
+def lag_windows(x: jax.Array, l_max: int) -> jax.Array:
+    """The lagged copies of a series: ``windows[..., t, l] = x[..., t - l]`` (0 before the start).
+
+    ``x: (..., time) -> (..., time, lag)``. When ``x`` is fixed data and only the carryover weights are latent,
+    compute this once and use :func:`adstock_from_windows` inside the likelihood: the gather then stays out of
+    every gradient evaluation.
+    """
     t = x.shape[-1]
     padded = jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(l_max - 1, 0)])
     idx = jnp.arange(t)[:, None] + (l_max - 1) - jnp.arange(l_max)[None, :]
-    windows = padded[..., idx]  # (..., time, lag)
-    return (windows * weights[..., None, :]).sum(-1)
+    return padded[..., idx]
+
+
+def adstock_from_windows(windows: jax.Array, weights: jax.Array) -> jax.Array:
+    """``y[..., t] = sum_l weights[..., l] * windows[..., t, l]``; ``windows: (..., time, lag)`` from
+    :func:`lag_windows`, ``weights: (..., lag)`` → ``(..., time)``."""
+    return jnp.einsum("...tl,...l->...t", windows, weights)
+
+
+def adstock(x: jax.Array, weights: jax.Array) -> jax.Array:
+    """``y[..., t] = sum_l weights[..., l] * x[..., t - l]``; ``x: (..., time)``, ``weights: (..., lag)``."""
+    return adstock_from_windows(lag_windows(x, weights.shape[-1]), weights)
 
 
 def geometric_adstock(x: jax.Array, decay: jax.Array, l_max: int = 28, normalize: bool = False) -> jax.Array:

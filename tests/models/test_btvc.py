@@ -127,6 +127,51 @@ def test_paths_use_the_shared_transforms_and_add_up():
     assert np.allclose(at_mean[:, 5:], 1.0, atol=1e-6)
 
 
+def test_precomputed_lag_windows_and_the_training_average_reference():
+    """Precomputed media lag windows give the same paths; with ``coef_at_average`` a constant knot value is the
+    channel's average contribution over the training steps, and β keeps its at-mean-spend meaning."""
+    from causalmmm_ppl.models.btvc import saturation_reference
+    from causalmmm_ppl.transforms import jax_ops
+
+    data = _data(s=1, t=30, k=2, m=1)
+    p = knot_values({
+        "level_init": jnp.array([0.5]), "level_rw_sd": jnp.array([0.1]),
+        "level_steps": jnp.zeros((1, data.level_weights.shape[1] - 1)),
+        "coef_mean": jnp.array([[0.2, 0.4]]), "coef_knot_sd": jnp.array([[0.1, 0.1]]),
+        "coef_knots_raw": jnp.zeros((1, 2, data.coef_weights.shape[1])),
+        "decay": jnp.array([[0.3, 0.6]]), "hill_alpha": jnp.array([[1.5, 0.8]]),
+        "hill_gamma": jnp.array([[1.0, 2.0]]), "sigma": jnp.array([0.1]),
+    })
+    lagged = data._replace(media_lags=jax_ops.lag_windows(jnp.swapaxes(data.media, 1, 2), 5))
+    plain = btvc_paths(p, data, l_max=5)
+    fast = btvc_paths(p, lagged, l_max=5)
+    for name in ("saturation", "contribution", "mu"):
+        assert np.allclose(plain[name], fast[name], atol=1e-6)
+    train = jnp.asarray((np.arange(30) < 20) / 20.0)  # the last 10 steps play a forecast
+    avg = btvc_paths(p, lagged._replace(train_weights=train), l_max=5, coef_at_average=True)
+    assert np.allclose(avg["contribution"][0, :20].mean(0), [0.2, 0.4], atol=1e-6)
+    assert np.allclose(avg["contribution"], avg["beta"] * avg["saturation"], atol=1e-6)
+    x = np.asarray(data.media)[0].T
+    h = np_ops.hill(np_ops.geometric_adstock(x, np.array([0.3, 0.6]), l_max=5, normalize=True),
+                    np.array([1.5, 0.8]), np.array([1.0, 2.0]))
+    h1 = np_ops.hill(np.ones((2, 1)), np.array([1.5, 0.8]), np.array([1.0, 2.0]))[:, 0]
+    assert np.allclose(avg["beta"][0, 0], np.array([0.2, 0.4]) * h1 / h[:, :20].mean(1), rtol=1e-5)
+    # a channel never spent in training keeps a finite (zero) contribution
+    assert np.allclose(saturation_reference(jnp.zeros((1, 2, 5)), None), 1.0)
+
+
+def test_level_anchor_mean_centres_the_walk_on_level_init():
+    """``level_anchor="mean"``: the non-centred level knots average to ``level_init``; ``"first"``: they start
+    there; both have the same increments."""
+    p = {"level_init": jnp.array([0.7]), "level_rw_sd": jnp.array([0.2]),
+         "level_steps": jnp.array([[1.0, -0.5, 2.0]]), "coef_mean": jnp.array([[0.2]]),
+         "coef_knot_sd": jnp.array([[0.1]]), "coef_knots_raw": jnp.zeros((1, 1, 2))}
+    mean = np.asarray(knot_values(p, "mean")["level_knots"])
+    first = np.asarray(knot_values(p, "first")["level_knots"])
+    assert np.allclose(mean.mean(-1), 0.7) and np.allclose(first[:, 0], 0.7)
+    assert np.allclose(np.diff(mean), np.diff(first)) and np.allclose(np.diff(first), [[0.2, -0.1, 0.4]])
+
+
 def test_random_walk_knots_have_random_walk_covariance():
     d = random_walk_knots(jnp.array([1.0]), jnp.array([0.5]), 4)
     assert d.batch_shape == () and d.event_shape == (1, 3)
@@ -147,6 +192,10 @@ def test_spec_round_trips_and_rejects_unknown_settings():
         split_config({"nope": 1})
     with pytest.raises(ValueError, match="method"):
         BTVCInference(method="mh")
+    with pytest.raises(ValueError, match="level_anchor"):
+        BTVCSpec(level_anchor="last")
+    with pytest.raises(ValueError, match="nuts_init"):
+        BTVCInference(nuts_init="map")
     assert BTVCSpec().resolved_knots(700, 8) == "centered"
     assert BTVCSpec().resolved_knots(179, 14) == "noncentered"
     assert BTVCSpec().resolved_knots(676, 8, n_channels=12) == "noncentered"  # channels share the data
