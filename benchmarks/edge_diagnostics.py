@@ -15,6 +15,7 @@ Run from the repository root::
 
     .venv/bin/python -m benchmarks.edge_diagnostics            # sim2, 50 shops x 14 nodes x 676 days
     .venv/bin/python -m benchmarks.edge_diagnostics --quick    # tiny (the test suite)
+    .venv/bin/python -m benchmarks.edge_diagnostics --no-write --spec link=log1p    # a variant, printed only
 """
 
 from __future__ import annotations
@@ -42,7 +43,23 @@ def per_column_auroc(score: np.ndarray, truth: np.ndarray, cand: np.ndarray, col
     return float(np.mean(out)) if out else float("nan")
 
 
-def run(sizes: dict, seed: int) -> dict:
+def parse_spec(items: list[str]) -> dict:
+    """``["kl_weight=0.1", "link=log1p"]`` → ``{"kl_weight": 0.1, "link": "log1p"}`` (values parsed as JSON, else str)."""
+    import json
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--spec {item!r}: expected KEY=VALUE")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def run(sizes: dict, seed: int, overrides: dict | None = None) -> dict:
     from causalmmm_ppl import _runtime
 
     _runtime.configure()
@@ -55,7 +72,10 @@ def run(sizes: dict, seed: int) -> dict:
     kw = {k: sizes[k] for k in ("n_days", "n_channels") if sizes.get(k)}
     sim = simulate(sizes["scenario"], n_shops=sizes["n_shops"], seed=seed, **kw)
     panel, truth = sim.panel, sim.adjacency
-    spec = CausalMMMSpec(steps=sizes["steps"]) if sizes.get("steps") else CausalMMMSpec()
+    settings = dict(overrides or {})
+    if sizes.get("steps"):
+        settings.setdefault("steps", sizes["steps"])
+    spec = CausalMMMSpec.from_dict(settings)
     fit = fit_causalmmm(panel, spec, seed=seed, progress=False)
     data = fit._train_data()
     batch = data.full_batch(temperature=spec.temperature)
@@ -90,12 +110,13 @@ def run(sizes: dict, seed: int) -> dict:
     return out
 
 
-def render(r: dict, scenario: str, command: str) -> str:
+def render(r: dict, scenario: str, command: str, overrides: dict | None = None) -> str:
+    settings = "`CausalMMMSpec()` defaults" + (f" except {overrides}" if overrides else "")
     lines = [
         TITLE, "",
         f"Command: `{command}`  ",
         machine_line() + "  ",
-        f"Data: {scenario} ({r['shape']}, all days), `CausalMMMSpec()` defaults ({r['steps']} SVI steps). AUROC per "
+        f"Data: {scenario} ({r['shape']}, all days), {settings} ({r['steps']} SVI steps). AUROC per "
         "shop over candidate pairs whose effect is of the given kind, mean over shops.",
         "",
         "| effect nodes | guide before SVI (Granger screen) | posterior after SVI |",
@@ -120,10 +141,13 @@ def render(r: dict, scenario: str, command: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = benchmark_parser(__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--spec", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="CausalMMMSpec overrides (a variant: use with --no-write so the docs keep the default)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    r = run(sizes, args.seed)
-    publish(render(r, sizes["scenario"], command_for("benchmarks.edge_diagnostics", argv)), TITLE, args)
+    overrides = parse_spec(args.spec)
+    r = run(sizes, args.seed, overrides)
+    publish(render(r, sizes["scenario"], command_for("benchmarks.edge_diagnostics", argv), overrides), TITLE, args)
     return 0
 
 
