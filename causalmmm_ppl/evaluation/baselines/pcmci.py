@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from causalmmm_ppl.data.panel import Panel
-from causalmmm_ppl.evaluation.baselines._common import progress_bar, shop_series
+from causalmmm_ppl.evaluation.baselines._common import per_shop_scores
 
 
 def pcmci_shop(z: np.ndarray, tau_max: int = 1, pc_alpha: float = 0.05) -> np.ndarray:
@@ -32,8 +32,4 @@ def pcmci_shop(z: np.ndarray, tau_max: int = 1, pc_alpha: float = 0.05) -> np.nd
 
 def scores(panel: Panel, tau_max: int = 1, pc_alpha: float = 0.05, progress: bool = False) -> np.ndarray:
     """PCMCI scores of every ordered pair, per shop: ``(shop, cause, effect)`` in [0, 1], zero diagonal."""
-    series = shop_series(panel)
-    out = np.zeros((panel.n_shops, panel.n_nodes, panel.n_nodes))
-    for s in progress_bar(range(panel.n_shops), "pcmci shops", progress):
-        out[s] = pcmci_shop(series[s], tau_max, pc_alpha)
-    return out
+    return per_shop_scores(panel, lambda z: pcmci_shop(z, tau_max, pc_alpha), "pcmci shops", progress)

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from causalmmm_ppl.data.panel import Panel
-from causalmmm_ppl.evaluation.baselines._common import progress_bar, shop_series
+from causalmmm_ppl.evaluation.baselines._common import per_shop_scores
 
 
 def varlingam_shop(z: np.ndarray, lags: int = 1, seed: int = 0) -> np.ndarray:
@@ -32,8 +32,4 @@ def varlingam_shop(z: np.ndarray, lags: int = 1, seed: int = 0) -> np.ndarray:
 
 def scores(panel: Panel, lags: int = 1, seed: int = 0, progress: bool = False) -> np.ndarray:
     """VARLiNGAM scores of every ordered pair, per shop: ``(shop, cause, effect)`` ≥ 0, zero diagonal."""
-    series = shop_series(panel)
-    out = np.zeros((panel.n_shops, panel.n_nodes, panel.n_nodes))
-    for s in progress_bar(range(panel.n_shops), "varlingam shops", progress):
-        out[s] = varlingam_shop(series[s], lags, seed)
-    return out
+    return per_shop_scores(panel, lambda z: varlingam_shop(z, lags, seed), "varlingam shops", progress)
