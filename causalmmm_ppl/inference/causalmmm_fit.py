@@ -28,6 +28,7 @@ from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingData, TrainingLog, train
 from causalmmm_ppl.models.causalmmm import CausalMMM
 from causalmmm_ppl.models.components import constrain_response
+from causalmmm_ppl.models.likelihood import Prediction
 from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix
 
 FEATURE_CHUNK = 512
@@ -256,19 +257,20 @@ class CausalMMMFit:
             mu = torch.empty(n, s_, t_)
             ll = torch.empty(n, s_, t_ - 1)
             for k, m in self._draw_chunks(n, data.x.shape):
-                mu_k, _ = self.model.one_step_means(
+                pred_k, _ = self.model.one_step_means(
                     data.x.expand(m, -1, -1, -1).reshape(m * s_, t_, v_), u[k : k + m].reshape(m * s_, v_, 3),
                     z[k : k + m].reshape(m * s_, v_, v_), data.calendar,
                 )
-                mu_k = mu_k.view(m, s_, t_, v_)
-                mu[k : k + m] = mu_k[..., tgt]
-                ll[k : k + m] = self.model.observation(mu_k[:, :, :-1]).log_prob(data.x[:, 1:])[..., tgt]
+                pred_k = pred_k.reshape(m, s_, t_, v_)
+                mu[k : k + m] = pred_k.loc[..., tgt]
+                ll[k : k + m] = self.model.observation(pred_k[:, :, :-1]).log_prob(data.x[:, 1:])[..., tgt]
             decay, alpha, gamma = constrain_response(u)
         nan = np.full((n, s_, 1), np.nan)
         loc, scale = scaler.loc[:, tgt][None, :, None], scaler.scale[:, tgt][None, :, None]
         link = self.spec.link
         mu_y = mu[:, :, :-1].numpy().astype(np.float64)
-        noise = self.model.observation(torch.zeros(())).sample((n, s_, t_ - 1))[..., tgt].numpy()
+        at_zero = Prediction(torch.zeros(v_), torch.zeros(v_))
+        noise = self.model.observation(at_zero).sample((n, s_, t_ - 1))[..., tgt].numpy()
         pred = unlink_values(mu_y + noise, link) * scale + loc
         mu_orig = unlink_values(mu_y, link) * scale + loc
         y_obs = data.x[:, 1:, tgt].numpy()[None]
@@ -369,8 +371,9 @@ def prepare_data(
     ctx = (panel.context - context_loc) / context_scale if panel.context.shape[1] else panel.context
     cal = torch.as_tensor(calendar_features(panel.dates))
     kinds = _one_hot_kinds(panel.node_kinds)
+    log_nodes = torch.as_tensor(spec.hurdle_nodes(panel.node_kinds))
     parts = [
-        shop_features(xt[k : k + FEATURE_CHUNK], valid[k : k + FEATURE_CHUNK], cal, kinds, spec.l_max)
+        shop_features(xt[k : k + FEATURE_CHUNK], valid[k : k + FEATURE_CHUNK], cal, kinds, spec.l_max, log_nodes)
         for k in range(0, panel.n_shops, FEATURE_CHUNK)
     ]
     feats = ShopFeatures(torch.cat([p.node for p in parts]), torch.cat([p.edge for p in parts]))

@@ -6,6 +6,11 @@ series: how well each of a few fixed saturated-carryover transforms of x_i at la
 (own lags and calendar) cannot. The encoder learns how to weigh this evidence by maximising the ELBO of the
 generative model; these statistics are inputs to the guide only and never reach the decoder.
 
+Evidence about an effect is computed on the scale the model scores it on: channels under the hurdle spend model
+(:mod:`causalmmm_ppl.models.likelihood`) on log-spend of their active days, with their on/off history among the own
+lags. Budget effects between channels act multiplicatively; on that scale the screen ranks channel → channel edges
+far better than on scaled spend (see ``docs/benchmarks.md``, "Edge diagnostics").
+
 All functions are batched over shops and nodes; windows of invalid days are weighted out.
 """
 
@@ -90,8 +95,21 @@ def cause_transforms(x: torch.Tensor, w: torch.Tensor, l_max: int = 14) -> torch
     return torch.stack(out, dim=2)
 
 
+def effect_view(x: torch.Tensor, log_nodes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """How a node is scored as an effect: ``x: (shop, time, node)`` →
+
+    value : log-spend on active days (0 when off) for ``log_nodes`` (the hurdle spend model), else ``x`` itself
+    active : (shop, time, node) 1 on active days of log nodes, 0 otherwise
+    """
+    ln = log_nodes.view(1, 1, -1)
+    on = x > 0
+    value = torch.where(ln, torch.where(on, x, torch.ones_like(x)).log(), x)
+    return value, (ln & on).to(x.dtype)
+
+
 def shop_features(
-    x: torch.Tensor, valid: torch.Tensor, calendar: torch.Tensor, node_kinds: torch.Tensor, l_max: int = 14
+    x: torch.Tensor, valid: torch.Tensor, calendar: torch.Tensor, node_kinds: torch.Tensor, l_max: int = 14,
+    log_nodes: torch.Tensor | None = None,
 ) -> ShopFeatures:
     """Compute encoder features for every shop.
 
@@ -102,6 +120,8 @@ def shop_features(
     calendar : (time, n_calendar) calendar features
     node_kinds : (node, 3) one-hot of channel / mediator / target
     l_max : carryover lags of the transforms
+    log_nodes : (node,) bool, nodes scored on log-spend of their active days (the hurdle spend model): as effects
+        their evidence is computed on that scale, over those days; ``None``: none
 
     Returns
     -------
@@ -114,50 +134,55 @@ def shop_features(
     w = vf.clone()
     for k in range(1, OWN_LAGS + 1):
         w = w * _lagged(vf.unsqueeze(-1), k).squeeze(-1)
-    n = w.sum(1).clamp_min(1.0)  # (shop,)
+    log_nodes = torch.zeros(v, dtype=torch.bool) if log_nodes is None else log_nodes.bool()
+    y, active = effect_view(x, log_nodes)
+    # days scored per (shop, node): usable days, and for log nodes only the active ones
+    ww = w.unsqueeze(-1) * torch.where(log_nodes.view(1, 1, v), x > 0, torch.ones_like(x, dtype=torch.bool))
+    n = ww.sum(1).clamp_min(1.0)  # (shop, node)
 
-    # own-past regression per (shop, node): intercept, own lags, calendar
-    lags = torch.stack([_lagged(x, k) for k in range(1, OWN_LAGS + 1)], dim=-1)  # (shop, time, node, lag)
+    # own-past regression per (shop, node): intercept, own lags (and on/off lags of log nodes), calendar
+    lags = torch.stack([_lagged(y, k) for k in range(1, OWN_LAGS + 1)]
+                       + [_lagged(active, k) for k in range(1, OWN_LAGS + 1)], dim=-1)  # (shop, time, node, lag)
     cal = calendar.to(x.dtype).view(1, t, 1, -1).expand(s, t, v, -1)
     design = torch.cat([torch.ones_like(lags[..., :1]), lags, cal], dim=-1)  # (shop, time, node, q)
-    dw = design * w[:, :, None, None]
+    dw = design * ww.unsqueeze(-1)
     gram = torch.einsum("stvq,stvr->svqr", dw, design)
-    rhs = torch.einsum("stvq,stv->svq", dw, x)
+    rhs = torch.einsum("stvq,stv->svq", dw, y)
     beta = _solve(gram, rhs.unsqueeze(-1)).squeeze(-1)  # (shop, node, q)
-    resid = x - torch.einsum("stvq,svq->stv", design, beta)  # (shop, time, node)
-    ww = w.unsqueeze(-1)
-    mean_x = (ww * x).sum(1) / n[:, None]
-    tss = (ww * (x - mean_x[:, None]) ** 2).sum(1).clamp_min(1e-12)
+    resid = y - torch.einsum("stvq,svq->stv", design, beta)  # (shop, time, node)
+    mean_y = (ww * y).sum(1) / n
+    tss = (ww * (y - mean_y[:, None]) ** 2).sum(1).clamp_min(1e-12)
     r2 = 1.0 - (ww * resid**2).sum(1) / tss  # (shop, node)
 
     # node features
-    xs = _weighted_standardise(x, ww, dim=1)
-    ac1 = (ww * xs * _lagged(xs, 1)).sum(1) / n[:, None]
-    ac7 = (ww * xs * _lagged(xs, 7)).sum(1) / n[:, None]
-    zero = (ww * (x <= 0)).sum(1) / n[:, None]
-    log_sd = 0.5 * torch.log(tss / n[:, None] + 1e-8)
-    logn = (torch.log(n) / 10.0)[:, None].expand(s, v)
+    wd = w.unsqueeze(-1)  # every usable day
+    nd = wd.sum(1).clamp_min(1.0)
+    ys = _weighted_standardise(y, ww, dim=1)
+    ac1 = (ww * ys * _lagged(ys, 1)).sum(1) / n
+    ac7 = (ww * ys * _lagged(ys, 7)).sum(1) / n
+    zero = (wd * (x <= 0)).sum(1) / nd
+    log_sd = 0.5 * torch.log(tss / n + 1e-8)
+    logn = (torch.log(nd) / 10.0).expand(s, v)
     node = torch.stack([r2.clamp(-1, 1), zero, log_sd, ac1, ac7, logn], dim=-1)
     node = torch.cat([node, node_kinds.to(x.dtype).expand(s, v, 3)], dim=-1)
 
-    # pairwise evidence: corr(resid_j(t), g_ik(t - 1))
+    # pairwise evidence: corr(resid_j(t), g_ik(t - 1)) over the effect's scored days
     g = cause_transforms(x, vf, l_max)  # (shop, node, K, time)
     g_lag = torch.cat([torch.zeros_like(g[..., :1]), g[..., :-1]], dim=-1)
     gz = _weighted_standardise(g_lag, w[:, None, None, :], dim=-1)
     rz = _weighted_standardise(resid, ww, dim=1)
-    corr = torch.einsum("st,stj,sikt->sijk", w, rz, gz) / n[:, None, None, None]
+    corr = torch.einsum("stj,stj,sikt->sijk", ww, rz, gz) / n[:, None, :, None]
 
     # conditional evidence: t-statistics of all causes together, for two transforms
     tstats = []
     for k in (1 * len(FEATURE_SHAPES) + 1, 2 * len(FEATURE_SHAPES) + 2):  # (decay 0.5, α=1) and (decay 0.8, α=3)
         reg = torch.cat([torch.ones_like(gz[:, :1, k]), gz[:, :, k]], dim=1)  # (shop, 1 + node, time)
-        regw = reg * w[:, None]
-        gram = torch.einsum("sat,sbt->sab", regw, reg)
-        inv = torch.linalg.inv(gram + 1e-3 * torch.eye(v + 1, dtype=x.dtype) * n[:, None, None])
-        coef = torch.einsum("sab,sbt,stj->saj", inv, regw, rz)  # (shop, 1 + node, effect)
+        gram = torch.einsum("sat,stj,sbt->sjab", reg, ww, reg)  # (shop, effect, 1 + node, 1 + node)
+        inv = torch.linalg.inv(gram + 1e-3 * torch.eye(v + 1, dtype=x.dtype) * n[:, :, None, None])
+        coef = torch.einsum("sjab,sbt,stj->saj", inv, reg, ww * rz)  # (shop, 1 + node, effect)
         res = rz - torch.einsum("sat,saj->stj", reg, coef)
-        sigma2 = (ww * res**2).sum(1) / (n[:, None] - v - 1).clamp_min(1.0)  # (shop, effect)
-        se = (inv.diagonal(dim1=-2, dim2=-1)[:, :, None] * sigma2[:, None, :]).clamp_min(1e-12).sqrt()
+        sigma2 = (ww * res**2).sum(1) / (n - v - 1).clamp_min(1.0)  # (shop, effect)
+        se = (inv.diagonal(dim1=-2, dim2=-1).transpose(1, 2) * sigma2[:, None, :]).clamp_min(1e-12).sqrt()
         tstats.append(_slog(coef / se)[:, 1:])  # (shop, cause, effect)
     edge = torch.cat([corr, torch.stack(tstats, dim=-1)], dim=-1)
     return ShopFeatures(node=node.float(), edge=edge.float())

@@ -11,7 +11,10 @@ For every shop n (a batch dimension, in ``pyro.plate("shop")`` with subsampling)
    and Hill saturation of that node when it acts as a cause.
 3. Dynamics. s_i(t) = Hill(adstock(x_i))(t); effect j receives m_j(t) = Σ_i z_ij W_ij s_i(t) and updates its own
    recurrent state from its own value and the message; μ_j(t + 1) = readout(h_j(t + 1)).
-4. Likelihood. x_j(t + 1) ~ StudentT(df, μ_j(t + 1), σ_j) (or Normal) on per-shop, per-node scaled data.
+4. Likelihood. Mediators and the target: x_j(t + 1) ~ StudentT(df, μ_j(t + 1), σ_j) (or Normal) on per-shop,
+   per-node scaled data. Channels (``spend_model="hurdle"``, default): zero with probability 1 - sigmoid(l_j(t + 1)),
+   else log x_j(t + 1) ~ StudentT(df, μ_j(t + 1), σ_j) — spend is off on some days and budget effects are
+   multiplicative (:mod:`causalmmm_ppl.models.likelihood`). ``spend_model="same"`` scores channels like the others.
 
 Forecasting (:meth:`CausalMMM.rollout`) continues the recurrence day by day: channels come from the plan through
 ``poutine.do`` on the ``plan_<k>`` sites, mediators and the target are sampled from the likelihood.
@@ -30,6 +33,7 @@ from pyro.nn import PyroModule
 from torch import nn
 
 from causalmmm_ppl.models.components import Decoder, ResponsePrior, saturated_carryover
+from causalmmm_ppl.models.likelihood import NodeLikelihood, Prediction
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 PROB_CLAMP = 1e-3
@@ -98,8 +102,9 @@ class CausalMMM(PyroModule):
         self.register_buffer("prior_logit", torch.logit(rho_t[cand[:, 0], cand[:, 1]].clamp(PROB_CLAMP, 1 - PROB_CLAMP)))
         kinds = np.asarray(node_kinds)
         self.register_buffer("channel_mask", torch.as_tensor(kinds == "channel"))
+        self.register_buffer("hurdle_mask", torch.as_tensor(spec.hurdle_nodes(node_kinds)))
         self.response_prior = ResponsePrior(v, n_context)
-        self.decoder = Decoder(v, n_calendar, spec.hidden, spec.msg_dim, spec.node_emb)
+        self.decoder = Decoder(v, n_calendar, spec.hidden, spec.msg_dim, spec.node_emb, log_nodes=self.hurdle_mask)
         self.log_sigma = nn.Parameter(torch.full((v,), float(np.log(0.3))))
 
     # ------------------------------------------------------------------------------------------------ pieces
@@ -125,17 +130,15 @@ class CausalMMM(PyroModule):
         """Relaxed-Bernoulli prior of the candidate edges in logit space: ``(edge,)`` event."""
         return dist.Logistic(self.prior_logit / temperature, torch.full_like(self.prior_logit, 1.0 / temperature))
 
-    def observation(self, mu: torch.Tensor) -> dist.Distribution:
-        """Likelihood of scaled values given means ``mu: (..., node)``."""
+    def observation(self, pred: Prediction) -> NodeLikelihood:
+        """Likelihood of scaled values given the decoder's prediction (tensors ``(..., node)``)."""
         sigma = torch.exp(self.log_sigma).clamp_min(1e-3)
-        if self.spec.likelihood == "normal":
-            return dist.Normal(mu, sigma)
-        return dist.StudentT(self.spec.df, mu, sigma)
+        return NodeLikelihood(pred, sigma, self.hurdle_mask, None if self.spec.likelihood == "normal" else self.spec.df)
 
     def one_step_means(
         self, x: torch.Tensor, u: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Teacher-forced means: ``mu[:, t]`` predicts ``x[:, t + 1]``.
+    ) -> tuple[Prediction, torch.Tensor]:
+        """Teacher-forced predictions: ``pred[:, t]`` predicts ``x[:, t + 1]``.
 
         Parameters
         ----------
@@ -144,7 +147,7 @@ class CausalMMM(PyroModule):
 
         Returns
         -------
-        mu : (batch, time, node); h_last : (batch, node, hidden)
+        pred : :class:`Prediction` with ``loc`` and ``on_logit`` (batch, time, node); h_last : (batch, node, hidden)
         """
         return self.decoder(x, self.signals(x, u), z, _per_batch(calendar, x.shape[0]))
 
@@ -169,17 +172,17 @@ class CausalMMM(PyroModule):
         u = pyro.sample("response", dist.Normal(loc, self.spec.response_scale).to_event(2))
         return z, u
 
-    def forward(self, batch: ModelBatch) -> torch.Tensor:
-        """Score the batch's days ``score_from..`` given the days before; returns the means ``(shop, time, node)``."""
+    def forward(self, batch: ModelBatch) -> Prediction:
+        """Score the batch's days ``score_from..`` given the days before; returns the predictions ``(shop, time, node)``."""
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx):
             z, u = self.sample_latents(batch)
-            mu, _ = self.one_step_means(batch.x, u, z, batch.calendar)
+            pred, _ = self.one_step_means(batch.x, u, z, batch.calendar)
             k = batch.score_from
             target = batch.x[:, k:]
             mask = batch.observed[:, k:] & batch.observed[:, k - 1 : -1]
             with poutine.scale(scale=batch.time_scale):
-                pyro.sample("x", self.observation(mu[:, k - 1 : -1]).mask(mask).to_event(2), obs=target)
-        return mu
+                pyro.sample("x", self.observation(pred[:, k - 1 : -1]).mask(mask).to_event(2), obs=target)
+        return pred
 
     # ------------------------------------------------------------------------------------------- rollouts
     def rollout(self, batch: ModelBatch, calendar_future: torch.Tensor, horizon: int) -> torch.Tensor:
@@ -212,16 +215,16 @@ class CausalMMM(PyroModule):
             b = n_draw * n_shop
             zf, uf = z.reshape(b, v, v), u.reshape(b, v, 3)
             xh = batch.x.expand(lead + batch.x.shape).reshape(b, t_hist, v)
-            mu, h = self.one_step_means(xh, uf, zf, batch.calendar)
+            pred, h = self.one_step_means(xh, uf, zf, batch.calendar)
             keep = max(self.spec.l_max, self.decoder.lags)
             buffer = nn.functional.pad(xh.transpose(1, 2), (keep, 0))[..., -keep:]  # (b, node, keep), oldest first
-            mean_next = mu[:, -1]  # (b, node): mean of the first future day
+            pred_next = pred[:, -1]  # (b, node): prediction of the first future day
             out = []
             for k in range(horizon):
-                d = self.observation(mean_next.view(lead + (n_shop, v)))
-                x_ch = pyro.sample(f"channels_{k}", _select(d, ch).to_event(1))
-                x_en = pyro.sample(f"endogenous_{k}", _select(d, ~ch).to_event(1))
-                x_k = mean_next.new_zeros(lead + (n_shop, v))
+                d = self.observation(pred_next.reshape(lead + (n_shop, v)))
+                x_ch = pyro.sample(f"channels_{k}", d.select(ch).to_event(1))
+                x_en = pyro.sample(f"endogenous_{k}", d.select(~ch).to_event(1))
+                x_k = pred_next.loc.new_zeros(lead + (n_shop, v))
                 x_k[..., ch] = x_ch.clamp_min(0.0)
                 x_k[..., ~ch] = x_en
                 out.append(x_k)
@@ -229,7 +232,7 @@ class CausalMMM(PyroModule):
                 recent = buffer.flip(-1)  # lag 0 = today
                 window = buffer[..., -self.spec.l_max :].transpose(1, 2)  # (b, lag, node), oldest first
                 s_k = self.signals(window, uf)[..., -1]  # today's signal: the same function as in training
-                mean_next, h = self.decoder.step(
+                pred_next, h = self.decoder.step(
                     recent[..., : self.decoder.lags], s_k, zf, calendar_future[k].expand(b, -1), h
                 )
         return torch.stack(out, dim=-3)
@@ -241,9 +244,3 @@ def _per_batch(calendar: torch.Tensor, batch: int) -> torch.Tensor:
         return calendar.unsqueeze(0).expand(batch, -1, -1)
     return calendar.repeat(batch // calendar.shape[0], 1, 1)
 
-
-def _select(d: dist.Distribution, mask: torch.Tensor) -> dist.Distribution:
-    """The same location-scale family restricted to the nodes in ``mask`` (last axis)."""
-    if isinstance(d, dist.StudentT):
-        return dist.StudentT(d.df.expand_as(d.loc)[..., mask], d.loc[..., mask], d.scale.expand_as(d.loc)[..., mask])
-    return dist.Normal(d.loc[..., mask], d.scale.expand_as(d.loc)[..., mask])

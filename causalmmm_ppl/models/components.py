@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from causalmmm_ppl.models.likelihood import Prediction
 from causalmmm_ppl.transforms import torch_ops
 
 #: Order of the three response parameters along the last axis of the ``response`` site.
@@ -133,38 +134,64 @@ class Decoder(nn.Module):
     in a development run on one full-size sim2 panel, before the guide started from the Granger screen, they ranked
     edges at per-shop AUROC 0.64 against 0.68 for per-pair weights — a channel's one or two true causes and its dozen
     candidates must then share one weight.)
-    The input of node j on day t is ``u_j(t) = [x_j(t), …, x_j(t - p + 1), m_j(t), calendar(t), e_j]``: its own recent past (its autoregressive
-    baseline), the message, the calendar and a node embedding — nothing from any other node except through z.
-    The state follows a gated recurrent update whose gates depend on the input (a minimal GRU, Feng et al. 2024),
-    ``h_j(t) = (1 - g_j(t)) ⊙ h_j(t - 1) + g_j(t) ⊙ h̃_j(t)``, computed for all days at once by
-    :func:`gated_scan`; ``μ_j(t + 1) = x_j(t) + readout([h_j(t), u_j(t)])``. Weights are shared by nodes and shops;
+    The input of node j on day t is ``u_j(t) = [v_j(t), …, v_j(t - p + 1), a_j(t), …, a_j(t - p + 1), m_j(t),
+    calendar(t), e_j]``: its own recent past (its autoregressive baseline), the message, the calendar and a node
+    embedding — nothing from any other node except through z. For channels under the hurdle spend model
+    (``log_nodes``) ``v`` is log-spend on active days (0 when off) and ``a`` the active indicator; for other nodes
+    ``v = x`` and ``a = 0``. The state follows a gated recurrent update whose gates depend on the input (a minimal
+    GRU, Feng et al. 2024), ``h_j(t) = (1 - g_j(t)) ⊙ h_j(t - 1) + g_j(t) ⊙ h̃_j(t)``, computed for all days at once
+    by :func:`gated_scan`; the readout gives the location ``loc_j(t + 1) = v_j(t) + r_1([h_j(t), u_j(t)])`` (of the
+    value, or of log-spend) and the on-logit ``r_2(…)`` of a hurdle node (see
+    :mod:`causalmmm_ppl.models.likelihood`). Weights are shared by nodes and shops;
     the node embedding ``e_j`` lets them specialise.
     """
 
-    def __init__(self, n_nodes: int, n_calendar: int, hidden: int, msg_dim: int, node_emb: int, lags: int = 7) -> None:
+    def __init__(self, n_nodes: int, n_calendar: int, hidden: int, msg_dim: int, node_emb: int, lags: int = 7,
+                 log_nodes: torch.Tensor | None = None) -> None:
         super().__init__()
         self.n_nodes, self.hidden, self.msg_dim, self.lags = n_nodes, hidden, msg_dim, lags
         self.edge_weight = nn.Parameter(0.3 * torch.randn(n_nodes, n_nodes, msg_dim))  # W: (cause, effect, msg)
         self.node_embedding = nn.Parameter(0.3 * torch.randn(n_nodes, node_emb))
-        n_in = lags + msg_dim + n_calendar + node_emb
+        log_nodes = torch.zeros(n_nodes, dtype=torch.bool) if log_nodes is None else log_nodes.bool()
+        self.register_buffer("log_nodes", log_nodes)  # (node,): nodes predicted on log-spend (hurdle spend model)
+        n_in = 2 * lags + msg_dim + n_calendar + node_emb
         self.gates = nn.Linear(n_in, 2 * hidden)
-        self.readout = mlp([hidden + n_in, hidden, 1])
+        self.readout = mlp([hidden + n_in, hidden, 2])  # location change, on-logit
 
     def messages(self, s: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """``s: (batch, node_i, time)``, ``z: (batch, node_i, node_j)`` → ``(batch, node_j, time, msg)``."""
         return torch.einsum("bit,bij,ijm->bjtm", s, z, self.edge_weight)
 
-    def _inputs(self, lags: torch.Tensor, msg: torch.Tensor, calendar: torch.Tensor) -> torch.Tensor:
-        """``lags: (batch, node, time, p)``, ``msg: (batch, node, time, M)``, ``calendar: (batch, time, F)``
-        → ``(batch, node, time, features)``."""
+    def own_view(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A node's own values as the decoder sees them: ``x: (batch, node, ...)`` →
+
+        level : log-spend on active days (0 when off) for log nodes, the value itself for the others
+        active : 1 on active days of log nodes, 0 when off and for the other nodes
+        """
+        shape = (1, self.n_nodes) + (1,) * (x.ndim - 2)
+        log_nodes = self.log_nodes.view(shape)
+        on = x > 0
+        log_x = torch.where(on, x, torch.ones_like(x)).log()
+        level = torch.where(log_nodes, log_x, x)
+        return level, (log_nodes & on).to(x.dtype)
+
+    def _inputs(self, lags: torch.Tensor, msg: torch.Tensor, calendar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``lags: (batch, node, time, p)`` own values, ``msg: (batch, node, time, M)``, ``calendar: (batch, time, F)``
+        → inputs ``(batch, node, time, features)`` and the own level of the latest lag ``(batch, node, time)``."""
         b, v, t, _ = lags.shape
+        level, active = self.own_view(lags)
         parts = [
-            lags,
+            level,
+            active,
             msg,
             calendar.unsqueeze(1).expand(b, v, t, calendar.shape[-1]),
             self.node_embedding.view(1, v, 1, -1).expand(b, v, t, -1),
         ]
-        return torch.cat(parts, dim=-1)
+        return torch.cat(parts, dim=-1), level[..., 0]
+
+    def _predict(self, h: torch.Tensor, u: torch.Tensor, base: torch.Tensor) -> Prediction:
+        out = self.readout(torch.cat([h, u], dim=-1))
+        return Prediction(base + out[..., 0], out[..., 1])
 
     def _gates(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         g = self.gates(u)
@@ -185,14 +212,14 @@ class Decoder(nn.Module):
 
         Returns
         -------
-        mu : (batch, time, node), ``mu[:, t]`` is the mean of ``x[:, t + 1]``
+        pred : tensors (batch, time, node), ``pred[:, t]`` predicts ``x[:, t + 1]``
         h_last : (batch, node, hidden) state after the last day (for rollouts)
         """
-        u = self._inputs(own_lags(x, self.lags), self.messages(s, z), calendar)
+        u, base = self._inputs(own_lags(x, self.lags), self.messages(s, z), calendar)
         keep, new = self._gates(u)
         h = gated_scan(keep, new)  # (batch, node, time, hidden)
-        mu = x.transpose(1, 2) + self.readout(torch.cat([h, u], dim=-1)).squeeze(-1)
-        return mu.transpose(1, 2), h[..., -1, :]
+        pred = self._predict(h, u, base)  # (batch, node, time)
+        return Prediction(pred.loc.transpose(1, 2), pred.on_logit.transpose(1, 2)), h[..., -1, :]
 
     def step(
         self, lags: torch.Tensor, s_t: torch.Tensor, z: torch.Tensor, calendar_t: torch.Tensor, h: torch.Tensor
@@ -206,10 +233,10 @@ class Decoder(nn.Module):
 
         Returns
         -------
-        mu : (batch, node) mean of day t + 1; h : (batch, node, hidden) state after day t
+        pred : tensors (batch, node), the prediction of day t + 1; h : (batch, node, hidden) state after day t
         """
-        u = self._inputs(lags.unsqueeze(2), self.messages(s_t.unsqueeze(-1), z), calendar_t.unsqueeze(1)).squeeze(2)
+        u, base = self._inputs(lags.unsqueeze(2), self.messages(s_t.unsqueeze(-1), z), calendar_t.unsqueeze(1))
+        u, base = u.squeeze(2), base.squeeze(2)
         keep, new = self._gates(u)
         h = keep * h + new
-        mu = lags[..., 0] + self.readout(torch.cat([h, u], dim=-1)).squeeze(-1)
-        return mu, h
+        return self._predict(h, u, base), h

@@ -54,6 +54,10 @@ class CausalMMMSpec:
     link : ``"identity"`` (default) models the per-shop scaled values themselves; ``"log1p"`` models ``log(1 + x)``
         so that effects and noise act multiplicatively. Carryover and saturation always act on the scaled values
         (spend, not log-spend). log1p recovered graphs worse in the runs so far (see docs/benchmarks.md).
+    spend_model : how channels are scored. ``"hurdle"`` (default): a channel is off (zero) or on with probability
+        predicted by the decoder, and its log-spend on active days is Student-t (or Normal) around the decoder's
+        location — spend is zero on some days and budget effects act multiplicatively. ``"same"``: channels are
+        scored like mediators and the target (on the modelled values).
 
     Inference
     ---------
@@ -81,6 +85,7 @@ class CausalMMMSpec:
     node_emb: int = 4
     likelihood: str = "studentt"
     link: str = "identity"
+    spend_model: str = "hurdle"
     df: float = 5.0
     # inference
     steps: int = 1500
@@ -96,6 +101,8 @@ class CausalMMMSpec:
             raise InputError(f"prior_prob must be in (0, 1), got {self.prior_prob}")
         if self.link not in ("log1p", "identity"):
             raise InputError(f"link must be 'log1p' or 'identity', got {self.link!r}")
+        if self.spend_model not in ("hurdle", "same"):
+            raise InputError(f"spend_model must be 'hurdle' or 'same', got {self.spend_model!r}")
         if self.likelihood not in ("studentt", "normal"):
             raise InputError(f"likelihood must be 'studentt' or 'normal', got {self.likelihood!r}")
         for name in ("temperature", "temperature_start", "lr", "response_scale", "df"):
@@ -121,6 +128,10 @@ class CausalMMMSpec:
         if unknown:
             raise InputError(f"unknown CausalMMM setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return cls(**dict(d))
+
+    def hurdle_nodes(self, node_kinds: Sequence[str]) -> np.ndarray:
+        """``(node,)`` bool: the nodes scored by the hurdle spend model (channels, unless ``spend_model="same"``)."""
+        return (np.asarray(node_kinds) == "channel") & (self.spend_model == "hurdle")
 
     def kl_weight_at(self, step: int, total: int) -> float:
         """λ times the linear warm-up factor."""

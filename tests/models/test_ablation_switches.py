@@ -76,13 +76,14 @@ def test_rollout_uses_the_same_signal_as_the_teacher_forced_pass(saturation, car
         z, u = tr.nodes["graph"]["value"], tr.nodes["response"]["value"]
         x_full = torch.cat([batch.x, path.transpose(0, 1)], dim=1)
         cal_full = torch.cat([batch.calendar, cal], dim=0)
-        mu, _ = model.one_step_means(x_full, u, z, cal_full)
+        pred, _ = model.one_step_means(x_full, u, z, cal_full)
     ch = model.channel_mask
     for k in range(horizon):
-        loc = torch.zeros(shops, 4)
-        loc[:, ch] = tr.nodes[f"channels_{k}"]["fn"].base_dist.loc
-        loc[:, ~ch] = tr.nodes[f"endogenous_{k}"]["fn"].base_dist.loc
-        torch.testing.assert_close(loc, mu[:, days - 1 + k], atol=1e-4, rtol=1e-4)
+        for field in ("loc", "on_logit"):
+            got = torch.zeros(shops, 4)
+            got[:, ch] = getattr(tr.nodes[f"channels_{k}"]["fn"].base_dist.pred, field)
+            got[:, ~ch] = getattr(tr.nodes[f"endogenous_{k}"]["fn"].base_dist.pred, field)
+            torch.testing.assert_close(got, getattr(pred, field)[:, days - 1 + k], atol=1e-4, rtol=1e-4)
 
 
 def test_switches_are_validated_and_round_trip():

@@ -81,11 +81,11 @@ def test_cutting_an_edge_changes_only_its_effect_node_at_the_next_step():
     z = torch.ones(3, 5, 5) * torch.as_tensor(model.rho > 0, dtype=torch.float32)
     u = torch.randn(3, 5, 3) * 0.3
     with torch.no_grad():
-        mu_full, _ = model.one_step_means(batch.x, u, z, batch.calendar)
+        full, _ = model.one_step_means(batch.x, u, z, batch.calendar)
         z_cut = z.clone()
         z_cut[:, 1, 3] = 0.0  # cut c1 -> pv
-        mu_cut, _ = model.one_step_means(batch.x, u, z_cut, batch.calendar)
-    diff = (mu_full - mu_cut).abs().amax(dim=(0, 1))
+        cut, _ = model.one_step_means(batch.x, u, z_cut, batch.calendar)
+    diff = (full.loc - cut.loc).abs().amax(dim=(0, 1)) + (full.on_logit - cut.on_logit).abs().amax(dim=(0, 1))
     assert diff[3] > 1e-4
     assert torch.all(diff[[0, 1, 2, 4]] == 0)
 
@@ -127,20 +127,22 @@ def test_gated_scan_matches_the_recurrence():
 def test_decoder_step_matches_teacher_forced_forward():
     """The day-by-day recurrence used for forecasting equals the parallel teacher-forced pass."""
     torch.manual_seed(0)
-    dec = Decoder(n_nodes=5, n_calendar=6, hidden=8, msg_dim=4, node_emb=3, lags=4)
-    x = torch.rand(2, 12, 5)
+    dec = Decoder(n_nodes=5, n_calendar=6, hidden=8, msg_dim=4, node_emb=3, lags=4,
+                  log_nodes=torch.tensor([True, True, False, False, False]))
+    x = torch.rand(2, 12, 5) * (torch.rand(2, 12, 5) > 0.2)  # some zero-spend days
     u = torch.randn(2, 5, 3) * 0.3
     s = saturated_carryover(x, u, l_max=6)
     z = torch.rand(2, 5, 5)
     cal = torch.randn(2, 12, 6)
     with torch.no_grad():
-        mu, _ = dec(x, s, z, cal)
+        pred, _ = dec(x, s, z, cal)
         h = torch.zeros(2, 5, 8)
         padded = torch.nn.functional.pad(x.transpose(1, 2), (3, 0))  # (batch, node, 3 + time)
         for t in range(12):
             lags = padded[..., t : t + 4].flip(-1)  # x_t, x_{t-1}, ...
-            mu_t, h = dec.step(lags, s[..., t], z, cal[:, t], h)
-            torch.testing.assert_close(mu_t, mu[:, t], atol=1e-5, rtol=1e-5)
+            pred_t, h = dec.step(lags, s[..., t], z, cal[:, t], h)
+            torch.testing.assert_close(pred_t.loc, pred.loc[:, t], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(pred_t.on_logit, pred.on_logit[:, t], atol=1e-5, rtol=1e-5)
 
 
 @given(decay=st.floats(0.05, 0.9), scale=st.floats(0.1, 10.0))

@@ -1,0 +1,44 @@
+"""The encoder's per-shop features: the Granger screen on the scale each effect is scored on."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from causalmmm_ppl.data.calendar import calendar_features
+from causalmmm_ppl.data.simulate import simulate
+from causalmmm_ppl.evaluation.graph_metrics import auroc
+from causalmmm_ppl.inference.features import N_EDGE_FEATURES, SCREEN_COLUMNS, effect_view, shop_features
+
+KINDS = ("channel", "mediator", "target")
+
+
+def test_effect_view_is_log_spend_on_active_days():
+    x = torch.tensor([[[2.0, 0.0], [0.0, 3.0]]])  # (shop, time, node)
+    value, active = effect_view(x, torch.tensor([True, False]))
+    torch.testing.assert_close(value, torch.tensor([[[np.log(2.0), 0.0], [0.0, 3.0]]], dtype=torch.float32))
+    torch.testing.assert_close(active, torch.tensor([[[1.0, 0.0], [0.0, 0.0]]]))
+
+
+def _screen(panel, log_nodes):
+    x = torch.as_tensor(panel.values / panel.values.mean(1, keepdims=True))
+    kinds = torch.tensor(np.eye(3)[[KINDS.index(k) for k in panel.node_kinds]])
+    feats = shop_features(x, torch.ones(x.shape[:2], dtype=torch.bool), torch.as_tensor(calendar_features(panel.dates)),
+                          kinds, 14, log_nodes)
+    assert feats.edge.shape == x.shape[:1] + (x.shape[2], x.shape[2], N_EDGE_FEATURES)
+    assert torch.isfinite(feats.edge).all() and torch.isfinite(feats.node).all()
+    return feats.edge[..., SCREEN_COLUMNS].abs().sum(-1).numpy()
+
+
+def test_log_spend_screen_finds_budget_effects_between_channels():
+    """Budget effects act on log-spend in the simulator: the screen on log-spend of active days ranks the true
+    channel → channel edges better than the screen on scaled spend, and well."""
+    sim = simulate("sim2", n_shops=12, n_days=400, seed=3)
+    channel = np.asarray(sim.panel.node_kinds) == "channel"
+    cc = channel[:, None] & channel[None, :] & ~np.eye(len(channel), dtype=bool)
+    truth = sim.adjacency[:, cc].ravel()
+    by_view = {}
+    for name, log_nodes in {"scaled": None, "log": torch.as_tensor(channel)}.items():
+        by_view[name] = auroc(_screen(sim.panel, log_nodes)[:, cc].ravel(), truth)
+    assert by_view["log"] > 0.85, by_view
+    assert by_view["log"] > by_view["scaled"] + 0.02, by_view
