@@ -107,11 +107,13 @@ class BTVCData(NamedTuple):
     train_weights : (time,) or None
         Weights of the training steps in the saturation's training average ``hbar`` (``1 / n_train`` on the
         training steps, 0 on forecast steps); ``None`` averages over every step of the grid.
-    media_lags : (shop, channel, time, lag) or None
-        The media's lag windows (:func:`causalmmm_ppl.transforms.jax_ops.lag_windows` of ``media`` with the
-        model's ``l_max``), computed once because the media are fixed data and only the decay is latent; ``None``
-        rebuilds them from ``media`` at every evaluation. Replace both together (``_replace(media=...)`` alone
-        leaves stale windows).
+    media_lags : (shop, channel, lag, time) or None
+        The media's lag windows, lag-major (:func:`media_lag_windows`: ``media_lags[s, k, l, t] = media[s, t - l,
+        k]`` with the model's ``l_max``), computed once because the media are fixed data and only the decay is
+        latent; ``None`` rebuilds them from ``media`` at every evaluation. Replace both together
+        (``_replace(media=...)`` alone leaves stale windows). Lag-major (time last) makes the carryover a
+        contraction over the short lag axis with time contiguous, which took the adstock's share of a gradient
+        from about 0.054 to 0.030 ms on sim2 (12 channels, 676 days, 28 lags).
     """
 
     level_weights: jax.Array
@@ -122,6 +124,14 @@ class BTVCData(NamedTuple):
     mask: jax.Array
     train_weights: jax.Array | None = None
     media_lags: jax.Array | None = None
+
+
+def media_lag_windows(media: jax.Array, l_max: int) -> jax.Array:
+    """Lag-major windows of the media: ``(shop, time, channel) -> (shop, channel, lag, time)``.
+
+    ``out[s, k, l, t] = media[s, t - l, k]`` (0 before the first step); see :attr:`BTVCData.media_lags`.
+    """
+    return jnp.swapaxes(jax_ops.lag_windows(jnp.swapaxes(jnp.asarray(media), 1, 2), l_max), -1, -2)
 
 
 # --------------------------------------------------------------------------------------------- design (numpy)
@@ -311,9 +321,9 @@ def btvc_paths(p: dict[str, jax.Array], data: BTVCData, *, l_max: int, normalize
     beta = jnp.einsum("tj,skj->stk", data.coef_weights, p["coef_knots"])
     weights = jax_ops.geometric_weights(p["decay"], l_max, normalize)  # (shop, channel, lag)
     lags = data.media_lags
-    if lags is None or lags.shape[-1] != l_max:
-        lags = jax_ops.lag_windows(jnp.swapaxes(data.media, 1, 2), l_max)
-    carried = jax_ops.adstock_from_windows(lags, weights)  # (shop, channel, time)
+    if lags is None or lags.shape[-2] != l_max:
+        lags = media_lag_windows(data.media, l_max)
+    carried = jnp.einsum("sklt,skl->skt", lags, weights)  # (shop, channel, time)
     h = jax_ops.hill(carried, p["hill_alpha"], p["hill_gamma"])  # (shop, channel, time)
     h_ref = (jax_ops.hill(jnp.ones(carried.shape[:-1] + (1,)), p["hill_alpha"], p["hill_gamma"])[..., 0]
              if hill_at_mean else jnp.ones(carried.shape[:-1]))  # (shop, channel)

@@ -163,9 +163,46 @@ def test_bad_inputs_are_value_errors():
         fit_btvc(neg, BTVCSpec(), method="svi", svi_steps=5, progress=False)
 
 
+def test_level_total_coordinates_are_an_exact_unit_jacobian_shear():
+    """NUTS's ``nuts_reparam="level_total"`` coordinates: the inverse maps back exactly, only ``level_init`` moves
+    (by ``sum_k slope_k log coef_mean_k``), and the potential is the model's at the mapped point (Jacobian 1)."""
+    import jax
+    import jax.numpy as jnp
+
+    from causalmmm_ppl.inference.btvc import _Coordinates, _target, prepare_design
+
+    panel, _ = make_tvc_panel(n_shops=2, n_days=60, seed=0)
+    spec = BTVCSpec(controls=("promo",), yearly_order=0, knots="noncentered")
+    design, scales = prepare_design(panel, spec)
+    mask = panel.mask & panel.target_observed
+    y = np.where(mask, panel.values[..., -1], 0.0) / scales.target[:, None]
+    media = panel.values[..., :1] / scales.media[:, None, :]
+    controls = panel.values[..., 1:2] / scales.controls[:, None, :]
+    target = _target(design.data(design.dates, media, controls, mask), jnp.asarray(y), spec, design.l_max)
+    z = {k: v[0] for k, v in target.initial(jax.random.PRNGKey(1), 1).items()}
+    slope = jnp.array([[0.3], [0.1]])
+    coords = _Coordinates(target, "level_total", slope)
+    w = coords.from_model(z)
+    assert np.allclose(w["level_init"], z["level_init"] + (slope * z["coef_mean"]).sum(-1))
+    assert all(np.array_equal(w[k], z[k]) for k in z if k != "level_init")
+    back = coords.to_model(w)
+    assert all(np.allclose(back[k], z[k], atol=1e-6) for k in z)
+    assert np.isclose(coords.potential(w), target.potential(z), rtol=1e-6)
+    assert _Coordinates(target, "none").to_model(z) is z
+    fit = fit_btvc(panel, spec, num_chains=1, num_warmup=20, num_samples=10, nuts_reparam="level_total",
+                   progress=False)  # draws come back in the model's coordinates
+    assert fit.samples["level_init"].shape == (1, 10, 2) and np.isfinite(fit.samples["level_init"]).all()
+
+
 def test_chain_method_follows_the_devices():
     import jax
 
+    from causalmmm_ppl.inference.btvc import chain_groups
+
+    d = jax.local_device_count()
     assert chain_method_for(1) == "sequential"
-    expected = "parallel" if jax.local_device_count() >= 2 else "sequential"
+    expected = "parallel" if d >= 2 else "sequential"
     assert chain_method_for(2) == expected
+    assert chain_method_for(4) == expected  # more chains than devices: rounds of one chain per device
+    assert sum(chain_groups(4)) == 4 and sum(chain_groups(3)) == 3
+    assert chain_groups(4) == ([4] if d < 2 else [min(d, 4 - i) for i in range(0, 4, d)])

@@ -130,7 +130,7 @@ def test_paths_use_the_shared_transforms_and_add_up():
 def test_precomputed_lag_windows_and_the_training_average_reference():
     """Precomputed media lag windows give the same paths; with ``coef_at_average`` a constant knot value is the
     channel's average contribution over the training steps, and β keeps its at-mean-spend meaning."""
-    from causalmmm_ppl.models.btvc import saturation_reference
+    from causalmmm_ppl.models.btvc import media_lag_windows, saturation_reference
     from causalmmm_ppl.transforms import jax_ops
 
     data = _data(s=1, t=30, k=2, m=1)
@@ -142,7 +142,9 @@ def test_precomputed_lag_windows_and_the_training_average_reference():
         "decay": jnp.array([[0.3, 0.6]]), "hill_alpha": jnp.array([[1.5, 0.8]]),
         "hill_gamma": jnp.array([[1.0, 2.0]]), "sigma": jnp.array([0.1]),
     })
-    lagged = data._replace(media_lags=jax_ops.lag_windows(jnp.swapaxes(data.media, 1, 2), 5))
+    lagged = data._replace(media_lags=media_lag_windows(data.media, 5))
+    windows = jax_ops.lag_windows(jnp.swapaxes(data.media, 1, 2), 5)  # (shop, channel, time, lag)
+    assert np.array_equal(np.asarray(lagged.media_lags), np.swapaxes(np.asarray(windows), -1, -2))
     plain = btvc_paths(p, data, l_max=5)
     fast = btvc_paths(p, lagged, l_max=5)
     for name in ("saturation", "contribution", "mu"):
@@ -196,6 +198,9 @@ def test_spec_round_trips_and_rejects_unknown_settings():
         BTVCSpec(level_anchor="last")
     with pytest.raises(ValueError, match="nuts_init"):
         BTVCInference(nuts_init="map")
+    with pytest.raises(ValueError, match="nuts_reparam"):
+        BTVCInference(nuts_reparam="level")
+    assert BTVCInference.from_dict({"nuts_reparam": "none"}).nuts_reparam == "none"
     assert BTVCSpec().resolved_knots(700, 8) == "centered"
     assert BTVCSpec().resolved_knots(179, 14) == "noncentered"
     assert BTVCSpec().resolved_knots(676, 8, n_channels=12) == "noncentered"  # channels share the data
