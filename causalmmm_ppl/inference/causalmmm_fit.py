@@ -342,8 +342,13 @@ class CausalMMMFit:
         panel = load_panel(pd.read_parquet(d / "train_panel.parquet"), cols)
         model, guide = build_model(panel, spec)
         state = torch.load(d / "weights.pt", weights_only=False)
-        model.load_state_dict(state["model"])
-        guide.load_state_dict(state["guide"])
+        try:
+            model.load_state_dict(state["model"])
+            guide.load_state_dict(state["guide"])
+        except RuntimeError as exc:  # saved by a version whose networks had other shapes
+            first = str(exc).strip().splitlines()[-1].strip()
+            raise InputError(f"{d}: the saved weights do not fit this version's model ({first}); fit the run again"
+                             ) from None
         log = TrainingLog(loss=list(meta["loss"]), seconds=float(meta["seconds"]), steps_done=len(meta["loss"]))
         return cls(
             model, guide, spec, schema, PanelScaler.from_dict(meta["scaler"]),

@@ -53,7 +53,8 @@ class CausalMMMSpec:
     likelihood : ``"studentt"`` or ``"normal"``; ``df`` the Student-t degrees of freedom.
     link : ``"identity"`` (default) models the per-shop scaled values themselves; ``"log1p"`` models ``log(1 + x)``
         so that effects and noise act multiplicatively. Carryover and saturation always act on the scaled values
-        (spend, not log-spend). log1p recovered graphs worse in the runs so far (see docs/benchmarks.md).
+        (spend, not log-spend). log1p recovered graphs worse than identity in the second session's runs (before the
+        hurdle spend model, which now puts channels on log-spend by itself; git history of docs/benchmarks.md).
     spend_model : how channels are scored. ``"hurdle"`` (default): a channel is off (zero) or on with probability
         predicted by the decoder, and its log-spend on active days is Student-t (or Normal) around the decoder's
         location — spend is zero on some days and budget effects act multiplicatively. ``"same"``: channels are

@@ -118,6 +118,16 @@ def test_save_and_load_round_trip(fitted, tmp_path):
     assert loaded.log.loss == fitted.log.loss
 
 
+def test_weights_of_another_model_version_are_a_clear_error(fitted, tmp_path):
+    """A run saved by a version whose networks had other shapes (e.g. before the hurdle spend model) says so."""
+    fitted.save(tmp_path / "model")
+    state = torch.load(tmp_path / "model" / "weights.pt", weights_only=False)
+    state["model"]["decoder.readout.2.weight"] = state["model"]["decoder.readout.2.weight"][:1]  # one output, not two
+    torch.save(state, tmp_path / "model" / "weights.pt")
+    with pytest.raises(InputError, match="saved weights do not fit this version's model"):
+        CausalMMMFit.load(tmp_path / "model")
+
+
 def test_training_rows_need_their_target(sim):
     panel = sim.panel.select_shops(np.arange(2)).select_time(0, 30)
     observed = panel.observed.copy()
