@@ -83,3 +83,20 @@ def publish(section: str, title: str, args: argparse.Namespace) -> None:
     if not (args.no_write or args.quick):
         replace_section(section, title, DOC)
     print(section)
+
+
+def parse_spec(items: list[str]) -> dict:
+    """``["kl_weight=0.1", "link=log1p"]`` → ``{"kl_weight": 0.1, "link": "log1p"}`` (values parsed as JSON, else str):
+    the ``--spec`` / ``--set`` settings overrides of the benchmark scripts."""
+    import json
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--spec {item!r}: expected KEY=VALUE")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out

@@ -4,6 +4,7 @@ Run from the repository root::
 
     .venv/bin/python -m benchmarks.btvc_nuts            # 4 chains x 1000 warm-up x 1000 draws, SVI 3000 steps
     .venv/bin/python -m benchmarks.btvc_nuts --quick    # tiny run (checks the script; does not write the docs)
+    .venv/bin/python -m benchmarks.btvc_nuts --no-write --set target_accept_prob=0.8   # a variant, printed only
 
 Reported: NUTS wall time (compilation included), ESS per second (bulk; minimum and median over the latent
 parameters), largest R-hat, divergent transitions, mean tree size; SVI wall time. Goal: NUTS <= 2 minutes.
@@ -21,7 +22,7 @@ import sys  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks._doc import machine_line, replace_section  # noqa: E402
+from benchmarks._doc import machine_line, parse_spec, replace_section  # noqa: E402
 
 SECTION = "## BTVC (NumPyro): NUTS and SVI cost"
 
@@ -33,7 +34,7 @@ def sim2_shop(n_days: int | None, seed: int = 0):
     return simulate("sim2", n_shops=1, n_days=n_days, seed=seed).panel
 
 
-def run(quick: bool, seed: int = 0, warmup: int = 1000, draws: int = 1000) -> dict:
+def run(quick: bool, seed: int = 0, warmup: int = 1000, draws: int = 1000, overrides: dict | None = None) -> dict:
     import jax
     import numpyro
 
@@ -45,7 +46,7 @@ def run(quick: bool, seed: int = 0, warmup: int = 1000, draws: int = 1000) -> di
     chains, warmup, draws, svi_steps = (2, 50, 50, 200) if quick else (4, warmup, draws, 3000)
     spec = BTVCSpec()
     nuts = fit_btvc(panel, spec, num_chains=chains, num_warmup=warmup, num_samples=draws, seed=seed,
-                    progress=False)
+                    progress=False, **(overrides or {}))
     table = diagnostics_table(nuts.to_inference_data(include_paths=False, posterior_predictive=False))
     overall = table.set_index("group").loc["all"]
     svi = fit_btvc(panel, spec, method="svi", svi_steps=svi_steps, seed=seed, progress=False)
@@ -56,7 +57,7 @@ def run(quick: bool, seed: int = 0, warmup: int = 1000, draws: int = 1000) -> di
             f", {len(chain_groups(chains))} rounds of {max(chain_groups(chains))}"
             if chain_method_for(chains) == "parallel" and len(chain_groups(chains)) > 1 else ""),
         "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "reparam": nuts.inference.nuts_reparam, "target_accept": nuts.inference.target_accept_prob,
+        "overrides": dict(overrides or {}), "reparam": nuts.inference.nuts_reparam, "target_accept": nuts.inference.target_accept_prob,
         "params": int(overall["parameters"]), "nuts_s": nuts.wall_time_s,
         "ess_min_s": overall["ess_bulk_min"] / nuts.wall_time_s,
         "ess_median_s": overall["ess_bulk_median"] / nuts.wall_time_s,
@@ -78,7 +79,8 @@ def section(r: dict, command: str) -> str:
         machine_line() + f" JAX host devices: {r['devices']}; CPU cores this process could use: {r['cores']}.  ",
         f"Data: one shop of sim2 (`simulate('sim2', n_shops=1, seed=0)`), {r['days']} days, {r['channels']} media "
         f"channels (the mediator is not used by BTVC); default `BTVCSpec` (knots: {r['knots']}), "
-        f"{r['params']} latent parameters; default `BTVCInference` (NUTS coordinates `nuts_reparam="
+        f"{r['params']} latent parameters; "
+        f"{'`BTVCInference` with ' + str(r['overrides']) if r['overrides'] else 'default `BTVCInference`'} (NUTS coordinates `nuts_reparam="
         f"\"{r['reparam']}\"`, target acceptance {r['target_accept']}).",
         "",
         "| method | setting | wall time (s) | ESS bulk/s min | ESS bulk/s median | max R-hat | divergences | "
@@ -105,14 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--warmup", type=int, default=1000, help="NUTS warm-up steps per chain")
     parser.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain")
+    parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="BTVCInference overrides of the NUTS run (a variant: use with --no-write)")
     args = parser.parse_args(argv)
-    result = run(args.quick, args.seed, args.warmup, args.draws)
+    overrides = parse_spec(args.set)
+    result = run(args.quick, args.seed, args.warmup, args.draws, overrides)
     command = ".venv/bin/python -m benchmarks.btvc_nuts" + (" --quick" if args.quick else "")
     if (args.warmup, args.draws) != (1000, 1000):
         command += f" --warmup {args.warmup} --draws {args.draws}"
+    if args.set:
+        command += " --set " + " ".join(args.set)
     text = section(result, command)
     print(text)
-    if not args.quick:
+    if not (args.quick or args.no_write):
         replace_section(text, SECTION)
     return 0
 

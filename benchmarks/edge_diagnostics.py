@@ -28,7 +28,7 @@ import sys
 
 import numpy as np
 
-from benchmarks._doc import benchmark_parser, command_for, machine_line, publish
+from benchmarks._doc import benchmark_parser, command_for, machine_line, parse_spec, publish
 
 TITLE = "## Edge diagnostics"
 FULL = dict(scenario="sim2", n_shops=50, n_days=None, n_channels=None, steps=None)
@@ -45,22 +45,6 @@ def per_column_auroc(score: np.ndarray, truth: np.ndarray, cand: np.ndarray, col
     keep = cand & columns[None, :]
     out = [roc_auc_score(t[keep], s[keep]) for s, t in zip(score, truth) if 0 < t[keep].sum() < keep.sum()]
     return float(np.mean(out)) if out else float("nan")
-
-
-def parse_spec(items: list[str]) -> dict:
-    """``["kl_weight=0.1", "link=log1p"]`` → ``{"kl_weight": 0.1, "link": "log1p"}`` (values parsed as JSON, else str)."""
-    import json
-
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--spec {item!r}: expected KEY=VALUE")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
 
 
 def run(sizes: dict, seed: int, overrides: dict | None = None) -> dict:

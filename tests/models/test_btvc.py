@@ -201,6 +201,10 @@ def test_spec_round_trips_and_rejects_unknown_settings():
     with pytest.raises(ValueError, match="nuts_reparam"):
         BTVCInference(nuts_reparam="level")
     assert BTVCInference.from_dict({"nuts_reparam": "none"}).nuts_reparam == "none"
+    assert BTVCInference.from_dict({"max_tree_depth": [8, 10]}).max_tree_depth == (8, 10)  # warm-up, sampling
+    for depth in ([8], [0, 10], 0):
+        with pytest.raises(ValueError, match="max_tree_depth"):
+            BTVCInference(max_tree_depth=depth)
     assert BTVCSpec().resolved_knots(700, 8) == "centered"
     assert BTVCSpec().resolved_knots(179, 14) == "noncentered"
     assert BTVCSpec().resolved_knots(676, 8, n_channels=12) == "noncentered"  # channels share the data
