@@ -191,9 +191,9 @@ class BTVCInference:
         while the mass matrix is still being learned, without capping the draws. Defaults: target acceptance 0.8
         (NumPyro's and Stan's default is 0.8), depth 7 during warm-up and 10 for the draws. On the benchmark's 676-day
         sim2 shop (4 chains × 1000 + 1000, both cores; ``benchmarks.btvc_nuts``) they took NUTS from 176 s to 107 s
-        with no divergences, and the worst bulk ESS per second went from 6.9 to 12.3; another shop (``--seed 1``)
-        took 171 s. The previous defaults (0.9, 10) had the first ~100 warm-up iterations of every chain at the depth
-        limit (1023 leapfrog steps).
+        with no divergences, and the worst bulk ESS per second went from 6.9 to 12.3; other shops took 171 s
+        (``--seed 1``) and 106 s (``--seed 2``). The previous defaults (0.9, 10) had the first ~100 warm-up
+        iterations of every chain at the depth limit (1023 leapfrog steps).
     nuts_reparam
         Coordinates NUTS moves in; the model and its posterior are the same in all of them (a linear shear of the
         unconstrained space with unit Jacobian, undone on every draw). ``"none"`` (default): the model's own
