@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from causalmmm_ppl.models.likelihood import spend_view
 from causalmmm_ppl.transforms import torch_ops
 
 #: Fixed carryover decays and Hill shapes of the cause transforms (identity = no saturation).
@@ -95,18 +96,6 @@ def cause_transforms(x: torch.Tensor, w: torch.Tensor, l_max: int = 14) -> torch
     return torch.stack(out, dim=2)
 
 
-def effect_view(x: torch.Tensor, log_nodes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """How a node is scored as an effect: ``x: (shop, time, node)`` →
-
-    value : log-spend on active days (0 when off) for ``log_nodes`` (the hurdle spend model), else ``x`` itself
-    active : (shop, time, node) 1 on active days of log nodes, 0 otherwise
-    """
-    ln = log_nodes.view(1, 1, -1)
-    on = x > 0
-    value = torch.where(ln, torch.where(on, x, torch.ones_like(x)).log(), x)
-    return value, (ln & on).to(x.dtype)
-
-
 def shop_features(
     x: torch.Tensor, valid: torch.Tensor, calendar: torch.Tensor, node_kinds: torch.Tensor, l_max: int = 14,
     log_nodes: torch.Tensor | None = None,
@@ -135,7 +124,7 @@ def shop_features(
     for k in range(1, OWN_LAGS + 1):
         w = w * _lagged(vf.unsqueeze(-1), k).squeeze(-1)
     log_nodes = torch.zeros(v, dtype=torch.bool) if log_nodes is None else log_nodes.bool()
-    y, active = effect_view(x, log_nodes)
+    y, active = spend_view(x, log_nodes)  # each effect on the scale the model scores it on
     # days scored per (shop, node): usable days, and for log nodes only the active ones
     ww = w.unsqueeze(-1) * torch.where(log_nodes.view(1, 1, v), x > 0, torch.ones_like(x, dtype=torch.bool))
     n = ww.sum(1).clamp_min(1.0)  # (shop, node)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from causalmmm_ppl.models.likelihood import Prediction
+from causalmmm_ppl.models.likelihood import Prediction, spend_view
 from causalmmm_ppl.transforms import torch_ops
 
 #: Order of the three response parameters along the last axis of the ``response`` site.
@@ -162,24 +162,11 @@ class Decoder(nn.Module):
         """``s: (batch, node_i, time)``, ``z: (batch, node_i, node_j)`` → ``(batch, node_j, time, msg)``."""
         return torch.einsum("bit,bij,ijm->bjtm", s, z, self.edge_weight)
 
-    def own_view(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """A node's own values as the decoder sees them: ``x: (batch, node, ...)`` →
-
-        level : log-spend on active days (0 when off) for log nodes, the value itself for the others
-        active : 1 on active days of log nodes, 0 when off and for the other nodes
-        """
-        shape = (1, self.n_nodes) + (1,) * (x.ndim - 2)
-        log_nodes = self.log_nodes.view(shape)
-        on = x > 0
-        log_x = torch.where(on, x, torch.ones_like(x)).log()
-        level = torch.where(log_nodes, log_x, x)
-        return level, (log_nodes & on).to(x.dtype)
-
     def _inputs(self, lags: torch.Tensor, msg: torch.Tensor, calendar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``lags: (batch, node, time, p)`` own values, ``msg: (batch, node, time, M)``, ``calendar: (batch, time, F)``
         → inputs ``(batch, node, time, features)`` and the own level of the latest lag ``(batch, node, time)``."""
         b, v, t, _ = lags.shape
-        level, active = self.own_view(lags)
+        level, active = spend_view(lags, self.log_nodes.view(1, v, 1, 1))  # own past as the likelihood scores it
         parts = [
             level,
             active,

@@ -27,6 +27,28 @@ from torch.distributions import constraints
 LOG_CLAMP = 12.0  # largest log-spend a sample may take (scaled spend ~ e^12 = 1.6e5 times its mean)
 
 
+def log_active(x: torch.Tensor) -> torch.Tensor:
+    """``log x`` where ``x > 0``, 0 elsewhere (no NaN or -inf on zero-spend days, and no gradient through them)."""
+    return torch.where(x > 0, x, torch.ones_like(x)).log()
+
+
+def spend_view(x: torch.Tensor, log_nodes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A node's values on the scale the hurdle spend model works on (what the decoder reads of a node's own past and
+    what the guide's screen regresses an effect on).
+
+    Parameters
+    ----------
+    x : (..., node, ...) scaled values (>= 0 for log nodes)
+    log_nodes : bool, broadcastable to ``x``: the hurdle nodes
+
+    Returns
+    -------
+    value : log-spend on active days (0 when off) for log nodes, ``x`` itself for the others
+    active : 1 on active days of log nodes, 0 when off and for the other nodes (``x``'s dtype)
+    """
+    return torch.where(log_nodes, log_active(x), x), (log_nodes & (x > 0)).to(x.dtype)
+
+
 @dataclass
 class Prediction:
     """The decoder's one-step-ahead prediction for every node.
@@ -89,10 +111,10 @@ class NodeLikelihood(TorchDistribution):
         if not bool(self.hurdle.any()):
             return base.log_prob(value)
         on = value > 0
-        safe = torch.where(on, value, torch.ones_like(value)).log()
+        log_value = log_active(value)
         hurdle_lp = torch.where(
             on,
-            torch.nn.functional.logsigmoid(self.pred.on_logit) + base.log_prob(safe) - safe,
+            torch.nn.functional.logsigmoid(self.pred.on_logit) + base.log_prob(log_value) - log_value,
             torch.nn.functional.logsigmoid(-self.pred.on_logit),
         )
         return torch.where(self.hurdle, hurdle_lp, base.log_prob(value))

@@ -8,14 +8,15 @@ import torch
 from causalmmm_ppl.data.calendar import calendar_features
 from causalmmm_ppl.data.simulate import simulate
 from causalmmm_ppl.evaluation.graph_metrics import auroc
-from causalmmm_ppl.inference.features import N_EDGE_FEATURES, SCREEN_COLUMNS, effect_view, shop_features
+from causalmmm_ppl.inference.features import N_EDGE_FEATURES, SCREEN_COLUMNS, shop_features
+from causalmmm_ppl.models.likelihood import spend_view
 
 KINDS = ("channel", "mediator", "target")
 
 
-def test_effect_view_is_log_spend_on_active_days():
+def test_spend_view_is_log_spend_on_active_days():
     x = torch.tensor([[[2.0, 0.0], [0.0, 3.0]]])  # (shop, time, node)
-    value, active = effect_view(x, torch.tensor([True, False]))
+    value, active = spend_view(x, torch.tensor([True, False]))
     torch.testing.assert_close(value, torch.tensor([[[np.log(2.0), 0.0], [0.0, 3.0]]], dtype=torch.float32))
     torch.testing.assert_close(active, torch.tensor([[[1.0, 0.0], [0.0, 0.0]]]))
 
