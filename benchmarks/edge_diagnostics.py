@@ -92,8 +92,10 @@ def run(sizes: dict, seed: int, overrides: dict | None = None) -> dict:
     out["loglik"] = {}
     with torch.no_grad():
         u = fit.guide.distributions(batch)[1]
+        weekly = fit.guide.weekly_distribution(batch).mean if spec.seasonality else None
         for name, g in graphs.items():
-            pred, _ = fit.model.one_step_means(data.x, u, torch.as_tensor(g, dtype=torch.float32), data.calendar)
+            z = torch.as_tensor(g, dtype=torch.float32)
+            pred, _ = fit.model.one_step_means(data.x, u, z, data.calendar, weekly)
             ll = fit.model.observation(pred[:, :-1]).log_prob(data.x[:, 1:]).mean((0, 1)).numpy()
             out["loglik"][name] = {k: float(ll[cols].mean()) for k, cols in groups.items() if k != "all"}
     return out

@@ -6,6 +6,9 @@ import numpy as np
 import pandas as pd
 
 N_CALENDAR = 6
+#: The day-of-week harmonics among the columns of :func:`calendar_features` (weekly-periodic, so a day's
+#: value equals that of the day a week before).
+WEEKDAY_COLUMNS = slice(0, 4)
 
 
 def calendar_features(dates: pd.DatetimeIndex) -> np.ndarray:

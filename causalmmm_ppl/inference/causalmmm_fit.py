@@ -254,12 +254,14 @@ class CausalMMMFit:
             q = self.guide.edge_probabilities(batch)
             z = self.model.edges_to_matrix(torch.bernoulli(q.expand(n, *q.shape)))  # (draw, shop, node, node)
             u = latents["response"]
+            weekly = latents.get("weekly")
             mu = torch.empty(n, s_, t_)
             ll = torch.empty(n, s_, t_ - 1)
             for k, m in self._draw_chunks(n, data.x.shape):
                 pred_k, _ = self.model.one_step_means(
                     data.x.expand(m, -1, -1, -1).reshape(m * s_, t_, v_), u[k : k + m].reshape(m * s_, v_, 3),
                     z[k : k + m].reshape(m * s_, v_, v_), data.calendar,
+                    None if weekly is None else weekly[k : k + m].reshape(m * s_, v_, -1),
                 )
                 pred_k = pred_k.reshape(m, s_, t_, v_)
                 mu[k : k + m] = pred_k.loc[..., tgt]

@@ -20,11 +20,12 @@ def guide_draws(guide: AmortizedGuide, batch: ModelBatch, num_draws: int) -> dic
 
     Returns
     -------
-    ``{"edge_logit": (draw, shop, edge), "response": (draw, shop, node, 3)}``
+    ``{"edge_logit": (draw, shop, edge), "response": (draw, shop, node, 3)}`` and, when the model has weekly
+    profiles, ``"weekly": (draw, shop, node, harmonic)``
     """
     with pyro.plate("draws", num_draws, dim=-2):
         trace = poutine.trace(guide).get_trace(batch)
-    return {name: trace.nodes[name]["value"] for name in ("edge_logit", "response")}
+    return {name: trace.nodes[name]["value"] for name in ("edge_logit", "response", "weekly") if name in trace.nodes}
 
 
 @torch.no_grad()

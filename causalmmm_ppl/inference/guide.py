@@ -3,7 +3,8 @@
 Node embeddings from each series' summaries, then node → edge → node → edge message passing (NRI/ACD style) with the
 shop's pairwise Granger-style evidence on every edge (see :mod:`causalmmm_ppl.inference.features`); edge logits give
 the relaxed-Bernoulli edges, node embeddings and context give a Normal over each node's response parameters.
-One forward pass serves any shop, seen in training or not.
+One forward pass serves any shop, seen in training or not. The shops' weekly profiles (``weekly`` site) start from
+each node's own least-squares weekday harmonics over the days the guide sees.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from pyro import poutine
 from pyro.nn import PyroModule
 from torch import nn
 
+from causalmmm_ppl.data.calendar import WEEKDAY_COLUMNS
 from causalmmm_ppl.inference.features import N_EDGE_FEATURES, N_NODE_FEATURES, SCREEN_COLUMNS, ShopFeatures
-from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
+from causalmmm_ppl.models.causalmmm import CausalMMM, EdgeLogistic, ModelBatch
 from causalmmm_ppl.models.components import mlp
+from causalmmm_ppl.models.likelihood import spend_view
 
 
 class GraphEncoder(nn.Module):
@@ -95,31 +98,71 @@ class GraphEncoder(nn.Module):
         return logits, loc, scale
 
 
+def own_weekday_harmonics(
+    x: torch.Tensor, observed: torch.Tensor, calendar: torch.Tensor, log_nodes: torch.Tensor, ridge: float = 1e-2
+) -> torch.Tensor:
+    """Each node's own weekday profile: weighted least squares of its values (log-spend of active days for hurdle
+    nodes) on an intercept and the day-of-week harmonics.
+
+    Parameters
+    ----------
+    x : (shop, time, node) scaled values; observed : (shop, time, node) bool
+    calendar : (time, n_calendar) or (shop, time, n_calendar)
+    log_nodes : (node,) bool, the hurdle nodes
+
+    Returns
+    -------
+    (shop, node, harmonic) coefficients of the harmonics
+    """
+    value, active = spend_view(x, log_nodes)
+    w = observed.to(x.dtype) * torch.where(log_nodes, active, torch.ones_like(active))  # (shop, time, node)
+    harm = calendar[..., WEEKDAY_COLUMNS].expand(x.shape[0], x.shape[1], -1)
+    design = torch.cat([torch.ones_like(harm[..., :1]), harm], dim=-1)  # (shop, time, 1 + harmonic)
+    q = design.shape[-1]
+    gram = torch.einsum("stq,stv,str->svqr", design, w, design) + ridge * torch.eye(q, dtype=x.dtype)
+    rhs = torch.einsum("stq,stv,stv->svq", design, w, value)
+    return torch.linalg.solve(gram, rhs.unsqueeze(-1)).squeeze(-1)[..., 1:]
+
+
 class AmortizedGuide(PyroModule):
     """Guide for :class:`~causalmmm_ppl.models.causalmmm.CausalMMM`: the edges and response parameters of every
     shop, from the shop's own data, through :class:`GraphEncoder`. Its response location is an offset from the
-    model's context prior, so a new shop starts from what its context says."""
+    model's context prior, so a new shop starts from what its context says. The weekly profiles (when the model has
+    them) are Normal around a learned per-node multiple of each node's own weekday harmonics
+    (:func:`own_weekday_harmonics`) with a learned scale."""
 
     def __init__(self, model: CausalMMM, n_context: int, hidden: int, screen_weight: float = 0.0) -> None:
         super().__init__()
-        # a plain reference (not a submodule): the prior's parameters belong to the model
+        # plain references (not submodules): the prior's parameters belong to the model
         self.__dict__["_response_prior"] = model.response_prior
+        self.__dict__["_log_nodes"] = model.hurdle_mask
+        self.seasonality = bool(model.spec.seasonality)
         self.encoder = GraphEncoder(
             model.n_nodes, n_context, hidden, model.edge_index, model.prior_logit, screen_weight
         )
+        n_harm = WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start
+        self.weekly_gain = nn.Parameter(torch.ones(model.n_nodes, 1))
+        self.weekly_log_scale = nn.Parameter(torch.full((model.n_nodes, n_harm), -3.0))
 
     def distributions(self, batch: ModelBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Edge logits (shop, edge) and the response Normal's loc and scale (shop, node, 3)."""
         logits, offset, scale = self.encoder(batch.features, batch.context)
         return logits, self._response_prior(batch.context) + offset, scale
 
+    def weekly_distribution(self, batch: ModelBatch) -> dist.Distribution:
+        """q of the shops' weekly profiles: ``(shop, node, harmonic)`` events."""
+        own = own_weekday_harmonics(batch.x, batch.observed, batch.calendar, self._log_nodes)
+        return dist.Normal(self.weekly_gain * own, self.weekly_log_scale.exp()).to_event(2)
+
     def forward(self, batch: ModelBatch, *args, **kwargs) -> None:
         logits, loc, scale = self.distributions(batch)
         tau = batch.temperature
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx, dim=-1):
             with poutine.scale(scale=batch.kl_weight):
-                pyro.sample("edge_logit", dist.Logistic(logits / tau, torch.full_like(logits, 1.0 / tau)).to_event(1))
+                pyro.sample("edge_logit", EdgeLogistic(logits / tau, torch.full_like(logits, 1.0 / tau)).to_event(1))
             pyro.sample("response", dist.Normal(loc, scale).to_event(2))
+            if self.seasonality:
+                pyro.sample("weekly", self.weekly_distribution(batch))
 
     def edge_probabilities(self, batch: ModelBatch) -> torch.Tensor:
         """q(z_nij = 1) = sigmoid(logit) for the candidate edges: (shop, edge)."""

@@ -8,9 +8,12 @@ For every shop n (a batch dimension, in ``pyro.plate("shop")`` with subsampling)
    this site is weighted by λ (``kl_weight``). ``graph`` is a deterministic site holding the full (cause, effect)
    matrix: ``poutine.do(model, data={"graph": g})`` cuts or forces edges.
 2. Response. Per shop and node, unconstrained (decay, alpha, gamma) ~ Normal(context network(c_n), s): carryover
-   and Hill saturation of that node when it acts as a cause.
+   and Hill saturation of that node when it acts as a cause. Weekly profile (``spec.seasonality``): per shop and
+   node, coefficients w_nj of two day-of-week harmonics ~ Normal(0, ``seasonality_scale``): the shop's own weekday
+   pattern S_nj(t) (a shop's nodes share one, which no population-level calendar term can capture).
 3. Dynamics. s_i(t) = Hill(adstock(x_i))(t); effect j receives m_j(t) = Σ_i z_ij W_ij s_i(t) and updates its own
-   recurrent state from its own value and the message; μ_j(t + 1) = readout(h_j(t + 1)).
+   recurrent state from its own value and the message; μ_j(t + 1) = readout(h_j(t + 1)) + S_nj(t + 1) − S_nj(t)
+   (the readout is relative to the node's own latest value, which holds S_nj(t); a channel that was off holds none).
 4. Likelihood. Mediators and the target: x_j(t + 1) ~ StudentT(df, μ_j(t + 1), σ_j) (or Normal) on per-shop,
    per-node scaled data. Channels (``spend_model="hurdle"``, default): zero with probability 1 - sigmoid(l_j(t + 1)),
    else log x_j(t + 1) ~ StudentT(df, μ_j(t + 1), σ_j) — spend is off on some days and budget effects are
@@ -32,11 +35,26 @@ from pyro import poutine
 from pyro.nn import PyroModule
 from torch import nn
 
-from causalmmm_ppl.models.components import Decoder, ResponsePrior, saturated_carryover
-from causalmmm_ppl.models.likelihood import NodeLikelihood, Prediction
+from causalmmm_ppl.data.calendar import WEEKDAY_COLUMNS
+from causalmmm_ppl.models.components import Decoder, ResponsePrior, saturated_carryover, weekly_profile
+from causalmmm_ppl.models.likelihood import NodeLikelihood, Prediction, spend_view
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 PROB_CLAMP = 1e-3
+
+
+class EdgeLogistic(dist.Logistic):
+    """The Logistic distribution of edge logits, with reparameterised draws that are always finite.
+
+    ``torch``'s float32 ``uniform_`` returns exactly 0 with probability 2^-24, and the inverse CDF then gives -inf
+    and a NaN log-density. A fit draws millions of edge logits, so without the clamp about one fit in three logged
+    a NaN loss (the gradients stayed finite).
+    """
+
+    def rsample(self, sample_shape: torch.Size = torch.Size()) -> torch.Tensor:
+        finfo = torch.finfo(self.loc.dtype)
+        u = self.loc.new_empty(self._extended_shape(sample_shape)).uniform_().clamp(finfo.tiny, 1.0 - finfo.eps)
+        return self.icdf(u)
 
 
 @dataclass
@@ -128,7 +146,7 @@ class CausalMMM(PyroModule):
 
     def edge_prior(self, temperature: float) -> dist.Distribution:
         """Relaxed-Bernoulli prior of the candidate edges in logit space: ``(edge,)`` event."""
-        return dist.Logistic(self.prior_logit / temperature, torch.full_like(self.prior_logit, 1.0 / temperature))
+        return EdgeLogistic(self.prior_logit / temperature, torch.full_like(self.prior_logit, 1.0 / temperature))
 
     def observation(self, pred: Prediction) -> NodeLikelihood:
         """Likelihood of scaled values given the decoder's prediction (tensors ``(..., node)``)."""
@@ -136,7 +154,8 @@ class CausalMMM(PyroModule):
         return NodeLikelihood(pred, sigma, self.hurdle_mask, None if self.spec.likelihood == "normal" else self.spec.df)
 
     def one_step_means(
-        self, x: torch.Tensor, u: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor
+        self, x: torch.Tensor, u: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor,
+        weekly: torch.Tensor | None = None, calendar_next: torch.Tensor | None = None,
     ) -> tuple[Prediction, torch.Tensor]:
         """Teacher-forced predictions: ``pred[:, t]`` predicts ``x[:, t + 1]``.
 
@@ -144,12 +163,46 @@ class CausalMMM(PyroModule):
         ----------
         x : (batch, time, node); u : (batch, node, 3); z : (batch, node, node)
         calendar : (time, n_calendar) shared by the batch, or (shop, time, n_calendar) with batch = draws × shop
+        weekly : (batch, node, harmonic) the shops' weekly profiles (the ``weekly`` site); None: no shop profile
+        calendar_next : (n_calendar,) calendar of the day after the last (for the last day's prediction, e.g. the
+            first day of a forecast); None: the harmonics of the day a week before it, which has the same weekday
+            (with fewer than 7 days, the last day's)
 
         Returns
         -------
         pred : :class:`Prediction` with ``loc`` and ``on_logit`` (batch, time, node); h_last : (batch, node, hidden)
         """
-        return self.decoder(x, self.signals(x, u), z, _per_batch(calendar, x.shape[0]))
+        cal = _per_batch(calendar, x.shape[0])
+        pred, h = self.decoder(x, self.signals(x, u), z, cal)
+        if weekly is None:
+            return pred, h
+        season = weekly_profile(weekly, cal[..., WEEKDAY_COLUMNS])  # (batch, time, node)
+        if calendar_next is not None:
+            after_last = weekly_profile(weekly, calendar_next[WEEKDAY_COLUMNS].view(1, -1))
+        else:
+            after_last = season[:, -7:-6] if x.shape[1] >= 7 else season[:, -1:]
+        return pred.shifted(self.season_shift(x, season, torch.cat([season[:, 1:], after_last], dim=1))), h
+
+    def season_shift(self, x: torch.Tensor, season: torch.Tensor, season_next: torch.Tensor) -> torch.Tensor:
+        """What the shop's weekly profile adds to the location predicted for the next day: S(t + 1) − S(t) for a
+        node whose latest value holds S(t), S(t + 1) for a hurdle channel that was off.
+
+        Parameters
+        ----------
+        x : (..., node) values on day t; season, season_next : (..., node) profile on days t and t + 1
+
+        Returns
+        -------
+        (..., node)
+        """
+        _, active = spend_view(x, self.hurdle_mask)
+        held = torch.where(self.hurdle_mask, active, torch.ones_like(active))
+        return season_next - held * season
+
+    def weekly_prior(self, n_shops: torch.Size) -> dist.Distribution:
+        """Prior of the shops' weekly profiles: ``(shop, node, harmonic)`` events."""
+        loc = self.log_sigma.new_zeros(self.n_nodes, WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start)
+        return dist.Normal(loc, self.spec.seasonality_scale).expand(n_shops + loc.shape).to_event(2)
 
     def signals(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Causes' signals ``Hill(adstock(x_i))``: ``x: (batch, time, node)`` modelled values, ``u: (batch, node, 3)``
@@ -157,12 +210,13 @@ class CausalMMM(PyroModule):
         return saturated_carryover(self.unlink(x), u, self.spec.l_max, self.spec.saturation, self.spec.carryover)
 
     # ------------------------------------------------------------------------------------------ the model
-    def sample_latents(self, batch: ModelBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sample the graph and response sites inside the current shop plate.
+    def sample_latents(self, batch: ModelBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Sample the graph, response and weekly-profile sites inside the current shop plate.
 
         Returns
         -------
-        z : (..., shop, node, node) graph; u : (..., shop, node, 3) unconstrained response parameters
+        z : (..., shop, node, node) graph; u : (..., shop, node, 3) unconstrained response parameters;
+        weekly : (..., shop, node, harmonic) weekly profiles, None when ``spec.seasonality`` is off
         """
         prior = self.edge_prior(batch.temperature).expand(batch.shop_idx.shape + (self.n_edges,)).to_event(1)
         with poutine.scale(scale=batch.kl_weight):
@@ -170,13 +224,14 @@ class CausalMMM(PyroModule):
         z = pyro.deterministic("graph", self.edges_to_matrix(torch.sigmoid(y)), event_dim=2)
         loc = self.response_prior(batch.context)
         u = pyro.sample("response", dist.Normal(loc, self.spec.response_scale).to_event(2))
-        return z, u
+        weekly = pyro.sample("weekly", self.weekly_prior(batch.shop_idx.shape)) if self.spec.seasonality else None
+        return z, u, weekly
 
     def forward(self, batch: ModelBatch) -> Prediction:
         """Score the batch's days ``score_from..`` given the days before; returns the predictions ``(shop, time, node)``."""
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx):
-            z, u = self.sample_latents(batch)
-            pred, _ = self.one_step_means(batch.x, u, z, batch.calendar)
+            z, u, weekly = self.sample_latents(batch)
+            pred, _ = self.one_step_means(batch.x, u, z, batch.calendar, weekly)
             k = batch.score_from
             target = batch.x[:, k:]
             mask = batch.observed[:, k:] & batch.observed[:, k - 1 : -1]
@@ -208,17 +263,20 @@ class CausalMMM(PyroModule):
         v = self.n_nodes
         ch = self.channel_mask
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx, dim=-1):
-            z, u = self.sample_latents(batch)
+            z, u, weekly = self.sample_latents(batch)
             lead = z.shape[:-3]
             n_draw = int(np.prod(lead)) if lead else 1
             n_shop, t_hist, _ = batch.x.shape
             b = n_draw * n_shop
             zf, uf = z.reshape(b, v, v), u.reshape(b, v, 3)
+            wf = None if weekly is None else weekly.reshape(b, v, -1)
             xh = batch.x.expand(lead + batch.x.shape).reshape(b, t_hist, v)
-            pred, h = self.one_step_means(xh, uf, zf, batch.calendar)
+            pred, h = self.one_step_means(xh, uf, zf, batch.calendar, wf, calendar_future[0])
             keep = max(self.spec.l_max, self.decoder.lags)
             buffer = nn.functional.pad(xh.transpose(1, 2), (keep, 0))[..., -keep:]  # (b, node, keep), oldest first
             pred_next = pred[:, -1]  # (b, node): prediction of the first future day
+            if wf is not None:  # the shop's weekly profile on each future day: (b, horizon, node)
+                season = weekly_profile(wf, calendar_future[:, WEEKDAY_COLUMNS])
             out = []
             for k in range(horizon):
                 d = self.observation(pred_next.reshape(lead + (n_shop, v)))
@@ -235,6 +293,8 @@ class CausalMMM(PyroModule):
                 pred_next, h = self.decoder.step(
                     recent[..., : self.decoder.lags], s_k, zf, calendar_future[k].expand(b, -1), h
                 )
+                if wf is not None and k + 1 < horizon:
+                    pred_next = pred_next.shifted(self.season_shift(recent[..., 0], season[:, k], season[:, k + 1]))
         return torch.stack(out, dim=-3)
 
 

@@ -93,6 +93,23 @@ def saturated_carryover(
     return torch_ops.hill(carried, alpha, gamma) if saturation else carried
 
 
+def weekly_profile(coef: torch.Tensor, weekday: torch.Tensor) -> torch.Tensor:
+    """A shop's own weekly profile of each node on each day.
+
+    Parameters
+    ----------
+    coef : (batch, node, harmonic) coefficients of the day-of-week harmonics
+    weekday : (batch, time, harmonic) or (time, harmonic) the harmonics of each day
+
+    Returns
+    -------
+    (batch, time, node)
+    """
+    if weekday.ndim == 2:
+        return torch.einsum("bnh,th->btn", coef, weekday)
+    return torch.einsum("bnh,bth->btn", coef, weekday)
+
+
 def gated_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
     """The linear recurrence ``h[t] = a[t] * h[t - 1] + b[t]`` along axis -2.
 

@@ -67,6 +67,10 @@ class Prediction:
     def __getitem__(self, index) -> "Prediction":
         return Prediction(self.loc[index], self.on_logit[index])
 
+    def shifted(self, shift: torch.Tensor) -> "Prediction":
+        """The same prediction with ``shift`` added to the location."""
+        return Prediction(self.loc + shift, self.on_logit)
+
     def reshape(self, *shape) -> "Prediction":
         return Prediction(self.loc.reshape(*shape), self.on_logit.reshape(*shape))
 

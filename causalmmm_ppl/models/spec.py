@@ -47,6 +47,13 @@ class CausalMMMSpec:
         ``[1, 0, 0, …]`` — the "without carryover" ablation).
     response_scale : prior scale of the shop-level response parameters around the context networks (unconstrained).
 
+    seasonality : give every shop and node its own weekly profile, a latent variable (two day-of-week harmonics,
+        on the scale the node is modelled on: log-spend for hurdle channels). A shop's nodes share its weekday pattern
+        (opening hours, pay days, when its budgets are reset), which no population-level calendar term captures;
+        without it, edges from other nodes of the shop are the decoder's only proxy for that pattern and false edges
+        are turned on (see ``docs/benchmarks.md``, "Edge diagnostics"). False: the shared calendar terms only.
+    seasonality_scale : prior standard deviation of each harmonic coefficient of that profile.
+
     Decoder
     -------
     hidden : GRU state size per node. msg_dim : message size per edge. node_emb : node embedding size.
@@ -78,6 +85,8 @@ class CausalMMMSpec:
     # response
     l_max: int = 14
     response_scale: float = 0.3
+    seasonality: bool = True
+    seasonality_scale: float = 0.3
     saturation: bool = True
     carryover: bool = True
     # decoder
@@ -106,13 +115,13 @@ class CausalMMMSpec:
             raise InputError(f"spend_model must be 'hurdle' or 'same', got {self.spend_model!r}")
         if self.likelihood not in ("studentt", "normal"):
             raise InputError(f"likelihood must be 'studentt' or 'normal', got {self.likelihood!r}")
-        for name in ("temperature", "temperature_start", "lr", "response_scale", "df"):
+        for name in ("temperature", "temperature_start", "lr", "response_scale", "seasonality_scale", "df"):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("l_max", "hidden", "msg_dim", "steps", "batch_shops", "window", "num_draws"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("saturation", "carryover", "forbid_target_causes"):
+        for name in ("saturation", "carryover", "forbid_target_causes", "seasonality"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
         for name in ("kl_weight", "screen_weight"):

@@ -57,12 +57,14 @@ def test_the_graph_matters_for_forecasts(sim, fitted):
     panel = fitted.train_panel
     data = fitted._train_data()
     target = panel.n_nodes - 1
-    u = fitted.guide.distributions(data.full_batch())[1]
+    batch = data.full_batch()
+    u = fitted.guide.distributions(batch)[1]
+    weekly = fitted.guide.weekly_distribution(batch).mean
     truth = torch.as_tensor(sim.adjacency[:16], dtype=torch.float32)
     with torch.no_grad():
         errs = {}
         for name, z in {"true": truth, "empty": torch.zeros_like(truth)}.items():
-            pred, _ = fitted.model.one_step_means(data.x, u, z, data.calendar)
+            pred, _ = fitted.model.one_step_means(data.x, u, z, data.calendar, weekly)
             errs[name] = float(((pred.loc[:, :-1, target] - data.x[:, 1:, target]) ** 2).mean())
     assert errs["true"] < 0.8 * errs["empty"], errs
 

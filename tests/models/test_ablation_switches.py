@@ -74,9 +74,10 @@ def test_rollout_uses_the_same_signal_as_the_teacher_forced_pass(saturation, car
         tr = poutine.trace(model.rollout).get_trace(batch, cal, horizon)
         path = tr.nodes["_RETURN"]["value"]  # (horizon, shop, node)
         z, u = tr.nodes["graph"]["value"], tr.nodes["response"]["value"]
+        weekly = tr.nodes["weekly"]["value"]
         x_full = torch.cat([batch.x, path.transpose(0, 1)], dim=1)
         cal_full = torch.cat([batch.calendar, cal], dim=0)
-        pred, _ = model.one_step_means(x_full, u, z, cal_full)
+        pred, _ = model.one_step_means(x_full, u, z, cal_full, weekly)
     ch = model.channel_mask
     for k in range(horizon):
         for field in ("loc", "on_logit"):

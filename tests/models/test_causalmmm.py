@@ -101,7 +101,7 @@ def test_cutting_an_edge_with_poutine_do_in_a_rollout():
     cut = base_graph.clone()
     cut[:, 0, 4] = 0.0  # c0 -> gmv
     fixed = {name: site["value"] for name, site in tr.nodes.items() if site["type"] == "sample"
-             and name in ("edge_logit", "response")}
+             and name in ("edge_logit", "response", "weekly")}
 
     def run(graph):
         pyro.set_rng_seed(7)
@@ -164,3 +164,49 @@ def test_spec_round_trip_and_validation():
     assert spec.temperature_at(0, 100) == pytest.approx(spec.temperature_start)
     assert spec.temperature_at(100, 100) == pytest.approx(spec.temperature)
     assert spec.kl_weight_at(10**6, 100) == pytest.approx(spec.kl_weight)
+
+
+def test_weekly_profile_site_and_its_shift_of_the_location():
+    """The shop's weekly profile is a latent site of shape (shop, node, harmonic); it moves only the location, by
+    S(t + 1) - S(t), or by S(t + 1) for a channel that was off on day t (its latest value holds no profile)."""
+    model, batch = make_model(), make_batch()
+    batch.x[0, 10, 1] = 0.0  # channel c1 off on day 10 of shop 0
+    tr = poutine.trace(model).get_trace(batch)
+    assert tr.nodes["weekly"]["value"].shape == (3, 5, 4)
+    assert "weekly" not in poutine.trace(make_model(seasonality=False)).get_trace(batch).nodes
+    z = torch.ones(3, 5, 5) * torch.as_tensor(model.rho > 0, dtype=torch.float32)
+    u = torch.randn(3, 5, 3) * 0.3
+    weekly = torch.randn(3, 5, 4)
+    with torch.no_grad():
+        plain, _ = model.one_step_means(batch.x, u, z, batch.calendar)
+        seasonal, _ = model.one_step_means(batch.x, u, z, batch.calendar, weekly)
+        zero, _ = model.one_step_means(batch.x, u, z, batch.calendar, torch.zeros_like(weekly))
+    season = torch.einsum("snh,th->stn", weekly, batch.calendar[:, :4])
+    shift = seasonal.loc - plain.loc
+    torch.testing.assert_close(shift[:, :-1, 3], season[:, 1:, 3] - season[:, :-1, 3])  # a mediator
+    torch.testing.assert_close(shift[0, 10, 1], season[0, 11, 1])  # the channel that was off
+    torch.testing.assert_close(shift[0, 9, 1], season[0, 10, 1] - season[0, 9, 1])
+    torch.testing.assert_close(seasonal.on_logit, plain.on_logit)
+    torch.testing.assert_close(zero.loc, plain.loc)
+
+
+@pytest.mark.parametrize("bad", [{"seasonality_scale": 0.0}, {"seasonality": "yes"}])
+def test_seasonality_settings_are_validated(bad):
+    with pytest.raises(InputError):
+        CausalMMMSpec(**bad)
+    assert CausalMMMSpec.from_dict(CausalMMMSpec(seasonality=False).to_dict()).seasonality is False
+
+
+def test_edge_logit_draws_are_finite_when_the_uniform_draw_is_zero(monkeypatch):
+    """float32 uniform_ returns exactly 0 now and then (2^-24); the edge logits must stay finite, with a finite
+    log-density, for the prior and the guide alike."""
+    from causalmmm_ppl.models.causalmmm import EdgeLogistic
+
+    monkeypatch.setattr(torch.Tensor, "uniform_", lambda self, *a, **k: self.zero_())
+    d = EdgeLogistic(torch.zeros(3), torch.full((3,), 2.0)).expand((4, 3))
+    y = d.rsample()
+    assert type(d) is EdgeLogistic
+    assert torch.isfinite(y).all() and torch.isfinite(d.log_prob(y)).all()
+    model, batch = make_model(), make_batch()
+    tr = poutine.trace(model).get_trace(batch)
+    assert torch.isfinite(tr.nodes["edge_logit"]["value"]).all()
