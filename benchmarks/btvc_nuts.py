@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python -m benchmarks.btvc_nuts            # 4 chains x 1000 warm-up x 1000 draws, SVI 3000 steps
     .venv/bin/python -m benchmarks.btvc_nuts --quick    # tiny run (checks the script; does not write the docs)
     .venv/bin/python -m benchmarks.btvc_nuts --no-write --set target_accept_prob=0.8   # a variant, printed only
+    .venv/bin/python -m benchmarks.btvc_nuts --no-write --spec coef_knot_prior=halfnormal coef_knot_scale=0.2
 
 Reported: NUTS wall time (compilation included), ESS per second (bulk; minimum and median over the latent
 parameters), largest R-hat, divergent transitions, mean tree size; SVI wall time. Goal: NUTS <= 2 minutes.
@@ -34,7 +35,10 @@ def sim2_shop(n_days: int | None, seed: int = 0):
     return simulate("sim2", n_shops=1, n_days=n_days, seed=seed).panel
 
 
-def run(quick: bool, seed: int = 0, warmup: int = 1000, draws: int = 1000, overrides: dict | None = None) -> dict:
+def run(quick: bool, seed: int = 0, warmup: int = 1000, draws: int = 1000, overrides: dict | None = None,
+        spec_overrides: dict | None = None) -> dict:
+    """Fit NUTS and SVI on one sim2 shop; ``overrides`` are :class:`BTVCInference` fields of the NUTS run,
+    ``spec_overrides`` :class:`BTVCSpec` fields of both runs. Returns the figures :func:`section` reports."""
     import jax
     import numpyro
 
@@ -44,20 +48,22 @@ def run(quick: bool, seed: int = 0, warmup: int = 1000, draws: int = 1000, overr
 
     panel = sim2_shop(120 if quick else None, seed)
     chains, warmup, draws, svi_steps = (2, 50, 50, 200) if quick else (4, warmup, draws, 3000)
-    spec = BTVCSpec()
+    spec = BTVCSpec(**(spec_overrides or {}))
     nuts = fit_btvc(panel, spec, num_chains=chains, num_warmup=warmup, num_samples=draws, seed=seed,
                     progress=False, **(overrides or {}))
     table = diagnostics_table(nuts.to_inference_data(include_paths=False, posterior_predictive=False))
     overall = table.set_index("group").loc["all"]
     svi = fit_btvc(panel, spec, method="svi", svi_steps=svi_steps, seed=seed, progress=False)
     return {
-        "days": panel.n_time, "channels": len(nuts.design.media), "chains": chains, "warmup": warmup,
+        "seed": seed, "days": panel.n_time, "channels": len(nuts.design.media), "chains": chains, "warmup": warmup,
         "draws": draws, "knots": nuts.spec.knots,
         "chain_method": chain_method_for(chains) + (
             f", {len(chain_groups(chains))} rounds of {max(chain_groups(chains))}"
             if chain_method_for(chains) == "parallel" and len(chain_groups(chains)) > 1 else ""),
         "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "overrides": dict(overrides or {}), "reparam": nuts.inference.nuts_reparam, "target_accept": nuts.inference.target_accept_prob,
+        "overrides": dict(overrides or {}), "spec_overrides": dict(spec_overrides or {}),
+        "reparam": nuts.inference.nuts_reparam, "target_accept": nuts.inference.target_accept_prob,
+        "depth": nuts.inference.max_tree_depth,
         "params": int(overall["parameters"]), "nuts_s": nuts.wall_time_s,
         "ess_min_s": overall["ess_bulk_min"] / nuts.wall_time_s,
         "ess_median_s": overall["ess_bulk_median"] / nuts.wall_time_s,
@@ -77,11 +83,14 @@ def section(r: dict, command: str) -> str:
         "",
         f"Command: `{command}`  ",
         machine_line() + f" JAX host devices: {r['devices']}; CPU cores this process could use: {r['cores']}.  ",
-        f"Data: one shop of sim2 (`simulate('sim2', n_shops=1, seed=0)`), {r['days']} days, {r['channels']} media "
-        f"channels (the mediator is not used by BTVC); default `BTVCSpec` (knots: {r['knots']}), "
+        f"Data: one shop of sim2 (`simulate('sim2', n_shops=1, seed={r['seed']})`), {r['days']} days, "
+        f"{r['channels']} media channels (the mediator is not used by BTVC); "
+        f"{'`BTVCSpec` with ' + str(r['spec_overrides']) if r['spec_overrides'] else 'default `BTVCSpec`'} "
+        f"(knots: {r['knots']}), "
         f"{r['params']} latent parameters; "
         f"{'`BTVCInference` with ' + str(r['overrides']) if r['overrides'] else 'default `BTVCInference`'} (NUTS coordinates `nuts_reparam="
-        f"\"{r['reparam']}\"`, target acceptance {r['target_accept']}).",
+        f"\"{r['reparam']}\"`, target acceptance {r['target_accept']}, tree depth {r['depth']} "
+        "(warm-up, draws)).",
         "",
         "| method | setting | wall time (s) | ESS bulk/s min | ESS bulk/s median | max R-hat | divergences | "
         "mean tree size |",
@@ -110,14 +119,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="BTVCInference overrides of the NUTS run (a variant: use with --no-write)")
+    parser.add_argument("--spec", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="BTVCSpec overrides (model and priors) of both runs (a variant: use with --no-write)")
     args = parser.parse_args(argv)
     overrides = parse_spec(args.set)
-    result = run(args.quick, args.seed, args.warmup, args.draws, overrides)
+    result = run(args.quick, args.seed, args.warmup, args.draws, overrides, parse_spec(args.spec))
     command = ".venv/bin/python -m benchmarks.btvc_nuts" + (" --quick" if args.quick else "")
+    if args.seed:
+        command += f" --seed {args.seed}"
     if (args.warmup, args.draws) != (1000, 1000):
         command += f" --warmup {args.warmup} --draws {args.draws}"
     if args.set:
         command += " --set " + " ".join(args.set)
+    if args.spec:
+        command += " --spec " + " ".join(args.spec)
     text = section(result, command)
     print(text)
     if not (args.quick or args.no_write):

@@ -856,7 +856,8 @@ class BTVCFit:
             samples = {k: z[k] for k in z.files}
         with np.load(d / "sample_stats.npz") as z:
             stats = {k: z[k] for k in z.files}
-        spec = {"coef_at_average": False, "level_anchor": "first", **meta["spec"]}  # saved before these settings
+        # fits saved before these settings used these values
+        spec = {"coef_at_average": False, "level_anchor": "first", "coef_knot_prior": "halfnormal", **meta["spec"]}
         return cls(spec=BTVCSpec.from_dict(spec), inference=BTVCInference.from_dict(meta["inference"]),
                    design=BTVCDesign.from_dict(meta["design"]), scales=scales, media=inputs["media"],
                    controls=inputs["controls"], y=inputs["y"], mask=inputs["mask"].astype(bool),

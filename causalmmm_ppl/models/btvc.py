@@ -189,7 +189,7 @@ def sample_params(n_shops: int, n_channels: int, n_controls: int, n_level_knots:
     (``level_centered``, a Gaussian random walk from ``level_init``) and the log coefficient knots
     (``coef_log_knots ~ Normal(log coef_mean, coef_knot_sd)``) directly, which suits informative data (long daily
     series); ``"noncentered"`` samples standard normals (``level_steps``, ``coef_knots_raw``) scaled by the
-    spreads, which suits weak data.
+    spreads, which suits weak data. The spreads ``coef_knot_sd`` have the prior :func:`coef_knot_sd_prior`.
 
     Returns
     -------
@@ -221,8 +221,7 @@ def sample_params(n_shops: int, n_channels: int, n_controls: int, n_level_knots:
     p["coef_mean"] = numpyro.sample(
         "coef_mean",
         dist.LogNormal(float(np.log(spec.coef_prior_mean)), spec.coef_prior_log_sd).expand([s, k]).to_event(2))
-    p["coef_knot_sd"] = numpyro.sample(
-        "coef_knot_sd", dist.HalfNormal(spec.coef_knot_scale).expand([s, k]).to_event(2))
+    p["coef_knot_sd"] = numpyro.sample("coef_knot_sd", coef_knot_sd_prior(spec).expand([s, k]).to_event(2))
     if centered:
         p["coef_log_knots"] = numpyro.sample(
             "coef_log_knots", dist.Normal(jnp.log(p["coef_mean"])[..., None], p["coef_knot_sd"][..., None])
@@ -238,6 +237,17 @@ def sample_params(n_shops: int, n_channels: int, n_controls: int, n_level_knots:
     if spec.likelihood_df is None:
         p["nu"] = numpyro.sample("nu", dist.Gamma(2.0, 0.1).expand([s]).to_event(1))
     return knot_values(p, spec.level_anchor)
+
+
+def coef_knot_sd_prior(spec: BTVCSpec) -> dist.Distribution:
+    """The prior of one channel's knot spread ``coef_knot_sd``, a scalar distribution (batch shape ``()``).
+
+    ``spec.coef_knot_prior="lognormal"``: LogNormal(log ``coef_knot_scale``, ``coef_knot_log_sd``), which keeps
+    the spread away from 0; ``"halfnormal"``: HalfNormal(``coef_knot_scale``). See :class:`BTVCSpec`.
+    """
+    if spec.coef_knot_prior == "halfnormal":
+        return dist.HalfNormal(spec.coef_knot_scale)
+    return dist.LogNormal(float(np.log(spec.coef_knot_scale)), spec.coef_knot_log_sd)
 
 
 def random_walk_knots(start: jax.Array, step_sd: jax.Array, n_knots: int) -> dist.Distribution:

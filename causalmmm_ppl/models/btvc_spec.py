@@ -85,8 +85,23 @@ class BTVCSpec:
         else the contribution at mean spend when ``hill_at_mean`` and at full saturation without it).
     coef_prior_log_sd
         Log-scale standard deviation of that prior.
-    coef_knot_scale
-        Scale of the HalfNormal prior on the log-scale spread of a channel's knots around its mean (time variation).
+    coef_knot_prior, coef_knot_scale, coef_knot_log_sd
+        Prior on ``coef_knot_sd``, the log-scale spread of a channel's coefficient knots around its mean (how much
+        its effect drifts from one knot to the next, one quarter apart by default). ``"lognormal"`` (default):
+        LogNormal(log ``coef_knot_scale``, ``coef_knot_log_sd``), by default median 0.1 and central 95% interval
+        0.025 to 0.39; ``"halfnormal"``: HalfNormal(``coef_knot_scale``) (the previous default, with scale 0.2;
+        fits saved before this setting load with it). ``coef_knot_log_sd`` is used by ``"lognormal"`` only.
+        Why the LogNormal: a time-varying-coefficient model assumes that the channels' effects drift (creatives,
+        competition, audiences), and Orbit's KTR, whose structure this model follows, does not estimate its knot
+        scale at all but fixes it (``regressor_knot_scale``, default 0.1, on its own coefficient scale); the
+        LogNormal centres a prior on 0.1 instead of fixing it. A spread of 0.025 (2.5% drift between knots) is
+        already practically a constant coefficient, so keeping the spread away from 0 rules out no conclusion a
+        marketer would draw. It is a boundary-avoiding prior for a hierarchical scale estimated
+        from few groups (8 knots per channel; Chung et al., Psychometrika 2013), and it removes the corner of
+        the non-centred knots where NUTS struggles: with the HalfNormal, whose mode is 0, weak channels' spreads
+        went down to 0.003, and that is where trials with sheared NUTS coordinates diverged. On the sim2 shop
+        of ``--seed 1`` (4 chains × 1000 + 1000, draws' tree depth 10) the mean tree went from 431 leapfrog steps
+        with the HalfNormal to 383 with the LogNormal, one run each.
     decay_prior
         Beta(a, b) prior on the geometric adstock decay.
     hill_alpha_prior
@@ -117,7 +132,9 @@ class BTVCSpec:
     level_init_scale: float = 1.0
     coef_prior_mean: float = 0.2
     coef_prior_log_sd: float = 1.0
-    coef_knot_scale: float = 0.2
+    coef_knot_prior: str = "lognormal"
+    coef_knot_scale: float = 0.1
+    coef_knot_log_sd: float = 0.7
     decay_prior: tuple[float, float] = (2.0, 2.0)
     hill_alpha_prior: tuple[float, float] = (0.0, 0.5)
     hill_gamma_prior: tuple[float, float] = (0.0, 0.7)
@@ -131,12 +148,15 @@ class BTVCSpec:
         object.__setattr__(self, "hill_alpha_prior", tuple(float(v) for v in self.hill_alpha_prior))
         object.__setattr__(self, "hill_gamma_prior", tuple(float(v) for v in self.hill_gamma_prior))
         for name in ("level_knot_days", "coef_knot_days", "kernel_scale", "level_rw_scale", "level_init_scale",
-                     "coef_prior_mean", "coef_prior_log_sd", "coef_knot_scale", "seasonality_scale",
+                     "coef_prior_mean", "coef_prior_log_sd", "coef_knot_scale", "coef_knot_log_sd", "seasonality_scale",
                      "control_scale", "noise_scale"):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"btvc config: {name} must be > 0, got {getattr(self, name)!r}")
         if self.level_anchor not in ("mean", "first"):
             raise ValueError(f"btvc config: level_anchor must be 'mean' or 'first', got {self.level_anchor!r}")
+        if self.coef_knot_prior not in ("lognormal", "halfnormal"):
+            raise ValueError(f"btvc config: coef_knot_prior must be 'lognormal' or 'halfnormal', got "
+                             f"{self.coef_knot_prior!r}")
         if self.knots not in ("auto", "centered", "noncentered"):
             raise ValueError(f"btvc config: knots must be 'auto', 'centered' or 'noncentered', got {self.knots!r}")
         for name in ("weekly_order", "yearly_order"):
@@ -188,12 +208,20 @@ class BTVCInference:
     target_accept_prob, max_tree_depth, dense_mass
         NUTS settings. ``max_tree_depth`` is one depth, or ``(warm-up depth, sampling depth)`` as NumPyro takes it (a
         JSON list of two in a config): a shallower cap during warm-up bounds the long trees of its first iterations,
-        while the mass matrix is still being learned, without capping the draws. Defaults: target acceptance 0.8
-        (NumPyro's and Stan's default is 0.8), depth 7 during warm-up and 10 for the draws. On the benchmark's 676-day
-        sim2 shop (4 chains × 1000 + 1000, both cores; ``benchmarks.btvc_nuts``) they took NUTS from 176 s to 107 s
-        with no divergences, and the worst bulk ESS per second went from 6.9 to 12.3; other shops took 171 s
-        (``--seed 1``) and 106 s (``--seed 2``). The previous defaults (0.9, 10) had the first ~100 warm-up
-        iterations of every chain at the depth limit (1023 leapfrog steps).
+        while the mass matrix is still being learned. Defaults: target acceptance 0.85, depth 7 during warm-up and 8
+        (at most 255 leapfrog steps per draw) for the draws. A depth cap leaves NUTS exact (every tree, truncated
+        or not, keeps the posterior invariant); it only shortens the trajectories of draws that would have built a
+        deeper tree, which costs effective samples per draw but bounds the time per draw. On the 676-day sim2
+        shops (``benchmarks.btvc_nuts``, 4 chains × 1000 + 1000, target 0.8) the draws' trees were 255 steps
+        (depth 8) on seeds 0 and 2 and 511 on some chains of seed 1: with depth 10 for the draws (the previous
+        default) seed 1 averaged 383–431 steps and took 171 s on both cores against 106 s for seeds 0 and 2.
+        With these defaults every shop costs about the same: seeds 0, 1, 2 on one core 197.8, 203.4 and 208.4 s
+        (about half that on both cores), no divergences, largest R-hat 1.006, worst bulk ESS 900–1250 in 4000
+        draws. Target 0.85 rather than 0.8: with the cap it costs no extra leapfrog steps (the trees stay at
+        255), and at 0.8 seed 2 had one divergent transition (0.9 had no divergences on the three shops either,
+        but the weekly mmm_example fit of the tests then had R-hat 1.013). The depth 7 during warm-up stays:
+        with depth 10 throughout, the first ~100 warm-up iterations of every chain ran at the depth limit (1023
+        leapfrog steps) while the mass matrix was still the SVI start's.
     nuts_reparam
         Coordinates NUTS moves in; the model and its posterior are the same in all of them (a linear shear of the
         unconstrained space with unit Jacobian, undone on every draw). ``"none"`` (default): the model's own
@@ -222,8 +250,8 @@ class BTVCInference:
     num_chains: int = 4
     num_warmup: int = 1000
     num_samples: int = 1000
-    target_accept_prob: float = 0.8
-    max_tree_depth: int | tuple[int, int] = (7, 10)
+    target_accept_prob: float = 0.85
+    max_tree_depth: int | tuple[int, int] = (7, 8)
     dense_mass: bool = False
     nuts_init: str = "svi"
     nuts_init_steps: int = 1000

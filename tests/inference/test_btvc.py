@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -141,6 +143,11 @@ def test_save_and_load_reproduce_the_forecast(svi_fit, tmp_path):
     pd.testing.assert_frame_equal(again.forecast(panel, seed=5), fit.forecast(panel, seed=5))
     with pytest.raises(ValueError, match="not a BTVC model"):
         BTVCFit.load(tmp_path)
+    # a fit saved before ``coef_knot_prior`` existed had the HalfNormal prior on the knot spreads
+    meta = json.loads((tmp_path / "model" / "btvc.json").read_text())
+    del meta["spec"]["coef_knot_prior"], meta["spec"]["coef_knot_log_sd"]
+    (tmp_path / "model" / "btvc.json").write_text(json.dumps(meta))
+    assert BTVCFit.load(tmp_path / "model").spec.coef_knot_prior == "halfnormal"
 
 
 def test_sequential_shop_mode_matches_shapes():

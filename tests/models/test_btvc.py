@@ -17,6 +17,7 @@ from causalmmm_ppl.models.btvc import (
     BTVCData,
     btvc_model,
     btvc_paths,
+    coef_knot_sd_prior,
     fourier_features,
     kernel_weights,
     knot_positions,
@@ -174,6 +175,29 @@ def test_level_anchor_mean_centres_the_walk_on_level_init():
     assert np.allclose(np.diff(mean), np.diff(first)) and np.allclose(np.diff(first), [[0.2, -0.1, 0.4]])
 
 
+def test_coef_knot_sd_prior_keeps_the_spread_away_from_zero():
+    """Default LogNormal(log 0.1, 0.7): median 0.1, almost no mass below 0.01 (the HalfNormal's mode is 0); the
+    model's ``coef_knot_sd`` site has this prior; ``"halfnormal"`` gives the previous one."""
+    import numpyro.distributions as dist
+    from numpyro import handlers
+
+    spec = BTVCSpec(knots="noncentered")
+    prior = coef_knot_sd_prior(spec)
+    assert isinstance(prior, dist.LogNormal) and prior.batch_shape == ()
+    assert np.isclose(float(jnp.exp(prior.loc)), 0.1) and np.isclose(float(prior.scale), 0.7)
+    draws = np.asarray(prior.sample(jax.random.PRNGKey(0), (20000,)))
+    assert abs(np.median(draws) - 0.1) < 0.005 and np.mean(draws < 0.01) < 1e-3
+    old = coef_knot_sd_prior(BTVCSpec(coef_knot_prior="halfnormal", coef_knot_scale=0.2))
+    assert isinstance(old, dist.HalfNormal) and np.isclose(float(old.scale), 0.2)
+    assert np.mean(np.asarray(old.sample(jax.random.PRNGKey(0), (20000,))) < 0.01) > 0.02
+    for s in (spec, BTVCSpec(knots="noncentered", coef_knot_prior="halfnormal")):
+        tr = handlers.trace(handlers.seed(btvc_model, 0)).get_trace(_data(), None, spec=s, l_max=7)
+        site = tr["coef_knot_sd"]
+        assert site["value"].shape == (2, 2)
+        expected = coef_knot_sd_prior(s).log_prob(site["value"]).sum()
+        assert np.isclose(float(site["fn"].log_prob(site["value"])), float(expected), rtol=1e-6)
+
+
 def test_random_walk_knots_have_random_walk_covariance():
     d = random_walk_knots(jnp.array([1.0]), jnp.array([0.5]), 4)
     assert d.batch_shape == () and d.event_shape == (1, 3)
@@ -196,6 +220,11 @@ def test_spec_round_trips_and_rejects_unknown_settings():
         BTVCInference(method="mh")
     with pytest.raises(ValueError, match="level_anchor"):
         BTVCSpec(level_anchor="last")
+    with pytest.raises(ValueError, match="coef_knot_prior"):
+        BTVCSpec(coef_knot_prior="gamma")
+    with pytest.raises(ValueError, match="coef_knot_log_sd"):
+        BTVCSpec(coef_knot_log_sd=0.0)
+    assert BTVCSpec.from_dict({"coef_knot_prior": "halfnormal"}).coef_knot_prior == "halfnormal"
     with pytest.raises(ValueError, match="nuts_init"):
         BTVCInference(nuts_init="map")
     with pytest.raises(ValueError, match="nuts_reparam"):
