@@ -54,12 +54,13 @@ def run(quick: bool, seed: int = 0, warmup: int = 1000, draws: int = 1000, overr
     table = diagnostics_table(nuts.to_inference_data(include_paths=False, posterior_predictive=False))
     overall = table.set_index("group").loc["all"]
     svi = fit_btvc(panel, spec, method="svi", svi_steps=svi_steps, seed=seed, progress=False)
+    method, rounds = chain_method_for(chains), chain_groups(chains)
+    if method == "parallel" and len(rounds) > 1:
+        method += f", {len(rounds)} rounds of {max(rounds)}"
     return {
         "seed": seed, "days": panel.n_time, "channels": len(nuts.design.media), "chains": chains, "warmup": warmup,
         "draws": draws, "knots": nuts.spec.knots,
-        "chain_method": chain_method_for(chains) + (
-            f", {len(chain_groups(chains))} rounds of {max(chain_groups(chains))}"
-            if chain_method_for(chains) == "parallel" and len(chain_groups(chains)) > 1 else ""),
+        "chain_method": method,
         "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "overrides": dict(overrides or {}), "spec_overrides": dict(spec_overrides or {}),
         "reparam": nuts.inference.nuts_reparam, "target_accept": nuts.inference.target_accept_prob,

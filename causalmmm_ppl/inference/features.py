@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from causalmmm_ppl.models.likelihood import spend_view
+from causalmmm_ppl.models.likelihood import holds_level, spend_view
 from causalmmm_ppl.transforms import torch_ops
 
 #: Fixed carryover decays and Hill shapes of the cause transforms (identity = no saturation).
@@ -126,7 +126,7 @@ def shop_features(
     log_nodes = torch.zeros(v, dtype=torch.bool) if log_nodes is None else log_nodes.bool()
     y, active = spend_view(x, log_nodes)  # each effect on the scale the model scores it on
     # days scored per (shop, node): usable days, and for log nodes only the active ones
-    ww = w.unsqueeze(-1) * torch.where(log_nodes.view(1, 1, v), x > 0, torch.ones_like(x, dtype=torch.bool))
+    ww = w.unsqueeze(-1) * holds_level(x, log_nodes.view(1, 1, v))
     n = ww.sum(1).clamp_min(1.0)  # (shop, node)
 
     # own-past regression per (shop, node): intercept, own lags (and on/off lags of log nodes), calendar

@@ -20,7 +20,7 @@ from causalmmm_ppl.data.calendar import WEEKDAY_COLUMNS
 from causalmmm_ppl.inference.features import N_EDGE_FEATURES, N_NODE_FEATURES, SCREEN_COLUMNS, ShopFeatures
 from causalmmm_ppl.models.causalmmm import CausalMMM, EdgeLogistic, ModelBatch
 from causalmmm_ppl.models.components import mlp
-from causalmmm_ppl.models.likelihood import spend_view
+from causalmmm_ppl.models.likelihood import holds_level, spend_view
 
 
 class GraphEncoder(nn.Module):
@@ -114,8 +114,8 @@ def own_weekday_harmonics(
     -------
     (shop, node, harmonic) coefficients of the harmonics
     """
-    value, active = spend_view(x, log_nodes)
-    w = observed.to(x.dtype) * torch.where(log_nodes, active, torch.ones_like(active))  # (shop, time, node)
+    value, _ = spend_view(x, log_nodes)
+    w = observed.to(x.dtype) * holds_level(x, log_nodes)  # (shop, time, node)
     harm = calendar[..., WEEKDAY_COLUMNS].expand(x.shape[0], x.shape[1], -1)
     design = torch.cat([torch.ones_like(harm[..., :1]), harm], dim=-1)  # (shop, time, 1 + harmonic)
     q = design.shape[-1]

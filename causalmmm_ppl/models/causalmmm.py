@@ -37,7 +37,7 @@ from torch import nn
 
 from causalmmm_ppl.data.calendar import WEEKDAY_COLUMNS
 from causalmmm_ppl.models.components import Decoder, ResponsePrior, saturated_carryover, weekly_profile
-from causalmmm_ppl.models.likelihood import NodeLikelihood, Prediction, spend_view
+from causalmmm_ppl.models.likelihood import NodeLikelihood, Prediction, holds_level
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 PROB_CLAMP = 1e-3
@@ -196,9 +196,7 @@ class CausalMMM(PyroModule):
         -------
         (..., node)
         """
-        _, active = spend_view(x, self.hurdle_mask)
-        held = torch.where(self.hurdle_mask, active, torch.ones_like(active))
-        return season_next - held * season
+        return season_next - holds_level(x, self.hurdle_mask) * season
 
     def weekly_prior(self, n_shops: torch.Size) -> dist.Distribution:
         """Prior of the shops' weekly profiles: ``(shop, node, harmonic)`` events."""

@@ -49,6 +49,13 @@ def spend_view(x: torch.Tensor, log_nodes: torch.Tensor) -> tuple[torch.Tensor, 
     return torch.where(log_nodes, log_active(x), x), (log_nodes & (x > 0)).to(x.dtype)
 
 
+def holds_level(x: torch.Tensor, log_nodes: torch.Tensor) -> torch.Tensor:
+    """Whether a node's value carries its level on the scale of :func:`spend_view`: on active days for log nodes,
+    on every day for the others (bool, ``x``'s shape). These are the days a log node's log-spend is scored on and
+    regressed on, and the days its latest value holds its weekly profile."""
+    return ~log_nodes | (x > 0)
+
+
 @dataclass
 class Prediction:
     """The decoder's one-step-ahead prediction for every node.

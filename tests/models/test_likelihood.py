@@ -96,3 +96,11 @@ def test_spend_model_is_validated_and_round_trips():
         CausalMMMSpec(spend_model="lognormal")
     spec = CausalMMMSpec(spend_model="same")
     assert CausalMMMSpec.from_dict(spec.to_dict()).spend_model == "same"
+
+
+def test_holds_level_marks_active_days_of_log_nodes_and_every_day_of_the_others():
+    from causalmmm_ppl.models.likelihood import holds_level
+
+    x = torch.tensor([[0.0, 2.0], [1.5, 0.0]])  # (time, node): node 0 a log node, node 1 not
+    got = holds_level(x, torch.tensor([True, False]))
+    assert got.tolist() == [[False, True], [True, True]]
