@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import DOC, machine_line, replace_section
+from benchmarks._doc import DOC, machine_line, parse_spec, replace_section
 
 TITLE = "## CausalMMM (Pyro): graph recovery, calibration, cost"
 HOLDOUT = 14
@@ -62,8 +62,9 @@ def coverage(draws: np.ndarray, observed: np.ndarray, horizon: int, level: float
     return float(((obs >= lo) & (obs <= hi)).mean())
 
 
-def run_scenario(name: str, sizes: dict, seed: int) -> dict:
-    """Fit, evaluate and time one scenario (call in a fresh process for a clean peak-memory figure)."""
+def run_scenario(name: str, sizes: dict, seed: int, spec_overrides: dict | None = None) -> dict:
+    """Fit, evaluate and time one scenario (call in a fresh process for a clean peak-memory figure);
+    ``spec_overrides`` are ``CausalMMMSpec`` settings that replace the defaults (a variant)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure()
@@ -82,7 +83,7 @@ def run_scenario(name: str, sizes: dict, seed: int) -> dict:
     train = panel.select_shops(np.arange(n_train))
     hold = name != "small"
     fit_panel = train.select_time(0, t - HOLDOUT) if hold else train
-    spec = CausalMMMSpec(steps=sizes["steps"]) if "steps" in sizes else CausalMMMSpec()
+    spec = CausalMMMSpec(**({"steps": sizes["steps"]} if "steps" in sizes else {}), **(spec_overrides or {}))
     t0 = time.perf_counter()
     fit = fit_causalmmm(fit_panel, spec, seed=seed, progress=False)
     fit_seconds = time.perf_counter() - t0
@@ -214,11 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=("sim1", "sim2", "small"), help="run one scenario in this process, print JSON")
     parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
+    parser.add_argument("--spec", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="with --only: CausalMMMSpec settings of a variant, e.g. graph_templates=5")
     args = parser.parse_args(argv)
     table = QUICK if args.quick else FULL
     if args.only:
-        print(json.dumps(run_scenario(args.only, table[args.only], args.seed), default=float))
+        print(json.dumps(run_scenario(args.only, table[args.only], args.seed, parse_spec(args.spec)), default=float))
         return 0
+    if args.spec:
+        raise SystemExit("--spec needs --only: the section reports the defaults")
     results = {}
     for name in ("small", "sim1", "sim2"):
         cmd = [sys.executable, "-m", "benchmarks.causalmmm_recovery", "--only", name, "--seed", str(args.seed)]

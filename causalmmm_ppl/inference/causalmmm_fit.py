@@ -29,7 +29,7 @@ from causalmmm_ppl.inference.svi import TrainingData, TrainingLog, train
 from causalmmm_ppl.models.causalmmm import CausalMMM
 from causalmmm_ppl.models.components import constrain_response
 from causalmmm_ppl.models.likelihood import Prediction
-from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix
+from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix, expert_edge_mask
 
 FEATURE_CHUNK = 512
 IDATA_DRAWS = 100
@@ -336,7 +336,8 @@ class CausalMMMFit:
         if not (d / "fit.json").exists():
             raise InputError(f"{d}: not a CausalMMM run (no fit.json); fit one with `causalmmm fit`")
         meta = json.loads((d / "fit.json").read_text())
-        spec = CausalMMMSpec.from_dict(meta["spec"])
+        # settings added after a run was saved did not exist when it was fitted: it ran as they are off
+        spec = CausalMMMSpec.from_dict({"graph_templates": 0, "learn_df": False, **meta["spec"]})
         schema = Schema.from_dict(meta["schema"])
         nodes = schema.nodes
         mediators = tuple(n for n, k in zip(nodes, schema.node_kinds) if k == "mediator")
@@ -391,7 +392,8 @@ def build_model(panel: Panel, spec: CausalMMMSpec) -> tuple[CausalMMM, Amortized
     """Model and guide for a panel's nodes and context (weights freshly initialised from the torch RNG)."""
     rho = edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, spec.edge_priors, spec.forbid_target_causes)
     k = panel.context.shape[1]
-    model = CausalMMM(panel.nodes, panel.node_kinds, k, calendar_features(panel.dates[:1]).shape[1], rho, spec)
+    fixed = expert_edge_mask(panel.nodes, spec.edge_priors)
+    model = CausalMMM(panel.nodes, panel.node_kinds, k, calendar_features(panel.dates[:1]).shape[1], rho, spec, fixed)
     guide = AmortizedGuide(model, k, spec.encoder_hidden, spec.screen_weight)
     return model, guide
 

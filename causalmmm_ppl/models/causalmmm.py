@@ -41,6 +41,8 @@ from causalmmm_ppl.models.likelihood import NodeLikelihood, Prediction, holds_le
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 PROB_CLAMP = 1e-3
+MAX_DF = 200.0  # learned Student-t degrees of freedom stop here (a Normal, for all practical purposes)
+TEMPLATE_INIT_SD = 0.5  # spread of the graph templates' starting offsets (before tanh) around the prior's logit
 
 
 class EdgeLogistic(dist.Logistic):
@@ -100,6 +102,8 @@ class CausalMMM(PyroModule):
     n_calendar : number of calendar features
     rho : (cause, effect) prior edge probabilities; 0 forbids an edge, 1 requires it
     spec : model settings
+    fixed : (cause, effect) bool, pairs whose ρ a population prior (``spec.graph_templates``) must keep (expert,
+        required); None: none
     """
 
     def __init__(
@@ -110,6 +114,7 @@ class CausalMMM(PyroModule):
         n_calendar: int,
         rho: np.ndarray,
         spec: CausalMMMSpec,
+        fixed: np.ndarray | None = None,
     ) -> None:
         super().__init__()
         self.nodes, self.node_kinds, self.spec = tuple(nodes), tuple(node_kinds), spec
@@ -119,12 +124,20 @@ class CausalMMM(PyroModule):
         self.register_buffer("rho", rho_t)
         self.register_buffer("edge_index", cand)
         self.register_buffer("prior_logit", torch.logit(rho_t[cand[:, 0], cand[:, 1]].clamp(PROB_CLAMP, 1 - PROB_CLAMP)))
+        if spec.graph_templates:
+            keep = torch.as_tensor(np.zeros_like(rho, dtype=bool) if fixed is None else fixed)[cand[:, 0], cand[:, 1]]
+            self.register_buffer("template_learned", ~keep & (rho_t[cand[:, 0], cand[:, 1]] < 1.0))
+            # unequal starts break the templates' symmetry (equal ones would receive equal gradients for ever)
+            self.template_offset = nn.Parameter(TEMPLATE_INIT_SD * torch.randn(spec.graph_templates, len(cand)))
+            self.template_weight_logit = nn.Parameter(torch.zeros(spec.graph_templates))
         kinds = np.asarray(node_kinds)
         self.register_buffer("channel_mask", torch.as_tensor(kinds == "channel"))
         self.register_buffer("hurdle_mask", torch.as_tensor(spec.hurdle_nodes(node_kinds)))
         self.response_prior = ResponsePrior(v, n_context)
         self.decoder = Decoder(v, n_calendar, spec.hidden, spec.msg_dim, spec.node_emb, log_nodes=self.hurdle_mask)
         self.log_sigma = nn.Parameter(torch.full((v,), float(np.log(0.3))))
+        if spec.learn_df and spec.likelihood == "studentt":  # per node, starting at spec.df, kept above 2
+            self.log_df_excess = nn.Parameter(torch.full((v,), float(np.log(spec.df - 2.0))))
 
     # ------------------------------------------------------------------------------------------------ pieces
     @property
@@ -145,14 +158,38 @@ class CausalMMM(PyroModule):
         """Modelled values (see ``spec.link``) → per-shop scaled values, on which carryover and saturation act."""
         return torch.expm1(y.clamp_min(0.0)) if self.spec.link == "log1p" else y
 
+    def template_logits(self) -> torch.Tensor:
+        """Logits of the graph templates' edge probabilities, ``(template, edge)``: the prior's logit moved by at most
+        ``spec.template_spread`` on ordinary candidates, the prior's own elsewhere."""
+        moved = self.prior_logit + self.spec.template_spread * torch.tanh(self.template_offset)
+        return torch.where(self.template_learned, moved, self.prior_logit)
+
+    def template_weights(self) -> torch.Tensor:
+        """π, the population share of each graph template: ``(template,)``."""
+        return torch.softmax(self.template_weight_logit, -1)
+
     def edge_prior(self, temperature: float) -> dist.Distribution:
-        """Relaxed-Bernoulli prior of the candidate edges in logit space: ``(edge,)`` event."""
-        return EdgeLogistic(self.prior_logit / temperature, torch.full_like(self.prior_logit, 1.0 / temperature))
+        """Relaxed-Bernoulli prior of the candidate edges in logit space: ``(edge,)`` event; with
+        ``spec.graph_templates``, a mixture over the templates of such priors."""
+        if not self.spec.graph_templates:
+            return EdgeLogistic(self.prior_logit / temperature, torch.full_like(self.prior_logit, 1.0 / temperature)
+                                ).to_event(1)
+        logits = self.template_logits()
+        component = EdgeLogistic(logits / temperature, torch.full_like(logits, 1.0 / temperature)).to_event(1)
+        return dist.MixtureSameFamily(dist.Categorical(logits=self.template_weight_logit), component)
 
     def observation(self, pred: Prediction) -> NodeLikelihood:
         """Likelihood of scaled values given the decoder's prediction (tensors ``(..., node)``)."""
         sigma = torch.exp(self.log_sigma).clamp_min(1e-3)
-        return NodeLikelihood(pred, sigma, self.hurdle_mask, None if self.spec.likelihood == "normal" else self.spec.df)
+        return NodeLikelihood(pred, sigma, self.hurdle_mask, self.degrees_of_freedom())
+
+    def degrees_of_freedom(self) -> torch.Tensor | float | None:
+        """Student-t degrees of freedom: ``(node,)`` when learned, ``spec.df`` otherwise; None for a Normal."""
+        if self.spec.likelihood == "normal":
+            return None
+        if hasattr(self, "log_df_excess"):
+            return 2.0 + torch.exp(self.log_df_excess.clamp(max=np.log(MAX_DF - 2.0)))
+        return self.spec.df
 
     def one_step_means(
         self, x: torch.Tensor, u: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor,
@@ -217,7 +254,7 @@ class CausalMMM(PyroModule):
         z : (..., shop, node, node) graph; u : (..., shop, node, 3) unconstrained response parameters;
         weekly : (..., shop, node, harmonic) weekly profiles, None when ``spec.seasonality`` is off
         """
-        prior = self.edge_prior(batch.temperature).expand(batch.shop_idx.shape + (self.n_edges,)).to_event(1)
+        prior = self.edge_prior(batch.temperature).expand(batch.shop_idx.shape)
         with poutine.scale(scale=batch.kl_weight):
             y = pyro.sample("edge_logit", prior)
         z = pyro.deterministic("graph", self.edges_to_matrix(torch.sigmoid(y)), event_dim=2)

@@ -95,7 +95,7 @@ class NodeLikelihood(TorchDistribution):
     pred : the decoder's prediction, tensors ``(..., node)``
     scale : (node,) observation scale (of the value, or of log-spend for hurdle nodes)
     hurdle : (node,) bool, nodes with the hurdle spend model
-    df : Student-t degrees of freedom; ``None`` for a Normal
+    df : Student-t degrees of freedom, a number or ``(node,)``; ``None`` for a Normal
 
     The batch shape is ``pred.shape``; values are scaled values ``(..., node)`` (>= 0 for hurdle nodes).
     """
@@ -104,7 +104,8 @@ class NodeLikelihood(TorchDistribution):
     support = constraints.real
     has_rsample = False
 
-    def __init__(self, pred: Prediction, scale: torch.Tensor, hurdle: torch.Tensor, df: float | None = 5.0,
+    def __init__(self, pred: Prediction, scale: torch.Tensor, hurdle: torch.Tensor,
+                 df: float | torch.Tensor | None = 5.0,
                  validate_args: bool | None = None) -> None:
         self.pred, self.hurdle, self.df = pred, hurdle, df
         self.scale = scale.expand(pred.shape)
@@ -149,4 +150,5 @@ class NodeLikelihood(TorchDistribution):
     def select(self, mask: torch.Tensor) -> "NodeLikelihood":
         """The same likelihood restricted to the nodes in ``mask: (node,) bool`` (last axis)."""
         pred = Prediction(self.pred.loc[..., mask], self.pred.on_logit[..., mask])
-        return NodeLikelihood(pred, self.scale[..., mask], self.hurdle[mask], self.df)
+        df = self.df[..., mask] if isinstance(self.df, torch.Tensor) and self.df.ndim else self.df
+        return NodeLikelihood(pred, self.scale[..., mask], self.hurdle[mask], df)

@@ -33,6 +33,18 @@ class CausalMMMSpec:
     kl_weight : λ, the weight of the graph KL in the ELBO (1 is the plain ELBO).
     kl_warmup : fraction of the steps over which the KL weight rises linearly from 0 to λ (lets the decoder learn
         what edges could explain before the prior prunes them).
+    graph_templates : K > 0 makes the prior of a shop's graph a population mixture of K graph templates: the shop
+        draws a template k with probability π_k, then each ordinary candidate edge with the template's probability
+        ρ_kij (relaxed as above). π and ρ_k are learned with the other global networks (type-II maximum likelihood),
+        starting from ``prior_prob``; edges set in ``edge_priors`` (forbidden, required, expert) keep their
+        probability in every template. Shops of one business often share a few ways of working (how budgets are
+        set, which channels feed which); the mixture lets each shop borrow the edges of the shops that resemble it,
+        where its own short history is not enough. 0 (default): every candidate independent with probability ρ_ij.
+        Off by default: on a population where every shop has its own graph (sim2) the learned templates pull shops
+        toward a common graph and per-shop recovery drops; on shops that share a few graphs (sim1) it is the largest
+        gain measured (``docs/benchmarks.md``, "Population graph prior").
+    template_spread : how far (in logits) a template's edge may move from the prior's ρ: logit ρ_kij =
+        logit ρ_ij + template_spread · tanh(offset_kij). Smaller keeps templates closer to the sparse prior.
 
     screen_weight : initial weight of each shop's Granger screen (conditional t-statistics of the causes'
         saturated carryover, see :mod:`causalmmm_ppl.inference.features`) in the guide's edge logits. Only the
@@ -58,6 +70,8 @@ class CausalMMMSpec:
     -------
     hidden : GRU state size per node. msg_dim : message size per edge. node_emb : node embedding size.
     likelihood : ``"studentt"`` or ``"normal"``; ``df`` the Student-t degrees of freedom.
+    learn_df : learn the degrees of freedom per node (type-II, like the noise scale), starting at ``df``: the tails
+        follow the data, so forecast intervals are not wider than the noise calls for (bounded to (2, 200]).
     link : ``"identity"`` (default) models the per-shop scaled values themselves; ``"log1p"`` models ``log(1 + x)``
         so that effects and noise act multiplicatively. Carryover and saturation always act on the scaled values
         (spend, not log-spend). log1p recovered graphs worse than identity in the second session's runs (before the
@@ -81,6 +95,8 @@ class CausalMMMSpec:
     temperature_start: float = 1.0
     kl_weight: float = 1.0
     kl_warmup: float = 0.3
+    graph_templates: int = 0
+    template_spread: float = 6.0
     screen_weight: float = 1.5
     # response
     l_max: int = 14
@@ -97,6 +113,7 @@ class CausalMMMSpec:
     link: str = "identity"
     spend_model: str = "hurdle"
     df: float = 5.0
+    learn_df: bool = False
     # inference
     steps: int = 1500
     lr: float = 0.01
@@ -115,15 +132,21 @@ class CausalMMMSpec:
             raise InputError(f"spend_model must be 'hurdle' or 'same', got {self.spend_model!r}")
         if self.likelihood not in ("studentt", "normal"):
             raise InputError(f"likelihood must be 'studentt' or 'normal', got {self.likelihood!r}")
-        for name in ("temperature", "temperature_start", "lr", "response_scale", "seasonality_scale", "df"):
+        for name in ("temperature", "temperature_start", "lr", "response_scale", "seasonality_scale", "df",
+                     "template_spread"):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("l_max", "hidden", "msg_dim", "steps", "batch_shops", "window", "num_draws"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("saturation", "carryover", "forbid_target_causes", "seasonality"):
+        if self.likelihood == "studentt" and not self.df > 2:
+            raise InputError(f"df must be > 2 (finite variance), got {self.df}")
+        for name in ("saturation", "carryover", "forbid_target_causes", "seasonality", "learn_df"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if isinstance(self.graph_templates, bool) or int(self.graph_templates) != self.graph_templates \
+                or self.graph_templates < 0:
+            raise InputError(f"graph_templates must be an integer >= 0, got {self.graph_templates!r}")
         for name in ("kl_weight", "screen_weight"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -155,6 +178,30 @@ class CausalMMMSpec:
         return float(self.temperature_start * (self.temperature / self.temperature_start) ** frac)
 
 
+def edge_key(key: str, nodes: Sequence[str]) -> tuple[int, int]:
+    """``"cause->effect"`` → (cause, effect) positions among ``nodes``; InputError naming the key otherwise."""
+    index = {n: k for k, n in enumerate(nodes)}
+    parts = [s.strip() for s in str(key).split("->")]
+    if len(parts) != 2:
+        raise InputError(f"edge prior {key!r}: expected 'cause->effect'")
+    for name in parts:
+        if name not in index:
+            raise InputError(f"edge prior {key!r}: unknown node {name!r}; nodes are {', '.join(nodes)}")
+    i, j = index[parts[0]], index[parts[1]]
+    if i == j:
+        raise InputError(f"edge prior {key!r}: self-loops are not edges (own history is always used)")
+    return i, j
+
+
+def expert_edge_mask(nodes: Sequence[str], edge_priors: Mapping[str, float] | None) -> np.ndarray:
+    """(cause, effect) bool: the pairs whose prior probability ``edge_priors`` sets (a population prior leaves them
+    as set)."""
+    mask = np.zeros((len(nodes), len(nodes)), dtype=bool)
+    for key in edge_priors or {}:
+        mask[edge_key(key, nodes)] = True
+    return mask
+
+
 def edge_prior_matrix(
     nodes: Sequence[str],
     node_kinds: Sequence[str],
@@ -181,17 +228,8 @@ def edge_prior_matrix(
     kinds = np.asarray(node_kinds)
     if forbid_target_causes:
         rho[kinds == "target", :] = 0.0
-    index = {n: k for k, n in enumerate(nodes)}
     for key, p in (edge_priors or {}).items():
-        parts = [s.strip() for s in str(key).split("->")]
-        if len(parts) != 2:
-            raise InputError(f"edge prior {key!r}: expected 'cause->effect'")
-        for name in parts:
-            if name not in index:
-                raise InputError(f"edge prior {key!r}: unknown node {name!r}; nodes are {', '.join(nodes)}")
-        i, j = index[parts[0]], index[parts[1]]
-        if i == j:
-            raise InputError(f"edge prior {key!r}: self-loops are not edges (own history is always used)")
+        i, j = edge_key(key, nodes)
         p = float(p)
         if not (0.0 <= p <= 1.0) or math.isnan(p):
             raise InputError(f"edge prior {key!r}: probability must be in [0, 1], got {p}")

@@ -17,6 +17,7 @@ SCRIPTS = {
     "ablations": "## Ablations",
     "cost": "## Cost vs size",
     "edge_diagnostics": "## Edge diagnostics",
+    "graph_templates": "## Population graph prior",
 }
 
 

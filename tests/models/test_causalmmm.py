@@ -12,7 +12,8 @@ from pyro import poutine
 
 from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
 from causalmmm_ppl.models.components import Decoder, gated_scan, saturated_carryover
-from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix
+from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix, expert_edge_mask
+from causalmmm_ppl.models.likelihood import Prediction
 from causalmmm_ppl.errors import InputError
 
 NODES = ("c0", "c1", "c2", "pv", "gmv")
@@ -210,3 +211,66 @@ def test_edge_logit_draws_are_finite_when_the_uniform_draw_is_zero(monkeypatch):
     model, batch = make_model(), make_batch()
     tr = poutine.trace(model).get_trace(batch)
     assert torch.isfinite(tr.nodes["edge_logit"]["value"]).all()
+
+
+def make_template_model(k: int = 2, **spec_kw) -> CausalMMM:
+    torch.manual_seed(0)
+    spec = CausalMMMSpec(graph_templates=k, **spec_kw)
+    rho = edge_prior_matrix(NODES, KINDS, spec.prior_prob, spec.edge_priors)
+    return CausalMMM(NODES, KINDS, n_context=2, n_calendar=6, rho=rho, spec=spec,
+                     fixed=expert_edge_mask(NODES, spec.edge_priors))
+
+
+def test_graph_templates_make_the_edge_prior_a_mixture_over_templates():
+    """With K templates the prior of a shop's edge logits is Σ_k π_k Π_e Logistic(y_e; logit ρ_ke / τ, 1 / τ); the
+    templates start at the prior's ρ, differ only on ordinary candidates, and expert edges keep their ρ."""
+    model = make_template_model(2, edge_priors={"c0->gmv": 0.9})
+    e, tau = model.n_edges, 0.5
+    expert = int(((model.edge_index[:, 0] == 0) & (model.edge_index[:, 1] == 4)).nonzero())
+    logits = model.template_logits()
+    assert logits.shape == (2, e)
+    torch.testing.assert_close(logits[:, expert], torch.logit(torch.tensor([0.9, 0.9])))
+    assert not torch.allclose(logits[0], logits[1])  # unequal starts: the templates can specialise
+    with torch.no_grad():
+        model.template_offset.zero_()
+    torch.testing.assert_close(model.template_logits(), model.prior_logit.expand(2, e), atol=1e-5, rtol=1e-5)
+    with torch.no_grad():
+        model.template_offset.normal_()
+        model.template_weight_logit.copy_(torch.tensor([0.3, -0.2]))
+    y = torch.randn(3, e) * 3
+    s = 1.0 / tau
+    r = (y.unsqueeze(1) - model.template_logits() / tau) / s  # (shop, template, edge)
+    logistic = -r - np.log(s) - 2.0 * torch.nn.functional.softplus(-r)  # the Logistic density, written out
+    expected = torch.logsumexp(torch.log_softmax(model.template_weight_logit, 0) + logistic.sum(-1), dim=-1)
+    torch.testing.assert_close(model.edge_prior(tau).log_prob(y), expected)
+    tr = poutine.trace(model).get_trace(make_batch())
+    assert tr.nodes["edge_logit"]["value"].shape == (3, e)
+    tr.compute_log_prob()
+    assert tr.nodes["edge_logit"]["log_prob"].shape == (3,)
+    # the templates and their shares are learned through the ELBO's graph term
+    tr.nodes["edge_logit"]["log_prob"].sum().backward()
+    assert model.template_offset.grad.abs().sum() > 0 and model.template_weight_logit.grad.abs().sum() > 0
+    assert model.template_offset.grad[:, expert].abs().sum() == 0
+
+
+@pytest.mark.parametrize("bad", [{"graph_templates": -1}, {"graph_templates": 1.5}, {"graph_templates": True},
+                                 {"template_spread": 0.0}, {"df": 2.0}, {"learn_df": "yes"}])
+def test_template_and_tail_settings_are_validated(bad):
+    with pytest.raises(InputError):
+        CausalMMMSpec(**bad)
+
+
+def test_learned_degrees_of_freedom_are_per_node_and_reach_the_likelihood():
+    model, batch = make_model(learn_df=True, df=5.0), make_batch()
+    df = model.degrees_of_freedom()
+    assert df.shape == (5,)
+    torch.testing.assert_close(df, torch.full((5,), 5.0))
+    assert make_model(df=7.0).degrees_of_freedom() == 7.0
+    assert make_model(likelihood="normal", learn_df=True).degrees_of_freedom() is None
+    tr = poutine.trace(model).get_trace(batch)
+    tr.compute_log_prob()
+    tr.nodes["x"]["log_prob_sum"].backward()
+    assert model.log_df_excess.grad.abs().min() > 0  # every node's tail is learned
+    pred = Prediction(torch.zeros(2, 5), torch.zeros(2, 5))
+    like = model.observation(pred).select(torch.tensor([False, False, False, True, True]))
+    assert like.df.shape == (2,)
