@@ -188,3 +188,17 @@ def test_compare_a_causalmmm_run_with_a_btvc_run_of_the_same_panel(run_dir, pane
     assert {"elpd_loo", "se", "weight"} <= set(table.columns)
     assert set(table["model"]) == {"causalmmm", "btvc"}
     assert table["weight"].sum() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_a_fit_with_graph_templates_writes_each_shops_membership(panel_dir, tmp_path, capsys):
+    cfg = tmp_path / "templates.json"
+    cfg.write_text(json.dumps({**FAST, "steps": 20, "graph_templates": 2}))
+    out = tmp_path / "run"
+    code, _, _ = run_cli(capsys, "fit", str(panel_dir / "panel.csv"), *flags(panel_dir), "--config", str(cfg),
+                         "--out", str(out), "--quiet")
+    assert code == 0
+    tpl = pd.read_csv(out / "templates.csv")
+    assert list(tpl.columns) == ["shop", "template", "share", "probability"]
+    assert len(tpl) == 6 * 2 and set(tpl["template"]) == {0, 1}
+    np.testing.assert_allclose(tpl.groupby("shop")["probability"].sum(), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(tpl.groupby("template")["share"].first().sum(), 1.0, rtol=1e-5)

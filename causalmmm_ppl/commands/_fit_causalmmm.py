@@ -5,7 +5,8 @@ values), ``--steps N`` (SVI steps), ``--seed``, ``--quiet``, ``--config FILE`` (
 :class:`~causalmmm_ppl.models.spec.CausalMMMSpec` fields, e.g. ``{"prior_prob": 0.2, "edge_priors": {"x0->gmv": 1}}``),
 ``--resume`` (continue a killed fit from ``RUN/checkpoint/``).
 
-Writes RUN atomically: ``edges.csv``, ``idata.nc``, ``forecast.csv`` (with ``--holdout``) and ``model/``.
+Writes RUN atomically: ``edges.csv``, ``idata.nc``, ``forecast.csv`` (with ``--holdout``), ``templates.csv`` (each
+shop's graph-template membership, when ``graph_templates`` > 0) and ``model/``.
 While training, a checkpoint is kept in ``RUN/checkpoint/``; it is removed when the run completes.
 """
 
@@ -79,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     forecast = fit.forecast(train, panel.select_time(panel.n_time - holdout, panel.n_time)) if holdout else None
     with atomic_dir(out) as tmp:
         fit.edge_probabilities().to_csv(tmp / "edges.csv", index=False)
+        if spec.graph_templates:
+            fit.template_probabilities().to_csv(tmp / "templates.csv", index=False)
         write_inference_data(fit.to_inference_data(), tmp / "idata.nc")
         if forecast is not None:
             forecast.to_csv(tmp / "forecast.csv", index=False, date_format="%Y-%m-%d")

@@ -159,6 +159,32 @@ class CausalMMMFit:
         panel = panel if panel is not None else self.train_panel
         return edge_table(self.edge_probability_array(panel), panel.shops, self.schema.nodes)
 
+    def template_probabilities(self, panel: Panel | None = None, num_draws: int | None = None,
+                               seed: int | None = None) -> pd.DataFrame:
+        """Which graph template each shop follows (``spec.graph_templates > 0``): long table ``shop, template,
+        share, probability``, with ``share`` the template's population share π_k and ``probability`` the shop's
+        posterior membership averaged over draws of its edges from the guide.
+
+        ``panel`` defaults to the training panel; new shops work as for :meth:`edge_probabilities`.
+        """
+        if not self.spec.graph_templates:
+            raise InputError("this run has no graph templates (fit with graph_templates > 0 in --config)")
+        data = self.prepare(panel) if panel is not None else self._train_data()
+        panel = panel if panel is not None else self.train_panel
+        pyro.set_rng_seed(self.seed if seed is None else seed)
+        batch = data.full_batch(temperature=self.spec.temperature)
+        with torch.no_grad():
+            y = guide_draws(self.guide, batch, num_draws or self.spec.num_draws)["edge_logit"]  # (draw, shop, edge)
+            member = self.model.template_membership(y, self.spec.temperature).mean(0).numpy()  # (shop, template)
+            share = self.model.template_weights().numpy()
+        s, k = member.shape
+        return pd.DataFrame({
+            "shop": np.repeat(np.asarray(panel.shops, dtype=object), k),
+            "template": np.tile(np.arange(k), s),
+            "share": np.tile(share, s).astype(np.float64),
+            "probability": member.ravel().astype(np.float64),
+        })
+
     # ---------------------------------------------------------------------------------------- forecasts
     def forecast(
         self,

@@ -6,7 +6,9 @@ For every shop n (a batch dimension, in ``pyro.plate("shop")`` with subsampling)
    z_nij = sigmoid(y_nij), y_nij ~ Logistic(logit(ρ_ij) / τ, 1 / τ) — the binary Concrete distribution written in
    logit space (Maddison et al. 2017, app. C), where its density and the KL to the guide are well behaved. The KL of
    this site is weighted by λ (``kl_weight``). ``graph`` is a deterministic site holding the full (cause, effect)
-   matrix: ``poutine.do(model, data={"graph": g})`` cuts or forces edges.
+   matrix: ``poutine.do(model, data={"graph": g})`` cuts or forces edges. With ``spec.graph_templates = K`` the
+   prior of a shop's edge logits is a population mixture, Σ_k π_k Π_ij Logistic(logit(ρ_kij) / τ, 1 / τ), of K
+   learned graph templates (expert, required and forbidden pairs keep their ρ in every template).
 2. Response. Per shop and node, unconstrained (decay, alpha, gamma) ~ Normal(context network(c_n), s): carryover
    and Hill saturation of that node when it acts as a cause. Weekly profile (``spec.seasonality``): per shop and
    node, coefficients w_nj of two day-of-week harmonics ~ Normal(0, ``seasonality_scale``): the shop's own weekday
@@ -168,15 +170,25 @@ class CausalMMM(PyroModule):
         """π, the population share of each graph template: ``(template,)``."""
         return torch.softmax(self.template_weight_logit, -1)
 
+    def template_membership(self, edge_logit: torch.Tensor, temperature: float) -> torch.Tensor:
+        """Posterior probability of each graph template given a shop's edge logits: ``(..., edge)`` →
+        ``(..., template)``, ∝ π_k Π_ij Logistic(y_ij; logit(ρ_kij) / τ, 1 / τ)."""
+        joint = torch.log_softmax(self.template_weight_logit, -1) + self._templates(temperature).log_prob(
+            edge_logit.unsqueeze(-2))
+        return torch.softmax(joint, dim=-1)
+
     def edge_prior(self, temperature: float) -> dist.Distribution:
         """Relaxed-Bernoulli prior of the candidate edges in logit space: ``(edge,)`` event; with
         ``spec.graph_templates``, a mixture over the templates of such priors."""
         if not self.spec.graph_templates:
             return EdgeLogistic(self.prior_logit / temperature, torch.full_like(self.prior_logit, 1.0 / temperature)
                                 ).to_event(1)
+        return dist.MixtureSameFamily(dist.Categorical(logits=self.template_weight_logit), self._templates(temperature))
+
+    def _templates(self, temperature: float) -> dist.Distribution:
+        """The templates' relaxed-Bernoulli edge logits: batch ``(template,)``, event ``(edge,)``."""
         logits = self.template_logits()
-        component = EdgeLogistic(logits / temperature, torch.full_like(logits, 1.0 / temperature)).to_event(1)
-        return dist.MixtureSameFamily(dist.Categorical(logits=self.template_weight_logit), component)
+        return EdgeLogistic(logits / temperature, torch.full_like(logits, 1.0 / temperature)).to_event(1)
 
     def observation(self, pred: Prediction) -> NodeLikelihood:
         """Likelihood of scaled values given the decoder's prediction (tensors ``(..., node)``)."""

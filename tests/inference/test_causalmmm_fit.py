@@ -162,6 +162,10 @@ def test_population_prior_and_learned_tails_fit_forecast_and_reload(sim, tmp_pat
     assert not torch.allclose(fit.model.template_logits(), start)
     assert fit.model.template_weights().sum().item() == pytest.approx(1.0)
     assert not torch.allclose(fit.model.degrees_of_freedom(), torch.tensor(spec.df))
+    member = fit.template_probabilities()
+    np.testing.assert_allclose(member.groupby("shop")["probability"].sum(), 1.0, rtol=1e-5)
+    new = sim.panel.select_shops([18, 19]).select_time(0, 90)
+    assert set(fit.template_probabilities(new)["shop"]) == set(new.shops)  # new shops, no retraining
     history, plan = panel.select_time(0, 80), panel.select_time(80, 90)
     draws = fit.forecast_samples(history, plan, seed=0)
     assert np.isfinite(draws).all()
@@ -179,4 +183,6 @@ def test_population_prior_and_learned_tails_fit_forecast_and_reload(sim, tmp_pat
     (old / "fit.json").write_text(json.dumps(meta))
     reloaded = CausalMMMFit.load(old)
     assert reloaded.spec.graph_templates == 0 and not reloaded.spec.learn_df
+    with pytest.raises(InputError, match="no graph templates"):
+        reloaded.template_probabilities()
     np.testing.assert_allclose(reloaded.edge_probability_array(), plain.edge_probability_array(), atol=1e-6)
