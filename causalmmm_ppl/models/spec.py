@@ -71,7 +71,8 @@ class CausalMMMSpec:
     hidden : GRU state size per node. msg_dim : message size per edge. node_emb : node embedding size.
     likelihood : ``"studentt"`` or ``"normal"``; ``df`` the Student-t degrees of freedom.
     learn_df : learn the degrees of freedom per node (type-II, like the noise scale), starting at ``df``: the tails
-        follow the data, so forecast intervals are not wider than the noise calls for (bounded to (2, 200]).
+        follow the data, so forecast intervals are not wider than the noise calls for (bounded to (2, 200];
+        Student-t likelihood only).
     link : ``"identity"`` (default) models the per-shop scaled values themselves; ``"log1p"`` models ``log(1 + x)``
         so that effects and noise act multiplicatively. Carryover and saturation always act on the scaled values
         (spend, not log-spend). log1p recovered graphs worse than identity in the second session's runs (before the
@@ -144,8 +145,8 @@ class CausalMMMSpec:
         for name in ("saturation", "carryover", "forbid_target_causes", "seasonality", "learn_df"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if isinstance(self.graph_templates, bool) or int(self.graph_templates) != self.graph_templates \
-                or self.graph_templates < 0:
+        k = self.graph_templates
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0:
             raise InputError(f"graph_templates must be an integer >= 0, got {self.graph_templates!r}")
         for name in ("kl_weight", "screen_weight"):
             if not getattr(self, name) >= 0:

@@ -254,6 +254,7 @@ def test_graph_templates_make_the_edge_prior_a_mixture_over_templates():
 
 
 @pytest.mark.parametrize("bad", [{"graph_templates": -1}, {"graph_templates": 1.5}, {"graph_templates": True},
+                                 {"graph_templates": "3"}, {"graph_templates": float("nan")},
                                  {"template_spread": 0.0}, {"df": 2.0}, {"learn_df": "yes"}])
 def test_template_and_tail_settings_are_validated(bad):
     with pytest.raises(InputError):
