@@ -228,7 +228,8 @@ def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> 
     samples : :meth:`CausalMMMFit.posterior_samples` of the training panel (one chain of ``draw`` draws)
 
     Groups: ``posterior`` (``edge`` 0/1 draws and ``edge_probability`` (shop, cause, effect); ``decay``, ``alpha``,
-    ``gamma`` (shop, node): carryover and Hill curve of each node as a cause, gamma in the cause's original units),
+    ``gamma`` (shop, node): carryover and Hill curve of each node as a cause, gamma in the cause's original units;
+    with graph templates, ``template`` (shop, template): the shop's membership given the draw's edges),
     ``posterior_predictive`` (the target one day ahead, original units, with noise), ``observed_data``,
     ``log_likelihood`` (the target one day ahead given the past, original units; NaN on the first day) and
     ``sample_stats`` (the ELBO per SVI step, dim ``step``).
@@ -244,6 +245,10 @@ def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> 
     one_chain["edge_probability"] = np.broadcast_to(q, (1, n) + q.shape)
     dims = {"edge": ["shop", "cause", "effect"], "edge_probability": ["shop", "cause", "effect"],
             "decay": ["shop", "node"], "alpha": ["shop", "node"], "gamma": ["shop", "node"]}
+    if "template" in samples:  # population graph prior: each shop's template membership per draw
+        one_chain["template"] = np.asarray(samples["template"], dtype=np.float32)[None]
+        dims["template"] = ["shop", "template"]
+        coords["template"] = np.arange(one_chain["template"].shape[-1])
     target = panel.n_nodes - 1
     observed = np.where(panel.target_observed, panel.values[..., target], np.nan)
     idata = build_inference_data(

@@ -265,7 +265,8 @@ class CausalMMMFit:
         units), and for the target ``mu`` (draw, shop, time), the one-step-ahead location mapped to original units
         (the predictive median), ``predictive`` (draw, shop, time), one-step-ahead predictive draws, and ``loglik``
         (draw, shop, time), the pointwise log-likelihood, all in original units; ``[..., t]`` refers to day t, and
-        day 0 (no past) is NaN. Draws are processed in chunks so memory stays bounded on long panels.
+        day 0 (no past) is NaN. With graph templates, ``template`` (draw, shop, template): each shop's membership
+        given that draw's edges. Draws are processed in chunks so memory stays bounded on long panels.
         """
         data = self.prepare(panel) if panel is not None else self._train_data()
         panel = panel if panel is not None else self.train_panel
@@ -305,7 +306,11 @@ class CausalMMMFit:
         jacobian = np.log(scale) + (y_obs if link == "log1p" else 0.0)  # log |dx/dy| of the inverse link and scaling
         ok = (data.observed[:, 1:, tgt] & data.observed[:, :-1, tgt]).numpy()
         ll = np.where(ok, ll.numpy() - jacobian, np.nan)
-        return {
+        out = {}
+        if self.spec.graph_templates:
+            with torch.no_grad():
+                out["template"] = self.model.template_membership(latents["edge_logit"], self.spec.temperature).numpy()
+        return out | {
             "edge": z.numpy().astype(np.int8),
             "edge_probability": self.model.edges_to_matrix(q).numpy(),
             "decay": decay.numpy(),

@@ -166,6 +166,9 @@ def test_population_prior_and_learned_tails_fit_forecast_and_reload(sim, tmp_pat
     np.testing.assert_allclose(member.groupby("shop")["probability"].sum(), 1.0, rtol=1e-5)
     new = sim.panel.select_shops([18, 19]).select_time(0, 90)
     assert set(fit.template_probabilities(new)["shop"]) == set(new.shops)  # new shops, no retraining
+    idata = fit.to_inference_data(num_draws=8)
+    assert idata.posterior["template"].dims == ("chain", "draw", "shop", "template")
+    np.testing.assert_allclose(idata.posterior["template"].sum("template"), 1.0, rtol=1e-5)
     history, plan = panel.select_time(0, 80), panel.select_time(80, 90)
     draws = fit.forecast_samples(history, plan, seed=0)
     assert np.isfinite(draws).all()
