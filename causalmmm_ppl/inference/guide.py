@@ -156,10 +156,9 @@ class AmortizedGuide(PyroModule):
 
     def forward(self, batch: ModelBatch, *args, **kwargs) -> None:
         logits, loc, scale = self.distributions(batch)
-        tau = batch.temperature
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx, dim=-1):
             with poutine.scale(scale=batch.kl_weight):
-                pyro.sample("edge_logit", EdgeLogistic(logits / tau, torch.full_like(logits, 1.0 / tau)).to_event(1))
+                pyro.sample("edge_logit", EdgeLogistic.relaxed(logits, batch.temperature))
             pyro.sample("response", dist.Normal(loc, scale).to_event(2))
             if self.seasonality:
                 pyro.sample("weekly", self.weekly_distribution(batch))

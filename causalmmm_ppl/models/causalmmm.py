@@ -56,6 +56,12 @@ class EdgeLogistic(dist.Logistic):
     (the gradients stayed finite; seen once, on the second sim2 panel).
     """
 
+    @classmethod
+    def relaxed(cls, logits: torch.Tensor, temperature: float) -> dist.Distribution:
+        """Relaxed-Bernoulli edges with probabilities ``sigmoid(logits)`` at temperature τ, in logit space:
+        Logistic(logits / τ, 1 / τ), ``(..., edge)`` as one event."""
+        return cls(logits / temperature, torch.full_like(logits, 1.0 / temperature)).to_event(1)
+
     def rsample(self, sample_shape: torch.Size = torch.Size()) -> torch.Tensor:
         finfo = torch.finfo(self.loc.dtype)
         u = self.loc.new_empty(self._extended_shape(sample_shape)).uniform_().clamp(finfo.tiny, 1.0 - finfo.eps)
@@ -181,14 +187,12 @@ class CausalMMM(PyroModule):
         """Relaxed-Bernoulli prior of the candidate edges in logit space: ``(edge,)`` event; with
         ``spec.graph_templates``, a mixture over the templates of such priors."""
         if not self.spec.graph_templates:
-            return EdgeLogistic(self.prior_logit / temperature, torch.full_like(self.prior_logit, 1.0 / temperature)
-                                ).to_event(1)
+            return EdgeLogistic.relaxed(self.prior_logit, temperature)
         return dist.MixtureSameFamily(dist.Categorical(logits=self.template_weight_logit), self._templates(temperature))
 
     def _templates(self, temperature: float) -> dist.Distribution:
         """The templates' relaxed-Bernoulli edge logits: batch ``(template,)``, event ``(edge,)``."""
-        logits = self.template_logits()
-        return EdgeLogistic(logits / temperature, torch.full_like(logits, 1.0 / temperature)).to_event(1)
+        return EdgeLogistic.relaxed(self.template_logits(), temperature)
 
     def observation(self, pred: Prediction) -> NodeLikelihood:
         """Likelihood of scaled values given the decoder's prediction (tensors ``(..., node)``)."""
