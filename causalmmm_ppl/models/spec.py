@@ -71,10 +71,13 @@ class CausalMMMSpec:
     Decoder
     -------
     hidden : GRU state size per node. msg_dim : message size per edge. node_emb : node embedding size.
-    likelihood : ``"studentt"`` or ``"normal"``; ``df`` the Student-t degrees of freedom.
+    likelihood : ``"studentt"`` or ``"normal"``; ``df`` the Student-t degrees of freedom (where learned, their start).
     learn_df : learn the degrees of freedom per node (type-II, like the noise scale), starting at ``df``: the tails
         follow the data, so forecast intervals are not wider than the noise calls for (bounded to (2, 200];
-        Student-t likelihood only).
+        Student-t likelihood only). On by default (sixth session): with ``df`` fixed at 5, 90% intervals covered
+        0.95–0.96 of held-out sim2 values on two of three panels, above the 85–95% band; learned tails bring them
+        inside it (``docs/benchmarks.md``). False: the tails stay at ``df`` (runs saved before this setting existed
+        load so).
     link : ``"identity"`` (default) models the per-shop scaled values themselves; ``"log1p"`` models ``log(1 + x)``
         so that effects and noise act multiplicatively. Carryover and saturation always act on the scaled values
         (spend, not log-spend). log1p recovered graphs worse than identity in the second session's runs (before the
@@ -116,7 +119,7 @@ class CausalMMMSpec:
     link: str = "identity"
     spend_model: str = "hurdle"
     df: float = 5.0
-    learn_df: bool = False
+    learn_df: bool = True
     # inference
     steps: int = 1500
     lr: float = 0.01

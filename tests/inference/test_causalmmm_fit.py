@@ -178,7 +178,8 @@ def test_population_prior_and_learned_tails_fit_forecast_and_reload(sim, tmp_pat
     np.testing.assert_allclose(loaded.edge_probability_array(), fit.edge_probability_array(), atol=1e-6)
     np.testing.assert_allclose(loaded.forecast_samples(history, plan, seed=0), draws, rtol=1e-5, atol=1e-5)
     old = tmp_path / "old"
-    plain = fit_causalmmm(panel, CausalMMMSpec(steps=5, batch_shops=6, window=60), seed=1, progress=False)
+    plain = fit_causalmmm(panel, CausalMMMSpec(steps=5, batch_shops=6, window=60, learn_df=False), seed=1,
+                          progress=False)  # as runs were saved before learn_df existed (fixed df)
     plain.save(old)
     meta = json.loads((old / "fit.json").read_text())
     for key in ("graph_templates", "template_spread", "learn_df"):
