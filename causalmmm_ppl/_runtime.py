@@ -26,8 +26,13 @@ def configure(threads: int | None = None) -> None:
     if "xla_force_host_platform_device_count" not in flags:
         os.environ["XLA_FLAGS"] = (flags + f" --xla_force_host_platform_device_count={n}").strip()
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    # torch reads OMP_NUM_THREADS when it is first imported; adjust it too if it already was.
+    # torch reads OMP_NUM_THREADS when it is first imported; if it already was, give it the same count (the
+    # user's setting where there is one, as for a torch imported after this call).
     import sys
 
     if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(int(n))
+        try:
+            count = int(os.environ["OMP_NUM_THREADS"])
+        except ValueError:
+            count = int(n)
+        sys.modules["torch"].set_num_threads(max(1, count))
