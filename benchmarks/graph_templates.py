@@ -1,6 +1,8 @@
 """The population graph prior (``CausalMMMSpec.graph_templates``) against the default independent prior, on a panel
 whose shops share three graphs (sim1) and one where every shop has its own (sim2), two seeds each; on sim2 also
 learned Student-t tails (``learn_df``, the default since the sixth session; the other rows fix the tails at df = 5).
+No row uses the population layer that pools edge evidence after SVI (``edge_pooling``, the default since the seventh
+session; see the CausalMMM section): this section compares graph priors inside the fitted model.
 Writes the "Population graph prior" section of docs/benchmarks.md.
 
 Every variant is one run of ``benchmarks.causalmmm_recovery --only SCENARIO --seed N --spec ...`` (the same fit,
@@ -24,14 +26,16 @@ from benchmarks._doc import machine_line, replace_section
 
 TITLE = "## Population graph prior (graph_templates)"
 #: the templates against the independent prior, all with the tails fixed at df = 5 (the default until the sixth
-#: session, when learned tails became the default)
+#: session, when learned tails became the default) and without the population layer after SVI (``edge_pooling``,
+#: the default since the seventh session): this section compares priors inside the fitted model
+NO_POOLING = "edge_pooling=0"
 VARIANTS = {
-    "independent, df 5": ["learn_df=false"],
-    "5 templates, spread 6 (option's default), df 5": ["graph_templates=5", "learn_df=false"],
-    "5 templates, spread 2.5, df 5": ["graph_templates=5", "template_spread=2.5", "learn_df=false"],
+    "independent, df 5": ["learn_df=false", NO_POOLING],
+    "5 templates, spread 6 (option's default), df 5": ["graph_templates=5", "learn_df=false", NO_POOLING],
+    "5 templates, spread 2.5, df 5": ["graph_templates=5", "template_spread=2.5", "learn_df=false", NO_POOLING],
 }
 #: learned Student-t tails (the default), reported for the calibration they buy on sim2
-TAILS = {"independent, learned tails (default)": []}
+TAILS = {"independent, learned tails, no pooling": [NO_POOLING]}
 THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 RUNS = [("sim1", 0, VARIANTS), ("sim1", 1, VARIANTS), ("sim2", 0, {**VARIANTS, **TAILS}),
         ("sim2", 1, {**VARIANTS, **TAILS})]

@@ -6,7 +6,7 @@ values), ``--steps N`` (SVI steps), ``--seed``, ``--quiet``, ``--config FILE`` (
 ``--resume`` (continue a killed fit from ``RUN/checkpoint/``).
 
 Writes RUN atomically: ``edges.csv``, ``idata.nc``, ``forecast.csv`` (with ``--holdout``), ``templates.csv`` (each
-shop's graph-template membership, when ``graph_templates`` > 0) and ``model/``.
+shop's graph-template membership, when ``graph_templates`` > 0 or the edges were pooled, ``edge_pooling``) and ``model/``.
 While training, a checkpoint is kept in ``RUN/checkpoint/``; it is removed when the run completes.
 """
 
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     forecast = fit.forecast(train, panel.select_time(panel.n_time - holdout, panel.n_time)) if holdout else None
     with atomic_dir(out) as tmp:
         fit.edge_probabilities().to_csv(tmp / "edges.csv", index=False)
-        if spec.graph_templates:
+        if fit.has_templates:
             fit.template_probabilities().to_csv(tmp / "templates.csv", index=False)
         write_inference_data(fit.to_inference_data(), tmp / "idata.nc")
         if forecast is not None:

@@ -22,6 +22,7 @@ from causalmmm_ppl.data.calendar import calendar_features
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.data.scaling import PanelScaler
 from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.inference.edge_population import SHOPS_PER_TEMPLATE, EdgePopulation, fit_edge_population, null_groups
 from causalmmm_ppl.inference.features import ShopFeatures, shop_features
 from causalmmm_ppl.inference.forecast import forecast_draws, guide_draws
 from causalmmm_ppl.inference.guide import AmortizedGuide
@@ -32,6 +33,7 @@ from causalmmm_ppl.models.likelihood import Prediction
 from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix, expert_edge_mask
 
 FEATURE_CHUNK = 512
+ENCODER_CHUNK = 1024
 IDATA_DRAWS = 100
 POSTERIOR_CHUNK_ELEMENTS = 5e7
 KINDS = ("channel", "mediator", "target")
@@ -144,14 +146,16 @@ class CausalMMMFit:
         return prepare_data(panel, scaler or self.scaler_for(panel), self.context_loc, self.context_scale, self.spec)
 
     # -------------------------------------------------------------------------------------------- edges
-    def edge_probability_array(self, panel: Panel | None = None) -> np.ndarray:
+    def edge_probability_array(self, panel: Panel | None = None, pooled: bool = True) -> np.ndarray:
         """q(z_nij = 1) for every ordered pair: (shop, cause, effect); forbidden pairs and the diagonal are 0.
 
         ``panel`` defaults to the training panel; any panel with the run's schema works (amortized inference).
+        ``pooled=False`` gives the encoder's own probabilities, before the population layer (``spec.edge_pooling``).
         """
         data = self.prepare(panel) if panel is not None else self._train_data()
+        batch = data.full_batch(temperature=self.spec.temperature)
         with torch.no_grad():
-            q = self.guide.edge_probabilities(data.full_batch(temperature=self.spec.temperature))
+            q = self.guide.edge_probabilities(batch) if pooled else torch.sigmoid(self.guide.encoder_logits(batch))
             return self.model.edges_to_matrix(q).numpy().astype(np.float64)
 
     def edge_probabilities(self, panel: Panel | None = None) -> pd.DataFrame:
@@ -159,24 +163,38 @@ class CausalMMMFit:
         panel = panel if panel is not None else self.train_panel
         return edge_table(self.edge_probability_array(panel), panel.shops, self.schema.nodes)
 
+    @property
+    def has_templates(self) -> bool:
+        """Whether shops are assigned to graph templates: the model's (``graph_templates``) or the population
+        layer's (``edge_pooling``, when it was fitted)."""
+        return bool(self.spec.graph_templates) or self.guide.population is not None
+
     def template_probabilities(self, panel: Panel | None = None, num_draws: int | None = None,
                                seed: int | None = None) -> pd.DataFrame:
-        """Which graph template each shop follows (``spec.graph_templates > 0``): long table ``shop, template,
-        share, probability``, with ``share`` the template's population share π_k and ``probability`` the shop's
-        posterior membership averaged over draws of its edges from the guide.
+        """Which graph template each shop follows: long table ``shop, template, share, probability``, with ``share``
+        the template's population share π_k and ``probability`` the shop's posterior membership.
 
-        ``panel`` defaults to the training panel; new shops work as for :meth:`edge_probabilities`.
+        With ``spec.graph_templates > 0`` the templates are the model's and the membership is averaged over draws of
+        the shop's edges from the guide; otherwise they are the population layer's (``spec.edge_pooling``), whose
+        membership is exact given the shop's encoder logits. ``panel`` defaults to the training panel; new shops work
+        as for :meth:`edge_probabilities`.
         """
-        if not self.spec.graph_templates:
-            raise InputError("this run has no graph templates (fit with graph_templates > 0 in --config)")
+        if not self.has_templates:
+            raise InputError("this run has no graph templates (fit with graph_templates > 0 or edge_pooling > 0 in "
+                             "--config, on at least 10 shops)")
         data = self.prepare(panel) if panel is not None else self._train_data()
         panel = panel if panel is not None else self.train_panel
-        pyro.set_rng_seed(self.seed if seed is None else seed)
         batch = data.full_batch(temperature=self.spec.temperature)
         with torch.no_grad():
-            y = guide_draws(self.guide, batch, num_draws or self.spec.num_draws)["edge_logit"]  # (draw, shop, edge)
-            member = self.model.template_membership(y, self.spec.temperature).mean(0).numpy()  # (shop, template)
-            share = self.model.template_weights().numpy()
+            if self.spec.graph_templates:
+                pyro.set_rng_seed(self.seed if seed is None else seed)
+                y = guide_draws(self.guide, batch, num_draws or self.spec.num_draws)["edge_logit"]  # (draw, shop, edge)
+                member = self.model.template_membership(y, self.spec.temperature).mean(0).numpy()  # (shop, template)
+                share = self.model.template_weights().numpy()
+            else:
+                population = self.guide.population
+                own = self.guide.encoder_logits(batch)[:, pooled_candidates(self.model, self.spec)]
+                member, share = population.membership(own.double().numpy()), population.weights
         s, k = member.shape
         return pd.DataFrame({
             "shop": np.repeat(np.asarray(panel.shops, dtype=object), k),
@@ -354,6 +372,7 @@ class CausalMMMFit:
             "seed": self.seed,
             "loss": self.log.loss,
             "seconds": self.log.seconds,
+            "edge_population": self.guide.population.to_dict() if self.guide.population is not None else None,
         }
         (d / "fit.json").write_text(json.dumps(meta))
         self.train_panel.to_frame().to_parquet(d / "train_panel.parquet", index=False)
@@ -368,7 +387,7 @@ class CausalMMMFit:
             raise InputError(f"{d}: not a CausalMMM run (no fit.json); fit one with `causalmmm fit`")
         meta = json.loads((d / "fit.json").read_text())
         # settings added after a run was saved did not exist when it was fitted: it ran as they are off
-        spec = CausalMMMSpec.from_dict({"graph_templates": 0, "learn_df": False, **meta["spec"]})
+        spec = CausalMMMSpec.from_dict({"graph_templates": 0, "learn_df": False, "edge_pooling": 0, **meta["spec"]})
         schema = Schema.from_dict(meta["schema"])
         nodes = schema.nodes
         mediators = tuple(n for n, k in zip(nodes, schema.node_kinds) if k == "mediator")
@@ -383,6 +402,8 @@ class CausalMMMFit:
             first = str(exc).strip().splitlines()[-1].strip()
             raise InputError(f"{d}: the saved weights do not fit this version's model ({first}); fit the run again"
                              ) from None
+        if meta.get("edge_population"):
+            guide.attach_population(EdgePopulation.from_dict(meta["edge_population"]), pooled_candidates(model, spec))
         log = TrainingLog(loss=list(meta["loss"]), seconds=float(meta["seconds"]), steps_done=len(meta["loss"]))
         return cls(
             model, guide, spec, schema, PanelScaler.from_dict(meta["scaler"]),
@@ -427,6 +448,35 @@ def build_model(panel: Panel, spec: CausalMMMSpec) -> tuple[CausalMMM, Amortized
     model = CausalMMM(panel.nodes, panel.node_kinds, k, calendar_features(panel.dates[:1]).shape[1], rho, spec, fixed)
     guide = AmortizedGuide(model, k, spec.encoder_hidden, spec.screen_weight)
     return model, guide
+
+
+def pooled_candidates(model: CausalMMM, spec: CausalMMMSpec) -> torch.Tensor:
+    """(edge,) bool: the ordinary candidates a population layer pools (expert, required and forbidden pairs keep
+    their prior)."""
+    cause, effect = model.edge_index[:, 0], model.edge_index[:, 1]
+    expert = torch.as_tensor(expert_edge_mask(model.nodes, spec.edge_priors))[cause, effect]
+    rho = model.rho[cause, effect]
+    return ~expert & (rho > 0) & (rho < 1)
+
+
+def pool_edges(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec, seed: int,
+               progress: bool = False) -> None:
+    """Fit the population layer (``spec.edge_pooling``) to the training shops' encoder logits and attach it to the
+    guide; with fewer than ``SHOPS_PER_TEMPLATE`` shops, or nothing to pool, the guide's own logits stay."""
+    pooled = pooled_candidates(model, spec)
+    guide.attach_population(None, pooled)
+    n_shops = data.x.shape[0]
+    if not spec.edge_pooling or n_shops < SHOPS_PER_TEMPLATE or not bool(pooled.any()):
+        return
+    with torch.no_grad():  # the encoder pass streams shops in chunks
+        logits = torch.cat([
+            guide.encoder_logits(data.full_batch(idx, temperature=spec.temperature))[:, pooled]
+            for idx in torch.arange(n_shops).split(ENCODER_CHUNK)
+        ])
+    groups = null_groups(model.edge_index[pooled].numpy())
+    population = fit_edge_population(logits.double().numpy(), groups, spec.prior_prob, spec.edge_pooling, seed=seed,
+                                     progress=progress)
+    guide.attach_population(population, pooled)
 
 
 def edge_table(prob: np.ndarray, shops: tuple[str, ...], nodes: tuple[str, ...]) -> pd.DataFrame:
@@ -517,6 +567,7 @@ def fit_causalmmm(
         model, guide, data, spec, seed=seed, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
         stop_after=stop_after, fingerprint=fingerprint,
     )
+    pool_edges(model, guide, data, spec, seed, progress)
     fit = CausalMMMFit(model, guide, spec, Schema.of(panel, columns), scaler, c_loc, c_scale, panel, log, seed)
     fit._cached_train = data
     return fit

@@ -17,6 +17,7 @@ from pyro.nn import PyroModule
 from torch import nn
 
 from causalmmm_ppl.data.calendar import WEEKDAY_COLUMNS
+from causalmmm_ppl.inference.edge_population import EdgePopulation
 from causalmmm_ppl.inference.features import N_EDGE_FEATURES, N_NODE_FEATURES, SCREEN_COLUMNS, ShopFeatures
 from causalmmm_ppl.models.causalmmm import CausalMMM, EdgeLogistic, ModelBatch
 from causalmmm_ppl.models.components import mlp
@@ -129,7 +130,13 @@ class AmortizedGuide(PyroModule):
     shop, from the shop's own data, through :class:`GraphEncoder`. Its response location is an offset from the
     model's context prior, so a new shop starts from what its context says. The weekly profiles (when the model has
     them) are Normal around a learned per-node multiple of each node's own weekday harmonics
-    (:func:`own_weekday_harmonics`) with a learned scale."""
+    (:func:`own_weekday_harmonics`) with a learned scale.
+
+    After SVI a population layer may be attached (:meth:`attach_population`): the edge logits of every shop are
+    then the pooled posterior's (:mod:`causalmmm_ppl.inference.edge_population`), for the training shops and new
+    ones alike."""
+
+    population: EdgePopulation | None = None
 
     def __init__(self, model: CausalMMM, n_context: int, hidden: int, screen_weight: float = 0.0) -> None:
         super().__init__()
@@ -144,10 +151,32 @@ class AmortizedGuide(PyroModule):
         self.weekly_gain = nn.Parameter(torch.ones(model.n_nodes, 1))
         self.weekly_log_scale = nn.Parameter(torch.full((model.n_nodes, n_harm), -3.0))
 
+    def attach_population(self, population: EdgePopulation | None, pooled: torch.Tensor) -> None:
+        """Report edges through a fitted population layer (None: the encoder's own logits).
+
+        pooled : (edge,) bool, the candidates the layer was fitted on (the others keep the encoder's logits)
+        """
+        self.__dict__["population"] = population
+        self.__dict__["_pooled"] = pooled
+
+    def encoder_logits(self, batch: ModelBatch) -> torch.Tensor:
+        """The encoder's own edge logits, before any population layer: (shop, edge)."""
+        return self.encoder(batch.features, batch.context)[0]
+
     def distributions(self, batch: ModelBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Edge logits (shop, edge) and the response Normal's loc and scale (shop, node, 3)."""
         logits, offset, scale = self.encoder(batch.features, batch.context)
+        if self.population is not None:
+            logits = self._pooled_logits(logits)
         return logits, self._response_prior(batch.context) + offset, scale
+
+    def _pooled_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """The population layer's posterior logits on the pooled candidates (no gradient: it is fitted after SVI)."""
+        pooled = self._pooled
+        post = self.population.posterior(logits[:, pooled].detach().double().numpy())
+        out = logits.detach().clone()
+        out[:, pooled] = torch.logit(torch.as_tensor(post).clamp(1e-6, 1 - 1e-6)).to(logits.dtype)
+        return out
 
     def weekly_distribution(self, batch: ModelBatch) -> dist.Distribution:
         """q of the shops' weekly profiles: ``(shop, node, harmonic)`` events."""

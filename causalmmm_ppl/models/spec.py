@@ -49,6 +49,15 @@ class CausalMMMSpec:
     template_spread : how far (in logits) a template's edge may move from the prior's ρ: logit ρ_kij =
         logit ρ_ij + template_spread · tanh(offset_kij). Smaller keeps templates closer to the sparse prior.
 
+    edge_pooling : after SVI, pool the shops' edge evidence through a population layer with up to this many graph
+        templates (:mod:`causalmmm_ppl.inference.edge_population`): an empirical-Bayes two-groups model of the
+        guide's edge logits whose prior on which edges are on is a mixture of K templates, K chosen by BIC (at most
+        one per ``SHOPS_PER_TEMPLATE`` = 10 shops). Reported edge probabilities, posterior edge draws and forecasts
+        use the pooled posterior; a new shop's comes from its own encoder pass, as before. Needs at least 10
+        training shops (with fewer the guide's probabilities are reported). Default 5 (seventh session): on short
+        series the guide leaves many true edges near the prior, where the shops' other edges and the population's
+        templates tell them apart (``docs/benchmarks.md``). 0: off. Unlike ``graph_templates`` it does not change
+        the model that SVI fits, so it cannot pull the decoder toward a common graph.
     screen_weight : initial weight of each shop's Granger screen (conditional t-statistics of the causes'
         saturated carryover, see :mod:`causalmmm_ppl.inference.features`) in the guide's edge logits. Only the
         starting point of SVI: the weight is learned with the encoder. 0 starts every candidate at q = 0.5.
@@ -104,6 +113,7 @@ class CausalMMMSpec:
     kl_warmup: float = 0.3
     graph_templates: int = 0
     template_spread: float = 6.0
+    edge_pooling: int = 5
     screen_weight: float = 1.5
     # response
     l_max: int = 14
@@ -151,9 +161,10 @@ class CausalMMMSpec:
         for name in ("saturation", "carryover", "forbid_target_causes", "seasonality", "learn_df"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        k = self.graph_templates
-        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0:
-            raise InputError(f"graph_templates must be an integer >= 0, got {self.graph_templates!r}")
+        for name in ("graph_templates", "edge_pooling"):
+            k = getattr(self, name)
+            if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0:
+                raise InputError(f"{name} must be an integer >= 0, got {k!r}")
         for name in ("kl_weight", "screen_weight"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")

@@ -64,7 +64,9 @@ def graph_section(run: RunContents, shops: list[str]) -> Section:
     edges = run.tables.get("edges")
     source = edges if edges is not None else run.idata
     s.parts.append(paragraph("Posterior probability q(z = 1) of each edge cause → effect (Granger sense: the cause's "
-                             "past changes the effect's next value), per shop."))
+                             "past changes the effect's next value), per shop; with edge pooling (the default, on 10 "
+                             "or more shops) after the population layer, which weighs each shop's own evidence with "
+                             "the graph templates its shops share."))
     _figure(s, lambda: plots.edge_frequency(source), "edge frequency across shops",
             "Colour: share of shops in which the edge has probability above 0.5; numbers: mean probability.")
     _figure(s, lambda: plots.edge_heatmaps(source, shops), "edge probability heatmaps",

@@ -182,11 +182,40 @@ def test_population_prior_and_learned_tails_fit_forecast_and_reload(sim, tmp_pat
                           progress=False)  # as runs were saved before learn_df existed (fixed df)
     plain.save(old)
     meta = json.loads((old / "fit.json").read_text())
-    for key in ("graph_templates", "template_spread", "learn_df"):
+    for key in ("graph_templates", "template_spread", "learn_df", "edge_pooling"):
         del meta["spec"][key]
+    del meta["edge_population"]
     (old / "fit.json").write_text(json.dumps(meta))
     reloaded = CausalMMMFit.load(old)
-    assert reloaded.spec.graph_templates == 0 and not reloaded.spec.learn_df
+    assert reloaded.spec.graph_templates == 0 and not reloaded.spec.learn_df and reloaded.spec.edge_pooling == 0
     with pytest.raises(InputError, match="no graph templates"):
         reloaded.template_probabilities()
     np.testing.assert_allclose(reloaded.edge_probability_array(), plain.edge_probability_array(), atol=1e-6)
+
+
+def test_reported_edges_are_the_population_layers_posterior(sim, fitted, tmp_path):
+    """With 16 training shops the default fit pools its edges (one template: a learned probability per edge); the
+    pooled posterior is what edges, posterior draws and new shops get, and it survives save/load."""
+    population = fitted.guide.population
+    assert population is not None and population.n_templates == 1
+    batch = fitted._train_data().full_batch(temperature=fitted.spec.temperature)
+    with torch.no_grad():
+        own = fitted.model.edges_to_matrix(torch.sigmoid(fitted.guide.encoder_logits(batch))).numpy()
+    pooled = fitted.edge_probability_array()
+    off = ~np.eye(8, dtype=bool) & (fitted.model.rho.numpy() > 0)
+    assert np.abs(pooled - own)[:, off].mean() > 0.02  # the layer moves the probabilities
+    truth = sim.adjacency[:16]
+    assert graph_report(pooled, truth)["auroc_mean"] >= graph_report(own, truth)["auroc_mean"] - 0.02
+    member = fitted.template_probabilities()  # the layer's templates: one here, so every shop follows it
+    assert len(member) == 16 and np.allclose(member["probability"], 1.0) and np.allclose(member["share"], 1.0)
+    draws = fitted.posterior_samples(num_draws=400, seed=1)["edge"].mean(0)
+    np.testing.assert_allclose(draws, pooled, atol=0.1)
+    fitted.save(tmp_path / "run")
+    loaded = CausalMMMFit.load(tmp_path / "run")
+    assert loaded.guide.population is not None
+    held_out = sim.panel.select_shops(np.arange(16, 20))
+    np.testing.assert_allclose(loaded.edge_probability_array(held_out), fitted.edge_probability_array(held_out),
+                               atol=1e-6)
+    unpooled = fit_causalmmm(fitted.train_panel, CausalMMMSpec(**FAST | {"steps": 5, "edge_pooling": 0}), seed=0,
+                             progress=False)
+    assert unpooled.guide.population is None

@@ -1,0 +1,212 @@
+"""Population pooling of the encoder's edge evidence: an empirical-Bayes layer over the shops' edge posteriors.
+
+The amortized guide scores each shop's candidate edges from that shop's own series. On short series much of that
+evidence is weak: a true edge often stays near the prior, like the edges that are not there. Shops of one business
+tend to share a few ways of working, so the population says which edges go together. This layer fits, to the
+guide's edge logits of the training shops ℓ_ne (shop n, candidate edge e), the two-level model
+
+    k_n ~ Categorical(π)                              which graph template shop n follows (K templates)
+    z_ne | k_n ~ Bernoulli(ρ_{k_n e})                 the shop's edges
+    ℓ_ne | z_ne = 0 ~ Normal(m0_j, s0_j)              what the encoder reports for an absent edge into node j
+    ℓ_ne | z_ne = 1 ~ Normal(m1, s1)                  ... and for an edge that is there
+
+— a two-groups model of the scores (Efron 2008, "Microarrays, empirical Bayes and the two-groups model") whose prior
+on which edges are on is a mixture of K graph templates. Where an absent edge leaves the encoder's logit (the null
+distribution) depends on the node it would act on (its noise, how many candidates compete for it), so each effect
+node j has its own; the logits of present edges spread widely and share one distribution. (Null and non-null
+distributions per effect node and cause kind were tried too: with one or two edges in a group, the "on"
+distribution then fitted a cluster of absent edges and sim2's recovery dropped.) π, ρ and the score distributions
+are fitted by EM (maximum likelihood,
+with a Beta prior of two pseudo-shops centred on the model's prior edge probability for each ρ), K = 1, 2, ... by
+BIC. With K = 1 this is a learned per-edge prior probability; with K > 1 a shop's other edges say which template
+it follows, and the template tells about its weak edges. The posterior edge probability of a shop is
+P(z_ne = 1 | ℓ_n·), which needs only the shop's own logits: new shops get it from one encoder pass, like the guide.
+
+The likelihood ratio of a score is made monotone (a larger logit is never weaker evidence for the edge): where the
+ratio of the two Normals turns, it is held at its turning value.
+
+Pure numpy; fitted once after SVI (:func:`fit_edge_population`) and saved with the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit, logsumexp
+from scipy.special import logit as logit_fn
+from tqdm.auto import tqdm
+
+PSEUDO_SHOPS = 2.0  # strength of the Beta prior of each template edge probability, in shops
+MIN_SCALE = 1e-2  # floor of the score distributions' standard deviations (logits)
+SHOPS_PER_TEMPLATE = 10  # the largest K tried is at most n_shops / SHOPS_PER_TEMPLATE (and at least 1)
+
+
+@dataclass
+class EdgePopulation:
+    """A fitted population layer.
+
+    Attributes
+    ----------
+    weights : (template,) π, population share of each template
+    rho : (template, edge) probability of each pooled candidate edge under each template
+    loc_on, scale_on : the encoder logit's Normal given the edge is there (scalars)
+    loc_off, scale_off : (group,) the encoder logit's Normal given the edge is absent, per null group
+    group : (edge,) int, the null group of each pooled edge (its effect node, :func:`null_groups`)
+    bic : (K tried,) BIC of each number of templates tried (1, 2, ...), the chosen one the smallest
+    """
+
+    weights: np.ndarray
+    rho: np.ndarray
+    loc_on: float
+    scale_on: float
+    loc_off: np.ndarray
+    scale_off: np.ndarray
+    group: np.ndarray
+    bic: np.ndarray
+
+    @property
+    def n_templates(self) -> int:
+        return int(self.weights.shape[0])
+
+    def log_ratio(self, logits: np.ndarray) -> np.ndarray:
+        """Monotone log-likelihood ratio log p(ℓ | on) − log p(ℓ | off): ``(shop, edge)`` → ``(shop, edge)``."""
+        return _log_ratio(logits, self.loc_on, self.scale_on, self.loc_off, self.scale_off, self.group)
+
+    def membership(self, logits: np.ndarray) -> np.ndarray:
+        """P(k_n = k | ℓ_n·): ``(shop, edge)`` encoder logits → ``(shop, template)``."""
+        return _membership(self.log_ratio(logits), self.weights, self.rho)[0]
+
+    def posterior(self, logits: np.ndarray) -> np.ndarray:
+        """P(z_ne = 1 | ℓ_n·): ``(shop, edge)`` encoder logits → ``(shop, edge)`` edge probabilities."""
+        lr = self.log_ratio(logits)
+        r, _ = _membership(lr, self.weights, self.rho)
+        return np.einsum("sk,ske->se", r, expit(lr[:, None] + logit_fn(self.rho)[None]))
+
+    def to_dict(self) -> dict:
+        return {k: np.asarray(getattr(self, k)).tolist() for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "EdgePopulation":
+        out = {k: np.asarray(v, dtype=np.int64 if k == "group" else np.float64) for k, v in d.items()}
+        return cls(**out | {k: float(out[k]) for k in ("loc_on", "scale_on")})
+
+
+def null_groups(edge_index: np.ndarray) -> np.ndarray:
+    """Null group of each candidate edge: its effect node, numbered 0..G-1 over the effects that have candidates.
+
+    edge_index : (edge, 2) cause, effect → (edge,) int
+    """
+    return np.unique(np.asarray(edge_index)[:, 1], return_inverse=True)[1].reshape(-1)
+
+
+def fit_edge_population(
+    logits: np.ndarray, group: np.ndarray, prior_prob: float, max_templates: int, seed: int = 0,
+    restarts: int = 4, iters: int = 300, tol: float = 1e-6, progress: bool = False,
+) -> EdgePopulation:
+    """Fit the population layer to the training shops' encoder logits, choosing the number of templates by BIC.
+
+    Parameters
+    ----------
+    logits : (shop, edge) the guide's edge logits of the pooled candidates
+    group : (edge,) null group of each edge (:func:`null_groups`)
+    prior_prob : the model's prior edge probability (centre of each template probability's Beta prior)
+    max_templates : the largest K tried (also at most ``n_shops / SHOPS_PER_TEMPLATE``, at least 1)
+    seed : seeds the EM starts; restarts : EM starts per K (the best likelihood is kept); iters, tol : EM stopping
+    progress : a progress bar over the EM runs
+
+    Returns
+    -------
+    :class:`EdgePopulation` with the smallest BIC
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    group = np.asarray(group, dtype=np.int64)
+    n_shops, n_edges = logits.shape
+    top = max(1, min(int(max_templates), n_shops // SHOPS_PER_TEMPLATE))
+    rng = np.random.default_rng(seed)
+    best: EdgePopulation | None = None
+    bics = []
+    n_groups = int(group.max()) + 1 if group.size else 0
+    bar = tqdm(total=1 + (top - 1) * restarts, disable=not progress, desc="edge pooling", unit="EM", leave=False)
+    for k in range(1, top + 1):
+        fits = []
+        for _ in range(restarts if k > 1 else 1):
+            fits.append(_em(logits, group, k, prior_prob, rng, iters, tol))
+            bar.update()
+        pop, loglik = max(fits, key=lambda f: f[1])
+        n_params = k * n_edges + (k - 1) + 2 * n_groups + 2
+        bics.append(-2.0 * loglik + n_params * np.log(n_shops))
+        if best is None or bics[-1] < min(bics[:-1]):
+            best = pop
+    bar.close()
+    best.bic = np.asarray(bics)
+    return best
+
+
+# ------------------------------------------------------------------------------------------------- internals
+def _log_ratio(l, m1, s1, loc_off, scale_off, group):
+    """Monotone log p(ℓ | on) − log p(ℓ | off) per (shop, edge), each edge with its group's null.
+
+    The log-ratio of two Normals is quadratic in ℓ with its turning point at ℓ*: where the "on" Normal is the wider,
+    it falls below ℓ* and is held there at its value at ℓ*; where the null is the wider, it falls above ℓ* and is
+    held there. With equal widths it is linear, and constant if the "on" Normal does not lie above the null.
+    """
+    m0, s0 = loc_off[group], scale_off[group]
+    curve = 1.0 / s0**2 - 1.0 / s1**2  # half the second derivative of the log-ratio
+    slope = m1 / s1**2 - m0 / s0**2  # its first derivative at ℓ = 0
+    flat = np.abs(curve) < 1e-9
+    with np.errstate(divide="ignore", invalid="ignore"):
+        star = np.where(flat, 0.0, -slope / np.where(flat, 1.0, curve))
+    x = np.where(curve > 0, np.maximum(l, star), np.minimum(l, star))
+    x = np.where(flat, np.where(slope + 0 * l > 0, l, m0), x)
+    return (-0.5 * ((x - m1) / s1) ** 2 - np.log(s1)) - (-0.5 * ((x - m0) / s0) ** 2 - np.log(s0))
+
+
+def _membership(lr, weights, rho):
+    """Template responsibilities ``(shop, template)`` and the shops' log-evidence ``(shop,)`` (up to the off term)."""
+    per_edge = np.logaddexp(np.log(rho)[None] + lr[:, None], np.log1p(-rho)[None])  # (shop, template, edge)
+    joint = np.log(weights)[None] + per_edge.sum(-1)
+    norm = logsumexp(joint, axis=1)
+    return np.exp(joint - norm[:, None]), norm
+
+
+def _em(l, group, k, prior_prob, rng, iters, tol):
+    """One EM run for K = k from a random start; returns the fit and its log-likelihood."""
+    n_shops, n_edges = l.shape
+    n_off = int(group.max()) + 1 if group.size else 0
+    one = np.zeros_like(group)
+    a, b = PSEUDO_SHOPS * prior_prob, PSEUDO_SHOPS * (1 - prior_prob)
+    # start: templates halfway between random shops' own (prior-odds) posteriors and the population's mean
+    q0 = expit(l)
+    start = q0[rng.choice(n_shops, size=k, replace=k > n_shops)]
+    rho = np.clip(0.5 * start + 0.5 * q0.mean(0), 0.02, 0.98)
+    weights = np.full(k, 1.0 / k)
+    spread = max(float(l.std()) / 2, MIN_SCALE)
+    m1, s1 = float(np.quantile(l, 0.9)), spread
+    m0, s0 = np.full(n_off, np.quantile(l, 0.3)), np.full(n_off, spread)
+    prev = -np.inf
+    for _ in range(iters):
+        lr = _log_ratio(l, m1, s1, m0, s0, group)
+        r, norm = _membership(lr, weights, rho)
+        base = -0.5 * ((l - m0[group]) / s0[group]) ** 2 - np.log(s0[group]) - 0.5 * np.log(2 * np.pi)
+        loglik = float(norm.sum() + base.sum())
+        q_k = expit(lr[:, None] + logit_fn(rho)[None])  # (shop, template, edge)
+        post = np.einsum("sk,ske->se", r, q_k)
+        n_k = r.sum(0)
+        rho = np.clip((np.einsum("sk,ske->ke", r, q_k) + a) / (n_k[:, None] + a + b), 1e-4, 1 - 1e-4)
+        weights = np.maximum(n_k / n_shops, 1e-12)
+        (m1,), (s1,) = _weighted_normal(l, post, one, 1)
+        m0, s0 = _weighted_normal(l, 1.0 - post, group, n_off)
+        if loglik - prev < tol * abs(loglik):
+            break
+        prev = loglik
+    pop = EdgePopulation(weights, rho, float(m1), float(s1), m0, s0, group, np.zeros(0))
+    return pop, loglik
+
+
+def _weighted_normal(l, w, group, n_groups):
+    """Per-group weighted mean and standard deviation of the logits ``l`` with weights ``w`` (both (shop, edge))."""
+    sw = np.bincount(group, weights=w.sum(0), minlength=n_groups) + 1e-9
+    mean = np.bincount(group, weights=(w * l).sum(0), minlength=n_groups) / sw
+    var = np.bincount(group, weights=(w * (l - mean[group]) ** 2).sum(0), minlength=n_groups) / sw
+    return mean, np.sqrt(var) + MIN_SCALE
