@@ -164,7 +164,7 @@ def render(results: dict[str, dict], command: str) -> str:
             rows.append(("seen", "CausalMMM, encoder before pooling", r["ours_encoder"]))
         rows.append(("seen", "linear Granger", r["granger"]))
         if "held_out" in r:
-            rows.append(("held out", f"CausalMMM (encoder only{pooled})", r["held_out"]))
+            rows.append(("held out", f"CausalMMM (encoder only){pooled}", r["held_out"]))
             if k:
                 rows.append(("held out", "CausalMMM, encoder before pooling", r["held_out_encoder"]))
             rows.append(("held out", "linear Granger", r["held_out_granger"]))

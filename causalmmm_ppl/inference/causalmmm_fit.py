@@ -462,7 +462,8 @@ def pooled_candidates(model: CausalMMM, spec: CausalMMMSpec) -> torch.Tensor:
 def pool_edges(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec, seed: int,
                progress: bool = False) -> None:
     """Fit the population layer (``spec.edge_pooling``) to the training shops' encoder logits and attach it to the
-    guide; with fewer than ``SHOPS_PER_TEMPLATE`` shops, or nothing to pool, the guide's own logits stay."""
+    guide. The guide's own logits stay with fewer than ``SHOPS_PER_TEMPLATE`` shops, with nothing to pool, or when
+    the fitted layer cannot tell present edges from the null's spread (``EdgePopulation.separable``)."""
     pooled = pooled_candidates(model, spec)
     guide.attach_population(None, pooled)
     n_shops = data.x.shape[0]
@@ -476,7 +477,8 @@ def pool_edges(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec
     groups = null_groups(model.edge_index[pooled].numpy())
     population = fit_edge_population(logits.double().numpy(), groups, spec.prior_prob, spec.edge_pooling, seed=seed,
                                      progress=progress)
-    guide.attach_population(population, pooled)
+    if population.separable:
+        guide.attach_population(population, pooled)
 
 
 def edge_table(prob: np.ndarray, shops: tuple[str, ...], nodes: tuple[str, ...]) -> pd.DataFrame:

@@ -21,6 +21,7 @@ with a Beta prior of two pseudo-shops centred on the model's prior edge probabil
 BIC. With K = 1 this is a learned per-edge prior probability; with K > 1 a shop's other edges say which template
 it follows, and the template tells about its weak edges. The posterior edge probability of a shop is
 P(z_ne = 1 | ℓ_n·), which needs only the shop's own logits: new shops get it from one encoder pass, like the guide.
+A fit whose present edges do not stand out from the null's spread (:attr:`EdgePopulation.separable`) is not used.
 
 The likelihood ratio of a score is made monotone (a larger logit is never weaker evidence for the edge): where the
 ratio of the two Normals turns, it is held at its turning value.
@@ -40,6 +41,7 @@ from tqdm.auto import tqdm
 PSEUDO_SHOPS = 2.0  # strength of the Beta prior of each template edge probability, in shops
 MIN_SCALE = 1e-2  # floor of the score distributions' standard deviations (logits)
 SHOPS_PER_TEMPLATE = 10  # the largest K tried is at most n_shops / SHOPS_PER_TEMPLATE (and at least 1)
+MIN_SEPARATION = 3.0  # present edges must move the encoder's logit this many null sds (median over effect nodes)
 
 
 @dataclass
@@ -68,6 +70,21 @@ class EdgePopulation:
     @property
     def n_templates(self) -> int:
         return int(self.weights.shape[0])
+
+    @property
+    def separation(self) -> np.ndarray:
+        """(group,) how far present edges move the encoder's logit, in null standard deviations: (m1 − m0_j) / s0_j."""
+        return (self.loc_on - self.loc_off) / self.scale_off
+
+    @property
+    def separable(self) -> bool:
+        """Whether present and absent edges are told apart: the median separation is at least ``MIN_SEPARATION``.
+
+        A two-groups fit always finds two groups. Where the encoder's logits barely move from the prior (little
+        evidence in the data, e.g. weekly series), its "present" Normal settles in the null's own upper tail, and the
+        posterior would turn that noise into confident edges; such a fit is not used.
+        """
+        return bool(np.median(self.separation) >= MIN_SEPARATION)
 
     def log_ratio(self, logits: np.ndarray) -> np.ndarray:
         """Monotone log-likelihood ratio log p(ℓ | on) − log p(ℓ | off): ``(shop, edge)`` → ``(shop, edge)``."""

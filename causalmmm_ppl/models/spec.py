@@ -54,7 +54,9 @@ class CausalMMMSpec:
         guide's edge logits whose prior on which edges are on is a mixture of K templates, K chosen by BIC (at most
         one per ``SHOPS_PER_TEMPLATE`` = 10 shops). Reported edge probabilities, posterior edge draws and forecasts
         use the pooled posterior; a new shop's comes from its own encoder pass, as before. Needs at least 10
-        training shops (with fewer the guide's probabilities are reported). Default 5 (seventh session): on short
+        training shops, and present edges that move the encoder's logits at least 3 null standard deviations
+        (otherwise the guide's probabilities are reported: on 40 geos of weekly data, notebook 04, the logits barely
+        move and a pooled fit would turn their noise into confident edges). Default 5 (seventh session): on short
         series the guide leaves many true edges near the prior, where the shops' other edges and the population's
         templates tell them apart (``docs/benchmarks.md``). 0: off. Unlike ``graph_templates`` it does not change
         the model that SVI fits, so it cannot pull the decoder toward a common graph.

@@ -113,3 +113,15 @@ def test_null_groups_number_the_effect_nodes():
     edge_index = np.array([[0, 2], [1, 2], [0, 3], [2, 3], [3, 1]])
     np.testing.assert_array_equal(null_groups(edge_index), [1, 1, 2, 2, 0])
     assert logit_fn(0.5) == 0.0
+
+
+def test_scores_without_present_edges_are_not_separable(edges):
+    """Logits that barely move from the prior (no edge stands out): the two-groups fit still finds two groups, but
+    its "present" Normal sits in the null's tail, and the layer says it cannot be used."""
+    group, null_loc = edges
+    rng = np.random.default_rng(4)
+    logits = rng.standard_t(5, size=(40, group.size)) * 0.1 + null_loc[group]
+    pop = fit_edge_population(logits, group, 0.1, max_templates=4)
+    assert not pop.separable, pop.separation
+    truth = (rng.random((200, group.size)) < 0.3).astype(int)
+    assert fit_edge_population(scores(rng, truth, group, null_loc), group, 0.1, 4).separable
