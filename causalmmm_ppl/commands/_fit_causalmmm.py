@@ -86,9 +86,11 @@ def run(args: argparse.Namespace) -> int:
         if forecast is not None:
             forecast.to_csv(tmp / "forecast.csv", index=False, date_format="%Y-%m-%d")
         fit.save(tmp / "model")
+    population = fit.guide.population
+    pooled = f"; edges pooled over {population.n_templates} graph template(s)" if population is not None else ""
     print(
         f"causalmmm: {train.n_shops} shop(s) x {train.n_time} days x {train.n_nodes} nodes, "
-        f"{fit.log.steps_done} SVI steps in {fit.log.seconds:.1f} s; wrote {out}",
+        f"{fit.log.steps_done} SVI steps in {fit.log.seconds:.1f} s{pooled}; wrote {out}",
         file=sys.stdout,
     )
     return 0
