@@ -3,9 +3,10 @@ days) and for T = 100, 338, 676 days (fixed shops). Writes the "Cost vs size" se
 
 Each size runs in its own process (a clean peak-memory figure). In a process: simulate (sim1 layout: 8 nodes),
 prepare the tensors (scaling + encoder features: the whole panel is held in memory), run a fixed number of SVI steps
-(``CausalMMMSpec()`` defaults otherwise: minibatches of 32 shops × 128-day windows), then one amortized-encoder pass
-over every shop (edges of all shops). Peak resident memory is read after preparation and again after training: the
-difference is what training adds on top of holding the panel.
+(``CausalMMMSpec()`` defaults otherwise: minibatches of 32 shops × 128-day windows), then fit the edge pooling layer
+(``edge_pooling``, once, on every shop's encoder logits) and time one amortized-encoder pass over every shop (edges of
+all shops, through the layer where it is used). Peak resident memory is read after preparation and again after
+training (before the pooling fit): the difference is what training adds on top of holding the panel.
 
 ``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
 """
