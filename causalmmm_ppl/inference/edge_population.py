@@ -42,6 +42,7 @@ PSEUDO_SHOPS = 2.0  # strength of the Beta prior of each template edge probabili
 MIN_SCALE = 1e-2  # floor of the score distributions' standard deviations (logits)
 SHOPS_PER_TEMPLATE = 10  # the largest K tried is at most n_shops / SHOPS_PER_TEMPLATE (and at least 1)
 MIN_SEPARATION = 3.0  # present edges must move the encoder's logit this many null sds (median over effect nodes)
+MAX_FIT_SHOPS = 2000  # the layer is fitted on a random sample of this many shops when there are more
 
 
 @dataclass
@@ -119,7 +120,7 @@ def null_groups(edge_index: np.ndarray) -> np.ndarray:
 
 def fit_edge_population(
     logits: np.ndarray, group: np.ndarray, prior_prob: float, max_templates: int, seed: int = 0,
-    restarts: int = 4, iters: int = 300, tol: float = 1e-6, progress: bool = False,
+    restarts: int = 4, iters: int = 300, tol: float = 1e-6, progress: bool = False, max_shops: int = MAX_FIT_SHOPS,
 ) -> EdgePopulation:
     """Fit the population layer to the training shops' encoder logits, choosing the number of templates by BIC.
 
@@ -131,6 +132,9 @@ def fit_edge_population(
     max_templates : the largest K tried (also at most ``n_shops / SHOPS_PER_TEMPLATE``, at least 1)
     seed : seeds the EM starts; restarts : EM starts per K (the best likelihood is kept); iters, tol : EM stopping
     progress : a progress bar over the EM runs
+    max_shops : with more shops, the layer is fitted on a random sample of this many (it has K × edges + a few
+        parameters, which a few thousand shops determine; every EM run costs time linear in shops); its posterior
+        then applies to every shop as to a new one
 
     Returns
     -------
@@ -141,6 +145,9 @@ def fit_edge_population(
     n_shops, n_edges = logits.shape
     top = max(1, min(int(max_templates), n_shops // SHOPS_PER_TEMPLATE))
     rng = np.random.default_rng(seed)
+    if n_shops > max_shops:
+        logits = logits[np.sort(rng.choice(n_shops, size=max_shops, replace=False))]
+        n_shops = max_shops
     best: EdgePopulation | None = None
     bics = []
     n_groups = int(group.max()) + 1 if group.size else 0

@@ -125,3 +125,17 @@ def test_scores_without_present_edges_are_not_separable(edges):
     assert not pop.separable, pop.separation
     truth = (rng.random((200, group.size)) < 0.3).astype(int)
     assert fit_edge_population(scores(rng, truth, group, null_loc), group, 0.1, 4).separable
+
+
+def test_many_shops_are_fitted_on_a_sample(edges):
+    """Above ``max_shops`` the layer is fitted on a random sample of shops; its posterior serves all of them."""
+    group, null_loc = edges
+    rng = np.random.default_rng(5)
+    templates = (rng.random((3, group.size)) < 0.25).astype(int)
+    truth = templates[rng.integers(0, 3, 400)]
+    logits = scores(rng, truth, group, null_loc)
+    pop = fit_edge_population(logits, group, 0.1, max_templates=5, max_shops=150)
+    assert pop.n_templates == 3, pop.bic
+    assert per_shop_auroc(pop.posterior(logits), truth) > 0.97
+    full = fit_edge_population(logits, group, 0.1, max_templates=5)
+    assert np.abs(pop.posterior(logits) - full.posterior(logits)).mean() < 0.02  # agrees with the fit on all shops
