@@ -192,9 +192,8 @@ class CausalMMMFit:
                 member = self.model.template_membership(y, self.spec.temperature).mean(0).numpy()  # (shop, template)
                 share = self.model.template_weights().numpy()
             else:
-                population = self.guide.population
-                own = self.guide.encoder_logits(batch)[:, pooled_candidates(self.model, self.spec)]
-                member, share = population.membership(own.double().numpy()), population.weights
+                member = self.guide.population_membership(batch).numpy()
+                share = self.guide.population.weights
         s, k = member.shape
         return pd.DataFrame({
             "shop": np.repeat(np.asarray(panel.shops, dtype=object), k),

@@ -16,10 +16,9 @@ distribution) depends on the node it would act on (its noise, how many candidate
 node j has its own; the logits of present edges spread widely and share one distribution. (Null and non-null
 distributions per effect node and cause kind were tried too: with one or two edges in a group, the "on"
 distribution then fitted a cluster of absent edges and sim2's recovery dropped.) π, ρ and the score distributions
-are fitted by EM (maximum likelihood,
-with a Beta prior of two pseudo-shops centred on the model's prior edge probability for each ρ), K = 1, 2, ... by
-BIC. With K = 1 this is a learned per-edge prior probability; with K > 1 a shop's other edges say which template
-it follows, and the template tells about its weak edges. The posterior edge probability of a shop is
+are fitted by EM (maximum likelihood, with a Beta prior of two pseudo-shops centred on the model's prior edge
+probability for each ρ), K = 1, 2, ... by BIC. With K = 1 this is a learned per-edge prior probability; with
+K > 1 a shop's other edges say which template it follows, and the template tells about its weak edges. The posterior edge probability of a shop is
 P(z_ne = 1 | ℓ_n·), which needs only the shop's own logits: new shops get it from one encoder pass, like the guide.
 A fit whose present edges do not stand out from the null's spread (:attr:`EdgePopulation.separable`) is not used.
 
@@ -98,8 +97,7 @@ class EdgePopulation:
     def posterior(self, logits: np.ndarray) -> np.ndarray:
         """P(z_ne = 1 | ℓ_n·): ``(shop, edge)`` encoder logits → ``(shop, edge)`` edge probabilities."""
         lr = self.log_ratio(logits)
-        r, _ = _membership(lr, self.weights, self.rho)
-        return np.einsum("sk,ske->se", r, expit(lr[:, None] + logit_fn(self.rho)[None]))
+        return _edge_posterior(lr, _membership(lr, self.weights, self.rho)[0], self.rho)[1]
 
     def to_dict(self) -> dict:
         return {k: np.asarray(getattr(self, k)).tolist() for k in self.__dataclass_fields__}
@@ -194,6 +192,13 @@ def _membership(lr, weights, rho):
     return np.exp(joint - norm[:, None]), norm
 
 
+def _edge_posterior(lr, r, rho):
+    """P(z = 1) given each template ``(shop, template, edge)`` and over the templates ``(shop, edge)``, from the
+    log-ratios ``lr: (shop, edge)``, memberships ``r: (shop, template)`` and template probabilities ``rho``."""
+    q_k = expit(lr[:, None] + logit_fn(rho)[None])
+    return q_k, np.einsum("sk,ske->se", r, q_k)
+
+
 def _em(l, group, k, prior_prob, rng, iters, tol):
     """One EM run for K = k from a random start; returns the fit and its log-likelihood."""
     n_shops, n_edges = l.shape
@@ -214,8 +219,7 @@ def _em(l, group, k, prior_prob, rng, iters, tol):
         r, norm = _membership(lr, weights, rho)
         base = -0.5 * ((l - m0[group]) / s0[group]) ** 2 - np.log(s0[group]) - 0.5 * np.log(2 * np.pi)
         loglik = float(norm.sum() + base.sum())
-        q_k = expit(lr[:, None] + logit_fn(rho)[None])  # (shop, template, edge)
-        post = np.einsum("sk,ske->se", r, q_k)
+        q_k, post = _edge_posterior(lr, r, rho)
         n_k = r.sum(0)
         rho = np.clip((np.einsum("sk,ske->ke", r, q_k) + a) / (n_k[:, None] + a + b), 1e-4, 1 - 1e-4)
         weights = np.maximum(n_k / n_shops, 1e-12)

@@ -170,6 +170,12 @@ class AmortizedGuide(PyroModule):
             logits = self._pooled_logits(logits)
         return logits, self._response_prior(batch.context) + offset, scale
 
+    def population_membership(self, batch: ModelBatch) -> torch.Tensor:
+        """Each shop's membership of the attached population layer's templates, from its encoder logits:
+        (shop, template)."""
+        own = self.encoder_logits(batch)[:, self._pooled].detach().double().numpy()
+        return torch.as_tensor(self.population.membership(own))
+
     def _pooled_logits(self, logits: torch.Tensor) -> torch.Tensor:
         """The population layer's posterior logits on the pooled candidates (no gradient: it is fitted after SVI)."""
         pooled = self._pooled

@@ -45,7 +45,8 @@ class CausalMMMSpec:
         gain measured (``docs/benchmarks.md``, "Population graph prior"). Templates settle more slowly than the
         rest of the fit: on sim1 with the tails fixed (``learn_df=False``), ``steps=3000`` gave 0.966–0.990 per-shop
         AUROC where the default 1500 gave 0.938–0.970; with learned tails, ``template_spread=2.5`` and
-        ``steps=3000``, 0.950–0.980 (sim2: 0.927 and 0.946, against 0.960 and 0.972 without templates).
+        ``steps=3000``, 0.950–0.980 (sim2: 0.927 and 0.946, against 0.960 and 0.972 without templates; all
+        without ``edge_pooling``).
     template_spread : how far (in logits) a template's edge may move from the prior's ρ: logit ρ_kij =
         logit ρ_ij + template_spread · tanh(offset_kij). Smaller keeps templates closer to the sparse prior.
 
@@ -88,8 +89,8 @@ class CausalMMMSpec:
         follow the data, so forecast intervals are not wider than the noise calls for (bounded to (2, 200];
         Student-t likelihood only). On by default (sixth session): with ``df`` fixed at 5, 90% intervals covered
         more than 95% of held-out sim2 target values on two of three panels (0.959 over 14 days, 0.954 over 7), above
-        the 85–95% band; learned tails bring all three inside it (``docs/benchmarks.md``). False: the tails stay at ``df`` (runs saved before this setting existed
-        load so).
+        the 85–95% band; learned tails bring all three inside it (``docs/benchmarks.md``). False: the tails stay at
+        ``df`` (runs saved before this setting existed load so).
     link : ``"identity"`` (default) models the per-shop scaled values themselves; ``"log1p"`` models ``log(1 + x)``
         so that effects and noise act multiplicatively. Carryover and saturation always act on the scaled values
         (spend, not log-spend). log1p recovered graphs worse than identity in the second session's runs (before the
