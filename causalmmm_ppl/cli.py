@@ -1,8 +1,8 @@
 """The ``causalmmm`` command.
 
 Each subcommand lives in ``causalmmm_ppl/commands/<name>.py`` as ``run(args) -> int``; this module only parses flags,
-dispatches, and turns user errors (``ValueError``/``TypeError``/``FileNotFoundError``) into one line on stderr with
-exit status 2. Output directories and files are written atomically by the commands, so a failed command leaves
+dispatches, and turns user errors (``ValueError``/``TypeError``, and ``OSError``: missing files, permissions, a full
+disk) into one line on stderr with exit status 2. Output directories and files are written atomically by the commands, so a failed command leaves
 nothing partial behind.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 
 from causalmmm_ppl import __version__, _runtime
@@ -27,6 +28,12 @@ def add_common(p: argparse.ArgumentParser) -> None:
     """Flags every subcommand takes."""
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def add_force(p: argparse.ArgumentParser) -> None:
+    """``--force`` for commands that replace an output directory."""
+    p.add_argument("--force", action="store_true",
+                   help="replace --out even if it is a non-empty directory this tool did not write")
 
 
 def add_column_flags(p: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -70,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shops", type=int, default=None)
     p.add_argument("--channels", type=int, default=None, help="number of advertising channels")
     p.add_argument("--days", type=int, default=None)
+    add_force(p)
     add_common(p)
 
     p = sub.add_parser("validate", help="check a panel and print a summary")
@@ -87,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="JSON file with model/inference settings")
     p.add_argument("--resume", action="store_true", help="resume from the checkpoint in RUN")
     p.add_argument("--out", required=True, help="run directory")
+    add_force(p)
     add_common(p)
 
     p = sub.add_parser("forecast", help="forecast the rows of DATA whose target is empty")
@@ -125,15 +134,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"causalmmm {args.command}: not available in this version", file=sys.stderr)
             return 2
         raise
-    try:
-        return int(module.run(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        msg = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"causalmmm {args.command}: error: {msg}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"causalmmm {args.command}: interrupted", file=sys.stderr)
-        return 130
+    # library warnings are shown after a command succeeds; a failed command prints its one line only
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            code = int(module.run(args) or 0)
+        except (ValueError, TypeError, OSError) as exc:
+            msg = " ".join(str(exc).split()) or type(exc).__name__
+            print(f"causalmmm {args.command}: error: {msg}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"causalmmm {args.command}: interrupted", file=sys.stderr)
+            return 130
+    for w in caught:
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,3 +13,15 @@ class InputError(ValueError):
 
 class InputTypeError(TypeError):
     """User input of the wrong type (e.g. text in a numeric column)."""
+
+
+def require_finite(values, what: str) -> None:
+    """Raise InputError when ``values`` (an array or a table of numbers) holds NaN or infinity: a fit whose
+    outputs are not finite has failed, whatever its exit path, and must not be written as a success."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise InputError(f"{what}: {int(bad.sum())} of {arr.size} values are not finite (NaN or infinite); the fit "
+                         f"failed (check the panel's scale with `causalmmm validate`, or lower lr)")

@@ -58,7 +58,8 @@ def run_dir(panel_dir, config, tmp_path_factory) -> Path:
 
 
 def test_fit_writes_the_contract_files(run_dir, panel_dir):
-    assert sorted(p.name for p in run_dir.iterdir()) == ["edges.csv", "forecast.csv", "idata.nc", "model"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [".causalmmm-run", "edges.csv", "forecast.csv", "idata.nc",
+                                                         "model"]
     edges = pd.read_csv(run_dir / "edges.csv")
     assert list(edges.columns) == ["shop", "cause", "effect", "probability"]
     assert len(edges) == 6 * 8 * 7 and edges["probability"].between(0, 1).all()
@@ -73,7 +74,7 @@ def test_fit_writes_the_contract_files(run_dir, panel_dir):
     for g in ("posterior", "posterior_predictive", "observed_data", "log_likelihood", "sample_stats"):
         assert g in idata.groups()
     assert idata.posterior.attrs["model"] == "causalmmm"
-    assert (run_dir / "model" / "fit.json").exists() and (run_dir / "model" / "weights.pt").exists()
+    assert (run_dir / "model" / "fit.json").exists() and (run_dir / "model" / "weights.safetensors").exists()
     assert not (run_dir / "checkpoint").exists()
 
 
@@ -164,7 +165,7 @@ def test_a_killed_fit_resumes(panel_dir, config, tmp_path, monkeypatch, capsys):
     argv = ["fit", str(panel_dir / "panel.csv"), *flags(panel_dir), "--config", str(config), "--out", str(out),
             "--quiet"]
     assert main(argv) == 130
-    assert (out / "checkpoint" / "checkpoint.pt").exists() and not (out / "edges.csv").exists()
+    assert (out / "checkpoint" / "checkpoint.safetensors").exists() and not (out / "edges.csv").exists()
     monkeypatch.setattr(svi, "_save_checkpoint", real_save)
     code, stdout, err = run_cli(capsys, *argv, "--resume")
     assert code == 0, err

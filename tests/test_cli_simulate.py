@@ -13,7 +13,7 @@ SMALL = ["--scenario", "sim2", "--shops", "2", "--channels", "3", "--days", "40"
 def test_simulate_writes_three_files(tmp_path, capsys):
     out = tmp_path / "sim"
     assert main(["simulate", "--out", str(out), *SMALL, "--seed", "4"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["fit_flags.txt", "panel.csv", "truth.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [".causalmmm-run", "fit_flags.txt", "panel.csv", "truth.csv"]
     panel = pd.read_csv(out / "panel.csv")
     assert len(panel) == 2 * 40 and {"shop", "date", "c0", "c1", "c2", "pv", "gmv"} <= set(panel.columns)
     truth = pd.read_csv(out / "truth.csv")

@@ -9,6 +9,9 @@ Flags: the column flags, ``--holdout H`` (forecast the last H grid steps from a 
 Channels named in the config's ``controls`` enter linearly (events, trends, prices); the other channels go through
 adstock and Hill with time-varying coefficients. Mediators are not used (BTVC models the target from planned inputs).
 
+``--force`` replaces RUN even if this tool did not write it; RUN is locked against a second writer. A posterior or
+forecast that is not finite is an error.
+
 Writes RUN atomically: ``idata.nc``, ``diagnostics.csv``, ``contributions.csv``, ``contribution_shares.csv``,
 ``forecast.csv`` (with ``--holdout``) and ``model/`` (``columns.json``, ``btvc.json``, ``scaler.json``,
 ``inputs.npz``, ``posterior.npz``, ``sample_stats.npz``). R-hat above 1.01 and divergences are reported on stderr.
@@ -22,8 +25,9 @@ import json
 import sys
 from typing import TextIO
 
-from causalmmm_ppl._io import atomic_dir
+from causalmmm_ppl._io import check_replaceable, run_directory, write_csv
 from causalmmm_ppl.commands._config import read_config
+from causalmmm_ppl.errors import require_finite
 from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec, split_config
 
 MIN_TRAIN_STEPS = 8
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
     """Fit BTVC to ``args.data`` and write the run directory ``args.out``."""
     from causalmmm_ppl.data.load import panel_from_args
     from causalmmm_ppl.evaluation.diagnostics import diagnostic_warnings, diagnostics_table
-    from causalmmm_ppl.evaluation.inference_data import write_inference_data
+    from causalmmm_ppl.evaluation.inference_data import require_finite_posterior, write_inference_data
     from causalmmm_ppl.inference.btvc import fit_btvc
 
     err = err or sys.stderr
@@ -58,28 +62,37 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
     holdout = int(getattr(args, "holdout", 0) or 0)
     if holdout < 0:
         raise ValueError(f"--holdout {holdout}: must be >= 0")
+    force = bool(getattr(args, "force", False))
+    out = check_replaceable(args.out, force=force)
     panel, columns = panel_from_args(args)
     if holdout and panel.n_time - holdout < MIN_TRAIN_STEPS:
         raise ValueError(f"{args.data}: --holdout {holdout} leaves {panel.n_time - holdout} training steps; "
                          f"BTVC needs at least {MIN_TRAIN_STEPS}")
+    train = panel.select_time(0, panel.n_time - holdout) if holdout else panel
+    with run_directory(out, kind="run", force=force) as held:
+        fit = fit_btvc(train, spec, inf, seed=int(getattr(args, "seed", 0) or 0), progress=not args.quiet)
+        idata = fit.to_inference_data()
+        require_finite_posterior(idata)
+        table = diagnostics_table(idata)
+        forecast = fit.forecast(panel) if holdout else None
+        if forecast is not None:
+            require_finite(forecast[["mean", "lower", "upper"]], "the forecast")
+        with held.commit() as tmp:
+            write_inference_data(idata, tmp / "idata.nc")
+            write_csv(table, tmp / "diagnostics.csv")
+            write_csv(fit.contributions(), tmp / "contributions.csv", date_format="%Y-%m-%d")
+            write_csv(fit.contribution_shares(), tmp / "contribution_shares.csv")
+            if forecast is not None:
+                write_csv(forecast, tmp / "forecast.csv", date_format="%Y-%m-%d")
+            model_dir = tmp / "model"
+            fit.save(model_dir)
+            (model_dir / "columns.json").write_text(json.dumps(columns.to_dict(), indent=2))
+    # after the work: a failed command prints one line only
+    for line in panel.warnings:
+        print(f"warning: {line}", file=err)
     if len(panel.mediator_index):
         names = ", ".join(panel.nodes[i] for i in panel.mediator_index)
         print(f"note: btvc does not use mediators ({names})", file=err)
-    train = panel.select_time(0, panel.n_time - holdout) if holdout else panel
-    fit = fit_btvc(train, spec, inf, seed=int(getattr(args, "seed", 0) or 0), progress=not args.quiet)
-    idata = fit.to_inference_data()
-    table = diagnostics_table(idata)
-    forecast = fit.forecast(panel) if holdout else None
-    with atomic_dir(args.out) as tmp:
-        write_inference_data(idata, tmp / "idata.nc")
-        table.to_csv(tmp / "diagnostics.csv", index=False)
-        fit.contributions().to_csv(tmp / "contributions.csv", index=False, date_format="%Y-%m-%d")
-        fit.contribution_shares().to_csv(tmp / "contribution_shares.csv", index=False)
-        if forecast is not None:
-            forecast.to_csv(tmp / "forecast.csv", index=False, date_format="%Y-%m-%d")
-        model_dir = tmp / "model"
-        fit.save(model_dir)
-        (model_dir / "columns.json").write_text(json.dumps(columns.to_dict(), indent=2))
     if inf.method == "nuts":
         for line in diagnostic_warnings(table):
             print(line, file=err)

@@ -3,11 +3,16 @@
 Flags: the column flags, ``--holdout H`` (fit on all but the last H days, then forecast them given their channel
 values), ``--steps N`` (SVI steps), ``--seed``, ``--quiet``, ``--config FILE`` (JSON object of
 :class:`~causalmmm_ppl.models.spec.CausalMMMSpec` fields, e.g. ``{"prior_prob": 0.2, "edge_priors": {"x0->gmv": 1}}``),
-``--resume`` (continue a killed fit from ``RUN/checkpoint/``).
+``--resume`` (continue a killed fit from ``RUN/checkpoint/``), ``--force`` (replace RUN even if this tool did not
+write it).
+
+The whole config is checked before the data is read, and against the data's nodes before any work; RUN is locked
+against a second writer for the whole fit. A fit whose loss, posterior, edges or forecast are not finite is an error.
 
 Writes RUN atomically: ``edges.csv``, ``idata.nc``, ``forecast.csv`` (with ``--holdout``), ``templates.csv`` (each
 shop's graph-template membership, when ``graph_templates`` > 0 or the edges were pooled, ``edge_pooling``) and ``model/``.
-While training, a checkpoint is kept in ``RUN/checkpoint/``; it is removed when the run completes.
+While training, a checkpoint is kept in ``RUN/checkpoint/``; it is removed when the run completes, and on an error
+(an interrupt keeps it for ``--resume``).
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import dataclasses
 import hashlib
 import json
 import sys
-from pathlib import Path
 
-from causalmmm_ppl._io import atomic_dir
+import numpy as np
+
+from causalmmm_ppl._io import check_replaceable, run_directory, write_csv
 from causalmmm_ppl.commands._config import read_config
+from causalmmm_ppl.errors import require_finite
 
 MIN_TRAIN_DAYS = 8
 
@@ -51,16 +58,38 @@ def _fingerprint(spec, panel, seed: int) -> str:
     return h.hexdigest()[:16]
 
 
+def check_spec_for_panel(spec, panel) -> None:
+    """The settings that depend on the data (edge priors name the panel's nodes and respect the target-sink rule);
+    InputError naming the key, before any work."""
+    from causalmmm_ppl.models.spec import edge_prior_matrix
+
+    edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, spec.edge_priors, spec.forbid_target_causes)
+
+
+def short_shop_warning(panel, window: int) -> str | None:
+    """A note when some shops have fewer fully observed days than one training window (they are used whole)."""
+    days = panel.observed.all(-1).sum(1)
+    short = np.flatnonzero(days < window)
+    if not short.size:
+        return None
+    s = int(short[0])
+    more = f" and {short.size - 1} more shop(s)" if short.size > 1 else ""
+    return (f"shop {panel.shops[s]!r}{more} has {int(days[s])} fully observed days, fewer than the training window "
+            f"({window}); such shops are used whole")
+
+
 def run(args: argparse.Namespace) -> int:
     """Fit CausalMMM to ``args.data`` and write the run directory ``args.out``."""
     from causalmmm_ppl.data.load import panel_from_args
-    from causalmmm_ppl.evaluation.inference_data import write_inference_data
+    from causalmmm_ppl.evaluation.inference_data import require_finite_posterior, write_inference_data
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
 
     spec = spec_from_args(args)
     holdout = int(getattr(args, "holdout", 0) or 0)
     if holdout < 0:
         raise ValueError(f"--holdout {holdout}: must be >= 0")
+    force = bool(getattr(args, "force", False))
+    out = check_replaceable(args.out, force=force)
     panel, columns = panel_from_args(args)
     if panel.n_time - holdout < MIN_TRAIN_DAYS:
         raise ValueError(
@@ -68,24 +97,33 @@ def run(args: argparse.Namespace) -> int:
             f"{MIN_TRAIN_DAYS}"
         )
     train = panel.select_time(0, panel.n_time - holdout) if holdout else panel
+    check_spec_for_panel(spec, train)
     seed = int(args.seed or 0)
-    out = Path(args.out)
-    ckpt_dir = out / "checkpoint"
-    fingerprint = _fingerprint(spec, train, seed)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    fit = fit_causalmmm(
-        train, spec, columns=columns, seed=seed, progress=not args.quiet, checkpoint_dir=ckpt_dir,
-        resume=bool(getattr(args, "resume", False)), fingerprint=fingerprint,
-    )
-    forecast = fit.forecast(train, panel.select_time(panel.n_time - holdout, panel.n_time)) if holdout else None
-    with atomic_dir(out) as tmp:
-        fit.edge_probabilities().to_csv(tmp / "edges.csv", index=False)
-        if fit.has_templates:
-            fit.template_probabilities().to_csv(tmp / "templates.csv", index=False)
-        write_inference_data(fit.to_inference_data(), tmp / "idata.nc")
+    with run_directory(out, kind="run", force=force) as held:
+        fit = fit_causalmmm(
+            train, spec, columns=columns, seed=seed, progress=not args.quiet,
+            checkpoint_dir=held.scratch("checkpoint"), resume=bool(getattr(args, "resume", False)),
+            fingerprint=_fingerprint(spec, train, seed),
+        )
+        edges = fit.edge_probabilities()
+        require_finite(edges["probability"], "edge probabilities")
+        forecast = fit.forecast(train, panel.select_time(panel.n_time - holdout, panel.n_time)) if holdout else None
         if forecast is not None:
-            forecast.to_csv(tmp / "forecast.csv", index=False, date_format="%Y-%m-%d")
-        fit.save(tmp / "model")
+            require_finite(forecast[["mean", "lower", "upper"]], "the forecast")
+        idata = fit.to_inference_data()
+        require_finite_posterior(idata)
+        with held.commit() as tmp:
+            write_csv(edges, tmp / "edges.csv")
+            if fit.has_templates:
+                write_csv(fit.template_probabilities(), tmp / "templates.csv")
+            write_inference_data(idata, tmp / "idata.nc")
+            if forecast is not None:
+                write_csv(forecast, tmp / "forecast.csv", date_format="%Y-%m-%d")
+            fit.save(tmp / "model")
+    # after the work: a failed command prints one line only
+    for line in [*panel.warnings, short_shop_warning(train, spec.window)]:
+        if line:
+            print(f"warning: {line}", file=sys.stderr)
     population = fit.guide.population
     pooled = f"; edges pooled over {population.n_templates} graph template(s)" if population is not None else ""
     print(

@@ -13,7 +13,7 @@ from typing import TextIO
 
 import pandas as pd
 
-from causalmmm_ppl._io import atomic_file
+from causalmmm_ppl._io import write_csv
 from causalmmm_ppl.evaluation.compare import compare_runs
 
 
@@ -35,6 +35,5 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     for line in result.warnings:
         print(line, file=err)
     if getattr(args, "out", None):
-        with atomic_file(args.out) as tmp:
-            result.table.to_csv(tmp, index=False)
+        write_csv(result.table, args.out)
     return 0

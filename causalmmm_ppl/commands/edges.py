@@ -1,13 +1,15 @@
 """``causalmmm edges RUN --data DATA --out FILE``: edge probabilities for the shops in DATA, seen in training or not,
-by one pass of the amortized encoder (no retraining)."""
+by one pass of the amortized encoder (no retraining). Text cells that a spreadsheet would run as a formula are
+written with a leading ``'``."""
 
 from __future__ import annotations
 
 import argparse
 import time
 
-from causalmmm_ppl._io import atomic_file
+from causalmmm_ppl._io import write_csv
 from causalmmm_ppl.commands._run import load_run_and_data
+from causalmmm_ppl.errors import require_finite
 
 
 def run(args: argparse.Namespace) -> int:
@@ -15,8 +17,8 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     table = fit.edge_probabilities(panel)
     seconds = time.perf_counter() - t0
-    with atomic_file(args.out) as tmp:
-        table.to_csv(tmp, index=False)
+    require_finite(table["probability"], "edge probabilities")
+    write_csv(table, args.out)
     if not args.quiet:
         print(f"edges: {panel.n_shops} shop(s), {len(table)} ordered pairs in {seconds:.2f} s; wrote {args.out}")
     return 0

@@ -2,7 +2,8 @@
 empty, given their channel values (a spend plan), from the rows before them (the history).
 
 Each shop's plan is its trailing rows with an empty target; they must carry every channel. Shops whose plans start
-on the same day and have the same length are forecast together.
+on the same day and have the same length are forecast together. A forecast that is not finite is an error; text
+cells that a spreadsheet would run as a formula are written with a leading ``'``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from causalmmm_ppl._io import atomic_file
+from causalmmm_ppl._io import write_csv
 from causalmmm_ppl.commands._run import load_run_and_data
-from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.errors import InputError, require_finite
 
 
 def plan_groups(panel) -> dict[tuple[int, int], np.ndarray]:
@@ -54,8 +55,8 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     table = pd.concat(tables, ignore_index=True)
-    with atomic_file(args.out) as tmp:
-        table.to_csv(tmp, index=False, date_format="%Y-%m-%d")
+    require_finite(table[["mean", "lower", "upper"]], "the forecast")
+    write_csv(table, args.out, date_format="%Y-%m-%d")
     if not args.quiet:
         print(f"forecast: {panel.n_shops} shop(s), {len(table)} rows; wrote {args.out}")
     return 0

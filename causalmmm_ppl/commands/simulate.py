@@ -17,7 +17,8 @@ def run(args: argparse.Namespace) -> int:
     Raises
     ------
     ValueError
-        Bad sizes (e.g. ``--shops 0``, too few ``--days``); nothing is written.
+        Bad sizes (e.g. ``--shops 0``, too few ``--days``), or an ``--out`` this tool did not write (without
+        ``--force``); nothing is written.
     """
     cfg = scenario_config(args.scenario, n_shops=args.shops, n_channels=args.channels, n_days=args.days)
     progress = not args.quiet and cfg.n_shops * cfg.n_days * cfg.n_nodes >= PROGRESS_MIN_VALUES
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
         cfg.name, n_shops=cfg.n_shops, n_channels=cfg.n_channels, n_days=cfg.n_days, seed=args.seed,
         progress=progress,
     )
-    out = result.write(args.out)
+    out = result.write(args.out, force=bool(getattr(args, "force", False)))
     if not args.quiet:
         n_edges = int(result.adjacency.sum())
         print(

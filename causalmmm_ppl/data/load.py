@@ -272,6 +272,7 @@ def _load_frame(frame: pd.DataFrame, spec: ColumnSpec, src: V.Source, *, fill_ga
     context = V.aggregate_context(ctx, codes, grid.row_days, len(shops), spec.context, shops, how=context_agg,
                                   source=src)
     warnings += V.constant_node_warnings(values, observed, nodes, kinds)
+    warnings += V.target_warnings(values, observed, nodes, kinds, shops)
     V.check_min_days(observed.all(-1).sum(1), min_days, shops, src)
     dates = pd.date_range(pd.Timestamp(np.datetime64(int(grid_days[0]), "D")), periods=n_time, freq=grid.freq)
     return Panel(values=values, observed=observed, context=context, shops=shops, dates=dates, nodes=nodes,
@@ -347,7 +348,7 @@ def _context_values(frame: pd.DataFrame, spec: ColumnSpec, labels: np.ndarray, s
     """(row, context) float64, finite."""
     cols = [V.numeric_column(frame[c], c, "context", src, labels) for c in spec.context]
     for col, name in zip(cols, spec.context):
-        V.check_values(col, name, "context", labels, src)
+        V.check_values(col, name, "context", labels, src, span_check=False)
     return np.stack(cols, axis=1) if cols else np.zeros((len(frame), 0))
 
 

@@ -179,14 +179,15 @@ class SimulationResult:
         """``panel.csv`` as a table: shop, date, node columns, context columns."""
         return self.panel.to_frame(shop_col=self.spec.shop_col, date_col=self.spec.date_col)
 
-    def write(self, out_dir: str | os.PathLike[str]) -> Path:
+    def write(self, out_dir: str | os.PathLike[str], *, force: bool = False) -> Path:
         """Write ``panel.csv``, ``truth.csv`` and ``fit_flags.txt`` into ``out_dir``, all or nothing.
 
-        ``out_dir`` is replaced if it exists (see :func:`causalmmm_ppl._io.atomic_dir`).
+        ``out_dir`` is replaced if it is empty or was written by this tool (``force=True``: any directory); see
+        :func:`causalmmm_ppl._io.run_directory`.
         """
-        from causalmmm_ppl._io import atomic_dir
+        from causalmmm_ppl._io import run_directory
 
-        with atomic_dir(out_dir) as tmp:
+        with run_directory(out_dir, kind="simulation", force=force) as held, held.commit() as tmp:
             self.panel_frame().to_csv(tmp / "panel.csv", index=False, float_format="%.8g", date_format="%Y-%m-%d")
             self.truth.to_csv(tmp / "truth.csv", index=False)
             (tmp / "fit_flags.txt").write_text(self.fit_flags() + "\n")

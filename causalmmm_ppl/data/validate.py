@@ -41,6 +41,8 @@ __all__ = [
     "find_gaps",
     "aggregate_context",
     "constant_node_warnings",
+    "target_warnings",
+    "check_span",
     "check_min_days",
     "column_listing",
 ]
@@ -60,6 +62,10 @@ CONTEXT_AGG = ("error", "first", "mean")
 STEPS = {1: "daily", 7: "weekly"}
 _WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 _MAX_LISTED = 12
+#: Largest |value| accepted anywhere: the model computes in float32 (max 3.4e38), with room for sums and intervals.
+MAX_MAGNITUDE = 1e30
+#: Largest ratio of a shop's largest to smallest nonzero |value| in one column.
+MAX_SPAN = 1e12
 
 
 # ------------------------------------------------------------------------------------------------ the source
@@ -258,8 +264,10 @@ def check_values(
     allow_nan: np.ndarray | bool = False,
     nonnegative: bool = False,
     nan_hint: str = "",
+    span_check: bool = True,
 ) -> None:
-    """Reject empty/NaN, infinite and (optionally) negative values in one column.
+    """Reject empty/NaN, infinite, absurdly large (beyond ``MAX_MAGNITUDE``) and (optionally) negative values in
+    one column, and (``span_check``) a shop whose values span more than ``MAX_SPAN`` (:func:`check_span`).
 
     Parameters
     ----------
@@ -272,13 +280,18 @@ def check_values(
         Reject values < 0 (channels and mediators: spend and counts).
     nan_hint
         Appended to the message about empty values.
+    span_check
+        Also check each shop's span (node columns; context is one value per shop).
     """
-    checks = [
-        (np.isnan(values) & ~np.asarray(allow_nan, dtype=bool), "empty or NaN value" + nan_hint),
-        (np.isinf(values), "infinite value"),
-    ]
-    if nonnegative:
-        checks.append((values < 0, "negative value {v}; channels and mediators must be >= 0"))
+    with np.errstate(invalid="ignore"):
+        checks = [
+            (np.isnan(values) & ~np.asarray(allow_nan, dtype=bool), "empty or NaN value" + nan_hint),
+            (np.isinf(values), "infinite value"),
+            (np.abs(values) > MAX_MAGNITUDE, f"value {{v}} is beyond {MAX_MAGNITUDE:g} (it overflows the "
+                                             f"model's 32-bit arithmetic); rescale the column"),
+        ]
+        if nonnegative:
+            checks.append((values < 0, "negative value {v}; channels and mediators must be >= 0"))
     for bad, problem in checks:
         rows = np.flatnonzero(bad)
         if rows.size:
@@ -286,6 +299,60 @@ def check_values(
             more = f" ({rows.size} such rows)" if rows.size > 1 else ""
             raise source.fail(_col(column, field), _shop(str(shops[i])), source.row(i),
                               problem=problem.format(v=f"{values[i]:g}") + more)
+    if span_check:
+        check_span(values, column, field, shops, source)
+
+
+def check_span(values: np.ndarray, column: str, field: str, shops: np.ndarray, source: Source) -> None:
+    """Reject a shop whose nonzero values in one column span more than ``MAX_SPAN`` (largest / smallest |value|):
+    scaled by the shop's mean, its small values would vanish below float32 resolution, or its large ones explode.
+
+    Parameters
+    ----------
+    values : (row,) float64, finite where not NaN
+    shops : (row,) str
+    """
+    size = np.abs(values)
+    nonzero = np.isfinite(size) & (size > 0)
+    if not nonzero.any():
+        return
+    frame = pd.DataFrame({"shop": np.asarray(shops, dtype=object)[nonzero], "size": size[nonzero]})
+    rows = np.flatnonzero(nonzero)
+    stats = frame.groupby("shop", sort=False)["size"].agg(["max", "min", "idxmax"])
+    wide = stats[stats["max"] > MAX_SPAN * stats["min"]]
+    if len(wide):
+        shop, top = wide.index[0], wide.iloc[0]
+        i = int(rows[int(top["idxmax"])])
+        more = f" ({len(wide)} such shops)" if len(wide) > 1 else ""
+        raise source.fail(_col(column, field), _shop(str(shop)), source.row(i), problem=(
+            f"values span {top['min']:g} to {top['max']:g}, more than {MAX_SPAN:g}-fold within the shop{more}; "
+            f"check the units of the column"))
+
+
+def target_warnings(values: np.ndarray, observed: np.ndarray, nodes: Sequence[str], kinds: Sequence[str],
+                    shops: Sequence[str]) -> list[str]:
+    """Warn about a target that is negative somewhere, or zero on every observed day of a shop.
+
+    Parameters
+    ----------
+    values, observed : (shop, time, node)
+    """
+    j = list(kinds).index("target")
+    y, seen = values[..., j], observed[..., j]
+    out = []
+    negative = (seen & (y < 0)).any(1)
+    if negative.any():
+        s = int(np.flatnonzero(negative)[0])
+        more = f" and {int(negative.sum()) - 1} more shop(s)" if negative.sum() > 1 else ""
+        out.append(f"target {nodes[j]!r} is negative in shop {shops[s]!r}{more}; sales are usually >= 0 "
+                   f"(check the column)")
+    zero = seen.any(1) & ~(seen & (y != 0)).any(1)
+    if zero.any():
+        s = int(np.flatnonzero(zero)[0])
+        more = f" and {int(zero.sum()) - 1} more shop(s)" if zero.sum() > 1 else ""
+        out.append(f"target {nodes[j]!r} is zero on every day of shop {shops[s]!r}{more}; such a shop carries no "
+                   f"information about effects")
+    return out
 
 
 # -------------------------------------------------------------------------------------------- shops and dates

@@ -214,9 +214,36 @@ def read_inference_data(path: str | os.PathLike[str]) -> az.InferenceData:
             idata = az.from_netcdf(str(p), engine="h5netcdf")
             for group in idata.groups():
                 idata[group].load()
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{p}: not a readable InferenceData file ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # whatever netCDF/HDF5 readers raise on a damaged or foreign file
+        msg = " ".join(str(exc).split())[:200]
+        raise ValueError(f"{p}: not a readable InferenceData file ({type(exc).__name__}: {msg})") from None
     return idata
+
+
+def require_finite_posterior(idata: az.InferenceData) -> None:
+    """Raise InputError when a fit's InferenceData holds non-finite values where it must not: any in the
+    ``posterior``; in ``posterior_predictive`` and ``log_likelihood``, any on an observed (shop, time) after the
+    first time step (the first step has no one-step-ahead prediction, unobserved days no likelihood)."""
+    from causalmmm_ppl.errors import InputError, require_finite
+
+    for name, var in idata.posterior.data_vars.items():
+        require_finite(var.values, f"posterior {name!r}")
+    observed = next(iter(idata.observed_data.data_vars.values())).values if "observed_data" in idata.groups() else None
+    for group in ("posterior_predictive", "log_likelihood"):
+        if group not in idata.groups():
+            continue
+        for name, var in idata[group].data_vars.items():
+            a = np.asarray(var.values, dtype=np.float64)  # (chain, draw, shop, time)
+            if np.isinf(a).any():
+                require_finite(a, f"{group} {name!r}")
+            if observed is None or a.shape[2:] != observed.shape:
+                continue
+            nan = np.isnan(a).any(axis=(0, 1))
+            nan[:, 0] = False
+            bad = nan & np.isfinite(observed)
+            if bad.any():
+                raise InputError(f"{group} {name!r}: {int(bad.sum())} observed values have non-finite predictions; "
+                                 f"the fit failed (check the panel's scale with `causalmmm validate`)")
 
 
 def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> az.InferenceData:

@@ -850,11 +850,11 @@ class BTVCFit:
             raise ValueError(f"{d}: not a BTVC model directory (no btvc.json)")
         meta = json.loads((d / "btvc.json").read_text())
         scales = BTVCScales.from_dict(json.loads((d / "scaler.json").read_text()))
-        with np.load(d / "inputs.npz") as z:
+        with np.load(d / "inputs.npz", allow_pickle=False) as z:
             inputs = {k: z[k] for k in z.files}
-        with np.load(d / "posterior.npz") as z:
+        with np.load(d / "posterior.npz", allow_pickle=False) as z:
             samples = {k: z[k] for k in z.files}
-        with np.load(d / "sample_stats.npz") as z:
+        with np.load(d / "sample_stats.npz", allow_pickle=False) as z:
             stats = {k: z[k] for k in z.files}
         # fits saved before these settings used these values
         spec = {"coef_at_average": False, "level_anchor": "first", "coef_knot_prior": "halfnormal", **meta["spec"]}

@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pandas as pd
 import pyro
 import torch
 
+from causalmmm_ppl._tensor_store import load_tree, save_tree
 from causalmmm_ppl.data.calendar import calendar_features
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.data.scaling import PanelScaler
@@ -35,6 +38,8 @@ from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix, expert_e
 FEATURE_CHUNK = 512
 ENCODER_CHUNK = 1024
 IDATA_DRAWS = 100
+WEIGHTS_NAME = "weights.safetensors"
+LEGACY_WEIGHTS_NAME = "weights.pt"  # earlier versions; read only through torch's tensors-only loader
 POSTERIOR_CHUNK_ELEMENTS = 5e7
 KINDS = ("channel", "mediator", "target")
 
@@ -361,7 +366,7 @@ class CausalMMMFit:
         """Write everything needed to reload and predict: weights, settings, schema, scalers, training panel."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        torch.save({"model": self.model.state_dict(), "guide": self.guide.state_dict()}, d / "weights.pt")
+        save_tree({"model": self.model.state_dict(), "guide": self.guide.state_dict()}, d / WEIGHTS_NAME)
         meta = {
             "spec": self.spec.to_dict(),
             "schema": self.schema.to_dict(),
@@ -378,36 +383,49 @@ class CausalMMMFit:
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "CausalMMMFit":
-        """Reload a fit written by :meth:`save`."""
+        """Reload a fit written by :meth:`save`. Nothing in ``directory`` is executed: weights are safetensors (or,
+        for runs of earlier versions, a ``weights.pt`` read by torch's tensors-only loader), the rest JSON and
+        Parquet.
+
+        Raises
+        ------
+        InputError
+            ``directory`` is not a CausalMMM model directory, or a file in it is damaged or of another version
+            (the message names the file and says to fit the run again).
+        """
         from causalmmm_ppl.data.load import load_panel
 
         d = Path(directory)
         if not (d / "fit.json").exists():
             raise InputError(f"{d}: not a CausalMMM run (no fit.json); fit one with `causalmmm fit`")
-        meta = json.loads((d / "fit.json").read_text())
-        # settings added after a run was saved did not exist when it was fitted: it ran as they are off
-        spec = CausalMMMSpec.from_dict({"graph_templates": 0, "learn_df": False, "edge_pooling": 0, **meta["spec"]})
-        schema = Schema.from_dict(meta["schema"])
+        with _run_file(d / "fit.json"):
+            meta = json.loads((d / "fit.json").read_text())
+            # settings added after a run was saved did not exist when it was fitted: it ran as they are off
+            spec = CausalMMMSpec.from_dict({"graph_templates": 0, "learn_df": False, "edge_pooling": 0,
+                                            **meta["spec"]})
+            schema = Schema.from_dict(meta["schema"])
+            scaler = PanelScaler.from_dict(meta["scaler"])
+            context_loc, context_scale = np.asarray(meta["context_loc"]), np.asarray(meta["context_scale"])
+            log = TrainingLog(loss=list(meta["loss"]), seconds=float(meta["seconds"]), steps_done=len(meta["loss"]))
+            seed = int(meta["seed"])
+            population = EdgePopulation.from_dict(meta["edge_population"]) if meta.get("edge_population") else None
         nodes = schema.nodes
         mediators = tuple(n for n, k in zip(nodes, schema.node_kinds) if k == "mediator")
         cols = ColumnSpec(target=nodes[-1], channels=nodes[:-1], mediators=mediators, context=schema.context_names)
-        panel = load_panel(pd.read_parquet(d / "train_panel.parquet"), cols)
+        with _run_file(d / "train_panel.parquet"):
+            panel = load_panel(pd.read_parquet(d / "train_panel.parquet"), cols)
         model, guide = build_model(panel, spec)
-        state = torch.load(d / "weights.pt", weights_only=False)
+        state = _read_weights(d)
         try:
             model.load_state_dict(state["model"])
             guide.load_state_dict(state["guide"])
-        except RuntimeError as exc:  # saved by a version whose networks had other shapes
-            first = str(exc).strip().splitlines()[-1].strip()
+        except (KeyError, TypeError, RuntimeError) as exc:  # saved by a version whose networks had other shapes
+            first = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else type(exc).__name__
             raise InputError(f"{d}: the saved weights do not fit this version's model ({first}); fit the run again"
                              ) from None
-        if meta.get("edge_population"):
-            guide.attach_population(EdgePopulation.from_dict(meta["edge_population"]), pooled_candidates(model, spec))
-        log = TrainingLog(loss=list(meta["loss"]), seconds=float(meta["seconds"]), steps_done=len(meta["loss"]))
-        return cls(
-            model, guide, spec, schema, PanelScaler.from_dict(meta["scaler"]),
-            np.asarray(meta["context_loc"]), np.asarray(meta["context_scale"]), panel, log, int(meta["seed"]),
-        )
+        if population is not None:
+            guide.attach_population(population, pooled_candidates(model, spec))
+        return cls(model, guide, spec, schema, scaler, context_loc, context_scale, panel, log, seed)
 
     # ------------------------------------------------------------------------------------------ internals
     def _train_data(self) -> TrainingData:
@@ -419,6 +437,35 @@ class CausalMMMFit:
 
 
 # --------------------------------------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def _run_file(path: Path) -> Iterator[None]:
+    """Turn any failure to read a saved file into one InputError naming it (a damaged run, or another version's)."""
+    try:
+        yield
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}; fit the run again") from None
+    except Exception as exc:  # whatever a damaged file makes a reader raise
+        msg = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise InputError(f"{path}: unreadable ({type(exc).__name__}: {msg}); fit the run again") from None
+
+
+def _read_weights(d: Path) -> dict:
+    """The saved ``{"model": state_dict, "guide": state_dict}``: ``weights.safetensors``, or the ``weights.pt`` of
+    an earlier version through torch's tensors-only unpickler (``weights_only=True``: it refuses anything that
+    would run code)."""
+    if (d / WEIGHTS_NAME).exists():
+        with _run_file(d / WEIGHTS_NAME):
+            state = load_tree(d / WEIGHTS_NAME)
+    elif (d / LEGACY_WEIGHTS_NAME).exists():
+        with _run_file(d / LEGACY_WEIGHTS_NAME):
+            state = torch.load(d / LEGACY_WEIGHTS_NAME, weights_only=True, map_location="cpu")
+    else:
+        raise InputError(f"{d}: no {WEIGHTS_NAME}; fit the run again")
+    if not isinstance(state, dict):
+        raise InputError(f"{d}: the saved weights are not a model's; fit the run again")
+    return state
+
+
 def prepare_data(
     panel: Panel, scaler: PanelScaler, context_loc: np.ndarray, context_scale: np.ndarray, spec: CausalMMMSpec
 ) -> TrainingData:

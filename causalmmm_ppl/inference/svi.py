@@ -8,6 +8,8 @@ resumed fit continues exactly where the killed one stopped.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -20,12 +22,14 @@ from pyro.infer import SVI, Trace_ELBO
 from pyro.optim import ClippedAdam
 from tqdm.auto import tqdm
 
+from causalmmm_ppl._tensor_store import load_tree, save_tree
 from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.inference.features import ShopFeatures
 from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
-CHECKPOINT_NAME = "checkpoint.pt"
+CHECKPOINT_NAME = "checkpoint.safetensors"
+LEGACY_CHECKPOINT_NAME = "checkpoint.pt"  # pickled by earlier versions: never read
 
 
 @dataclass
@@ -129,8 +133,34 @@ class MinibatchSampler:
 
 def _save_checkpoint(path: Path, state: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    try:
+        save_tree(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _load_checkpoint(directory: Path, fingerprint: str) -> dict | None:
+    """The checkpoint in ``directory`` (None if there is none); InputError if it is damaged, from an earlier
+    version, or of other data or settings."""
+    ckpt = directory / CHECKPOINT_NAME
+    if not ckpt.exists():
+        if (directory / LEGACY_CHECKPOINT_NAME).exists():
+            raise InputError(f"{directory / LEGACY_CHECKPOINT_NAME}: a checkpoint of an earlier version (pickled, "
+                             f"not read); drop --resume to start afresh")
+        return None
+    try:
+        state = load_tree(ckpt)
+    except InputError as exc:
+        raise InputError(f"{exc}; drop --resume to start afresh") from None
+    if not isinstance(state, dict) or state.get("fingerprint", "") != fingerprint:
+        raise InputError(f"{ckpt}: the checkpoint belongs to other data or settings; drop --resume to start afresh")
+    return state
+
+
+def _diverged(step: int, spec: CausalMMMSpec, what: str) -> InputError:
+    return InputError(f"SVI diverged at step {step + 1} ({what}); the data's scale or the settings (e.g. lr "
+                      f"{spec.lr:g}) make the fit unstable; check the panel with `causalmmm validate`")
 
 
 def train(
@@ -155,7 +185,7 @@ def train(
     spec : settings (steps, lr, batch_shops, window, temperature schedule, checkpoint_every)
     seed : seeds pyro/torch and the minibatch sampler
     progress : show a progress bar with the running loss
-    checkpoint_dir : where ``checkpoint.pt`` is written every ``spec.checkpoint_every`` steps
+    checkpoint_dir : where ``checkpoint.safetensors`` is written every ``spec.checkpoint_every`` steps
     resume : continue from the checkpoint in ``checkpoint_dir`` if there is one
     stop_after : stop after this many steps in this call (to simulate an interruption in tests)
     fingerprint : identifies settings and data; a checkpoint with another fingerprint is not resumed (InputError)
@@ -171,19 +201,19 @@ def train(
     svi = SVI(model, guide, optim, loss=Trace_ELBO())
     log = TrainingLog()
     ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
-    if resume and ckpt is not None and ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        if state.get("fingerprint", "") != fingerprint:
-            raise InputError(
-                f"{ckpt}: the checkpoint belongs to other data or settings; drop --resume to start afresh"
-            )
-        model.load_state_dict(state["model"])
-        guide.load_state_dict(state["guide"])
-        # consumed lazily, when the first step creates each parameter's optimiser
-        optim.set_state(state["optim"])
-        sampler.rng.bit_generator.state = state["sampler_rng"]
-        torch.set_rng_state(state["torch_rng"])
-        log = state["log"]
+    state = _load_checkpoint(Path(checkpoint_dir), fingerprint) if resume and ckpt is not None else None
+    if state is not None:
+        try:
+            model.load_state_dict(state["model"])
+            guide.load_state_dict(state["guide"])
+            # consumed lazily, when the first step creates each parameter's optimiser
+            optim.set_state(state["optim"])
+            sampler.rng.bit_generator.state = state["sampler_rng"]
+            torch.set_rng_state(state["torch_rng"])
+            log = TrainingLog(**state["log"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise InputError(f"{ckpt}: a damaged checkpoint ({type(exc).__name__}: {exc}); drop --resume to start "
+                             f"afresh") from None
     n_scored = float(data.valid.sum())
     start = log.steps_done
     t0 = time.perf_counter() - log.seconds
@@ -193,7 +223,13 @@ def train(
             if stop_after is not None and step - start >= stop_after:
                 break
             batch = sampler.sample(spec.temperature_at(step, spec.steps), spec.kl_weight_at(step, spec.steps))
-            loss = svi.step(batch) / n_scored
+            try:
+                loss = svi.step(batch) / n_scored
+            except ValueError as exc:  # a distribution got non-finite parameters
+                first = " ".join(str(exc).split(" of distribution")[0].split())[:120]
+                raise _diverged(step, spec, f"invalid distribution parameters: {first}") from None
+            if not math.isfinite(loss):
+                raise _diverged(step, spec, f"loss {loss}")
             log.loss.append(float(loss))
             log.steps_done = step + 1
             if step % 10 == 0:
@@ -209,7 +245,7 @@ def train(
                         "optim": optim.get_state(),
                         "sampler_rng": sampler.rng.bit_generator.state,
                         "torch_rng": torch.get_rng_state(),
-                        "log": log,
+                        "log": dataclasses.asdict(log),
                         "fingerprint": fingerprint,
                     },
                 )

@@ -13,6 +13,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from causalmmm_ppl.models.field_types import check_field_types
+
 
 AUTO_CENTERED_STEPS_PER_KNOT = 30
 """``knots="auto"`` centres the knots when each coefficient knot of each media channel has at least this many
@@ -143,10 +145,7 @@ class BTVCSpec:
     noise_scale: float = 0.5
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "controls", tuple(self.controls))
-        object.__setattr__(self, "decay_prior", tuple(float(v) for v in self.decay_prior))
-        object.__setattr__(self, "hill_alpha_prior", tuple(float(v) for v in self.hill_alpha_prior))
-        object.__setattr__(self, "hill_gamma_prior", tuple(float(v) for v in self.hill_gamma_prior))
+        check_field_types(self, "btvc config")
         for name in ("level_knot_days", "coef_knot_days", "kernel_scale", "level_rw_scale", "level_init_scale",
                      "coef_prior_mean", "coef_prior_log_sd", "coef_knot_scale", "coef_knot_log_sd", "seasonality_scale",
                      "control_scale", "noise_scale"):
@@ -264,6 +263,7 @@ class BTVCInference:
     nuts_reparam: str = "none"
 
     def __post_init__(self) -> None:
+        check_field_types(self, "btvc config")
         if self.method not in ("nuts", "svi"):
             raise ValueError(f"btvc config: method must be 'nuts' or 'svi', got {self.method!r}")
         if self.nuts_init not in ("svi", "prior"):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.models.field_types import check_field_types
 
 
 @dataclass
@@ -144,6 +145,7 @@ class CausalMMMSpec:
     checkpoint_every: int = 100
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         if not 0.0 < self.prior_prob < 1.0:
             raise InputError(f"prior_prob must be in (0, 1), got {self.prior_prob}")
         if self.link not in ("log1p", "identity"):
@@ -156,7 +158,8 @@ class CausalMMMSpec:
                      "template_spread"):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("l_max", "hidden", "msg_dim", "steps", "batch_shops", "window", "num_draws"):
+        for name in ("l_max", "hidden", "msg_dim", "node_emb", "steps", "batch_shops", "window", "encoder_hidden",
+                     "num_draws", "checkpoint_every"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.likelihood == "studentt" and not self.df > 2:
@@ -237,7 +240,8 @@ def edge_prior_matrix(
     nodes : (node,) names; node_kinds : (node,) ``channel``/``mediator``/``target``.
     prior_prob : ρ of an ordinary candidate edge.
     edge_priors : ``{"cause->effect": p}`` overrides (0 forbidden, 1 required).
-    forbid_target_causes : the target causes nothing (no target → channel or target → mediator edge).
+    forbid_target_causes : the target causes nothing (no target → channel or target → mediator edge); an edge prior
+        above 0 on an edge out of the target is then refused (InputError), not silently applied.
 
     Returns
     -------
@@ -254,5 +258,10 @@ def edge_prior_matrix(
         p = float(p)
         if not (0.0 <= p <= 1.0) or math.isnan(p):
             raise InputError(f"edge prior {key!r}: probability must be in [0, 1], got {p}")
+        if forbid_target_causes and kinds[i] == "target" and p > 0:
+            raise InputError(
+                f"edge prior {key!r}: the target {nodes[i]!r} is the sink of the graph (forbid_target_causes); "
+                f"set \"forbid_target_causes\": false in the same config to allow edges out of the target"
+            )
         rho[i, j] = p
     return rho

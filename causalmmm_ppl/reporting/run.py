@@ -3,7 +3,8 @@
 A CausalMMM run (``causalmmm fit --model causalmmm``) holds ``idata.nc``, ``edges.csv``, ``model/fit.json`` and
 ``model/train_panel.parquet`` (and ``forecast.csv`` with ``--holdout``); a BTVC run holds ``idata.nc``,
 ``diagnostics.csv``, ``contributions.csv``, ``contribution_shares.csv``, ``model/btvc.json``,
-``model/columns.json`` (and ``forecast.csv``). Nothing here loads a model object.
+``model/columns.json`` (and ``forecast.csv``). Nothing here loads a model object, and nothing read here can run
+code: JSON, CSV, Parquet and netCDF are data.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from causalmmm_ppl._io import restore_formulas
 from causalmmm_ppl.evaluation.inference_data import read_inference_data
 
 __all__ = ["RunContents", "read_run", "run_kind"]
@@ -66,15 +68,18 @@ def run_kind(path: str | os.PathLike[str]) -> str:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ValueError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: unreadable (expected a JSON object)")
+    return data
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path)
-    except (OSError, ValueError) as exc:
+        return restore_formulas(pd.read_csv(path))
+    except (OSError, ValueError) as exc:  # pandas' ParserError and EmptyDataError are ValueErrors
         raise ValueError(f"{path}: unreadable CSV ({exc})") from None
 
 
@@ -94,8 +99,8 @@ def read_run(path: str | os.PathLike[str]) -> RunContents:
         if panel_file.is_file():
             try:
                 tables["train_panel"] = pd.read_parquet(panel_file)
-            except (OSError, ValueError) as exc:
-                raise ValueError(f"{panel_file}: unreadable ({exc})") from None
+            except Exception as exc:  # whatever pyarrow raises on a damaged file
+                raise ValueError(f"{panel_file}: unreadable ({type(exc).__name__}: {exc})") from None
     else:
         cfg = _read_json(p / "model" / "btvc.json")
         cols_file = p / "model" / "columns.json"

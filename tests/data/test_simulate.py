@@ -202,7 +202,7 @@ def test_transformed_causes_are_the_generating_drive(sim2):
 # ------------------------------------------------------------------------------------------------- files
 def test_write_files_and_flags(tmp_path, sim2):
     out = sim2.write(tmp_path / "sim")
-    assert sorted(p.name for p in out.iterdir()) == ["fit_flags.txt", "panel.csv", "truth.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [".causalmmm-run", "fit_flags.txt", "panel.csv", "truth.csv"]
     flags_text = (out / "fit_flags.txt").read_text()
     assert flags_text.count("\n") == 1 and flags_text.endswith("\n")
     header = pd.read_csv(out / "panel.csv", nrows=0).columns

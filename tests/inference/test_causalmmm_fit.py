@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from causalmmm_ppl.data.simulate import simulate
+from causalmmm_ppl._tensor_store import load_tree, save_tree
 from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.evaluation.granger import granger_scores
 from causalmmm_ppl.evaluation.graph_metrics import graph_report
@@ -123,10 +124,31 @@ def test_save_and_load_round_trip(fitted, tmp_path):
 def test_weights_of_another_model_version_are_a_clear_error(fitted, tmp_path):
     """A run saved by a version whose networks had other shapes (e.g. before the hurdle spend model) says so."""
     fitted.save(tmp_path / "model")
-    state = torch.load(tmp_path / "model" / "weights.pt", weights_only=False)
+    state = load_tree(tmp_path / "model" / "weights.safetensors")
     state["model"]["decoder.readout.2.weight"] = state["model"]["decoder.readout.2.weight"][:1]  # one output, not two
-    torch.save(state, tmp_path / "model" / "weights.pt")
+    save_tree(state, tmp_path / "model" / "weights.safetensors")
     with pytest.raises(InputError, match="saved weights do not fit this version's model"):
+        CausalMMMFit.load(tmp_path / "model")
+
+
+def test_a_run_saved_with_pickled_weights_still_loads(fitted, tmp_path):
+    """Runs of earlier versions hold ``weights.pt`` (torch.save of the two state dicts): it is read through torch's
+    tensors-only loader and gives the same fit."""
+    fitted.save(tmp_path / "model")
+    state = load_tree(tmp_path / "model" / "weights.safetensors")
+    (tmp_path / "model" / "weights.safetensors").unlink()
+    torch.save(state, tmp_path / "model" / "weights.pt")  # what earlier versions wrote
+    loaded = CausalMMMFit.load(tmp_path / "model")
+    np.testing.assert_allclose(loaded.edge_probability_array(), fitted.edge_probability_array(), atol=1e-6)
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbage"])
+def test_a_damaged_weights_file_is_a_one_line_error(fitted, tmp_path, damage):
+    fitted.save(tmp_path / "model")
+    path = tmp_path / "model" / "weights.safetensors"
+    data = path.read_bytes()
+    path.write_bytes({"empty": b"", "truncated": data[: len(data) // 2], "garbage": b"not a tensor file" * 10}[damage])
+    with pytest.raises(InputError, match="weights.safetensors.*fit the run again"):
         CausalMMMFit.load(tmp_path / "model")
 
 
