@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="simulate a panel with a known causal graph")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--scenario", choices=("sim1", "sim2"), default="sim1")
+    p.add_argument("--scenario", choices=("sim1", "sim2", "sim3", "sources"), default="sim1",
+                   help="sim1/sim2 share the model's functional forms; sim3 and sources are built to differ from it")
     p.add_argument("--shops", type=int, default=None)
     p.add_argument("--channels", type=int, default=None, help="number of advertising channels")
     p.add_argument("--days", type=int, default=None)

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
+from causalmmm_ppl.data.simulate_offhome import OFF_HOME, OffHomeScenario, kind_edge_probability, simulate_offhome
 from causalmmm_ppl.transforms.np_ops import adstock, delayed_weights, geometric_weights, hill
 
 START_DATE = "2022-01-01"
@@ -110,17 +111,19 @@ SCENARIOS: dict[str, Scenario] = {
 
 def scenario_config(
     scenario: str = "sim1", *, n_shops: int | None = None, n_channels: int | None = None, n_days: int | None = None
-) -> Scenario:
-    """The settings of ``scenario`` with optional size overrides, checked.
+) -> Scenario | OffHomeScenario:
+    """The settings of ``scenario`` (:data:`SCENARIOS`, or the misspecified ones of
+    :mod:`causalmmm_ppl.data.simulate_offhome`) with optional size overrides, checked.
 
     Raises
     ------
     ValueError
         Unknown scenario, or a size out of range (the message names the flag and the allowed range).
     """
-    if scenario not in SCENARIOS:
-        raise ValueError(f"unknown scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}")
-    cfg = SCENARIOS[scenario]
+    known = {**SCENARIOS, **OFF_HOME}
+    if scenario not in known:
+        raise ValueError(f"unknown scenario {scenario!r}; expected one of {', '.join(known)}")
+    cfg = known[scenario]
     over = {"n_shops": n_shops, "n_channels": n_channels, "n_days": n_days}
     cfg = replace(cfg, **{k: int(v) for k, v in over.items() if v is not None})
     if cfg.n_shops < 1:
@@ -250,14 +253,8 @@ def draw_graph(rng: np.random.Generator, cfg: Scenario, kinds: tuple[str, ...]) 
     template : (shop,) int, the template each shop drew (``-1`` when every shop has its own graph)
     """
     k = np.asarray(kinds)
-    ch, med, tgt = k == "channel", k == "mediator", k == "target"
-    prob = np.zeros((len(k), len(k)))
-    prob[np.ix_(ch, ch)] = cfg.p_cc
-    prob[np.ix_(ch, med)] = cfg.p_cm
-    prob[np.ix_(ch, tgt)] = cfg.p_ct
-    prob[np.ix_(med, med)] = cfg.p_cc
-    prob[np.ix_(med, tgt)] = cfg.p_mt
-    prob *= allowed_edges(kinds)
+    prob = kind_edge_probability(kinds, allowed_edges(kinds), cc=cfg.p_cc, cm=cfg.p_cm, ct=cfg.p_ct, mm=cfg.p_cc,
+                                 mt=cfg.p_mt)
     n_graphs = cfg.n_templates if cfg.n_templates else cfg.n_shops
     graphs = (rng.random((n_graphs,) + prob.shape) < prob).astype(np.int8)
     # The target always receives at least one edge: give an empty target a random allowed cause.
@@ -487,18 +484,23 @@ def transformed_causes(result: SimulationResult) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------- entry point
-def truth_frame(adjacency: np.ndarray, shops: tuple[str, ...], nodes: tuple[str, ...]) -> pd.DataFrame:
-    """Long table ``shop, cause, effect, edge`` over every shop and ordered pair ``cause != effect``."""
+def truth_frame(adjacency: np.ndarray, shops: tuple[str, ...], nodes: tuple[str, ...],
+                template: np.ndarray | None = None) -> pd.DataFrame:
+    """Long table ``shop, cause, effect, edge`` over every shop and ordered pair ``cause != effect``, with a
+    ``template`` column (the graph template the shop follows, -1 for none) when ``template: (shop,)`` is given."""
     s, v, _ = adjacency.shape
     si, ci, ei = np.meshgrid(np.arange(s), np.arange(v), np.arange(v), indexing="ij")
     keep = (ci != ei).ravel()
     names = np.asarray(nodes, dtype=object)
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "shop": np.asarray(shops, dtype=object)[si.ravel()[keep]],
         "cause": names[ci.ravel()[keep]],
         "effect": names[ei.ravel()[keep]],
         "edge": adjacency.ravel()[keep].astype(int),
     })
+    if template is not None:
+        frame["template"] = np.asarray(template, dtype=int)[si.ravel()[keep]]
+    return frame
 
 
 def simulate(
@@ -515,8 +517,11 @@ def simulate(
 
     Parameters
     ----------
-    scenario : ``"sim1"`` (300 shops × 8 nodes × 100 days, 3 graph templates, 2 context variables) or ``"sim2"``
-        (50 shops × 14 nodes × 676 days, a graph per shop, 5 context variables)
+    scenario : ``"sim1"`` (300 shops × 8 nodes × 100 days, 3 graph templates, 2 context variables), ``"sim2"``
+        (50 shops × 14 nodes × 676 days, a graph per shop, 5 context variables), or the scenarios built to differ
+        from the model (:mod:`causalmmm_ppl.data.simulate_offhome`): ``"sim3"`` (200 shops × 8 nodes × 120 days, 4
+        templates with ~10% of each shop's pairs flipped) and ``"sources"`` (240 shops × 8 nodes × 100 days, five
+        pure source channels)
     n_shops, n_channels, n_days : size overrides
     seed : same seed → identical output
     graph : (shop, cause, effect) 0/1, optional: simulate these shops (same parameters and noise as without it) under
@@ -528,11 +533,19 @@ def simulate(
     SimulationResult
         ``params`` holds the arrays of :func:`draw_params`, plus ``weights`` (shop, cause, effect) = adjacency ×
         weight_full, ``gamma_original`` (shop, node) half-saturation in original units, ``template`` (shop,),
-        ``scenario`` and ``seed``.
+        ``scenario`` and ``seed`` (the scenarios of :mod:`~causalmmm_ppl.data.simulate_offhome` hold their own
+        parameters, without ``gamma_original``). ``truth`` has a ``template`` column (-1: the shop follows none).
     """
     cfg = scenario_config(scenario, n_shops=n_shops, n_channels=n_channels, n_days=n_days)
     if int(seed) < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {seed}")
+    if isinstance(cfg, OffHomeScenario):
+        out = simulate_offhome(cfg, seed=seed, graph=graph)
+        panel, adjacency, params = out["panel"], out["adjacency"], out["params"]
+        params = dict(params, weights=adjacency * params["weight_full"], template=out["template"], scenario=cfg.name,
+                      seed=seed)
+        return SimulationResult(panel=panel, truth=truth_frame(adjacency, panel.shops, panel.nodes, out["template"]),
+                                adjacency=adjacency, params=params)
     nodes, kinds = node_layout(cfg.n_channels, cfg.n_mediators)
     rng_graph, rng_params, rng_noise = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     drawn, template = draw_graph(rng_graph, cfg, kinds)
@@ -559,5 +572,5 @@ def simulate(
     )
     params = dict(params, weights=adjacency * params["weight_full"], gamma_original=params["gamma"] * params["scale"],
                   template=template, scenario=cfg.name, seed=seed)
-    return SimulationResult(panel=panel, truth=truth_frame(adjacency, shops, nodes), adjacency=adjacency,
+    return SimulationResult(panel=panel, truth=truth_frame(adjacency, shops, nodes, template), adjacency=adjacency,
                             params=params)

@@ -5,6 +5,11 @@ for AUROC/AUPRC) and 0/1 truth; the diagonal (``cause == effect``) is always lef
 statistic with average ranks for ties; AUPRC is average precision with tied scores forming one threshold (the
 definitions of scikit-learn's ``roc_auc_score`` and ``average_precision_score``). Both are computed for many groups
 (shops, or node pairs) at once without a Python loop over groups.
+
+Metrics that base rates cannot game: every pair metric takes optional ``candidates`` (the model's candidate pairs, e.g.
+those its prior does not forbid) and then runs over candidate pairs only; :func:`deviation_auroc` ranks, within each
+graph template, the shops that deviate from it; :func:`population_frequency` is the leave-one-shop-out base-rate
+oracle to compare scorers against.
 """
 
 from __future__ import annotations
@@ -124,6 +129,38 @@ def offdiag_mask(n_nodes: int) -> np.ndarray:
     return ~np.eye(n_nodes, dtype=bool)
 
 
+def pair_mask(shape: tuple[int, int, int], candidates: np.ndarray | None = None) -> np.ndarray:
+    """The pairs a metric runs over: off-diagonal candidate pairs.
+
+    Parameters
+    ----------
+    shape : ``(shop, cause, effect)`` shape of the score arrays
+    candidates : None, or bool (0/1) ``(cause, effect)`` (the same for every shop) or ``(shop, cause, effect)``: the
+        model's candidate pairs, e.g. the pairs its prior does not forbid. None means every pair is a candidate.
+
+    Returns
+    -------
+    (shop, cause, effect) bool, False on the diagonal and on non-candidate pairs (read-only view when broadcast)
+
+    Raises
+    ------
+    ValueError
+        ``candidates`` has another shape or values other than 0/1.
+    """
+    s, v, _ = shape
+    off = offdiag_mask(v)
+    if candidates is None:
+        return np.broadcast_to(off, (s, v, v))
+    cand = np.asarray(candidates)
+    if cand.shape not in ((v, v), (s, v, v)):
+        raise ValueError(f"candidates must be ({v}, {v}) or ({s}, {v}, {v}), got {cand.shape}")
+    if cand.dtype != bool:
+        if not np.isin(cand, (0, 1)).all():
+            raise ValueError("candidates must be bool (or 0/1)")
+        cand = cand.astype(bool)
+    return np.broadcast_to(cand & off, (s, v, v))
+
+
 def _per_shop(fn, prob: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Apply a grouped kernel per shop to the pairs where ``mask: (shop, cause, effect)`` is True."""
     s = prob.shape[0]
@@ -131,70 +168,169 @@ def _per_shop(fn, prob: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> np.n
     return fn(prob[mask], truth[mask], shop_id[mask], s)
 
 
-def per_shop_auroc(prob: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """(shop,) AUROC over ordered pairs ``i != j``; NaN where the shop's truth is all 0 or all 1."""
+def per_shop_auroc(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray | None = None) -> np.ndarray:
+    """(shop,) AUROC over ordered pairs ``i != j``; NaN where the shop's truth is all 0 or all 1.
+
+    With ``candidates`` (``(cause, effect)`` or ``(shop, cause, effect)`` bool) only the shop's candidate pairs count,
+    so scores on pairs the model rules out a priori neither help nor hurt.
+    """
     prob, truth = _as_graphs(prob, truth)
-    mask = np.broadcast_to(offdiag_mask(prob.shape[1]), prob.shape)
-    return _per_shop(grouped_auroc, prob, truth, mask)
+    return _per_shop(grouped_auroc, prob, truth, pair_mask(prob.shape, candidates))
 
 
-def per_shop_auprc(prob: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """(shop,) average precision over ordered pairs ``i != j``; NaN where the truth is all 0 or all 1."""
+def per_shop_auprc(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray | None = None) -> np.ndarray:
+    """(shop,) average precision over ordered pairs ``i != j``; NaN where the truth is all 0 or all 1.
+
+    With ``candidates`` only the shop's candidate pairs count (and NaN where the truth on them is all 0 or all 1).
+    """
     prob, truth = _as_graphs(prob, truth)
-    mask = np.broadcast_to(offdiag_mask(prob.shape[1]), prob.shape)
-    return _per_shop(grouped_average_precision, prob, truth, mask)
+    return _per_shop(grouped_average_precision, prob, truth, pair_mask(prob.shape, candidates))
 
 
-def receiving_auroc(prob: np.ndarray, truth: np.ndarray) -> np.ndarray:
+def receiving_auroc(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray | None = None) -> np.ndarray:
     """(shop,) AUROC restricted to candidate causes of receiving nodes.
 
     Only effect columns ``j`` that receive at least one edge in that shop count (pairs ``i != j``), so knowing *which
-    nodes receive* earns nothing; what counts is ranking the causes of those nodes.
+    nodes receive* earns nothing; what counts is ranking the causes of those nodes. With ``candidates`` only candidate
+    pairs count, and a column is receiving when it receives at least one *candidate* edge (the metric of the truth
+    restricted to the candidate pairs).
     """
     prob, truth = _as_graphs(prob, truth)
-    off = offdiag_mask(prob.shape[1])
-    receiving = (truth * off).sum(1) > 0  # (shop, effect)
-    mask = off[None] & receiving[:, None, :]
+    pairs = pair_mask(prob.shape, candidates)
+    receiving = (truth * pairs).sum(1) > 0  # (shop, effect)
+    mask = pairs & receiving[:, None, :]
     return _per_shop(grouped_auroc, prob, truth, mask)
 
 
-def pooled_auroc(prob: np.ndarray, truth: np.ndarray) -> float:
-    """AUROC over all shops' ordered pairs ``i != j`` together."""
+def pooled_auroc(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray | None = None) -> float:
+    """AUROC over all shops' ordered pairs ``i != j`` together (with ``candidates``: candidate pairs only)."""
     prob, truth = _as_graphs(prob, truth)
-    mask = np.broadcast_to(offdiag_mask(prob.shape[1]), prob.shape)
+    mask = pair_mask(prob.shape, candidates)
     return auroc(prob[mask], truth[mask])
 
 
-def pooled_auprc(prob: np.ndarray, truth: np.ndarray) -> float:
-    """Average precision over all shops' ordered pairs ``i != j`` together."""
+def pooled_auprc(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray | None = None) -> float:
+    """Average precision over all shops' ordered pairs ``i != j`` together.
+
+    With ``candidates`` only each shop's candidate pairs count.
+    """
     prob, truth = _as_graphs(prob, truth)
-    mask = np.broadcast_to(offdiag_mask(prob.shape[1]), prob.shape)
+    mask = pair_mask(prob.shape, candidates)
     return average_precision(prob[mask], truth[mask])
 
 
-def shd(prob: np.ndarray, truth: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+def shd(
+    prob: np.ndarray, truth: np.ndarray, threshold: float = 0.5, candidates: np.ndarray | None = None
+) -> np.ndarray:
     """(shop,) structural Hamming distance of the graph ``prob > threshold`` to the truth.
 
     Counted over ordered pairs ``i != j`` (lagged graphs: ``i → j`` and ``j → i`` are different edges, so a reversed
-    edge counts twice).
+    edge counts twice); with ``candidates`` over the shop's candidate pairs only.
     """
     prob, truth = _as_graphs(prob, truth)
-    off = offdiag_mask(prob.shape[1])
-    return (((prob > threshold).astype(int) != truth.astype(int)) & off).sum((1, 2))
+    mask = pair_mask(prob.shape, candidates)
+    return (((prob > threshold).astype(int) != truth.astype(int)) & mask).sum((1, 2))
 
 
-def across_shop_auroc(prob: np.ndarray, truth: np.ndarray) -> np.ndarray:
+def across_shop_auroc(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray | None = None) -> np.ndarray:
     """(cause, effect) AUROC of each ordered pair's probabilities across shops.
 
     Ranks shops for one pair: does the probability of ``i → j`` move with whether the shop has the edge? NaN for the
-    diagonal and for pairs whose truth is the same in every shop.
+    diagonal and for pairs whose truth is the same in every shop. With ``candidates`` a pair is ranked over the shops
+    where it is a candidate (NaN where it is a candidate nowhere, or its truth is the same in all those shops).
     """
     prob, truth = _as_graphs(prob, truth)
     s, v, _ = prob.shape
+    mask = pair_mask(prob.shape, candidates)
     pair = np.broadcast_to(np.arange(v * v).reshape(1, v, v), prob.shape)
-    out = grouped_auroc(prob.ravel(), truth.ravel(), pair.ravel(), v * v).reshape(v, v)
+    out = grouped_auroc(prob[mask], truth[mask], pair[mask], v * v).reshape(v, v)
     out[~offdiag_mask(v)] = np.nan
     return out
+
+
+def _template_index(templates: np.ndarray, n_shops: int) -> tuple[np.ndarray, np.ndarray]:
+    """Template ids ``(shop,)`` → (sorted distinct ids >= 0, ``(shop,)`` index into them, -1 for no template)."""
+    templates = np.asarray(templates)
+    if templates.shape != (n_shops,):
+        raise ValueError(f"templates must be ({n_shops},), got {templates.shape}")
+    if templates.size and (not np.issubdtype(templates.dtype, np.integer) or (templates < -1).any()):
+        raise ValueError("templates must be integer template ids >= 0, or -1 for no template")
+    templates = templates.astype(np.int64)
+    has = templates >= 0
+    ids, idx = np.unique(templates[has], return_inverse=True)
+    index = np.full(n_shops, -1, dtype=np.int64)
+    index[has] = idx.ravel()
+    return ids, index
+
+
+def deviation_auroc(
+    prob: np.ndarray, truth: np.ndarray, templates: np.ndarray, candidates: np.ndarray | None = None
+) -> np.ndarray:
+    """(template, cause, effect) AUROC of each pair's scores across the shops of one template.
+
+    For a template (a shared graph several shops are drawn from, each deviating on a few pairs) and a pair whose truth
+    varies among that template's shops: does the score rank the shops that have the edge above those that do not?
+    Knowing the template (or the population's edge frequency) earns nothing here: a score that is constant within a
+    template gets 0.5; only telling *this* shop's deviations from its template's shops apart counts.
+
+    Parameters
+    ----------
+    prob : (shop, cause, effect) scores
+    truth : (shop, cause, effect) 0/1
+    templates : (shop,) int template id per shop; any non-negative ints, -1 for no template (such shops are left out)
+    candidates : None, or (cause, effect) / (shop, cause, effect) bool: only shops where the pair is a candidate rank it
+
+    Returns
+    -------
+    (template, cause, effect) AUROC; templates in increasing id order, ``np.unique(templates[templates >= 0])``.
+    NaN on the diagonal, and where the pair's truth does not vary among the template's (candidate) shops.
+    """
+    prob, truth = _as_graphs(prob, truth)
+    s, v, _ = prob.shape
+    ids, index = _template_index(templates, s)
+    k = len(ids)
+    if k == 0:
+        return np.full((0, v, v), np.nan)
+    mask = pair_mask(prob.shape, candidates) & (index >= 0)[:, None, None]
+    group = index[:, None, None] * (v * v) + np.arange(v * v).reshape(1, v, v)
+    return grouped_auroc(prob[mask], truth[mask], group[mask], k * v * v).reshape(k, v, v)
+
+
+def population_frequency(truth: np.ndarray, candidates: np.ndarray | None = None) -> np.ndarray:
+    """Reference scorer: each pair's edge frequency in the *other* shops (leave one shop out).
+
+    ``score[s, i, j] = mean(truth[t, i, j] for t != s)``. It is an oracle that knows every other shop's graph but
+    nothing of this shop's data, so it measures how much a metric rewards knowing the population's base rates.
+    Leaving the shop out makes it anti-informative across shops by construction: for a pair present in ``k`` of
+    ``n`` shops, shops with the edge score ``(k - 1) / (n - 1)`` and shops without it ``k / (n - 1)``, so its
+    across-shop (and deviation) AUROC is 0 on every pair that varies; per-shop AUROC it can still score high.
+
+    Parameters
+    ----------
+    truth : (shop, cause, effect) 0/1 (a 2-D ``(cause, effect)`` array is one shop)
+    candidates : None, or (cause, effect) / (shop, cause, effect) bool: non-candidate (and diagonal) pairs score 0,
+        as under a prior that forbids them; the frequency itself is over the other shops' full truth
+
+    Returns
+    -------
+    (shop, cause, effect) float in [0, 1]; all zeros with a single shop (there is no other shop to learn from)
+    """
+    truth = np.asarray(truth)
+    if truth.ndim == 2:
+        truth = truth[None]
+    if truth.ndim != 3 or truth.shape[1] != truth.shape[2]:
+        raise ValueError(f"expected a (shop, cause, effect) array, got {truth.shape}")
+    if not np.isin(truth, (0, 1)).all():
+        raise ValueError("truth must be 0 or 1")
+    truth = truth.astype(float)
+    s = truth.shape[0]
+    if s <= 1:
+        freq = np.zeros_like(truth)
+    else:
+        freq = (truth.sum(0, keepdims=True) - truth) / (s - 1)
+    if candidates is not None:
+        freq = np.where(pair_mask(truth.shape, candidates), freq, 0.0)
+    return freq
 
 
 def _mean_std(x: np.ndarray) -> tuple[float, float, int, int]:
@@ -204,7 +340,13 @@ def _mean_std(x: np.ndarray) -> tuple[float, float, int, int]:
     return float(x[ok].mean()), float(x[ok].std()), int(ok.sum()), int((~ok).sum())
 
 
-def graph_report(prob: np.ndarray, truth: np.ndarray, threshold: float = 0.5) -> dict:
+def graph_report(
+    prob: np.ndarray,
+    truth: np.ndarray,
+    threshold: float = 0.5,
+    candidates: np.ndarray | None = None,
+    templates: np.ndarray | None = None,
+) -> dict:
     """Every graph metric of the evaluation protocol.
 
     Parameters
@@ -212,38 +354,51 @@ def graph_report(prob: np.ndarray, truth: np.ndarray, threshold: float = 0.5) ->
     prob : (shop, cause, effect) edge probabilities (or scores; SHD then needs a meaningful ``threshold``)
     truth : (shop, cause, effect) 0/1
     threshold : SHD threshold
+    candidates : None, or (cause, effect) / (shop, cause, effect) bool: the model's candidate pairs; when given every
+        pair metric (and ``edge_density``) runs over the off-diagonal candidate pairs only
+    templates : None, or (shop,) int template id per shop (-1: no template), for the deviation AUROC
 
     Returns
     -------
     dict with
-        n_shops, n_nodes, edge_density;
+        n_shops, n_nodes, edge_density (over the evaluated pairs);
+        candidate_pairs (off-diagonal candidate pairs per shop, ``n_nodes * (n_nodes - 1)`` without ``candidates``;
+        the rounded mean over shops when it varies by shop);
         auroc_mean, auroc_std, auroc_shops, auroc_skipped (shops whose truth is all 0 or all 1);
         auprc_mean, auprc_std; auroc_pooled, auprc_pooled;
         auroc_receiving_mean, auroc_receiving_std, auroc_receiving_shops, auroc_receiving_skipped;
         shd_mean, shd_std (at ``threshold``);
-        across_shop_auroc_mean, across_shop_pairs (pairs whose truth differs across shops).
+        across_shop_auroc_mean, across_shop_pairs (pairs whose truth differs across shops);
+        deviation_auroc_mean, deviation_pairs (mean of :func:`deviation_auroc` over its defined (template, pair)
+        cells, and their number; NaN and 0 without ``templates`` or when no shop has a template).
     """
     prob, truth = _as_graphs(prob, truth)
     s, v, _ = prob.shape
-    off = offdiag_mask(v)
-    a_mean, a_std, a_n, a_skip = _mean_std(per_shop_auroc(prob, truth))
-    p_mean, p_std, _, _ = _mean_std(per_shop_auprc(prob, truth))
-    r_mean, r_std, r_n, r_skip = _mean_std(receiving_auroc(prob, truth))
-    d = shd(prob, truth, threshold)
-    across = across_shop_auroc(prob, truth)
+    mask = pair_mask(prob.shape, candidates)
+    a_mean, a_std, a_n, a_skip = _mean_std(per_shop_auroc(prob, truth, candidates))
+    p_mean, p_std, _, _ = _mean_std(per_shop_auprc(prob, truth, candidates))
+    r_mean, r_std, r_n, r_skip = _mean_std(receiving_auroc(prob, truth, candidates))
+    d = shd(prob, truth, threshold, candidates)
+    across = across_shop_auroc(prob, truth, candidates)
     ok = ~np.isnan(across)
+    if templates is None:
+        dev = np.full((0,), np.nan)
+    else:
+        dev = deviation_auroc(prob, truth, templates, candidates)
+    dev_ok = ~np.isnan(dev)
     return {
         "n_shops": int(s),
         "n_nodes": int(v),
-        "edge_density": float(truth[:, off].mean()) if s else float("nan"),
+        "edge_density": float(truth[mask].mean()) if mask.any() else float("nan"),
+        "candidate_pairs": int(np.rint(mask.sum((1, 2)).mean())) if s else 0,
         "auroc_mean": a_mean,
         "auroc_std": a_std,
         "auroc_shops": a_n,
         "auroc_skipped": a_skip,
         "auprc_mean": p_mean,
         "auprc_std": p_std,
-        "auroc_pooled": pooled_auroc(prob, truth),
-        "auprc_pooled": pooled_auprc(prob, truth),
+        "auroc_pooled": pooled_auroc(prob, truth, candidates),
+        "auprc_pooled": pooled_auprc(prob, truth, candidates),
         "auroc_receiving_mean": r_mean,
         "auroc_receiving_std": r_std,
         "auroc_receiving_shops": r_n,
@@ -252,6 +407,8 @@ def graph_report(prob: np.ndarray, truth: np.ndarray, threshold: float = 0.5) ->
         "shd_std": float(d.std()),
         "across_shop_auroc_mean": float(across[ok].mean()) if ok.any() else float("nan"),
         "across_shop_pairs": int(ok.sum()),
+        "deviation_auroc_mean": float(dev[dev_ok].mean()) if dev_ok.any() else float("nan"),
+        "deviation_pairs": int(dev_ok.sum()),
     }
 
 

@@ -60,8 +60,8 @@ def test_bad_sizes_raise(kwargs, flag):
 
 
 def test_unknown_scenario():
-    with pytest.raises(ValueError, match="sim3"):
-        simulate("sim3")
+    with pytest.raises(ValueError, match="sim9"):
+        simulate("sim9")
 
 
 # ------------------------------------------------------------------------------------------------- determinism
@@ -132,7 +132,7 @@ def test_check_graph_rejects_forbidden_edges(sim2):
 def test_truth_covers_all_ordered_pairs(sim2):
     t = sim2.truth
     s, v = sim2.panel.n_shops, sim2.panel.n_nodes
-    assert list(t.columns) == ["shop", "cause", "effect", "edge"]
+    assert list(t.columns) == ["shop", "cause", "effect", "edge", "template"]
     assert len(t) == s * v * (v - 1)
     assert not (t["cause"] == t["effect"]).any()
     assert not t.duplicated(["shop", "cause", "effect"]).any()
