@@ -37,6 +37,13 @@ def machine_line() -> str:
     )
 
 
+def section_head(title: str, command: str) -> list[str]:
+    """The first lines of a section: its title, the command, the machine line and the model source fingerprint."""
+    from benchmarks._source import fingerprint_line
+
+    return [title, "", f"Command: `{command}`  ", machine_line() + "  ", fingerprint_line()]
+
+
 def replace_section(section: str, title: str, doc: Path = DOC) -> None:
     """Put ``section`` (which starts with the line ``title``) in place of that section of ``doc``, or append it."""
     text = doc.read_text() if doc.exists() else HEADER

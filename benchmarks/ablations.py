@@ -18,8 +18,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import benchmark_parser, command_for, machine_line, publish
-from benchmarks._source import fingerprint_line
+from benchmarks._doc import benchmark_parser, command_for, publish, section_head
 
 TITLE = "## Ablations"
 FULL = dict(scenario="sim2", n_shops=20, n_days=338, n_origins=2, horizon=7)
@@ -79,11 +78,7 @@ def _ms(x: list[float]) -> str:
 def render(out: dict, shape: str, cfg: dict, command: str, steps: int | None, note: str = "") -> str:
     h = cfg["horizon"]
     lines = [
-        TITLE,
-        "",
-        f"Command: `{command}`  ",
-        machine_line() + "  ",
-        fingerprint_line(),
+        *section_head(TITLE, command),
         f"Data: {cfg['scenario']} ({shape}); horizon {h}: the target over forecast steps 1..{h}, channels as the "
         f"plan, fits on the days before each origin only; metrics are means over origins, AUROC per shop mean ± sd "
         f"over shops and origins. CausalMMM settings: `CausalMMMSpec()` defaults"

@@ -22,8 +22,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import benchmark_parser, command_for, machine_line, publish
-from benchmarks._source import fingerprint_line
+from benchmarks._doc import benchmark_parser, command_for, publish, section_head
 
 TITLE = "## Cost vs size"
 WARMUP_STEPS = 3
@@ -108,11 +107,7 @@ def slope(x: list[float], y: list[float]) -> float:
 
 def render(shop_rows: list[dict], day_rows: list[dict], command: str, note: str = "") -> str:
     lines = [
-        TITLE,
-        "",
-        f"Command: `{command}`  ",
-        machine_line() + "  ",
-        fingerprint_line(),
+        *section_head(TITLE, command),
         "Each size in its own process; sim1 layout (8 nodes); `CausalMMMSpec()` defaults (32 shops × 128-day windows "
         f"per SVI step) for {shop_rows[0]['steps']} timed steps. An epoch is ceil(shops / 32) steps (every shop once, "
         "one window each); a data pass is an epoch × ceil(days / 128) (every shop-day once). Peak memory is the "

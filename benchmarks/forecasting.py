@@ -16,8 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._doc import benchmark_parser, command_for, machine_line, publish
-from benchmarks._source import fingerprint_line
+from benchmarks._doc import benchmark_parser, command_for, publish, section_head
 
 TITLE = "## Forecasting side by side"
 MERIDIAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "meridian" / "geo_all_channels.csv"
@@ -166,11 +165,7 @@ def run(table: dict, seed: int, quick: bool, steps: int | None, models: tuple[st
 
 def render(results, shapes: dict, table: dict, command: str, steps: int | None, note: str = "") -> str:
     lines = [
-        TITLE,
-        "",
-        f"Command: `{command}`  ",
-        machine_line() + "  ",
-        fingerprint_line(),
+        *section_head(TITLE, command),
         "Rolling origins: each model is refitted at every origin on the steps before it only, then forecasts the "
         "target over the next 30 steps given the channel plan (mediators and target blanked). Metrics over steps "
         "1..h, mean over origins; \"scaled\" divides by the shop's mean target over its training steps; CRPS from "

@@ -16,8 +16,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import benchmark_parser, command_for, machine_line, publish
-from benchmarks._source import fingerprint_line
+from benchmarks._doc import benchmark_parser, command_for, publish, section_head
 
 TITLE = "## Graph recovery side by side"
 METHODS = ("linear Granger", "PCMCI", "VARLiNGAM", "cMLP", "CausalMMM")
@@ -114,11 +113,7 @@ def render(results: dict, table: dict, seeds: list[int], command: str, steps: in
            note: str = "") -> str:
     cm = CMLP_QUICK if quick else CMLP_FULL
     lines = [
-        TITLE,
-        "",
-        f"Command: `{command}`  ",
-        machine_line() + "  ",
-        fingerprint_line(),
+        *section_head(TITLE, command),
         f"Seeds {', '.join(map(str, seeds))}. AUROC/AUPRC per shop: mean ± sd over every shop (subject) of every seed; "
         "pooled AUROC: all shops' ordered pairs together, mean over seeds; AUROC receiving: only effect columns that "
         "receive an edge; wall time: seconds per seed for the whole panel (2 shared cores). "

@@ -18,6 +18,7 @@ SCRIPTS = {
     "cost": "## Cost vs size",
     "edge_diagnostics": "## Edge diagnostics",
     "graph_templates": "## Population graph prior",
+    "graph_offhome": "## Graph recovery off home ground",
 }
 
 

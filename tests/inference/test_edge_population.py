@@ -139,3 +139,51 @@ def test_many_shops_are_fitted_on_a_sample(edges):
     assert per_shop_auroc(pop.posterior(logits), truth) > 0.97
     full = fit_edge_population(logits, group, 0.1, max_templates=5)
     assert np.abs(pop.posterior(logits) - full.posterior(logits)).mean() < 0.02  # agrees with the fit on all shops
+
+
+def _within_template_auroc(score: np.ndarray, truth: np.ndarray, member: np.ndarray) -> float:
+    """Mean over (template, edge) cells whose truth varies of the AUROC across that template's shops."""
+    out = []
+    for k in np.unique(member):
+        for e in range(truth.shape[1]):
+            t = truth[member == k, e]
+            if 0 < t.sum() < t.size:
+                out.append(roc_auc_score(t, score[member == k, e]))
+    return float(np.mean(out))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pooling_keeps_each_shops_deviations_from_its_template(edges, seed):
+    """Shops follow 3 templates but 8% of each shop's edges differ from its template. Within a template the layer
+    must still rank the shops that have an edge above those that lack it (deviation AUROC) as well as the raw
+    scores do, and keep the shop-level ranking better than the raw scores."""
+    group, null_loc = edges
+    rng = np.random.default_rng(seed)
+    templates = (rng.random((3, group.size)) < 0.25).astype(int)
+    member = rng.integers(0, 3, 240)
+    truth = templates[member] ^ (rng.random((240, group.size)) < 0.08)
+    logits = scores(rng, truth, group, null_loc)
+    pop = fit_edge_population(logits, group, prior_prob=0.1, max_templates=5, seed=0)
+    pooled = pop.posterior(logits)
+    raw_dev, pooled_dev = _within_template_auroc(logits, truth, member), _within_template_auroc(pooled, truth, member)
+    assert raw_dev > 0.65  # the deviations are there to be found
+    assert pooled_dev >= raw_dev - 0.01, (raw_dev, pooled_dev)
+    assert per_shop_auroc(pooled, truth) > per_shop_auroc(logits, truth)
+
+
+def test_a_strong_extra_edge_of_a_few_shops_stays_on(edges):
+    """Every shop shares one graph, except 6 of 200 that also have edge 3 with strong evidence: pooling must not
+    pull those shops' edge toward the template's 'off'."""
+    group, null_loc = edges
+    rng = np.random.default_rng(6)
+    template = (rng.random(group.size) < 0.25).astype(int)
+    template[3] = 0
+    truth = np.repeat(template[None], 200, axis=0)
+    extra = np.arange(6)
+    truth[extra, 3] = 1
+    logits = scores(rng, truth, group, null_loc)
+    logits[extra, 3] = rng.normal(1.5, 0.3, extra.size)  # strong evidence, as a clear edge leaves the encoder
+    pop = fit_edge_population(logits, group, prior_prob=0.1, max_templates=5, seed=0)
+    pooled = pop.posterior(logits)
+    assert (pooled[extra, 3] > 0.9).all(), pooled[extra, 3]
+    assert pooled[6:, 3].max() < 0.5  # and the shops without it stay off
