@@ -54,7 +54,7 @@ def current_umask() -> int:
     return mask
 
 
-def _apply_umask(path: Path) -> None:
+def apply_umask(path: Path) -> None:
     """Give ``path`` (and, for a directory, everything in it) the mode a plain create would have."""
     mask = current_umask()
     targets = [path] + (sorted(path.rglob("*")) if path.is_dir() else [])
@@ -148,7 +148,7 @@ def atomic_dir(path: str | os.PathLike[str], *, kind: str = "run", force: bool =
     try:
         yield tmp
         write_marker(tmp, kind)
-        _apply_umask(tmp)
+        apply_umask(tmp)
         if final.exists():
             remove_tree(backup)
             final.rename(backup)
@@ -180,7 +180,7 @@ def atomic_file(path: str | os.PathLike[str], *, flag: str = "--out") -> Iterato
     tmp = Path(name)
     try:
         yield tmp
-        _apply_umask(tmp)
+        apply_umask(tmp)
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
@@ -206,11 +206,11 @@ class RunDirectory:
             self.path.mkdir()
             self.created_path = True
             write_marker(self.path, self.kind)
-            _apply_umask(self.path)
+            apply_umask(self.path)
         sub = self.path / name
         if not sub.exists():
             sub.mkdir()
-            _apply_umask(sub)
+            apply_umask(sub)
             self.created.append(sub)
         return sub
 

@@ -54,12 +54,16 @@ def _decode(node: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 
 def save_tree(tree: Any, path: str | os.PathLike[str]) -> None:
-    """Write a nested structure of tensors and plain data to ``path`` (safetensors with a JSON skeleton)."""
+    """Write a nested structure of tensors and plain data to ``path`` (safetensors with a JSON skeleton), with the
+    permissions of an ordinary file under the umask."""
     from safetensors.torch import save_file
+
+    from causalmmm_ppl._io import apply_umask
 
     tensors: dict[str, torch.Tensor] = {}
     skeleton = _encode(tree, "", tensors)
     save_file(tensors, str(path), metadata={"format": _FORMAT, "tree": json.dumps(skeleton)})
+    apply_umask(Path(path))  # safetensors creates its file 0600
 
 
 def load_tree(path: str | os.PathLike[str]) -> Any:

@@ -59,3 +59,14 @@ def test_a_damaged_or_pickled_file_is_an_input_error_and_runs_nothing(tmp_path, 
     with pytest.raises(InputError, match="t.safetensors"):
         load_tree(path)
     assert not sentinel.exists()
+
+
+def test_the_file_gets_the_permissions_of_the_umask(tmp_path):
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        save_tree({"w": torch.zeros(2)}, tmp_path / "t.safetensors")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "t.safetensors").stat().st_mode) == 0o644
