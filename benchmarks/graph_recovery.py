@@ -101,6 +101,12 @@ def method_scores(method: str, panel, truth: np.ndarray, candidates: np.ndarray,
     return fit_causalmmm(panel, spec, seed=seed, progress=False).edge_probability_array()
 
 
+def _mean_defined(x: np.ndarray) -> float:
+    """Mean of the defined (non-NaN) entries; NaN when there are none (e.g. one graph shared by every shop)."""
+    x = np.asarray(x, dtype=float)
+    return float(x[np.isfinite(x)].mean()) if np.isfinite(x).any() else float("nan")
+
+
 def run(table: dict, seeds: list[int], quick: bool, steps: int | None, methods: tuple[str, ...]) -> dict:
     from causalmmm_ppl.evaluation.graph_metrics import (
         across_shop_auroc,
@@ -127,9 +133,9 @@ def run(table: dict, seeds: list[int], quick: bool, steps: int | None, methods: 
                 auroc = per_shop_auroc(sc, truth, cand)
                 r["auroc"].extend(auroc.tolist())
                 r["auprc"].extend(per_shop_auprc(sc, truth, cand).tolist())
-                r["across"].append(float(np.nanmean(across_shop_auroc(sc, truth, cand))))
                 dev = deviation_auroc(sc, truth, templates, cand) if (templates >= 0).any() else np.full(1, np.nan)
-                r["deviation"].append(float(np.nanmean(dev)) if np.isfinite(dev).any() else float("nan"))
+                r["across"].append(_mean_defined(across_shop_auroc(sc, truth, cand)))
+                r["deviation"].append(_mean_defined(dev))
                 r["seconds"].append(wall)
                 print(f"{name} seed {seed} {method}: AUROC {np.nanmean(auroc):.3f} ({wall:.1f} s)", file=sys.stderr,
                       flush=True)
