@@ -241,3 +241,28 @@ def test_reported_edges_are_the_population_layers_posterior(sim, fitted, tmp_pat
     unpooled = fit_causalmmm(fitted.train_panel, CausalMMMSpec(**FAST | {"steps": 5, "edge_pooling": 0}), seed=0,
                              progress=False)
     assert unpooled.guide.population is None
+
+
+@pytest.mark.slow
+def test_pooling_keeps_the_extra_edge_of_a_few_shops():
+    """20 shops share one graph; the 3 shops with the strongest c2 → pv weight also have that edge. Where the encoder
+    finds it, the population layer (one template: the others lack the edge) must not pull it to the template's off,
+    and the shops without it must stay off."""
+    n = 20
+    base = simulate("sim1", n_shops=n, n_days=100, seed=7)
+    nodes = list(base.panel.nodes)
+    c, e = nodes.index("c2"), nodes.index("pv")
+    template = base.adjacency[base.params["template"] == 0][0].copy()
+    template[c, e] = 0
+    graph = np.repeat(template[None], n, axis=0)
+    extra = np.argsort(-base.params["weight_full"][:, c, e])[:3]
+    graph[extra, c, e] = 1
+    sim = simulate("sim1", n_shops=n, n_days=100, seed=7, graph=graph)
+    fit = fit_causalmmm(sim.panel, CausalMMMSpec(steps=300), seed=0, progress=False)
+    assert fit.guide.population is not None  # the layer is in use
+    pooled, encoder = fit.edge_probability_array(), fit.edge_probability_array(pooled=False)
+    found = encoder[extra, c, e] > 0.4
+    assert found.sum() >= 2, encoder[extra, c, e]  # the encoder sees the deviation in most of these shops
+    assert (pooled[extra[found], c, e] > 0.9).all(), pooled[extra, c, e]
+    others = np.setdiff1d(np.arange(n), extra)
+    assert pooled[others, c, e].mean() < 0.15, pooled[others, c, e]
