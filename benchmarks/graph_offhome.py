@@ -17,8 +17,8 @@ forbid: no self-loops, no edge out of the target). Metrics (:mod:`causalmmm_ppl.
 per-shop AUROC and AUPRC over candidate pairs; across-shop AUROC (per pair whose truth varies over shops, does the
 score rank the shops right); deviation AUROC (the same within each graph template's shops); for CausalMMM also the
 mean probability of absent and of present candidate edges and the share of absent ones above 0.5; on ``sources``
-the mean probability of edges into the sources and the per-shop AUROC of the candidate causes of the receivers. Figures are the
-mean ± sd over the seeds of each panel's figure.
+the mean probability of edges into the sources and the per-shop AUROC of the candidate causes of the receivers.
+Figures are the mean ± sd over the seeds of each panel's figure.
 
 ``python -m benchmarks.graph_offhome`` (full; 1–3 min per CausalMMM fit on one core, two panels at a time);
 ``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
@@ -34,6 +34,7 @@ import time
 import numpy as np
 
 from benchmarks._doc import benchmark_parser, command_for, publish, section_head
+from benchmarks.graph_recovery import candidate_mask, screen_only_scores
 
 TITLE = "## Graph recovery off home ground"
 SCENARIOS = ("sim3", "sources", "sim1", "sim2")
@@ -54,13 +55,6 @@ LABELS = {
 }
 
 
-def candidate_mask(panel) -> np.ndarray:
-    """(cause, effect) bool: the pairs the default prior leaves open."""
-    from causalmmm_ppl.models.spec import edge_prior_matrix
-
-    return edge_prior_matrix(panel.nodes, panel.node_kinds, 0.1) > 0
-
-
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     """Simulate one panel, fit CausalMMM, and score every method (runs in a worker process)."""
     from causalmmm_ppl import _runtime
@@ -78,18 +72,18 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     sim = simulate(scenario, seed=seed, **sizes)
     panel, truth = sim.panel, sim.adjacency
     templates = np.asarray(sim.params["template"])
-    cand = candidate_mask(panel)
     spec = CausalMMMSpec(**({"steps": QUICK["steps"]} if quick else {}))
+    cand = candidate_mask(panel, spec)
     t0 = time.perf_counter()
     fit = fit_causalmmm(panel, spec, seed=seed, progress=False)
     seconds = time.perf_counter() - t0
-    start = fit_causalmmm(panel, dataclasses.replace(spec, edge_pooling=0), seed=seed, progress=False, stop_after=0)
+    screen = screen_only_scores(panel, spec, seed)
     no_screen = fit_causalmmm(panel, dataclasses.replace(spec, screen_weight=0.0), seed=seed, progress=False)
     scores = {
         "causalmmm": fit.edge_probability_array(),
         "encoder": fit.edge_probability_array(pooled=False),
         "no_screen": no_screen.edge_probability_array(),
-        "screen": start.edge_probability_array(),
+        "screen": screen,
         "granger1": granger_scores(panel, lags=1),
         "granger7": granger_scores(panel, lags=7),
         "population": population_frequency(truth, cand),
@@ -155,8 +149,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
             "",
         ]
         extra = scenario == "sources"
-        head = "| method | per-shop AUROC | per-shop AUPRC | across-shop AUROC | deviation AUROC | p absent | p present " \
-               "| false on |" + (" p into sources | AUROC into receivers |" if extra else "")
+        head = ("| method | per-shop AUROC | per-shop AUPRC | across-shop AUROC | deviation AUROC | p absent "
+                "| p present | false on |" + (" p into sources | AUROC into receivers |" if extra else ""))
         lines += [head, "|" + "---|" * (head.count("|") - 1)]
         for m in METHODS:
             cells = [_ms([r[m][k] for r in rows]) for k in ("auroc_mean", "auprc_mean", "across_shop_auroc_mean",

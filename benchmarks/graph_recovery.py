@@ -67,6 +67,25 @@ def causalmmm_spec(quick: bool, steps: int | None, netsim: bool):
     return CausalMMMSpec(**kw)
 
 
+def candidate_mask(panel, spec) -> np.ndarray:
+    """(cause, effect) bool: the pairs ``spec``'s prior leaves open (the mask every method is scored on)."""
+    from causalmmm_ppl.models.spec import edge_prior_matrix
+
+    return edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, spec.edge_priors,
+                             spec.forbid_target_causes) > 0
+
+
+def screen_only_scores(panel, spec, seed: int) -> np.ndarray:
+    """(shop, cause, effect) edge probabilities of CausalMMM's guide as SVI starts from it: no step taken, no
+    pooling (the shop's Granger screen through the untrained encoder)."""
+    import dataclasses
+
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+
+    spec = dataclasses.replace(spec, edge_pooling=0)
+    return fit_causalmmm(panel, spec, seed=seed, progress=False, stop_after=0).edge_probability_array()
+
+
 def method_scores(method: str, panel, truth: np.ndarray, candidates: np.ndarray, seed: int, quick: bool,
                   steps: int | None, netsim: bool) -> np.ndarray:
     """(shop, cause, effect) scores of one method."""
@@ -90,14 +109,11 @@ def method_scores(method: str, panel, truth: np.ndarray, candidates: np.ndarray,
         from causalmmm_ppl.evaluation.baselines import cmlp
 
         return cmlp.scores(panel, seed=seed, **(CMLP_QUICK if quick else CMLP_FULL))
-    import dataclasses
-
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
 
     spec = causalmmm_spec(quick, steps, netsim)
-    if method == "screen only":  # the guide as SVI starts from it: no step taken, no pooling
-        spec = dataclasses.replace(spec, edge_pooling=0)
-        return fit_causalmmm(panel, spec, seed=seed, progress=False, stop_after=0).edge_probability_array()
+    if method == "screen only":
+        return screen_only_scores(panel, spec, seed)
     return fit_causalmmm(panel, spec, seed=seed, progress=False).edge_probability_array()
 
 
@@ -114,15 +130,12 @@ def run(table: dict, seeds: list[int], quick: bool, steps: int | None, methods: 
         per_shop_auprc,
         per_shop_auroc,
     )
-    from causalmmm_ppl.models.spec import edge_prior_matrix
-
     out: dict = {}
     for name, sizes in table.items():
         for seed in seeds:
             panel, truth, templates = load(name, sizes, seed)
             spec = causalmmm_spec(quick, steps, name == "netsim")
-            cand = edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, spec.edge_priors,
-                                     spec.forbid_target_causes) > 0
+            cand = candidate_mask(panel, spec)
             shape = f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}"
             for method in methods:
                 t0 = time.perf_counter()

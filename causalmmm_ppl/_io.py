@@ -191,11 +191,12 @@ class RunDirectory:
 
     Attributes
     ----------
-    path : the directory; kind : what it holds (``run``, ``simulation``); force : replace a foreign directory
+    path : the directory (checked replaceable by :func:`run_directory`); kind : what it holds (``run``,
+    ``simulation``)
     """
 
-    def __init__(self, path: Path, kind: str, force: bool) -> None:
-        self.path, self.kind, self.force = path, kind, force
+    def __init__(self, path: Path, kind: str) -> None:
+        self.path, self.kind = path, kind
         self.created_path = False
         self.created: list[Path] = []
 
@@ -237,7 +238,7 @@ def run_directory(path: str | os.PathLike[str], *, kind: str = "run", force: boo
 
     final = check_replaceable(path, force=force, flag=flag, create_parent=True)
     with output_lock(final, flag=flag):
-        held = RunDirectory(final, kind, force)
+        held = RunDirectory(final, kind)
         try:
             yield held
         except Exception:
@@ -246,33 +247,28 @@ def run_directory(path: str | os.PathLike[str], *, kind: str = "run", force: boo
 
 
 # -------------------------------------------------------------------------------------------------- tables
+def _rewrite_text(frame: pd.DataFrame, starts: tuple[str, ...], rewrite) -> pd.DataFrame:
+    """A copy of ``frame`` where ``rewrite`` is applied to every text cell and column name starting with ``starts``."""
+    out = frame.copy()
+    for col in out.columns:
+        series = out[col]
+        if pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype):
+            hit = series.map(lambda v: isinstance(v, str) and v.startswith(starts))
+            if hit.any():
+                out[col] = series.where(~hit, series.map(lambda v: rewrite(v) if isinstance(v, str) else v))
+    return out.rename(columns={c: rewrite(c) for c in out.columns if isinstance(c, str) and c.startswith(starts)})
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells that start like a spreadsheet formula (``= + - @``, tab, CR) are
     prefixed with ``'``, so spreadsheet programs show them as text instead of running them. Numbers are untouched.
     """
-    out = frame.copy()
-    for col in out.columns:
-        series = out[col]
-        if not (pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)):
-            continue
-        text = series.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
-        if text.any():
-            out[col] = series.where(~text, "'" + series.astype(str))
-    renamed = {c: "'" + c for c in out.columns if isinstance(c, str) and c.startswith(FORMULA_STARTS)}
-    return out.rename(columns=renamed) if renamed else out
+    return _rewrite_text(frame, FORMULA_STARTS, lambda v: "'" + v)
 
 
 def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Undo :func:`neutralise_formulas` on a table this tool wrote (a text cell ``'=x`` reads back as ``=x``)."""
-    out = frame.copy()
-    starts = tuple("'" + c for c in FORMULA_STARTS)
-    for col in out.columns:
-        series = out[col]
-        if pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype):
-            quoted = series.map(lambda v: isinstance(v, str) and v.startswith(starts))
-            if quoted.any():
-                out[col] = series.where(~quoted, series.astype(str).str[1:])
-    return out.rename(columns={c: c[1:] for c in out.columns if isinstance(c, str) and c.startswith(starts)})
+    return _rewrite_text(frame, tuple("'" + c for c in FORMULA_STARTS), lambda v: v[1:])
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *, flag: str = "--out", **to_csv) -> Path:

@@ -66,13 +66,14 @@ def save_tree(tree: Any, path: str | os.PathLike[str]) -> None:
     apply_umask(Path(path))  # safetensors creates its file 0600
 
 
-def load_tree(path: str | os.PathLike[str]) -> Any:
+def load_tree(path: str | os.PathLike[str], *, hint: str = "") -> Any:
     """Read a structure written by :func:`save_tree`.
 
     Raises
     ------
     InputError
-        The file is missing, truncated, or not such a file (the message names it).
+        The file is missing, truncated, or not such a file (the message names it and ends with ``hint``, e.g. what
+        to do instead).
     """
     from safetensors import safe_open
 
@@ -85,4 +86,5 @@ def load_tree(path: str | os.PathLike[str]) -> Any:
             tensors = {k: f.get_tensor(k) for k in f.keys()}
         return _decode(json.loads(meta["tree"]), tensors)
     except Exception as exc:  # any failure to read means a damaged or foreign file
-        raise InputError(f"{p}: unreadable ({' '.join(str(exc).split()) or type(exc).__name__})") from None
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputError(f"{p}: unreadable ({reason})" + (f"; {hint}" if hint else "")) from None

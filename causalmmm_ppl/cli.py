@@ -2,8 +2,8 @@
 
 Each subcommand lives in ``causalmmm_ppl/commands/<name>.py`` as ``run(args) -> int``; this module only parses flags,
 dispatches, and turns user errors (``ValueError``/``TypeError``, and ``OSError``: missing files, permissions, a full
-disk) into one line on stderr with exit status 2. Output directories and files are written atomically by the commands, so a failed command leaves
-nothing partial behind.
+disk) into one line on stderr with exit status 2. Output directories and files are written atomically by the
+commands, so a failed command leaves nothing partial behind.
 """
 
 from __future__ import annotations

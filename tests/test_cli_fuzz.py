@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from causalmmm_ppl.cli import main
+from tests.cli_contract import assert_one_line_error
 
 FLAGS = ["--target", "y", "--channels", "a,b", "--mediators", "m", "--context", "ctx"]
 COLUMNS = ["shop", "date", "a", "b", "m", "y", "ctx"]
@@ -162,9 +163,7 @@ def check_contract(code: int, err: str) -> None:
     assert "Traceback" not in err, err
     assert code in (0, 2), (code, err)
     if code == 2:
-        lines = [ln for ln in err.splitlines() if ln.strip()]
-        assert len(lines) == 1, err
-        assert lines[0].startswith("causalmmm ") and ": error: " in lines[0], lines[0]
+        assert assert_one_line_error(code, err, ": error: ").startswith("causalmmm ")
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,9 +9,6 @@ import os
 import pickle
 import shutil
 import stat
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -22,24 +19,9 @@ import torch
 from causalmmm_ppl._io import MARKER
 from causalmmm_ppl._tensor_store import load_tree
 from causalmmm_ppl.cli import main
+from tests.cli_contract import Boom, assert_one_line_error, lock_holder, run_cli
 
 FAST = {"steps": 6, "batch_shops": 4, "window": 20, "num_draws": 4, "checkpoint_every": 3}
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code: int, err: str, *needles: str) -> str:
-    assert code == 2, err
-    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    for n in needles:
-        assert n in lines[0], (n, lines[0])
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -85,23 +67,13 @@ def plan_csv(sim, tmp_path_factory) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------------ 1. no code
-class _Boom:
-    """Unpickling this runs code: it creates the file ``path``."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.path}",))
-
-
 def _plant(path: Path, sentinel: Path) -> None:
     """Replace ``path`` by a crafted pickle (a torch zip archive for ``.pt`` files, a raw pickle otherwise)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".pt":
-        torch.save(_Boom(str(sentinel)), path)
+        torch.save(Boom(str(sentinel)), path)
     else:
-        path.write_bytes(pickle.dumps(_Boom(str(sentinel))))
+        path.write_bytes(pickle.dumps(Boom(str(sentinel))))
 
 
 def _files_of(run: Path) -> list[str]:
@@ -331,22 +303,10 @@ def test_a_config_error_found_against_the_data_leaves_no_checkpoint(sim, flags, 
 # --------------------------------------------------------------------------------------------- 5. one writer
 def test_a_second_fit_to_the_same_out_is_refused(sim, flags, config, tmp_path, capsys):
     out = tmp_path / "run"
-    hold = textwrap.dedent("""
-        import sys, time
-        from causalmmm_ppl._lock import output_lock
-        with output_lock(sys.argv[1]):
-            print("held", flush=True)
-            time.sleep(60)
-    """)
-    proc = subprocess.Popen([sys.executable, "-c", hold, str(out)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "held"
+    with lock_holder(out) as proc:
         code, _, err = run_cli(capsys, *fit_argv(sim, flags, config, out))
         assert_one_line_error(code, err, f"pid {proc.pid}", "another causalmmm process")
         assert not out.exists()
-    finally:
-        proc.kill()
-        proc.wait()
     code, _, err = run_cli(capsys, *fit_argv(sim, flags, config, out))  # the holder is gone: the fit runs
     assert code == 0, err
 

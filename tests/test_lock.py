@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 import time
 
 import pytest
 
 from causalmmm_ppl._lock import lock_path, output_lock
 from causalmmm_ppl.errors import InputError
-
-HOLD = textwrap.dedent("""
-    import sys, time
-    from causalmmm_ppl._lock import output_lock
-    with output_lock(sys.argv[1]):
-        print("held", flush=True)
-        time.sleep(60)
-""")
-
+from tests.cli_contract import lock_holder
 
 @pytest.fixture
 def holder(tmp_path):
     """Another process holding the lock of ``tmp_path / "run"``."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "run")], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "held"
-    yield proc
-    proc.kill()
-    proc.wait()
+    with lock_holder(tmp_path / "run") as proc:
+        yield proc
 
 
 def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path, holder):

@@ -11,16 +11,7 @@ import torch
 
 from causalmmm_ppl._tensor_store import load_tree, save_tree
 from causalmmm_ppl.errors import InputError
-
-
-class _Boom:
-    """Unpickling this runs code: it creates the file named in ``path``."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.path}",))
+from tests.cli_contract import Boom
 
 
 def test_round_trip_keeps_structure_types_and_values(tmp_path):
@@ -54,7 +45,7 @@ def test_a_damaged_or_pickled_file_is_an_input_error_and_runs_nothing(tmp_path, 
     save_tree({"w": torch.randn(50, 50)}, path)
     sentinel = tmp_path / "pwned"
     data = {"empty": b"", "truncated": path.read_bytes()[:300],
-            "pickle": pickle.dumps({"w": _Boom(str(sentinel))})}[content]
+            "pickle": pickle.dumps({"w": Boom(str(sentinel))})}[content]
     path.write_bytes(data)
     with pytest.raises(InputError, match="t.safetensors"):
         load_tree(path)

@@ -270,7 +270,8 @@ def run_offhome_dynamics(params: dict, adjacency: np.ndarray, kinds: tuple[str, 
     log_med = np.zeros((s, v))
     y_tgt = np.ones(s)
     tgt = int(np.flatnonzero(is_tgt)[0])
-    # a cause at its usual saturation level moves its effects neither up nor down on average
+    # a cause at its usual saturation level moves its effects neither up nor down on average (mediators act on the
+    # target through the pull below, centred by itself, so they are left out of the target's reference)
     drive_ref = DRIVE_REF * (w * (~is_med)[None, :, None]).sum(1) + DRIVE_REF * (w * is_med[None, :, None]).sum(1) * (
         ~is_tgt)[None]
     for t in range(n):
@@ -296,9 +297,7 @@ def run_offhome_dynamics(params: dict, adjacency: np.ndarray, kinds: tuple[str, 
         # target: additive around its level; yesterday's mediator level pulls it through tanh(level^power - 1)
         pull = 0.0
         if is_med.any() and t > 0:
-            med_level = u[:, is_med, t - 1]
-            pull = (adjacency[:, is_med, tgt] * params["weight_full"][:, is_med, tgt]
-                    * np.tanh(med_level ** params["pv_power"][:, None] - 1.0)).sum(1)
+            pull = (w[:, is_med, tgt] * np.tanh(u[:, is_med, t - 1] ** params["pv_power"][:, None] - 1.0)).sum(1)
         direct = (f * (~is_med)[None] * w[:, :, tgt]).sum(1) if t > 0 else 0.0
         y_tgt = (rho[:, tgt] * y_tgt + (1 - rho[:, tgt]) * (1.0 + market[:, tgt] + pull + direct - drive_ref[:, tgt])
                  + season[:, tgt] + params["payday"] * month_end[t] + sigma[:, tgt] * eps[t, :, tgt])

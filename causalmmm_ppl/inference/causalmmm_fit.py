@@ -454,8 +454,7 @@ def _read_weights(d: Path) -> dict:
     an earlier version through torch's tensors-only unpickler (``weights_only=True``: it refuses anything that
     would run code)."""
     if (d / WEIGHTS_NAME).exists():
-        with _run_file(d / WEIGHTS_NAME):
-            state = load_tree(d / WEIGHTS_NAME)
+        state = load_tree(d / WEIGHTS_NAME, hint="fit the run again")
     elif (d / LEGACY_WEIGHTS_NAME).exists():
         with _run_file(d / LEGACY_WEIGHTS_NAME):
             state = torch.load(d / LEGACY_WEIGHTS_NAME, weights_only=True, map_location="cpu")

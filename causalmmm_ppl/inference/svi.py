@@ -140,21 +140,18 @@ def _save_checkpoint(path: Path, state: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _load_checkpoint(directory: Path, fingerprint: str) -> dict | None:
-    """The checkpoint in ``directory`` (None if there is none); InputError if it is damaged, from an earlier
-    version, or of other data or settings."""
-    ckpt = directory / CHECKPOINT_NAME
+def _load_checkpoint(ckpt: Path, fingerprint: str) -> dict | None:
+    """The checkpoint ``ckpt`` (None if there is none); InputError if it is damaged, from an earlier version, or of
+    other data or settings."""
+    restart = "drop --resume to start afresh"
     if not ckpt.exists():
-        if (directory / LEGACY_CHECKPOINT_NAME).exists():
-            raise InputError(f"{directory / LEGACY_CHECKPOINT_NAME}: a checkpoint of an earlier version (pickled, "
-                             f"not read); drop --resume to start afresh")
+        legacy = ckpt.with_name(LEGACY_CHECKPOINT_NAME)
+        if legacy.exists():
+            raise InputError(f"{legacy}: a checkpoint of an earlier version (pickled, not read); {restart}")
         return None
-    try:
-        state = load_tree(ckpt)
-    except InputError as exc:
-        raise InputError(f"{exc}; drop --resume to start afresh") from None
+    state = load_tree(ckpt, hint=restart)
     if not isinstance(state, dict) or state.get("fingerprint", "") != fingerprint:
-        raise InputError(f"{ckpt}: the checkpoint belongs to other data or settings; drop --resume to start afresh")
+        raise InputError(f"{ckpt}: the checkpoint belongs to other data or settings; {restart}")
     return state
 
 
@@ -201,7 +198,7 @@ def train(
     svi = SVI(model, guide, optim, loss=Trace_ELBO())
     log = TrainingLog()
     ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
-    state = _load_checkpoint(Path(checkpoint_dir), fingerprint) if resume and ckpt is not None else None
+    state = _load_checkpoint(ckpt, fingerprint) if resume and ckpt is not None else None
     if state is not None:
         try:
             model.load_state_dict(state["model"])

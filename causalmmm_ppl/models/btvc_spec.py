@@ -91,8 +91,8 @@ class BTVCSpec:
         Prior on ``coef_knot_sd``, the log-scale spread of a channel's coefficient knots around its mean (how much
         its effect drifts from one knot to the next, one quarter apart by default). ``"lognormal"`` (default):
         LogNormal(log ``coef_knot_scale``, ``coef_knot_log_sd``), by default median 0.1 and central 95% interval
-        0.025 to 0.39; ``"halfnormal"``: HalfNormal(``coef_knot_scale``) (the previous default, with scale 0.2;
-        fits saved before this setting load with it). ``coef_knot_log_sd`` is used by ``"lognormal"`` only.
+        0.025 to 0.39; ``"halfnormal"``: HalfNormal(``coef_knot_scale``) (fits saved without this setting load
+        with it, at scale 0.2). ``coef_knot_log_sd`` is used by ``"lognormal"`` only.
         Why the LogNormal: a time-varying-coefficient model assumes that the channels' effects drift (creatives,
         competition, audiences), and Orbit's KTR, whose structure this model follows, does not estimate its knot
         scale at all but fixes it (``regressor_knot_scale``, default 0.1, on its own coefficient scale); the
@@ -212,8 +212,8 @@ class BTVCInference:
         or not, keeps the posterior invariant); it only shortens the trajectories of draws that would have built a
         deeper tree, which costs effective samples per draw but bounds the time per draw. On the 676-day sim2
         shops (``benchmarks.btvc_nuts``, 4 chains × 1000 + 1000, target 0.8) the draws' trees were 255 steps
-        (depth 8) on seeds 0 and 2 and 511 on some chains of seed 1: with depth 10 for the draws (the previous
-        default) seed 1 averaged 383–431 steps and took 171 s on both cores against 106 s for seeds 0 and 2.
+        (depth 8) on seeds 0 and 2 and 511 on some chains of seed 1: with depth 10 for the draws
+        seed 1 averaged 383–431 steps and took 171 s on both cores against 106 s for seeds 0 and 2.
         With these defaults every shop costs about the same: seeds 0, 1, 2 on one core 197.8, 203.4 and 208.4 s
         (about half that on both cores), no divergences, largest R-hat 1.006, worst bulk ESS 900–1250 in 4000
         draws. Target 0.85 rather than 0.8: with the cap it costs no extra leapfrog steps (the trees stay at

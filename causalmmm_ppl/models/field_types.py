@@ -16,6 +16,8 @@ import types
 import typing
 from typing import Any
 
+import numpy as np
+
 from causalmmm_ppl.errors import InputError
 
 
@@ -41,17 +43,17 @@ def _convert(value: Any, tp: Any) -> Any:
             return None
         raise _Mismatch("null")
     if tp is bool:
-        if isinstance(value, (bool,)) or type(value).__name__ == "bool_":
+        if isinstance(value, (bool, np.bool_)):
             return bool(value)
         raise _Mismatch("true or false")
     if tp is int:
-        if isinstance(value, numbers.Integral) and not isinstance(value, bool) and type(value).__name__ != "bool_":
+        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
             return int(value)
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             return int(value)
         raise _Mismatch("a whole number")
     if tp is float:
-        if isinstance(value, numbers.Real) and not isinstance(value, bool) and type(value).__name__ != "bool_":
+        if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
             if not math.isfinite(float(value)):
                 raise _Mismatch("a finite number")
             return float(value)

@@ -58,7 +58,7 @@ class CausalMMMSpec:
         use the pooled posterior; a new shop's comes from its own encoder pass, as before. Needs at least 10
         training shops, and present edges that move the encoder's logits at least 3 null standard deviations
         (otherwise the guide's probabilities are reported: on 40 geos of weekly data, notebook 04, the logits barely
-        move and a pooled fit would turn their noise into confident edges). Default 5 (seventh session): on short
+        move and a pooled fit would turn their noise into confident edges). Default 5: on short
         series the guide leaves many true edges near the prior, where the shops' other edges and the population's
         templates tell them apart (``docs/benchmarks.md``). 0: off. Unlike ``graph_templates`` it does not change
         the model that SVI fits, so it cannot pull the decoder toward a common graph.
@@ -88,14 +88,13 @@ class CausalMMMSpec:
     likelihood : ``"studentt"`` or ``"normal"``; ``df`` the Student-t degrees of freedom (where learned, their start).
     learn_df : learn the degrees of freedom per node (type-II, like the noise scale), starting at ``df``: the tails
         follow the data, so forecast intervals are not wider than the noise calls for (bounded to (2, 200];
-        Student-t likelihood only). On by default (sixth session): with ``df`` fixed at 5, 90% intervals covered
-        more than 95% of held-out sim2 target values on two of three panels (0.959 over 14 days, 0.954 over 7), above
-        the 85–95% band; learned tails bring all three inside it (``docs/benchmarks.md``). False: the tails stay at
-        ``df`` (runs saved before this setting existed load so).
+        Student-t likelihood only). On by default: with ``df`` fixed at 5, 90% intervals over-cover held-out sim2
+        target values, and learned tails bring them inside the 85–95% band (``docs/benchmarks.md``). False: the
+        tails stay at ``df`` (runs saved without this setting load so).
     link : ``"identity"`` (default) models the per-shop scaled values themselves; ``"log1p"`` models ``log(1 + x)``
         so that effects and noise act multiplicatively. Carryover and saturation always act on the scaled values
-        (spend, not log-spend). log1p recovered graphs worse than identity in the second session's runs (before the
-        hurdle spend model, which now puts channels on log-spend by itself; git history of docs/benchmarks.md).
+        (spend, not log-spend). Channels are on log-spend under the hurdle spend model whatever the link; log1p has
+        not been benchmarked with it.
     spend_model : how channels are scored. ``"hurdle"`` (default): a channel is off (zero) or on with probability
         predicted by the decoder, and its log-spend on active days is Student-t (or Normal) around the decoder's
         location — spend is zero on some days and budget effects act multiplicatively. ``"same"``: channels are
