@@ -107,3 +107,25 @@ def parse_spec(items: list[str]) -> dict:
         except json.JSONDecodeError:
             out[key] = value
     return out
+
+
+def mean_sd(values: list[float]) -> str:
+    """``mean ± sd`` of the defined values (``–`` when none is defined), the cell of the per-seed tables."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    if np.isnan(v).all():
+        return "–"
+    return f"{np.nanmean(v):.3f} ± {np.nanstd(v):.3f}"
+
+
+def map_panels(score_panel, scenarios: list[str], seeds: tuple[int, ...], quick: bool, jobs: int) -> list[dict]:
+    """``score_panel(scenario, seed, quick)`` for every scenario and seed, ``jobs`` panels at a time in fresh
+    processes (one thread each); results in scenario-then-seed order."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    pairs = [(s, seed) for s in scenarios for seed in seeds]
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    with cf.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=mp.get_context("spawn")) as pool:
+        return list(pool.map(score_panel, *zip(*pairs), [quick] * len(pairs)))

@@ -26,14 +26,11 @@ Figures are the mean ± sd over the seeds of each panel's figure.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing as mp
-import os
 import time
 
 import numpy as np
 
-from benchmarks._doc import benchmark_parser, command_for, publish, section_head
+from benchmarks._doc import benchmark_parser, command_for, map_panels, mean_sd, publish, section_head
 from benchmarks.graph_recovery import candidate_mask, screen_only_scores
 
 TITLE = "## Graph recovery off home ground"
@@ -111,13 +108,6 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     return out
 
 
-def _ms(values: list[float]) -> str:
-    v = np.asarray(values, dtype=float)
-    if np.isnan(v).all():
-        return "–"
-    return f"{np.nanmean(v):.3f} ± {np.nanstd(v):.3f}"
-
-
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
     lines = [
 
@@ -153,10 +143,10 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
                 "| p present | false on |" + (" p into sources | AUROC into receivers |" if extra else ""))
         lines += [head, "|" + "---|" * (head.count("|") - 1)]
         for m in METHODS:
-            cells = [_ms([r[m][k] for r in rows]) for k in ("auroc_mean", "auprc_mean", "across_shop_auroc_mean",
+            cells = [mean_sd([r[m][k] for r in rows]) for k in ("auroc_mean", "auprc_mean", "across_shop_auroc_mean",
                                                             "deviation_auroc_mean")]
             for k in ("p_absent", "p_present", "false_on") + (("p_into_sources", "auroc_receivers") if extra else ()):
-                cells.append(_ms([r[m][k] for r in rows]) if k in rows[0][m] else "–")
+                cells.append(mean_sd([r[m][k] for r in rows]) if k in rows[0][m] else "–")
             lines.append(f"| {LABELS[m]} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -170,10 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     scenarios = [s for s in args.scenarios.split(",") if s]
     seeds = tuple(int(s) for s in args.seeds.split(",") if s)
-    jobs = [(s, seed) for s in scenarios for seed in seeds]
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    with cf.ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=mp.get_context("spawn")) as pool:
-        results = list(pool.map(score_panel, *zip(*jobs), [args.quick] * len(jobs)))
+    results = map_panels(score_panel, scenarios, seeds, args.quick, args.jobs)
     text = render(results, command_for("benchmarks.graph_offhome", argv), seeds)
     if args.note:
         text += "\n" + args.note + "\n"

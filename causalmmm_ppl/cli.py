@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shops", type=int, default=None)
     p.add_argument("--channels", type=int, default=None, help="number of advertising channels")
     p.add_argument("--days", type=int, default=None)
+    p.add_argument("--horizon", type=int, default=14,
+                   help="days at the end of the panel for plan.csv, history.csv and the true effects (default 14)")
     add_force(p)
     add_common(p)
 
@@ -106,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     add_common(p)
 
+    p = sub.add_parser("effects", help="each channel's effect on the target over the plan rows of DATA (ROAS, mROAS)")
+    p.add_argument("run", help="run directory written by fit")
+    p.add_argument("--data", required=True, help="history and a plan: trailing rows with an empty target")
+    p.add_argument("--interval", type=float, default=0.9)
+    p.add_argument("--draws", type=int, default=None, help="posterior draws (default: the run's num_draws)")
+    p.add_argument("--out", required=True, help="effects CSV")
+    add_common(p)
+
     p = sub.add_parser("edges", help="edge probabilities for the shops in DATA, without retraining")
     p.add_argument("run")
     p.add_argument("--data", required=True)
@@ -114,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="write a self-contained HTML report of a run")
     p.add_argument("run")
+    p.add_argument("--effects", default=None, help="also show this table written by `causalmmm effects`")
     p.add_argument("--out", required=True)
     add_common(p)
 

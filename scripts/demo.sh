@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 1: the main job on a bundled default (creates or reuses .venv).
 # Simulates a 12-shop panel with a known graph, fits CausalMMM on all but the last 14 days, writes edge
-# probabilities, forecasts with 90% intervals, edges of unseen shops, a spend-plan forecast and a report.
+# probabilities, forecasts with 90% intervals, edges of unseen shops, a spend-plan forecast, every channel's effect
+# on the target over the plan (checked against the simulator's true effects) and a report.
 # OUT (default demo_out/) receives everything.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -20,12 +21,14 @@ echo "== edges of two shops the model never saw (amortized, no retraining)" >&2
 causalmmm simulate --scenario sim1 --shops 2 --days 240 --seed 1 --out "$OUT/new_shops" --quiet
 python scripts/rename_shops.py "$OUT/new_shops/panel.csv" new_ "$OUT/new_shops/panel_renamed.csv"
 causalmmm edges "$OUT/run" --data "$OUT/new_shops/panel_renamed.csv" --out "$OUT/new_shop_edges.csv"
-echo "== forecast a spend plan (rows with an empty target)" >&2
-python scripts/make_plan.py "$OUT/data/panel.csv" 14 "$OUT/plan.csv"
-causalmmm forecast "$OUT/run" --data "$OUT/plan.csv" --out "$OUT/plan_forecast.csv"
+echo "== forecast a spend plan (the last 14 days' spend, their target left empty)" >&2
+causalmmm forecast "$OUT/run" --data "$OUT/data/plan.csv" --out "$OUT/plan_forecast.csv"
+echo "== each channel's effect on the target over the plan (total, held, direct; ROAS, mROAS)" >&2
+causalmmm effects "$OUT/run" --data "$OUT/data/plan.csv" --out "$OUT/effects.csv" $QUIET
+python scripts/score_effects.py "$OUT/effects.csv" "$OUT/data/effects.csv"
 echo "== score the learned graphs against the simulation's truth" >&2
 python scripts/score_edges.py "$OUT/run/edges.csv" "$OUT/data/truth.csv"
-if causalmmm report --help >/dev/null 2>&1 && causalmmm report "$OUT/run" --out "$OUT/report.html"; then
+if causalmmm report --help >/dev/null 2>&1 && causalmmm report "$OUT/run" --effects "$OUT/effects.csv" --out "$OUT/report.html"; then
   echo "report: $OUT/report.html" >&2
 fi
 echo "done: $OUT" >&2

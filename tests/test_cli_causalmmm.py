@@ -104,6 +104,33 @@ def test_forecast_plan_with_missing_days_is_refused(run_dir, panel_dir, tmp_path
     assert not (tmp_path / "fc.csv").exists()
 
 
+def test_effects_of_every_channel_over_the_plan(run_dir, panel_dir, tmp_path, capsys):
+    code, out, err = run_cli(capsys, "effects", str(run_dir), "--data", str(panel_dir / "plan.csv"), "--draws", "4",
+                             "--out", str(tmp_path / "effects.csv"), "--interval", "0.8")
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "effects.csv")
+    assert list(table.columns) == ["shop", "channel", "kind", "mean", "lower", "upper", "spend", "roas", "mroas"]
+    assert len(table) == (6 + 1) * 6 * 3 and set(table["kind"]) == {"total", "held", "direct"}
+    truth = pd.read_csv(panel_dir / "effects.csv")  # the simulator's window is the plan's
+    spend = table[table["shop"] != "ALL"].merge(truth, on=["shop", "channel", "kind"], suffixes=("", "_true"))
+    np.testing.assert_allclose(spend["spend"], spend["spend_true"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("flags, needle", [(["--draws", "1"], "--draws"), (["--interval", "1.5"], "--interval")])
+def test_effects_with_bad_flags_exit_2_and_write_nothing(run_dir, panel_dir, tmp_path, capsys, flags, needle):
+    code, _, err = run_cli(capsys, "effects", str(run_dir), "--data", str(panel_dir / "plan.csv"), *flags, "--out",
+                           str(tmp_path / "e.csv"))
+    assert_one_line_error(code, err, needle)
+    assert not (tmp_path / "e.csv").exists()
+
+
+def test_effects_without_plan_rows_exit_2(run_dir, panel_dir, tmp_path, capsys):
+    code, _, err = run_cli(capsys, "effects", str(run_dir), "--data", str(panel_dir / "panel.csv"), "--out",
+                           str(tmp_path / "e.csv"))
+    assert_one_line_error(code, err, "no rows with an empty")
+    assert not (tmp_path / "e.csv").exists()
+
+
 def test_data_with_other_columns_than_the_run_is_refused(run_dir, panel_dir, tmp_path, capsys):
     frame = pd.read_csv(panel_dir / "panel.csv").drop(columns=["c3"])
     frame.to_csv(tmp_path / "wrong.csv", index=False)

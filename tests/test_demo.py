@@ -1,4 +1,4 @@
-"""README command 1 (scripts/demo.sh) runs end to end: simulate → fit → edges → forecast → score → report."""
+"""README command 1 (scripts/demo.sh) runs end to end: simulate → fit → edges → forecast → effects → score → report."""
 
 from __future__ import annotations
 
@@ -24,5 +24,7 @@ def test_demo_script_writes_edges_forecasts_and_a_report(tmp_path):
     assert len(pd.read_csv(out / "new_shop_edges.csv")) == 2 * 8 * 7
     assert len(pd.read_csv(out / "plan_forecast.csv")) == 12 * 14 * 2
     assert "graph recovery over 12 shops" in done.stdout
+    effects = pd.read_csv(out / "effects.csv")
+    assert len(effects) == (12 + 1) * 6 * 3 and "total effects over 12 shops: Spearman" in done.stdout
     html = (out / "report.html").read_text()
-    assert "<img" in html and "data:image/png;base64," in html
+    assert "<img" in html and "data:image/png;base64," in html and "<h2>Channel effects</h2>" in html

@@ -39,7 +39,7 @@ class _Images(HTMLParser):
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("report_runs")
     sim = simulate("sim1", n_shops=3, n_days=45, seed=3)
-    sim.write(root / "sim")
+    sim.write(root / "sim", horizon=5)
     flags = (root / "sim" / "fit_flags.txt").read_text().split()
     data = str(root / "sim" / "panel.csv")
     (root / "c.json").write_text(json.dumps({"window": 24, "num_draws": 20}))
@@ -72,6 +72,21 @@ def test_report_is_one_self_contained_page(runs, kind, tmp_path):
     assert "Held-out accuracy" in page  # fitted with --holdout
     assert "not shown" not in page, re.findall(r"[^>]*not shown[^<]*", page)
     assert out.stat().st_size < 3_000_000
+
+
+def test_report_shows_the_channel_effects_it_is_given(runs, tmp_path, capsys):
+    sim = runs["causalmmm"].parent / "sim"
+    effects = tmp_path / "effects.csv"
+    assert main(["effects", str(runs["causalmmm"]), "--data", str(sim / "plan.csv"), "--draws", "4", "--out",
+                 str(effects), "--quiet"]) == 0
+    out = tmp_path / "report.html"
+    assert main(["report", str(runs["causalmmm"]), "--effects", str(effects), "--out", str(out), "--quiet"]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "<h2>Channel effects</h2>" in page and "mroas" in page and "not shown" not in page
+    bad = tmp_path / "bad.csv"
+    bad.write_text("shop,channel\na,b\n")
+    assert main(["report", str(runs["causalmmm"]), "--effects", str(bad), "--out", str(tmp_path / "r2.html")]) == 2
+    assert "not an effects table" in capsys.readouterr().err and not (tmp_path / "r2.html").exists()
 
 
 def test_report_of_a_directory_that_is_not_a_run(tmp_path, capsys):

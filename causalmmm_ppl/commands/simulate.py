@@ -1,4 +1,11 @@
-"""``causalmmm simulate``: write a simulated panel with its true graph (panel.csv, truth.csv, fit_flags.txt)."""
+"""``causalmmm simulate``: write a simulated panel with its true graph and effects.
+
+Files: ``panel.csv``, ``truth.csv`` (the graph), ``fit_flags.txt``, and for the last ``--horizon`` days
+``effects.csv`` (every shop's and channel's true ``total``, ``held`` and ``direct`` effect on the target, from the
+simulator re-run with the same noise; :mod:`causalmmm_ppl.data.effects_truth`), ``history.csv`` (the days before)
+and ``plan.csv`` (the whole panel with the mediators and the target empty on those days, as ``forecast`` and
+``effects`` read a plan).
+"""
 
 from __future__ import annotations
 
@@ -26,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         cfg.name, n_shops=cfg.n_shops, n_channels=cfg.n_channels, n_days=cfg.n_days, seed=args.seed,
         progress=progress,
     )
-    out = result.write(args.out, force=bool(getattr(args, "force", False)))
+    out = result.write(args.out, force=bool(getattr(args, "force", False)), horizon=args.horizon, progress=progress)
     if not args.quiet:
         n_edges = int(result.adjacency.sum())
         print(

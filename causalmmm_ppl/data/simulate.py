@@ -182,18 +182,30 @@ class SimulationResult:
         """``panel.csv`` as a table: shop, date, node columns, context columns."""
         return self.panel.to_frame(shop_col=self.spec.shop_col, date_col=self.spec.date_col)
 
-    def write(self, out_dir: str | os.PathLike[str], *, force: bool = False) -> Path:
-        """Write ``panel.csv``, ``truth.csv`` and ``fit_flags.txt`` into ``out_dir``, all or nothing.
+    def write(self, out_dir: str | os.PathLike[str], *, force: bool = False, horizon: int | None = None,
+              progress: bool = False) -> Path:
+        """Write ``panel.csv``, ``truth.csv`` and ``fit_flags.txt`` into ``out_dir``, all or nothing; with ``horizon``
+        also ``effects.csv``, ``history.csv`` and ``plan.csv`` for the last ``horizon`` days (see
+        :mod:`causalmmm_ppl.data.effects_truth`).
 
         ``out_dir`` is replaced if it is empty or was written by this tool (``force=True``: any directory); see
         :func:`causalmmm_ppl._io.run_directory`.
         """
         from causalmmm_ppl._io import run_directory
+        from causalmmm_ppl.data.effects_truth import split_plan, true_effects
 
+        csv = dict(index=False, float_format="%.8g", date_format="%Y-%m-%d")
+        if horizon is not None:  # checked (and computed) before anything is written
+            effects = true_effects(self, horizon, progress=progress)
+            history, plan = split_plan(self, horizon)
         with run_directory(out_dir, kind="simulation", force=force) as held, held.commit() as tmp:
-            self.panel_frame().to_csv(tmp / "panel.csv", index=False, float_format="%.8g", date_format="%Y-%m-%d")
+            self.panel_frame().to_csv(tmp / "panel.csv", **csv)
             self.truth.to_csv(tmp / "truth.csv", index=False)
             (tmp / "fit_flags.txt").write_text(self.fit_flags() + "\n")
+            if horizon is not None:
+                effects.to_csv(tmp / "effects.csv", index=False, float_format="%.8g")
+                history.to_csv(tmp / "history.csv", **csv)
+                plan.to_csv(tmp / "plan.csv", **csv)
         return Path(out_dir)
 
 
@@ -412,6 +424,26 @@ def channel_schedules(rng: np.random.Generator, params: dict, n_days: int) -> tu
 
 
 # ------------------------------------------------------------------------------------------------- dynamics
+@dataclass(frozen=True)
+class Intervention:
+    """Values imposed on a simulation: node j of shop n on day t takes ``value[n, t, j]`` (normalised units, i.e. in
+    units of the node's ``scale``) where ``mask[n, t, j]``; every other cell follows the dynamics, with the same
+    noise as without the intervention.
+
+    Attributes
+    ----------
+    mask : (shop, time, node) bool
+    value : (shop, time, node) float
+    """
+
+    mask: np.ndarray
+    value: np.ndarray
+
+    def apply(self, u_t: np.ndarray, t: int) -> np.ndarray:
+        """Day ``t``'s values ``u_t: (shop, node)`` with the imposed cells replaced."""
+        return np.where(self.mask[:, t], self.value[:, t], u_t)
+
+
 def _transform_last(window: np.ndarray, params: dict) -> np.ndarray:
     """Hill(adstock(u)) at the last day of ``window: (shop, node, time)`` → (shop, node)."""
     ad = adstock(window, params["carryover_weights"])[..., -1:]
@@ -421,6 +453,7 @@ def _transform_last(window: np.ndarray, params: dict) -> np.ndarray:
 def run_dynamics(
     params: dict, adjacency: np.ndarray, kinds: tuple[str, ...], eps: np.ndarray, on: np.ndarray,
     burst: np.ndarray, weekday: np.ndarray, demand: np.ndarray, progress: bool = False,
+    intervention: Intervention | None = None,
 ) -> np.ndarray:
     """Simulate the normalised series day by day, vectorised over shops and nodes.
 
@@ -434,6 +467,7 @@ def run_dynamics(
     demand : (shop, time) see :func:`demand_path`
     weekday : (time,) 0..6
     progress : show a tqdm bar over days
+    intervention : optional values imposed on chosen (shop, day, node) cells
 
     Returns
     -------
@@ -467,6 +501,8 @@ def run_dynamics(
         log_spend = h[:, :d] + market[:, t, :d] + season[:, t, :d] + burst[:, t] + drive[:, :d] - offset
         u[:, :d, t] = on[:, t] * np.exp(log_spend)
         u[:, d:, t] = _softplus(y[:, d:] * 4.0) / 4.0
+        if intervention is not None:
+            u[:, :, t] = intervention.apply(u[:, :, t], t)
     return u.transpose(0, 2, 1)
 
 
@@ -511,6 +547,7 @@ def simulate(
     n_days: int | None = None,
     seed: int = 0,
     graph: np.ndarray | None = None,
+    intervention: Intervention | None = None,
     progress: bool = False,
 ) -> SimulationResult:
     """Simulate a panel with a known per-shop causal graph.
@@ -526,6 +563,9 @@ def simulate(
     seed : same seed → identical output
     graph : (shop, cause, effect) 0/1, optional: simulate these shops (same parameters and noise as without it) under
         this graph instead of the drawn one, e.g. the drawn ``adjacency`` with one edge removed
+    intervention : optional values imposed on chosen (shop, day, node) cells (same parameters and noise), e.g. a
+        channel's spend set to 0 on the last days: the simulator's true counterfactual
+        (:mod:`causalmmm_ppl.data.effects_truth`)
     progress : tqdm bar over days
 
     Returns
@@ -540,7 +580,7 @@ def simulate(
     if int(seed) < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {seed}")
     if isinstance(cfg, OffHomeScenario):
-        out = simulate_offhome(cfg, seed=seed, graph=graph)
+        out = simulate_offhome(cfg, seed=seed, graph=graph, intervention=intervention)
         panel, adjacency, params = out["panel"], out["adjacency"], out["params"]
         params = dict(params, weights=adjacency * params["weight_full"], template=out["template"], scenario=cfg.name,
                       seed=seed)
@@ -556,7 +596,7 @@ def simulate(
     demand = demand_path(rng_noise, params, cfg.n_days)
     dates = pd.date_range(START_DATE, periods=cfg.n_days, freq="D")
     u = run_dynamics(params, adjacency, kinds, eps, on, burst, np.asarray(dates.day_of_week), demand,
-                     progress=progress)
+                     progress=progress, intervention=intervention)
     width = max(3, len(str(cfg.n_shops - 1)))
     shops = tuple(f"s{i:0{width}d}" for i in range(cfg.n_shops))
     panel = Panel(

@@ -240,8 +240,11 @@ def smooth_sources(rng: np.random.Generator, params: dict, n_days: int, d: int) 
 
 
 def run_offhome_dynamics(params: dict, adjacency: np.ndarray, kinds: tuple[str, ...], cfg: OffHomeScenario,
-                         rng: np.random.Generator, dates) -> np.ndarray:
+                         rng: np.random.Generator, dates, intervention=None) -> np.ndarray:
     """Simulate the normalised series, vectorised over shops and nodes, day by day.
+
+    ``intervention`` (:class:`~causalmmm_ppl.data.simulate.Intervention`, optional) imposes values on chosen
+    (shop, day, node) cells; everything else follows the dynamics with the same noise.
 
     Returns
     -------
@@ -302,11 +305,14 @@ def run_offhome_dynamics(params: dict, adjacency: np.ndarray, kinds: tuple[str, 
         y_tgt = (rho[:, tgt] * y_tgt + (1 - rho[:, tgt]) * (1.0 + market[:, tgt] + pull + direct - drive_ref[:, tgt])
                  + season[:, tgt] + params["payday"] * month_end[t] + sigma[:, tgt] * eps[t, :, tgt])
         u[:, tgt, t] = np.maximum(y_tgt, 0.01)
+        if intervention is not None:
+            u[:, :, t] = intervention.apply(u[:, :, t], t)
     return u.transpose(0, 2, 1)
 
 
-def simulate_offhome(cfg: OffHomeScenario, *, seed: int, graph: np.ndarray | None = None) -> dict:
-    """Simulate one of this module's scenarios.
+def simulate_offhome(cfg: OffHomeScenario, *, seed: int, graph: np.ndarray | None = None, intervention=None) -> dict:
+    """Simulate one of this module's scenarios (``graph`` and ``intervention`` as in
+    :func:`causalmmm_ppl.data.simulate.simulate`).
 
     Returns
     -------
@@ -323,7 +329,7 @@ def simulate_offhome(cfg: OffHomeScenario, *, seed: int, graph: np.ndarray | Non
     adjacency = drawn if graph is None else check_graph(graph, kinds, cfg.n_shops)
     params = draw_offhome_params(rng_params, cfg, kinds)
     dates = pd.date_range(START_DATE, periods=cfg.n_days, freq="D")
-    u = run_offhome_dynamics(params, adjacency, kinds, cfg, rng_noise, dates)
+    u = run_offhome_dynamics(params, adjacency, kinds, cfg, rng_noise, dates, intervention)
     width = max(3, len(str(cfg.n_shops - 1)))
     shops = tuple(f"s{i:0{width}d}" for i in range(cfg.n_shops))
     panel = Panel(values=u * params["scale"][:, None, :], observed=np.ones(u.shape, dtype=bool),

@@ -26,6 +26,7 @@ from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.data.scaling import PanelScaler
 from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.inference.edge_population import SHOPS_PER_TEMPLATE, EdgePopulation, fit_edge_population, null_groups
+from causalmmm_ppl.inference.effects import EFFECT_KINDS, MARGINAL_STEP, effect_paths, effects_table
 from causalmmm_ppl.inference.features import ShopFeatures, shop_features
 from causalmmm_ppl.inference.forecast import forecast_draws, guide_draws
 from causalmmm_ppl.inference.guide import AmortizedGuide
@@ -247,26 +248,11 @@ class CausalMMMFit:
         graph: np.ndarray | None = None,
     ) -> np.ndarray:
         """Forecast paths in original units: (draw, shop, horizon, node)."""
-        if not 0 < plan.n_time:
-            raise InputError("the plan has no days to forecast")
-        if history.shops != plan.shops:
-            raise InputError("history and plan must hold the same shops in the same order")
-        scaler = self.scaler_for(history)
-        data = self.prepare(history, scaler)
-        ch = plan.channel_index
-        if not plan.observed[..., ch].all():
-            s, t = np.argwhere(~plan.observed[..., ch].all(-1))[0]
-            raise InputError(
-                f"plan: shop {plan.shops[s]!r} has no channel values on {plan.dates[t].date()}: "
-                "the plan must give every channel on every forecast day"
-            )
-        plan_scaled = link_values(scaler.transform(plan.values), self.spec.link)[..., ch]  # (shop, horizon, channel)
+        scaler, data, plan_t, cal = self._plan_inputs(history, plan)
         pyro.set_rng_seed(self.seed if seed is None else seed)
         n = num_draws or self.spec.num_draws
         g = None if graph is None else torch.as_tensor(graph, dtype=torch.float32)
         batch = data.full_batch(temperature=self.spec.temperature)
-        plan_t = torch.as_tensor(plan_scaled, dtype=torch.float32).transpose(0, 1)
-        cal = torch.as_tensor(calendar_features(plan.dates))
         parts = []
         with torch.no_grad():  # draws in chunks: every draw replays the whole history of every shop
             for k, m in self._draw_chunks(n, data.x.shape):
@@ -274,6 +260,95 @@ class CausalMMMFit:
                 parts.append(forecast_draws(self.model, self.guide, batch, plan_t, cal, m, graph=g_k))
         paths = torch.cat(parts)  # (draw, horizon, shop, node)
         return scaler.inverse(unlink_values(paths.transpose(1, 2).numpy().astype(np.float64), self.spec.link))
+
+    # ---------------------------------------------------------------------------------------- effects
+    def effect_samples(
+        self,
+        history: Panel,
+        plan: Panel,
+        scenarios: list[tuple[str, str, float]],
+        *,
+        num_draws: int | None = None,
+        seed: int | None = None,
+        graph: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, dict[tuple[str, str, float], np.ndarray]]:
+        """The target summed over the plan's window, factual and under each scenario (see
+        :mod:`causalmmm_ppl.inference.effects`), in original units.
+
+        Parameters
+        ----------
+        history, plan : as in :meth:`forecast` (the plan gives every channel on every window day)
+        scenarios : ``(kind, channel name, spend multiplier)``: kind ``total``, ``held`` or ``direct``; the channel's
+            planned spend is multiplied on the window (0: switched off)
+        num_draws, seed : posterior draws (default ``spec.num_draws``) and the seed (default: the fit's)
+        graph : optional (shop, cause, effect) graph imposed instead of the posterior one
+
+        Returns
+        -------
+        factual : (draw, shop) target summed over the window
+        counterfactual : ``{scenario: (draw, shop)}`` the same under each scenario
+        """
+        channels = self.channel_names
+        unknown = sorted({c for _, c, _ in scenarios} - set(channels))
+        if unknown:
+            raise InputError(f"unknown channel(s) {', '.join(map(repr, unknown))}; the run's channels are "
+                             f"{', '.join(channels)}")
+        scaler, data, plan_t, cal = self._plan_inputs(history, plan)
+        n = num_draws or self.spec.num_draws
+        seed = self.seed if seed is None else int(seed)
+        g = None if graph is None else torch.as_tensor(graph, dtype=torch.float32)
+        batch = data.full_batch(temperature=self.spec.temperature)
+        tgt = len(self.schema.nodes) - 1
+        by_position = [(kind, channels.index(c), float(m)) for kind, c, m in scenarios]
+
+        def target_sum(path: torch.Tensor) -> np.ndarray:  # (draw, horizon, shop, node) scaled -> (draw, shop)
+            x = scaler.inverse(unlink_values(path.transpose(1, 2).numpy().astype(np.float64), self.spec.link))
+            return x[..., tgt].sum(-1)
+
+        factual, counter = [], {}
+        for i, (_, m) in enumerate(self._draw_chunks(n, data.x.shape)):
+            f, cf = effect_paths(self.model, self.guide, batch, plan_t, cal, m, by_position, seed=seed + i, graph=g)
+            factual.append(target_sum(f))
+            for (kind, c, mult), path in cf.items():
+                counter.setdefault((kind, channels[c], mult), []).append(target_sum(path))
+        return np.concatenate(factual), {k: np.concatenate(v) for k, v in counter.items()}
+
+    @property
+    def channel_names(self) -> list[str]:
+        """The run's channels, in the panel's order."""
+        return [n for n, k in zip(self.schema.nodes, self.schema.node_kinds) if k == "channel"]
+
+    def effects(
+        self,
+        history: Panel,
+        plan: Panel,
+        *,
+        interval: float = 0.9,
+        kinds: tuple[str, ...] = EFFECT_KINDS,
+        num_draws: int | None = None,
+        seed: int | None = None,
+        graph: np.ndarray | None = None,
+    ) -> pd.DataFrame:
+        """Every shop's and channel's effect on the target over the plan's window, with intervals, ROAS and mROAS.
+
+        Returns
+        -------
+        DataFrame ``shop, channel, kind, mean, lower, upper, spend, roas, mroas`` (see
+        :func:`causalmmm_ppl.inference.effects.effects_table`); ``shop = "ALL"`` rows sum over shops
+        """
+        channels = self.channel_names
+        up = 1.0 + MARGINAL_STEP
+        scenarios = [(kind, c, 0.0) for c in channels for kind in kinds]
+        if "total" in kinds:
+            scenarios += [("total", c, up) for c in channels]
+        factual, counter = self.effect_samples(history, plan, scenarios, num_draws=num_draws, seed=seed, graph=graph)
+        effect = {kind: np.stack([factual - counter[(kind, c, 0.0)] for c in channels], axis=-1) for kind in kinds}
+        marginal = None
+        if "total" in kinds:
+            marginal = np.stack([counter[("total", c, up)] - factual for c in channels], axis=-1)
+        ch = [plan.nodes.index(c) for c in channels]
+        spend = plan.values[..., ch].sum(1)  # (shop, channel)
+        return effects_table(effect, spend, marginal, plan.shops, channels, interval)
 
     # -------------------------------------------------------------------------------------- posteriors
     def posterior_samples(self, panel: Panel | None = None, num_draws: int | None = None, seed: int | None = None
@@ -428,6 +503,28 @@ class CausalMMMFit:
         return cls(model, guide, spec, schema, scaler, context_loc, context_scale, panel, log, seed)
 
     # ------------------------------------------------------------------------------------------ internals
+    def _plan_inputs(self, history: Panel, plan: Panel) -> tuple[PanelScaler, TrainingData, torch.Tensor, torch.Tensor]:
+        """History scaled and prepared, the plan's channels ``(horizon, shop, channel)`` scaled and its calendar.
+
+        Raises InputError for an empty plan, shops that differ, or a plan day without a channel value.
+        """
+        if not 0 < plan.n_time:
+            raise InputError("the plan has no days to forecast")
+        if history.shops != plan.shops:
+            raise InputError("history and plan must hold the same shops in the same order")
+        scaler = self.scaler_for(history)
+        data = self.prepare(history, scaler)
+        ch = plan.channel_index
+        if not plan.observed[..., ch].all():
+            s, t = np.argwhere(~plan.observed[..., ch].all(-1))[0]
+            raise InputError(
+                f"plan: shop {plan.shops[s]!r} has no channel values on {plan.dates[t].date()}: "
+                "the plan must give every channel on every forecast day"
+            )
+        plan_scaled = link_values(scaler.transform(plan.values), self.spec.link)[..., ch]  # (shop, horizon, channel)
+        plan_t = torch.as_tensor(plan_scaled, dtype=torch.float32).transpose(0, 1)
+        return scaler, data, plan_t, torch.as_tensor(calendar_features(plan.dates))
+
     def _train_data(self) -> TrainingData:
         if getattr(self, "_cached_train", None) is None:
             self._cached_train = prepare_data(

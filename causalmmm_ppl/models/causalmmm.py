@@ -22,7 +22,7 @@ For every shop n (a batch dimension, in ``pyro.plate("shop")`` with subsampling)
    multiplicative (:mod:`causalmmm_ppl.models.likelihood`). ``spend_model="same"`` scores channels like the others.
 
 Forecasting (:meth:`CausalMMM.rollout`) continues the recurrence day by day: channels come from the plan through
-``poutine.do`` on the ``plan_<k>`` sites, mediators and the target are sampled from the likelihood.
+``poutine.do`` on the ``channels_<k>`` sites, mediators and the target are sampled from the likelihood.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from torch import nn
 
 from causalmmm_ppl.data.calendar import WEEKDAY_COLUMNS
 from causalmmm_ppl.models.components import Decoder, ResponsePrior, saturated_carryover, weekly_profile
-from causalmmm_ppl.models.likelihood import NodeLikelihood, Prediction, holds_level
+from causalmmm_ppl.models.likelihood import LOG_CLAMP, NodeLikelihood, Prediction, holds_level, spend_view
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 PROB_CLAMP = 1e-3
@@ -140,6 +140,7 @@ class CausalMMM(PyroModule):
             self.template_weight_logit = nn.Parameter(torch.zeros(spec.graph_templates))
         kinds = np.asarray(node_kinds)
         self.register_buffer("channel_mask", torch.as_tensor(kinds == "channel"))
+        self.register_buffer("mediator_mask", torch.as_tensor(kinds == "mediator"), persistent=False)
         self.register_buffer("hurdle_mask", torch.as_tensor(spec.hurdle_nodes(node_kinds)))
         self.response_prior = ResponsePrior(v, n_context)
         self.decoder = Decoder(v, n_calendar, spec.hidden, spec.msg_dim, spec.node_emb, log_nodes=self.hurdle_mask)
@@ -292,21 +293,29 @@ class CausalMMM(PyroModule):
         return pred
 
     # ------------------------------------------------------------------------------------------- rollouts
-    def rollout(self, batch: ModelBatch, calendar_future: torch.Tensor, horizon: int) -> torch.Tensor:
+    def rollout(
+        self, batch: ModelBatch, calendar_future: torch.Tensor, horizon: int, respond: ChannelResponse | None = None,
+        history_cache: dict | None = None,
+    ) -> torch.Tensor:
         """Forecast ``horizon`` days after the batch's history by sampling the recurrence forward.
 
         Latent sites are the training model's (``edge_logit``, ``graph``, ``response``): condition them on guide
-        draws with ``poutine.condition``, or intervene with ``poutine.do``. Each future day k has two sites:
-        ``channels_<k>`` (shop, channel) and ``endogenous_<k>`` (shop, mediator + target). Left alone, channels
-        follow the model's own dynamics; a spend plan is an intervention,
-        ``poutine.do(model.rollout, data={"channels_<k>": plan_k, ...})``
-        (see :func:`causalmmm_ppl.inference.forecast.forecast_draws`).
+        draws with ``poutine.condition``, or intervene with ``poutine.do``. Each future day k has the sites
+        ``channels_<k>`` (shop, channel), ``mediators_<k>`` (shop, mediator; only when the model has mediators) and
+        ``target_<k>`` (shop, 1), and a deterministic ``channel_loc_<k>`` (shop, channel), the channels' predicted
+        location (of log-spend for hurdle channels). Left alone, channels follow the model's own dynamics; a spend
+        plan is an intervention, ``poutine.do(model.rollout, data={"channels_<k>": plan_k, ...})`` (see
+        :func:`causalmmm_ppl.inference.forecast.forecast_draws`); holding the mediators at given paths is another.
 
         Parameters
         ----------
         batch : history, ``x: (shop, time, node)``; draws may come as an enclosing plate at dim -2
         calendar_future : (horizon, n_calendar)
         horizon : days to forecast
+        respond : channels that respond to the graph on top of their planned values (see :class:`ChannelResponse`)
+        history_cache : a dict shared by rollouts of the same history under the same latent draws (the scenarios of
+            one counterfactual comparison): the pass over the history, which dominates the cost, is computed by the
+            first and reused by the others. ``None``: computed every time
 
         Returns
         -------
@@ -314,6 +323,9 @@ class CausalMMM(PyroModule):
         """
         v = self.n_nodes
         ch = self.channel_mask
+        med = self.mediator_mask
+        tgt = torch.zeros_like(ch)
+        tgt[-1] = True
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx, dim=-1):
             z, u, weekly = self.sample_latents(batch)
             lead = z.shape[:-3]
@@ -322,21 +334,30 @@ class CausalMMM(PyroModule):
             b = n_draw * n_shop
             zf, uf = z.reshape(b, v, v), u.reshape(b, v, 3)
             wf = None if weekly is None else weekly.reshape(b, v, -1)
-            xh = batch.x.expand(lead + batch.x.shape).reshape(b, t_hist, v)
-            pred, h = self.one_step_means(xh, uf, zf, batch.calendar, wf, calendar_future[0])
-            keep = max(self.spec.l_max, self.decoder.lags)
-            buffer = nn.functional.pad(xh.transpose(1, 2), (keep, 0))[..., -keep:]  # (b, node, keep), oldest first
-            pred_next = pred[:, -1]  # (b, node): prediction of the first future day
+            if history_cache is not None and "start" in history_cache:
+                pred_next, h, buffer = history_cache["start"]
+            else:
+                xh = batch.x.expand(lead + batch.x.shape).reshape(b, t_hist, v)
+                pred, h = self.one_step_means(xh, uf, zf, batch.calendar, wf, calendar_future[0])
+                keep = max(self.spec.l_max, self.decoder.lags)
+                buffer = nn.functional.pad(xh.transpose(1, 2), (keep, 0))[..., -keep:]  # (b, node, keep), oldest first
+                pred_next = pred[:, -1]  # (b, node): prediction of the first future day
+                if history_cache is not None:
+                    history_cache["start"] = (pred_next, h, buffer)
             if wf is not None:  # the shop's weekly profile on each future day: (b, horizon, node)
                 season = weekly_profile(wf, calendar_future[:, WEEKDAY_COLUMNS])
             out = []
             for k in range(horizon):
                 d = self.observation(pred_next.reshape(lead + (n_shop, v)))
-                x_ch = pyro.sample(f"channels_{k}", d.select(ch).to_event(1))
-                x_en = pyro.sample(f"endogenous_{k}", d.select(~ch).to_event(1))
+                loc_ch = pyro.deterministic(f"channel_loc_{k}", d.pred.loc[..., ch], event_dim=1)
+                x_ch = pyro.sample(f"channels_{k}", d.select(ch).to_event(1)).clamp_min(0.0)
+                if respond is not None:
+                    x_ch = respond.apply(x_ch, loc_ch, k, self.hurdle_mask[ch])
                 x_k = pred_next.loc.new_zeros(lead + (n_shop, v))
-                x_k[..., ch] = x_ch.clamp_min(0.0)
-                x_k[..., ~ch] = x_en
+                x_k[..., ch] = x_ch
+                if bool(med.any()):
+                    x_k[..., med] = pyro.sample(f"mediators_{k}", d.select(med).to_event(1))
+                x_k[..., tgt] = pyro.sample(f"target_{k}", d.select(tgt).to_event(1))
                 out.append(x_k)
                 buffer = torch.cat([buffer[..., 1:], x_k.reshape(b, v, 1)], dim=-1)
                 recent = buffer.flip(-1)  # lag 0 = today
@@ -348,6 +369,38 @@ class CausalMMM(PyroModule):
                 if wf is not None and k + 1 < horizon:
                     pred_next = pred_next.shifted(self.season_shift(recent[..., 0], season[:, k], season[:, k + 1]))
         return torch.stack(out, dim=-3)
+
+
+@dataclass
+class ChannelResponse:
+    """Channels whose values respond to the graph on top of their planned values (a counterfactual with the
+    channels' own exogenous part held: abduction, then action, then prediction).
+
+    A planned value ``x`` of channel c on future day k decomposes, under the factual path, into the model's predicted
+    location and an exogenous residual ``e = view(x) - loc_f`` (``view`` = log on active days for hurdle channels,
+    the value otherwise). Under an intervention elsewhere the same channel takes ``view⁻¹(loc_cf + e)``: what the
+    changed parents predict, plus the same residual. Days a hurdle channel is off stay off.
+
+    Attributes
+    ----------
+    residual : (..., horizon, shop, channel) the abducted residuals (from the factual rollout's ``channel_loc_<k>``)
+    mask : (channel,) bool, the channels that respond; the others keep the site's value (e.g. the plan)
+    """
+
+    residual: torch.Tensor
+    mask: torch.Tensor
+
+    @staticmethod
+    def abduct(planned: torch.Tensor, loc: torch.Tensor, hurdle: torch.Tensor) -> torch.Tensor:
+        """Residuals ``(..., channel)`` of planned values given the factual location; ``hurdle: (channel,)``."""
+        value, _ = spend_view(planned, hurdle)
+        return value - loc
+
+    def apply(self, x: torch.Tensor, loc: torch.Tensor, k: int, hurdle: torch.Tensor) -> torch.Tensor:
+        """Day ``k``'s channel values ``x: (..., shop, channel)`` with the responding channels moved."""
+        moved = loc + self.residual[..., k, :, :]
+        moved = torch.where(hurdle, torch.exp(moved.clamp(max=LOG_CLAMP)) * (x > 0), moved.clamp_min(0.0))
+        return torch.where(self.mask, moved, x)
 
 
 def _per_batch(calendar: torch.Tensor, batch: int) -> torch.Tensor:

@@ -1,11 +1,12 @@
 """Matplotlib figures of runs: they take InferenceData or result tables (``edges.csv``, ``forecast.csv``,
-``diagnostics.csv``, ``contribution_shares.csv``), never a model object, and return a ``Figure``.
+``diagnostics.csv``, ``contribution_shares.csv``, ``effects.csv``), never a model object, and return a ``Figure``.
 
 Save with :func:`save_figure` or turn into PNG bytes with :func:`figure_png` (both close the figure).
 """
 
 from causalmmm_ppl.plots._common import DEFAULT_DPI, figure_png, save_figure
 from causalmmm_ppl.plots.btvc import beta_paths, contribution_shares
+from causalmmm_ppl.plots.effects import channel_effects
 from causalmmm_ppl.plots.diagnostics import diagnostics_summary, rank_plot, trace_plot
 from causalmmm_ppl.plots.forecast import forecast_comparison, forecast_fan, in_sample_fit
 from causalmmm_ppl.plots.graphs import edge_frequency, edge_heatmaps, edge_table, graph_drawing
@@ -28,6 +29,7 @@ __all__ = [
     "elbo_trace",
     "beta_paths",
     "contribution_shares",
+    "channel_effects",
     "trace_plot",
     "rank_plot",
     "diagnostics_summary",

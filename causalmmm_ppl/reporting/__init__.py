@@ -21,18 +21,22 @@ MAX_SHOPS = 4
 """Shops drawn per figure (the first ones of the run)."""
 
 
-def build_report(run: str | os.PathLike[str], *, max_shops: int = MAX_SHOPS) -> str:
-    """The HTML page of a CausalMMM or BTVC run directory.
+def build_report(run: str | os.PathLike[str], *, max_shops: int = MAX_SHOPS,
+                 effects: str | os.PathLike[str] | None = None) -> str:
+    """The HTML page of a CausalMMM or BTVC run directory; ``effects``: a table written by ``causalmmm effects`` to
+    show as well.
 
     Raises
     ------
     ValueError
         ``run`` is not a run directory, or one of its files is unreadable.
     """
-    contents = read_run(run)
+    contents = read_run(run, effects=effects)
     shops = [str(s) for s in contents.idata.observed_data["shop"].values][:max_shops]
     if contents.kind == "causalmmm":
         model_sections = [S.graph_section(contents, shops)]
+        if "channel_effects" in contents.tables:
+            model_sections.append(S.channel_effects_section(contents))
         title = "CausalMMM run report"
     else:
         model_sections = [S.effects_section(contents, shops)]
@@ -45,9 +49,11 @@ def build_report(run: str | os.PathLike[str], *, max_shops: int = MAX_SHOPS) -> 
     return render_page(title, subtitle, sections)
 
 
-def write_report(run: str | os.PathLike[str], out: str | os.PathLike[str], *, max_shops: int = MAX_SHOPS) -> Path:
-    """Build the report of ``run`` and write it to ``out`` atomically (nothing is written on error)."""
-    page = build_report(run, max_shops=max_shops)
+def write_report(run: str | os.PathLike[str], out: str | os.PathLike[str], *, max_shops: int = MAX_SHOPS,
+                 effects: str | os.PathLike[str] | None = None) -> Path:
+    """Build the report of ``run`` (and ``effects``, see :func:`build_report`) and write it to ``out`` atomically
+    (nothing is written on error)."""
+    page = build_report(run, max_shops=max_shops, effects=effects)
     with atomic_file(out) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return Path(out)

@@ -37,7 +37,8 @@ class RunContents:
     node_kinds : node name → ``channel``/``mediator``/``target`` (CausalMMM), channels and target (BTVC)
     settings : model and inference settings (flat name → value)
     tables : name → DataFrame of the run's CSV files that exist (``edges``, ``forecast``, ``diagnostics``,
-        ``contribution_shares``) and ``train_panel`` (CausalMMM)
+        ``contribution_shares``), ``train_panel`` (CausalMMM) and ``channel_effects`` (when the report is given the
+        table of ``causalmmm effects``)
     """
 
     path: Path
@@ -83,13 +84,21 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise ValueError(f"{path}: unreadable CSV ({exc})") from None
 
 
-def read_run(path: str | os.PathLike[str]) -> RunContents:
-    """Everything the report needs from a run directory (see the module docstring)."""
+def read_run(path: str | os.PathLike[str], effects: str | os.PathLike[str] | None = None) -> RunContents:
+    """Everything the report needs from a run directory (see the module docstring), and the table of
+    ``causalmmm effects`` at ``effects`` (``tables["channel_effects"]``) when given."""
     p = Path(path)
     kind = run_kind(p)
     idata = read_inference_data(p / "idata.nc")
     tables = {name: _read_csv(p / f"{name}.csv")
               for name in ("edges", "forecast", "diagnostics", "contribution_shares") if (p / f"{name}.csv").is_file()}
+    if effects is not None:
+        table = _read_csv(Path(effects))
+        missing = [c for c in ("shop", "channel", "kind", "mean", "lower", "upper", "spend", "roas", "mroas")
+                   if c not in table.columns]
+        if missing:
+            raise ValueError(f"{effects}: not an effects table (no column {missing[0]!r}; `causalmmm effects` writes one)")
+        tables["channel_effects"] = table
     if kind == "causalmmm":
         fit = _read_json(p / "model" / "fit.json")
         schema = fit.get("schema", {})

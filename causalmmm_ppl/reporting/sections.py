@@ -14,7 +14,7 @@ from causalmmm_ppl.evaluation.diagnostics import diagnostics_table
 from causalmmm_ppl.reporting.html import Section, image, paragraph, table
 from causalmmm_ppl.reporting.run import RunContents
 
-__all__ = ["data_section", "graph_section", "effects_section", "response_section", "forecast_section",
+__all__ = ["data_section", "graph_section", "effects_section", "channel_effects_section", "response_section", "forecast_section",
            "diagnostics_section", "settings_section", "forecast_metrics"]
 
 
@@ -98,6 +98,22 @@ def effects_section(run: RunContents, shops: list[str]) -> Section:
         _figure(s, lambda: plots.contribution_shares(shares), "contribution shares")
     _figure(s, lambda: plots.beta_paths(run.idata, shops[:2]), "time-varying coefficients",
             "β(t): the weight of each channel's saturated carryover in the target, on the per-shop scale.")
+    return s
+
+
+def channel_effects_section(run: RunContents) -> Section:
+    """The channel effects of ``causalmmm effects`` (when the report was given them): the portfolio's effect of each
+    channel by kind, and its table with ROAS and mROAS."""
+    s = Section("Channel effects")
+    effects = run.tables["channel_effects"]
+    s.parts.append(paragraph(
+        "Each channel's effect on the target summed over the plan's days: the target with the channel's planned "
+        "spend minus the target with it at 0, under the posterior (total: other channels respond through the graph; "
+        "held: they keep their plan; direct: mediators also held). ROAS = effect / spend; mROAS = effect of +10% "
+        "spend per unit of that spend."))
+    _figure(s, lambda: plots.channel_effects(effects), "channel effects")
+    portfolio = effects[effects["shop"].astype(str) == "ALL"].drop(columns="shop")
+    s.parts.append(table(portfolio if len(portfolio) else effects, caption="all shops" if len(portfolio) else None))
     return s
 
 

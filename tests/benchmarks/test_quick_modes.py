@@ -19,6 +19,7 @@ SCRIPTS = {
     "edge_diagnostics": "## Edge diagnostics",
     "graph_templates": "## Population graph prior",
     "graph_offhome": "## Graph recovery off home ground",
+    "effects": "## Causal effects and budget",
 }
 
 

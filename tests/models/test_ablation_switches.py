@@ -83,7 +83,8 @@ def test_rollout_uses_the_same_signal_as_the_teacher_forced_pass(saturation, car
         for field in ("loc", "on_logit"):
             got = torch.zeros(shops, 4)
             got[:, ch] = getattr(tr.nodes[f"channels_{k}"]["fn"].base_dist.pred, field)
-            got[:, ~ch] = getattr(tr.nodes[f"endogenous_{k}"]["fn"].base_dist.pred, field)
+            got[:, model.mediator_mask] = getattr(tr.nodes[f"mediators_{k}"]["fn"].base_dist.pred, field)
+            got[:, -1:] = getattr(tr.nodes[f"target_{k}"]["fn"].base_dist.pred, field)
             torch.testing.assert_close(got, getattr(pred, field)[:, days - 1 + k], atol=1e-4, rtol=1e-4)
 
 

@@ -1,0 +1,172 @@
+"""Counterfactual channel effects from CausalMMM's rollouts, with common random numbers.
+
+For a window of future days (a spend plan) and a channel c, the effect of c is the target summed over the window on
+the factual path (every channel at its plan) minus the same sum on the counterfactual path where c's planned spend
+is multiplied by ``m`` (0: c switched off). Both paths use the same posterior draws (graph, response curves,
+weekly profiles) and the same noise (the RNG is reset to one seed before each rollout, and every rollout samples the
+same sites in the same order), so a difference is the channel's effect, not Monte-Carlo noise. Three kinds:
+
+- ``total``: the other channels respond to c through the learned channel → channel edges, their own exogenous part
+  held (:class:`~causalmmm_ppl.models.causalmmm.ChannelResponse`); mediators and the target respond;
+- ``held``: every other channel stays at its plan; mediators and the target respond;
+- ``direct``: as ``held``, and the mediators stay at their factual paths (``poutine.do`` on ``mediators_<k>``):
+  only what flows along c → target.
+
+Interventions are ``poutine.do`` on the rollout's ``channels_<k>`` (and ``mediators_<k>``) sites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyro
+import torch
+from pyro import poutine
+
+from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.inference.forecast import guide_draws
+from causalmmm_ppl.inference.guide import AmortizedGuide
+from causalmmm_ppl.models.causalmmm import CausalMMM, ChannelResponse, ModelBatch
+
+EFFECT_KINDS = ("total", "held", "direct")
+#: Spend multiplier of the marginal effect (mROAS): the effect of +10% spend, per unit of the extra spend.
+MARGINAL_STEP = 0.1
+
+
+def _rollout(model: CausalMMM, latents: dict, history: ModelBatch, calendar: torch.Tensor, horizon: int,
+             interventions: dict, respond: ChannelResponse | None, num_draws: int, seed: int,
+             cache: dict) -> poutine.Trace:
+    pyro.set_rng_seed(seed)
+    run = poutine.do(poutine.condition(model.rollout, data=latents), data=interventions)
+    with pyro.plate("draws", num_draws, dim=-2):
+        return poutine.trace(run).get_trace(history, calendar, horizon, respond, cache)
+
+
+def _plan_sites(plan: torch.Tensor, num_draws: int) -> dict[str, torch.Tensor]:
+    """``channels_<k>`` interventions from a plan ``(horizon, shop, channel)``."""
+    return {f"channels_{k}": plan[k].expand(num_draws, *plan[k].shape) for k in range(plan.shape[0])}
+
+
+def _path(trace: poutine.Trace) -> torch.Tensor:
+    return trace.nodes["_RETURN"]["value"]  # (draw, horizon, shop, node)
+
+
+@torch.no_grad()
+def effect_paths(
+    model: CausalMMM,
+    guide: AmortizedGuide,
+    history: ModelBatch,
+    plan: torch.Tensor,
+    calendar_future: torch.Tensor,
+    num_draws: int,
+    scenarios: Sequence[tuple[str, int, float]],
+    *,
+    seed: int = 0,
+    graph: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, dict[tuple[str, int, float], torch.Tensor]]:
+    """Factual and counterfactual rollouts of every node over a plan's window.
+
+    Parameters
+    ----------
+    model, guide : a fitted model and guide
+    history : the days before the window, ``x: (shop, time, node)`` scaled
+    plan : (horizon, shop, channel) planned channel values, scaled
+    calendar_future : (horizon, n_calendar)
+    num_draws : posterior draws
+    scenarios : ``(kind, channel position among the channels, spend multiplier)`` of each counterfactual; kind one of
+        :data:`EFFECT_KINDS`, multiplier 0 switches the channel off
+    seed : the one seed of every rollout (common random numbers)
+    graph : optional (shop, node, node) graph imposed with ``poutine.do`` (e.g. channel → target edges only)
+
+    Returns
+    -------
+    factual : (draw, horizon, shop, node) scaled values
+    counterfactual : ``{scenario: (draw, horizon, shop, node)}``
+    """
+    unknown = sorted({kind for kind, _, _ in scenarios} - set(EFFECT_KINDS))
+    if unknown:
+        raise InputError(f"unknown effect kind(s) {', '.join(unknown)}; expected {', '.join(EFFECT_KINDS)}")
+    pyro.set_rng_seed(seed)
+    latents = guide_draws(guide, history, num_draws)
+    horizon = plan.shape[0]
+    base = _plan_sites(plan, num_draws)
+    if graph is not None:
+        base["graph"] = graph.expand(num_draws, *graph.shape[-3:])
+    cache: dict = {}  # the pass over the history, shared by every rollout below (same history, same draws)
+    factual_trace = _rollout(model, latents, history, calendar_future, horizon, base, None, num_draws, seed, cache)
+    factual = _path(factual_trace)
+    hurdle = model.hurdle_mask[model.channel_mask]
+    loc = torch.stack([factual_trace.nodes[f"channel_loc_{k}"]["value"] for k in range(horizon)], dim=-3)
+    residual = ChannelResponse.abduct(factual[..., model.channel_mask], loc, hurdle)  # (draw, horizon, shop, channel)
+    mediators = {
+        f"mediators_{k}": factual[:, k][..., model.mediator_mask] for k in range(horizon)
+    } if bool(model.mediator_mask.any()) else {}
+    n_channels = int(model.channel_mask.sum())
+    out = {}
+    for kind, c, m in scenarios:
+        changed = plan.clone()
+        changed[..., c] = changed[..., c] * float(m)
+        sites = dict(base, **_plan_sites(changed, num_draws))
+        respond = None
+        if kind == "total":
+            mask = torch.ones(n_channels, dtype=torch.bool)
+            mask[c] = False
+            respond = ChannelResponse(residual, mask)
+        if kind == "direct":
+            sites.update(mediators)
+        out[(kind, c, float(m))] = _path(
+            _rollout(model, latents, history, calendar_future, horizon, sites, respond, num_draws, seed, cache)
+        )
+    return factual, out
+
+
+def effects_table(
+    effect: dict[str, np.ndarray], spend: np.ndarray, marginal: np.ndarray | None, shops: Sequence[str],
+    channels: Sequence[str], interval: float,
+) -> pd.DataFrame:
+    """Summarise effect draws into ``shop, channel, kind, mean, lower, upper, spend, roas, mroas``, with portfolio rows
+    (``shop = "ALL"``: draws summed over shops before summarising).
+
+    Parameters
+    ----------
+    effect : ``{kind: (draw, shop, channel)}`` effect on the target summed over the window (target units)
+    spend : (shop, channel) the channels' planned spend in the window
+    marginal : (draw, shop, channel) the ``total`` effect of +:data:`MARGINAL_STEP` spend, or None
+    shops, channels : names
+    interval : central credible interval
+    """
+    if not 0.0 < interval < 1.0:
+        raise InputError(f"--interval must be in (0, 1), got {interval}")
+    q = [(1 - interval) / 2, (1 + interval) / 2]
+    names = list(shops) + ["ALL"]
+    spend_all = np.concatenate([spend, spend.sum(0, keepdims=True)])  # (shop + 1, channel)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mroas = None
+        if marginal is not None:
+            m_all = np.concatenate([marginal, marginal.sum(1, keepdims=True)], axis=1).mean(0)
+            mroas = np.where(spend_all > 0, m_all / (MARGINAL_STEP * spend_all), np.nan)
+        rows = []
+        for kind, draws in effect.items():
+            d = np.concatenate([draws, draws.sum(1, keepdims=True)], axis=1)  # (draw, shop + 1, channel)
+            mean = d.mean(0)
+            lo, hi = np.quantile(d, q, axis=0)
+            si, ci = np.meshgrid(np.arange(len(names)), np.arange(len(channels)), indexing="ij")
+            rows.append(pd.DataFrame({
+                "shop": np.asarray(names, dtype=object)[si.ravel()],
+                "channel": np.asarray(channels, dtype=object)[ci.ravel()],
+                "kind": kind,
+                "mean": mean.ravel(),
+                "lower": lo.ravel(),
+                "upper": hi.ravel(),
+                "spend": spend_all.ravel(),
+                "roas": np.where(spend_all > 0, mean / spend_all, np.nan).ravel(),
+                "mroas": (mroas if mroas is not None else np.full(mean.shape, np.nan)).ravel()
+                if kind == "total" else np.full(mean.size, np.nan),
+            }))
+    table = pd.concat(rows, ignore_index=True)
+    order = {"shop": {s: i for i, s in enumerate(names)}, "channel": {c: i for i, c in enumerate(channels)},
+             "kind": {k: i for i, k in enumerate(EFFECT_KINDS)}}
+    return table.sort_values(["shop", "channel", "kind"], key=lambda c: c.map(order[c.name]),
+                             kind="stable").reset_index(drop=True)

@@ -1,0 +1,92 @@
+"""Counterfactual effects from a real (tiny) CausalMMM fit: common random numbers, kinds, the table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from causalmmm_ppl.data.simulate import simulate
+from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+from causalmmm_ppl.models.spec import CausalMMMSpec
+
+H = 7
+
+
+@pytest.fixture(scope="module")
+def setup():
+    sim = simulate("sim1", n_shops=5, n_days=60, seed=2)
+    p = sim.panel
+    history, plan = p.select_time(0, p.n_time - H), p.select_time(p.n_time - H, p.n_time)
+    spec = CausalMMMSpec(steps=25, batch_shops=5, window=40, num_draws=6, hidden=8, encoder_hidden=16)
+    return fit_causalmmm(history, spec, seed=0, progress=False), history, plan
+
+
+def _graph(plan, cut_cause=None, into_channels=True):
+    v = plan.n_nodes
+    g = np.broadcast_to(1.0 - np.eye(v), (plan.n_shops, v, v)).copy()
+    g[:, -1, :] = 0.0  # nothing out of the target
+    ch = np.asarray(plan.node_kinds) == "channel"
+    if not into_channels:
+        g[:, :, ch] = 0.0
+    if cut_cause is not None:
+        g[:, plan.nodes.index(cut_cause), :] = 0.0
+    return g
+
+
+def test_a_channel_with_no_outgoing_edge_has_no_effect(setup):
+    """Factual and counterfactual rollouts share the posterior draws and the noise: a channel that reaches nothing
+    has effect 0 in every draw, not Monte-Carlo noise."""
+    fit, history, plan = setup
+    table = fit.effects(history, plan, num_draws=6, graph=_graph(plan, cut_cause="c1"))
+    level = np.abs(plan.values[..., -1]).sum()
+    cut = table[table["channel"] == "c1"]
+    assert np.abs(cut[["mean", "lower", "upper"]].to_numpy()).max() < 1e-6 * level
+    others = table[(table["channel"] != "c1") & (table["shop"] != "ALL")]
+    assert np.abs(others["mean"]).max() > 1e-4 * level
+
+
+def test_total_equals_held_when_no_edge_enters_a_channel(setup):
+    fit, history, plan = setup
+    table = fit.effects(history, plan, num_draws=6, graph=_graph(plan, into_channels=False))
+    total = table[table["kind"] == "total"]["mean"].to_numpy()
+    held = table[table["kind"] == "held"]["mean"].to_numpy()
+    np.testing.assert_allclose(total, held, atol=1e-6 * np.abs(plan.values[..., -1]).sum())
+    dense = fit.effects(history, plan, num_draws=6, graph=_graph(plan))
+    assert not np.allclose(dense[dense["kind"] == "total"]["mean"], dense[dense["kind"] == "held"]["mean"])
+
+
+def test_direct_holds_the_mediators(setup):
+    """With the mediator's edge into the target cut, holding the mediator changes nothing: direct == held."""
+    fit, history, plan = setup
+    g = _graph(plan)
+    g[:, plan.nodes.index("pv"), -1] = 0.0
+    table = fit.effects(history, plan, num_draws=6, graph=g)
+    np.testing.assert_allclose(table[table["kind"] == "direct"]["mean"], table[table["kind"] == "held"]["mean"],
+                               atol=1e-6 * np.abs(plan.values[..., -1]).sum())
+
+
+def test_the_table_sums_shops_into_the_portfolio_and_is_seeded(setup):
+    fit, history, plan = setup
+    table = fit.effects(history, plan, num_draws=6, seed=3)
+    assert list(table.columns) == ["shop", "channel", "kind", "mean", "lower", "upper", "spend", "roas", "mroas"]
+    assert len(table) == (plan.n_shops + 1) * 6 * 3
+    assert (table["lower"] <= table["mean"]).all() and (table["mean"] <= table["upper"]).all()
+    shops = table[table["shop"] != "ALL"].groupby(["channel", "kind"])[["mean", "spend"]].sum()
+    port = table[table["shop"] == "ALL"].set_index(["channel", "kind"])[["mean", "spend"]]
+    np.testing.assert_allclose(port.loc[shops.index].to_numpy(), shops.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(table["roas"], table["mean"] / table["spend"])
+    total = table["kind"] == "total"
+    assert table[~total]["mroas"].isna().all()
+    assert table[total & (table["spend"] > 0)]["mroas"].notna().all()
+    assert table[total & (table["spend"] == 0)]["mroas"].isna().all()  # no spend, no marginal return
+    again = fit.effects(history, plan, num_draws=6, seed=3)
+    np.testing.assert_array_equal(again["mean"].to_numpy(), table["mean"].to_numpy())
+
+
+def test_unknown_channels_and_kinds_are_refused(setup):
+    fit, history, plan = setup
+    with pytest.raises(InputError, match="'c9'"):
+        fit.effect_samples(history, plan, [("total", "c9", 0.0)], num_draws=2)
+    with pytest.raises(InputError, match="kind"):
+        fit.effect_samples(history, plan, [("indirect", "c0", 0.0)], num_draws=2)
