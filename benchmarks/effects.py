@@ -9,6 +9,8 @@ the simulator re-run with the same noise and the channel's spend at 0 on the win
 - **CausalMMM** with the default settings (``CausalMMMSpec()``), through its learned graph;
 - **CausalMMM, channel → target only**: the same model fitted with every other edge forbidden (an additive
   structure: no channel → channel or channel → mediator path, no mediator → target edge);
+- **BTVC** (``BTVCSpec()``, SVI: ``BTVCInference(method="svi")``, shops jointly) with the channels as media: additive,
+  so its ``total`` and ``held`` effects agree;
 - **zero effect**: every effect 0 (the reference an estimate must beat on error; Spearman undefined).
 
 Metrics over shop × channel: Spearman correlation of estimated and true effects; the median over channels of the
@@ -34,10 +36,11 @@ SEEDS = (0, 1, 2)
 HORIZON = 14
 DRAWS = 100
 QUICK = dict(n_shops=8, n_days=60, steps=15, draws=6)
-METHODS = ("causalmmm", "direct_only", "zero")
+METHODS = ("causalmmm", "direct_only", "btvc", "zero")
 LABELS = {
     "causalmmm": "CausalMMM (default)",
     "direct_only": "CausalMMM, channel → target only",
+    "btvc": "BTVC (SVI)",
     "zero": "zero effect (reference)",
 }
 KINDS = ("total", "held")
@@ -77,6 +80,14 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
         t0 = time.perf_counter()
         tables[name] = fit.effects(history, plan, num_draws=draws, seed=seed)
         out[f"{name}_effects_seconds"] = time.perf_counter() - t0
+    from causalmmm_ppl.inference.btvc import fit_btvc
+    from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
+
+    t0 = time.perf_counter()
+    btvc = fit_btvc(history, BTVCSpec(), BTVCInference(method="svi", svi_steps=QUICK["steps"] if quick else 3000,
+                                                      svi_draws=draws), seed=seed, progress=False)
+    out["btvc_fit_seconds"] = time.perf_counter() - t0
+    tables["btvc"] = btvc.effects(plan, seed=seed)
     zero = tables["causalmmm"].copy()
     zero[["mean", "lower", "upper"]] = 0.0
     tables["zero"] = zero

@@ -89,23 +89,14 @@ def causalmmm_forecaster(spec_kw: dict, keep: dict | None = None):
 
 def btvc_forecaster(quick: bool):
     """Fit BTVC (SVI fast path, shops jointly) on the history; predictive draws of the target over the plan."""
-    import jax
-
-    from causalmmm_ppl.inference.btvc import _scaled_inputs, fit_btvc
+    from causalmmm_ppl.inference.btvc import fit_btvc
     from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
 
     inf = BTVCInference(method="svi", svi_steps=20 if quick else 3000, svi_draws=NUM_DRAWS)
 
     def run(history, plan, seed):
         fit = fit_btvc(history, BTVCSpec(), inf, seed=seed, progress=False)
-        d = fit.design
-        plan_media, plan_controls = _scaled_inputs(plan, d, fit.scales)
-        media = np.concatenate([fit.media, plan_media], axis=1)
-        controls = np.concatenate([fit.controls, plan_controls], axis=1)
-        data = d.data(d.dates.append(plan.dates), media, controls, np.zeros(media.shape[:2], bool))
-        draws = fit._predict(data, jax.random.PRNGKey(seed + 2))[:, :, :, d.n_train:]  # (chain, draw, shop, H)
-        draws = np.asarray(draws) * fit.scales.target[:, None]
-        return _target_only(history, plan, draws.reshape((-1,) + draws.shape[2:]))
+        return _target_only(history, plan, fit.forecast_samples(plan, seed=seed + 2))  # (draw, shop, H)
 
     return run
 

@@ -578,6 +578,18 @@ def _map_draws(fn: Any, params: dict[str, jax.Array], batch: int = _DRAW_BATCH) 
 
 
 @dataclass
+class _PlanGrid:
+    """BTVC inputs over the stored history followed by a plan's days (``media``, ``controls``: (shop, day, k)), and
+    for every training shop its row in the plan (``order``, -1 when absent; ``have``: present)."""
+
+    dates: pd.DatetimeIndex
+    media: np.ndarray
+    controls: np.ndarray
+    order: list[int]
+    have: np.ndarray
+
+
+@dataclass
 class BTVCFit:
     """A fitted BTVC model: posterior draws plus the design to recompute paths and forecasts.
 
@@ -687,11 +699,14 @@ class BTVCFit:
 
     def _predict(self, data: BTVCData, key: jax.Array) -> np.ndarray:
         """Draws of the target (scaled) on ``data``'s grid: ``(chain, draw, shop, time)`` (obs=None)."""
-        from numpyro.infer import Predictive
+        fn = self.__dict__.get("_predict_fn")
+        if fn is None:  # compiled once per fit (and again per new grid shape), reused by every scenario
+            from numpyro.infer import Predictive
 
-        model = partial(btvc_model, spec=self.spec, l_max=self.design.l_max)
-        pred = Predictive(model, posterior_samples=_flat(self.samples), return_sites=["y"], batch_ndims=1)
-        return self._grouped(np.asarray(jax.jit(lambda k, d: pred(k, d, None)["y"])(key, data)))
+            model = partial(btvc_model, spec=self.spec, l_max=self.design.l_max)
+            pred = Predictive(model, posterior_samples=_flat(self.samples), return_sites=["y"], batch_ndims=1)
+            fn = self.__dict__["_predict_fn"] = jax.jit(lambda k, d: pred(k, d, None)["y"])
+        return self._grouped(np.asarray(fn(key, data)))
 
     def posterior_predictive(self, seed: int | None = None) -> np.ndarray:
         """Replicated target on the training grid in original units: ``(chain, draw, shop, time)``."""
@@ -777,6 +792,37 @@ class BTVCFit:
             the plan has no target value.
         """
         d = self.design
+        plan, grid = self._plan_grid(plan)
+        flat = self.forecast_samples(plan, seed=seed)
+        order, have = grid.order, grid.have
+        lo, hi = np.quantile(flat, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
+        mean = flat.mean(0)
+        rows = []
+        for s, shop in enumerate(d.shops):
+            if not have[s]:
+                continue
+            ps = order[s]
+            obs = np.where(plan.target_observed[ps], plan.values[ps, :, -1], np.nan)
+            keep = plan.mask[ps]
+            rows.append(pd.DataFrame({"shop": shop, "date": plan.dates[keep], "node": d.target,
+                                      "observed": obs[keep], "mean": mean[s, keep], "lower": lo[s, keep],
+                                      "upper": hi[s, keep]}))
+        return pd.concat(rows, ignore_index=True)
+
+    def forecast_samples(self, plan: Panel, *, seed: int | None = None) -> np.ndarray:
+        """Predictive draws of the target in original units over the plan's days after the training end (see
+        :meth:`forecast`): ``(draw, shop, day)``, shops in the training order (a shop absent from the plan gets the
+        draws of the plan's first shop's inputs; :meth:`forecast` leaves it out)."""
+        _, grid = self._plan_grid(plan)
+        draws = self._plan_draws(grid, grid.media, jax.random.PRNGKey(self.seed + 2 if seed is None else seed))
+        return draws.reshape((-1,) + draws.shape[2:])
+
+    def _plan_grid(self, plan: Panel) -> tuple[Panel, "_PlanGrid"]:
+        """The plan's days after the training end, checked, and the inputs over the stored history followed by them.
+
+        Raises ValueError when the plan does not continue the training grid, lacks a column, or has an unknown shop.
+        """
+        d = self.design
         future = np.flatnonzero(plan.dates > d.dates[-1])
         if len(future) == 0:
             raise ValueError(f"btvc forecast: no dates after the training end {d.dates[-1].date()}")
@@ -792,29 +838,58 @@ class BTVCFit:
         if unknown:
             raise ValueError(f"btvc forecast: shop {unknown[0]!r} was not in the training data")
         order = [plan.shops.index(s) if s in plan.shops else -1 for s in d.shops]
-        have = np.asarray(order) >= 0
         plan_media, plan_controls = _scaled_inputs(plan.select_shops([max(o, 0) for o in order]), d, self.scales)
-        dates = d.dates.append(plan.dates)
-        media = np.concatenate([self.media, plan_media], axis=1)
-        controls = np.concatenate([self.controls, plan_controls], axis=1)
+        grid = _PlanGrid(dates=d.dates.append(plan.dates), media=np.concatenate([self.media, plan_media], axis=1),
+                         controls=np.concatenate([self.controls, plan_controls], axis=1), order=order,
+                         have=np.asarray(order) >= 0)
+        return plan, grid
+
+    def _plan_draws(self, grid: "_PlanGrid", media: np.ndarray, key: jax.Array) -> np.ndarray:
+        """Predictive draws of the target over the plan's days in original units: ``(chain, draw, shop, day)``."""
+        d = self.design
         mask = np.zeros(media.shape[:2], bool)
+        draws = self._predict(d.data(grid.dates, media, grid.controls, mask), key)[:, :, :, d.n_train:]
+        return draws * self.scales.target[:, None]
+
+    def effects(self, plan: Panel, *, interval: float = 0.9, seed: int | None = None) -> pd.DataFrame:
+        """Every shop's and channel's effect on the target over the plan's days after the training end: the target
+        summed over those days minus the same sum with the channel's planned spend at 0 there, under the posterior,
+        with the same predictive noise on both paths (``causalmmm effects``' table). The model is additive, so the
+        ``total``, ``held`` and ``direct`` rows agree.
+
+        Returns
+        -------
+        DataFrame ``shop, channel, kind, mean, lower, upper, spend, roas, mroas`` (see
+        :func:`causalmmm_ppl.inference.effects.effects_table`); shops of the training data missing from the plan are
+        left out
+        """
+        from causalmmm_ppl.inference.effects import EFFECT_KINDS, MARGINAL_STEP, effects_table
+
+        plan, grid = self._plan_grid(plan)
+        d = self.design
         key = jax.random.PRNGKey(self.seed + 2 if seed is None else seed)
-        draws = self._predict(d.data(dates, media, controls, mask), key)[:, :, :, d.n_train:]
-        draws = draws * self.scales.target[:, None]
-        flat = draws.reshape((-1,) + draws.shape[2:])
-        lo, hi = np.quantile(flat, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
-        mean = flat.mean(0)
-        rows = []
-        for s, shop in enumerate(d.shops):
-            if not have[s]:
-                continue
-            ps = order[s]
-            obs = np.where(plan.target_observed[ps], plan.values[ps, :, -1], np.nan)
-            keep = plan.mask[ps]
-            rows.append(pd.DataFrame({"shop": shop, "date": plan.dates[keep], "node": d.target,
-                                      "observed": obs[keep], "mean": mean[s, keep], "lower": lo[s, keep],
-                                      "upper": hi[s, keep]}))
-        return pd.concat(rows, ignore_index=True)
+
+        def window_sum(media: np.ndarray) -> np.ndarray:  # (draw, shop) over the plan's rows
+            draws = self._plan_draws(grid, media, key)
+            draws = draws.reshape((-1,) + draws.shape[2:])
+            rows = np.stack([plan.mask[max(o, 0)] for o in grid.order])  # (shop, day)
+            return np.where(rows[None], draws, 0.0).sum(-1)
+
+        factual = window_sum(grid.media)
+        effect, marginal = [], []
+        for k in range(len(d.media)):
+            for mult, out in ((0.0, effect), (1.0 + MARGINAL_STEP, marginal)):
+                media = grid.media.copy()
+                media[:, d.n_train:, k] *= mult
+                out.append(window_sum(media))
+        effect = factual[..., None] - np.stack(effect, axis=-1)  # (draw, shop, channel)
+        marginal = np.stack(marginal, axis=-1) - factual[..., None]
+        keep = np.flatnonzero(grid.have)
+        shops = [d.shops[s] for s in keep]
+        spend = np.stack([plan.values[grid.order[s]][:, [plan.nodes.index(c) for c in d.media]].sum(0)
+                          for s in keep])  # (shop, channel)
+        return effects_table({kind: effect[:, keep] for kind in EFFECT_KINDS}, spend, marginal[:, keep], shops,
+                             list(d.media), interval)
 
     # ------------------------------------------------------------------------------------------ export
     def to_inference_data(self, *, include_paths: bool = True, posterior_predictive: bool = True) -> Any:

@@ -36,7 +36,7 @@ from causalmmm_ppl.models.components import constrain_response
 from causalmmm_ppl.models.likelihood import Prediction
 from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix, expert_edge_mask
 
-FEATURE_CHUNK = 512
+FEATURE_CHUNK = 128
 ENCODER_CHUNK = 1024
 IDATA_DRAWS = 100
 WEIGHTS_NAME = "weights.safetensors"

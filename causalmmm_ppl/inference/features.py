@@ -2,9 +2,18 @@
 
 The guide must move with each shop's own data, not only learn which edges are common across shops. Besides
 node-level summaries, it therefore gets, for every ordered pair i → j, Granger-style evidence from the shop's own
-series: how well each of a few fixed saturated-carryover transforms of x_i at lag 1 explains what x_j's own past
-(own lags and calendar) cannot. The encoder learns how to weigh this evidence by maximising the ELBO of the
-generative model; these statistics are inputs to the guide only and never reach the decoder.
+series: how well saturated-carryover transforms of x_i at lag 1 explain what x_j's own past (own lags and calendar)
+cannot. The transforms form a grid wide enough for real data (:data:`SCREEN_KERNELS` × :data:`SATURATIONS`: no
+carryover to a decay of 0.95, two delayed peaks; none, logarithmic, Michaelis–Menten and S-shaped saturation), and
+the screen picks from it with each shop's own data, never with a shape fixed in advance:
+
+- every edge feature holds the correlation of the effect's residual with every transform of the cause;
+- the screen (:data:`SCREEN_COLUMNS`) holds two conditional t-statistics of each cause among all causes of the
+  effect: one with the transform that fits the cause best over all its effects in this shop (one shape per cause, as
+  the model has), one with the transform that fits this pair best.
+
+The encoder learns how to weigh this evidence by maximising the ELBO of the generative model; these statistics are
+inputs to the guide only and never reach the decoder.
 
 Evidence about an effect is computed on the scale the model scores it on: channels under the hurdle spend model
 (:mod:`causalmmm_ppl.models.likelihood`) on log-spend of their active days, with their on/off history among the own
@@ -23,12 +32,17 @@ import torch
 from causalmmm_ppl.models.likelihood import holds_level, spend_view
 from causalmmm_ppl.transforms import torch_ops
 
-#: Fixed carryover decays and Hill shapes of the cause transforms (identity = no saturation).
-FEATURE_DECAYS = (0.0, 0.5, 0.8)
-FEATURE_SHAPES = (None, 1.0, 3.0)
+#: Carryover kernels of the screen's grid: ``("geometric", decay)`` or ``("delayed", decay, peak lag)``.
+SCREEN_KERNELS = (
+    ("geometric", 0.0), ("geometric", 0.3), ("geometric", 0.6), ("geometric", 0.8), ("geometric", 0.9),
+    ("geometric", 0.95), ("delayed", 0.8, 2.0), ("delayed", 0.95, 5.0),
+)
+#: Saturation families of the grid, each with its half-point at the carried cause's usual level.
+SATURATIONS = ("identity", "log", "michaelis_menten", "s_shaped")
+N_TRANSFORMS = len(SCREEN_KERNELS) * len(SATURATIONS)
 OWN_LAGS = 7
 N_NODE_FEATURES = 6 + 3
-N_EDGE_FEATURES = len(FEATURE_DECAYS) * len(FEATURE_SHAPES) + 2
+N_EDGE_FEATURES = N_TRANSFORMS + 2
 #: Columns of the edge features holding the conditional t-statistics (signed log), the shop's Granger screen.
 SCREEN_COLUMNS = slice(N_EDGE_FEATURES - 2, N_EDGE_FEATURES)
 
@@ -74,8 +88,25 @@ def _solve(a: torch.Tensor, b: torch.Tensor, ridge: float = 1e-3) -> torch.Tenso
     return torch.linalg.solve(a + ridge * eye * (1.0 + a.diagonal(dim1=-2, dim2=-1).mean(-1, keepdim=True)[..., None]), b)
 
 
+def _kernel(kind: tuple, l_max: int) -> torch.Tensor:
+    """Normalised carryover weights (lag,) of one grid kernel."""
+    decay = torch.tensor(kind[1], dtype=torch.float64)
+    if kind[0] == "geometric":
+        return torch_ops.geometric_weights(decay, l_max, normalize=True)
+    return torch_ops.delayed_weights(decay, torch.tensor(kind[2], dtype=torch.float64), l_max, normalize=True)
+
+
+def _saturate(carried: torch.Tensor, level: torch.Tensor, family: str) -> torch.Tensor:
+    """One saturation family of ``carried: (shop, node, time)`` with its half-point at ``level: (shop, node)``."""
+    if family == "identity":
+        return carried
+    if family == "log":
+        return torch.log1p(carried / level[..., None])
+    return torch_ops.hill(carried, torch.full_like(level, 1.0 if family == "michaelis_menten" else 3.0), level)
+
+
 def cause_transforms(x: torch.Tensor, w: torch.Tensor, l_max: int = 14) -> torch.Tensor:
-    """Fixed saturated-carryover transforms of every node.
+    """The grid's saturated-carryover transforms of every node.
 
     Parameters
     ----------
@@ -83,17 +114,40 @@ def cause_transforms(x: torch.Tensor, w: torch.Tensor, l_max: int = 14) -> torch
 
     Returns
     -------
-    g : (shop, node, transform, time), transform = decays × shapes
+    g : (shop, node, transform, time), transform = kernels × saturations (:data:`N_TRANSFORMS`)
     """
     xt = x.transpose(1, 2).clamp_min(0.0)  # (shop, node, time)
     out = []
-    for d in FEATURE_DECAYS:
-        carried = torch_ops.geometric_adstock(xt, torch.full(xt.shape[:2], d, dtype=x.dtype), l_max, normalize=True)
-        level = (carried * w[:, None]).sum(-1) / w.sum(-1, keepdim=True).clamp_min(1.0)
-        level = level.clamp_min(1e-6)
-        for a in FEATURE_SHAPES:
-            out.append(carried if a is None else torch_ops.hill(carried, torch.full_like(level, a), level))
+    for kind in SCREEN_KERNELS:
+        carried = torch_ops.adstock(xt, _kernel(kind, l_max).to(x.dtype))
+        level = ((carried * w[:, None]).sum(-1) / w.sum(-1, keepdim=True).clamp_min(1.0)).clamp_min(1e-6)
+        out.extend(_saturate(carried, level, family) for family in SATURATIONS)
     return torch.stack(out, dim=2)
+
+
+def conditional_tstats(causes: torch.Tensor, resid: torch.Tensor, ww: torch.Tensor) -> torch.Tensor:
+    """t-statistics (signed log) of every cause in one regression per effect of its residual on all causes.
+
+    Parameters
+    ----------
+    causes : (shop, effect, cause, time) standardised regressors, chosen per effect
+    resid : (shop, time, effect) standardised residuals of the effects' own-past regressions
+    ww : (shop, time, effect) day weights of the effects
+
+    Returns
+    -------
+    (shop, cause, effect)
+    """
+    c = causes.shape[2]
+    n = ww.sum(1).clamp_min(1.0)  # (shop, effect)
+    reg = torch.cat([torch.ones_like(causes[:, :, :1]), causes], dim=2)  # (shop, effect, 1 + cause, time)
+    gram = torch.einsum("sjat,stj,sjbt->sjab", reg, ww, reg)
+    inv = torch.linalg.inv(gram + 1e-3 * torch.eye(c + 1, dtype=reg.dtype) * n[:, :, None, None])
+    coef = torch.einsum("sjab,sjbt,stj->sja", inv, reg, ww * resid)  # (shop, effect, 1 + cause)
+    res = resid - torch.einsum("sjat,sja->stj", reg, coef)
+    sigma2 = (ww * res**2).sum(1) / (n - c - 1).clamp_min(1.0)  # (shop, effect)
+    se = (inv.diagonal(dim1=-2, dim2=-1) * sigma2[:, :, None]).clamp_min(1e-12).sqrt()
+    return _slog(coef / se)[:, :, 1:].transpose(1, 2)
 
 
 def shop_features(
@@ -162,16 +216,15 @@ def shop_features(
     rz = _weighted_standardise(resid, ww, dim=1)
     corr = torch.einsum("stj,stj,sikt->sijk", ww, rz, gz) / n[:, None, :, None]
 
-    # conditional evidence: t-statistics of all causes together, for two transforms
-    tstats = []
-    for k in (1 * len(FEATURE_SHAPES) + 1, 2 * len(FEATURE_SHAPES) + 2):  # (decay 0.5, α=1) and (decay 0.8, α=3)
-        reg = torch.cat([torch.ones_like(gz[:, :1, k]), gz[:, :, k]], dim=1)  # (shop, 1 + node, time)
-        gram = torch.einsum("sat,stj,sbt->sjab", reg, ww, reg)  # (shop, effect, 1 + node, 1 + node)
-        inv = torch.linalg.inv(gram + 1e-3 * torch.eye(v + 1, dtype=x.dtype) * n[:, :, None, None])
-        coef = torch.einsum("sjab,sbt,stj->saj", inv, reg, ww * rz)  # (shop, 1 + node, effect)
-        res = rz - torch.einsum("sat,saj->stj", reg, coef)
-        sigma2 = (ww * res**2).sum(1) / (n - v - 1).clamp_min(1.0)  # (shop, effect)
-        se = (inv.diagonal(dim1=-2, dim2=-1).transpose(1, 2) * sigma2[:, None, :]).clamp_min(1e-12).sqrt()
-        tstats.append(_slog(coef / se)[:, 1:])  # (shop, cause, effect)
+    # conditional evidence: each cause's transform chosen by this shop's data, once per cause (the one that best
+    # explains all its effects) and once per pair
+    off = ~torch.eye(v, dtype=torch.bool)
+    per_cause = (corr**2 * off[None, :, :, None]).sum(2).argmax(-1)  # (shop, cause)
+    chosen = torch.gather(gz, 2, per_cause[:, :, None, None].expand(s, v, 1, t)).squeeze(2)  # (shop, cause, time)
+    t_cause = conditional_tstats(chosen[:, None].expand(s, v, v, t), rz, ww)
+    per_pair = corr.abs().argmax(-1)  # (shop, cause, effect)
+    paired = torch.gather(gz[:, :, None].expand(s, v, v, -1, t), 3, per_pair[..., None, None].expand(s, v, v, 1, t))
+    t_pair = conditional_tstats(paired.squeeze(3).transpose(1, 2), rz, ww)
+    tstats = [t_cause, t_pair]
     edge = torch.cat([corr, torch.stack(tstats, dim=-1)], dim=-1)
     return ShopFeatures(node=node.float(), edge=edge.float())

@@ -135,6 +135,32 @@ def test_forecast_continues_the_grid_with_the_plan(svi_fit):
         fit.forecast(panel.select_time(0, 100))
 
 
+def test_effects_match_the_closed_form_of_an_additive_truth(svi_fit):
+    """The panel's target is additive in β(t)·Hill(adstock(x)), so the effect of x over the window (the target with
+    x's planned spend minus the target with x at 0 there) has a closed form; BTVC's interval covers it."""
+    fit, panel = svi_fit
+    table = fit.effects(panel.select_time(136, 150), interval=0.9)
+    assert list(table.columns) == ["shop", "channel", "kind", "mean", "lower", "upper", "spend", "roas", "mroas"]
+    assert set(table["channel"]) == {"x"} and set(table["shop"]) == {"s0", "s1", "ALL"}
+    by_kind = table.pivot(index="shop", columns="kind", values="mean")
+    np.testing.assert_allclose(by_kind["total"], by_kind["held"])
+    np.testing.assert_allclose(by_kind["total"], by_kind["direct"])
+    t = np.arange(150)
+    sat1 = np_ops.hill(np.ones(1), np.asarray(1.5), np.asarray(1.0))
+    for s, shop in enumerate(("s0", "s1")):
+        x = panel.values[s, :, 0]
+        off = x.copy()
+        off[136:] = 0.0
+        beta = 30.0 * (1 + 0.5 * np.sin(2 * np.pi * t / 1000.0 + s))
+        sat = [np_ops.hill(np_ops.geometric_adstock(v / x.mean(), np.asarray(0.5), l_max=28, normalize=True),
+                           np.asarray(1.5), np.asarray(1.0)) for v in (x, off)]
+        true = float((beta * (sat[0] - sat[1]) / sat1)[136:].sum())
+        row = table[(table["shop"] == shop) & (table["kind"] == "total")].iloc[0]
+        assert abs(row["mean"] - true) < 0.2 * true, (shop, true, row.to_dict())
+        assert row["lower"] < row["mean"] < row["upper"]
+        assert row["spend"] == pytest.approx(x[136:].sum()) and row["roas"] == pytest.approx(row["mean"] / x[136:].sum())
+
+
 def test_save_and_load_reproduce_the_forecast(svi_fit, tmp_path):
     fit, panel = svi_fit
     fit.save(tmp_path / "model")
