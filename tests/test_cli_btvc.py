@@ -1,15 +1,17 @@
-"""``causalmmm fit --model btvc`` and ``causalmmm compare`` end to end (in-process, small settings)."""
+"""``causalmmm fit --model btvc``, ``effects`` and ``compare`` on BTVC runs end to end (in-process, small settings)."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from causalmmm_ppl.cli import main
 from causalmmm_ppl.evaluation.diagnostics import DIAGNOSTIC_COLUMNS
 from causalmmm_ppl.evaluation.inference_data import read_inference_data
+from tests.cli_contract import assert_one_line_error
 from tests.inference.test_btvc import make_tvc_panel
 
 
@@ -96,3 +98,25 @@ def test_bad_input_exits_2_with_one_line_and_no_run(case, data_csv, tmp_path, ca
     assert expected in err[0]
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]
+
+
+def test_effects_on_a_btvc_run(runs, data_csv, tmp_path, capsys):
+    """`causalmmm effects` reads a BTVC run as it reads a CausalMMM one; BTVC is additive, so its kinds agree."""
+    frame = pd.read_csv(data_csv)
+    last = sorted(frame["date"].unique())[-7:]  # the days after the run's training end (--holdout 7)
+    frame.loc[frame["date"].isin(last), "y"] = np.nan
+    frame.to_csv(tmp_path / "plan.csv", index=False)
+    out = tmp_path / "effects.csv"
+    assert main(["effects", str(runs[0]), "--data", str(tmp_path / "plan.csv"), "--out", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out)
+    assert set(table["channel"]) == {"x"} and set(table["shop"]) == {"s0", "s1", "ALL"}
+    wide = table.pivot(index="shop", columns="kind", values="mean")
+    np.testing.assert_allclose(wide["total"], wide["held"])
+    assert (wide["total"] > 0).all()  # spend drives the target in this panel
+    early = frame[frame["date"] < last[0]].copy()
+    early.loc[early["date"].isin(sorted(early["date"].unique())[-7:]), "y"] = np.nan
+    early.to_csv(tmp_path / "early.csv", index=False)
+    capsys.readouterr()
+    code = main(["effects", str(runs[0]), "--data", str(tmp_path / "early.csv"), "--out", str(tmp_path / "e.csv")])
+    assert_one_line_error(code, capsys.readouterr().err, "no dates after the training end")
+    assert not (tmp_path / "e.csv").exists()

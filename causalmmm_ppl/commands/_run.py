@@ -1,4 +1,4 @@
-"""Shared by the commands that read a fitted run and new data (``edges``, ``forecast``)."""
+"""Shared by the commands that read a fitted run and new data (``edges``, ``forecast``, ``effects``)."""
 
 from __future__ import annotations
 
@@ -27,3 +27,31 @@ def load_run_and_data(run: str, data: str, *, allow_missing_target: bool):
     panel = load_panel(data, fit.schema.columns, allow_missing_target=allow_missing_target)
     fit.schema.check(panel, what=str(data))
     return fit, panel
+
+
+def load_any_run_and_data(run: str, data: str, *, allow_missing_target: bool):
+    """The fit of a CausalMMM or a BTVC run and ``DATA`` loaded with the run's columns.
+
+    Returns
+    -------
+    fit : CausalMMMFit or BTVCFit; panel : Panel
+    """
+    import json
+
+    from causalmmm_ppl.data.load import load_panel
+    from causalmmm_ppl.data.panel import ColumnSpec
+    from causalmmm_ppl.errors import InputError
+    from causalmmm_ppl.inference.btvc import BTVCFit
+
+    model_dir = Path(run) / "model"
+    if not (model_dir / "btvc.json").exists():
+        return load_run_and_data(run, data, allow_missing_target=allow_missing_target)
+    columns_file = model_dir / "columns.json"
+    if not columns_file.is_file():
+        raise InputError(f"{run}: the BTVC run has no model/columns.json; fit it again")
+    try:
+        columns = ColumnSpec.from_dict(json.loads(columns_file.read_text()))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InputError(f"{columns_file}: unreadable ({exc}); fit the run again") from None
+    fit = BTVCFit.load(model_dir)
+    return fit, load_panel(data, columns, allow_missing_target=allow_missing_target)
