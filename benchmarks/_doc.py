@@ -129,3 +129,22 @@ def map_panels(score_panel, scenarios: list[str], seeds: tuple[int, ...], quick:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with cf.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=mp.get_context("spawn")) as pool:
         return list(pool.map(score_panel, *zip(*pairs), [quick] * len(pairs)))
+
+
+def panel_benchmark(argv: list[str] | None, *, module: str, title: str, description: str, scenarios: tuple[str, ...],
+                    seeds: tuple[int, ...], quick_seeds: tuple[int, ...], score_panel, render) -> int:
+    """``main`` of a benchmark that scores one panel per scenario and seed (:func:`map_panels`) and renders one
+    section: flags ``--scenarios``, ``--seeds``, ``--jobs`` and those of :func:`benchmark_parser`."""
+    p = benchmark_parser(description)
+    p.add_argument("--scenarios", default=",".join(scenarios))
+    p.add_argument("--seeds", default=None,
+                   help=f"default {','.join(map(str, seeds))} (--quick: {','.join(map(str, quick_seeds))})")
+    p.add_argument("--jobs", type=int, default=2, help="panels fitted at a time (one core each)")
+    args = p.parse_args(argv)
+    chosen = tuple(int(s) for s in args.seeds.split(",") if s) if args.seeds else (quick_seeds if args.quick else seeds)
+    results = map_panels(score_panel, [s for s in args.scenarios.split(",") if s], chosen, args.quick, args.jobs)
+    text = render(results, command_for(module, argv), chosen)
+    if args.note:
+        text += "\n" + args.note + "\n"
+    publish(text, title, args)
+    return 0

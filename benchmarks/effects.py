@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import benchmark_parser, command_for, map_panels, mean_sd, publish, section_head
+from benchmarks._doc import mean_sd, panel_benchmark, section_head
 
 TITLE = "## Causal effects and budget"
 SCENARIOS = ("sim1", "sim2", "sim3")
@@ -135,19 +135,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = benchmark_parser(__doc__.splitlines()[0])
-    p.add_argument("--scenarios", default=",".join(SCENARIOS))
-    p.add_argument("--seeds", default=None, help=f"default {','.join(map(str, SEEDS))} (--quick: 0)")
-    p.add_argument("--jobs", type=int, default=2, help="panels fitted at a time (one core each)")
-    args = p.parse_args(argv)
-    scenarios = [s for s in args.scenarios.split(",") if s]
-    seeds = tuple(int(s) for s in (args.seeds or ("0" if args.quick else ",".join(map(str, SEEDS)))).split(",") if s)
-    results = map_panels(score_panel, scenarios, seeds, args.quick, args.jobs)
-    text = render(results, command_for("benchmarks.effects", argv), seeds)
-    if args.note:
-        text += "\n" + args.note + "\n"
-    publish(text, TITLE, args)
-    return 0
+    return panel_benchmark(argv, module="benchmarks.effects", title=TITLE, description=__doc__.splitlines()[0],
+                           scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=(0,), score_panel=score_panel, render=render)
 
 
 if __name__ == "__main__":
