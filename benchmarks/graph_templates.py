@@ -1,8 +1,8 @@
 """The population graph prior (``CausalMMMSpec.graph_templates``) against the default independent prior, on a panel
 whose shops share three graphs (sim1) and one where every shop has its own (sim2), two seeds each; on sim2 also
-learned Student-t tails (``learn_df``, the default since the sixth session; the other rows fix the tails at df = 5).
-No row uses the population layer that pools edge evidence after SVI (``edge_pooling``, the default since the seventh
-session; see the CausalMMM section): this section compares graph priors inside the fitted model.
+learned Student-t tails (``learn_df``, the default; the other rows fix the tails at df = 5). No row uses the population
+layer that pools edge evidence after SVI (``edge_pooling``, the default; see the CausalMMM section): this section
+compares graph priors inside the fitted model.
 Writes the "Population graph prior" section of docs/benchmarks.md.
 
 Every variant is one run of ``benchmarks.causalmmm_recovery --only SCENARIO --seed N --spec ...`` (the same fit,
@@ -25,9 +25,9 @@ import sys
 from benchmarks._doc import machine_line, replace_section
 
 TITLE = "## Population graph prior (graph_templates)"
-#: the templates against the independent prior, all with the tails fixed at df = 5 (the default until the sixth
-#: session, when learned tails became the default) and without the population layer after SVI (``edge_pooling``,
-#: the default since the seventh session): this section compares priors inside the fitted model
+#: the templates against the independent prior, all with the tails fixed at df = 5 (learned tails are the default)
+#: and without the population layer after SVI (``edge_pooling``, on by default): this section compares priors
+#: inside the fitted model
 NO_POOLING = "edge_pooling=0"
 VARIANTS = {
     "independent, df 5": ["learn_df=false", NO_POOLING],
