@@ -258,7 +258,7 @@ def test_pooling_keeps_the_extra_edge_of_a_few_shops():
     extra = np.argsort(-base.params["weight_full"][:, c, e])[:3]
     graph[extra, c, e] = 1
     sim = simulate("sim1", n_shops=n, n_days=100, seed=7, graph=graph)
-    fit = fit_causalmmm(sim.panel, CausalMMMSpec(steps=300), seed=0, progress=False)
+    fit = fit_causalmmm(sim.panel, CausalMMMSpec(steps=600), seed=0, progress=False)
     assert fit.guide.population is not None  # the layer is in use
     pooled, encoder = fit.edge_probability_array(), fit.edge_probability_array(pooled=False)
     found = encoder[extra, c, e] > 0.4
