@@ -111,8 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("effects", help="each channel's effect on the target over the plan rows of DATA (ROAS, mROAS)")
     p.add_argument("run", help="run directory written by fit")
     p.add_argument("--data", required=True, help="history and a plan: trailing rows with an empty target")
+    p.add_argument("--window", default=None,
+                   help="START:END (dates): effects over these past days instead of the plan rows")
     p.add_argument("--interval", type=float, default=0.9)
     p.add_argument("--draws", type=int, default=None, help="posterior draws (default: the run's num_draws)")
+    p.add_argument("--curves", default=None,
+                   help="also write response curves: the target over the plan vs 0-2x each channel's planned spend")
     p.add_argument("--out", required=True, help="effects CSV")
     add_common(p)
 
@@ -125,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write a self-contained HTML report of a run")
     p.add_argument("run")
     p.add_argument("--effects", default=None, help="also show this table written by `causalmmm effects`")
+    p.add_argument("--curves", default=None, help="also show these response curves (`causalmmm effects --curves`)")
     p.add_argument("--out", required=True)
     add_common(p)
 

@@ -24,11 +24,12 @@ causalmmm edges "$OUT/run" --data "$OUT/new_shops/panel_renamed.csv" --out "$OUT
 echo "== forecast a spend plan (the last 14 days' spend, their target left empty)" >&2
 causalmmm forecast "$OUT/run" --data "$OUT/data/plan.csv" --out "$OUT/plan_forecast.csv"
 echo "== each channel's effect on the target over the plan (total, held, direct; ROAS, mROAS)" >&2
-causalmmm effects "$OUT/run" --data "$OUT/data/plan.csv" --out "$OUT/effects.csv" $QUIET
+causalmmm effects "$OUT/run" --data "$OUT/data/plan.csv" --curves "$OUT/curves.csv" --out "$OUT/effects.csv" $QUIET
 python scripts/score_effects.py "$OUT/effects.csv" "$OUT/data/effects.csv"
 echo "== score the learned graphs against the simulation's truth" >&2
 python scripts/score_edges.py "$OUT/run/edges.csv" "$OUT/data/truth.csv"
-if causalmmm report --help >/dev/null 2>&1 && causalmmm report "$OUT/run" --effects "$OUT/effects.csv" --out "$OUT/report.html"; then
+if causalmmm report --help >/dev/null 2>&1 && causalmmm report "$OUT/run" --effects "$OUT/effects.csv" \
+    --curves "$OUT/curves.csv" --out "$OUT/report.html"; then
   echo "report: $OUT/report.html" >&2
 fi
 echo "done: $OUT" >&2

@@ -117,6 +117,10 @@ def test_effects_on_a_btvc_run(runs, data_csv, tmp_path, capsys):
     early.loc[early["date"].isin(sorted(early["date"].unique())[-7:]), "y"] = np.nan
     early.to_csv(tmp_path / "early.csv", index=False)
     capsys.readouterr()
+    code = main(["effects", str(runs[0]), "--data", str(tmp_path / "plan.csv"), "--curves", str(tmp_path / "c.csv"),
+                 "--out", str(tmp_path / "e.csv")])
+    assert_one_line_error(code, capsys.readouterr().err, "--curves")
+    assert not (tmp_path / "c.csv").exists() and not (tmp_path / "e.csv").exists()
     code = main(["effects", str(runs[0]), "--data", str(tmp_path / "early.csv"), "--out", str(tmp_path / "e.csv")])
     assert_one_line_error(code, capsys.readouterr().err, "no dates after the training end")
     assert not (tmp_path / "e.csv").exists()

@@ -106,7 +106,8 @@ def test_forecast_plan_with_missing_days_is_refused(run_dir, panel_dir, tmp_path
 
 def test_effects_of_every_channel_over_the_plan(run_dir, panel_dir, tmp_path, capsys):
     code, out, err = run_cli(capsys, "effects", str(run_dir), "--data", str(panel_dir / "plan.csv"), "--draws", "4",
-                             "--out", str(tmp_path / "effects.csv"), "--interval", "0.8")
+                             "--out", str(tmp_path / "effects.csv"), "--interval", "0.8", "--curves",
+                             str(tmp_path / "curves.csv"))
     assert code == 0, err
     table = pd.read_csv(tmp_path / "effects.csv")
     assert list(table.columns) == ["shop", "channel", "kind", "mean", "lower", "upper", "spend", "roas", "mroas"]
@@ -114,6 +115,13 @@ def test_effects_of_every_channel_over_the_plan(run_dir, panel_dir, tmp_path, ca
     truth = pd.read_csv(panel_dir / "effects.csv")  # the simulator's window is the plan's
     spend = table[table["shop"] != "ALL"].merge(truth, on=["shop", "channel", "kind"], suffixes=("", "_true"))
     np.testing.assert_allclose(spend["spend"], spend["spend_true"], rtol=1e-6)
+    curves = pd.read_csv(tmp_path / "curves.csv")
+    assert list(curves.columns) == ["shop", "channel", "multiplier", "mean", "lower", "upper"]
+    assert len(curves) == (6 + 1) * 6 * 9 and sorted(curves["multiplier"].unique()) == [i / 4 for i in range(9)]
+    # the same draws and noise: a channel's total effect is its curve at the plan minus its curve at 0
+    wide = curves.pivot_table(index=["shop", "channel"], columns="multiplier", values="mean")
+    total = table[table["kind"] == "total"].set_index(["shop", "channel"])["mean"]
+    np.testing.assert_allclose((wide[1.0] - wide[0.0]).loc[total.index], total, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("flags, needle", [(["--draws", "1"], "--draws"), (["--interval", "1.5"], "--interval")])
@@ -122,6 +130,27 @@ def test_effects_with_bad_flags_exit_2_and_write_nothing(run_dir, panel_dir, tmp
                            str(tmp_path / "e.csv"))
     assert_one_line_error(code, err, needle)
     assert not (tmp_path / "e.csv").exists()
+
+
+def test_effects_over_past_days_decompose_history(run_dir, panel_dir, tmp_path, capsys):
+    """--window takes past days (their recorded target unused) as the plan: the same table as the same days given as
+    plan rows with an empty target."""
+    dates = sorted(pd.read_csv(panel_dir / "panel.csv")["date"].unique())
+    window = f"{dates[-14]}:{dates[-1]}"
+    code, _, err = run_cli(capsys, "effects", str(run_dir), "--data", str(panel_dir / "panel.csv"), "--window",
+                           window, "--draws", "4", "--out", str(tmp_path / "past.csv"))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "effects", str(run_dir), "--data", str(panel_dir / "plan.csv"), "--draws", "4",
+                           "--out", str(tmp_path / "plan.csv"))
+    assert code == 0, err
+    past, plan = pd.read_csv(tmp_path / "past.csv"), pd.read_csv(tmp_path / "plan.csv")
+    pd.testing.assert_frame_equal(past, plan)
+    for bad, needle in ((f"{dates[0]}:{dates[3]}", "first day"), ("2031-01-01:2031-02-01", "no day"),
+                        ("yesterday", "START:END"), (f"{dates[-1]}:{dates[-3]}", "before START")):
+        code, _, err = run_cli(capsys, "effects", str(run_dir), "--data", str(panel_dir / "panel.csv"), "--window",
+                               bad, "--out", str(tmp_path / "bad.csv"))
+        assert_one_line_error(code, err, needle)
+        assert not (tmp_path / "bad.csv").exists()
 
 
 def test_effects_without_plan_rows_exit_2(run_dir, panel_dir, tmp_path, capsys):

@@ -26,5 +26,6 @@ def test_demo_script_writes_edges_forecasts_and_a_report(tmp_path):
     assert "graph recovery over 12 shops" in done.stdout
     effects = pd.read_csv(out / "effects.csv")
     assert len(effects) == (12 + 1) * 6 * 3 and "total effects over 12 shops: Spearman" in done.stdout
+    assert len(pd.read_csv(out / "curves.csv")) == (12 + 1) * 6 * 9
     html = (out / "report.html").read_text()
     assert "<img" in html and "data:image/png;base64," in html and "<h2>Channel effects</h2>" in html

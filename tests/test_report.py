@@ -77,12 +77,15 @@ def test_report_is_one_self_contained_page(runs, kind, tmp_path):
 def test_report_shows_the_channel_effects_it_is_given(runs, tmp_path, capsys):
     sim = runs["causalmmm"].parent / "sim"
     effects = tmp_path / "effects.csv"
+    curves = tmp_path / "curves.csv"
     assert main(["effects", str(runs["causalmmm"]), "--data", str(sim / "plan.csv"), "--draws", "4", "--out",
-                 str(effects), "--quiet"]) == 0
+                 str(effects), "--curves", str(curves), "--quiet"]) == 0
     out = tmp_path / "report.html"
-    assert main(["report", str(runs["causalmmm"]), "--effects", str(effects), "--out", str(out), "--quiet"]) == 0
+    assert main(["report", str(runs["causalmmm"]), "--effects", str(effects), "--curves", str(curves), "--out",
+                 str(out), "--quiet"]) == 0
     page = out.read_text(encoding="utf-8")
     assert "<h2>Channel effects</h2>" in page and "mroas" in page and "not shown" not in page
+    assert 'alt="response curves over the plan"' in page
     bad = tmp_path / "bad.csv"
     bad.write_text("shop,channel\na,b\n")
     assert main(["report", str(runs["causalmmm"]), "--effects", str(bad), "--out", str(tmp_path / "r2.html")]) == 2

@@ -1,5 +1,6 @@
-"""``causalmmm effects RUN --data DATA [--interval 0.9] [--draws N] --out FILE``: every shop's and channel's effect
-on the target over the plan rows of DATA (the trailing rows whose target is empty, read as ``forecast`` reads them).
+"""``causalmmm effects RUN --data DATA [--window START:END] [--interval 0.9] [--draws N] [--curves FILE] --out FILE``:
+every shop's and channel's effect on the target over the plan rows of DATA (the trailing rows whose target is empty,
+read as ``forecast`` reads them).
 
 For each channel the target summed over the window is compared, under the posterior, with the same sum when the
 channel's planned spend is 0 there (``total``, ``held``, ``direct``; see :mod:`causalmmm_ppl.inference.effects`).
@@ -7,12 +8,21 @@ The table has ``shop, channel, kind, mean, lower, upper, spend, roas, mroas``, w
 shops. Shops whose plans start on the same day and have the same length are computed together; when the shops' plans
 cover different windows, no portfolio rows are written. On a BTVC run (additive, no graph) the three kinds agree, and
 the plan must start the day after the run's training end; ``--draws`` is the run's.
+
+``--window START:END`` takes the window from past days instead (dates, END included): every shop's rows from START to
+END are the plan, with their channel values, and the rows before START the history; the target's recorded values
+there are not used. This decomposes a stretch of history into the channels' effects (CausalMMM runs).
+
+``--curves FILE`` also writes response curves (CausalMMM): ``shop, channel, multiplier, mean, lower, upper``, the
+target summed over the window when the channel's planned spend is multiplied by 0, 0.25, …, 2 (the other channels
+respond through the graph).
 """
 
 from __future__ import annotations
 
 import argparse
 
+import numpy as np
 import pandas as pd
 
 from causalmmm_ppl._io import write_csv
@@ -22,25 +32,61 @@ from causalmmm_ppl.errors import InputError, require_finite
 from causalmmm_ppl.inference.btvc import BTVCFit
 
 
+def window_groups(panel, window: str) -> dict[tuple[int, int], np.ndarray]:
+    """``{(first day, length): shops}`` for ``--window START:END`` (dates, END included), every shop together.
+
+    Raises InputError for a malformed window, one outside the data, one that starts on the first day (no history),
+    or a shop without channel values on a day of the window.
+    """
+    start_text, sep, end_text = window.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        start, end = pd.Timestamp(start_text), pd.Timestamp(end_text)
+    except ValueError:
+        raise InputError(f"--window must be START:END (two dates), got {window!r}") from None
+    if end < start:
+        raise InputError(f"--window {window}: END is before START")
+    days = np.flatnonzero((panel.dates >= start) & (panel.dates <= end))
+    if days.size == 0:
+        raise InputError(f"--window {window}: no day of the data ({panel.dates[0].date()} to "
+                         f"{panel.dates[-1].date()}) falls in it")
+    if days[0] == 0:
+        raise InputError(f"--window {window}: it starts on the data's first day; the model needs days before it")
+    return {(int(days[0]), int(days.size)): np.arange(panel.n_shops)}
+
+
 def run(args: argparse.Namespace) -> int:
     if args.draws is not None and args.draws < 2:
         raise InputError(f"--draws must be at least 2, got {args.draws}")
     if not 0.0 < args.interval < 1.0:
         raise InputError(f"--interval must be in (0, 1), got {args.interval}")
     fit, panel = load_any_run_and_data(args.run, args.data, allow_missing_target=True)
-    groups = plan_groups(panel)
-    tables = []
+    if args.window is not None and isinstance(fit, BTVCFit):
+        raise InputError("--window: the decomposition of past days is computed for CausalMMM runs only")
+    groups = plan_groups(panel) if args.window is None else window_groups(panel, args.window)
+    if args.curves is not None and isinstance(fit, BTVCFit):
+        raise InputError("--curves: response curves are computed for CausalMMM runs only")
+    tables, curves = [], []
     for (start, horizon), shops in groups.items():
         sub = panel.select_shops(shops)
         if isinstance(fit, BTVCFit):  # additive: its window is the plan's days after its training end
             tables.append(fit.effects(sub.select_time(start, start + horizon), interval=args.interval,
                                       seed=args.seed))
         else:
-            tables.append(fit.effects(sub.select_time(0, start), sub.select_time(start, start + horizon),
-                                      interval=args.interval, num_draws=args.draws, seed=args.seed))
+            history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
+            tables.append(fit.effects(history, plan, interval=args.interval, num_draws=args.draws, seed=args.seed))
+            if args.curves is not None:
+                curves.append(fit.response_curves(history, plan, interval=args.interval, num_draws=args.draws,
+                                                  seed=args.seed))
     # shops with different windows have no common portfolio: "ALL" rows only when every plan is the same window
     table = tables[0] if len(tables) == 1 else pd.concat([t[t["shop"] != "ALL"] for t in tables], ignore_index=True)
     require_finite(table[["mean", "lower", "upper"]], "the effects")
+    if curves:
+        curve = curves[0] if len(curves) == 1 else pd.concat([c[c["shop"] != "ALL"] for c in curves],
+                                                             ignore_index=True)
+        require_finite(curve[["mean", "lower", "upper"]], "the response curves")
+        write_csv(curve, args.curves)
     write_csv(table, args.out)
     if not args.quiet:
         print(f"effects: {panel.n_shops} shop(s) x {table['channel'].nunique()} channel(s); wrote {args.out}")

@@ -26,7 +26,14 @@ from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.data.scaling import PanelScaler
 from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.inference.edge_population import SHOPS_PER_TEMPLATE, EdgePopulation, fit_edge_population, null_groups
-from causalmmm_ppl.inference.effects import EFFECT_KINDS, MARGINAL_STEP, effect_paths, effects_table
+from causalmmm_ppl.inference.effects import (
+    CURVE_MULTIPLIERS,
+    EFFECT_KINDS,
+    MARGINAL_STEP,
+    curve_table,
+    effect_paths,
+    effects_table,
+)
 from causalmmm_ppl.inference.features import ShopFeatures, shop_features
 from causalmmm_ppl.inference.forecast import forecast_draws, guide_draws
 from causalmmm_ppl.inference.guide import AmortizedGuide
@@ -312,6 +319,30 @@ class CausalMMMFit:
             for (kind, c, mult), path in cf.items():
                 counter.setdefault((kind, channels[c], mult), []).append(target_sum(path))
         return np.concatenate(factual), {k: np.concatenate(v) for k, v in counter.items()}
+
+    def response_curves(
+        self,
+        history: Panel,
+        plan: Panel,
+        *,
+        multipliers: tuple[float, ...] = CURVE_MULTIPLIERS,
+        interval: float = 0.9,
+        num_draws: int | None = None,
+        seed: int | None = None,
+    ) -> pd.DataFrame:
+        """The target summed over the plan's window against a multiplier of each channel's planned spend (the other
+        channels respond through the graph: ``total``), with intervals.
+
+        Returns
+        -------
+        DataFrame ``shop, channel, multiplier, mean, lower, upper`` (see
+        :func:`causalmmm_ppl.inference.effects.curve_table`); ``shop = "ALL"`` rows sum over shops
+        """
+        channels = self.channel_names
+        scenarios = [("total", c, float(m)) for c in channels for m in multipliers if float(m) != 1.0]
+        factual, counter = self.effect_samples(history, plan, scenarios, num_draws=num_draws, seed=seed)
+        curves = {(c, m): v for (_, c, m), v in counter.items()}
+        return curve_table(factual, curves, plan.shops, channels, multipliers, interval)
 
     @property
     def channel_names(self) -> list[str]:

@@ -170,3 +170,35 @@ def effects_table(
              "kind": {k: i for i, k in enumerate(EFFECT_KINDS)}}
     return table.sort_values(["shop", "channel", "kind"], key=lambda c: c.map(order[c.name]),
                              kind="stable").reset_index(drop=True)
+
+
+#: Spend multipliers of a response curve: the channel's planned spend times 0, 0.25, …, 2.
+CURVE_MULTIPLIERS = tuple(float(m) for m in np.linspace(0.0, 2.0, 9))
+
+
+def curve_table(
+    factual: np.ndarray, counter: dict[tuple[str, float], np.ndarray], shops: Sequence[str], channels: Sequence[str],
+    multipliers: Sequence[float], interval: float,
+) -> pd.DataFrame:
+    """Summarise response-curve draws into ``shop, channel, multiplier, mean, lower, upper``: the target summed over
+    the window with the channel's planned spend times ``multiplier`` (others respond through the graph, ``total``),
+    with portfolio rows (``shop = "ALL"``, draws summed over shops).
+
+    Parameters
+    ----------
+    factual : (draw, shop) the target at the plan (multiplier 1)
+    counter : ``{(channel, multiplier): (draw, shop)}`` for every other multiplier
+    """
+    if not 0.0 < interval < 1.0:
+        raise InputError(f"--interval must be in (0, 1), got {interval}")
+    q = [(1 - interval) / 2, (1 + interval) / 2]
+    names = np.asarray(list(shops) + ["ALL"], dtype=object)
+    rows = []
+    for c in channels:
+        for m in multipliers:
+            d = factual if float(m) == 1.0 else counter[(c, float(m))]
+            d = np.concatenate([d, d.sum(1, keepdims=True)], axis=1)  # (draw, shop + 1)
+            lo, hi = np.quantile(d, q, axis=0)
+            rows.append(pd.DataFrame({"shop": names, "channel": c, "multiplier": float(m), "mean": d.mean(0),
+                                      "lower": lo, "upper": hi}))
+    return pd.concat(rows, ignore_index=True)

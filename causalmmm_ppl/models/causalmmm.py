@@ -52,8 +52,7 @@ class EdgeLogistic(dist.Logistic):
 
     ``torch``'s float32 ``uniform_`` returns exactly 0 with probability 2^-24, and the inverse CDF then gives -inf
     and a NaN log-density. A default fit on sim2 draws about 8 million edge logits in the guide (32 shops × 169
-    candidates × 1500 steps): 0.5 zeros expected, so without the clamp roughly one fit in three logged a NaN loss
-    (the gradients stayed finite; seen once, on the second sim2 panel).
+    candidates × 1500 steps): 0.5 zeros expected, enough for a NaN loss in a sizeable share of fits without the clamp.
     """
 
     @classmethod

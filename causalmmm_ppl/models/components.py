@@ -147,10 +147,8 @@ class Decoder(nn.Module):
     ``m_j(t) = Σ_i z_ij · W_ij · s_i(t)`` with ``W_ij ∈ R^msg_dim`` one per ordered pair, shared by all shops: the
     shop's graph z says whether i drives j, the population weight says how. A pair that drives its effect in some
     shops learns its weight from those shops; a pair that never does loses its weight, and its edge then buys no
-    likelihood anywhere and falls to the sparse prior. (Node-level weights ``W_ij = w0 + U_i + V_j`` were used before:
-    in a development run on one full-size sim2 panel, before the guide started from the Granger screen, they ranked
-    edges at per-shop AUROC 0.64 against 0.68 for per-pair weights — a channel's one or two true causes and its dozen
-    candidates must then share one weight.)
+    likelihood anywhere and falls to the sparse prior. (With node-level weights ``W_ij = w0 + U_i + V_j`` a channel's one
+    or two true causes and its dozen candidates would share one weight.)
     The input of node j on day t is ``u_j(t) = [v_j(t), …, v_j(t - p + 1), a_j(t), …, a_j(t - p + 1), m_j(t),
     calendar(t), e_j]``: its own recent past (its autoregressive baseline), the message, the calendar and a node
     embedding — nothing from any other node except through z. For channels under the hurdle spend model

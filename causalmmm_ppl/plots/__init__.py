@@ -6,7 +6,7 @@ Save with :func:`save_figure` or turn into PNG bytes with :func:`figure_png` (bo
 
 from causalmmm_ppl.plots._common import DEFAULT_DPI, figure_png, save_figure
 from causalmmm_ppl.plots.btvc import beta_paths, contribution_shares
-from causalmmm_ppl.plots.effects import channel_effects
+from causalmmm_ppl.plots.effects import channel_effects, response_curve
 from causalmmm_ppl.plots.diagnostics import diagnostics_summary, rank_plot, trace_plot
 from causalmmm_ppl.plots.forecast import forecast_comparison, forecast_fan, in_sample_fit
 from causalmmm_ppl.plots.graphs import edge_frequency, edge_heatmaps, edge_table, graph_drawing
@@ -30,6 +30,7 @@ __all__ = [
     "beta_paths",
     "contribution_shares",
     "channel_effects",
+    "response_curve",
     "trace_plot",
     "rank_plot",
     "diagnostics_summary",

@@ -41,3 +41,27 @@ def channel_effects(effects: pd.DataFrame, *, shop: str = "ALL") -> Figure:
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def response_curve(curves: pd.DataFrame, *, shop: str = "ALL") -> Figure:
+    """The target over the window against a multiplier of each channel's planned spend (``causalmmm effects
+    --curves``' table), one line with its interval band per channel, for one shop (default: the portfolio)."""
+    missing = [c for c in ("shop", "channel", "multiplier", "mean", "lower", "upper") if c not in curves.columns]
+    if missing:
+        raise ValueError(f"response-curve table has no column {missing[0]!r}")
+    rows = curves[curves["shop"].astype(str) == shop]
+    if rows.empty:
+        raise ValueError(f"response-curve table has no rows for shop {shop!r}")
+    fig, ax = plt.subplots(figsize=(6.0, 3.4))
+    colors = matplotlib.colormaps["tab10"]
+    for k, (channel, part) in enumerate(rows.groupby(rows["channel"].astype(str), sort=False)):
+        part = part.sort_values("multiplier")
+        ax.plot(part["multiplier"], part["mean"], color=colors(k % 10), lw=1.2, label=channel)
+        ax.fill_between(part["multiplier"], part["lower"], part["upper"], color=colors(k % 10), alpha=0.15, lw=0)
+    ax.axvline(1.0, color="0.4", lw=0.6, ls=":")
+    ax.set_xlabel("multiplier of the channel's planned spend")
+    ax.set_ylabel("target over the window")
+    ax.set_title(f"response curves, {'all shops' if shop == 'ALL' else shop}", fontsize=9)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig

@@ -22,20 +22,20 @@ MAX_SHOPS = 4
 
 
 def build_report(run: str | os.PathLike[str], *, max_shops: int = MAX_SHOPS,
-                 effects: str | os.PathLike[str] | None = None) -> str:
-    """The HTML page of a CausalMMM or BTVC run directory; ``effects``: a table written by ``causalmmm effects`` to
-    show as well.
+                 effects: str | os.PathLike[str] | None = None, curves: str | os.PathLike[str] | None = None) -> str:
+    """The HTML page of a CausalMMM or BTVC run directory; ``effects`` and ``curves``: tables written by
+    ``causalmmm effects`` (``--out``, ``--curves``) to show as well.
 
     Raises
     ------
     ValueError
         ``run`` is not a run directory, or one of its files is unreadable.
     """
-    contents = read_run(run, effects=effects)
+    contents = read_run(run, effects=effects, curves=curves)
     shops = [str(s) for s in contents.idata.observed_data["shop"].values][:max_shops]
     if contents.kind == "causalmmm":
         model_sections = [S.graph_section(contents, shops)]
-        if "channel_effects" in contents.tables:
+        if "channel_effects" in contents.tables or "response_curves" in contents.tables:
             model_sections.append(S.channel_effects_section(contents))
         title = "CausalMMM run report"
     else:
@@ -50,10 +50,10 @@ def build_report(run: str | os.PathLike[str], *, max_shops: int = MAX_SHOPS,
 
 
 def write_report(run: str | os.PathLike[str], out: str | os.PathLike[str], *, max_shops: int = MAX_SHOPS,
-                 effects: str | os.PathLike[str] | None = None) -> Path:
-    """Build the report of ``run`` (and ``effects``, see :func:`build_report`) and write it to ``out`` atomically
-    (nothing is written on error)."""
-    page = build_report(run, max_shops=max_shops, effects=effects)
+                 effects: str | os.PathLike[str] | None = None, curves: str | os.PathLike[str] | None = None) -> Path:
+    """Build the report of ``run`` (and ``effects``, ``curves``: see :func:`build_report`) and write it to ``out``
+    atomically (nothing is written on error)."""
+    page = build_report(run, max_shops=max_shops, effects=effects, curves=curves)
     with atomic_file(out) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return Path(out)

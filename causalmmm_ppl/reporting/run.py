@@ -37,8 +37,8 @@ class RunContents:
     node_kinds : node name → ``channel``/``mediator``/``target`` (CausalMMM), channels and target (BTVC)
     settings : model and inference settings (flat name → value)
     tables : name → DataFrame of the run's CSV files that exist (``edges``, ``forecast``, ``diagnostics``,
-        ``contribution_shares``), ``train_panel`` (CausalMMM) and ``channel_effects`` (when the report is given the
-        table of ``causalmmm effects``)
+        ``contribution_shares``), ``train_panel`` (CausalMMM) and ``channel_effects``, ``response_curves`` (when the
+        report is given the tables of ``causalmmm effects``)
     """
 
     path: Path
@@ -84,9 +84,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise ValueError(f"{path}: unreadable CSV ({exc})") from None
 
 
-def read_run(path: str | os.PathLike[str], effects: str | os.PathLike[str] | None = None) -> RunContents:
-    """Everything the report needs from a run directory (see the module docstring), and the table of
-    ``causalmmm effects`` at ``effects`` (``tables["channel_effects"]``) when given."""
+def read_run(path: str | os.PathLike[str], effects: str | os.PathLike[str] | None = None,
+             curves: str | os.PathLike[str] | None = None) -> RunContents:
+    """Everything the report needs from a run directory (see the module docstring), and the tables of
+    ``causalmmm effects`` at ``effects`` and ``curves`` (``tables["channel_effects"]``, ``tables["response_curves"]``)
+    when given."""
     p = Path(path)
     kind = run_kind(p)
     idata = read_inference_data(p / "idata.nc")
@@ -99,6 +101,13 @@ def read_run(path: str | os.PathLike[str], effects: str | os.PathLike[str] | Non
         if missing:
             raise ValueError(f"{effects}: not an effects table (no column {missing[0]!r}; `causalmmm effects` writes one)")
         tables["channel_effects"] = table
+    if curves is not None:
+        table = _read_csv(Path(curves))
+        missing = [c for c in ("shop", "channel", "multiplier", "mean", "lower", "upper") if c not in table.columns]
+        if missing:
+            raise ValueError(f"{curves}: not a response-curve table (no column {missing[0]!r}; "
+                             f"`causalmmm effects --curves` writes one)")
+        tables["response_curves"] = table
     if kind == "causalmmm":
         fit = _read_json(p / "model" / "fit.json")
         schema = fit.get("schema", {})

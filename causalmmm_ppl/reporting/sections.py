@@ -102,18 +102,24 @@ def effects_section(run: RunContents, shops: list[str]) -> Section:
 
 
 def channel_effects_section(run: RunContents) -> Section:
-    """The channel effects of ``causalmmm effects`` (when the report was given them): the portfolio's effect of each
-    channel by kind, and its table with ROAS and mROAS."""
+    """The channel effects and response curves of ``causalmmm effects`` (those the report was given): the portfolio's
+    effect of each channel by kind with its table (ROAS, mROAS), and the target against each channel's spend."""
     s = Section("Channel effects")
-    effects = run.tables["channel_effects"]
-    s.parts.append(paragraph(
-        "Each channel's effect on the target summed over the plan's days: the target with the channel's planned "
-        "spend minus the target with it at 0, under the posterior (total: other channels respond through the graph; "
-        "held: they keep their plan; direct: mediators also held). ROAS = effect / spend; mROAS = effect of +10% "
-        "spend per unit of that spend."))
-    _figure(s, lambda: plots.channel_effects(effects), "channel effects")
-    portfolio = effects[effects["shop"].astype(str) == "ALL"].drop(columns="shop")
-    s.parts.append(table(portfolio if len(portfolio) else effects, caption="all shops" if len(portfolio) else None))
+    effects = run.tables.get("channel_effects")
+    if effects is not None:
+        s.parts.append(paragraph(
+            "Each channel's effect on the target summed over the plan's days: the target with the channel's planned "
+            "spend minus the target with it at 0, under the posterior (total: other channels respond through the "
+            "graph; held: they keep their plan; direct: mediators also held). ROAS = effect / spend; mROAS = effect "
+            "of +10% spend per unit of that spend."))
+        _figure(s, lambda: plots.channel_effects(effects), "channel effects")
+        portfolio = effects[effects["shop"].astype(str) == "ALL"].drop(columns="shop")
+        s.parts.append(table(portfolio if len(portfolio) else effects, caption="all shops" if len(portfolio) else None))
+    curves = run.tables.get("response_curves")
+    if curves is not None:
+        _figure(s, lambda: plots.response_curve(curves), "response curves over the plan",
+                "The target over the plan's days when one channel's planned spend is multiplied (the others respond "
+                "through the graph); 1 is the plan.")
     return s
 
 
