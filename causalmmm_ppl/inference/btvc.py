@@ -586,7 +586,10 @@ class _PlanGrid:
     media: np.ndarray
     controls: np.ndarray
     order: list[int]
-    have: np.ndarray
+
+    @property
+    def have(self) -> np.ndarray:
+        return np.asarray(self.order) >= 0
 
 
 @dataclass
@@ -840,8 +843,7 @@ class BTVCFit:
         order = [plan.shops.index(s) if s in plan.shops else -1 for s in d.shops]
         plan_media, plan_controls = _scaled_inputs(plan.select_shops([max(o, 0) for o in order]), d, self.scales)
         grid = _PlanGrid(dates=d.dates.append(plan.dates), media=np.concatenate([self.media, plan_media], axis=1),
-                         controls=np.concatenate([self.controls, plan_controls], axis=1), order=order,
-                         have=np.asarray(order) >= 0)
+                         controls=np.concatenate([self.controls, plan_controls], axis=1), order=order)
         return plan, grid
 
     def _plan_draws(self, grid: "_PlanGrid", media: np.ndarray, key: jax.Array) -> np.ndarray:

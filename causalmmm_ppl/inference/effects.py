@@ -26,7 +26,7 @@ import torch
 from pyro import poutine
 
 from causalmmm_ppl.errors import InputError
-from causalmmm_ppl.inference.forecast import guide_draws
+from causalmmm_ppl.inference.forecast import guide_draws, plan_interventions, rollout_trace
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.models.causalmmm import CausalMMM, ChannelResponse, ModelBatch
 
@@ -35,18 +35,12 @@ EFFECT_KINDS = ("total", "held", "direct")
 MARGINAL_STEP = 0.1
 
 
-def _rollout(model: CausalMMM, latents: dict, history: ModelBatch, calendar: torch.Tensor, horizon: int,
+def _rollout(model: CausalMMM, latents: dict, history: ModelBatch, calendar: torch.Tensor,
              interventions: dict, respond: ChannelResponse | None, num_draws: int, seed: int,
              cache: dict) -> poutine.Trace:
+    """One rollout from the common seed (every scenario samples the same sites in the same order)."""
     pyro.set_rng_seed(seed)
-    run = poutine.do(poutine.condition(model.rollout, data=latents), data=interventions)
-    with pyro.plate("draws", num_draws, dim=-2):
-        return poutine.trace(run).get_trace(history, calendar, horizon, respond, cache)
-
-
-def _plan_sites(plan: torch.Tensor, num_draws: int) -> dict[str, torch.Tensor]:
-    """``channels_<k>`` interventions from a plan ``(horizon, shop, channel)``."""
-    return {f"channels_{k}": plan[k].expand(num_draws, *plan[k].shape) for k in range(plan.shape[0])}
+    return rollout_trace(model, latents, history, calendar, interventions, num_draws, respond, cache)
 
 
 def _path(trace: poutine.Trace) -> torch.Tensor:
@@ -91,11 +85,9 @@ def effect_paths(
     pyro.set_rng_seed(seed)
     latents = guide_draws(guide, history, num_draws)
     horizon = plan.shape[0]
-    base = _plan_sites(plan, num_draws)
-    if graph is not None:
-        base["graph"] = graph.expand(num_draws, *graph.shape[-3:])
+    base = plan_interventions(plan, num_draws, graph)
     cache: dict = {}  # the pass over the history, shared by every rollout below (same history, same draws)
-    factual_trace = _rollout(model, latents, history, calendar_future, horizon, base, None, num_draws, seed, cache)
+    factual_trace = _rollout(model, latents, history, calendar_future, base, None, num_draws, seed, cache)
     factual = _path(factual_trace)
     hurdle = model.hurdle_mask[model.channel_mask]
     loc = torch.stack([factual_trace.nodes[f"channel_loc_{k}"]["value"] for k in range(horizon)], dim=-3)
@@ -108,7 +100,7 @@ def effect_paths(
     for kind, c, m in scenarios:
         changed = plan.clone()
         changed[..., c] = changed[..., c] * float(m)
-        sites = dict(base, **_plan_sites(changed, num_draws))
+        sites = dict(base, **plan_interventions(changed, num_draws))
         respond = None
         if kind == "total":
             mask = torch.ones(n_channels, dtype=torch.bool)
@@ -117,7 +109,7 @@ def effect_paths(
         if kind == "direct":
             sites.update(mediators)
         out[(kind, c, float(m))] = _path(
-            _rollout(model, latents, history, calendar_future, horizon, sites, respond, num_draws, seed, cache)
+            _rollout(model, latents, history, calendar_future, sites, respond, num_draws, seed, cache)
         )
     return factual, out
 

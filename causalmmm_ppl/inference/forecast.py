@@ -11,7 +11,7 @@ import torch
 from pyro import poutine
 
 from causalmmm_ppl.inference.guide import AmortizedGuide
-from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
+from causalmmm_ppl.models.causalmmm import CausalMMM, ChannelResponse, ModelBatch
 
 
 @torch.no_grad()
@@ -57,12 +57,28 @@ def forecast_draws(
     (draw, horizon, shop, node) scaled values; channels equal the plan
     """
     draws = latents if latents is not None else guide_draws(guide, history, num_draws)
-    horizon = plan.shape[0]
-    interventions: dict[str, torch.Tensor] = {
-        f"channels_{k}": plan[k].expand(num_draws, *plan[k].shape) for k in range(horizon)
-    }
+    trace = rollout_trace(model, draws, history, calendar_future, plan_interventions(plan, num_draws, graph), num_draws)
+    return trace.nodes["_RETURN"]["value"]
+
+
+def plan_interventions(plan: torch.Tensor, num_draws: int, graph: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """``poutine.do`` data setting the channels to a plan ``(horizon, shop, channel)`` on every future day
+    (``channels_<k>`` sites), and the graph when given ((shop, node, node) or (draw, shop, node, node))."""
+    out = {f"channels_{k}": plan[k].expand(num_draws, *plan[k].shape) for k in range(plan.shape[0])}
     if graph is not None:
-        interventions["graph"] = graph.expand(num_draws, *graph.shape[-3:]) if graph.ndim == 3 else graph
-    run = poutine.do(poutine.condition(model.rollout, data=draws), data=interventions)
+        out["graph"] = graph.expand(num_draws, *graph.shape[-3:]) if graph.ndim == 3 else graph
+    return out
+
+
+def rollout_trace(
+    model: CausalMMM, latents: dict[str, torch.Tensor], history: ModelBatch, calendar_future: torch.Tensor,
+    interventions: dict[str, torch.Tensor], num_draws: int, respond: ChannelResponse | None = None,
+    history_cache: dict | None = None,
+) -> poutine.Trace:
+    """The trace of one rollout of ``num_draws`` paths over ``calendar_future``'s days: latent sites conditioned on
+    ``latents`` (guide draws), ``interventions`` applied with ``poutine.do``; ``respond`` and ``history_cache`` as in
+    :meth:`~causalmmm_ppl.models.causalmmm.CausalMMM.rollout`. The path is ``trace.nodes["_RETURN"]["value"]``:
+    (draw, horizon, shop, node) scaled values."""
+    run = poutine.do(poutine.condition(model.rollout, data=latents), data=interventions)
     with pyro.plate("draws", num_draws, dim=-2):
-        return run(history, calendar_future, horizon)
+        return poutine.trace(run).get_trace(history, calendar_future, calendar_future.shape[0], respond, history_cache)
