@@ -19,7 +19,7 @@ import numpy as np
 from benchmarks._doc import benchmark_parser, command_for, publish, section_head
 
 TITLE = "## Forecasting side by side"
-MERIDIAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "meridian" / "geo_all_channels.csv"
+MERIDIAN = Path(__file__).resolve().parents[1] / "datasets" / "meridian" / "geo_all_channels.csv"
 MODELS = ("CausalMMM", "BTVC", "seasonal naive", "GRU (no graph)")
 FULL = {
     "sim2": dict(n_shops=20, n_days=338, horizons=(7, 14, 30), n_origins=2),
@@ -189,7 +189,7 @@ def render(results, shapes: dict, table: dict, command: str, steps: int | None, 
         "bootstrapped seasonal residuals for the predictive spread (`evaluation/baselines/seasonal_naive.py`).",
         "- **GRU (no graph)**: one GRU over all nodes, shared by shops, Gaussian head, 600 Adam steps; rolled forward "
         "with the plan's channels (`evaluation/baselines/recurrent.py`). Its draws hold observation noise only.",
-        "- Meridian (`../shared/data/meridian/geo_all_channels.csv`): geo as shop, weekly; channels = the 5 paid "
+        "- Meridian (`datasets/meridian/geo_all_channels.csv`): geo as shop, weekly; channels = the 5 paid "
         "channels' spend, organic impressions and Promo; target = conversions; context = population.",
         "",
     ]

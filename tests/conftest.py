@@ -1,4 +1,4 @@
-"""Test-suite settings: two threads, JAX host devices, a CI-sized hypothesis profile, shared paths."""
+"""Test-suite settings: two threads, JAX host devices, a CI-sized hypothesis profile, the peer data sets."""
 
 from __future__ import annotations
 
@@ -22,14 +22,11 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
-# ../shared sits beside the clone in this workplace; CAUSALMMM_SHARED overrides.
-SHARED = Path(os.environ.get("CAUSALMMM_SHARED", REPO.parent / "shared"))
+#: The peer data sets, in the repository (datasets/README.md says where each comes from).
+DATASETS = REPO / "datasets"
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The peer data sets (../shared/data); tests that need them skip with a reason when absent."""
-    path = SHARED / "data"
-    if not path.is_dir():
-        pytest.skip(f"peer data not found at {path} (set CAUSALMMM_SHARED)")
-    return path
+    """The peer data sets (``datasets/``, part of the repository)."""
+    return DATASETS

@@ -1,4 +1,4 @@
-"""NetSim sim3 (Smith et al. 2011; the eSRU redistribution in ``../shared/data/netsim``) as a Panel with its truth.
+"""NetSim sim3 (Smith et al. 2011; the eSRU redistribution in ``datasets/netsim``) as a Panel with its truth.
 
 Each ``sim3_subject_{k}.npz`` holds ``X_np`` (15 nodes × 200 steps, rows = nodes) and ``Gref`` (15 × 15,
 ``Gref[i, j] = 1`` means ``j → i``, unit diagonal); all 50 subjects share one graph with 18 off-diagonal edges.
@@ -28,7 +28,7 @@ import pandas as pd
 
 from causalmmm_ppl.data.panel import Panel
 
-DEFAULT_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "netsim"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "datasets" / "netsim"
 N_SUBJECTS = 50
 
 
@@ -41,9 +41,9 @@ class NetsimData:
 
 
 def netsim_dir() -> Path:
-    """``$CAUSALMMM_SHARED/data/netsim`` (the variable the test suite uses too), else ``<repo>/../shared/data/netsim``."""
-    shared = os.environ.get("CAUSALMMM_SHARED")
-    return Path(shared) / "data" / "netsim" if shared else DEFAULT_DIR
+    """``$CAUSALMMM_DATASETS/netsim`` when set, else the repository's ``datasets/netsim``."""
+    root = os.environ.get("CAUSALMMM_DATASETS")
+    return Path(root) / "netsim" if root else DEFAULT_DIR
 
 
 def load_netsim(directory: str | os.PathLike | None = None, subjects: int | list[int] | None = None,

@@ -14,7 +14,7 @@ from causalmmm_ppl.inference.btvc import BTVCFit, chain_method_for, fit_btvc
 from causalmmm_ppl.models.btvc_spec import BTVCSpec
 from causalmmm_ppl.transforms import np_ops
 
-MMM_TRUTH = {"x1": 0.29, "x2": 0.07}  # documented shares of total y (../shared/data/README.md)
+MMM_TRUTH = {"x1": 0.29, "x2": 0.07}  # documented shares of total y (datasets/README.md)
 
 
 def make_tvc_panel(n_shops: int = 1, n_days: int = 364, seed: int = 0, start: str = "2022-01-03",
@@ -139,7 +139,7 @@ def test_effects_match_the_closed_form_of_an_additive_truth(svi_fit):
     """The panel's target is additive in β(t)·Hill(adstock(x)), so the effect of x over the window (the target with
     x's planned spend minus the target with x at 0 there) has a closed form; BTVC's interval covers it."""
     fit, panel = svi_fit
-    table = fit.effects(panel.select_time(136, 150), interval=0.9)
+    table = fit.effects(None, panel.select_time(136, 150), interval=0.9)
     assert list(table.columns) == ["shop", "channel", "kind", "mean", "lower", "upper", "spend", "roas", "mroas"]
     assert set(table["channel"]) == {"x"} and set(table["shop"]) == {"s0", "s1", "ALL"}
     by_kind = table.pivot(index="shop", columns="kind", values="mean")
