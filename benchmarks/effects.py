@@ -87,7 +87,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     btvc = fit_btvc(history, BTVCSpec(), BTVCInference(method="svi", svi_steps=QUICK["steps"] if quick else 3000,
                                                       svi_draws=draws), seed=seed, progress=False)
     out["btvc_fit_seconds"] = time.perf_counter() - t0
-    tables["btvc"] = btvc.effects(plan, seed=seed)
+    tables["btvc"] = btvc.effects(history, plan, seed=seed)
     zero = tables["causalmmm"].copy()
     zero[["mean", "lower", "upper"]] = 0.0
     tables["zero"] = zero

@@ -120,6 +120,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="effects CSV")
     add_common(p)
 
+    p = sub.add_parser("allocate", help="redistribute the plan's spend across channels to maximise the target")
+    p.add_argument("run", help="run directory written by fit")
+    p.add_argument("--data", required=True, help="history and a plan: trailing rows with an empty target")
+    p.add_argument("--budget", type=float, default=None,
+                   help="total spend over the plan's window (default: the plan's own total)")
+    p.add_argument("--bounds", default=None,
+                   help="CSV with columns channel, lower, upper: multiples of the planned spend (default 0.5 to 2)")
+    p.add_argument("--scope", choices=("portfolio", "shop"), default="portfolio",
+                   help="one budget over all shops (default), or each shop keeps its share")
+    p.add_argument("--risk", type=float, default=None,
+                   help="maximise this quantile of the target over the posterior instead of its mean (e.g. 0.1)")
+    p.add_argument("--interval", type=float, default=0.9, help="interval of the printed uplift (default 0.9)")
+    p.add_argument("--draws", type=int, default=None, help="posterior draws (default: the run's num_draws)")
+    p.add_argument("--out", required=True, help="the new plan: PLAN with the allocated spend on its window")
+    add_common(p)
+
     p = sub.add_parser("edges", help="edge probabilities for the shops in DATA, without retraining")
     p.add_argument("run")
     p.add_argument("--data", required=True)

@@ -2,7 +2,8 @@
 # README command 1: the main job on a bundled default (creates or reuses .venv).
 # Simulates a 12-shop panel with a known graph, fits CausalMMM on all but the last 14 days, writes edge
 # probabilities, forecasts with 90% intervals, edges of unseen shops, a spend-plan forecast, every channel's effect
-# on the target over the plan (checked against the simulator's true effects) and a report.
+# on the target over the plan (checked against the simulator's true effects), a budget allocation (scored by the
+# simulator against its own optimum) and a report.
 # OUT (default demo_out/) receives everything.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -26,6 +27,9 @@ causalmmm forecast "$OUT/run" --data "$OUT/data/plan.csv" --out "$OUT/plan_forec
 echo "== each channel's effect on the target over the plan (total, held, direct; ROAS, mROAS)" >&2
 causalmmm effects "$OUT/run" --data "$OUT/data/plan.csv" --curves "$OUT/curves.csv" --out "$OUT/effects.csv" $QUIET
 python scripts/score_effects.py "$OUT/effects.csv" "$OUT/data/effects.csv"
+echo "== redistribute the plan's budget across channels (0.5-2x each, same total), scored by the simulator" >&2
+causalmmm allocate "$OUT/run" --data "$OUT/data/plan.csv" --out "$OUT/allocated_plan.csv" $QUIET
+python scripts/score_allocation.py "$OUT/allocated_plan.csv" "$OUT/data/plan.csv" --scenario sim1 --shops 12 --days 240 --seed 0
 echo "== score the learned graphs against the simulation's truth" >&2
 python scripts/score_edges.py "$OUT/run/edges.csv" "$OUT/data/truth.csv"
 if causalmmm report --help >/dev/null 2>&1 && causalmmm report "$OUT/run" --effects "$OUT/effects.csv" \

@@ -117,10 +117,40 @@ def test_effects_on_a_btvc_run(runs, data_csv, tmp_path, capsys):
     early.loc[early["date"].isin(sorted(early["date"].unique())[-7:]), "y"] = np.nan
     early.to_csv(tmp_path / "early.csv", index=False)
     capsys.readouterr()
-    code = main(["effects", str(runs[0]), "--data", str(tmp_path / "plan.csv"), "--curves", str(tmp_path / "c.csv"),
-                 "--out", str(tmp_path / "e.csv")])
-    assert_one_line_error(code, capsys.readouterr().err, "--curves")
-    assert not (tmp_path / "c.csv").exists() and not (tmp_path / "e.csv").exists()
-    code = main(["effects", str(runs[0]), "--data", str(tmp_path / "early.csv"), "--out", str(tmp_path / "e.csv")])
+    assert main(["effects", str(runs[0]), "--data", str(tmp_path / "plan.csv"), "--curves", str(tmp_path / "c.csv"),
+                 "--out", str(tmp_path / "e.csv"), "--quiet"]) == 0
+    curves = pd.read_csv(tmp_path / "c.csv")
+    assert len(curves) == 3 * 9 and set(curves["shop"]) == {"s0", "s1", "ALL"}
+    for shop, curve in curves.groupby("shop"):  # more spend, more target; at the plan the curve is the factual
+        assert np.all(np.diff(curve.sort_values("multiplier")["mean"]) > 0), shop
+        off = curve[curve["multiplier"] == 0.0]["mean"].iloc[0]
+        at_plan = curve[curve["multiplier"] == 1.0]["mean"].iloc[0]
+        np.testing.assert_allclose(at_plan - off, wide.loc[shop, "total"], rtol=1e-6)
+    capsys.readouterr()
+    code = main(["effects", str(runs[0]), "--data", str(tmp_path / "early.csv"), "--out", str(tmp_path / "e2.csv")])
     assert_one_line_error(code, capsys.readouterr().err, "no dates after the training end")
-    assert not (tmp_path / "e.csv").exists()
+    assert not (tmp_path / "e2.csv").exists()
+
+
+def test_allocate_on_a_btvc_run(runs, data_csv, tmp_path, capsys):
+    """`causalmmm allocate` reads a BTVC run as it reads a CausalMMM one: the new plan holds the budget."""
+    frame = pd.read_csv(data_csv)
+    last = sorted(frame["date"].unique())[-7:]  # the days after the run's training end (--holdout 7)
+    frame.loc[frame["date"].isin(last), "y"] = np.nan
+    frame.to_csv(tmp_path / "plan.csv", index=False)
+    budget = 0.8 * frame.loc[frame["date"].isin(last), "x"].sum()
+    code = main(["allocate", str(runs[0]), "--data", str(tmp_path / "plan.csv"), "--budget", str(budget), "--scope",
+                 "shop", "--out", str(tmp_path / "new.csv")])
+    out = capsys.readouterr().out
+    assert code == 0 and "expected uplift vs the plan" in out
+    new = pd.read_csv(tmp_path / "new.csv")
+    window = new["date"].isin(last)
+    assert new.loc[window, "x"].sum() == pytest.approx(budget, rel=1e-6)
+    assert new.loc[window, "y"].isna().all() and not new.loc[~window, "y"].isna().any()
+    # `forecast` reads the new plan on the BTVC run: less spend, a lower forecast than the plan's
+    for name in ("plan", "new"):
+        assert main(["forecast", str(runs[0]), "--data", str(tmp_path / f"{name}.csv"), "--out",
+                     str(tmp_path / f"fc_{name}.csv"), "--quiet"]) == 0
+    fc = {name: pd.read_csv(tmp_path / f"fc_{name}.csv") for name in ("plan", "new")}
+    assert len(fc["new"]) == 2 * 7 and set(fc["new"]["node"]) == {"y"}
+    assert fc["new"]["mean"].sum() < fc["plan"]["mean"].sum()

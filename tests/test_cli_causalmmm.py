@@ -1,4 +1,5 @@
-"""`causalmmm fit --model causalmmm`, `edges` and `forecast` through the command line: real files, real fits."""
+"""`causalmmm fit --model causalmmm`, `edges`, `forecast`, `effects` and `allocate` through the command line: real
+files, real fits."""
 
 from __future__ import annotations
 
@@ -158,6 +159,63 @@ def test_effects_without_plan_rows_exit_2(run_dir, panel_dir, tmp_path, capsys):
                            str(tmp_path / "e.csv"))
     assert_one_line_error(code, err, "no rows with an empty")
     assert not (tmp_path / "e.csv").exists()
+
+
+def test_allocate_writes_a_plan_forecast_reads(run_dir, panel_dir, tmp_path, capsys):
+    """The new plan keeps the history, the budget and every channel's day-to-day shape; only the window's spend moves,
+    within 0.5-2x; `forecast` reads it; the same seed gives the same plan."""
+    out = tmp_path / "new.csv"
+    code, stdout, err = run_cli(capsys, "allocate", str(run_dir), "--data", str(panel_dir / "plan.csv"), "--draws", "4",
+                                "--out", str(out))
+    assert code == 0, err
+    assert "expected uplift vs the plan" in stdout and "interval" in stdout
+    old, new = pd.read_csv(panel_dir / "plan.csv"), pd.read_csv(out)
+    assert list(new.columns[: len(old.columns) - 2]) == list(old.columns[: len(old.columns) - 2])  # no context: fit
+    assert len(new) == len(old) and new["gmv"].isna().sum() == old["gmv"].isna().sum()
+    channels = [f"c{k}" for k in range(6)]
+    window = old["gmv"].isna()
+    pd.testing.assert_frame_equal(new.loc[~window.to_numpy(), channels].reset_index(drop=True),
+                                  old.loc[~window, channels].reset_index(drop=True), check_dtype=False)
+    assert new.loc[window.to_numpy(), channels].to_numpy().sum() == pytest.approx(
+        old.loc[window, channels].to_numpy().sum(), rel=1e-6)
+    ratio = (new.loc[window.to_numpy()].groupby("shop")[channels].sum()
+             / old.loc[window].groupby("shop")[channels].sum())
+    ratio = ratio.to_numpy()[np.isfinite(ratio.to_numpy())]
+    assert ratio.min() >= 0.5 - 1e-9 and ratio.max() <= 2.0 + 1e-9 and np.ptp(ratio) > 0.05
+    code, _, err = run_cli(capsys, "forecast", str(run_dir), "--data", str(out), "--out", str(tmp_path / "fc.csv"))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "allocate", str(run_dir), "--data", str(panel_dir / "plan.csv"), "--draws", "4",
+                           "--out", str(tmp_path / "again.csv"), "--quiet")
+    assert code == 0, err
+    assert (tmp_path / "again.csv").read_bytes() == out.read_bytes()
+
+
+def test_allocate_refuses_bad_problems_and_writes_nothing(run_dir, panel_dir, tmp_path, capsys):
+    bounds = tmp_path / "bounds.csv"
+    cases = [
+        (["--budget", "-5"], "--budget"),
+        (["--budget", "1e12"], "infeasible"),
+        (["--risk", "1.2"], "--risk"),
+        (["--bounds", str(bounds)], "unknown channel 'tv'"),
+        (["--draws", "1"], "--draws"),
+    ]
+    bounds.write_text("channel,lower,upper\ntv,0.5,2\n")
+    for flags_, needle in cases:
+        code, _, err = run_cli(capsys, "allocate", str(run_dir), "--data", str(panel_dir / "plan.csv"), *flags_,
+                               "--out", str(tmp_path / "x.csv"))
+        assert_one_line_error(code, err, needle)
+        assert not (tmp_path / "x.csv").exists()
+    code, _, err = run_cli(capsys, "allocate", str(run_dir), "--data", str(panel_dir / "panel.csv"), "--out",
+                           str(tmp_path / "x.csv"))
+    assert_one_line_error(code, err, "no rows with an empty")
+    frame = pd.read_csv(panel_dir / "plan.csv")
+    last = frame[(frame["shop"] == frame["shop"].iloc[0]) & frame["gmv"].isna()].index[0]
+    frame.loc[last, ["pv", "gmv"]] = 1.0  # the first shop's plan starts a day later
+    frame.to_csv(tmp_path / "ragged.csv", index=False)
+    code, _, err = run_cli(capsys, "allocate", str(run_dir), "--data", str(tmp_path / "ragged.csv"), "--out",
+                           str(tmp_path / "x.csv"))
+    assert_one_line_error(code, err, "different windows")
+    assert not (tmp_path / "x.csv").exists()
 
 
 def test_data_with_other_columns_than_the_run_is_refused(run_dir, panel_dir, tmp_path, capsys):

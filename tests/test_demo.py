@@ -1,4 +1,5 @@
-"""README command 1 (scripts/demo.sh) runs end to end: simulate → fit → edges → forecast → effects → score → report."""
+"""README command 1 (scripts/demo.sh) runs end to end: simulate → fit → edges → forecast → effects → allocate → score
+→ report."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,5 +29,9 @@ def test_demo_script_writes_edges_forecasts_and_a_report(tmp_path):
     effects = pd.read_csv(out / "effects.csv")
     assert len(effects) == (12 + 1) * 6 * 3 and "total effects over 12 shops: Spearman" in done.stdout
     assert len(pd.read_csv(out / "curves.csv")) == (12 + 1) * 6 * 9
+    assert "expected uplift vs the plan" in done.stdout and "allocation by the truth" in done.stdout
+    plan, new = pd.read_csv(out / "data" / "plan.csv"), pd.read_csv(out / "allocated_plan.csv")
+    channels = [f"c{k}" for k in range(6)]
+    assert new[channels].to_numpy().sum() == pytest.approx(plan[channels].to_numpy().sum(), rel=1e-6)
     html = (out / "report.html").read_text()
     assert "<img" in html and "data:image/png;base64," in html and "<h2>Channel effects</h2>" in html

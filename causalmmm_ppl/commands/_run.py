@@ -1,4 +1,4 @@
-"""Shared by the commands that read a fitted run and new data (``edges``, ``forecast``, ``effects``)."""
+"""Shared by the commands that read a fitted run and new data (``edges``, ``forecast``, ``effects``, ``allocate``)."""
 
 from __future__ import annotations
 
@@ -36,22 +36,34 @@ def load_any_run_and_data(run: str, data: str, *, allow_missing_target: bool):
     -------
     fit : CausalMMMFit or BTVCFit; panel : Panel
     """
-    import json
-
     from causalmmm_ppl.data.load import load_panel
-    from causalmmm_ppl.data.panel import ColumnSpec
-    from causalmmm_ppl.errors import InputError
     from causalmmm_ppl.inference.btvc import BTVCFit
 
     model_dir = Path(run) / "model"
     if not (model_dir / "btvc.json").exists():
         return load_run_and_data(run, data, allow_missing_target=allow_missing_target)
-    columns_file = model_dir / "columns.json"
+    fit = BTVCFit.load(model_dir)
+    return fit, load_panel(data, btvc_columns(run), allow_missing_target=allow_missing_target)
+
+
+def btvc_columns(run: str):
+    """The column schema of a BTVC run (``RUN/model/columns.json``)."""
+    import json
+
+    from causalmmm_ppl.data.panel import ColumnSpec
+    from causalmmm_ppl.errors import InputError
+
+    columns_file = Path(run) / "model" / "columns.json"
     if not columns_file.is_file():
         raise InputError(f"{run}: the BTVC run has no model/columns.json; fit it again")
     try:
-        columns = ColumnSpec.from_dict(json.loads(columns_file.read_text()))
+        return ColumnSpec.from_dict(json.loads(columns_file.read_text()))
     except (ValueError, TypeError, KeyError) as exc:
         raise InputError(f"{columns_file}: unreadable ({exc}); fit the run again") from None
-    fit = BTVCFit.load(model_dir)
-    return fit, load_panel(data, columns, allow_missing_target=allow_missing_target)
+
+
+def run_columns(run: str, fit):
+    """The column schema of a loaded run (CausalMMM or BTVC)."""
+    from causalmmm_ppl.inference.btvc import BTVCFit
+
+    return btvc_columns(run) if isinstance(fit, BTVCFit) else fit.schema.columns

@@ -7,13 +7,13 @@ channel's planned spend is 0 there (``total``, ``held``, ``direct``; see :mod:`c
 The table has ``shop, channel, kind, mean, lower, upper, spend, roas, mroas``, with ``shop = "ALL"`` rows summed over
 shops. Shops whose plans start on the same day and have the same length are computed together; when the shops' plans
 cover different windows, no portfolio rows are written. On a BTVC run (additive, no graph) the three kinds agree, and
-the plan must start the day after the run's training end; ``--draws`` is the run's.
+the plan must start the day after the run's training end (its history is the run's own).
 
 ``--window START:END`` takes the window from past days instead (dates, END included): every shop's rows from START to
 END are the plan, with their channel values, and the rows before START the history; the target's recorded values
 there are not used. This decomposes a stretch of history into the channels' effects (CausalMMM runs).
 
-``--curves FILE`` also writes response curves (CausalMMM): ``shop, channel, multiplier, mean, lower, upper``, the
+``--curves FILE`` also writes response curves: ``shop, channel, multiplier, mean, lower, upper``, the
 target summed over the window when the channel's planned spend is multiplied by 0, 0.25, …, 2 (the other channels
 respond through the graph).
 """
@@ -65,20 +65,15 @@ def run(args: argparse.Namespace) -> int:
     if args.window is not None and isinstance(fit, BTVCFit):
         raise InputError("--window: the decomposition of past days is computed for CausalMMM runs only")
     groups = plan_groups(panel) if args.window is None else window_groups(panel, args.window)
-    if args.curves is not None and isinstance(fit, BTVCFit):
-        raise InputError("--curves: response curves are computed for CausalMMM runs only")
     tables, curves = [], []
     for (start, horizon), shops in groups.items():
         sub = panel.select_shops(shops)
-        if isinstance(fit, BTVCFit):  # additive: its window is the plan's days after its training end
-            tables.append(fit.effects(sub.select_time(start, start + horizon), interval=args.interval,
-                                      seed=args.seed))
-        else:
-            history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
-            tables.append(fit.effects(history, plan, interval=args.interval, num_draws=args.draws, seed=args.seed))
-            if args.curves is not None:
-                curves.append(fit.response_curves(history, plan, interval=args.interval, num_draws=args.draws,
-                                                  seed=args.seed))
+        history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
+        tables.append(fit.effects(history, plan, interval=args.interval, num_draws=args.draws, seed=args.seed,
+                                  progress=not args.quiet))
+        if args.curves is not None:
+            curves.append(fit.response_curves(history, plan, interval=args.interval, num_draws=args.draws,
+                                              seed=args.seed, progress=not args.quiet))
     # shops with different windows have no common portfolio: "ALL" rows only when every plan is the same window
     table = tables[0] if len(tables) == 1 else pd.concat([t[t["shop"] != "ALL"] for t in tables], ignore_index=True)
     require_finite(table[["mean", "lower", "upper"]], "the effects")

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from causalmmm_ppl.data.panel import Panel
+from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.models.btvc import (
     LATENT_SITES,
     BTVCData,
@@ -853,45 +854,95 @@ class BTVCFit:
         draws = self._predict(d.data(grid.dates, media, grid.controls, mask), key)[:, :, :, d.n_train:]
         return draws * self.scales.target[:, None]
 
-    def effects(self, plan: Panel, *, interval: float = 0.9, seed: int | None = None) -> pd.DataFrame:
-        """Every shop's and channel's effect on the target over the plan's days after the training end: the target
-        summed over those days minus the same sum with the channel's planned spend at 0 there, under the posterior,
-        with the same predictive noise on both paths (``causalmmm effects``' table). The model is additive, so the
-        ``total``, ``held`` and ``direct`` rows agree.
+    @property
+    def channel_names(self) -> list[str]:
+        """The media channels, in the design's order."""
+        return list(self.design.media)
+
+    def effect_samples(
+        self,
+        history: Panel | None,
+        plan: Panel,
+        scenarios: list[tuple[str, str, float]],
+        *,
+        num_draws: int | None = None,
+        seed: int | None = None,
+        progress: bool = False,
+    ) -> tuple[np.ndarray, dict[tuple[str, str, float], np.ndarray]]:
+        """The target summed over the plan's days after the training end, at the plan and under each scenario, with
+        the same predictive noise on every path (the same call as
+        :meth:`~causalmmm_ppl.inference.causalmmm_fit.CausalMMMFit.effect_samples`).
+
+        Parameters
+        ----------
+        history : not used: BTVC's history is its stored training data, which the plan must continue
+        plan : the plan's shops (training shops) and channel values
+        scenarios : ``(kind, channel, spend multiplier)``; the model is additive, so the kind does not matter
+        num_draws : the first ``num_draws`` posterior draws (default: all of the run's)
+        seed : seed of the predictive noise (default: the fit's seed + 2)
+        progress : a tqdm bar over the scenarios
 
         Returns
         -------
-        DataFrame ``shop, channel, kind, mean, lower, upper, spend, roas, mroas`` (see
-        :func:`causalmmm_ppl.inference.effects.effects_table`); shops of the training data missing from the plan are
-        left out
+        factual : (draw, shop) in the plan's shop order; counterfactual : ``{scenario: (draw, shop)}``
         """
-        from causalmmm_ppl.inference.effects import EFFECT_KINDS, MARGINAL_STEP, effects_table
-
+        channels = self.channel_names
+        unknown = sorted({c for _, c, _ in scenarios} - set(channels))
+        if unknown:
+            raise InputError(f"unknown channel(s) {', '.join(map(repr, unknown))}; the run's channels are "
+                             f"{', '.join(channels)}")
         plan, grid = self._plan_grid(plan)
         d = self.design
         key = jax.random.PRNGKey(self.seed + 2 if seed is None else seed)
+        rows = [d.shops.index(s) for s in plan.shops]  # the plan's shops in the training grid
+        n = num_draws
 
-        def window_sum(media: np.ndarray) -> np.ndarray:  # (draw, shop) over the plan's rows
+        def window_sum(media: np.ndarray) -> np.ndarray:  # (draw, plan shop) over the plan's rows
             draws = self._plan_draws(grid, media, key)
-            draws = draws.reshape((-1,) + draws.shape[2:])
-            rows = np.stack([plan.mask[max(o, 0)] for o in grid.order])  # (shop, day)
-            return np.where(rows[None], draws, 0.0).sum(-1)
+            draws = draws.reshape((-1,) + draws.shape[2:])[:n, rows]
+            return np.where(plan.mask[None], draws, 0.0).sum(-1)
 
-        factual = window_sum(grid.media)
-        effect, marginal = [], []
-        for k in range(len(d.media)):
-            for mult, out in ((0.0, effect), (1.0 + MARGINAL_STEP, marginal)):
-                media = grid.media.copy()
-                media[:, d.n_train:, k] *= mult
-                out.append(window_sum(media))
-        effect = factual[..., None] - np.stack(effect, axis=-1)  # (draw, shop, channel)
-        marginal = np.stack(marginal, axis=-1) - factual[..., None]
-        keep = np.flatnonzero(grid.have)
-        shops = [d.shops[s] for s in keep]
-        spend = np.stack([plan.values[grid.order[s]][:, [plan.nodes.index(c) for c in d.media]].sum(0)
-                          for s in keep])  # (shop, channel)
-        return effects_table({kind: effect[:, keep] for kind in EFFECT_KINDS}, spend, marginal[:, keep], shops,
-                             list(d.media), interval)
+        from tqdm.auto import tqdm
+
+        counter = {}
+        for kind, c, mult in tqdm(scenarios, desc="scenarios", leave=False, disable=not progress):
+            media = grid.media.copy()
+            media[:, d.n_train:, channels.index(c)] *= float(mult)
+            counter[(kind, c, float(mult))] = window_sum(media)
+        return window_sum(grid.media), counter
+
+    def effects(self, history: Panel | None, plan: Panel, *, interval: float = 0.9, num_draws: int | None = None,
+                seed: int | None = None, progress: bool = False) -> pd.DataFrame:
+        """Every shop's and channel's effect on the target over the plan's days after the training end: the target
+        summed over those days minus the same sum with the channel's planned spend at 0 there, under the posterior,
+        with the same predictive noise on both paths (``causalmmm effects``' table; arguments as in
+        :meth:`effect_samples`). The model is additive, so the ``total``, ``held`` and ``direct`` rows agree.
+
+        Returns
+        -------
+        DataFrame ``shop, channel, kind, mean, lower, upper, spend, roas, mroas`` in the plan's shop order (see
+        :func:`causalmmm_ppl.inference.effects.effects_table`)
+        """
+        from causalmmm_ppl.inference.effects import EFFECT_KINDS, effect_scenarios, summarise_effects
+
+        channels = self.channel_names
+        kinds = EFFECT_KINDS
+        # one path per channel and multiplier: the kinds of an additive model share it
+        base = effect_scenarios(channels, ("total",))
+        factual, counter = self.effect_samples(history, plan, base, num_draws=num_draws, seed=seed, progress=progress)
+        counter = {(kind, c, m): counter[("total", c, m)] for _, c, m in base for kind in kinds}
+        window, _ = self._plan_grid(plan)
+        spend = window.values[..., [window.nodes.index(c) for c in channels]].sum(1)  # (shop, channel)
+        return summarise_effects(factual, counter, spend, plan.shops, channels, kinds, interval)
+
+    def response_curves(self, history: Panel | None, plan: Panel, *, interval: float = 0.9,
+                        num_draws: int | None = None, seed: int | None = None, progress: bool = False) -> pd.DataFrame:
+        """The target summed over the plan's window against 0, 0.25, …, 2 × each channel's planned spend, with
+        intervals (see :func:`causalmmm_ppl.inference.effects.response_curves`)."""
+        from causalmmm_ppl.inference.effects import response_curves
+
+        return response_curves(self, history, plan, interval=interval, num_draws=num_draws, seed=seed,
+                               progress=progress)
 
     # ------------------------------------------------------------------------------------------ export
     def to_inference_data(self, *, include_paths: bool = True, posterior_predictive: bool = True) -> Any:

@@ -29,10 +29,10 @@ from causalmmm_ppl.inference.edge_population import SHOPS_PER_TEMPLATE, EdgePopu
 from causalmmm_ppl.inference.effects import (
     CURVE_MULTIPLIERS,
     EFFECT_KINDS,
-    MARGINAL_STEP,
-    curve_table,
     effect_paths,
-    effects_table,
+    effect_scenarios,
+    response_curves,
+    summarise_effects,
 )
 from causalmmm_ppl.inference.features import ShopFeatures, shop_features
 from causalmmm_ppl.inference.forecast import forecast_draws, guide_draws
@@ -278,6 +278,7 @@ class CausalMMMFit:
         num_draws: int | None = None,
         seed: int | None = None,
         graph: np.ndarray | None = None,
+        progress: bool = False,
     ) -> tuple[np.ndarray, dict[tuple[str, str, float], np.ndarray]]:
         """The target summed over the plan's window, factual and under each scenario (see
         :mod:`causalmmm_ppl.inference.effects`), in original units.
@@ -289,6 +290,7 @@ class CausalMMMFit:
             planned spend is multiplied on the window (0: switched off)
         num_draws, seed : posterior draws (default ``spec.num_draws``) and the seed (default: the fit's)
         graph : optional (shop, cause, effect) graph imposed instead of the posterior one
+        progress : a tqdm bar over the scenarios' rollouts
 
         Returns
         -------
@@ -314,7 +316,8 @@ class CausalMMMFit:
 
         factual, counter = [], {}
         for i, (_, m) in enumerate(self._draw_chunks(n, data.x.shape)):
-            f, cf = effect_paths(self.model, self.guide, batch, plan_t, cal, m, by_position, seed=seed + i, graph=g)
+            f, cf = effect_paths(self.model, self.guide, batch, plan_t, cal, m, by_position, seed=seed + i, graph=g,
+                                 progress=progress)
             factual.append(target_sum(f))
             for (kind, c, mult), path in cf.items():
                 counter.setdefault((kind, channels[c], mult), []).append(target_sum(path))
@@ -329,20 +332,13 @@ class CausalMMMFit:
         interval: float = 0.9,
         num_draws: int | None = None,
         seed: int | None = None,
+        progress: bool = False,
     ) -> pd.DataFrame:
         """The target summed over the plan's window against a multiplier of each channel's planned spend (the other
-        channels respond through the graph: ``total``), with intervals.
-
-        Returns
-        -------
-        DataFrame ``shop, channel, multiplier, mean, lower, upper`` (see
-        :func:`causalmmm_ppl.inference.effects.curve_table`); ``shop = "ALL"`` rows sum over shops
-        """
-        channels = self.channel_names
-        scenarios = [("total", c, float(m)) for c in channels for m in multipliers if float(m) != 1.0]
-        factual, counter = self.effect_samples(history, plan, scenarios, num_draws=num_draws, seed=seed)
-        curves = {(c, m): v for (_, c, m), v in counter.items()}
-        return curve_table(factual, curves, plan.shops, channels, multipliers, interval)
+        channels respond through the graph: ``total``), with intervals (see
+        :func:`causalmmm_ppl.inference.effects.response_curves`)."""
+        return response_curves(self, history, plan, multipliers=multipliers, interval=interval, num_draws=num_draws,
+                               seed=seed, progress=progress)
 
     @property
     def channel_names(self) -> list[str]:
@@ -359,6 +355,7 @@ class CausalMMMFit:
         num_draws: int | None = None,
         seed: int | None = None,
         graph: np.ndarray | None = None,
+        progress: bool = False,
     ) -> pd.DataFrame:
         """Every shop's and channel's effect on the target over the plan's window, with intervals, ROAS and mROAS.
 
@@ -368,18 +365,10 @@ class CausalMMMFit:
         :func:`causalmmm_ppl.inference.effects.effects_table`); ``shop = "ALL"`` rows sum over shops
         """
         channels = self.channel_names
-        up = 1.0 + MARGINAL_STEP
-        scenarios = [(kind, c, 0.0) for c in channels for kind in kinds]
-        if "total" in kinds:
-            scenarios += [("total", c, up) for c in channels]
-        factual, counter = self.effect_samples(history, plan, scenarios, num_draws=num_draws, seed=seed, graph=graph)
-        effect = {kind: np.stack([factual - counter[(kind, c, 0.0)] for c in channels], axis=-1) for kind in kinds}
-        marginal = None
-        if "total" in kinds:
-            marginal = np.stack([counter[("total", c, up)] - factual for c in channels], axis=-1)
-        ch = [plan.nodes.index(c) for c in channels]
-        spend = plan.values[..., ch].sum(1)  # (shop, channel)
-        return effects_table(effect, spend, marginal, plan.shops, channels, interval)
+        factual, counter = self.effect_samples(history, plan, effect_scenarios(channels, kinds), num_draws=num_draws,
+                                               seed=seed, graph=graph, progress=progress)
+        spend = plan.values[..., [plan.nodes.index(c) for c in channels]].sum(1)  # (shop, channel)
+        return summarise_effects(factual, counter, spend, plan.shops, channels, kinds, interval)
 
     # -------------------------------------------------------------------------------------- posteriors
     def posterior_samples(self, panel: Panel | None = None, num_draws: int | None = None, seed: int | None = None

@@ -59,6 +59,7 @@ def effect_paths(
     *,
     seed: int = 0,
     graph: torch.Tensor | None = None,
+    progress: bool = False,
 ) -> tuple[torch.Tensor, dict[tuple[str, int, float], torch.Tensor]]:
     """Factual and counterfactual rollouts of every node over a plan's window.
 
@@ -73,6 +74,7 @@ def effect_paths(
         :data:`EFFECT_KINDS`, multiplier 0 switches the channel off
     seed : the one seed of every rollout (common random numbers)
     graph : optional (shop, node, node) graph imposed with ``poutine.do`` (e.g. channel → target edges only)
+    progress : a tqdm bar over the scenarios
 
     Returns
     -------
@@ -97,7 +99,9 @@ def effect_paths(
     } if bool(model.mediator_mask.any()) else {}
     n_channels = int(model.channel_mask.sum())
     out = {}
-    for kind, c, m in scenarios:
+    from tqdm.auto import tqdm
+
+    for kind, c, m in tqdm(scenarios, desc="scenarios", unit="rollout", leave=False, disable=not progress):
         changed = plan.clone()
         changed[..., c] = changed[..., c] * float(m)
         sites = dict(base, **plan_interventions(changed, num_draws))
@@ -164,6 +168,34 @@ def effects_table(
                              kind="stable").reset_index(drop=True)
 
 
+def effect_scenarios(channels: Sequence[str], kinds: Sequence[str] = EFFECT_KINDS) -> list[tuple[str, str, float]]:
+    """The scenarios of an effects table: every channel off in every kind, and +:data:`MARGINAL_STEP` of its spend
+    (``total``) for the mROAS."""
+    scenarios = [(kind, c, 0.0) for c in channels for kind in kinds]
+    if "total" in kinds:
+        scenarios += [("total", c, 1.0 + MARGINAL_STEP) for c in channels]
+    return scenarios
+
+
+def summarise_effects(
+    factual: np.ndarray, counter: dict[tuple[str, str, float], np.ndarray], spend: np.ndarray, shops: Sequence[str],
+    channels: Sequence[str], kinds: Sequence[str], interval: float,
+) -> pd.DataFrame:
+    """The effects table from the draws of :func:`effect_scenarios`' scenarios (any model's ``effect_samples``).
+
+    Parameters
+    ----------
+    factual : (draw, shop) the target summed over the window at the plan
+    counter : ``{(kind, channel, multiplier): (draw, shop)}`` the same under each scenario
+    spend : (shop, channel) the channels' planned spend in the window
+    """
+    effect = {kind: np.stack([factual - counter[(kind, c, 0.0)] for c in channels], axis=-1) for kind in kinds}
+    marginal = None
+    if "total" in kinds:
+        marginal = np.stack([counter[("total", c, 1.0 + MARGINAL_STEP)] - factual for c in channels], axis=-1)
+    return effects_table(effect, spend, marginal, shops, channels, interval)
+
+
 #: Spend multipliers of a response curve: the channel's planned spend times 0, 0.25, …, 2.
 CURVE_MULTIPLIERS = tuple(float(m) for m in np.linspace(0.0, 2.0, 9))
 
@@ -194,3 +226,23 @@ def curve_table(
             rows.append(pd.DataFrame({"shop": names, "channel": c, "multiplier": float(m), "mean": d.mean(0),
                                       "lower": lo, "upper": hi}))
     return pd.concat(rows, ignore_index=True)
+
+
+def response_curves(
+    fit, history, plan, *, multipliers: Sequence[float] = CURVE_MULTIPLIERS, interval: float = 0.9,
+    num_draws: int | None = None, seed: int | None = None, progress: bool = False,
+) -> pd.DataFrame:
+    """Response curves of any fit with ``effect_samples`` and ``channel_names`` (CausalMMM, BTVC): the target summed
+    over the plan's window against a multiplier of each channel's planned spend (``total``: the other channels respond
+    through the graph where the model has one), with intervals.
+
+    Returns
+    -------
+    DataFrame ``shop, channel, multiplier, mean, lower, upper`` (see :func:`curve_table`); ``shop = "ALL"`` rows sum
+    over shops
+    """
+    channels = fit.channel_names
+    scenarios = [("total", c, float(m)) for c in channels for m in multipliers if float(m) != 1.0]
+    factual, counter = fit.effect_samples(history, plan, scenarios, num_draws=num_draws, seed=seed, progress=progress)
+    curves = {(c, m): v for (_, c, m), v in counter.items()}
+    return curve_table(factual, curves, plan.shops, channels, multipliers, interval)

@@ -20,22 +20,20 @@ SCRIPTS = {
     "graph_templates": "## Population graph prior",
     "graph_offhome": "## Graph recovery off home ground",
     "effects": "## Causal effects and budget",
+    "allocation": "## Budget allocation",
 }
+#: Flags beyond ``--quick --no-write`` (one scenario where every scenario runs the same code).
+EXTRA = {"allocation": ["--scenarios", "sim2"]}
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
 def test_quick_mode(name, capsys):
-    shared = DOC.parents[2] / "shared" / "data"
     if name == "graph_recovery":
         pytest.importorskip("tigramite")
         pytest.importorskip("lingam")
-        if not (shared / "netsim").is_dir():
-            pytest.skip("NetSim data (../shared/data/netsim) not found")
-    if name == "forecasting" and not (shared / "meridian").is_dir():
-        pytest.skip("Meridian data (../shared/data/meridian) not found")
     before = DOC.read_text() if DOC.exists() else None
     module = importlib.import_module(f"benchmarks.{name}")
-    assert module.main(["--quick", "--no-write"]) == 0
+    assert module.main(["--quick", "--no-write", *EXTRA.get(name, [])]) == 0
     out = capsys.readouterr().out
     assert out.startswith(SCRIPTS[name]) and "Command: `" in out and "| " in out
     assert "nan" not in out.split("\n|---")[1].split("\n\n")[0]  # the table is filled
