@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
         idata = fit.to_inference_data()
         require_finite_posterior(idata)
         table = diagnostics_table(idata)
-        forecast = fit.forecast(panel) if holdout else None
+        forecast = fit.forecast(None, panel) if holdout else None
         if forecast is not None:
             require_finite(forecast[["mean", "lower", "upper"]], "the forecast")
         with held.commit() as tmp:

@@ -30,40 +30,19 @@ def load_run_and_data(run: str, data: str, *, allow_missing_target: bool):
 
 
 def load_any_run_and_data(run: str, data: str, *, allow_missing_target: bool):
-    """The fit of a CausalMMM or a BTVC run and ``DATA`` loaded with the run's columns.
+    """The fit of a run of any registered model (:mod:`causalmmm_ppl.inference.mmm_fit`) and ``DATA`` loaded with
+    the run's columns.
 
     Returns
     -------
-    fit : CausalMMMFit or BTVCFit; panel : Panel
+    fit : an :class:`~causalmmm_ppl.inference.mmm_fit.MMMFit`; panel : Panel; columns : the run's ColumnSpec
     """
     from causalmmm_ppl.data.load import load_panel
-    from causalmmm_ppl.inference.btvc import BTVCFit
+    from causalmmm_ppl.inference.mmm_fit import load_run
 
-    model_dir = Path(run) / "model"
-    if not (model_dir / "btvc.json").exists():
-        return load_run_and_data(run, data, allow_missing_target=allow_missing_target)
-    fit = BTVCFit.load(model_dir)
-    return fit, load_panel(data, btvc_columns(run), allow_missing_target=allow_missing_target)
-
-
-def btvc_columns(run: str):
-    """The column schema of a BTVC run (``RUN/model/columns.json``)."""
-    import json
-
-    from causalmmm_ppl.data.panel import ColumnSpec
-    from causalmmm_ppl.errors import InputError
-
-    columns_file = Path(run) / "model" / "columns.json"
-    if not columns_file.is_file():
-        raise InputError(f"{run}: the BTVC run has no model/columns.json; fit it again")
-    try:
-        return ColumnSpec.from_dict(json.loads(columns_file.read_text()))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise InputError(f"{columns_file}: unreadable ({exc}); fit the run again") from None
-
-
-def run_columns(run: str, fit):
-    """The column schema of a loaded run (CausalMMM or BTVC)."""
-    from causalmmm_ppl.inference.btvc import BTVCFit
-
-    return btvc_columns(run) if isinstance(fit, BTVCFit) else fit.schema.columns
+    fit, columns = load_run(run)
+    panel = load_panel(data, columns, allow_missing_target=allow_missing_target)
+    schema = getattr(fit, "schema", None)  # a model that keeps its node schema checks DATA against it
+    if schema is not None:
+        schema.check(panel, what=str(data))
+    return fit, panel, columns

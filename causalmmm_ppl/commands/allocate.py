@@ -20,7 +20,7 @@ import argparse
 import pandas as pd
 
 from causalmmm_ppl._io import write_csv
-from causalmmm_ppl.commands._run import load_any_run_and_data, run_columns
+from causalmmm_ppl.commands._run import load_any_run_and_data
 from causalmmm_ppl.commands.forecast import plan_groups
 from causalmmm_ppl.data.load import read_table
 from causalmmm_ppl.errors import InputError
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--budget must be a non-negative number, got {args.budget:g}")
     if args.risk is not None and not 0.0 < args.risk < 1.0:
         raise InputError(f"--risk must be in (0, 1), got {args.risk:g}")
-    fit, panel = load_any_run_and_data(args.run, args.data, allow_missing_target=True)
+    fit, panel, columns = load_any_run_and_data(args.run, args.data, allow_missing_target=True)
     bounds = None
     if args.bounds is not None:
         bounds = read_bounds(read_table(args.bounds, str_columns=("channel",)), fit.channel_names,
@@ -49,7 +49,6 @@ def run(args: argparse.Namespace) -> int:
     history, plan = panel.select_time(0, start), panel.select_time(start, start + horizon)
     result = allocate(fit, history, plan, budget=args.budget, bounds=bounds, scope=args.scope, risk=args.risk,
                       num_draws=args.draws, seed=args.seed, progress=not args.quiet)
-    columns = run_columns(args.run, fit)
     frames = [p.to_frame(columns.shop_col, columns.date_col) for p in (history, result.apply(plan))]
     order = {shop: i for i, shop in enumerate(panel.shops)}  # PLAN's order: each shop's history, then its window
     frame = pd.concat(frames, ignore_index=True).sort_values(

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--draws must be at least 2, got {args.draws}")
     if not 0.0 < args.interval < 1.0:
         raise InputError(f"--interval must be in (0, 1), got {args.interval}")
-    fit, panel = load_any_run_and_data(args.run, args.data, allow_missing_target=True)
+    fit, panel, _ = load_any_run_and_data(args.run, args.data, allow_missing_target=True)
     if args.window is not None and isinstance(fit, BTVCFit):
         raise InputError("--window: the decomposition of past days is computed for CausalMMM runs only")
     groups = plan_groups(panel) if args.window is None else window_groups(panel, args.window)

@@ -1,8 +1,9 @@
 """``causalmmm forecast RUN --data DATA [--interval 0.9] --out FILE``: forecast the rows of DATA whose target is
 empty, given their channel values (a spend plan), from the rows before them (the history).
 
-On a BTVC run the history is the run's own training data: the plan must start the day after its training end, and
-only the target is forecast (BTVC does not model mediators).
+Any registered model's run is read (:mod:`causalmmm_ppl.inference.mmm_fit`). On a BTVC run the history is the run's
+own training data: the plan must start the day after its training end, and only the target is forecast (BTVC does
+not model mediators).
 
 Each shop's plan is its trailing rows with an empty target; they must carry every channel. Shops whose plans start
 on the same day and have the same length are forecast together. A forecast that is not finite is an error; text
@@ -47,17 +48,12 @@ def plan_groups(panel) -> dict[tuple[int, int], np.ndarray]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from causalmmm_ppl.inference.btvc import BTVCFit
-
-    fit, panel = load_any_run_and_data(args.run, args.data, allow_missing_target=True)
+    fit, panel, _ = load_any_run_and_data(args.run, args.data, allow_missing_target=True)
     tables = []
     for (start, horizon), shops in plan_groups(panel).items():
         sub = panel.select_shops(shops)
         history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
-        if isinstance(fit, BTVCFit):  # its history is the stored training data
-            tables.append(fit.forecast(plan, interval=args.interval, seed=args.seed))
-        else:
-            tables.append(fit.forecast(history, plan, interval=args.interval, seed=args.seed))
+        tables.append(fit.forecast(history, plan, interval=args.interval, seed=args.seed))
     table = pd.concat(tables, ignore_index=True)
     require_finite(table[["mean", "lower", "upper"]], "the forecast")
     write_csv(table, args.out, date_format="%Y-%m-%d")

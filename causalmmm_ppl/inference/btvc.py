@@ -774,11 +774,15 @@ class BTVCFit:
                              "upper": hi[s, k]})
         return pd.DataFrame(rows)
 
-    def forecast(self, plan: Panel, *, interval: float = 0.9, seed: int | None = None) -> pd.DataFrame:
+    def forecast(self, history: Panel | None, plan: Panel, *, interval: float = 0.9,
+                 seed: int | None = None) -> pd.DataFrame:
         """Forecast the target on the days of ``plan`` after the training end, given their channel values.
 
         Parameters
         ----------
+        history
+            Not used: BTVC's history is its stored training data, which the plan must continue (the argument keeps
+            the call of :class:`~causalmmm_ppl.inference.mmm_fit.MMMFit`).
         plan
             A panel with the training shops (any order, extra shops are an error) and the media and control
             columns; its days after the last training day, which must continue the training grid, are forecast

@@ -21,6 +21,7 @@ SCRIPTS = {
     "graph_offhome": "## Graph recovery off home ground",
     "effects": "## Causal effects and budget",
     "allocation": "## Budget allocation",
+    "peer_contributions": "## Contribution shares on PyMC-Marketing's example",
 }
 #: Flags beyond ``--quick --no-write`` (one scenario where every scenario runs the same code).
 EXTRA = {"allocation": ["--scenarios", "sim2"]}

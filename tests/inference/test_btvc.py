@@ -115,7 +115,7 @@ def test_svi_fit_shapes_contributions_and_shares(svi_fit):
 
 def test_forecast_continues_the_grid_with_the_plan(svi_fit):
     fit, panel = svi_fit
-    fc = fit.forecast(panel)
+    fc = fit.forecast(None, panel)
     assert list(fc.columns) == ["shop", "date", "node", "observed", "mean", "lower", "upper"]
     assert len(fc) == 2 * 14 and set(fc["node"]) == {"y"}
     assert fc["date"].min() == panel.dates[136]
@@ -128,11 +128,11 @@ def test_forecast_continues_the_grid_with_the_plan(svi_fit):
     plan = panel.select_time(136, 150)
     zero = Panel(values=np.where(np.arange(3) == 0, 0.0, plan.values), observed=plan.observed, context=plan.context,
                  shops=plan.shops, dates=plan.dates, nodes=plan.nodes, node_kinds=plan.node_kinds, freq=plan.freq)
-    assert fit.forecast(zero)["mean"].mean() < fc["mean"].mean()
+    assert fit.forecast(None, zero)["mean"].mean() < fc["mean"].mean()
     with pytest.raises(ValueError, match="continue the training grid"):
-        fit.forecast(panel.select_time(140, 150))
+        fit.forecast(None, panel.select_time(140, 150))
     with pytest.raises(ValueError, match="no dates after"):
-        fit.forecast(panel.select_time(0, 100))
+        fit.forecast(None, panel.select_time(0, 100))
 
 
 def test_effects_match_the_closed_form_of_an_additive_truth(svi_fit):
@@ -166,7 +166,7 @@ def test_save_and_load_reproduce_the_forecast(svi_fit, tmp_path):
     fit.save(tmp_path / "model")
     again = BTVCFit.load(tmp_path / "model")
     assert again.spec == fit.spec and again.design.media == fit.design.media
-    pd.testing.assert_frame_equal(again.forecast(panel, seed=5), fit.forecast(panel, seed=5))
+    pd.testing.assert_frame_equal(again.forecast(None, panel, seed=5), fit.forecast(None, panel, seed=5))
     with pytest.raises(ValueError, match="not a BTVC model"):
         BTVCFit.load(tmp_path)
     # a fit saved before ``coef_knot_prior`` existed had the HalfNormal prior on the knot spreads

@@ -1,0 +1,166 @@
+"""The MMMFit protocol and the run-kind registry: both fits satisfy it, and a third model written against it (a linear
+toy, defined here) gets `forecast`, `effects` and `allocate` from the command line with one registry line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from causalmmm_ppl.cli import main
+from causalmmm_ppl.data.panel import Panel
+from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.inference import mmm_fit
+from causalmmm_ppl.inference.effects import (
+    EFFECT_KINDS,
+    effect_scenarios,
+    response_curves,
+    summarise_effects,
+)
+from causalmmm_ppl.inference.mmm_fit import COLUMNS_FILE, MMMFit, RunKind, register_run_kind
+
+
+class LinearToy:
+    """Each shop's target is ``a + Σ_c β_c·x_c + σ·ε`` (least squares on the history): the smallest model behind the
+    protocol. Effects are linear in spend, so they have a closed form: ``β_c`` × the channel's spend in the window."""
+
+    def __init__(self, channels: list[str], coef: np.ndarray, sigma: np.ndarray, draws: int = 50) -> None:
+        self.channels = list(channels)
+        self.coef = np.asarray(coef, float)  # (shop, 1 + channel)
+        self.sigma = np.asarray(sigma, float)  # (shop,)
+        self.draws = draws
+
+    @classmethod
+    def fit(cls, panel: Panel) -> "LinearToy":
+        ch = panel.channel_index
+        coef, sigma = [], []
+        for s in range(panel.n_shops):
+            x = np.column_stack([np.ones(panel.n_time), panel.values[s][:, ch]])
+            y = panel.values[s, :, -1]
+            b, *_ = np.linalg.lstsq(x, y, rcond=None)
+            coef.append(b)
+            sigma.append(np.std(y - x @ b))
+        return cls([panel.nodes[i] for i in ch], np.stack(coef), np.asarray(sigma))
+
+    @property
+    def channel_names(self) -> list[str]:
+        return list(self.channels)
+
+    def _paths(self, plan: Panel, spend_scale: np.ndarray, seed: int | None) -> np.ndarray:
+        x = plan.values[..., [plan.nodes.index(c) for c in self.channels]] * spend_scale[None, None, :]
+        mean = self.coef[:, :1] + np.einsum("stc,sc->st", x, self.coef[:, 1:])  # (shop, day)
+        noise = np.random.default_rng(0 if seed is None else seed).standard_normal((self.draws,) + mean.shape)
+        return mean[None] + self.sigma[None, :, None] * noise  # (draw, shop, day)
+
+    def forecast(self, history, plan, *, interval=0.9, seed=None):
+        paths = self._paths(plan, np.ones(len(self.channels)), seed)
+        lo, hi = np.quantile(paths, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
+        s, t = np.indices(paths.shape[1:])
+        return pd.DataFrame({"shop": np.asarray(plan.shops, dtype=object)[s.ravel()], "date": plan.dates[t.ravel()],
+                             "node": plan.target, "observed": np.nan, "mean": paths.mean(0).ravel(),
+                             "lower": lo.ravel(), "upper": hi.ravel()})
+
+    def effect_samples(self, history, plan, scenarios, *, num_draws=None, seed=None, progress=False):
+        def total(scale):
+            return self._paths(plan, scale, seed).sum(-1)
+
+        counter = {}
+        for kind, c, m in scenarios:
+            scale = np.ones(len(self.channels))
+            scale[self.channels.index(c)] = m
+            counter[(kind, c, float(m))] = total(scale)
+        return total(np.ones(len(self.channels))), counter
+
+    def effects(self, history, plan, *, interval=0.9, num_draws=None, seed=None, progress=False):
+        factual, counter = self.effect_samples(history, plan, effect_scenarios(self.channels), seed=seed)
+        spend = plan.values[..., [plan.nodes.index(c) for c in self.channels]].sum(1)
+        return summarise_effects(factual, counter, spend, plan.shops, self.channels, EFFECT_KINDS, interval)
+
+    def response_curves(self, history, plan, *, interval=0.9, num_draws=None, seed=None, progress=False):
+        return response_curves(self, history, plan, interval=interval, seed=seed)
+
+    def save(self, directory) -> None:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "linear_toy.json").write_text(json.dumps({"channels": self.channels, "coef": self.coef.tolist(),
+                                                       "sigma": self.sigma.tolist()}))
+
+    @classmethod
+    def load(cls, directory) -> "LinearToy":
+        meta = json.loads((Path(directory) / "linear_toy.json").read_text())
+        return cls(meta["channels"], np.asarray(meta["coef"]), np.asarray(meta["sigma"]))
+
+
+@pytest.fixture
+def toy_kind():
+    register_run_kind(RunKind("linear_toy", marker="linear_toy.json", load=LinearToy.load))  # the one registry line
+    yield
+    mmm_fit.RUN_KINDS.pop("linear_toy")
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory):
+    """A simulated panel, the toy fitted on its history, and its run directory (``model/`` + the column schema)."""
+    root = tmp_path_factory.mktemp("toy")
+    assert main(["simulate", "--out", str(root / "sim"), "--scenario", "sim1", "--shops", "4", "--days", "80",
+                 "--horizon", "7", "--quiet"]) == 0
+    from causalmmm_ppl.data.load import load_panel
+    from causalmmm_ppl.data.panel import ColumnSpec
+
+    flags = (root / "sim" / "fit_flags.txt").read_text().split()
+    columns = ColumnSpec(target=flags[flags.index("--target") + 1],
+                         channels=tuple(flags[flags.index("--channels") + 1].split(",")))
+    history = load_panel(root / "sim" / "history.csv", columns)
+    fit = LinearToy.fit(history)
+    fit.save(root / "run" / "model")
+    (root / "run" / "model" / COLUMNS_FILE).write_text(json.dumps(columns.to_dict()))
+    return fit, root
+
+
+def test_both_fits_satisfy_the_protocol():
+    from causalmmm_ppl.inference.btvc import BTVCFit
+    from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit
+
+    for cls in (CausalMMMFit, BTVCFit, LinearToy):
+        missing = [name for name in ("channel_names", "forecast", "effect_samples", "effects", "response_curves",
+                                     "save") if not hasattr(cls, name)]
+        assert not missing, (cls.__name__, missing)
+    assert isinstance(LinearToy(["c0"], np.zeros((1, 2)), np.ones(1)), MMMFit)
+
+
+def test_a_third_model_answers_forecast_effects_and_allocate(toy_kind, toy_run, tmp_path, capsys):
+    fit, root = toy_run
+    plan_csv = root / "sim" / "plan.csv"
+    assert main(["forecast", str(root / "run"), "--data", str(plan_csv), "--out", str(tmp_path / "fc.csv"),
+                 "--quiet"]) == 0
+    assert len(pd.read_csv(tmp_path / "fc.csv")) == 4 * 7
+    assert main(["effects", str(root / "run"), "--data", str(plan_csv), "--out", str(tmp_path / "eff.csv"),
+                 "--quiet"]) == 0
+    table = pd.read_csv(tmp_path / "eff.csv", dtype={"shop": str})
+    # linear in spend: a channel's effect is its coefficient times its spend in the window, in every kind
+    shops = table[table["shop"] != "ALL"]
+    coef = {(s, c): fit.coef[i, 1 + k] for i, s in enumerate(sorted(shops["shop"].unique()))
+            for k, c in enumerate(fit.channels)}
+    expected = [coef[(r.shop, r.channel)] * r.spend for r in shops.itertuples()]
+    np.testing.assert_allclose(shops["mean"], expected, rtol=1e-9, atol=1e-6)
+    assert main(["allocate", str(root / "run"), "--data", str(plan_csv), "--scope", "shop", "--out",
+                 str(tmp_path / "new.csv")]) == 0
+    assert "expected uplift vs the plan" in capsys.readouterr().out
+    old, new = pd.read_csv(plan_csv, dtype={"shop": str}), pd.read_csv(tmp_path / "new.csv", dtype={"shop": str})
+    window = old["gmv"].isna().to_numpy()
+    for i, shop in enumerate(sorted(old["shop"].unique())):
+        rows = window & (old["shop"] == shop).to_numpy()
+        ratio = new.loc[rows, fit.channels].sum().to_numpy() / old.loc[rows, fit.channels].sum().to_numpy()
+        best = int(np.argmax(fit.coef[i, 1:]))
+        assert ratio[best] > 1.0  # money moves to the channel that pays most (a linear response: a corner)
+
+
+def test_an_unknown_run_is_refused(tmp_path):
+    (tmp_path / "model").mkdir()
+    with pytest.raises(InputError, match="not a run directory of a known model"):
+        mmm_fit.load_run(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        mmm_fit.load_run(tmp_path / "absent")
