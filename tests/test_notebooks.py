@@ -18,7 +18,7 @@ from jupyter_client.kernelspec import KernelSpec  # noqa: E402
 from jupyter_client.manager import KernelManager  # noqa: E402
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["01_quickstart", "02_graph_priors", "03_causalmmm_vs_btvc", "04_peer_data"]
+NAMES = ["01_quickstart", "02_graph_priors", "03_causalmmm_vs_btvc", "04_peer_data", "05_effects_and_budget"]
 TIMEOUT_S = 240
 
 
