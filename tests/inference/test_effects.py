@@ -90,3 +90,25 @@ def test_unknown_channels_and_kinds_are_refused(setup):
         fit.effect_samples(history, plan, [("total", "c9", 0.0)], num_draws=2)
     with pytest.raises(InputError, match="kind"):
         fit.effect_samples(history, plan, [("indirect", "c0", 0.0)], num_draws=2)
+
+
+def test_intervals_widen_when_the_draws_disagree(setup):
+    """The same fit and noise, two posteriors over the graph: every draw with the channel's edges, or half the draws
+    with them cut. Where the draws disagree about the edge, the channel's effect intervals reach 0 and the portfolio's
+    widens (per shop, 8 draws' quantiles are too coarse to order the widths)."""
+    fit, history, plan = setup
+    n = 8
+    dense = _graph(plan)
+    split = np.broadcast_to(dense, (n,) + dense.shape).copy()
+    split[n // 2 :, :, plan.nodes.index("c0"), :] = 0.0  # half the draws: c0 reaches nothing
+    agree = fit.effects(history, plan, num_draws=n, seed=1, graph=dense, kinds=("held",))
+    disagree = fit.effects(history, plan, num_draws=n, seed=1, graph=split, kinds=("held",))
+
+    def rows(table, channel):
+        return table[table["channel"] == channel].set_index("shop")
+
+    a, d = rows(agree, "c0"), rows(disagree, "c0")
+    assert (a["lower"] > 0).all()  # every draw sees c0's effect: the intervals exclude 0 ...
+    assert (d["lower"].abs() < 1e-6 * a["upper"]).all()  # ... and reach it once half the draws cut the edges
+    width_a, width_d = a["upper"] - a["lower"], d["upper"] - d["lower"]
+    assert width_d["ALL"] > 1.5 * width_a["ALL"]  # the portfolio's interval: about twice as wide
