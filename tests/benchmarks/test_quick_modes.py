@@ -22,6 +22,7 @@ SCRIPTS = {
     "effects": "## Causal effects and budget",
     "allocation": "## Budget allocation",
     "peer_contributions": "## Contribution shares on PyMC-Marketing's example",
+    "planning_cost": "## Planning cost: effects and allocation",
 }
 #: Flags beyond ``--quick --no-write`` (one scenario where every scenario runs the same code).
 EXTRA = {"allocation": ["--scenarios", "sim2"]}

@@ -1,0 +1,86 @@
+"""What the planning answers cost at the effects issue's size: 50 shops × 12 channels, 200 posterior draws.
+
+Writes the section "Planning cost: effects and allocation" of docs/benchmarks.md. One sim2 panel (50 shops, 12
+channels, a page-view mediator) is split into its history and a 14-day plan; each model is fitted once and then timed
+on ``effects`` (every channel's ``total``, ``held`` and ``direct`` effect and its mROAS) and on ``allocate`` (the
+plan's budget redistributed, default bounds), both with 200 draws, on 2 threads. The fits use short settings
+(CausalMMM 300 SVI steps, BTVC 1000): what is timed does not depend on how well they converged. Goals (effects
+issue): effects ≤ 60 s, allocate ≤ 3 min.
+
+``python -m benchmarks.planning_cost``; ``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
+"""
+
+from __future__ import annotations
+
+import time
+
+from benchmarks._doc import benchmark_parser, command_for, publish, section_head
+
+TITLE = "## Planning cost: effects and allocation"
+HORIZON = 14
+DRAWS = 200
+FULL = dict(n_shops=50, steps=300, btvc_steps=1000, draws=DRAWS)
+QUICK = dict(n_shops=6, n_days=60, steps=10, btvc_steps=20, draws=4)
+
+
+def run(quick: bool) -> dict:
+    from causalmmm_ppl import _runtime
+
+    _runtime.configure(2)
+    from causalmmm_ppl.data.simulate import simulate
+    from causalmmm_ppl.inference.allocate import allocate
+    from causalmmm_ppl.inference.btvc import fit_btvc
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
+    from causalmmm_ppl.models.spec import CausalMMMSpec
+
+    size = QUICK if quick else FULL
+    sim = simulate("sim2", n_shops=size["n_shops"], **({"n_days": size["n_days"]} if "n_days" in size else {}), seed=0)
+    panel = sim.panel
+    history = panel.select_time(0, panel.n_time - HORIZON)
+    plan = panel.select_time(panel.n_time - HORIZON, panel.n_time)
+    out = {"shape": f"{panel.n_shops}×{len(panel.channel_index)}×{panel.n_time}", "draws": size["draws"], "rows": {}}
+    t0 = time.perf_counter()
+    fits = {"CausalMMM": fit_causalmmm(history, CausalMMMSpec(steps=size["steps"]), seed=0, progress=False)}
+    fit_s = {"CausalMMM": time.perf_counter() - t0}
+    t0 = time.perf_counter()
+    fits["BTVC (SVI)"] = fit_btvc(history, BTVCSpec(), BTVCInference(method="svi", svi_steps=size["btvc_steps"],
+                                                                    svi_draws=size["draws"]), seed=0, progress=False)
+    fit_s["BTVC (SVI)"] = time.perf_counter() - t0
+    for name, fit in fits.items():
+        t0 = time.perf_counter()
+        fit.effects(history, plan, num_draws=size["draws"], seed=0)
+        effects_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        allocate(fit, history, plan, num_draws=size["draws"], seed=0)
+        out["rows"][name] = {"fit": fit_s[name], "effects": effects_s, "allocate": time.perf_counter() - t0}
+    return out
+
+
+def render(result: dict, command: str) -> str:
+    lines = [
+        *section_head(TITLE, command),
+        "",
+        f"One sim2 panel ({result['shape']}: shops × channels × days), the last {HORIZON} days as the plan, "
+        f"{result['draws']} draws, 2 threads. Seconds of wall time; the fits use short settings (CausalMMM 300 SVI "
+        "steps, BTVC SVI 1000 steps).",
+        "",
+        "| model | fit s | effects s (goal ≤ 60) | allocate s (goal ≤ 180) |",
+        "|---|---|---|---|",
+    ]
+    for name, r in result["rows"].items():
+        lines.append(f"| {name} | {r['fit']:.0f} | {r['effects']:.0f} | {r['allocate']:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = benchmark_parser(__doc__.splitlines()[0]).parse_args(argv)
+    text = render(run(args.quick), command_for("benchmarks.planning_cost", argv))
+    if args.note:
+        text += "\n" + args.note + "\n"
+    publish(text, TITLE, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
