@@ -148,3 +148,14 @@ def panel_benchmark(argv: list[str] | None, *, module: str, title: str, descript
         text += "\n" + args.note + "\n"
     publish(text, title, args)
     return 0
+
+
+def single_benchmark(argv: list[str] | None, *, module: str, title: str, description: str, run, render) -> int:
+    """``main`` of a benchmark that measures once (``run(quick) -> result``) and renders one section
+    (``render(result, command) -> str``): the flags of :func:`benchmark_parser`."""
+    args = benchmark_parser(description).parse_args(argv)
+    text = render(run(args.quick), command_for(module, argv))
+    if args.note:
+        text += "\n" + args.note + "\n"
+    publish(text, title, args)
+    return 0

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._doc import benchmark_parser, command_for, publish, section_head
+from benchmarks._doc import section_head, single_benchmark
 
 TITLE = "## Contribution shares on PyMC-Marketing's example"
 DATA = Path(__file__).resolve().parents[1] / "datasets" / "pymc-marketing" / "mmm_example.csv"
@@ -83,12 +83,8 @@ def render(result: dict, command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = benchmark_parser(__doc__.splitlines()[0]).parse_args(argv)
-    text = render(run(args.quick), command_for("benchmarks.peer_contributions", argv))
-    if args.note:
-        text += "\n" + args.note + "\n"
-    publish(text, TITLE, args)
-    return 0
+    return single_benchmark(argv, module="benchmarks.peer_contributions", title=TITLE,
+                            description=__doc__.splitlines()[0], run=run, render=render)
 
 
 if __name__ == "__main__":

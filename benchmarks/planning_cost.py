@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from benchmarks._doc import benchmark_parser, command_for, publish, section_head
+from benchmarks._doc import section_head, single_benchmark
 
 TITLE = "## Planning cost: effects and allocation"
 HORIZON = 14
@@ -74,12 +74,8 @@ def render(result: dict, command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = benchmark_parser(__doc__.splitlines()[0]).parse_args(argv)
-    text = render(run(args.quick), command_for("benchmarks.planning_cost", argv))
-    if args.note:
-        text += "\n" + args.note + "\n"
-    publish(text, TITLE, args)
-    return 0
+    return single_benchmark(argv, module="benchmarks.planning_cost", title=TITLE,
+                            description=__doc__.splitlines()[0], run=run, render=render)
 
 
 if __name__ == "__main__":
