@@ -130,6 +130,11 @@ def test_effects_on_a_btvc_run(runs, data_csv, tmp_path, capsys):
     code = main(["effects", str(runs[0]), "--data", str(tmp_path / "early.csv"), "--out", str(tmp_path / "e2.csv")])
     assert_one_line_error(code, capsys.readouterr().err, "no dates after the training end")
     assert not (tmp_path / "e2.csv").exists()
+    # past days are not decomposed by a model whose history is its training data (MMMFit.fixed_history)
+    window = f"{last[0]}:{last[-1]}"
+    code = main(["effects", str(runs[0]), "--data", str(data_csv), "--window", window, "--out", str(tmp_path / "w.csv")])
+    assert_one_line_error(code, capsys.readouterr().err, "answers only for plans after its training days")
+    assert not (tmp_path / "w.csv").exists()
 
 
 def test_allocate_on_a_btvc_run(runs, data_csv, tmp_path, capsys):

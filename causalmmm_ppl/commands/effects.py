@@ -11,7 +11,8 @@ the plan must start the day after the run's training end (its history is the run
 
 ``--window START:END`` takes the window from past days instead (dates, END included): every shop's rows from START to
 END are the plan, with their channel values, and the rows before START the history; the target's recorded values
-there are not used. This decomposes a stretch of history into the channels' effects (CausalMMM runs).
+there are not used. This decomposes a stretch of history into the channels' effects (runs whose model starts from any
+history, ``MMMFit.fixed_history`` false: CausalMMM).
 
 ``--curves FILE`` also writes response curves: ``shop, channel, multiplier, mean, lower, upper``, the
 target summed over the window when the channel's planned spend is multiplied by 0, 0.25, …, 2 (the other channels
@@ -29,7 +30,6 @@ from causalmmm_ppl._io import write_csv
 from causalmmm_ppl.commands._run import load_any_run_and_data
 from causalmmm_ppl.commands.forecast import plan_groups
 from causalmmm_ppl.errors import InputError, require_finite
-from causalmmm_ppl.inference.btvc import BTVCFit
 
 
 def window_groups(panel, window: str) -> dict[tuple[int, int], np.ndarray]:
@@ -62,8 +62,9 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 < args.interval < 1.0:
         raise InputError(f"--interval must be in (0, 1), got {args.interval}")
     fit, panel, _ = load_any_run_and_data(args.run, args.data, allow_missing_target=True)
-    if args.window is not None and isinstance(fit, BTVCFit):
-        raise InputError("--window: the decomposition of past days is computed for CausalMMM runs only")
+    if args.window is not None and fit.fixed_history:
+        raise InputError("--window: this run's model answers only for plans after its training days; past days are "
+                         "decomposed by models that start from any history (CausalMMM)")
     groups = plan_groups(panel) if args.window is None else window_groups(panel, args.window)
     tables, curves = [], []
     for (start, horizon), shops in groups.items():

@@ -858,6 +858,9 @@ class BTVCFit:
         draws = self._predict(d.data(grid.dates, media, grid.controls, mask), key)[:, :, :, d.n_train:]
         return draws * self.scales.target[:, None]
 
+    #: BTVC's level and coefficients are indexed by its training days: plans follow them (see ``MMMFit``)
+    fixed_history = True
+
     @property
     def channel_names(self) -> list[str]:
         """The media channels, in the design's order."""

@@ -340,6 +340,9 @@ class CausalMMMFit:
         return response_curves(self, history, plan, multipliers=multipliers, interval=interval, num_draws=num_draws,
                                seed=seed, progress=progress)
 
+    #: the rollout starts from any history (see ``MMMFit``)
+    fixed_history = False
+
     @property
     def channel_names(self) -> list[str]:
         """The run's channels, in the panel's order."""

@@ -40,6 +40,11 @@ class MMMFit(Protocol):
     def channel_names(self) -> list[str]:
         """The channels a plan sets, in the panel's order."""
 
+    @property
+    def fixed_history(self) -> bool:
+        """True when the model's history is its own training data: its plans start the day after its training end,
+        and it does not decompose past windows (``causalmmm effects --window``)."""
+
     def forecast(self, history: Panel | None, plan: Panel, *, interval: float = 0.9,
                  seed: int | None = None) -> pd.DataFrame:
         """``shop, date, node, observed, mean, lower, upper`` over the plan's days (original units)."""

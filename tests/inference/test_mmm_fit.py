@@ -45,6 +45,8 @@ class LinearToy:
             sigma.append(np.std(y - x @ b))
         return cls([panel.nodes[i] for i in ch], np.stack(coef), np.asarray(sigma))
 
+    fixed_history = False  # a static regression: any window is a plan
+
     @property
     def channel_names(self) -> list[str]:
         return list(self.channels)
