@@ -4,9 +4,11 @@ Writes the section "Graph recovery off home ground" of docs/benchmarks.md. For e
 (0, 1, 2 by default; the scenarios' settings were chosen on seeds 100 and 101) one panel at the scenario's default
 size (sim2: 20 shops × 338 days) is simulated and scored by:
 
-- **CausalMMM** with the default settings (``CausalMMMSpec()``), its edge probabilities as reported (pooled), and the
-  encoder's own (**before pooling**); and the ablation **guide without screen** (``screen_weight=0``: the encoder
-  still reads the shop's evidence as features, but SVI does not start from the screen);
+- **CausalMMM** with the default settings (``CausalMMMSpec()``), its edge probabilities as reported (pooled), the
+  same fit's layer read **without error rates** (μ = ε = 0: the two Normals alone, see
+  :mod:`causalmmm_ppl.inference.edge_population`), and the encoder's own (**before pooling**); and the ablation
+  **guide without screen** (``screen_weight=0``: the encoder still reads the shop's evidence as features, but SVI
+  does not start from the screen);
 - **screen only**: the guide as it starts SVI (the shop's Granger screen through the untrained encoder, no pooling);
 - **linear Granger** (ridge regression on 1 and on 7 lags of every node);
 - **population frequency**: for each shop, how often each pair is an edge in the *other* shops' true graphs, an
@@ -16,7 +18,8 @@ Every method is scored on the same shops and the same mask: the model's candidat
 forbid: no self-loops, no edge out of the target). Metrics (:mod:`causalmmm_ppl.evaluation.graph_metrics`):
 per-shop AUROC and AUPRC over candidate pairs; across-shop AUROC (per pair whose truth varies over shops, does the
 score rank the shops right); deviation AUROC (the same within each graph template's shops); for CausalMMM also the
-mean probability of absent and of present candidate edges and the share of absent ones above 0.5; on ``sources``
+mean probability of absent and of present candidate edges, the share of absent ones above 0.5, and two proper
+scoring rules of the probabilities, log loss and Brier score (which a confident wrong call costs most); on ``sources``
 the mean probability of edges into the sources and the per-shop AUROC of the candidate causes of the receivers.
 Figures are the mean ± sd over the seeds of each panel's figure.
 
@@ -40,9 +43,12 @@ SCENARIOS = ("sim3", "sources", "sim1", "sim2")
 SIZES = {"sim2": dict(n_shops=20, n_days=338)}
 SEEDS = (0, 1, 2)
 QUICK = dict(n_shops=12, n_days=40, steps=15)
-METHODS = ("causalmmm", "encoder", "no_screen", "screen", "granger1", "granger7", "population")
+METHODS = ("causalmmm", "no_rates", "encoder", "no_screen", "screen", "granger1", "granger7", "population")
+#: the methods whose scores are probabilities (probability columns and proper scoring rules)
+PROBABILITIES = ("causalmmm", "no_rates", "encoder", "no_screen", "screen")
 LABELS = {
     "causalmmm": "CausalMMM (default, as reported)",
+    "no_rates": "CausalMMM, layer without error rates (μ = ε = 0)",
     "encoder": "CausalMMM encoder before pooling",
     "no_screen": "CausalMMM, guide without screen (screen_weight 0)",
     "screen": "screen only (guide before SVI)",
@@ -61,7 +67,13 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
     from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.evaluation.granger import granger_scores
-    from causalmmm_ppl.evaluation.graph_metrics import graph_report, pair_mask, population_frequency
+    from causalmmm_ppl.evaluation.graph_metrics import (
+        edge_brier,
+        edge_log_loss,
+        graph_report,
+        pair_mask,
+        population_frequency,
+    )
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
@@ -78,6 +90,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     no_screen = fit_causalmmm(panel, dataclasses.replace(spec, screen_weight=0.0), seed=seed, progress=False)
     scores = {
         "causalmmm": fit.edge_probability_array(),
+        "no_rates": without_error_rates(fit),
         "encoder": fit.edge_probability_array(pooled=False),
         "no_screen": no_screen.edge_probability_array(),
         "screen": screen,
@@ -94,18 +107,33 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
         rep = graph_report(score, truth, candidates=cand, templates=templates)
         row = {k: rep[k] for k in ("auroc_mean", "auprc_mean", "across_shop_auroc_mean", "deviation_auroc_mean",
                                    "candidate_pairs", "across_shop_pairs", "deviation_pairs")}
-        if name in ("causalmmm", "encoder", "no_screen", "screen"):
+        if name in PROBABILITIES:
             absent, present = score[mask & (truth == 0)], score[mask & (truth == 1)]
             row.update(p_absent=float(absent.mean()), p_present=float(present.mean()),
-                       false_on=float((absent > 0.5).mean()))
+                       false_on=float((absent > 0.5).mean()), log_loss=edge_log_loss(score, truth, cand),
+                       brier=edge_brier(score, truth, cand))
         if scenario == "sources":
             source = np.asarray(panel.node_kinds) == "channel"
-            if name in ("causalmmm", "encoder", "no_screen", "screen"):
+            if name in PROBABILITIES:
                 row["p_into_sources"] = float(score[mask & source[None, None, :]].mean())
             receivers = cand & ~source[None, :]
             row["auroc_receivers"] = graph_report(score, truth, candidates=receivers)["auroc_mean"]
         out[name] = row
     return out
+
+
+def without_error_rates(fit) -> np.ndarray:
+    """The fit's edge probabilities with its population layer read through the two Normals alone (μ = ε = 0);
+    the encoder's own where no layer is attached. (shop, cause, effect)"""
+    population = fit.guide.population
+    if population is None:
+        return fit.edge_probability_array()
+    rates = population.miss_rate, population.false_rate
+    population.miss_rate = population.false_rate = 0.0
+    try:
+        return fit.edge_probability_array()
+    finally:
+        population.miss_rate, population.false_rate = rates
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
@@ -119,7 +147,9 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         "101. Per shop: AUROC and AUPRC over the shop's candidate pairs. Across shops: per pair whose truth varies, "
         "AUROC of the pair's scores over shops. Deviation: the same within each graph template's shops (the shops' "
         "own departures from their template). `p absent` / `p present`: mean probability of absent / present "
-        "candidate edges; `false on`: share of absent candidate edges above 0.5.",
+        "candidate edges; `false on`: share of absent candidate edges above 0.5; log loss (nats) and Brier: proper "
+        "scoring rules of the probabilities over candidate pairs, lower is better (a wrong call at 10⁻⁵ or 1 − 10⁻⁵ "
+        "costs 11.5 nats).",
         "",
     ]
     for scenario in dict.fromkeys(r["scenario"] for r in results):
@@ -140,12 +170,14 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         ]
         extra = scenario == "sources"
         head = ("| method | per-shop AUROC | per-shop AUPRC | across-shop AUROC | deviation AUROC | p absent "
-                "| p present | false on |" + (" p into sources | AUROC into receivers |" if extra else ""))
+                "| p present | false on | log loss | Brier |"
+                + (" p into sources | AUROC into receivers |" if extra else ""))
         lines += [head, "|" + "---|" * (head.count("|") - 1)]
         for m in METHODS:
             cells = [mean_sd([r[m][k] for r in rows]) for k in ("auroc_mean", "auprc_mean", "across_shop_auroc_mean",
                                                             "deviation_auroc_mean")]
-            for k in ("p_absent", "p_present", "false_on") + (("p_into_sources", "auroc_receivers") if extra else ()):
+            for k in ("p_absent", "p_present", "false_on", "log_loss", "brier") + (
+                    ("p_into_sources", "auroc_receivers") if extra else ()):
                 cells.append(mean_sd([r[m][k] for r in rows]) if k in rows[0][m] else "–")
             lines.append(f"| {LABELS[m]} | " + " | ".join(cells) + " |")
         lines.append("")

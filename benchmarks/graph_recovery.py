@@ -25,6 +25,8 @@ from benchmarks._doc import benchmark_parser, command_for, publish, section_head
 
 TITLE = "## Graph recovery side by side"
 METHODS = ("population frequency", "screen only", "linear Granger", "PCMCI", "VARLiNGAM", "cMLP", "CausalMMM")
+#: the methods whose scores are edge probabilities, scored by the log loss as well
+PROBABILITIES = ("population frequency", "screen only", "CausalMMM")
 FULL = {
     "sim1": dict(n_shops=100, n_days=None),
     "sim2": dict(n_shops=20, n_days=338),
@@ -127,6 +129,7 @@ def run(table: dict, seeds: list[int], quick: bool, steps: int | None, methods: 
     from causalmmm_ppl.evaluation.graph_metrics import (
         across_shop_auroc,
         deviation_auroc,
+        edge_log_loss,
         per_shop_auprc,
         per_shop_auroc,
     )
@@ -142,13 +145,14 @@ def run(table: dict, seeds: list[int], quick: bool, steps: int | None, methods: 
                 sc = method_scores(method, panel, truth, cand, seed, quick, steps, name == "netsim")
                 wall = time.perf_counter() - t0
                 r = out.setdefault((name, method), {"shape": shape, "auroc": [], "auprc": [], "across": [],
-                                                    "deviation": [], "seconds": []})
+                                                    "deviation": [], "log_loss": [], "seconds": []})
                 auroc = per_shop_auroc(sc, truth, cand)
                 r["auroc"].extend(auroc.tolist())
                 r["auprc"].extend(per_shop_auprc(sc, truth, cand).tolist())
                 dev = deviation_auroc(sc, truth, templates, cand) if (templates >= 0).any() else np.full(1, np.nan)
                 r["across"].append(_mean_defined(across_shop_auroc(sc, truth, cand)))
                 r["deviation"].append(_mean_defined(dev))
+                r["log_loss"].append(edge_log_loss(sc, truth, cand) if method in PROBABILITIES else float("nan"))
                 r["seconds"].append(wall)
                 print(f"{name} seed {seed} {method}: AUROC {np.nanmean(auroc):.3f} ({wall:.1f} s)", file=sys.stderr,
                       flush=True)
@@ -170,12 +174,14 @@ def render(results: dict, table: dict, seeds: list[int], command: str, steps: in
         "edge out of the target, except on NetSim). AUROC/AUPRC per shop: mean ± sd over every shop (subject) of every "
         "seed; across-shop AUROC: per pair whose truth varies over shops, AUROC of its scores over shops, mean over "
         "pairs, mean ± sd over seeds; deviation AUROC: the same within each graph template's shops (sim3, whose shops "
-        "deviate from their template; – where no shop does); wall time: seconds per seed for the whole panel. "
+        "deviate from their template; – where no shop does); log loss: of the edge probabilities over candidate pairs "
+        "(nats, lower is better; for the methods whose scores are probabilities), mean ± sd over seeds; wall time: "
+        "seconds per seed for the whole panel. "
         + (note + " " if note else ""),
         "",
         "| data | shops×nodes×steps | method | AUROC per shop | AUPRC per shop | across-shop AUROC | deviation AUROC "
-        "| wall time (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| log loss | wall time (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name in table:
         for method in METHODS:
@@ -184,7 +190,7 @@ def render(results: dict, table: dict, seeds: list[int], command: str, steps: in
                 continue
             lines.append(
                 f"| {name} | {r['shape']} | {method} | {_ms(r['auroc'])} | {_ms(r['auprc'])} | "
-                f"{_ms(r['across'])} | {_ms(r['deviation'])} | {np.mean(r['seconds']):.1f} |"
+                f"{_ms(r['across'])} | {_ms(r['deviation'])} | {_ms(r['log_loss'])} | {np.mean(r['seconds']):.1f} |"
             )
     spec_line = ("`CausalMMMSpec()` defaults" + (f" except steps={steps}" if steps else "")
                  + "; on NetSim with `forbid_target_causes=False`")

@@ -333,6 +333,33 @@ def population_frequency(truth: np.ndarray, candidates: np.ndarray | None = None
     return freq
 
 
+#: Probabilities are clipped to [PROB_FLOOR, 1 - PROB_FLOOR] in the log loss (a probability of exactly 0 or 1 on a
+#: wrong call would make it infinite).
+PROB_FLOOR = 1e-6
+
+
+def edge_log_loss(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray | None = None) -> float:
+    """Mean log loss (negative Bernoulli log-likelihood, nats) of edge probabilities against the truth over the
+    evaluated pairs: a proper scoring rule, which a confident wrong call costs most (−log 10⁻⁵ ≈ 11.5 nats).
+
+    prob, truth : (shop, cause, effect); candidates : as in :func:`pair_mask`
+    """
+    prob, truth = _as_graphs(prob, truth)
+    mask = pair_mask(prob.shape, candidates)
+    p, y = np.clip(prob[mask], PROB_FLOOR, 1.0 - PROB_FLOOR), truth[mask]
+    return float(-(y * np.log(p) + (1 - y) * np.log1p(-p)).mean())
+
+
+def edge_brier(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray | None = None) -> float:
+    """Mean Brier score ``(p − z)²`` of edge probabilities over the evaluated pairs (a proper scoring rule).
+
+    prob, truth : (shop, cause, effect); candidates : as in :func:`pair_mask`
+    """
+    prob, truth = _as_graphs(prob, truth)
+    mask = pair_mask(prob.shape, candidates)
+    return float(((prob[mask] - truth[mask]) ** 2).mean())
+
+
 def _mean_std(x: np.ndarray) -> tuple[float, float, int, int]:
     ok = ~np.isnan(x)
     if not ok.any():

@@ -25,6 +25,21 @@ A fit whose present edges do not stand out from the null's spread (:attr:`EdgePo
 The likelihood ratio of a score is made monotone (a larger logit is never weaker evidence for the edge): where the
 ratio of the two Normals turns, it is held at its turning value.
 
+The reported posterior allows for the encoder's own errors. The two Normals describe the logits the encoder gives
+present and absent edges, but the encoder also misses present edges (their logits sit in the null) and turns on
+absent ones; nothing in the logits alone tells these apart from correct calls, so EM cannot learn how often it
+happens. The posterior and the template memberships therefore read a score through a contaminated measurement model,
+
+    p(ℓ | on) = (1 − μ) N(ℓ; m1, s1) + μ N(ℓ; m0_j, s0_j),    p(ℓ | off) = (1 − ε) N(ℓ; m0_j, s0_j) + ε N(ℓ; m1, s1),
+
+with fixed error rates μ (:data:`MISS_RATE`) and ε (:data:`FALSE_RATE`): one shop's score moves the prior odds of an
+edge by at most (1 − μ) / ε and at least μ / (1 − ε). Without it, a single missed or spurious call becomes a
+probability of 10⁻⁵ or 1 − 10⁻⁵. EM fits the Normals without it. The rates were chosen on development seeds
+(``docs/benchmarks.md``, "Edge calibration"): μ by the log loss of the edge probabilities; ε trades the same log loss
+against a shop's own strong evidence for an edge its population rarely has, and is the largest value of the grid
+that keeps such an edge of 3% of the shops above 0.9 (``tests/inference/test_edge_population.py``). The price is on
+the other side: where the encoder is confidently wrong about an absent edge, the layer still reports it near 1.
+
 Pure numpy; fitted once after SVI (:func:`fit_edge_population`) and saved with the run.
 """
 
@@ -42,6 +57,8 @@ MIN_SCALE = 1e-2  # floor of the score distributions' standard deviations (logit
 SHOPS_PER_TEMPLATE = 10  # the largest K tried is at most n_shops / SHOPS_PER_TEMPLATE (and at least 1)
 MIN_SEPARATION = 3.0  # present edges must move the encoder's logit this many null sds (median over effect nodes)
 MAX_FIT_SHOPS = 2000  # the layer is fitted on a random sample of this many shops when there are more
+MISS_RATE = 0.3  # μ: share of present edges the encoder scores like absent ones (chosen on development seeds)
+FALSE_RATE = 0.002  # ε: share of absent edges the encoder scores like present ones (see the module docstring)
 
 
 @dataclass
@@ -56,6 +73,8 @@ class EdgePopulation:
     loc_off, scale_off : (group,) the encoder logit's Normal given the edge is absent, per null group
     group : (edge,) int, the null group of each pooled edge (its effect node, :func:`null_groups`)
     bic : (K tried,) BIC of each number of templates tried (1, 2, ...), the chosen one the smallest
+    miss_rate, false_rate : μ and ε of the contaminated measurement model through which the posterior reads a score
+        (0 and 0: the two Normals alone)
     """
 
     weights: np.ndarray
@@ -66,6 +85,8 @@ class EdgePopulation:
     scale_off: np.ndarray
     group: np.ndarray
     bic: np.ndarray
+    miss_rate: float = MISS_RATE
+    false_rate: float = FALSE_RATE
 
     @property
     def n_templates(self) -> int:
@@ -87,8 +108,10 @@ class EdgePopulation:
         return bool(np.median(self.separation) >= MIN_SEPARATION)
 
     def log_ratio(self, logits: np.ndarray) -> np.ndarray:
-        """Monotone log-likelihood ratio log p(ℓ | on) − log p(ℓ | off): ``(shop, edge)`` → ``(shop, edge)``."""
-        return _log_ratio(logits, self.loc_on, self.scale_on, self.loc_off, self.scale_off, self.group)
+        """Monotone log-likelihood ratio log p(ℓ | on) − log p(ℓ | off) of the contaminated measurement model:
+        ``(shop, edge)`` → ``(shop, edge)``, within [log μ / (1 − ε), log (1 − μ) / ε]."""
+        clean = _log_ratio(logits, self.loc_on, self.scale_on, self.loc_off, self.scale_off, self.group)
+        return contaminated_log_ratio(clean, self.miss_rate, self.false_rate)
 
     def membership(self, logits: np.ndarray) -> np.ndarray:
         """P(k_n = k | ℓ_n·): ``(shop, edge)`` encoder logits → ``(shop, template)``."""
@@ -104,8 +127,24 @@ class EdgePopulation:
 
     @classmethod
     def from_dict(cls, d: dict) -> "EdgePopulation":
+        """The layer saved by :meth:`to_dict`; one saved without error rates reads scores through the Normals alone."""
         out = {k: np.asarray(v, dtype=np.int64 if k == "group" else np.float64) for k, v in d.items()}
-        return cls(**out | {k: float(out[k]) for k in ("loc_on", "scale_on")})
+        out.setdefault("miss_rate", np.float64(0.0))
+        out.setdefault("false_rate", np.float64(0.0))
+        scalars = ("loc_on", "scale_on", "miss_rate", "false_rate")
+        return cls(**out | {k: float(out[k]) for k in scalars})
+
+
+def contaminated_log_ratio(clean: np.ndarray, miss_rate: float, false_rate: float) -> np.ndarray:
+    """log p(ℓ | on) − log p(ℓ | off) when a share μ of present edges scores like absent ones and a share ε of absent
+    edges like present ones, from the clean log-ratio log N(ℓ; on) − log N(ℓ; off): monotone in it, bounded by
+    log μ / (1 − ε) below and log (1 − μ) / ε above. μ = ε = 0 returns ``clean``."""
+    if miss_rate == 0.0 and false_rate == 0.0:
+        return clean
+    # log(((1 − μ) r + μ) / ((1 − ε) + ε r)) with r = exp(clean), evaluated without overflow
+    num = np.logaddexp(np.log1p(-miss_rate) + clean, np.log(miss_rate) if miss_rate > 0 else -np.inf)
+    den = np.logaddexp(np.log1p(-false_rate), (np.log(false_rate) if false_rate > 0 else -np.inf) + clean)
+    return num - den
 
 
 def null_groups(edge_index: np.ndarray) -> np.ndarray:

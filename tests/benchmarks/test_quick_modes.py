@@ -19,6 +19,7 @@ SCRIPTS = {
     "edge_diagnostics": "## Edge diagnostics",
     "graph_templates": "## Population graph prior",
     "graph_offhome": "## Graph recovery off home ground",
+    "edge_calibration": "## Edge calibration",
     "effects": "## Causal effects and budget",
     "allocation": "## Budget allocation",
     "peer_contributions": "## Contribution shares on PyMC-Marketing's example",

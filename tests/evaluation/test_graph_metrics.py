@@ -340,3 +340,23 @@ def test_population_frequency_never_beats_chance_across_shops(data):
     assert (a[~np.isnan(a)] <= 0.5).all()
     d = gm.deviation_auroc(f, truth, templates)
     assert (d[~np.isnan(d)] <= 0.5).all()
+
+
+def test_log_loss_and_brier_are_proper_and_punish_confident_mistakes():
+    rng = np.random.default_rng(0)
+    truth = (rng.random((5, 4, 4)) < 0.3).astype(int)
+    base = np.clip(truth * 0.8 + 0.1, 0, 1).astype(float)  # 0.9 on edges, 0.1 elsewhere
+    cand = ~np.eye(4, dtype=bool)
+    ll, br = gm.edge_log_loss(base, truth, cand), gm.edge_brier(base, truth, cand)
+    np.testing.assert_allclose(ll, -np.log(0.9))
+    np.testing.assert_allclose(br, 0.01)
+    # one confident wrong call costs far more log loss than the same call made at 0.6
+    wrong, timid = base.copy(), base.copy()
+    i, a, b = np.argwhere((truth == 0) & cand[None])[0]
+    wrong[i, a, b], timid[i, a, b] = 1.0, 0.6
+    assert gm.edge_log_loss(wrong, truth, cand) - ll > 10 * (gm.edge_log_loss(timid, truth, cand) - ll)
+    assert gm.edge_brier(wrong, truth, cand) > gm.edge_brier(timid, truth, cand) > br
+    # the diagonal and non-candidates are not scored
+    off = base.copy()
+    off[:, 0, 0] = 1.0 - truth[:, 0, 0]
+    assert gm.edge_log_loss(off, truth, cand) == ll

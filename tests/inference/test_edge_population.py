@@ -15,6 +15,7 @@ from causalmmm_ppl.evaluation.graph_metrics import grouped_auroc
 from causalmmm_ppl.inference.edge_population import (
     SHOPS_PER_TEMPLATE,
     EdgePopulation,
+    contaminated_log_ratio,
     fit_edge_population,
     null_groups,
 )
@@ -52,12 +53,13 @@ def test_finds_shared_templates_and_beats_the_raw_scores(edges):
     raw, ours = per_shop_auroc(logits, truth), per_shop_auroc(pooled, truth)
     assert ours > raw + 0.05, (raw, ours)
     assert ours > 0.97, ours
-    # each fitted template is one of the true ones, and shops are assigned to theirs
+    # each fitted template is one of the true ones, and shops are assigned to theirs (the measurement model allows
+    # for encoder errors that these scores do not have, so a shop of 240 may land in another template)
     resp = pop.membership(logits)
     np.testing.assert_allclose(resp.sum(1), 1.0)
     for k in range(3):
-        shops = resp.argmax(1) == k
-        assert len(set(member[shops])) == 1
+        shops = member[resp.argmax(1) == k]
+        assert np.bincount(shops).max() >= 0.98 * shops.size
     # the null of each effect node is found where it was put
     np.testing.assert_allclose(pop.loc_off, null_loc, atol=0.1)
 
@@ -97,17 +99,66 @@ def test_same_seed_same_fit_and_exact_round_trip(edges):
 @settings(max_examples=50, deadline=None)
 @given(
     m1=st.floats(-3, 3), s1=st.floats(0.05, 3), m0=st.floats(-4, 0), s0=st.floats(0.05, 3),
-    rho=st.floats(0.01, 0.99),
+    rho=st.floats(0.01, 0.99), rates=st.sampled_from([(0.0, 0.0), (0.1, 0.1), (0.3, 0.02)]),
 )
-def test_a_larger_logit_is_never_weaker_evidence(m1, s1, m0, s0, rho):
+def test_a_larger_logit_is_never_weaker_evidence(m1, s1, m0, s0, rho, rates):
     pop = EdgePopulation(
         weights=np.ones(1), rho=np.full((1, 1), rho), loc_on=m1, scale_on=s1, loc_off=np.array([m0]),
-        scale_off=np.array([s0]), group=np.zeros(1, dtype=np.int64), bic=np.zeros(1),
+        scale_off=np.array([s0]), group=np.zeros(1, dtype=np.int64), bic=np.zeros(1), miss_rate=rates[0],
+        false_rate=rates[1],
     )
     grid = np.linspace(-10, 10, 401)[:, None]
     post = pop.posterior(grid)[:, 0]
     assert np.all(np.diff(post) >= -1e-12)
     assert np.all((post >= 0) & (post <= 1))
+
+
+@settings(max_examples=50, deadline=None)
+@given(mu=st.floats(0.0, 0.5), eps=st.floats(0.0, 0.5))
+def test_contaminated_evidence_is_monotone_and_bounded(mu, eps):
+    clean = np.linspace(-80, 80, 641)
+    lr = contaminated_log_ratio(clean, mu, eps)
+    assert np.all(np.isfinite(lr) | (mu == 0) | (eps == 0))
+    assert np.all(np.diff(lr) >= -1e-12)
+    if mu > 0 and eps > 0:
+        assert lr.min() >= np.log(mu / (1 - eps)) - 1e-9 and lr.max() <= np.log((1 - mu) / eps) + 1e-9
+    np.testing.assert_allclose(contaminated_log_ratio(clean, 0.0, 0.0), clean)
+
+
+def test_encoder_errors_do_not_become_certainties(edges):
+    """When the encoder misses some present edges (their logits in the null) and turns on some absent ones, the
+    contaminated measurement model keeps those calls from reaching 0 or 1: its log-loss against the truth is lower
+    than the two Normals' alone, and no edge goes beyond the odds one score can move."""
+    group, null_loc = edges
+    rng = np.random.default_rng(5)
+    templates = (rng.random((2, group.size)) < 0.3).astype(int)
+    truth = templates[rng.integers(0, 2, 200)]
+    flipped = rng.random(truth.shape) < 0.08  # the encoder's errors: scored as the other kind
+    logits = scores(rng, np.where(flipped, 1 - truth, truth), group, null_loc)
+    pop = fit_edge_population(logits, group, 0.1, max_templates=4, seed=0)
+    robust = pop.posterior(logits)
+    pop.miss_rate = pop.false_rate = 0.0
+    clean = pop.posterior(logits)
+
+    def log_loss(p):
+        p = np.clip(p, 1e-12, 1 - 1e-12)
+        return float(-(truth * np.log(p) + (1 - truth) * np.log(1 - p)).mean())
+
+    assert log_loss(robust) < 0.8 * log_loss(clean), (log_loss(robust), log_loss(clean))
+    wrong = np.abs(robust - truth)[flipped]
+    assert wrong.max() < 0.999 and (np.abs(clean - truth)[flipped] > 0.999).any()
+
+
+def test_a_layer_saved_without_error_rates_reads_scores_through_the_normals_alone(edges):
+    group, null_loc = edges
+    rng = np.random.default_rng(6)
+    logits = scores(rng, (rng.random((40, group.size)) < 0.3).astype(int), group, null_loc)
+    pop = fit_edge_population(logits, group, 0.1, 2, seed=0)
+    saved = {k: v for k, v in pop.to_dict().items() if k not in ("miss_rate", "false_rate")}
+    old = EdgePopulation.from_dict(saved)
+    assert old.miss_rate == old.false_rate == 0.0
+    pop.miss_rate = pop.false_rate = 0.0
+    np.testing.assert_array_equal(old.posterior(logits), pop.posterior(logits))
 
 
 def test_null_groups_number_the_effect_nodes():
