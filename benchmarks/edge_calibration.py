@@ -21,23 +21,20 @@ time); ``--quick`` runs tiny sizes (the test suite runs it so the script cannot 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from benchmarks._doc import panel_benchmark, section_head
+from benchmarks.graph_offhome import QUICK, SIZES, probabilities_at_rates
 from benchmarks.graph_recovery import candidate_mask
 
 TITLE = "## Edge calibration"
 SCENARIOS = ("sim1_demo", "sim1", "sim3", "sources", "sim2")
 #: scenario label → (simulator scenario, size overrides)
-PANELS = {
-    "sim1_demo": ("sim1", dict(n_shops=12, n_days=240)),
-    "sim1": ("sim1", {}),
-    "sim3": ("sim3", {}),
-    "sources": ("sources", {}),
-    "sim2": ("sim2", dict(n_shops=20, n_days=338)),
-}
+PANELS = {"sim1_demo": ("sim1", dict(n_shops=12, n_days=240))} | {
+    name: (name, SIZES.get(name, {})) for name in ("sim1", "sim3", "sources", "sim2")}
 SEEDS = (100, 101)
-QUICK = dict(n_shops=12, n_days=40, steps=15)
 #: (μ, ε) read from every fitted layer; (0, 0) is the two Normals alone
 GRID = ((0.0, 0.0), (0.1, 0.1), (0.2, 0.01), (0.1, 0.002), (0.2, 0.002), (0.3, 0.002), (0.3, 0.003))
 RARE = 0.03  # population share of the "rare strong edge"
@@ -69,17 +66,14 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     out = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
            "encoder": scores(fit.edge_probability_array(pooled=False)) | {"rare": float("nan")}}
     population = fit.guide.population
-    saved = (population.miss_rate, population.false_rate) if population is not None else None
     for mu, eps in GRID:
         if population is None:  # too few shops or nothing separable: the encoder's own probabilities are reported
             out[f"{mu}/{eps}"] = out["encoder"]
             continue
-        population.miss_rate, population.false_rate = mu, eps
-        evidence = population.log_ratio(np.full((1, population.group.size), population.loc_on))  # (1, edge)
+        at_rates = dataclasses.replace(population, miss_rate=mu, false_rate=eps)
+        evidence = at_rates.log_ratio(np.full((1, population.group.size), population.loc_on))  # (1, edge)
         rare = float(expit(logit(RARE) + evidence).mean())
-        out[f"{mu}/{eps}"] = scores(fit.edge_probability_array()) | {"rare": rare}
-    if saved is not None:
-        population.miss_rate, population.false_rate = saved
+        out[f"{mu}/{eps}"] = scores(probabilities_at_rates(fit, mu, eps)) | {"rare": rare}
     out["pooled"] = population is not None
     return out
 

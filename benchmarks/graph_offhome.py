@@ -29,6 +29,7 @@ Figures are the mean ± sd over the seeds of each panel's figure.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -63,7 +64,6 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
-    import dataclasses
 
     from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.evaluation.granger import granger_scores
@@ -90,7 +90,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     no_screen = fit_causalmmm(panel, dataclasses.replace(spec, screen_weight=0.0), seed=seed, progress=False)
     scores = {
         "causalmmm": fit.edge_probability_array(),
-        "no_rates": without_error_rates(fit),
+        "no_rates": probabilities_at_rates(fit, 0.0, 0.0),
         "encoder": fit.edge_probability_array(pooled=False),
         "no_screen": no_screen.edge_probability_array(),
         "screen": screen,
@@ -122,18 +122,18 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     return out
 
 
-def without_error_rates(fit) -> np.ndarray:
-    """The fit's edge probabilities with its population layer read through the two Normals alone (μ = ε = 0);
-    the encoder's own where no layer is attached. (shop, cause, effect)"""
+def probabilities_at_rates(fit, miss_rate: float, false_rate: float) -> np.ndarray:
+    """The fit's edge probabilities with its population layer read at error rates (μ, ε) (0, 0: the two Normals
+    alone); the encoder's own where no layer is attached. (shop, cause, effect)"""
     population = fit.guide.population
     if population is None:
         return fit.edge_probability_array()
-    rates = population.miss_rate, population.false_rate
-    population.miss_rate = population.false_rate = 0.0
+    pooled = fit.guide._pooled
+    fit.guide.attach_population(dataclasses.replace(population, miss_rate=miss_rate, false_rate=false_rate), pooled)
     try:
         return fit.edge_probability_array()
     finally:
-        population.miss_rate, population.false_rate = rates
+        fit.guide.attach_population(population, pooled)
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:

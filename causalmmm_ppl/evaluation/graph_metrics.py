@@ -344,9 +344,8 @@ def edge_log_loss(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray | 
 
     prob, truth : (shop, cause, effect); candidates : as in :func:`pair_mask`
     """
-    prob, truth = _as_graphs(prob, truth)
-    mask = pair_mask(prob.shape, candidates)
-    p, y = np.clip(prob[mask], PROB_FLOOR, 1.0 - PROB_FLOOR), truth[mask]
+    p, y = _scored_pairs(prob, truth, candidates)
+    p = np.clip(p, PROB_FLOOR, 1.0 - PROB_FLOOR)
     return float(-(y * np.log(p) + (1 - y) * np.log1p(-p)).mean())
 
 
@@ -355,9 +354,15 @@ def edge_brier(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray | Non
 
     prob, truth : (shop, cause, effect); candidates : as in :func:`pair_mask`
     """
+    p, y = _scored_pairs(prob, truth, candidates)
+    return float(((p - y) ** 2).mean())
+
+
+def _scored_pairs(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The probabilities and 0/1 truth of the evaluated pairs, flattened: ``(pair,)`` each."""
     prob, truth = _as_graphs(prob, truth)
     mask = pair_mask(prob.shape, candidates)
-    return float(((prob[mask] - truth[mask]) ** 2).mean())
+    return prob[mask], truth[mask]
 
 
 def _mean_std(x: np.ndarray) -> tuple[float, float, int, int]:
