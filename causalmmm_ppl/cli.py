@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, default=None, help="posterior draws (default: the run's num_draws)")
     p.add_argument("--curves", default=None,
                    help="also write response curves: the target over the plan vs 0-2x each channel's planned spend")
+    p.add_argument("--series", default=None,
+                   help="also write each channel's contribution (total effect) on each day of the window")
     p.add_argument("--out", required=True, help="effects CSV")
     add_common(p)
 

@@ -107,12 +107,16 @@ def test_effects_on_a_btvc_run(runs, data_csv, tmp_path, capsys):
     frame.loc[frame["date"].isin(last), "y"] = np.nan
     frame.to_csv(tmp_path / "plan.csv", index=False)
     out = tmp_path / "effects.csv"
-    assert main(["effects", str(runs[0]), "--data", str(tmp_path / "plan.csv"), "--out", str(out), "--quiet"]) == 0
+    assert main(["effects", str(runs[0]), "--data", str(tmp_path / "plan.csv"), "--out", str(out), "--series",
+                 str(tmp_path / "series.csv"), "--quiet"]) == 0
     table = pd.read_csv(out)
     assert set(table["channel"]) == {"x"} and set(table["shop"]) == {"s0", "s1", "ALL"}
     wide = table.pivot(index="shop", columns="kind", values="mean")
     np.testing.assert_allclose(wide["total"], wide["held"])
     assert (wide["total"] > 0).all()  # spend drives the target in this panel
+    series = pd.read_csv(tmp_path / "series.csv")  # per day over the plan, summing to the window's effect
+    assert set(series["date"]) == set(last) and len(series) == 2 * 7
+    np.testing.assert_allclose(series.groupby("shop")["mean"].sum(), wide.loc[["s0", "s1"], "total"], rtol=1e-6)
     early = frame[frame["date"] < last[0]].copy()
     early.loc[early["date"].isin(sorted(early["date"].unique())[-7:]), "y"] = np.nan
     early.to_csv(tmp_path / "early.csv", index=False)

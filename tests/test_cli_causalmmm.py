@@ -139,8 +139,16 @@ def test_effects_over_past_days_decompose_history(run_dir, panel_dir, tmp_path, 
     dates = sorted(pd.read_csv(panel_dir / "panel.csv")["date"].unique())
     window = f"{dates[-14]}:{dates[-1]}"
     code, _, err = run_cli(capsys, "effects", str(run_dir), "--data", str(panel_dir / "panel.csv"), "--window",
-                           window, "--draws", "4", "--out", str(tmp_path / "past.csv"))
+                           window, "--draws", "4", "--out", str(tmp_path / "past.csv"), "--series",
+                           str(tmp_path / "series.csv"))
     assert code == 0, err
+    # the per-day contributions of the window: every shop, day and channel; summed over days, the total effects
+    series, past = pd.read_csv(tmp_path / "series.csv"), pd.read_csv(tmp_path / "past.csv")
+    assert set(series["date"]) == set(dates[-14:])
+    assert len(series) == series["shop"].nunique() * 14 * series["channel"].nunique()
+    total = past[(past["kind"] == "total") & (past["shop"] != "ALL")].set_index(["shop", "channel"])["mean"]
+    summed = series.groupby(["shop", "channel"])["mean"].sum().loc[total.index]
+    np.testing.assert_allclose(summed.to_numpy(), total.to_numpy(), rtol=1e-5, atol=1e-3)
     code, _, err = run_cli(capsys, "effects", str(run_dir), "--data", str(panel_dir / "plan.csv"), "--draws", "4",
                            "--out", str(tmp_path / "plan.csv"))
     assert code == 0, err

@@ -14,6 +14,11 @@ END are the plan, with their channel values, and the rows before START the histo
 there are not used. This decomposes a stretch of history into the channels' effects (runs whose model starts from any
 history, ``MMMFit.fixed_history`` false: CausalMMM).
 
+``--series FILE`` also writes each channel's contribution on each day of the window, ``shop, date, channel, mean,
+lower, upper``: the target that day minus the target that day with the channel's spend at 0 over the whole window
+(``total``; carryover from before the window stays). Summed over the window's days, a channel's rows give its
+``total`` row of the effects table (up to Monte-Carlo error: the series use their own rollouts).
+
 ``--curves FILE`` also writes response curves: ``shop, channel, multiplier, mean, lower, upper``, the
 target summed over the window when the channel's planned spend is multiplied by 0, 0.25, …, 2 (the other channels
 respond through the graph).
@@ -30,6 +35,7 @@ from causalmmm_ppl._io import write_csv
 from causalmmm_ppl.commands._run import load_any_run_and_data
 from causalmmm_ppl.commands.forecast import plan_groups
 from causalmmm_ppl.errors import InputError, require_finite
+from causalmmm_ppl.inference.effects import contribution_series
 
 
 def window_groups(panel, window: str) -> dict[tuple[int, int], np.ndarray]:
@@ -66,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--window: this run's model answers only for plans after its training days; past days are "
                          "decomposed by models that start from any history (CausalMMM)")
     groups = plan_groups(panel) if args.window is None else window_groups(panel, args.window)
-    tables, curves = [], []
+    tables, curves, series = [], [], []
     for (start, horizon), shops in groups.items():
         sub = panel.select_shops(shops)
         history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
@@ -74,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
                                   progress=not args.quiet))
         if args.curves is not None:
             curves.append(fit.response_curves(history, plan, interval=args.interval, num_draws=args.draws,
+                                              seed=args.seed, progress=not args.quiet))
+        if args.series is not None:
+            series.append(contribution_series(fit, history, plan, interval=args.interval, num_draws=args.draws,
                                               seed=args.seed, progress=not args.quiet))
     # shops with different windows have no common portfolio: "ALL" rows only when every plan is the same window
     table = tables[0] if len(tables) == 1 else pd.concat([t[t["shop"] != "ALL"] for t in tables], ignore_index=True)
@@ -83,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
                                                              ignore_index=True)
         require_finite(curve[["mean", "lower", "upper"]], "the response curves")
         write_csv(curve, args.curves)
+    if series:
+        per_day = pd.concat(series, ignore_index=True)
+        require_finite(per_day[["mean", "lower", "upper"]], "the contribution series")
+        write_csv(per_day, args.series)
     write_csv(table, args.out)
     if not args.quiet:
         print(f"effects: {panel.n_shops} shop(s) x {table['channel'].nunique()} channel(s); wrote {args.out}")

@@ -731,25 +731,13 @@ class BTVCFit:
             Columns ``shop, date, channel, mean, lower, upper`` (original target units); media channels, then
             controls; rows for the days each shop has data.
         """
+        from causalmmm_ppl.inference.effects import contribution_table
+
         p = self.paths()
         contrib = np.concatenate([p["contribution"], p["control_contribution"]], axis=-1)
         names = list(self.design.media) + list(self.design.controls)
-        flat = contrib.reshape((-1,) + contrib.shape[2:])
-        lo, hi = np.quantile(flat, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
-        mean = flat.mean(0)
-        s_idx, t_idx = np.nonzero(self.row_mask)
-        frames = []
-        for k, name in enumerate(names):
-            frames.append(pd.DataFrame({
-                "shop": np.asarray(self.design.shops, dtype=object)[s_idx],
-                "date": self.design.dates[t_idx],
-                "channel": name,
-                "mean": mean[s_idx, t_idx, k],
-                "lower": lo[s_idx, t_idx, k],
-                "upper": hi[s_idx, t_idx, k],
-            }))
-        out = pd.concat(frames, ignore_index=True)
-        return out.sort_values(["shop", "date"], kind="stable").reset_index(drop=True)
+        flat = contrib.reshape((-1,) + contrib.shape[2:])  # (draw, shop, time, channel)
+        return contribution_table(flat, self.design.shops, self.design.dates, names, interval, self.row_mask)
 
     def contribution_shares(self, interval: float = 0.9) -> pd.DataFrame:
         """Each channel's total contribution over the training days as a share of the total observed target.
@@ -875,6 +863,7 @@ class BTVCFit:
         num_draws: int | None = None,
         seed: int | None = None,
         progress: bool = False,
+        by_step: bool = False,
     ) -> tuple[np.ndarray, dict[tuple[str, str, float], np.ndarray]]:
         """The target summed over the plan's days after the training end, at the plan and under each scenario, with
         the same predictive noise on every path (the same call as
@@ -888,10 +877,12 @@ class BTVCFit:
         num_draws : the first ``num_draws`` posterior draws (default: all of the run's)
         seed : seed of the predictive noise (default: the fit's seed + 2)
         progress : a tqdm bar over the scenarios
+        by_step : keep the plan's days apart instead of summing them
 
         Returns
         -------
-        factual : (draw, shop) in the plan's shop order; counterfactual : ``{scenario: (draw, shop)}``
+        factual : (draw, shop) in the plan's shop order, (draw, shop, step) with ``by_step``; counterfactual :
+        ``{scenario: (draw, shop)}``, the same
         """
         channels = self.channel_names
         unknown = sorted({c for _, c, _ in scenarios} - set(channels))
@@ -907,7 +898,8 @@ class BTVCFit:
         def window_sum(media: np.ndarray) -> np.ndarray:  # (draw, plan shop) over the plan's rows
             draws = self._plan_draws(grid, media, key)
             draws = draws.reshape((-1,) + draws.shape[2:])[:n, rows]
-            return np.where(plan.mask[None], draws, 0.0).sum(-1)
+            kept = np.where(plan.mask[None], draws, 0.0)
+            return kept if by_step else kept.sum(-1)
 
         from tqdm.auto import tqdm
 

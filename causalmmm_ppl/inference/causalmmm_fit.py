@@ -279,6 +279,7 @@ class CausalMMMFit:
         seed: int | None = None,
         graph: np.ndarray | None = None,
         progress: bool = False,
+        by_step: bool = False,
     ) -> tuple[np.ndarray, dict[tuple[str, str, float], np.ndarray]]:
         """The target summed over the plan's window, factual and under each scenario (see
         :mod:`causalmmm_ppl.inference.effects`), in original units.
@@ -291,10 +292,11 @@ class CausalMMMFit:
         num_draws, seed : posterior draws (default ``spec.num_draws``) and the seed (default: the fit's)
         graph : optional (shop, cause, effect) graph imposed instead of the posterior one
         progress : a tqdm bar over the scenarios' rollouts
+        by_step : keep the window's days apart instead of summing them
 
         Returns
         -------
-        factual : (draw, shop) target summed over the window
+        factual : (draw, shop) target summed over the window; (draw, shop, step) with ``by_step``
         counterfactual : ``{scenario: (draw, shop)}`` the same under each scenario
         """
         channels = self.channel_names
@@ -312,7 +314,7 @@ class CausalMMMFit:
 
         def target_sum(path: torch.Tensor) -> np.ndarray:  # (draw, horizon, shop, node) scaled -> (draw, shop)
             x = scaler.inverse(unlink_values(path.transpose(1, 2).numpy().astype(np.float64), self.spec.link))
-            return x[..., tgt].sum(-1)
+            return x[..., tgt] if by_step else x[..., tgt].sum(-1)
 
         factual, counter = [], {}
         for i, (_, m) in enumerate(self._draw_chunks(n, data.x.shape)):

@@ -246,3 +246,65 @@ def response_curves(
     factual, counter = fit.effect_samples(history, plan, scenarios, num_draws=num_draws, seed=seed, progress=progress)
     curves = {(c, m): v for (_, c, m), v in counter.items()}
     return curve_table(factual, curves, plan.shops, channels, multipliers, interval)
+
+
+def contribution_table(
+    draws: np.ndarray, shops: Sequence[str], dates: pd.DatetimeIndex, channels: Sequence[str], interval: float,
+    present: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Summarise per-day contribution draws into ``shop, date, channel, mean, lower, upper``.
+
+    Parameters
+    ----------
+    draws : (draw, shop, time, channel) each channel's contribution to the target on each day (target units)
+    shops, dates, channels : names of the shop, time and channel axes
+    interval : central credible interval
+    present : (shop, time) bool, the rows to keep (default: all)
+
+    Returns
+    -------
+    DataFrame sorted by shop and date, the channels of a day in ``channels``' order
+    """
+    if not 0.0 < interval < 1.0:
+        raise InputError(f"--interval must be in (0, 1), got {interval}")
+    lo, hi = np.quantile(draws, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
+    mean = draws.mean(0)
+    keep = np.ones(mean.shape[:2], dtype=bool) if present is None else np.asarray(present, dtype=bool)
+    s_idx, t_idx = np.nonzero(keep)
+    frames = [pd.DataFrame({
+        "shop": np.asarray(shops, dtype=object)[s_idx],
+        "date": dates[t_idx],
+        "channel": name,
+        "mean": mean[s_idx, t_idx, k],
+        "lower": lo[s_idx, t_idx, k],
+        "upper": hi[s_idx, t_idx, k],
+    }) for k, name in enumerate(channels)]
+    return pd.concat(frames, ignore_index=True).sort_values(["shop", "date"], kind="stable").reset_index(drop=True)
+
+
+def contribution_series(
+    fit, history, plan, *, kind: str = "total", interval: float = 0.9, num_draws: int | None = None,
+    seed: int | None = None, progress: bool = False,
+) -> pd.DataFrame:
+    """Each channel's contribution to the target on each day of a window, for any fit with ``effect_samples`` and
+    ``channel_names`` (CausalMMM, BTVC): the target on that day minus the target on the same day when the channel's
+    spend is 0 over the whole window (carryover from before the window stays), with the same draws and noise.
+
+    Parameters
+    ----------
+    fit : a fitted model; history, plan : as for its ``effects``
+    kind : ``total``, ``held`` or ``direct`` (see :data:`EFFECT_KINDS`)
+
+    Returns
+    -------
+    DataFrame ``shop, date, channel, mean, lower, upper`` over the window's days (a model with a fixed history: the
+    plan's days after its training end); summed over days, a channel's rows give its ``effects`` row of that kind
+    """
+    if kind not in EFFECT_KINDS:
+        raise InputError(f"unknown effect kind {kind!r}; expected {', '.join(EFFECT_KINDS)}")
+    channels = fit.channel_names
+    scenarios = [(kind, c, 0.0) for c in channels]
+    factual, counter = fit.effect_samples(history, plan, scenarios, num_draws=num_draws, seed=seed,
+                                          progress=progress, by_step=True)
+    draws = np.stack([factual - counter[s] for s in scenarios], axis=-1)  # (draw, shop, step, channel)
+    return contribution_table(draws, plan.shops, plan.dates[plan.n_time - draws.shape[2]:], channels, interval)

@@ -51,9 +51,10 @@ class MMMFit(Protocol):
 
     def effect_samples(self, history: Panel | None, plan: Panel, scenarios: list[tuple[str, str, float]], *,
                        num_draws: int | None = None, seed: int | None = None, progress: bool = False,
-                       ) -> tuple[np.ndarray, dict[tuple[str, str, float], np.ndarray]]:
+                       by_step: bool = False) -> tuple[np.ndarray, dict[tuple[str, str, float], np.ndarray]]:
         """The target summed over the plan's window per draw and shop, ``(draw, shop)``, at the plan and under each
-        scenario ``(kind, channel, spend multiplier)``, with common random numbers."""
+        scenario ``(kind, channel, spend multiplier)``, with common random numbers; ``by_step``: the window's days
+        kept apart, ``(draw, shop, step)``."""
 
     def effects(self, history: Panel | None, plan: Panel, *, interval: float = 0.9, num_draws: int | None = None,
                 seed: int | None = None, progress: bool = False) -> pd.DataFrame:

@@ -24,9 +24,10 @@ SCRIPTS = {
     "allocation": "## Budget allocation",
     "peer_contributions": "## Contribution shares on PyMC-Marketing's example",
     "planning_cost": "## Planning cost: effects and allocation",
+    "param_recovery": "## Contribution recovery on PyMC Labs' benchmark data",
 }
 #: Flags beyond ``--quick --no-write`` (one scenario where every scenario runs the same code).
-EXTRA = {"allocation": ["--scenarios", "sim2"]}
+EXTRA = {"allocation": ["--scenarios", "sim2"], "param_recovery": ["--scenarios", "small_business"]}
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))

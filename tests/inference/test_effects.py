@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from causalmmm_ppl.data.simulate import simulate
 from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+from causalmmm_ppl.inference.effects import contribution_series
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 H = 7
@@ -82,6 +84,24 @@ def test_the_table_sums_shops_into_the_portfolio_and_is_seeded(setup):
     assert table[total & (table["spend"] == 0)]["mroas"].isna().all()  # no spend, no marginal return
     again = fit.effects(history, plan, num_draws=6, seed=3)
     np.testing.assert_array_equal(again["mean"].to_numpy(), table["mean"].to_numpy())
+
+
+def test_contribution_series_sum_to_the_total_effects(setup):
+    """Each channel's per-day contributions over the window add up to its ``total`` effect (same draws, same noise),
+    day by day the difference of two rollouts."""
+    fit, history, plan = setup
+    series = contribution_series(fit, history, plan, num_draws=6, seed=3)
+    assert list(series.columns) == ["shop", "date", "channel", "mean", "lower", "upper"]
+    assert len(series) == plan.n_shops * H * len(fit.channel_names)
+    assert set(pd.to_datetime(series["date"])) == set(plan.dates)
+    assert (series["lower"] <= series["mean"]).all() and (series["mean"] <= series["upper"]).all()
+    table = fit.effects(history, plan, kinds=("total",), num_draws=6, seed=3)
+    total = table[table["shop"] != "ALL"].set_index(["shop", "channel"])["mean"]
+    summed = series.groupby(["shop", "channel"])["mean"].sum()
+    np.testing.assert_allclose(summed.loc[total.index].to_numpy(), total.to_numpy(), rtol=1e-6, atol=1e-6)
+    assert summed.abs().max() > 0  # the channels move the target in this panel
+    with pytest.raises(InputError, match="unknown effect kind"):
+        contribution_series(fit, history, plan, kind="indirect", num_draws=2)
 
 
 def test_unknown_channels_and_kinds_are_refused(setup):
