@@ -27,6 +27,7 @@ from typing import TextIO
 
 from causalmmm_ppl._io import check_replaceable, run_directory, write_csv
 from causalmmm_ppl.commands._config import read_config
+from causalmmm_ppl.data.windows import holdout_split
 from causalmmm_ppl.errors import require_finite
 from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec, split_config
 
@@ -60,21 +61,18 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
         raise ValueError("--resume is not supported with --model btvc (fits are not checkpointed)")
     spec, inf = settings_from_args(args)
     holdout = int(getattr(args, "holdout", 0) or 0)
-    if holdout < 0:
-        raise ValueError(f"--holdout {holdout}: must be >= 0")
     force = bool(getattr(args, "force", False))
     out = check_replaceable(args.out, force=force)
     panel, columns = panel_from_args(args)
-    if holdout and panel.n_time - holdout < MIN_TRAIN_STEPS:
-        raise ValueError(f"{args.data}: --holdout {holdout} leaves {panel.n_time - holdout} training steps; "
-                         f"BTVC needs at least {MIN_TRAIN_STEPS}")
-    train = panel.select_time(0, panel.n_time - holdout) if holdout else panel
+    # everything a holdout forecast needs is checked here, before sampling
+    split = holdout_split(panel, holdout, MIN_TRAIN_STEPS)
+    train = split.train if holdout else panel
     with run_directory(out, kind="run", force=force) as held:
         fit = fit_btvc(train, spec, inf, seed=int(getattr(args, "seed", 0) or 0), progress=not args.quiet)
         idata = fit.to_inference_data()
         require_finite_posterior(idata)
         table = diagnostics_table(idata)
-        forecast = fit.forecast(None, panel) if holdout else None
+        forecast = fit.forecast(None, split.plan) if holdout else None
         if forecast is not None:
             require_finite(forecast[["mean", "lower", "upper"]], "the forecast")
         with held.commit() as tmp:
@@ -88,8 +86,9 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
             fit.save(model_dir)
             (model_dir / "columns.json").write_text(json.dumps(columns.to_dict(), indent=2))
     # after the work: a failed command prints one line only
-    for line in panel.warnings:
-        print(f"warning: {line}", file=err)
+    for line in [*panel.warnings, split.note]:
+        if line:
+            print(f"warning: {line}", file=err)
     if len(panel.mediator_index):
         names = ", ".join(panel.nodes[i] for i in panel.mediator_index)
         print(f"note: btvc does not use mediators ({names})", file=err)

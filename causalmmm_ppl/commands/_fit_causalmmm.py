@@ -27,6 +27,7 @@ import numpy as np
 
 from causalmmm_ppl._io import check_replaceable, run_directory, write_csv
 from causalmmm_ppl.commands._config import read_config
+from causalmmm_ppl.data.windows import holdout_split
 from causalmmm_ppl.errors import require_finite
 
 MIN_TRAIN_DAYS = 8
@@ -86,17 +87,12 @@ def run(args: argparse.Namespace) -> int:
 
     spec = spec_from_args(args)
     holdout = int(getattr(args, "holdout", 0) or 0)
-    if holdout < 0:
-        raise ValueError(f"--holdout {holdout}: must be >= 0")
     force = bool(getattr(args, "force", False))
     out = check_replaceable(args.out, force=force)
     panel, columns = panel_from_args(args)
-    if panel.n_time - holdout < MIN_TRAIN_DAYS:
-        raise ValueError(
-            f"{args.data}: --holdout {holdout} leaves {panel.n_time - holdout} training days; need at least "
-            f"{MIN_TRAIN_DAYS}"
-        )
-    train = panel.select_time(0, panel.n_time - holdout) if holdout else panel
+    # everything a holdout forecast needs is checked here, before training
+    split = holdout_split(panel, holdout, MIN_TRAIN_DAYS)
+    train = split.train if holdout else panel
     check_spec_for_panel(spec, train)
     seed = int(args.seed or 0)
     with run_directory(out, kind="run", force=force) as held:
@@ -107,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
         )
         edges = fit.edge_probabilities()
         require_finite(edges["probability"], "edge probabilities")
-        forecast = fit.forecast(train, panel.select_time(panel.n_time - holdout, panel.n_time)) if holdout else None
+        forecast = None
+        if holdout:
+            forecast = fit.forecast(train.select_shops(split.shops), split.plan.select_time(train.n_time, panel.n_time))
         if forecast is not None:
             require_finite(forecast[["mean", "lower", "upper"]], "the forecast")
         idata = fit.to_inference_data()
@@ -121,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
                 write_csv(forecast, tmp / "forecast.csv", date_format="%Y-%m-%d")
             fit.save(tmp / "model")
     # after the work: a failed command prints one line only
-    for line in [*panel.warnings, short_shop_warning(train, spec.window)]:
+    for line in [*panel.warnings, short_shop_warning(train, spec.window), split.note]:
         if line:
             print(f"warning: {line}", file=sys.stderr)
     population = fit.guide.population

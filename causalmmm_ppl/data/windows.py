@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from causalmmm_ppl.data.panel import Panel
 from causalmmm_ppl.errors import InputError
 
-__all__ = ["window_starts", "gather_windows", "sliding_windows"]
+__all__ = ["window_starts", "gather_windows", "sliding_windows", "Holdout", "holdout_split"]
 
 
 def _check_length(length: int, stride: int) -> None:
@@ -93,3 +95,51 @@ def sliding_windows(panel: Panel, length: int, stride: int = 1) -> tuple[np.ndar
     """
     starts = window_starts(panel.observed.all(-1), length, stride)
     return gather_windows(panel.values, starts, length), starts
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """A panel split for ``fit --holdout H``: the fit's panel and the shops whose last H periods are forecast.
+
+    Attributes
+    ----------
+    train : the panel without its last H periods (every shop)
+    plan : the last H periods of the shops that have every channel on each of them (all periods, those shops)
+    shops : (kept,) positions of those shops in the panel
+    note : one line naming the shops left out of the forecast (ragged shops that end early or lack a channel value
+        there), None when none is
+    """
+
+    train: Panel
+    plan: Panel
+    shops: np.ndarray
+    note: str | None
+
+
+def holdout_split(panel: Panel, holdout: int, min_train: int) -> Holdout:
+    """Split off the last ``holdout`` periods to forecast, before any work is done.
+
+    Shops without every channel on each held-out period (they end early, or a value is missing there) cannot be given
+    a plan: they are fitted on their periods before the holdout and left out of its forecast, with one note.
+
+    Raises InputError when ``holdout`` is negative, leaves fewer than ``min_train`` periods, or leaves no shop to
+    forecast.
+    """
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, np.integer)) or holdout < 0:
+        raise InputError(f"--holdout {holdout}: must be an integer >= 0")
+    if panel.n_time - holdout < min_train:
+        raise InputError(f"--holdout {holdout} leaves {panel.n_time - holdout} training periods; need at least "
+                         f"{min_train}")
+    train = panel.select_time(0, panel.n_time - holdout)
+    complete = panel.mask[:, panel.n_time - holdout :].all(1) & train.mask.any(1)
+    kept = np.flatnonzero(complete)
+    if holdout and not kept.size:
+        raise InputError(f"--holdout {holdout}: no shop has every channel on each of the last {holdout} periods "
+                         f"(from {panel.dates[panel.n_time - holdout].date()}), so none can be forecast")
+    left = [panel.shops[i] for i in np.flatnonzero(~complete)]
+    note = None
+    if holdout and left:
+        who = f"shop {left[0]!r} and {len(left) - 1} more lack" if len(left) > 1 else f"shop {left[0]!r} lacks"
+        note = (f"{who} a channel value in the last {holdout} periods (ended early, or a gap): fitted, but left out "
+                f"of the holdout forecast")
+    return Holdout(train=train, plan=panel.select_shops(kept), shops=kept, note=note)

@@ -69,3 +69,30 @@ def test_edge_cases():
         window_starts(mask, 0)
     with pytest.raises(InputError, match="stride"):
         window_starts(mask, 1, stride=0)
+
+
+@given(panel=valid_panels(), holdout=st.integers(0, 4))
+def test_a_holdout_keeps_exactly_the_shops_with_every_channel_on_its_periods(panel, holdout):
+    """``fit --holdout``'s split: the training panel is every shop before the last H periods; the forecast takes the
+    shops with a row on each of them (and one before), and a note names the others."""
+    from causalmmm_ppl.data.windows import holdout_split
+
+    if panel.n_time - holdout < 1:
+        with pytest.raises(InputError, match="leaves"):
+            holdout_split(panel, holdout, 1)
+        return
+    complete = panel.mask[:, panel.n_time - holdout:].all(1) & panel.mask[:, : panel.n_time - holdout].any(1)
+    if holdout and not complete.any():
+        with pytest.raises(InputError, match="none can be forecast"):
+            holdout_split(panel, holdout, 1)
+        return
+    split = holdout_split(panel, holdout, 1)
+    assert split.train.n_time == panel.n_time - holdout and split.train.shops == panel.shops
+    assert list(split.shops) == list(np.flatnonzero(complete))
+    assert split.plan.shops == tuple(panel.shops[i] for i in split.shops)
+    assert split.plan.mask[:, panel.n_time - holdout:].all()
+    assert (split.note is not None) == bool(holdout and not complete.all())
+    if split.note:
+        assert repr(panel.shops[int(np.flatnonzero(~complete)[0])]) in split.note
+    with pytest.raises(InputError, match="--holdout -1"):
+        holdout_split(panel, -1, 1)
