@@ -49,18 +49,33 @@ def add_column_flags(p: argparse.ArgumentParser, *, required: bool = True) -> No
     p.add_argument("--context", type=_csv_list, default=(), help="per-shop context columns, comma-separated")
     p.add_argument("--shop-col", default=None, help="shop identifier column (default: shop, or shop_id if present)")
     p.add_argument("--date-col", default=None, help="date column (default: date, or ds if present)")
+    add_reading_flags(p, fitted=False)
+
+
+def add_reading_flags(p: argparse.ArgumentParser, *, fitted: bool) -> None:
+    """How a panel is read beyond its columns (``--fill-gaps``, ``--context-agg``); ``fitted``: a command that reads
+    data for a run, whose defaults are the run's own (``RUN/model/reading.json``)."""
+    default = "as the run was fitted" if fitted else "error"
     p.add_argument(
         "--fill-gaps",
         choices=("error", "zero"),
-        default="error",
-        help="missing dates inside a shop's range: error (default) or fill channels and target with zero",
+        default=None if fitted else "error",
+        help=f"missing dates inside a shop's range: error, or fill channels and target with zero (default: {default})",
     )
     p.add_argument(
         "--context-agg",
         choices=("error", "first", "mean"),
-        default="error",
-        help="context that varies within a shop: error (default), or take the first value or the mean",
+        default=None if fitted else "error",
+        help=f"context that varies within a shop: error, or take the first value or the mean (default: {default})",
     )
+
+
+def add_run_data(p: argparse.ArgumentParser, data_help: str) -> None:
+    """``RUN``, ``--data`` and the reading flags of a command that applies a fitted run to a panel (read with the
+    run's columns and, unless overridden, the way the run read its own data)."""
+    p.add_argument("run", help="run directory written by fit")
+    p.add_argument("--data", required=True, help=f"CSV or Parquet file, one row per shop and period: {data_help}")
+    add_reading_flags(p, fitted=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,15 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(p)
 
     p = sub.add_parser("forecast", help="forecast the rows of DATA whose target is empty")
-    p.add_argument("run", help="run directory written by fit")
-    p.add_argument("--data", required=True)
+    add_run_data(p, "history and a plan: trailing rows with an empty target are forecast")
     p.add_argument("--interval", type=float, default=0.9)
     p.add_argument("--out", required=True)
     add_common(p)
 
     p = sub.add_parser("effects", help="each channel's effect on the target over the plan rows of DATA (ROAS, mROAS)")
-    p.add_argument("run", help="run directory written by fit")
-    p.add_argument("--data", required=True, help="history and a plan: trailing rows with an empty target")
+    add_run_data(p, "history and a plan: trailing rows with an empty target")
     p.add_argument("--window", default=None,
                    help="START:END (dates): effects over these past days instead of the plan rows")
     p.add_argument("--interval", type=float, default=0.9)
@@ -123,8 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(p)
 
     p = sub.add_parser("allocate", help="redistribute the plan's spend across channels to maximise the target")
-    p.add_argument("run", help="run directory written by fit")
-    p.add_argument("--data", required=True, help="history and a plan: trailing rows with an empty target")
+    add_run_data(p, "history and a plan: trailing rows with an empty target")
     p.add_argument("--budget", type=float, default=None,
                    help="total spend over the plan's window (default: the plan's own total)")
     p.add_argument("--bounds", default=None,
@@ -139,8 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(p)
 
     p = sub.add_parser("edges", help="edge probabilities for the shops in DATA, without retraining")
-    p.add_argument("run")
-    p.add_argument("--data", required=True)
+    add_run_data(p, "a panel with the run's columns (training shops or new ones)")
     p.add_argument("--out", required=True)
     add_common(p)
 

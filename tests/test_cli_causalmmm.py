@@ -339,3 +339,33 @@ def test_a_ragged_panel_fits_with_a_holdout_and_a_hopeless_one_fails_before_trai
                            "7", *settings, "--out", tmp_path / "run2")
     assert_one_line_error(code, err, "none can be forecast")
     assert "step" not in err.lower() and not (tmp_path / "run2").exists()
+
+
+def test_a_run_reads_new_data_the_way_it_read_its_own(panel_dir, config, tmp_path, capsys):
+    """A run fitted with --context-agg mean serves edges and forecast on the same kind of data without the flag;
+    a flag given to them overrides the run's reading, and a damaged record is one line, exit 2."""
+    frame = pd.read_csv(panel_dir / "panel.csv")
+    frame["ctx0"] = frame["ctx0"] + np.random.default_rng(0).normal(0, 0.1, len(frame))  # varies within a shop
+    frame.to_csv(tmp_path / "varying.csv", index=False)
+    plan = frame.copy()
+    last = plan.groupby("shop")["date"].transform(lambda d: d.rank(ascending=False) <= 5)
+    plan.loc[last, ["pv", "gmv"]] = np.nan
+    plan.to_csv(tmp_path / "plan.csv", index=False)
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, "fit", tmp_path / "varying.csv", *flags(panel_dir), "--context-agg", "mean",
+                           "--config", config, "--out", run, "--quiet")
+    assert code == 0, err
+    assert json.loads((run / "model" / "reading.json").read_text()) == {"fill_gaps": "error", "context_agg": "mean"}
+    code, _, err = run_cli(capsys, "edges", run, "--data", tmp_path / "varying.csv", "--out", tmp_path / "e.csv")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "forecast", run, "--data", tmp_path / "plan.csv", "--out", tmp_path / "f.csv",
+                           "--quiet")
+    assert code == 0, err
+    assert len(pd.read_csv(tmp_path / "f.csv")) == 6 * 5 * 2
+    code, _, err = run_cli(capsys, "edges", run, "--data", tmp_path / "varying.csv", "--context-agg", "error",
+                           "--out", tmp_path / "e2.csv")
+    assert_one_line_error(code, err, "context varies within the shop")
+    (run / "model" / "reading.json").write_text("{not json")
+    code, _, err = run_cli(capsys, "edges", run, "--data", tmp_path / "varying.csv", "--out", tmp_path / "e3.csv")
+    assert_one_line_error(code, err, "reading.json")
+    assert not (tmp_path / "e3.csv").exists()

@@ -99,7 +99,7 @@ def test_a_run_directory_with_crafted_pickles_everywhere_runs_no_code(run_dir, s
     """Every file of the run (and the checkpoint and pickled files of earlier versions) replaced by a pickle whose
     loading would create a file: no command creates it; each ends with exit 0 or one line and exit 2."""
     assert _files_of(run_dir) == [MARKER, "edges.csv", "forecast.csv", "idata.nc", "model/fit.json",
-                                  "model/train_panel.parquet", "model/weights.safetensors"]
+                                  "model/reading.json", "model/train_panel.parquet", "model/weights.safetensors"]
     sentinel = tmp_path / "pwned"
     for single in [None, *_files_of(run_dir), *EXTRA_FILES]:
         run = tmp_path / "run"

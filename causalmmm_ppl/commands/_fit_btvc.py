@@ -27,6 +27,7 @@ from typing import TextIO
 
 from causalmmm_ppl._io import check_replaceable, run_directory, write_csv
 from causalmmm_ppl.commands._config import read_config
+from causalmmm_ppl.commands._run import write_reading
 from causalmmm_ppl.data.windows import holdout_split
 from causalmmm_ppl.errors import require_finite
 from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec, split_config
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
             model_dir = tmp / "model"
             fit.save(model_dir)
             (model_dir / "columns.json").write_text(json.dumps(columns.to_dict(), indent=2))
+            write_reading(tmp / "model", args)
     # after the work: a failed command prints one line only
     for line in [*panel.warnings, split.note]:
         if line:

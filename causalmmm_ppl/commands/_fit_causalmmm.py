@@ -27,6 +27,7 @@ import numpy as np
 
 from causalmmm_ppl._io import check_replaceable, run_directory, write_csv
 from causalmmm_ppl.commands._config import read_config
+from causalmmm_ppl.commands._run import write_reading
 from causalmmm_ppl.data.windows import holdout_split
 from causalmmm_ppl.errors import require_finite
 
@@ -118,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
             if forecast is not None:
                 write_csv(forecast, tmp / "forecast.csv", date_format="%Y-%m-%d")
             fit.save(tmp / "model")
+            write_reading(tmp / "model", args)
     # after the work: a failed command prints one line only
     for line in [*panel.warnings, short_shop_warning(train, spec.window), split.note]:
         if line:

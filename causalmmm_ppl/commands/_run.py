@@ -2,11 +2,45 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
+
+#: How a run read its training data beyond the columns, kept in ``RUN/model`` for the commands that read more data.
+READING_FILE = "reading.json"
+READING_DEFAULTS = {"fill_gaps": "error", "context_agg": "error"}
 
 
-def load_run_and_data(run: str, data: str, *, allow_missing_target: bool):
-    """The fit in ``RUN/model`` and ``DATA`` loaded with the run's column schema.
+def write_reading(model_dir: Path, args: Any) -> None:
+    """Record the fit's ``--fill-gaps`` and ``--context-agg`` in ``model_dir``."""
+    reading = {k: getattr(args, k, None) or v for k, v in READING_DEFAULTS.items()}
+    (Path(model_dir) / READING_FILE).write_text(json.dumps(reading, indent=2))
+
+
+def reading_for(run: str | Path, args: Any = None) -> dict[str, str]:
+    """How to read data for ``run``: the flags given in ``args`` where set, else the run's own (runs saved without
+    the record read as the defaults do)."""
+    from causalmmm_ppl.errors import InputError
+
+    path = Path(run) / "model" / READING_FILE
+    reading = dict(READING_DEFAULTS)
+    if path.exists():
+        try:
+            saved = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not a readable record of how the run read its data ({exc})") from None
+        if not isinstance(saved, dict):
+            raise InputError(f"{path}: expected a JSON object")
+        reading.update({k: str(saved[k]) for k in READING_DEFAULTS if k in saved})
+    for key in READING_DEFAULTS:
+        given = getattr(args, key, None) if args is not None else None
+        if given is not None:
+            reading[key] = given
+    return reading
+
+
+def load_run_and_data(run: str, data: str, *, allow_missing_target: bool, args: Any = None):
+    """The fit in ``RUN/model`` and ``DATA`` loaded with the run's column schema and reading (:func:`reading_for`).
 
     Returns
     -------
@@ -24,14 +58,14 @@ def load_run_and_data(run: str, data: str, *, allow_missing_target: bool):
     fit = CausalMMMFit.load(model_dir)
     if fit.schema.columns is None:
         raise InputError(f"{run}: the run has no column schema")
-    panel = load_panel(data, fit.schema.columns, allow_missing_target=allow_missing_target)
+    panel = load_panel(data, fit.schema.columns, allow_missing_target=allow_missing_target, **reading_for(run, args))
     fit.schema.check(panel, what=str(data))
     return fit, panel
 
 
-def load_any_run_and_data(run: str, data: str, *, allow_missing_target: bool):
+def load_any_run_and_data(run: str, data: str, *, allow_missing_target: bool, args: Any = None):
     """The fit of a run of any registered model (:mod:`causalmmm_ppl.inference.mmm_fit`) and ``DATA`` loaded with
-    the run's columns.
+    the run's columns and reading (:func:`reading_for`; flags in ``args`` override it).
 
     Returns
     -------
@@ -40,8 +74,9 @@ def load_any_run_and_data(run: str, data: str, *, allow_missing_target: bool):
     from causalmmm_ppl.data.load import load_panel
     from causalmmm_ppl.inference.mmm_fit import load_run
 
+    reading = reading_for(run, args)
     fit, columns = load_run(run)
-    panel = load_panel(data, columns, allow_missing_target=allow_missing_target)
+    panel = load_panel(data, columns, allow_missing_target=allow_missing_target, **reading)
     schema = getattr(fit, "schema", None)  # a model that keeps its node schema checks DATA against it
     if schema is not None:
         schema.check(panel, what=str(data))

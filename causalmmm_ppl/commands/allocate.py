@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--budget must be a non-negative number, got {args.budget:g}")
     if args.risk is not None and not 0.0 < args.risk < 1.0:
         raise InputError(f"--risk must be in (0, 1), got {args.risk:g}")
-    fit, panel, columns = load_any_run_and_data(args.run, args.data, allow_missing_target=True)
+    fit, panel, columns = load_any_run_and_data(args.run, args.data, allow_missing_target=True, args=args)
     bounds = None
     if args.bounds is not None:
         bounds = read_bounds(read_table(args.bounds, str_columns=("channel",)), fit.channel_names,

@@ -13,7 +13,7 @@ from causalmmm_ppl.errors import require_finite
 
 
 def run(args: argparse.Namespace) -> int:
-    fit, panel = load_run_and_data(args.run, args.data, allow_missing_target=True)
+    fit, panel = load_run_and_data(args.run, args.data, allow_missing_target=True, args=args)
     t0 = time.perf_counter()
     table = fit.edge_probabilities(panel)
     seconds = time.perf_counter() - t0

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--draws must be at least 2, got {args.draws}")
     if not 0.0 < args.interval < 1.0:
         raise InputError(f"--interval must be in (0, 1), got {args.interval}")
-    fit, panel, _ = load_any_run_and_data(args.run, args.data, allow_missing_target=True)
+    fit, panel, _ = load_any_run_and_data(args.run, args.data, allow_missing_target=True, args=args)
     if args.window is not None and fit.fixed_history:
         raise InputError("--window: this run's model answers only for plans after its training days; past days are "
                          "decomposed by models that start from any history (CausalMMM)")

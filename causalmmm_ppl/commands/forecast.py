@@ -48,7 +48,7 @@ def plan_groups(panel) -> dict[tuple[int, int], np.ndarray]:
 
 
 def run(args: argparse.Namespace) -> int:
-    fit, panel, _ = load_any_run_and_data(args.run, args.data, allow_missing_target=True)
+    fit, panel, _ = load_any_run_and_data(args.run, args.data, allow_missing_target=True, args=args)
     tables = []
     for (start, horizon), shops in plan_groups(panel).items():
         sub = panel.select_shops(shops)
