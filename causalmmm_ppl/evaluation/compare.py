@@ -1,8 +1,8 @@
 """Bayesian model comparison of runs by ELPD-LOO (PSIS-LOO, ArviZ ``compare``), across CausalMMM and BTVC runs.
 
 Runs are compared on the same target and the same observations: each run's ``idata.nc`` stores the pointwise
-log-likelihood of the target in original units (``log_likelihood.target``, dims ``(chain, draw, shop, date)``, NaN
-where a model has no term, see :mod:`causalmmm_ppl.evaluation.inference_data`). The comparison uses the ``(shop,
+log-likelihood of the target in original units (``log_likelihood.target`` over the observations the model scores,
+each named by its shop and date, see :mod:`causalmmm_ppl.evaluation.inference_data`). The comparison uses the ``(shop,
 date)`` pairs that every run has a finite log-likelihood for, checks that the observed target agrees there, and says
 how many observations, which shops and which dates it used.
 """
@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from causalmmm_ppl.evaluation.inference_data import TARGET_VAR, az, latent_vars, read_inference_data
+from causalmmm_ppl.evaluation.inference_data import (
+    TARGET_VAR, az, latent_vars, pointwise_log_likelihood, read_inference_data,
+)
 
 __all__ = ["ComparisonResult", "compare_runs", "compare_inference_data", "load_run_idata", "TABLE_COLUMNS"]
 
@@ -70,22 +72,16 @@ def _target_name(name: str, idata: az.InferenceData) -> str:
 
 def _pointwise(idata: az.InferenceData) -> tuple[np.ndarray, pd.MultiIndex]:
     """``(chain, draw, obs)`` log-likelihood and the ``(shop, date)`` index of ``obs``."""
-    ll = idata.log_likelihood[TARGET_VAR]
-    missing = [d for d in ("shop", "date") if d not in ll.dims]
-    if missing:
-        raise ValueError(f"log_likelihood.{TARGET_VAR} has no {missing[0]!r} dim (dims: {', '.join(ll.dims)})")
-    ll = ll.transpose("chain", "draw", "shop", "date")
-    arr = np.asarray(ll.values, float)
-    shops = [str(s) for s in ll["shop"].values]
-    dates = pd.DatetimeIndex(ll["date"].values)
-    index = pd.MultiIndex.from_product([shops, dates], names=["shop", "date"])
-    return arr.reshape(arr.shape[0], arr.shape[1], -1), index
+    return pointwise_log_likelihood(idata)
 
 
-def _observed(idata: az.InferenceData, index: pd.MultiIndex) -> pd.Series | None:
+def _observed(idata: az.InferenceData) -> pd.Series | None:
+    """The observed target over its ``(shop, date)`` grid."""
     if "observed_data" not in idata.groups() or TARGET_VAR not in idata.observed_data:
         return None
     obs = idata.observed_data[TARGET_VAR].transpose("shop", "date")
+    index = pd.MultiIndex.from_product([[str(s) for s in obs["shop"].values], pd.DatetimeIndex(obs["date"].values)],
+                                       names=["shop", "date"])
     return pd.Series(np.asarray(obs.values, float).ravel(), index=index)
 
 
@@ -202,7 +198,7 @@ def _check_same_observed(idatas: Mapping[str, az.InferenceData],
                          target: str) -> None:
     ref_name, ref = None, None
     for n, (_, idx) in pointwise.items():
-        obs = _observed(idatas[n], idx)
+        obs = _observed(idatas[n])
         if obs is None:
             continue
         vals = obs.reindex(common).to_numpy()

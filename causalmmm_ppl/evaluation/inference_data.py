@@ -2,9 +2,12 @@
 
 Shared conventions (both models; :mod:`causalmmm_ppl.evaluation.compare` relies on them):
 
-* ``log_likelihood`` holds one variable, :data:`TARGET_VAR` (``"target"``), dims ``(chain, draw, shop, date)``:
-  the pointwise log density of the target **in its original units** (scaling Jacobians included), NaN where the
-  model has no likelihood term (unobserved target, or steps a model cannot predict such as CausalMMM's first day).
+* ``log_likelihood`` holds one variable, :data:`TARGET_VAR` (``"target"``), dims ``(chain, draw, obs)``: the
+  pointwise log density of the target **in its original units** (scaling Jacobians included) on every observation
+  the model scores, with coords ``obs_shop`` and ``obs_date`` on ``obs``. Cells the model has no likelihood term for
+  (unobserved target, or steps a model cannot predict such as CausalMMM's first day) are not observations, so
+  ``az.loo(idata)`` works as it is. :func:`pointwise_log_likelihood` reads it (and the ``(chain, draw, shop, date)``
+  layout of runs written before, NaN where not modelled).
 * ``observed_data`` holds ``target`` with dims ``(shop, date)``, original units, NaN where unobserved.
 * coords ``shop`` (str) and ``date`` (datetime64).
 * attrs on the InferenceData groups: ``model`` (``"btvc"`` / ``"causalmmm"``), ``target_name``, ``inference``
@@ -44,6 +47,7 @@ __all__ = [
     "write_inference_data",
     "read_inference_data",
     "latent_vars",
+    "pointwise_log_likelihood",
     "az",
 ]
 
@@ -89,7 +93,8 @@ def build_inference_data(
     model, target_name, inference
         Stored as attrs of every group.
     log_likelihood : (chain, draw, shop, date), optional
-        Pointwise log-likelihood of the target in original units (NaN where not modelled).
+        Pointwise log-likelihood of the target in original units, NaN where not modelled: stored over the modelled
+        cells only (dim ``obs``, see the module docstring).
     observed : (shop, date), optional
         The target in original units (NaN where unobserved).
     posterior_predictive : (chain, draw, shop, date), optional
@@ -106,8 +111,11 @@ def build_inference_data(
     all_dims = {k: list(v) for k, v in dims.items()}
     obs_dims = list(OBS_DIMS)
     kwargs: dict[str, Any] = {"posterior": dict(posterior)}
+    cells = None
     if log_likelihood is not None:
-        kwargs["log_likelihood"] = {TARGET_VAR: log_likelihood}
+        ll = np.asarray(log_likelihood)
+        cells = np.nonzero(~np.isnan(ll).all(axis=(0, 1)))  # modelled (shop, date) cells
+        kwargs["log_likelihood"] = {TARGET_VAR: ll[:, :, cells[0], cells[1]]}
     if observed is not None:
         kwargs["observed_data"] = {TARGET_VAR: observed}
     if posterior_predictive is not None:
@@ -118,6 +126,11 @@ def build_inference_data(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         idata = az.from_dict(**kwargs, coords=dict(coords), dims=all_dims)
+        if cells is not None:  # the log-likelihood's own layout: one entry per observation, named by its cell
+            ll_ds = az.from_dict(log_likelihood=kwargs["log_likelihood"], dims={TARGET_VAR: ["obs"]},
+                                 coords={"obs": np.arange(cells[0].size)}).log_likelihood
+            idata.log_likelihood = ll_ds.assign_coords(obs_shop=("obs", np.asarray(coords["shop"])[cells[0]]),
+                                                       obs_date=("obs", np.asarray(coords["date"])[cells[1]]))
     for group in idata.groups():
         idata[group].attrs.update(base)
     if latent is not None:
@@ -220,10 +233,38 @@ def read_inference_data(path: str | os.PathLike[str]) -> az.InferenceData:
     return idata
 
 
+def pointwise_log_likelihood(idata: az.InferenceData) -> tuple[np.ndarray, pd.MultiIndex]:
+    """The target's pointwise log-likelihood ``(chain, draw, obs)`` and the ``(shop, date)`` index of ``obs``.
+
+    Reads the ``obs`` layout and the ``(chain, draw, shop, date)`` layout of earlier runs (every cell an entry, NaN
+    where not modelled).
+
+    Raises
+    ------
+    ValueError
+        The variable has neither layout.
+    """
+    ll = idata.log_likelihood[TARGET_VAR]
+    if "obs" in ll.dims and {"obs_shop", "obs_date"} <= set(ll.coords):
+        ll = ll.transpose("chain", "draw", "obs")
+        index = pd.MultiIndex.from_arrays([[str(s) for s in ll["obs_shop"].values],
+                                           pd.DatetimeIndex(ll["obs_date"].values)], names=["shop", "date"])
+        return np.asarray(ll.values, float), index
+    missing = [d for d in OBS_DIMS if d not in ll.dims]
+    if missing:
+        raise ValueError(f"log_likelihood.{TARGET_VAR} has no {missing[0]!r} dim (dims: {', '.join(ll.dims)})")
+    ll = ll.transpose("chain", "draw", "shop", "date")
+    arr = np.asarray(ll.values, float)
+    index = pd.MultiIndex.from_product([[str(s) for s in ll["shop"].values], pd.DatetimeIndex(ll["date"].values)],
+                                       names=["shop", "date"])
+    return arr.reshape(arr.shape[0], arr.shape[1], -1), index
+
+
 def require_finite_posterior(idata: az.InferenceData) -> None:
     """Raise InputError when a fit's InferenceData holds non-finite values where it must not: any in the
-    ``posterior``; in ``posterior_predictive`` and ``log_likelihood``, any on an observed (shop, time) after the
-    first time step (the first step has no one-step-ahead prediction, unobserved days no likelihood)."""
+    ``posterior``; in ``posterior_predictive``, any on an observed (shop, time) after the first time step (the first
+    step has no one-step-ahead prediction); in ``log_likelihood``, any at all (it holds the scored observations
+    only)."""
     from causalmmm_ppl.errors import InputError, require_finite
 
     for name, var in idata.posterior.data_vars.items():
@@ -233,8 +274,8 @@ def require_finite_posterior(idata: az.InferenceData) -> None:
         if group not in idata.groups():
             continue
         for name, var in idata[group].data_vars.items():
-            a = np.asarray(var.values, dtype=np.float64)  # (chain, draw, shop, time)
-            if np.isinf(a).any():
+            a = np.asarray(var.values, dtype=np.float64)  # (chain, draw, shop, time) or (chain, draw, obs)
+            if np.isinf(a).any() or ("obs" in var.dims and np.isnan(a).any()):
                 require_finite(a, f"{group} {name!r}")
             if observed is None or a.shape[2:] != observed.shape:
                 continue
@@ -258,7 +299,8 @@ def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> 
     ``gamma`` (shop, node): carryover and Hill curve of each node as a cause, gamma in the cause's original units;
     with graph templates, ``template`` (shop, template): the shop's membership given the draw's edges),
     ``posterior_predictive`` (the target one day ahead, original units, with noise), ``observed_data``,
-    ``log_likelihood`` (the target one day ahead given the past, original units; NaN on the first day) and
+    ``log_likelihood`` (the target one day ahead given the past, original units; the days after each shop's first
+    observed one) and
     ``sample_stats`` (the ELBO per SVI step, dim ``step``).
     """
     panel = fit.train_panel

@@ -42,8 +42,9 @@ def test_compare_uses_the_common_observations_and_says_so(two_runs):
     from causalmmm_ppl.evaluation.compare import load_run_idata
 
     a, b = (load_run_idata(r) for r in two_runs)
-    ll = b.log_likelihood[TARGET_VAR].values
-    ll[:, :, :, 0] = np.nan  # e.g. a model whose likelihood starts on the second day
+    ll = b.log_likelihood[TARGET_VAR]
+    first = ll["obs_date"].values == ll["obs_date"].values.min()
+    ll.values[..., first] = np.nan  # e.g. a model whose likelihood starts on the second day
     result = compare_inference_data({"a": a, "b": b})
     assert (result.table["n_obs"] == 99).all()
     assert "99 observations" in result.summary and "2022-01-04" in result.summary
@@ -65,3 +66,28 @@ def test_compare_refuses_different_targets_and_different_data(two_runs):
         compare_runs(two_runs[:1])
     with pytest.raises(FileNotFoundError, match="no idata.nc"):
         compare_runs([two_runs[0], two_runs[0].parent / "nothing"])
+
+
+def test_compare_reads_the_cell_layout_of_earlier_runs(two_runs):
+    """Runs written before the log-likelihood was stored per observation hold it on the (shop, date) grid, NaN where
+    not modelled; compare reads both layouts and finds the same table."""
+    import xarray as xr
+
+    from causalmmm_ppl.evaluation.compare import load_run_idata
+
+    new = {n: load_run_idata(r) for n, r in zip("ab", two_runs)}
+    old = {n: load_run_idata(r) for n, r in zip("ab", two_runs)}
+    for d in old.values():
+        ll = d.log_likelihood[TARGET_VAR]
+        grid = d.observed_data[TARGET_VAR]
+        full = np.full(ll.shape[:2] + grid.shape, np.nan)
+        shops, dates = list(grid["shop"].values), list(grid["date"].values)
+        for k, (s_, t_) in enumerate(zip(ll["obs_shop"].values, ll["obs_date"].values)):
+            full[:, :, shops.index(s_), dates.index(t_)] = ll.values[:, :, k]
+        attrs = d.log_likelihood.attrs
+        d.log_likelihood = xr.Dataset({TARGET_VAR: (("chain", "draw", "shop", "date"), full)},
+                                      coords={"chain": ll["chain"].values, "draw": ll["draw"].values,
+                                              "shop": shops, "date": dates}, attrs=attrs)
+    a, b = compare_inference_data(new).table, compare_inference_data(old).table
+    np.testing.assert_allclose(a["elpd_loo"], b["elpd_loo"])
+    assert (a["n_obs"] == b["n_obs"]).all()

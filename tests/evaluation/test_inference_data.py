@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
 
 from causalmmm_ppl.evaluation.inference_data import (
+    az,
     TARGET_VAR,
     build_inference_data,
     latent_vars,
@@ -37,8 +39,14 @@ def test_btvc_inference_data_has_the_contract_groups(nuts_fit, tmp_path):
     for group in ("posterior", "posterior_predictive", "observed_data", "log_likelihood", "sample_stats"):
         assert group in idata.groups(), group
     ll = idata.log_likelihood[TARGET_VAR]
-    assert ll.dims == ("chain", "draw", "shop", "date") and ll.shape == (2, 20, 2, 60)
-    assert np.isnan(ll.sel(shop="s1").values[:, :, :5]).all() and np.isfinite(ll.sel(shop="s0").values).all()
+    # one entry per scored observation: shop s0's 60 days and s1's 55 (it starts five days late)
+    assert ll.dims == ("chain", "draw", "obs") and ll.shape == (2, 20, 115) and np.isfinite(ll.values).all()
+    shops = list(ll["obs_shop"].values)
+    assert shops.count("s0") == 60 and shops.count("s1") == 55
+    assert ll["obs_date"].values[shops.index("s1")] == idata.posterior["date"].values[5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.isfinite(az.loo(idata).elpd_loo)  # ArviZ reads it as it is
     assert idata.observed_data[TARGET_VAR].dims == ("shop", "date")
     assert list(idata.posterior["shop"].values) == ["s0", "s1"]
     assert np.issubdtype(idata.posterior["date"].dtype, np.datetime64)
@@ -92,5 +100,6 @@ def test_build_inference_data_is_generic():
         target_name="gmv", inference="svi", log_likelihood=np.zeros((1, 3, 1, 2)), observed=np.ones((1, 2)),
         latent=["w"])
     assert idata.log_likelihood.attrs["model"] == "causalmmm"
-    assert idata.log_likelihood[TARGET_VAR].dims == ("chain", "draw", "shop", "date")
+    assert idata.log_likelihood[TARGET_VAR].dims == ("chain", "draw", "obs")
+    assert list(idata.log_likelihood["obs_shop"].values) == ["a", "a"]
     assert latent_vars(idata) == ["w"]

@@ -4,6 +4,8 @@ docs/benchmarks.md (benchmarks/causalmmm_recovery.py)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +14,7 @@ from causalmmm_ppl.data.simulate import simulate
 from causalmmm_ppl._tensor_store import load_tree, save_tree
 from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.evaluation.granger import granger_scores
+from causalmmm_ppl.evaluation.inference_data import az
 from causalmmm_ppl.evaluation.graph_metrics import graph_report
 from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit, fit_causalmmm
 from causalmmm_ppl.models.spec import CausalMMMSpec
@@ -166,9 +169,13 @@ def test_inference_data_has_the_contract_groups(fitted):
     for group in ("posterior", "posterior_predictive", "observed_data", "log_likelihood", "sample_stats"):
         assert group in idata.groups(), group
     assert idata.posterior["edge"].shape == (1, 16, 16, 8, 8)
-    assert idata.log_likelihood["target"].dims == ("chain", "draw", "shop", "date")
-    assert np.isnan(idata.log_likelihood["target"].values[..., 0]).all()
-    assert np.isfinite(idata.log_likelihood["target"].values[..., 1:]).all()
+    ll = idata.log_likelihood["target"]
+    assert ll.dims == ("chain", "draw", "obs") and np.isfinite(ll.values).all()
+    first = idata.observed_data["date"].values[0]  # no one-step-ahead prediction of a shop's first day
+    assert first not in set(ll["obs_date"].values) and ll.shape[-1] == 16 * (idata.observed_data["date"].size - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.isfinite(az.loo(idata).elpd_loo)  # ArviZ reads it as it is
     assert idata.sample_stats["elbo"].shape == (fitted.log.steps_done,)
 
 
