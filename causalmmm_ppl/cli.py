@@ -24,6 +24,17 @@ def _csv_list(text: str) -> tuple[str, ...]:
     return items
 
 
+class _Help(argparse.HelpFormatter):
+    """Help that shows each option's default where it has one and its help does not already say it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("default" not in text and action.default not in (None, False, argparse.SUPPRESS, ())
+                and action.option_strings and action.nargs != 0):
+            text += f" (default: {action.default})"
+        return text
+
+
 def add_common(p: argparse.ArgumentParser) -> None:
     """Flags every subcommand takes."""
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -80,19 +91,28 @@ def add_run_data(p: argparse.ArgumentParser, data_help: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
+        formatter_class=_Help,
         prog="causalmmm",
         description="Causal marketing-mix modeling: learn per-shop channel graphs, forecast with intervals.",
     )
     parser.add_argument("--version", action="version", version=f"causalmmm_ppl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_commands(sub)
+    for command in sub.choices.values():
+        command.formatter_class = _Help
+    return parser
+
+
+def _add_commands(sub) -> None:
+    """The subcommands and their flags."""
 
     p = sub.add_parser("simulate", help="simulate a panel with a known causal graph")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--scenario", choices=("sim1", "sim2", "sim3", "sources"), default="sim1",
                    help="sim1/sim2 share the model's functional forms; sim3 and sources are built to differ from it")
-    p.add_argument("--shops", type=int, default=None)
+    p.add_argument("--shops", type=int, default=None, help="number of shops (default: the scenario's)")
     p.add_argument("--channels", type=int, default=None, help="number of advertising channels")
-    p.add_argument("--days", type=int, default=None)
+    p.add_argument("--days", type=int, default=None, help="number of days (default: the scenario's)")
     p.add_argument("--horizon", type=int, default=14,
                    help="days at the end of the panel for plan.csv, history.csv and the true effects (default 14)")
     add_force(p)
@@ -107,9 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="fit a model to a panel")
     p.add_argument("data", help="CSV or Parquet file, one row per shop and day")
     add_column_flags(p)
-    p.add_argument("--model", choices=("causalmmm", "btvc"), default="causalmmm")
-    p.add_argument("--holdout", type=int, default=0, help="forecast the last H days (held out of the fit)")
-    p.add_argument("--steps", type=int, default=None, help="SVI steps (causalmmm) or NUTS draws (btvc)")
+    p.add_argument("--model", choices=("causalmmm", "btvc"), default="causalmmm",
+                   help="CausalMMM (graph, SVI) or the BTVC baseline (NumPyro)")
+    p.add_argument("--holdout", type=int, default=0, help="forecast the last H periods (held out of the fit; default 0: none)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="SVI steps for causalmmm (default 1500); NUTS draws per chain for btvc (default 1000; SVI "
+                        "steps, default 3000, when its config sets \"method\": \"svi\")")
     p.add_argument("--config", default=None, help="JSON file with model/inference settings")
     p.add_argument("--resume", action="store_true", help="resume from the checkpoint in RUN")
     p.add_argument("--out", required=True, help="run directory")
@@ -118,15 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("forecast", help="forecast the rows of DATA whose target is empty")
     add_run_data(p, "history and a plan: trailing rows with an empty target are forecast")
-    p.add_argument("--interval", type=float, default=0.9)
-    p.add_argument("--out", required=True)
+    p.add_argument("--interval", type=float, default=0.9, help="central credible interval")
+    p.add_argument("--out", required=True, help="forecast CSV: shop, date, node, observed, mean, lower, upper")
     add_common(p)
 
     p = sub.add_parser("effects", help="each channel's effect on the target over the plan rows of DATA (ROAS, mROAS)")
     add_run_data(p, "history and a plan: trailing rows with an empty target")
     p.add_argument("--window", default=None,
                    help="START:END (dates): effects over these past days instead of the plan rows")
-    p.add_argument("--interval", type=float, default=0.9)
+    p.add_argument("--interval", type=float, default=0.9, help="central credible interval")
     p.add_argument("--draws", type=int, default=None, help="posterior draws (default: the run's num_draws)")
     p.add_argument("--curves", default=None,
                    help="also write response curves: the target over the plan vs 0-2x each channel's planned spend")
@@ -152,21 +175,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("edges", help="edge probabilities for the shops in DATA, without retraining")
     add_run_data(p, "a panel with the run's columns (training shops or new ones)")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="edges CSV: shop, cause, effect, probability")
     add_common(p)
 
     p = sub.add_parser("report", help="write a self-contained HTML report of a run")
-    p.add_argument("run")
+    p.add_argument("run", help="run directory written by fit")
     p.add_argument("--effects", default=None, help="also show this table written by `causalmmm effects`")
     p.add_argument("--curves", default=None, help="also show these response curves (`causalmmm effects --curves`)")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="HTML file")
     add_common(p)
 
     p = sub.add_parser("compare", help="ELPD-LOO table for runs on the same data")
-    p.add_argument("runs", nargs="+")
+    p.add_argument("runs", nargs="+", help="run directories (or their idata.nc) fitted on the same data")
     p.add_argument("--out", default=None, help="also write the table as CSV")
     add_common(p)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

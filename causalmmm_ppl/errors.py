@@ -25,3 +25,14 @@ def require_finite(values, what: str) -> None:
     if bad.any():
         raise InputError(f"{what}: {int(bad.sum())} of {arr.size} values are not finite (NaN or infinite); the fit "
                          f"failed (check the panel's scale with `causalmmm validate`, or lower lr)")
+
+
+def unknown_setting(where: str, key: str, known) -> InputError:
+    """The error for a settings key nobody knows: it names the key and suggests the nearest known one (a typo), or
+    lists the known ones."""
+    import difflib
+
+    names = sorted(known)
+    near = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+    hint = f"did you mean {near[0]!r}?" if near else f"known: {', '.join(names)}"
+    return InputError(f"{where}: unknown setting {key!r}; {hint}")

@@ -94,7 +94,8 @@ def test_bad_input_exits_2_with_one_line_and_no_run(case, data_csv, tmp_path, ca
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("causalmmm fit: error:"), err
-    expected = {"column": "nope", "config": "num_chainz", "holdout": "--holdout", "steps": "--steps"}[case]
+    expected = {"column": "nope", "config": "did you mean 'num_chains'", "holdout": "--holdout",
+                "steps": "--steps"}[case]
     assert expected in err[0]
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]

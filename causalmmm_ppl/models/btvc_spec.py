@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from causalmmm_ppl.errors import unknown_setting
 from causalmmm_ppl.models.field_types import check_field_types
 
 
@@ -301,7 +302,7 @@ def _known(cls: type, d: dict[str, Any], where: str) -> dict[str, Any]:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - names)
     if unknown:
-        raise ValueError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(names))})")
+        raise unknown_setting(where, unknown[0], names)
     return dict(d)
 
 
@@ -322,7 +323,7 @@ def split_config(config: dict[str, Any]) -> tuple[BTVCSpec, BTVCInference]:
     inf_names = {f.name for f in dataclasses.fields(BTVCInference)}
     unknown = sorted(set(flat) - spec_names - inf_names)
     if unknown:
-        raise ValueError(f"btvc config: unknown setting {unknown[0]!r}")
+        raise unknown_setting("btvc config", unknown[0], spec_names | inf_names)
     spec = BTVCSpec.from_dict({k: v for k, v in flat.items() if k in spec_names})
     inf = BTVCInference.from_dict({k: v for k, v in flat.items() if k in inf_names})
     return spec, inf

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.errors import InputError, unknown_setting
 from causalmmm_ppl.models.field_types import check_field_types
 
 
@@ -182,7 +182,7 @@ class CausalMMMSpec:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
-            raise InputError(f"unknown CausalMMM setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise unknown_setting("CausalMMM settings", unknown[0], known)
         return cls(**dict(d))
 
     def hurdle_nodes(self, node_kinds: Sequence[str]) -> np.ndarray:

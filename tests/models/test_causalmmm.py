@@ -163,8 +163,10 @@ def test_saturated_carryover_is_bounded_and_monotone_in_spend(decay, scale):
 def test_spec_round_trip_and_validation():
     spec = CausalMMMSpec(prior_prob=0.2, edge_priors={"a->b": 1.0})
     assert CausalMMMSpec.from_dict(spec.to_dict()) == spec
-    with pytest.raises(InputError, match="unknown"):
+    with pytest.raises(InputError, match="unknown setting 'prior_probability'; did you mean 'prior_prob'"):
         CausalMMMSpec.from_dict({"prior_probability": 0.1})
+    with pytest.raises(InputError, match="unknown setting 'zzz'; known: .*prior_prob"):
+        CausalMMMSpec.from_dict({"zzz": 0.1})
     with pytest.raises(InputError):
         CausalMMMSpec(prior_prob=1.5)
     assert spec.temperature_at(0, 100) == pytest.approx(spec.temperature_start)
