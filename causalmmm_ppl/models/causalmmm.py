@@ -209,7 +209,7 @@ class CausalMMM(PyroModule):
 
     def one_step_means(
         self, x: torch.Tensor, u: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor,
-        weekly: torch.Tensor | None = None, calendar_next: torch.Tensor | None = None,
+        weekly: torch.Tensor | None = None, calendar_next: torch.Tensor | None = None, last_only: bool = False,
     ) -> tuple[Prediction, torch.Tensor]:
         """Teacher-forced predictions: ``pred[:, t]`` predicts ``x[:, t + 1]``.
 
@@ -221,13 +221,14 @@ class CausalMMM(PyroModule):
         calendar_next : (n_calendar,) calendar of the day after the last (for the last day's prediction, e.g. the
             first day of a forecast); None: the harmonics of the day a week before it, which has the same weekday
             (with fewer than 7 days, the last day's)
+        last_only : predict the day after the last only (``pred`` has time 1): what a rollout starts from
 
         Returns
         -------
         pred : :class:`Prediction` with ``loc`` and ``on_logit`` (batch, time, node); h_last : (batch, node, hidden)
         """
         cal = _per_batch(calendar, x.shape[0])
-        pred, h = self.decoder(x, self.signals(x, u), z, cal)
+        pred, h = self.decoder(x, self.signals(x, u), z, cal, last_only=last_only)
         if weekly is None:
             return pred, h
         season = weekly_profile(weekly, cal[..., WEEKDAY_COLUMNS])  # (batch, time, node)
@@ -235,7 +236,10 @@ class CausalMMM(PyroModule):
             after_last = weekly_profile(weekly, calendar_next[WEEKDAY_COLUMNS].view(1, -1))
         else:
             after_last = season[:, -7:-6] if x.shape[1] >= 7 else season[:, -1:]
-        return pred.shifted(self.season_shift(x, season, torch.cat([season[:, 1:], after_last], dim=1))), h
+        season_next = torch.cat([season[:, 1:], after_last], dim=1)
+        if last_only:
+            x, season, season_next = x[:, -1:], season[:, -1:], season_next[:, -1:]
+        return pred.shifted(self.season_shift(x, season, season_next)), h
 
     def season_shift(self, x: torch.Tensor, season: torch.Tensor, season_next: torch.Tensor) -> torch.Tensor:
         """What the shop's weekly profile adds to the location predicted for the next day: S(t + 1) − S(t) for a
@@ -337,7 +341,7 @@ class CausalMMM(PyroModule):
                 pred_next, h, buffer = history_cache["start"]
             else:
                 xh = batch.x.expand(lead + batch.x.shape).reshape(b, t_hist, v)
-                pred, h = self.one_step_means(xh, uf, zf, batch.calendar, wf, calendar_future[0])
+                pred, h = self.one_step_means(xh, uf, zf, batch.calendar, wf, calendar_future[0], last_only=True)
                 keep = max(self.spec.l_max, self.decoder.lags)
                 buffer = nn.functional.pad(xh.transpose(1, 2), (keep, 0))[..., -keep:]  # (b, node, keep), oldest first
                 pred_next = pred[:, -1]  # (b, node): prediction of the first future day

@@ -110,7 +110,8 @@ def weekly_profile(coef: torch.Tensor, weekday: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bnh,bth->btn", coef, weekday)
 
 
-def gated_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
+def gated_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, keep_all: bool = True
+               ) -> torch.Tensor:
     """The linear recurrence ``h[t] = a[t] * h[t - 1] + b[t]`` along axis -2.
 
     Two element-wise operations a day. Profiled on 2 cores (a whole SVI step, 12 shops × 8 nodes × 142 days,
@@ -122,6 +123,7 @@ def gated_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None)
     a : (..., time, hidden) in (0, 1]
     b : (..., time, hidden)
     h0 : (..., hidden) state before the first day (zeros if None)
+    keep_all : False returns the last day's state only, ``(..., 1, hidden)``
 
     Returns
     -------
@@ -131,8 +133,9 @@ def gated_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None)
     out = []
     for a_t, b_t in zip(a.unbind(-2), b.unbind(-2)):
         h = a_t * h + b_t
-        out.append(h)
-    return torch.stack(out, dim=-2)
+        if keep_all:
+            out.append(h)
+    return torch.stack(out, dim=-2) if keep_all else h.unsqueeze(-2)
 
 
 def own_lags(x: torch.Tensor, p: int) -> torch.Tensor:
@@ -201,7 +204,7 @@ class Decoder(nn.Module):
         return keep, (1.0 - keep) * torch.tanh(g[..., self.hidden :])
 
     def forward(
-        self, x: torch.Tensor, s: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor
+        self, x: torch.Tensor, s: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor, last_only: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher-forced one-step-ahead means.
 
@@ -211,15 +214,18 @@ class Decoder(nn.Module):
         s : (batch, node, time) causes' signals (see :func:`saturated_carryover`)
         z : (batch, node, node) graph, ``z[b, i, j]`` gates cause i → effect j
         calendar : (batch, time, n_calendar) calendar features of each day
+        last_only : read out the last day only (what a rollout starts from; the state still runs over every day)
 
         Returns
         -------
-        pred : tensors (batch, time, node), ``pred[:, t]`` predicts ``x[:, t + 1]``
+        pred : tensors (batch, time, node), ``pred[:, t]`` predicts ``x[:, t + 1]`` (time 1 with ``last_only``)
         h_last : (batch, node, hidden) state after the last day (for rollouts)
         """
         u, base = self._inputs(own_lags(x, self.lags), self.messages(s, z), calendar)
         keep, new = self._gates(u)
-        h = gated_scan(keep, new)  # (batch, node, time, hidden)
+        h = gated_scan(keep, new, keep_all=not last_only)  # (batch, node, time or 1, hidden)
+        if last_only:
+            u, base = u[..., -1:, :], base[..., -1:]
         pred = self._predict(h, u, base)  # (batch, node, time)
         return Prediction(pred.loc.transpose(1, 2), pred.on_logit.transpose(1, 2)), h[..., -1, :]
 

@@ -282,3 +282,18 @@ def test_learned_degrees_of_freedom_are_per_node_and_reach_the_likelihood():
     pred = Prediction(torch.zeros(2, 5), torch.zeros(2, 5))
     like = model.observation(pred).select(torch.tensor([False, False, False, True, True]))
     assert like.df.shape == (2,)
+
+
+def test_a_last_day_prediction_equals_the_full_pass_on_that_day():
+    """What a rollout starts from (``last_only``: the readout of the last day only) is the full pass's last day."""
+    model, batch = make_model(), make_batch()
+    z = torch.rand(3, 5, 5) * torch.as_tensor(model.rho > 0, dtype=torch.float32)
+    u = torch.randn(3, 5, 3) * 0.3
+    weekly = model.weekly_prior(torch.Size([3])).sample()
+    with torch.no_grad():
+        full, h_full = model.one_step_means(batch.x, u, z, batch.calendar, weekly, batch.calendar[0])
+        last, h_last = model.one_step_means(batch.x, u, z, batch.calendar, weekly, batch.calendar[0], last_only=True)
+    assert last.loc.shape == (3, 1, 5)
+    torch.testing.assert_close(last.loc, full.loc[:, -1:])
+    torch.testing.assert_close(last.on_logit, full.on_logit[:, -1:])
+    torch.testing.assert_close(h_last, h_full)
