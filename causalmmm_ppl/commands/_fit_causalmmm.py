@@ -106,10 +106,11 @@ def run(args: argparse.Namespace) -> int:
         require_finite(edges["probability"], "edge probabilities")
         forecast = None
         if holdout:
-            forecast = fit.forecast(train.select_shops(split.shops), split.plan.select_time(train.n_time, panel.n_time))
+            forecast = fit.forecast(train.select_shops(split.shops), split.plan.select_time(train.n_time, panel.n_time),
+                                    progress=not args.quiet)
         if forecast is not None:
             require_finite(forecast[["mean", "lower", "upper"]], "the forecast")
-        idata = fit.to_inference_data()
+        idata = fit.to_inference_data(progress=not args.quiet)
         require_finite_posterior(idata)
         with held.commit() as tmp:
             write_csv(edges, tmp / "edges.csv")

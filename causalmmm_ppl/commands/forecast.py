@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     for (start, horizon), shops in plan_groups(panel).items():
         sub = panel.select_shops(shops)
         history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
-        tables.append(fit.forecast(history, plan, interval=args.interval, seed=args.seed))
+        tables.append(fit.forecast(history, plan, interval=args.interval, seed=args.seed, progress=not args.quiet))
     table = pd.concat(tables, ignore_index=True)
     require_finite(table[["mean", "lower", "upper"]], "the forecast")
     write_csv(table, args.out, date_format="%Y-%m-%d")

@@ -66,9 +66,9 @@ def true_effects(sim: SimulationResult, horizon: int = DEFAULT_HORIZON, progress
     factual = panel.values[:, win, tgt].sum(1)
     jobs = [(k, kind) for k in channels for kind in EFFECT_KINDS]
     if progress:
-        from tqdm.auto import tqdm
+        from causalmmm_ppl._progress import progress as progress_bar
 
-        jobs = tqdm(jobs, desc="true effects", unit="run", leave=False)
+        jobs = progress_bar(jobs, desc="true effects", unit="run", leave=False)
     rows = []
     for k, kind in jobs:
         mask = np.zeros(u.shape, dtype=bool)

@@ -488,9 +488,9 @@ def run_dynamics(
     y = np.ones((s, v)) + sigma * eps[0]
     days = range(n_days)
     if progress:
-        from tqdm.auto import tqdm
+        from causalmmm_ppl._progress import progress as progress_bar
 
-        days = tqdm(days, desc="simulate", unit="day", leave=False)
+        days = progress_bar(days, desc="simulate", unit="day", leave=False)
     for t in days:
         if t > 0:
             drive = np.einsum("si,sij->sj", _transform_last(u[:, :, max(0, t - l_max):t], params), w)

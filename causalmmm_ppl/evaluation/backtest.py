@@ -117,14 +117,14 @@ def rolling_backtest(
     """
     import time
 
-    from tqdm.auto import tqdm
+    from causalmmm_ppl._progress import progress as progress_bar
 
     h_max = int(max(horizons))
     nodes = [panel.n_nodes - 1] if nodes is None else list(nodes)
     origins = rolling_origins(panel.n_time, h_max, n_origins, step, min_train)
     rows = []
     jobs = [(k, o, name) for k, o in enumerate(origins) for name in forecasters]
-    for k, o, name in tqdm(jobs, desc="backtest", disable=not progress):
+    for k, o, name in progress_bar(jobs, desc="backtest", disable=not progress):
         history = panel.select_time(0, o)
         plan = blind_plan(panel, o, o + h_max)
         truth = panel.select_time(o, o + h_max)

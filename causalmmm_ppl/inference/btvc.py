@@ -424,7 +424,7 @@ def _fit_guide(target: _Target, *, steps: int, lr: float, rank: int, key: jax.Ar
     """
     from jax.flatten_util import ravel_pytree
     from numpyro.optim import Adam
-    from tqdm.auto import tqdm
+    from causalmmm_ppl._progress import progress as progress_bar
 
     k_init, k_fit = jax.random.split(key)
     z0 = {k: v[0] for k, v in target.initial(k_init, 1, radius=0.0).items()}
@@ -458,7 +458,7 @@ def _fit_guide(target: _Target, *, steps: int, lr: float, rank: int, key: jax.Ar
     state = optim.init(params)
     keys = jax.random.split(k_fit, steps)
     losses = []
-    with tqdm(total=steps, desc=desc, disable=not progress) as bar:
+    with progress_bar(total=steps, desc=desc, disable=not progress) as bar:
         for start in range(0, steps, chunk):
             state, vals = run_chunk(state, keys[start:start + chunk])  # a shorter last chunk compiles once more
             losses.append(np.asarray(vals))
@@ -540,10 +540,10 @@ def fit_btvc(panel: Panel, spec: BTVCSpec | None = None, inference: BTVCInferenc
         data = design.data(design.dates, media, controls, mask)
         samples, stats = runner(data, jnp.asarray(y), spec, design.l_max, inf, key, progress)
     else:
-        from tqdm.auto import tqdm
+        from causalmmm_ppl._progress import progress as progress_bar
 
         parts = []
-        for s in tqdm(range(panel.n_shops), desc="btvc shops", disable=not progress):
+        for s in progress_bar(range(panel.n_shops), desc="btvc shops", disable=not progress):
             data = design.data(design.dates, media[s:s + 1], controls[s:s + 1], mask[s:s + 1])
             parts.append(runner(data, jnp.asarray(y[s:s + 1]), spec, design.l_max, inf,
                                 jax.random.fold_in(key, s), False))
@@ -763,7 +763,7 @@ class BTVCFit:
         return pd.DataFrame(rows)
 
     def forecast(self, history: Panel | None, plan: Panel, *, interval: float = 0.9,
-                 seed: int | None = None) -> pd.DataFrame:
+                 seed: int | None = None, progress: bool = False) -> pd.DataFrame:
         """Forecast the target on the days of ``plan`` after the training end, given their channel values.
 
         Parameters
@@ -780,6 +780,9 @@ class BTVCFit:
             Central interval mass (0.9: the 5% and 95% quantiles of the posterior predictive).
         seed
             Seed of the predictive draws (default: the fit's seed + 2).
+        progress
+            Not used: the forecast is one vectorised pass over the draws (the argument keeps the call of
+            :class:`~causalmmm_ppl.inference.mmm_fit.MMMFit`).
 
         Returns
         -------
@@ -901,10 +904,10 @@ class BTVCFit:
             kept = np.where(plan.mask[None], draws, 0.0)
             return kept if by_step else kept.sum(-1)
 
-        from tqdm.auto import tqdm
+        from causalmmm_ppl._progress import progress as progress_bar
 
         counter = {}
-        for kind, c, mult in tqdm(scenarios, desc="scenarios", leave=False, disable=not progress):
+        for kind, c, mult in progress_bar(scenarios, desc="scenarios", leave=False, disable=not progress):
             media = grid.media.copy()
             media[:, d.n_train:, channels.index(c)] *= float(mult)
             counter[(kind, c, float(mult))] = window_sum(media)

@@ -20,6 +20,7 @@ import pandas as pd
 import pyro
 import torch
 
+from causalmmm_ppl._progress import progress as progress_bar
 from causalmmm_ppl._tensor_store import load_tree, save_tree
 from causalmmm_ppl.data.calendar import calendar_features
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
@@ -225,6 +226,7 @@ class CausalMMMFit:
         num_draws: int | None = None,
         seed: int | None = None,
         graph: np.ndarray | None = None,
+        progress: bool = False,
     ) -> pd.DataFrame:
         """Forecast mediators and the target over ``plan``'s days, given its channel values.
 
@@ -237,12 +239,13 @@ class CausalMMMFit:
         num_draws : posterior draws (default ``spec.num_draws``)
         seed : defaults to the fit's seed
         graph : optional (shop, cause, effect) graph to impose instead of the posterior one (``poutine.do``)
+        progress : report progress over the chunks of draws
 
         Returns
         -------
         DataFrame ``shop, date, node, observed, mean, lower, upper`` (original units), mediators and target only
         """
-        draws = self.forecast_samples(history, plan, num_draws=num_draws, seed=seed, graph=graph)
+        draws = self.forecast_samples(history, plan, num_draws=num_draws, seed=seed, graph=graph, progress=progress)
         return forecast_table(draws, plan, interval)
 
     def forecast_samples(
@@ -253,8 +256,9 @@ class CausalMMMFit:
         num_draws: int | None = None,
         seed: int | None = None,
         graph: np.ndarray | None = None,
+        progress: bool = False,
     ) -> np.ndarray:
-        """Forecast paths in original units: (draw, shop, horizon, node)."""
+        """Forecast paths in original units: (draw, shop, horizon, node); ``progress`` reports the chunks of draws."""
         scaler, data, plan_t, cal = self._plan_inputs(history, plan)
         pyro.set_rng_seed(self.seed if seed is None else seed)
         n = num_draws or self.spec.num_draws
@@ -262,7 +266,8 @@ class CausalMMMFit:
         batch = data.full_batch(temperature=self.spec.temperature)
         parts = []
         with torch.no_grad():  # draws in chunks: every draw replays the whole history of every shop
-            for k, m in self._draw_chunks(n, data.x.shape):
+            for k, m in progress_bar(self._draw_chunks(n, data.x.shape), desc="forecast", unit="chunk",
+                                     disable=not progress):
                 g_k = g[k : k + m] if g is not None and g.ndim == 4 else g
                 parts.append(forecast_draws(self.model, self.guide, batch, plan_t, cal, m, graph=g_k))
         paths = torch.cat(parts)  # (draw, horizon, shop, node)
@@ -376,9 +381,9 @@ class CausalMMMFit:
         return summarise_effects(factual, counter, spend, plan.shops, channels, kinds, interval)
 
     # -------------------------------------------------------------------------------------- posteriors
-    def posterior_samples(self, panel: Panel | None = None, num_draws: int | None = None, seed: int | None = None
-                          ) -> dict[str, np.ndarray]:
-        """Posterior draws for ``panel`` (default: training panel).
+    def posterior_samples(self, panel: Panel | None = None, num_draws: int | None = None, seed: int | None = None,
+                          progress: bool = False) -> dict[str, np.ndarray]:
+        """Posterior draws for ``panel`` (default: training panel); ``progress`` reports the chunks of draws.
 
         Returns
         -------
@@ -406,7 +411,8 @@ class CausalMMMFit:
             weekly = latents.get("weekly")
             mu = torch.empty(n, s_, t_)
             ll = torch.empty(n, s_, t_ - 1)
-            for k, m in self._draw_chunks(n, data.x.shape):
+            for k, m in progress_bar(self._draw_chunks(n, data.x.shape), desc="posterior draws", unit="chunk",
+                                     disable=not progress):
                 pred_k, _ = self.model.one_step_means(
                     data.x.expand(m, -1, -1, -1).reshape(m * s_, t_, v_), u[k : k + m].reshape(m * s_, v_, 3),
                     z[k : k + m].reshape(m * s_, v_, v_), data.calendar,
@@ -450,16 +456,17 @@ class CausalMMMFit:
         chunk = max(1, int(POSTERIOR_CHUNK_ELEMENTS // per_draw))
         return [(k, min(chunk, num_draws - k)) for k in range(0, num_draws, chunk)]
 
-    def to_inference_data(self, num_draws: int | None = None):
+    def to_inference_data(self, num_draws: int | None = None, progress: bool = False):
         """ArviZ InferenceData of the training panel (see :mod:`causalmmm_ppl.evaluation.inference_data`).
 
         ``num_draws`` defaults to ``min(spec.num_draws, IDATA_DRAWS)``: pointwise log-likelihoods and predictive
-        draws of every shop-day are stored, so the file grows with draws × shops × days.
+        draws of every shop-day are stored, so the file grows with draws × shops × days. ``progress`` reports the
+        chunks of draws.
         """
         from causalmmm_ppl.evaluation.inference_data import causalmmm_to_inference_data
 
         n = num_draws or min(self.spec.num_draws, IDATA_DRAWS)
-        return causalmmm_to_inference_data(self, self.posterior_samples(num_draws=n))
+        return causalmmm_to_inference_data(self, self.posterior_samples(num_draws=n, progress=progress))
 
     # ------------------------------------------------------------------------------------------ saving
     def save(self, directory: str | os.PathLike) -> None:

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, logsumexp
 from scipy.special import logit as logit_fn
-from tqdm.auto import tqdm
+from causalmmm_ppl._progress import progress as progress_bar
 
 PSEUDO_SHOPS = 2.0  # strength of the Beta prior of each template edge probability, in shops
 MIN_SCALE = 1e-2  # floor of the score distributions' standard deviations (logits)
@@ -188,7 +188,7 @@ def fit_edge_population(
     best: EdgePopulation | None = None
     bics = []
     n_groups = int(group.max()) + 1 if group.size else 0
-    bar = tqdm(total=1 + (top - 1) * restarts, disable=not progress, desc="edge pooling", unit="EM", leave=False)
+    bar = progress_bar(total=1 + (top - 1) * restarts, disable=not progress, desc="edge pooling", unit="EM", leave=False)
     for k in range(1, top + 1):
         fits = []
         for _ in range(restarts if k > 1 else 1):

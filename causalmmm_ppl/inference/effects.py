@@ -99,9 +99,9 @@ def effect_paths(
     } if bool(model.mediator_mask.any()) else {}
     n_channels = int(model.channel_mask.sum())
     out = {}
-    from tqdm.auto import tqdm
+    from causalmmm_ppl._progress import progress as progress_bar
 
-    for kind, c, m in tqdm(scenarios, desc="scenarios", unit="rollout", leave=False, disable=not progress):
+    for kind, c, m in progress_bar(scenarios, desc="scenarios", unit="rollout", leave=False, disable=not progress):
         changed = plan.clone()
         changed[..., c] = changed[..., c] * float(m)
         sites = dict(base, **plan_interventions(changed, num_draws))

@@ -46,8 +46,9 @@ class MMMFit(Protocol):
         and it does not decompose past windows (``causalmmm effects --window``)."""
 
     def forecast(self, history: Panel | None, plan: Panel, *, interval: float = 0.9,
-                 seed: int | None = None) -> pd.DataFrame:
-        """``shop, date, node, observed, mean, lower, upper`` over the plan's days (original units)."""
+                 seed: int | None = None, progress: bool = False) -> pd.DataFrame:
+        """``shop, date, node, observed, mean, lower, upper`` over the plan's days (original units); ``progress``
+        reports the work where it takes a while."""
 
     def effect_samples(self, history: Panel | None, plan: Panel, scenarios: list[tuple[str, str, float]], *,
                        num_draws: int | None = None, seed: int | None = None, progress: bool = False,

@@ -20,7 +20,7 @@ import pyro
 import torch
 from pyro.infer import SVI, Trace_ELBO
 from pyro.optim import ClippedAdam
-from tqdm.auto import tqdm
+from causalmmm_ppl._progress import progress as progress_bar
 
 from causalmmm_ppl._tensor_store import load_tree, save_tree
 from causalmmm_ppl.errors import InputError
@@ -214,7 +214,7 @@ def train(
     n_scored = float(data.valid.sum())
     start = log.steps_done
     t0 = time.perf_counter() - log.seconds
-    bar = tqdm(total=spec.steps, initial=start, disable=not progress, desc="SVI", unit="step", leave=False)
+    bar = progress_bar(total=spec.steps, initial=start, disable=not progress, desc="SVI", unit="step", leave=False)
     try:
         for step in range(start, spec.steps):
             if stop_after is not None and step - start >= stop_after:

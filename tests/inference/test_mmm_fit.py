@@ -57,7 +57,7 @@ class LinearToy:
         noise = np.random.default_rng(0 if seed is None else seed).standard_normal((self.draws,) + mean.shape)
         return mean[None] + self.sigma[None, :, None] * noise  # (draw, shop, day)
 
-    def forecast(self, history, plan, *, interval=0.9, seed=None):
+    def forecast(self, history, plan, *, interval=0.9, seed=None, progress=False):
         paths = self._paths(plan, np.ones(len(self.channels)), seed)
         lo, hi = np.quantile(paths, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
         s, t = np.indices(paths.shape[1:])

@@ -19,9 +19,9 @@ def shop_series(panel: Panel) -> list[np.ndarray]:
 
 
 def progress_bar(iterable, desc: str, progress: bool, total: int | None = None):
-    from tqdm.auto import tqdm
+    from causalmmm_ppl._progress import progress as report
 
-    return tqdm(iterable, desc=desc, disable=not progress, total=total)
+    return report(iterable, desc=desc, disable=not progress, total=total)
 
 
 def per_shop_scores(

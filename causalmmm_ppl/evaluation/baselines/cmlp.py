@@ -49,7 +49,7 @@ def scores(
     lr : step size of the proximal gradient iterations
     iterations : proximal gradient iterations (full batch)
     """
-    from tqdm.auto import tqdm
+    from causalmmm_ppl._progress import progress as progress_bar
 
     gen = torch.Generator().manual_seed(seed)
     weight = torch.as_tensor(valid_rows(panel.observed, lags), dtype=torch.float32)  # (shop, time)
@@ -63,7 +63,7 @@ def scores(
     b2 = torch.zeros(s, v, requires_grad=True)
     n = weight.sum(1).clamp_min(1.0)  # (shop,)
     params = (w1, b1, w2, b2)
-    for _ in tqdm(range(iterations), desc="cmlp", disable=not progress):
+    for _ in progress_bar(range(iterations), desc="cmlp", disable=not progress):
         h = torch.relu(torch.einsum("stik,sjhik->stjh", x, w1) + b1[:, None])
         pred = torch.einsum("stjh,sjh->stj", h, w2) + b2[:, None]
         mse = (((pred - y) ** 2) * weight[..., None]).sum(1) / n[:, None]  # (shop, effect)
