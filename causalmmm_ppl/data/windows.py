@@ -128,8 +128,8 @@ def holdout_split(panel: Panel, holdout: int, min_train: int) -> Holdout:
     if isinstance(holdout, bool) or not isinstance(holdout, (int, np.integer)) or holdout < 0:
         raise InputError(f"--holdout {holdout}: must be an integer >= 0")
     if panel.n_time - holdout < min_train:
-        raise InputError(f"--holdout {holdout} leaves {panel.n_time - holdout} training periods; need at least "
-                         f"{min_train}")
+        raise InputError(f"the panel has {panel.n_time} periods, and with --holdout {holdout} {panel.n_time - holdout} "
+                         f"remain for training; need at least {min_train}")
     train = panel.select_time(0, panel.n_time - holdout)
     complete = panel.mask[:, panel.n_time - holdout :].all(1) & train.mask.any(1)
     kept = np.flatnonzero(complete)

@@ -650,7 +650,8 @@ def pool_edges(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec
         ])
     groups = null_groups(model.edge_index[pooled].numpy())
     population = fit_edge_population(logits.double().numpy(), groups, spec.prior_prob, spec.edge_pooling, seed=seed,
-                                     progress=progress)
+                                     progress=progress, miss_rate=spec.edge_miss_rate,
+                                     false_rate=spec.edge_false_rate)
     if population.separable:
         guide.attach_population(population, pooled)
 

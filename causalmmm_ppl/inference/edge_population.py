@@ -32,7 +32,8 @@ happens. The posterior and the template memberships therefore read a score throu
 
     p(ℓ | on) = (1 − μ) N(ℓ; m1, s1) + μ N(ℓ; m0_j, s0_j),    p(ℓ | off) = (1 − ε) N(ℓ; m0_j, s0_j) + ε N(ℓ; m1, s1),
 
-with fixed error rates μ (:data:`MISS_RATE`) and ε (:data:`FALSE_RATE`): one shop's score moves the prior odds of an
+with fixed error rates μ and ε (``spec.edge_miss_rate``, ``spec.edge_false_rate``; defaults :data:`MISS_RATE` and
+:data:`FALSE_RATE`): one shop's score moves the prior odds of an
 edge by at most (1 − μ) / ε and at least μ / (1 − ε). Without it, a single missed or spurious call becomes a
 probability of 10⁻⁵ or 1 − 10⁻⁵. EM fits the Normals without it. The rates were chosen on development seeds
 (``docs/benchmarks.md``, "Edge calibration"): μ by the log loss of the edge probabilities; ε trades the same log loss
@@ -50,15 +51,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, logsumexp
 from scipy.special import logit as logit_fn
+
 from causalmmm_ppl._progress import progress as progress_bar
+from causalmmm_ppl.models.spec import EDGE_FALSE_RATE, EDGE_MISS_RATE
 
 PSEUDO_SHOPS = 2.0  # strength of the Beta prior of each template edge probability, in shops
 MIN_SCALE = 1e-2  # floor of the score distributions' standard deviations (logits)
 SHOPS_PER_TEMPLATE = 10  # the largest K tried is at most n_shops / SHOPS_PER_TEMPLATE (and at least 1)
 MIN_SEPARATION = 3.0  # present edges must move the encoder's logit this many null sds (median over effect nodes)
 MAX_FIT_SHOPS = 2000  # the layer is fitted on a random sample of this many shops when there are more
-MISS_RATE = 0.3  # μ: share of present edges the encoder scores like absent ones (chosen on development seeds)
-FALSE_RATE = 0.002  # ε: share of absent edges the encoder scores like present ones (see the module docstring)
+MISS_RATE = EDGE_MISS_RATE  # μ: share of present edges the encoder scores like absent ones (``spec.edge_miss_rate``)
+FALSE_RATE = EDGE_FALSE_RATE  # ε: share of absent edges it scores like present ones (``spec.edge_false_rate``)
 
 
 @dataclass
@@ -158,6 +161,7 @@ def null_groups(edge_index: np.ndarray) -> np.ndarray:
 def fit_edge_population(
     logits: np.ndarray, group: np.ndarray, prior_prob: float, max_templates: int, seed: int = 0,
     restarts: int = 4, iters: int = 300, tol: float = 1e-6, progress: bool = False, max_shops: int = MAX_FIT_SHOPS,
+    miss_rate: float = MISS_RATE, false_rate: float = FALSE_RATE,
 ) -> EdgePopulation:
     """Fit the population layer to the training shops' encoder logits, choosing the number of templates by BIC.
 
@@ -172,6 +176,7 @@ def fit_edge_population(
     max_shops : with more shops, the layer is fitted on a random sample of this many (it has K × edges + a few
         parameters, which a few thousand shops determine; every EM run costs time linear in shops); its posterior
         then applies to every shop as to a new one
+    miss_rate, false_rate : the error rates μ and ε its posterior reads scores through (EM fits the clean Normals)
 
     Returns
     -------
@@ -201,6 +206,7 @@ def fit_edge_population(
             best = pop
     bar.close()
     best.bic = np.asarray(bics)
+    best.miss_rate, best.false_rate = float(miss_rate), float(false_rate)
     return best
 
 

@@ -16,6 +16,11 @@ import numpy as np
 from causalmmm_ppl.errors import InputError, unknown_setting
 from causalmmm_ppl.models.field_types import check_field_types
 
+#: The population layer's default error rates (``edge_miss_rate``, ``edge_false_rate``; chosen on development seeds,
+#: docs/benchmarks.md "Edge calibration").
+EDGE_MISS_RATE = 0.3
+EDGE_FALSE_RATE = 0.002
+
 
 @dataclass
 class CausalMMMSpec:
@@ -62,6 +67,10 @@ class CausalMMMSpec:
         series the guide leaves many true edges near the prior, where the shops' other edges and the population's
         templates tell them apart (``docs/benchmarks.md``). 0: off. Unlike ``graph_templates`` it does not change
         the model that SVI fits, so it cannot pull the decoder toward a common graph.
+    edge_miss_rate, edge_false_rate : the error rates μ and ε through which the population layer reads a shop's
+        score: the share of present edges the encoder scores like absent ones, and of absent edges it scores like
+        present ones (:mod:`causalmmm_ppl.inference.edge_population`). They bound how far one shop's score moves its
+        edge from the population's odds; 0 and 0 read the scores as exact (sharper ranking, worse calibration).
     screen_weight : initial weight of each shop's Granger screen (conditional t-statistics of the causes'
         saturated carryover, see :mod:`causalmmm_ppl.inference.features`) in the guide's edge logits. Only the
         starting point of SVI: the weight is learned with the encoder. 0 starts every candidate at q = 0.5.
@@ -117,6 +126,8 @@ class CausalMMMSpec:
     graph_templates: int = 0
     template_spread: float = 6.0
     edge_pooling: int = 5
+    edge_miss_rate: float = EDGE_MISS_RATE
+    edge_false_rate: float = EDGE_FALSE_RATE
     screen_weight: float = 1.5
     # response
     l_max: int = 14
@@ -173,6 +184,9 @@ class CausalMMMSpec:
         for name in ("kl_weight", "screen_weight"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("edge_miss_rate", "edge_false_rate"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise InputError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -78,7 +78,7 @@ def test_a_holdout_keeps_exactly_the_shops_with_every_channel_on_its_periods(pan
     from causalmmm_ppl.data.windows import holdout_split
 
     if panel.n_time - holdout < 1:
-        with pytest.raises(InputError, match="leaves"):
+        with pytest.raises(InputError, match="remain for training"):
             holdout_split(panel, holdout, 1)
         return
     complete = panel.mask[:, panel.n_time - holdout:].all(1) & panel.mask[:, : panel.n_time - holdout].any(1)

@@ -227,6 +227,7 @@ def test_reported_edges_are_the_population_layers_posterior(sim, fitted, tmp_pat
     pooled posterior is what edges, posterior draws and new shops get, and it survives save/load."""
     population = fitted.guide.population
     assert population is not None and population.n_templates == 1
+    assert (population.miss_rate, population.false_rate) == (fitted.spec.edge_miss_rate, fitted.spec.edge_false_rate)
     batch = fitted._train_data().full_batch(temperature=fitted.spec.temperature)
     with torch.no_grad():
         own = fitted.model.edges_to_matrix(torch.sigmoid(fitted.guide.encoder_logits(batch))).numpy()

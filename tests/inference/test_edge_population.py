@@ -137,8 +137,10 @@ def test_encoder_errors_do_not_become_certainties(edges):
     logits = scores(rng, np.where(flipped, 1 - truth, truth), group, null_loc)
     pop = fit_edge_population(logits, group, 0.1, max_templates=4, seed=0)
     robust = pop.posterior(logits)
-    pop.miss_rate = pop.false_rate = 0.0
-    clean = pop.posterior(logits)
+    exact = fit_edge_population(logits, group, 0.1, max_templates=4, seed=0, miss_rate=0.0, false_rate=0.0)
+    assert (exact.miss_rate, exact.false_rate) == (0.0, 0.0)  # the settings reach the layer; EM is the same
+    np.testing.assert_array_equal(exact.loc_on, pop.loc_on)
+    clean = exact.posterior(logits)
 
     def log_loss(p):
         p = np.clip(p, 1e-12, 1 - 1e-12)

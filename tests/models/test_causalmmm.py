@@ -169,6 +169,8 @@ def test_spec_round_trip_and_validation():
         CausalMMMSpec.from_dict({"zzz": 0.1})
     with pytest.raises(InputError):
         CausalMMMSpec(prior_prob=1.5)
+    with pytest.raises(InputError, match="edge_false_rate must be in"):
+        CausalMMMSpec(edge_false_rate=1.0)
     assert spec.temperature_at(0, 100) == pytest.approx(spec.temperature_start)
     assert spec.temperature_at(100, 100) == pytest.approx(spec.temperature)
     assert spec.kl_weight_at(10**6, 100) == pytest.approx(spec.kl_weight)
