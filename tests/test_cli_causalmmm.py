@@ -313,28 +313,37 @@ def test_a_fit_with_graph_templates_writes_each_shops_membership(panel_dir, tmp_
     np.testing.assert_allclose(tpl.groupby("template")["share"].first().sum(), 1.0, rtol=1e-5)
 
 
-@pytest.mark.parametrize("model", ["causalmmm", "btvc"])
-def test_a_ragged_panel_fits_with_a_holdout_and_a_hopeless_one_fails_before_training(model, panel_dir, config,
-                                                                                    tmp_path, capsys):
-    """A shop that ends before the holdout is fitted on its days and left out of the holdout forecast with one
-    warning; when no shop can be forecast, the fit stops before any training and writes nothing."""
+def _ragged(panel_dir, tmp_path):
+    """The panel with its second shop ending 10 days early, and one where no shop has the last 7 days."""
     frame = pd.read_csv(panel_dir / "panel.csv")
     dates = sorted(frame["date"].unique())
     early = frame["shop"].unique()[1]
     frame = frame[~((frame["shop"] == early) & frame["date"].isin(dates[-10:]))]
     frame.to_csv(tmp_path / "ragged.csv", index=False)
-    settings = ["--config", str(config)] if model == "causalmmm" else ["--steps", "20"]
-    code, _, err = run_cli(capsys, "fit", tmp_path / "ragged.csv", *flags(panel_dir), "--model", model, "--holdout",
-                           "7", *settings, "--out", tmp_path / "run", "--quiet")
+    # the other shops stop 3 days early and a new shop starts then: none has the last 7 days
+    hopeless = frame[~frame["date"].isin(dates[-3:])]
+    newcomer = frame[(frame["shop"] == frame["shop"].iloc[0]) & frame["date"].isin(dates[-3:])].assign(shop="s_new")
+    pd.concat([hopeless, newcomer]).to_csv(tmp_path / "hopeless.csv", index=False)
+    return early, dates
+
+
+def test_a_ragged_panel_fits_with_a_holdout(panel_dir, config, tmp_path, capsys):
+    """A shop that ends before the holdout is fitted on its days and left out of the holdout forecast with one
+    warning (the split is shared by both models: tests/data/test_windows.py)."""
+    early, dates = _ragged(panel_dir, tmp_path)
+    code, _, err = run_cli(capsys, "fit", tmp_path / "ragged.csv", *flags(panel_dir), "--holdout", "7", "--config",
+                           config, "--out", tmp_path / "run", "--quiet")
     assert code == 0, err
     assert f"warning: shop {early!r}" in err and "left out of the holdout forecast" in err
     fc = pd.read_csv(tmp_path / "run" / "forecast.csv")
     assert early not in set(fc["shop"]) and fc["shop"].nunique() == 5
     assert sorted(fc["date"].unique()) == dates[-7:]
-    # the other shops stop 3 days early and a new shop starts then: none has the last 7 days, found before training
-    hopeless = frame[~frame["date"].isin(dates[-3:])]
-    newcomer = frame[(frame["shop"] == frame["shop"].iloc[0]) & frame["date"].isin(dates[-3:])].assign(shop="s_new")
-    pd.concat([hopeless, newcomer]).to_csv(tmp_path / "hopeless.csv", index=False)
+
+
+@pytest.mark.parametrize("model", ["causalmmm", "btvc"])
+def test_a_holdout_nobody_can_be_forecast_on_fails_before_training(model, panel_dir, config, tmp_path, capsys):
+    _ragged(panel_dir, tmp_path)
+    settings = ["--config", str(config)] if model == "causalmmm" else ["--steps", "20"]
     code, _, err = run_cli(capsys, "fit", tmp_path / "hopeless.csv", *flags(panel_dir), "--model", model, "--holdout",
                            "7", *settings, "--out", tmp_path / "run2")
     assert_one_line_error(code, err, "none can be forecast")
