@@ -20,17 +20,12 @@ def write_reading(model_dir: Path, args: Any) -> None:
 def reading_for(run: str | Path, args: Any = None) -> dict[str, str]:
     """How to read data for ``run``: the flags given in ``args`` where set, else the run's own (runs saved without
     the record read as the defaults do)."""
-    from causalmmm_ppl.errors import InputError
+    from causalmmm_ppl.commands._config import read_json_object
 
     path = Path(run) / "model" / READING_FILE
     reading = dict(READING_DEFAULTS)
     if path.exists():
-        try:
-            saved = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: not a readable record of how the run read its data ({exc})") from None
-        if not isinstance(saved, dict):
-            raise InputError(f"{path}: expected a JSON object")
+        saved = read_json_object(path, str(path), "not a readable record of how the run read its data")
         reading.update({k: str(saved[k]) for k in READING_DEFAULTS if k in saved})
     for key in READING_DEFAULTS:
         given = getattr(args, key, None) if args is not None else None
