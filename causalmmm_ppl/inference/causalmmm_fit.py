@@ -50,6 +50,8 @@ IDATA_DRAWS = 100
 WEIGHTS_NAME = "weights.safetensors"
 LEGACY_WEIGHTS_NAME = "weights.pt"  # earlier versions; read only through torch's tensors-only loader
 POSTERIOR_CHUNK_ELEMENTS = 5e7
+#: Numbers a rollout step holds per draw, shop and node besides its paths (recent days, inputs, state)
+ROLLOUT_STATE = 96
 KINDS = ("channel", "mediator", "target")
 
 
@@ -265,8 +267,8 @@ class CausalMMMFit:
         g = None if graph is None else torch.as_tensor(graph, dtype=torch.float32)
         batch = data.full_batch(temperature=self.spec.temperature)
         parts = []
-        with torch.no_grad():  # draws in chunks: every draw replays the whole history of every shop
-            for k, m in progress_bar(self._draw_chunks(n, data.x.shape), desc="forecast", unit="chunk",
+        with torch.no_grad():  # draws in chunks: every draw runs over the history's last days of every shop
+            for k, m in progress_bar(self._draw_chunks(n, self._rollout_history(data)), desc="forecast", unit="chunk",
                                      disable=not progress):
                 g_k = g[k : k + m] if g is not None and g.ndim == 4 else g
                 parts.append(forecast_draws(self.model, self.guide, batch, plan_t, cal, m, graph=g_k))
@@ -322,9 +324,11 @@ class CausalMMMFit:
             return x[..., tgt] if by_step else x[..., tgt].sum(-1)
 
         factual, counter = [], {}
-        for i, (_, m) in enumerate(self._draw_chunks(n, data.x.shape)):
+        history_chunk = self._draw_chunks(n, self._rollout_history(data))[0][1]
+        kept = (len(scenarios) + 1) * plan_t.shape[0]  # values of the paths per draw, shop and node
+        for i, (_, m) in enumerate(self._rollout_chunks(n, data.x.shape[0], kept)):
             f, cf = effect_paths(self.model, self.guide, batch, plan_t, cal, m, by_position, seed=seed + i, graph=g,
-                                 progress=progress)
+                                 progress=progress, history_chunk=history_chunk)
             factual.append(target_sum(f))
             for (kind, c, mult), path in cf.items():
                 counter.setdefault((kind, channels[c], mult), []).append(target_sum(path))
@@ -452,9 +456,18 @@ class CausalMMMFit:
     def _draw_chunks(self, num_draws: int, shape: tuple[int, ...]) -> list[tuple[int, int]]:
         """``(first draw, draws)`` chunks so that one chunk's decoder pass over ``shape = (shop, time, node)`` holds
         about ``POSTERIOR_CHUNK_ELEMENTS`` numbers (memory stays bounded for many shops or long panels)."""
-        per_draw = int(np.prod(shape)) * (self.spec.hidden + 32)
-        chunk = max(1, int(POSTERIOR_CHUNK_ELEMENTS // per_draw))
-        return [(k, min(chunk, num_draws - k)) for k in range(0, num_draws, chunk)]
+        return _chunks(num_draws, int(np.prod(shape)) * (self.spec.hidden + 32))
+
+    def _rollout_history(self, data: TrainingData) -> tuple[int, int, int]:
+        """``(shop, day, node)`` shape of the history a rollout's state runs over (its last days, see
+        :meth:`~causalmmm_ppl.models.causalmmm.CausalMMM.rollout_history_days`)."""
+        s, t, v = data.x.shape
+        return s, self.model.rollout_history_days(t), v
+
+    def _rollout_chunks(self, num_draws: int, n_shops: int, kept: int) -> list[tuple[int, int]]:
+        """``(first draw, draws)`` chunks of rollouts from a history's end that keep ``kept`` values per draw, shop and
+        node: about ``POSTERIOR_CHUNK_ELEMENTS`` numbers each (far more draws than a pass over the history)."""
+        return _chunks(num_draws, n_shops * len(self.schema.nodes) * (kept + ROLLOUT_STATE))
 
     def to_inference_data(self, num_draws: int | None = None, progress: bool = False):
         """ArviZ InferenceData of the training panel (see :mod:`causalmmm_ppl.evaluation.inference_data`).
@@ -592,6 +605,12 @@ def _read_weights(d: Path) -> dict:
     if not isinstance(state, dict):
         raise InputError(f"{d}: the saved weights are not a model's; fit the run again")
     return state
+
+
+def _chunks(num_draws: int, per_draw: int) -> list[tuple[int, int]]:
+    """``(first draw, draws)`` chunks of about ``POSTERIOR_CHUNK_ELEMENTS`` numbers, ``per_draw`` numbers a draw."""
+    chunk = max(1, int(POSTERIOR_CHUNK_ELEMENTS // per_draw))
+    return [(k, min(chunk, num_draws - k)) for k in range(0, num_draws, chunk)]
 
 
 def prepare_data(

@@ -26,7 +26,7 @@ import torch
 from pyro import poutine
 
 from causalmmm_ppl.errors import InputError
-from causalmmm_ppl.inference.forecast import guide_draws, plan_interventions, rollout_trace
+from causalmmm_ppl.inference.forecast import guide_draws, history_start, plan_interventions, rollout_trace
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.models.causalmmm import CausalMMM, ChannelResponse, ModelBatch
 
@@ -37,10 +37,10 @@ MARGINAL_STEP = 0.1
 
 def _rollout(model: CausalMMM, latents: dict, history: ModelBatch, calendar: torch.Tensor,
              interventions: dict, respond: ChannelResponse | None, num_draws: int, seed: int,
-             cache: dict) -> poutine.Trace:
+             cache: dict, stepped: torch.Tensor | None = None) -> poutine.Trace:
     """One rollout from the common seed (every scenario samples the same sites in the same order)."""
     pyro.set_rng_seed(seed)
-    return rollout_trace(model, latents, history, calendar, interventions, num_draws, respond, cache)
+    return rollout_trace(model, latents, history, calendar, interventions, num_draws, respond, cache, stepped)
 
 
 def _path(trace: poutine.Trace) -> torch.Tensor:
@@ -60,6 +60,7 @@ def effect_paths(
     seed: int = 0,
     graph: torch.Tensor | None = None,
     progress: bool = False,
+    history_chunk: int | None = None,
 ) -> tuple[torch.Tensor, dict[tuple[str, int, float], torch.Tensor]]:
     """Factual and counterfactual rollouts of every node over a plan's window.
 
@@ -75,6 +76,8 @@ def effect_paths(
     seed : the one seed of every rollout (common random numbers)
     graph : optional (shop, node, node) graph imposed with ``poutine.do`` (e.g. channel → target edges only)
     progress : a tqdm bar over the scenarios
+    history_chunk : draws per chunk of the pass over the history (whose memory grows with its length); the
+        rollouts then run over all ``num_draws`` at once. None: all at once
 
     Returns
     -------
@@ -88,7 +91,8 @@ def effect_paths(
     latents = guide_draws(guide, history, num_draws)
     horizon = plan.shape[0]
     base = plan_interventions(plan, num_draws, graph)
-    cache: dict = {}  # the pass over the history, shared by every rollout below (same history, same draws)
+    # the pass over the history, shared by every rollout below (same history, same draws)
+    cache = history_start(model, latents, history, calendar_future, num_draws, history_chunk or num_draws)
     factual_trace = _rollout(model, latents, history, calendar_future, base, None, num_draws, seed, cache)
     factual = _path(factual_trace)
     hurdle = model.hurdle_mask[model.channel_mask]
@@ -105,15 +109,16 @@ def effect_paths(
         changed = plan.clone()
         changed[..., c] = changed[..., c] * float(m)
         sites = dict(base, **plan_interventions(changed, num_draws))
-        respond = None
+        respond, stepped = None, ~model.channel_mask  # held: the plan sets every channel
         if kind == "total":
             mask = torch.ones(n_channels, dtype=torch.bool)
             mask[c] = False
-            respond = ChannelResponse(residual, mask)
+            respond, stepped = ChannelResponse(residual, mask), None
         if kind == "direct":
             sites.update(mediators)
+            stepped = ~(model.channel_mask | model.mediator_mask)
         out[(kind, c, float(m))] = _path(
-            _rollout(model, latents, history, calendar_future, sites, respond, num_draws, seed, cache)
+            _rollout(model, latents, history, calendar_future, sites, respond, num_draws, seed, cache, stepped)
         )
     return factual, out
 

@@ -12,6 +12,7 @@ from pyro import poutine
 
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.models.causalmmm import CausalMMM, ChannelResponse, ModelBatch
+from causalmmm_ppl.models.likelihood import Prediction
 
 
 @torch.no_grad()
@@ -73,12 +74,38 @@ def plan_interventions(plan: torch.Tensor, num_draws: int, graph: torch.Tensor |
 def rollout_trace(
     model: CausalMMM, latents: dict[str, torch.Tensor], history: ModelBatch, calendar_future: torch.Tensor,
     interventions: dict[str, torch.Tensor], num_draws: int, respond: ChannelResponse | None = None,
-    history_cache: dict | None = None,
+    history_cache: dict | None = None, stepped: torch.Tensor | None = None,
 ) -> poutine.Trace:
     """The trace of one rollout of ``num_draws`` paths over ``calendar_future``'s days: latent sites conditioned on
-    ``latents`` (guide draws), ``interventions`` applied with ``poutine.do``; ``respond`` and ``history_cache`` as in
-    :meth:`~causalmmm_ppl.models.causalmmm.CausalMMM.rollout`. The path is ``trace.nodes["_RETURN"]["value"]``:
-    (draw, horizon, shop, node) scaled values."""
+    ``latents`` (guide draws), ``interventions`` applied with ``poutine.do``; ``respond``, ``history_cache`` and
+    ``stepped`` as in :meth:`~causalmmm_ppl.models.causalmmm.CausalMMM.rollout`. The path is
+    ``trace.nodes["_RETURN"]["value"]``: (draw, horizon, shop, node) scaled values."""
     run = poutine.do(poutine.condition(model.rollout, data=latents), data=interventions)
     with pyro.plate("draws", num_draws, dim=-2):
-        return poutine.trace(run).get_trace(history, calendar_future, calendar_future.shape[0], respond, history_cache)
+        return poutine.trace(run).get_trace(history, calendar_future, calendar_future.shape[0], respond, history_cache,
+                                            stepped)
+
+
+@torch.no_grad()
+def history_start(
+    model: CausalMMM, latents: dict[str, torch.Tensor], history: ModelBatch, calendar_future: torch.Tensor,
+    num_draws: int, chunk: int,
+) -> dict:
+    """The rollouts' shared pass over the history (the ``history_cache`` of
+    :meth:`~causalmmm_ppl.models.causalmmm.CausalMMM.rollout`) for every draw of ``latents``, ``chunk`` draws at a
+    time: that pass holds the whole history per draw, while a rollout from its end holds only the last days, so the
+    rollouts can then run over many more draws at once than the pass itself.
+
+    Returns
+    -------
+    ``{"start": (prediction of the first future day, recurrent state, recent values)}``, draws × shops flattened
+    """
+    parts = []
+    for k in range(0, num_draws, chunk):
+        m = min(chunk, num_draws - k)
+        cache: dict = {}
+        rollout_trace(model, {name: v[k : k + m] for name, v in latents.items()}, history, calendar_future[:1], {}, m,
+                      history_cache=cache)
+        parts.append(cache["start"])
+    pred, h, buffer = zip(*parts)
+    return {"start": (Prediction.cat(list(pred)), torch.cat(h), torch.cat(buffer))}

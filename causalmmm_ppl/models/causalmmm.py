@@ -255,15 +255,21 @@ class CausalMMM(PyroModule):
         """
         return season_next - holds_level(x, self.hurdle_mask) * season
 
+    def rollout_history_days(self, n_days: int) -> int:
+        """Days of history a rollout's recurrent state runs over: the last ``window + l_max`` (a training window and
+        its warm-up, the longest run from a zero state that SVI fits), or all ``n_days`` if fewer."""
+        return min(n_days, self.spec.window + self.spec.l_max)
+
     def weekly_prior(self, n_shops: torch.Size) -> dist.Distribution:
         """Prior of the shops' weekly profiles: ``(shop, node, harmonic)`` events."""
         loc = self.log_sigma.new_zeros(self.n_nodes, WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start)
         return dist.Normal(loc, self.spec.seasonality_scale).expand(n_shops + loc.shape).to_event(2)
 
-    def signals(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    def signals(self, x: torch.Tensor, u: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """Causes' signals ``Hill(adstock(x_i))``: ``x: (batch, time, node)`` modelled values, ``u: (batch, node, 3)``
-        → ``(batch, node, time)``."""
-        return saturated_carryover(self.unlink(x), u, self.spec.l_max, self.spec.saturation, self.spec.carryover)
+        → ``(batch, node, time)``; ``last_only``: the last day's alone (time 1)."""
+        return saturated_carryover(self.unlink(x), u, self.spec.l_max, self.spec.saturation, self.spec.carryover,
+                                   last_only)
 
     # ------------------------------------------------------------------------------------------ the model
     def sample_latents(self, batch: ModelBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -298,7 +304,7 @@ class CausalMMM(PyroModule):
     # ------------------------------------------------------------------------------------------- rollouts
     def rollout(
         self, batch: ModelBatch, calendar_future: torch.Tensor, horizon: int, respond: ChannelResponse | None = None,
-        history_cache: dict | None = None,
+        history_cache: dict | None = None, stepped: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Forecast ``horizon`` days after the batch's history by sampling the recurrence forward.
 
@@ -317,8 +323,13 @@ class CausalMMM(PyroModule):
         horizon : days to forecast
         respond : channels that respond to the graph on top of their planned values (see :class:`ChannelResponse`)
         history_cache : a dict shared by rollouts of the same history under the same latent draws (the scenarios of
-            one counterfactual comparison): the pass over the history, which dominates the cost, is computed by the
-            first and reused by the others. ``None``: computed every time
+            one counterfactual comparison): the pass over the history is computed by the first and reused by the
+            others. ``None``: computed every time. The pass runs the recurrent state over the history's last
+            :meth:`rollout_history_days` only, as SVI fits it (from a zero state a window and its warm-up before)
+        stepped : (node,) bool, the nodes whose next-day predictions are computed: a rollout whose interventions set
+            the other nodes on every future day (a plan's channels; mediators held at their paths) need not predict
+            them. Their sites are still sampled (from the last computed prediction), so every rollout draws the same
+            random numbers. None: every node
 
         Returns
         -------
@@ -340,8 +351,10 @@ class CausalMMM(PyroModule):
             if history_cache is not None and "start" in history_cache:
                 pred_next, h, buffer = history_cache["start"]
             else:
-                xh = batch.x.expand(lead + batch.x.shape).reshape(b, t_hist, v)
-                pred, h = self.one_step_means(xh, uf, zf, batch.calendar, wf, calendar_future[0], last_only=True)
+                days = self.rollout_history_days(t_hist)
+                xh = batch.x[:, t_hist - days :].expand(lead + (n_shop, days, v)).reshape(b, days, v)
+                cal = batch.calendar[..., t_hist - days :, :]
+                pred, h = self.one_step_means(xh, uf, zf, cal, wf, calendar_future[0], last_only=True)
                 keep = max(self.spec.l_max, self.decoder.lags)
                 buffer = nn.functional.pad(xh.transpose(1, 2), (keep, 0))[..., -keep:]  # (b, node, keep), oldest first
                 pred_next = pred[:, -1]  # (b, node): prediction of the first future day
@@ -365,10 +378,16 @@ class CausalMMM(PyroModule):
                 buffer = torch.cat([buffer[..., 1:], x_k.reshape(b, v, 1)], dim=-1)
                 recent = buffer.flip(-1)  # lag 0 = today
                 window = buffer[..., -self.spec.l_max :].transpose(1, 2)  # (b, lag, node), oldest first
-                s_k = self.signals(window, uf)[..., -1]  # today's signal: the same function as in training
-                pred_next, h = self.decoder.step(
-                    recent[..., : self.decoder.lags], s_k, zf, calendar_future[k].expand(b, -1), h
-                )
+                s_k = self.signals(window, uf, last_only=True)[..., -1]  # today's signal, as in training
+                cal_k = calendar_future[k].expand(b, -1)
+                if stepped is None:
+                    pred_next, h = self.decoder.step(recent[..., : self.decoder.lags], s_k, zf, cal_k, h)
+                else:
+                    idx = stepped.nonzero().squeeze(-1)
+                    sub, h_sub = self.decoder.step(recent[:, idx, : self.decoder.lags], s_k, zf, cal_k, h[:, idx], idx)
+                    h, loc, on = h.clone(), pred_next.loc.clone(), pred_next.on_logit.clone()
+                    h[:, idx], loc[:, idx], on[:, idx] = h_sub, sub.loc, sub.on_logit
+                    pred_next = Prediction(loc, on)
                 if wf is not None and k + 1 < horizon:
                     pred_next = pred_next.shifted(self.season_shift(recent[..., 0], season[:, k], season[:, k + 1]))
         return torch.stack(out, dim=-3)

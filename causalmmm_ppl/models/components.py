@@ -71,7 +71,8 @@ class ResponsePrior(nn.Module):
 
 
 def saturated_carryover(
-    x: torch.Tensor, u: torch.Tensor, l_max: int, saturation: bool = True, carryover: bool = True
+    x: torch.Tensor, u: torch.Tensor, l_max: int, saturation: bool = True, carryover: bool = True,
+    last_only: bool = False,
 ) -> torch.Tensor:
     """The causes' signals ``s_i(t) = Hill(adstock(x_i))(t)``.
 
@@ -82,6 +83,7 @@ def saturated_carryover(
     l_max : carryover lags
     saturation : False skips the Hill curve (ablation): ``s_i = adstock(x_i)`` in scaled units
     carryover : False skips the carryover (ablation, decay weights ``[1, 0, …]``): ``s_i = Hill(x_i)``
+    last_only : the last day's signal alone (time 1), what a rollout needs each day
 
     Returns
     -------
@@ -89,7 +91,10 @@ def saturated_carryover(
     """
     decay, alpha, gamma = constrain_response(u)
     xt = x.transpose(1, 2).clamp_min(0.0)
-    carried = torch_ops.geometric_adstock(xt, decay, l_max, normalize=True) if carryover else xt
+    if not carryover:
+        carried = xt[..., -1:] if last_only else xt
+    else:
+        carried = torch_ops.geometric_adstock(xt, decay, l_max, normalize=True, last_only=last_only)
     return torch_ops.hill(carried, alpha, gamma) if saturation else carried
 
 
@@ -114,9 +119,9 @@ def gated_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None,
                ) -> torch.Tensor:
     """The linear recurrence ``h[t] = a[t] * h[t - 1] + b[t]`` along axis -2.
 
-    Two element-wise operations a day. Profiled on 2 cores (a whole SVI step, 12 shops × 8 nodes × 142 days,
-    hidden 24): 24 ms, against ~320 ms with ``torch.nn.GRU`` (hidden-to-hidden products every day) and more with a
-    chunk-parallel log-space scan. ``unbind`` matters: indexing day by day makes the backward pass O(time²).
+    Two element-wise operations a day: no hidden-to-hidden product (as ``torch.nn.GRU`` has every day), so a whole
+    window costs little more than its input layer. ``unbind`` matters: indexing day by day makes the backward pass
+    O(time²).
 
     Parameters
     ----------
@@ -176,21 +181,28 @@ class Decoder(nn.Module):
         self.gates = nn.Linear(n_in, 2 * hidden)
         self.readout = mlp([hidden + n_in, hidden, 2])  # location change, on-logit
 
-    def messages(self, s: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """``s: (batch, node_i, time)``, ``z: (batch, node_i, node_j)`` → ``(batch, node_j, time, msg)``."""
-        return torch.einsum("bit,bij,ijm->bjtm", s, z, self.edge_weight)
+    def messages(self, s: torch.Tensor, z: torch.Tensor, nodes: torch.Tensor | None = None) -> torch.Tensor:
+        """``s: (batch, node_i, time)``, ``z: (batch, node_i, node_j)`` → ``(batch, node_j, time, msg)``; ``nodes``
+        (an index of effect nodes) keeps only those effects' messages."""
+        w = self.edge_weight if nodes is None else self.edge_weight[:, nodes]
+        return torch.einsum("bit,bij,ijm->bjtm", s, z if nodes is None else z[..., nodes], w)
 
-    def _inputs(self, lags: torch.Tensor, msg: torch.Tensor, calendar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _inputs(self, lags: torch.Tensor, msg: torch.Tensor, calendar: torch.Tensor,
+                nodes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``lags: (batch, node, time, p)`` own values, ``msg: (batch, node, time, M)``, ``calendar: (batch, time, F)``
-        → inputs ``(batch, node, time, features)`` and the own level of the latest lag ``(batch, node, time)``."""
+        → inputs ``(batch, node, time, features)`` and the own level of the latest lag ``(batch, node, time)``;
+        ``nodes``: the index of the nodes given (all when None)."""
         b, v, t, _ = lags.shape
-        level, active = spend_view(lags, self.log_nodes.view(1, v, 1, 1))  # own past as the likelihood scores it
+        log_nodes, emb = self.log_nodes, self.node_embedding
+        if nodes is not None:
+            log_nodes, emb = log_nodes[nodes], emb[nodes]
+        level, active = spend_view(lags, log_nodes.view(1, v, 1, 1))  # own past as the likelihood scores it
         parts = [
             level,
             active,
             msg,
             calendar.unsqueeze(1).expand(b, v, t, calendar.shape[-1]),
-            self.node_embedding.view(1, v, 1, -1).expand(b, v, t, -1),
+            emb.view(1, v, 1, -1).expand(b, v, t, -1),
         ]
         return torch.cat(parts, dim=-1), level[..., 0]
 
@@ -230,7 +242,8 @@ class Decoder(nn.Module):
         return Prediction(pred.loc.transpose(1, 2), pred.on_logit.transpose(1, 2)), h[..., -1, :]
 
     def step(
-        self, lags: torch.Tensor, s_t: torch.Tensor, z: torch.Tensor, calendar_t: torch.Tensor, h: torch.Tensor
+        self, lags: torch.Tensor, s_t: torch.Tensor, z: torch.Tensor, calendar_t: torch.Tensor, h: torch.Tensor,
+        nodes: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One day of the recurrence (for rollouts).
 
@@ -238,12 +251,15 @@ class Decoder(nn.Module):
         ----------
         lags : (batch, node, p) values on days t, t - 1, …; s_t : (batch, node) signals on day t
         z : (batch, node, node); calendar_t : (batch, n_calendar); h : (batch, node, hidden) state after day t - 1
+        nodes : an index of effect nodes: only these are stepped (``lags`` and ``h`` hold these nodes; ``s_t`` and
+            ``z`` every node, the causes). None: every node
 
         Returns
         -------
         pred : tensors (batch, node), the prediction of day t + 1; h : (batch, node, hidden) state after day t
         """
-        u, base = self._inputs(lags.unsqueeze(2), self.messages(s_t.unsqueeze(-1), z), calendar_t.unsqueeze(1))
+        msg = self.messages(s_t.unsqueeze(-1), z, nodes)
+        u, base = self._inputs(lags.unsqueeze(2), msg, calendar_t.unsqueeze(1), nodes)
         u, base = u.squeeze(2), base.squeeze(2)
         keep, new = self._gates(u)
         h = keep * h + new

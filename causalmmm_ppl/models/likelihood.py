@@ -81,6 +81,11 @@ class Prediction:
     def reshape(self, *shape) -> "Prediction":
         return Prediction(self.loc.reshape(*shape), self.on_logit.reshape(*shape))
 
+    @staticmethod
+    def cat(parts: "list[Prediction]", dim: int = 0) -> "Prediction":
+        """Predictions joined along ``dim`` (both tensors alike)."""
+        return Prediction(torch.cat([p.loc for p in parts], dim), torch.cat([p.on_logit for p in parts], dim))
+
     @property
     def shape(self) -> torch.Size:
         return self.loc.shape

@@ -30,9 +30,20 @@ def adstock(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return (windows * weights.unsqueeze(-2)).sum(-1)
 
 
-def geometric_adstock(x: torch.Tensor, decay: torch.Tensor, l_max: int = 28, normalize: bool = False) -> torch.Tensor:
-    """Geometric carryover of ``x: (..., time)`` with ``decay: (...)``."""
-    return adstock(x, geometric_weights(decay, l_max, normalize))
+def adstock_last(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """The last day of :func:`adstock` alone: ``y[..., T - 1] = sum_l weights[..., l] * x[..., T - 1 - l]`` as
+    ``(..., 1)``; ``x: (..., time)``, ``weights: (..., lag)``. What a rollout needs each day, without the other
+    ``time - 1`` days' windows."""
+    l_max = weights.shape[-1]
+    recent = F.pad(x, (max(l_max - x.shape[-1], 0), 0))[..., -l_max:].flip(-1)  # recent[..., l] = x[..., T - 1 - l]
+    return (recent * weights).sum(-1, keepdim=True)
+
+
+def geometric_adstock(x: torch.Tensor, decay: torch.Tensor, l_max: int = 28, normalize: bool = False,
+                      last_only: bool = False) -> torch.Tensor:
+    """Geometric carryover of ``x: (..., time)`` with ``decay: (...)``; ``last_only``: the last day alone
+    (``(..., 1)``, :func:`adstock_last`)."""
+    return (adstock_last if last_only else adstock)(x, geometric_weights(decay, l_max, normalize))
 
 
 def hill(x: torch.Tensor, alpha: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,7 @@ SCRIPTS = {
     "peer_contributions": "## Contribution shares on PyMC-Marketing's example",
     "planning_cost": "## Planning cost: effects and allocation",
     "param_recovery": "## Contribution recovery on PyMC Labs' benchmark data",
+    "rollout_history": "## Rollout history",
 }
 #: Flags beyond ``--quick --no-write`` (one scenario where every scenario runs the same code).
 EXTRA = {"allocation": ["--scenarios", "sim2"], "param_recovery": ["--scenarios", "small_business"]}

@@ -274,3 +274,35 @@ def test_pooling_keeps_the_extra_edge_of_a_few_shops():
     assert (pooled[extra[found], c, e] > 0.9).all(), pooled[extra, c, e]
     others = np.setdiff1d(np.arange(n), extra)
     assert pooled[others, c, e].mean() < 0.15, pooled[others, c, e]
+
+
+def test_a_rollout_runs_its_state_over_the_last_window_of_history(sim, fitted):
+    """As in training (a zero state a window and its warm-up before the scored days), a rollout's recurrent state
+    runs over the history's last ``window + l_max`` days: what came before them does not change the paths, a
+    recent day does."""
+    import dataclasses
+
+    import pyro
+
+    from causalmmm_ppl.inference.forecast import guide_draws, plan_interventions, rollout_trace
+
+    panel = sim.panel.select_shops(np.arange(2))
+    history, plan = panel.select_time(0, 140), panel.select_time(140, 150)
+    _, data, plan_t, cal = fitted._plan_inputs(history, plan)
+    batch = data.full_batch(temperature=fitted.spec.temperature)
+    days = fitted.model.rollout_history_days(140)
+    assert days == FAST["window"] + fitted.spec.l_max < 140
+    latents = guide_draws(fitted.guide, batch, 8)
+
+    def paths(x):
+        pyro.set_rng_seed(0)
+        trace = rollout_trace(fitted.model, latents, dataclasses.replace(batch, x=x), cal,
+                              plan_interventions(plan_t, 8), 8)
+        return trace.nodes["_RETURN"]["value"]
+
+    before, inside = batch.x.clone(), batch.x.clone()
+    before[:, : 140 - days] = 0.0
+    inside[:, -5] *= 2.0
+    torch.testing.assert_close(paths(before), paths(batch.x))
+    assert not torch.allclose(paths(inside), paths(batch.x))
+

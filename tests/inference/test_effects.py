@@ -132,3 +132,30 @@ def test_intervals_widen_when_the_draws_disagree(setup):
     assert (d["lower"].abs() < 1e-6 * a["upper"]).all()  # ... and reach it once half the draws cut the edges
     width_a, width_d = a["upper"] - a["lower"], d["upper"] - d["lower"]
     assert width_d["ALL"] > 1.5 * width_a["ALL"]  # the portfolio's interval: about twice as wide
+
+
+def test_effects_do_not_depend_on_how_the_work_is_chunked(setup):
+    """The pass over the history in chunks of one draw and the held and direct rollouts that step only the nodes the
+    plan does not set give the paths of one unchunked rollout per scenario that steps every node."""
+    import torch
+
+    from causalmmm_ppl.inference import effects as E
+
+    fit, history, plan = setup
+    _, data, plan_t, cal = fit._plan_inputs(history, plan)
+    batch = data.full_batch(temperature=fit.spec.temperature)
+    scenarios = [(kind, c, 0.0) for kind in E.EFFECT_KINDS for c in range(2)]
+    chunked = E.effect_paths(fit.model, fit.guide, batch, plan_t, cal, 4, scenarios, seed=3, history_chunk=1)
+    rollout = fit.model.rollout
+
+    def every_node(*args, **kwargs):  # the reference: no node left unstepped
+        return rollout(*args[:5], stepped=None)
+
+    try:
+        fit.model.rollout = every_node
+        whole = E.effect_paths(fit.model, fit.guide, batch, plan_t, cal, 4, scenarios, seed=3)
+    finally:
+        del fit.model.rollout
+    torch.testing.assert_close(chunked[0], whole[0])
+    for key in scenarios:
+        torch.testing.assert_close(chunked[1][key], whole[1][key])

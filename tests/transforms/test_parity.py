@@ -65,3 +65,14 @@ def test_hill_is_monotone_bounded_and_half_at_gamma(alpha, gamma):
     h = np_ops.hill(x, alpha, gamma)
     assert h[0] == 0.0 and np.all((h >= 0) & (h < 1)) and np.all(np.diff(h) >= -1e-12)
     np.testing.assert_allclose(np_ops.hill(np.array([gamma]), alpha, gamma), 0.5, rtol=1e-9)
+
+
+@given(x=spend, decay=unit, n_days=st.integers(1, 20), l_max=st.integers(1, 12))
+def test_the_last_day_alone_is_the_last_day_of_the_carryover(x, decay, n_days, l_max):
+    """A rollout's daily signal (``last_only``) equals the last day of the full carryover, also when the history is
+    shorter than the carryover."""
+    xt = torch.tensor(x[..., :n_days])
+    d = torch.full(x.shape[:-1], decay, dtype=torch.float64)
+    full = torch_ops.geometric_adstock(xt, d, l_max, normalize=True)[..., -1:]
+    last = torch_ops.geometric_adstock(xt, d, l_max, normalize=True, last_only=True)
+    torch.testing.assert_close(last, full, rtol=1e-12, atol=1e-12)
