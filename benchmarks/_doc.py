@@ -11,6 +11,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from benchmarks._source import fingerprint_line  # imported as a benchmark starts: the source it runs
+
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 HEADER = (
     "# Benchmarks\n\n"
@@ -39,8 +41,6 @@ def machine_line() -> str:
 
 def section_head(title: str, command: str) -> list[str]:
     """The first lines of a section: its title, the command, the machine line and the model source fingerprint."""
-    from benchmarks._source import fingerprint_line
-
     return [title, "", f"Command: `{command}`  ", machine_line() + "  ", fingerprint_line()]
 
 

@@ -19,6 +19,12 @@ def source_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
+#: The fingerprint when the benchmark started (this module is imported as it starts): the source its runs imported,
+#: even if the files change while it runs.
+AT_START = source_fingerprint()
+
+
 def fingerprint_line() -> str:
-    return (f"Model source: sha1 `{source_fingerprint()}` of causalmmm_ppl/models/*.py + causalmmm_ppl/inference/*.py "
-            "at run time (`python -c \"from benchmarks._source import source_fingerprint as f; print(f())\"`).  ")
+    return (f"Model source: sha1 `{AT_START}` of causalmmm_ppl/models/*.py + causalmmm_ppl/inference/*.py "
+            "when the run started (`python -c \"from benchmarks._source import source_fingerprint as f; "
+            "print(f())\"`).  ")

@@ -733,13 +733,14 @@ def fit_causalmmm(
     Parameters
     ----------
     panel : training panel (every shop needs its target observed on the training days)
-    spec : settings (defaults are the tuned ones)
+    spec : settings (defaults are the tuned ones), adapted to the panel's frequency
+        (:meth:`~causalmmm_ppl.models.spec.CausalMMMSpec.for_frequency`; the fit's ``spec`` is what was fitted)
     columns : the column names the panel came from (kept in the schema for reloading new files)
     seed : seeds weights, minibatches and outputs
     progress : progress bar
     checkpoint_dir, resume, stop_after, fingerprint : see :func:`causalmmm_ppl.inference.svi.train`
     """
-    spec = spec or CausalMMMSpec()
+    spec = (spec or CausalMMMSpec()).for_frequency(panel.freq)
     mask = panel.mask
     missing_target = mask & ~panel.target_observed
     if missing_target.any():

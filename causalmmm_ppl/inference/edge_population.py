@@ -13,9 +13,9 @@ guide's edge logits of the training shops ℓ_ne (shop n, candidate edge e), the
 — a two-groups model of the scores (Efron 2008, "Microarrays, empirical Bayes and the two-groups model") whose prior
 on which edges are on is a mixture of K graph templates. Where an absent edge leaves the encoder's logit (the null
 distribution) depends on the node it would act on (its noise, how many candidates compete for it), so each effect
-node j has its own; the logits of present edges spread widely and share one distribution. (Null and non-null
-distributions per effect node and cause kind were tried too: with one or two edges in a group, the "on"
-distribution then fitted a cluster of absent edges and sim2's recovery dropped.) π, ρ and the score distributions
+node j has its own; the logits of present edges spread widely and share one distribution (a group holds only one or
+two present edges, too few to fit an "on" distribution of its own without it settling on a cluster of absent
+ones). π, ρ and the score distributions
 are fitted by EM (maximum likelihood, with a Beta prior of two pseudo-shops centred on the model's prior edge
 probability for each ρ), K = 1, 2, ... by BIC. With K = 1 this is a learned per-edge prior probability; with
 K > 1 a shop's other edges say which template it follows, and the template tells about its weak edges. The posterior edge probability of a shop is

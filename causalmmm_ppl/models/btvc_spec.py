@@ -102,9 +102,7 @@ class BTVCSpec:
         marketer would draw. It is a boundary-avoiding prior for a hierarchical scale estimated
         from few groups (8 knots per channel; Chung et al., Psychometrika 2013), and it removes the corner of
         the non-centred knots where NUTS struggles: with the HalfNormal, whose mode is 0, weak channels' spreads
-        went down to 0.003, and that is where trials with sheared NUTS coordinates diverged. On the sim2 shop
-        of ``--seed 1`` (4 chains × 1000 + 1000, draws' tree depth 10) the mean tree went from 431 leapfrog steps
-        with the HalfNormal to 383 with the LogNormal, one run each.
+        can go to 0, and that corner is where NUTS's steps shrink and its trees deepen.
     decay_prior
         Beta(a, b) prior on the geometric adstock decay.
     hill_alpha_prior

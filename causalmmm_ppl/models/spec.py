@@ -46,13 +46,9 @@ class CausalMMMSpec:
         probability in every template. Shops of one business often share a few ways of working (how budgets are
         set, which channels feed which); the mixture lets each shop borrow the edges of the shops that resemble it,
         where its own short history is not enough. 0 (default): every candidate independent with probability ρ_ij.
-        Off by default: on a population where every shop has its own graph (sim2) the learned templates pull shops
-        toward a common graph and per-shop recovery drops; on shops that share a few graphs (sim1) it is the largest
-        gain measured (``docs/benchmarks.md``, "Population graph prior"). Templates settle more slowly than the
-        rest of the fit: on sim1 with the tails fixed (``learn_df=False``), ``steps=3000`` gave 0.966–0.990 per-shop
-        AUROC where the default 1500 gave 0.938–0.970; with learned tails, ``template_spread=2.5`` and
-        ``steps=3000``, 0.950–0.980 (sim2: 0.927 and 0.946, against 0.960 and 0.972 without templates; all
-        without ``edge_pooling``).
+        Off by default: where every shop has its own graph the learned templates pull shops toward a common graph
+        and per-shop recovery drops; it suits shops that share a few graphs, fitted with more ``steps`` (templates
+        settle more slowly than the rest of the fit). Measured in ``docs/benchmarks.md``, "Population graph prior".
     template_spread : how far (in logits) a template's edge may move from the prior's ρ: logit ρ_kij =
         logit ρ_ij + template_spread · tanh(offset_kij). Smaller keeps templates closer to the sparse prior.
 
@@ -62,10 +58,10 @@ class CausalMMMSpec:
         one per ``SHOPS_PER_TEMPLATE`` = 10 shops). Reported edge probabilities, posterior edge draws and forecasts
         use the pooled posterior; a new shop's comes from its own encoder pass, as before. Needs at least 10
         training shops, and present edges that move the encoder's logits at least 3 null standard deviations
-        (otherwise the guide's probabilities are reported: on 40 geos of weekly data, notebook 04, the logits barely
-        move and a pooled fit would turn their noise into confident edges). Default 5: on short
-        series the guide leaves many true edges near the prior, where the shops' other edges and the population's
-        templates tell them apart (``docs/benchmarks.md``). 0: off. Unlike ``graph_templates`` it does not change
+        (otherwise the guide's probabilities are reported: where the logits barely move from the prior, a pooled fit
+        would turn their noise into confident edges). Default 5: on short series the guide leaves many true edges
+        near the prior, where the shops' other edges and the population's templates tell them apart
+        (``docs/benchmarks.md``). 0: off. Unlike ``graph_templates`` it does not change
         the model that SVI fits, so it cannot pull the decoder toward a common graph.
     edge_miss_rate, edge_false_rate : the error rates μ and ε through which the population layer reads a shop's
         score: the share of present edges the encoder scores like absent ones, and of absent edges it scores like
@@ -89,6 +85,8 @@ class CausalMMMSpec:
         (opening hours, pay days, when its budgets are reset), which no population-level calendar term captures;
         without it, edges from other nodes of the shop are the decoder's only proxy for that pattern and false edges
         are turned on (see ``docs/benchmarks.md``, "Edge diagnostics"). False: the shared calendar terms only.
+        Daily data only: on weekly or coarser panels every period has the same weekday mix, and the fit turns it
+        off (:meth:`for_frequency`).
     seasonality_scale : prior standard deviation of each harmonic coefficient of that profile.
 
     Decoder
@@ -97,9 +95,9 @@ class CausalMMMSpec:
     likelihood : ``"studentt"`` or ``"normal"``; ``df`` the Student-t degrees of freedom (where learned, their start).
     learn_df : learn the degrees of freedom per node (type-II, like the noise scale), starting at ``df``: the tails
         follow the data, so forecast intervals are not wider than the noise calls for (bounded to (2, 200];
-        Student-t likelihood only). On by default: with ``df`` fixed at 5, 90% intervals over-cover held-out sim2
-        target values, and learned tails bring them inside the 85–95% band (``docs/benchmarks.md``). False: the
-        tails stay at ``df`` (runs saved without this setting load so).
+        Student-t likelihood only; ``docs/benchmarks.md``, "Population graph prior", measures the coverage of
+        forecast intervals with and without). False: the tails stay at ``df`` (runs saved without this setting load
+        so).
     link : ``"identity"`` (default) models the per-shop scaled values themselves; ``"log1p"`` models ``log(1 + x)``
         so that effects and noise act multiplicatively. Carryover and saturation always act on the scaled values
         (spend, not log-spend). Channels are on log-spend under the hurdle spend model whatever the link; log1p has
@@ -202,6 +200,11 @@ class CausalMMMSpec:
     def hurdle_nodes(self, node_kinds: Sequence[str]) -> np.ndarray:
         """``(node,)`` bool: the nodes scored by the hurdle spend model (channels, unless ``spend_model="same"``)."""
         return (np.asarray(node_kinds) == "channel") & (self.spend_model == "hurdle")
+
+    def for_frequency(self, freq: str) -> "CausalMMMSpec":
+        """The settings a panel of frequency ``freq`` (``"D"``, ``"W-SUN"``, …) is fitted with: without the shops'
+        weekday profiles (``seasonality``) unless the data are daily."""
+        return dataclasses.replace(self, seasonality=False) if self.seasonality and freq != "D" else self
 
     def kl_weight_at(self, step: int, total: int) -> float:
         """λ times the linear warm-up factor."""

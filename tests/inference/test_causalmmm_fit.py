@@ -306,3 +306,26 @@ def test_a_rollout_runs_its_state_over_the_last_window_of_history(sim, fitted):
     torch.testing.assert_close(paths(before), paths(batch.x))
     assert not torch.allclose(paths(inside), paths(batch.x))
 
+
+def test_weekly_panels_are_fitted_without_weekday_profiles():
+    """Every week has the same weekday mix: a weekly panel's fit has no per-shop weekday profile (no ``weekly``
+    site), and a daily one keeps it."""
+    import dataclasses
+
+    import pandas as pd
+
+    daily = simulate("sim1", n_shops=3, n_days=40, seed=5).panel
+    weeks = pd.date_range("2024-01-07", periods=daily.n_time, freq="W-SUN")
+    weekly = dataclasses.replace(daily, dates=weeks, freq="W-SUN")
+    spec = CausalMMMSpec(steps=2, batch_shops=3, window=20, num_draws=4, hidden=8, encoder_hidden=16)
+    from causalmmm_ppl.inference.forecast import guide_draws
+
+    def sites(fit):
+        return set(guide_draws(fit.guide, fit._train_data().full_batch(), 2))
+
+    fit = fit_causalmmm(weekly, spec, seed=0, progress=False)
+    assert spec.seasonality and not fit.spec.seasonality
+    assert sites(fit) == {"edge_logit", "response"}
+    assert fit.forecast(weekly.select_time(0, 30), weekly.select_time(30, 40), num_draws=4)["mean"].notna().all()
+    on_days = fit_causalmmm(daily, spec, seed=0, progress=False)
+    assert on_days.spec.seasonality and "weekly" in sites(on_days)
