@@ -849,6 +849,21 @@ class BTVCFit:
         draws = self._predict(d.data(grid.dates, media, grid.controls, mask), key)[:, :, :, d.n_train:]
         return draws * self.scales.target[:, None]
 
+    def _plan_contributions(self, grid: "_PlanGrid", media: np.ndarray) -> np.ndarray:
+        """Each channel's contribution over the plan's days in original units: ``(draw, shop, day, channel)`` (draws
+        flattened over chains). A channel's contribution depends on its own spend alone (the model is additive),
+        and the saturation's training average on the training days alone."""
+        d, spec = self.design, self.spec
+        data = d.data(grid.dates, media, grid.controls, np.zeros(media.shape[:2], bool))
+
+        def one(q: dict[str, jax.Array]) -> jax.Array:
+            q = knot_values(q, spec.level_anchor)
+            return btvc_paths(q, data, l_max=d.l_max, normalize=spec.adstock_normalize,
+                              hill_at_mean=spec.hill_at_mean, coef_at_average=spec.coef_at_average)["contribution"]
+
+        out = np.asarray(_map_draws(one, _flat(self.samples)))[:, :, d.n_train:]
+        return out * self.scales.target[:, None, None]
+
     #: BTVC's level and coefficients are indexed by its training days: plans follow them (see ``MMMFit``)
     fixed_history = True
 
@@ -876,7 +891,9 @@ class BTVCFit:
         ----------
         history : not used: BTVC's history is its stored training data, which the plan must continue
         plan : the plan's shops (training shops) and channel values
-        scenarios : ``(kind, channel, spend multiplier)``; the model is additive, so the kind does not matter
+        scenarios : ``(kind, channel, spend multiplier)``; the model is additive, so the kind does not matter, and a
+            scenario's path is the factual one minus what the channel's contribution loses: each multiplier's
+            contributions are computed once for every channel together
         num_draws : the first ``num_draws`` posterior draws (default: all of the run's)
         seed : seed of the predictive noise (default: the fit's seed + 2)
         progress : a tqdm bar over the scenarios
@@ -898,20 +915,25 @@ class BTVCFit:
         rows = [d.shops.index(s) for s in plan.shops]  # the plan's shops in the training grid
         n = num_draws
 
-        def window_sum(media: np.ndarray) -> np.ndarray:  # (draw, plan shop) over the plan's rows
-            draws = self._plan_draws(grid, media, key)
-            draws = draws.reshape((-1,) + draws.shape[2:])[:n, rows]
-            kept = np.where(plan.mask[None], draws, 0.0)
+        def window_sum(draws: np.ndarray) -> np.ndarray:  # (draw, shop, day) -> (draw, plan shop) over its rows
+            kept = np.where(plan.mask[None], draws[:n, rows], 0.0)
             return kept if by_step else kept.sum(-1)
 
         from causalmmm_ppl._progress import progress as progress_bar
 
+        factual = self._plan_draws(grid, grid.media, key)
+        factual = window_sum(factual.reshape((-1,) + factual.shape[2:]))
+        multipliers = sorted({float(m) for _, _, m in scenarios})
+        base = self._plan_contributions(grid, grid.media) if multipliers else None
         counter = {}
-        for kind, c, mult in progress_bar(scenarios, desc="scenarios", leave=False, disable=not progress):
+        for mult in progress_bar(multipliers, desc="spend multipliers", leave=False, disable=not progress):
             media = grid.media.copy()
-            media[:, d.n_train:, channels.index(c)] *= float(mult)
-            counter[(kind, c, float(mult))] = window_sum(media)
-        return window_sum(grid.media), counter
+            media[:, d.n_train:] *= mult
+            lost = base - self._plan_contributions(grid, media)  # (draw, shop, day, channel)
+            for kind, c, m in scenarios:
+                if float(m) == mult:
+                    counter[(kind, c, mult)] = factual - window_sum(lost[..., channels.index(c)])
+        return factual, counter
 
     def effects(self, history: Panel | None, plan: Panel, *, interval: float = 0.9, num_draws: int | None = None,
                 seed: int | None = None, progress: bool = False) -> pd.DataFrame:

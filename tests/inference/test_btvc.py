@@ -239,3 +239,28 @@ def test_chain_method_follows_the_devices():
     assert chain_method_for(4) == expected  # more chains than devices: rounds of one chain per device
     assert sum(chain_groups(4)) == 4 and sum(chain_groups(3)) == 3
     assert chain_groups(4) == ([4] if d < 2 else [min(d, 4 - i) for i in range(0, 4, d)])
+
+
+def test_effect_samples_are_the_predictive_under_each_scenario(svi_fit):
+    """Effects read each channel's lost contribution off one pass per spend multiplier; they equal the target's
+    predictive draws (same noise) with the channel's planned spend scaled, one whole predictive per scenario."""
+    import jax
+
+    fit, panel = svi_fit
+    plan = panel.select_time(136, 150)
+    scenarios = [(kind, "x", m) for kind in ("total", "held") for m in (0.0, 0.5, 1.5)]
+    factual, counter = fit.effect_samples(None, plan, scenarios, num_draws=20, by_step=True)
+    plan, grid = fit._plan_grid(plan)
+    key = jax.random.PRNGKey(fit.seed + 2)
+
+    def predictive(media):
+        draws = fit._plan_draws(grid, media, key)
+        return draws.reshape((-1,) + draws.shape[2:])[:20]
+
+    scale = np.abs(factual).max()
+    np.testing.assert_allclose(factual, predictive(grid.media), atol=1e-5 * scale)
+    for kind, c, m in scenarios:
+        media = grid.media.copy()
+        media[:, fit.design.n_train:, fit.channel_names.index(c)] *= m
+        np.testing.assert_allclose(counter[(kind, c, m)], predictive(media), atol=1e-5 * scale)
+    assert np.abs(factual - counter[("total", "x", 0.0)]).max() > 1e-2 * scale
