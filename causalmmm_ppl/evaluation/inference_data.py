@@ -10,6 +10,10 @@ Shared conventions (both models; :mod:`causalmmm_ppl.evaluation.compare` relies 
   layout of runs written before, NaN where not modelled).
 * ``observed_data`` holds ``target`` with dims ``(shop, date)``, original units, NaN where unobserved.
 * coords ``shop`` (str) and ``date`` (datetime64).
+* SVI draws are independent draws from the variational posterior: they are stored as :data:`SVI_CHAINS` chains of
+  consecutive draws (when their number divides), so that ArviZ's defaults (``az.summary``'s R-hat and ESS, which
+  need two chains or more) run without warnings. For such draws R-hat is about 1 and the ESS about the number of
+  draws whatever the fit: they say nothing of SVI's convergence, which the ELBO trace (``sample_stats.elbo``) shows.
 * attrs on the InferenceData groups: ``model`` (``"btvc"`` / ``"causalmmm"``), ``target_name``, ``inference``
   (``"nuts"``/``"svi"``), and on ``posterior`` ``latent_vars`` (JSON list of the latent variables, the ones
   diagnostics and the LOO relative efficiency use).
@@ -55,6 +59,8 @@ TARGET_VAR = "target"
 """Name of the target variable in ``log_likelihood``, ``observed_data`` and ``posterior_predictive``."""
 OBS_DIMS = ("shop", "date")
 """Dims of one observation of the target."""
+SVI_CHAINS = 4
+"""Chains that SVI's independent draws are stored as (see the module docstring)."""
 
 
 def panel_coords(shops: Sequence[str], dates: pd.DatetimeIndex | Sequence[Any]) -> dict[str, np.ndarray]:
@@ -106,6 +112,10 @@ def build_inference_data(
     attrs
         Extra attrs for every group (values: str, int, float).
     """
+    if inference == "svi":
+        posterior = {k: _svi_chains(v) for k, v in posterior.items()}
+        log_likelihood = None if log_likelihood is None else _svi_chains(log_likelihood)
+        posterior_predictive = None if posterior_predictive is None else _svi_chains(posterior_predictive)
     base = {"model": model, "target_name": target_name, "inference": inference}
     base.update(attrs or {})
     all_dims = {k: list(v) for k, v in dims.items()}
@@ -136,6 +146,16 @@ def build_inference_data(
     if latent is not None:
         idata.posterior.attrs["latent_vars"] = json.dumps(list(latent))
     return idata
+
+
+def _svi_chains(a: np.ndarray) -> np.ndarray:
+    """``(1, draw, ...)`` independent draws as ``(SVI_CHAINS, draw / SVI_CHAINS, ...)`` when that divides into
+    chains of at least 4 draws (ArviZ's minimum), unchanged otherwise."""
+    a = np.asarray(a)
+    n = a.shape[1]
+    if a.shape[0] != 1 or n % SVI_CHAINS or n // SVI_CHAINS < 4:
+        return a
+    return a.reshape((SVI_CHAINS, n // SVI_CHAINS) + a.shape[2:])
 
 
 def latent_vars(idata: az.InferenceData) -> list[str]:

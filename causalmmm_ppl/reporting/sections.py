@@ -170,13 +170,16 @@ def diagnostics_section(run: RunContents) -> Section:
             diag = diagnostics_table(idata)
         except (ValueError, KeyError) as exc:
             s.parts.append(paragraph(f"diagnostics table: not computed ({exc})", note=True))
+    svi = idata.posterior.attrs.get("inference") == "svi"
     if diag is not None:
-        if int(idata.posterior.sizes.get("chain", 1)) < 2:
-            s.parts.append(paragraph("One chain of posterior draws (SVI): R-hat is not defined; ESS measures the "
-                                     "draws from the fitted guide, not convergence of the optimisation."))
+        if svi:
+            s.parts.append(paragraph("SVI draws are independent draws from the fitted guide (stored as chains of "
+                                     "consecutive draws): R-hat near 1 and ESS near the number of draws hold by "
+                                     "construction and say nothing of the optimisation's convergence; the ELBO "
+                                     "trace does."))
         s.parts.append(table(diag, caption="R-hat and effective sample size per parameter group"))
         _figure(s, lambda: plots.diagnostics_summary(diag), "R-hat and ESS summary")
-    if int(idata.posterior.sizes.get("chain", 1)) >= 2:
+    if not svi and int(idata.posterior.sizes.get("chain", 1)) >= 2:
         _figure(s, lambda: plots.rank_plot(idata), "rank plots", "One element of each latent variable.")
         _figure(s, lambda: plots.trace_plot(idata, max_vars=4), "trace plots")
     return s

@@ -164,11 +164,17 @@ def test_training_rows_need_their_target(sim):
         fit_causalmmm(broken, CausalMMMSpec(steps=1), progress=False)
 
 
-def test_inference_data_has_the_contract_groups(fitted):
+def test_inference_data_has_the_contract_groups(fitted, caplog):
     idata = fitted.to_inference_data(num_draws=16)
     for group in ("posterior", "posterior_predictive", "observed_data", "log_likelihood", "sample_stats"):
         assert group in idata.groups(), group
-    assert idata.posterior["edge"].shape == (1, 16, 16, 8, 8)
+    # SVI's 16 independent draws as 4 chains of 4, so that az.summary's defaults run without warnings
+    assert idata.posterior["edge"].shape == (4, 4, 16, 8, 8)
+    assert idata.posterior_predictive["target"].shape[:2] == (4, 4)
+    with caplog.at_level("WARNING"):
+        summary = az.summary(idata, var_names=["decay"])
+    assert not [r for r in caplog.records if "chains" in r.getMessage()]
+    assert np.isfinite(summary["r_hat"]).all()
     ll = idata.log_likelihood["target"]
     assert ll.dims == ("chain", "draw", "obs") and np.isfinite(ll.values).all()
     first = idata.observed_data["date"].values[0]  # no one-step-ahead prediction of a shop's first day

@@ -25,7 +25,7 @@ def test_rank_and_trace_plots_need_chains():
         assert len(fig.axes) >= 2
         plt.close(fig)
     with pytest.raises(ValueError, match="two chains"):
-        rank_plot(causalmmm_idata())
+        rank_plot(causalmmm_idata().sel(chain=[0]))
 
 
 def test_diagnostics_summary_from_table():
