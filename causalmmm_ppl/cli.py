@@ -122,6 +122,12 @@ def _add_commands(sub) -> None:
     p.add_argument("data", help="CSV or Parquet file, one row per shop and day")
     add_column_flags(p)
     p.add_argument("--window", type=int, default=None, help="training window length the panel must allow")
+    p.add_argument("--model", choices=("causalmmm", "btvc"), default=None,
+                   help="also run the checks `fit --model M` makes before training (default: none; causalmmm when "
+                        "--holdout or --config is given)")
+    p.add_argument("--holdout", type=int, default=0, help="check that the last H periods can be held out and "
+                                                          "forecast as `fit --holdout H` would")
+    p.add_argument("--config", default=None, help="JSON settings file to check, as `fit --config` reads it")
     add_common(p)
 
     p = sub.add_parser("fit", help="fit a model to a panel")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from causalmmm_ppl.cli import main
@@ -170,3 +171,31 @@ def test_parquet_rows_are_0_based(capsys, tmp_path):
     df.to_parquet(tmp_path / "p.parquet", index=False)
     err = _fails(capsys, tmp_path, tmp_path / "p.parquet")
     assert "row 13 (0-based)" in err and "shop 'b'" in err
+
+
+# ------------------------------------------------------------------------------------- the fit's own checks
+def test_validate_runs_the_checks_fit_makes_before_training(capsys, tmp_path):
+    """With --holdout, --config or --model, validate fails where fit would fail before training, with fit's
+    message, and says which shops a holdout forecast would leave out."""
+    df = long_frame(n_shops=3, n_days=20)
+    ragged = df[~((df["shop"] == "b") & (df["date"] >= "2021-03-18"))]
+    data = _csv(tmp_path, ragged)
+    out, _ = _validate(capsys, tmp_path, data, FLAGS + ["--holdout", "5"], 0)
+    assert "fit checks:  causalmmm" in out and "the last 5 periods of 2 shop(s)" in out
+    assert "shop 'b' lacks a channel value" in out
+    out, _ = _validate(capsys, tmp_path, data, FLAGS + ["--model", "btvc", "--holdout", "5"], 0)
+    assert "fit checks:  btvc" in out
+    # what fit refuses before training, validate refuses too
+    early = df[df["date"] < "2021-03-18"]  # every shop ends 3 days early; a new one has only those days
+    late = df[(df["shop"] == "a") & (df["date"] >= "2021-03-18")].assign(shop="late")
+    hopeless = _csv(tmp_path, pd.concat([early, late]), "hopeless.csv")
+    assert "none can be forecast" in _fails(capsys, tmp_path, hopeless, FLAGS + ["--holdout", "3"])
+    bad = tmp_path / "cfg.json"
+    bad.write_text('{"prior_prop": 0.2}')
+    assert "did you mean 'prior_prob'" in _fails(capsys, tmp_path, data, FLAGS + ["--config", str(bad)])
+    bad.write_text('{"edge_priors": {"gmv->tv": 1}}')
+    assert "sink of the graph" in _fails(capsys, tmp_path, data, FLAGS + ["--config", str(bad)])
+    bad.write_text('{"controls": ["price"]}')
+    assert "price" in _fails(capsys, tmp_path, data, FLAGS + ["--model", "btvc", "--config", str(bad)])
+    out, _ = _validate(capsys, tmp_path, data, FLAGS, 0)
+    assert "fit checks" not in out  # the panel's own checks only

@@ -50,24 +50,42 @@ def settings_from_args(args: argparse.Namespace) -> tuple[BTVCSpec, BTVCInferenc
     return spec, inf
 
 
+def preflight(args: argparse.Namespace, check_out: bool = True, loaded: tuple | None = None):
+    """Everything ``fit --model btvc`` checks before sampling (``causalmmm validate --model btvc`` runs it too): the
+    settings, the output folder (``check_out``), the panel, the holdout split and the design (controls among the
+    channels, every shop's target).
+
+    ``loaded``: the ``(panel, columns)`` of ``args.data`` when already read.
+
+    Returns
+    -------
+    (spec, inference), panel, columns, split (:class:`~causalmmm_ppl.data.windows.Holdout`), train, out
+    """
+    from causalmmm_ppl.data.load import panel_from_args
+    from causalmmm_ppl.inference.btvc import prepare_design
+
+    if getattr(args, "resume", False):
+        raise ValueError("--resume is not supported with --model btvc (fits are not checkpointed)")
+    spec, inf = settings_from_args(args)
+    holdout = int(getattr(args, "holdout", 0) or 0)
+    out = check_replaceable(args.out, force=bool(getattr(args, "force", False))) if check_out else None
+    panel, columns = loaded or panel_from_args(args)
+    split = holdout_split(panel, holdout, MIN_TRAIN_STEPS)  # everything a holdout forecast needs
+    train = split.train if holdout else panel
+    prepare_design(train, spec)
+    return (spec, inf), panel, columns, split, train, out
+
+
 def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
     """Fit BTVC to ``args.data`` and write the run directory ``args.out``."""
-    from causalmmm_ppl.data.load import panel_from_args
     from causalmmm_ppl.evaluation.diagnostics import diagnostic_warnings, diagnostics_table
     from causalmmm_ppl.evaluation.inference_data import require_finite_posterior, write_inference_data
     from causalmmm_ppl.inference.btvc import fit_btvc
 
     err = err or sys.stderr
-    if getattr(args, "resume", False):
-        raise ValueError("--resume is not supported with --model btvc (fits are not checkpointed)")
-    spec, inf = settings_from_args(args)
+    (spec, inf), panel, columns, split, train, out = preflight(args)
     holdout = int(getattr(args, "holdout", 0) or 0)
     force = bool(getattr(args, "force", False))
-    out = check_replaceable(args.out, force=force)
-    panel, columns = panel_from_args(args)
-    # everything a holdout forecast needs is checked here, before sampling
-    split = holdout_split(panel, holdout, MIN_TRAIN_STEPS)
-    train = split.train if holdout else panel
     with run_directory(out, kind="run", force=force) as held:
         fit = fit_btvc(train, spec, inf, seed=int(getattr(args, "seed", 0) or 0), progress=not args.quiet)
         idata = fit.to_inference_data()

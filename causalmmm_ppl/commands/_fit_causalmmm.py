@@ -80,21 +80,36 @@ def short_shop_warning(panel, window: int) -> str | None:
             f"({window}); such shops are used whole")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Fit CausalMMM to ``args.data`` and write the run directory ``args.out``."""
+def preflight(args: argparse.Namespace, check_out: bool = True, loaded: tuple | None = None):
+    """Everything ``fit`` checks before training (``causalmmm validate`` runs it too): the settings, the output
+    folder (``check_out``), the panel, the holdout split and the settings against the panel's nodes.
+
+    ``loaded``: the ``(panel, columns)`` of ``args.data`` when already read.
+
+    Returns
+    -------
+    spec, panel, columns, split (:class:`~causalmmm_ppl.data.windows.Holdout`), train (the panel fitted), out
+    """
     from causalmmm_ppl.data.load import panel_from_args
-    from causalmmm_ppl.evaluation.inference_data import require_finite_posterior, write_inference_data
-    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
 
     spec = spec_from_args(args)
     holdout = int(getattr(args, "holdout", 0) or 0)
-    force = bool(getattr(args, "force", False))
-    out = check_replaceable(args.out, force=force)
-    panel, columns = panel_from_args(args)
-    # everything a holdout forecast needs is checked here, before training
-    split = holdout_split(panel, holdout, MIN_TRAIN_DAYS)
+    out = check_replaceable(args.out, force=bool(getattr(args, "force", False))) if check_out else None
+    panel, columns = loaded or panel_from_args(args)
+    split = holdout_split(panel, holdout, MIN_TRAIN_DAYS)  # everything a holdout forecast needs
     train = split.train if holdout else panel
     check_spec_for_panel(spec, train)
+    return spec, panel, columns, split, train, out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fit CausalMMM to ``args.data`` and write the run directory ``args.out``."""
+    from causalmmm_ppl.evaluation.inference_data import require_finite_posterior, write_inference_data
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+
+    spec, panel, columns, split, train, out = preflight(args)
+    holdout = int(getattr(args, "holdout", 0) or 0)
+    force = bool(getattr(args, "force", False))
     seed = int(args.seed or 0)
     with run_directory(out, kind="run", force=force) as held:
         fit = fit_causalmmm(

@@ -1,8 +1,12 @@
-"""``causalmmm validate DATA <column flags> [--window N]``: check a panel and print a summary; writes no files."""
+"""``causalmmm validate DATA <column flags> [--window N] [--model M] [--holdout H] [--config FILE]``: check a panel
+and print a summary; writes no files. With ``--model``, ``--holdout`` or ``--config`` it also runs every check
+``causalmmm fit`` makes before training with the same flags (settings, holdout, settings against the data), so a
+fit that would fail after reading the data fails here (``--model`` defaults to causalmmm then)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from typing import TextIO
 
@@ -32,8 +36,26 @@ def format_summary(summary: dict, data: str = "") -> str:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Load ``args.data`` with the column flags (``--window`` sets the days every shop needs) and print a summary."""
-    panel, _ = panel_from_args(args, min_days=getattr(args, "window", None))
-    print(format_summary(panel.summary(), str(args.data)), file=out or sys.stdout)
-    print("ok: the panel is valid", file=out or sys.stdout)
+    """Load ``args.data`` with the column flags (``--window`` sets the days every shop needs), print a summary, and
+    with ``--model``/``--holdout``/``--config`` run the fit's pre-training checks."""
+    from causalmmm_ppl.commands.fit import _MODULES
+
+    out = out or sys.stdout
+    loaded = panel_from_args(args, min_days=getattr(args, "window", None))
+    model = getattr(args, "model", None)
+    if model is None and (getattr(args, "holdout", None) or getattr(args, "config", None)):
+        model = "causalmmm"
+    note = None
+    if model is not None:
+        _, _, _, split, train, _ = importlib.import_module(_MODULES[model]).preflight(args, check_out=False,
+                                                                                       loaded=loaded)
+        note = split.note
+    print(format_summary(loaded[0].summary(), str(args.data)), file=out)
+    if model is not None:
+        holdout = int(getattr(args, "holdout", 0) or 0)
+        forecast = f"; holdout: the last {holdout} periods of {len(split.shops)} shop(s)" if holdout else ""
+        print(f"fit checks:  {model}: settings, data against settings{forecast}: ok", file=out)
+        if note:
+            print(f"  - {note}", file=out)
+    print("ok: the panel is valid", file=out)
     return 0
