@@ -76,8 +76,8 @@ def short_shop_warning(panel, window: int) -> str | None:
         return None
     s = int(short[0])
     more = f" and {short.size - 1} more shop(s)" if short.size > 1 else ""
-    return (f"shop {panel.shops[s]!r}{more} has {int(days[s])} fully observed days, fewer than the training window "
-            f"({window}); such shops are used whole")
+    return (f"shop {panel.shops[s]!r}{more} has {panel.periods(int(days[s]))} fully observed, fewer than the "
+            f"training window ({window}); such shops are used whole")
 
 
 def preflight(args: argparse.Namespace, check_out: bool = True, loaded: tuple | None = None):
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     population = fit.guide.population
     pooled = f"; edges pooled over {population.n_templates} graph template(s)" if population is not None else ""
     print(
-        f"causalmmm: {train.n_shops} shop(s) x {train.n_time} days x {train.n_nodes} nodes, "
+        f"causalmmm: {train.n_shops} shop(s) x {train.periods(train.n_time)} x {train.n_nodes} nodes, "
         f"{fit.log.steps_done} SVI steps in {fit.log.seconds:.1f} s{pooled}; wrote {out}",
         file=sys.stdout,
     )

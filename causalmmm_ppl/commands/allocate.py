@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
                              source=str(args.bounds))
     groups = plan_groups(panel)
     if len(groups) > 1:
-        days = ", ".join(f"{panel.dates[start].date()} (+{n} days)" for start, n in groups)
+        days = ", ".join(f"{panel.dates[start].date()} (+{panel.periods(n)})" for start, n in groups)
         raise InputError(f"the shops' plans cover different windows ({days}); allocate needs one window for all shops")
     (start, horizon), _ = next(iter(groups.items()))
     history, plan = panel.select_time(0, start), panel.select_time(start, start + horizon)
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     mean, lo, hi = result.uplift_summary(args.interval)  # the answer: printed with --quiet too
     what = "mean" if args.risk is None else f"{args.risk:g}-quantile"
     print(f"allocate: {panel.n_shops} shop(s) x {len(result.channels)} channel(s), budget "
-          f"{result.allocated.sum():.6g} over {horizon} days ({args.scope}, {what} of {panel.target})")
+          f"{result.allocated.sum():.6g} over {panel.periods(horizon)} ({args.scope}, {what} of {panel.target})")
     if result.kept_plan:
         print("allocate: no reallocation scored above the plan; the plan is kept")
     print(f"allocate: expected uplift vs the plan {mean:+.6g} {panel.target} "

@@ -55,10 +55,11 @@ def window_groups(panel, window: str) -> dict[tuple[int, int], np.ndarray]:
         raise InputError(f"--window {window}: END is before START")
     days = np.flatnonzero((panel.dates >= start) & (panel.dates <= end))
     if days.size == 0:
-        raise InputError(f"--window {window}: no day of the data ({panel.dates[0].date()} to "
+        raise InputError(f"--window {window}: no {panel.period} of the data ({panel.dates[0].date()} to "
                          f"{panel.dates[-1].date()}) falls in it")
     if days[0] == 0:
-        raise InputError(f"--window {window}: it starts on the data's first day; the model needs days before it")
+        raise InputError(f"--window {window}: it starts on the data's first {panel.period}; the model needs "
+                         f"{panel.period}s before it")
     return {(int(days[0]), int(days.size)): np.arange(panel.n_shops)}
 
 

@@ -137,6 +137,15 @@ class Panel:
         return self.values.shape[2]
 
     @property
+    def period(self) -> str:
+        """The name of one time step in messages: ``"day"`` on a daily grid, ``"week"`` on a weekly one."""
+        return "day" if self.freq == "D" else "week"
+
+    def periods(self, n: int) -> str:
+        """``n`` time steps in words, e.g. ``"14 days"`` or ``"1 week"``."""
+        return f"{n} {self.period}{'' if n == 1 else 's'}"
+
+    @property
     def target(self) -> str:
         return self.nodes[-1]
 

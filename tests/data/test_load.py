@@ -116,6 +116,9 @@ def test_weekly_grid_and_ragged_shops():
     np.testing.assert_array_equal(panel.mask[1], [False] * 3 + [True] * 6 + [False])
     assert (panel.values[1, :3] == 0).all() and not panel.observed[1, :3].any()
     assert panel.summary()["days_per_shop_min"] == 6
+    # messages speak of the grid's periods
+    assert (panel.period, panel.periods(1), panel.periods(10)) == ("week", "1 week", "10 weeks")
+    assert load_panel(long_frame(), SPEC).periods(12) == "12 days"
 
 
 def test_plan_rows_leave_target_and_mediators_unobserved():
