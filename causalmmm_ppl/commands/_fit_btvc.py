@@ -25,10 +25,9 @@ import json
 import sys
 from typing import TextIO
 
-from causalmmm_ppl._io import check_replaceable, run_directory, write_csv
+from causalmmm_ppl._io import run_directory, write_csv
 from causalmmm_ppl.commands._config import read_config
 from causalmmm_ppl.commands._run import write_reading
-from causalmmm_ppl.data.windows import holdout_split
 from causalmmm_ppl.errors import require_finite
 from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec, split_config
 
@@ -59,21 +58,17 @@ def preflight(args: argparse.Namespace, check_out: bool = True, loaded: tuple | 
 
     Returns
     -------
-    (spec, inference), panel, columns, split (:class:`~causalmmm_ppl.data.windows.Holdout`), train, out
+    (spec, inference), :class:`~causalmmm_ppl.commands.fit.FitData`
     """
-    from causalmmm_ppl.data.load import panel_from_args
+    from causalmmm_ppl.commands.fit import read_fit_data
     from causalmmm_ppl.inference.btvc import prepare_design
 
     if getattr(args, "resume", False):
         raise ValueError("--resume is not supported with --model btvc (fits are not checkpointed)")
-    spec, inf = settings_from_args(args)
-    holdout = int(getattr(args, "holdout", 0) or 0)
-    out = check_replaceable(args.out, force=bool(getattr(args, "force", False))) if check_out else None
-    panel, columns = loaded or panel_from_args(args)
-    split = holdout_split(panel, holdout, MIN_TRAIN_STEPS)  # everything a holdout forecast needs
-    train = split.train if holdout else panel
-    prepare_design(train, spec)
-    return (spec, inf), panel, columns, split, train, out
+    settings = settings_from_args(args)
+    data = read_fit_data(args, MIN_TRAIN_STEPS, check_out=check_out, loaded=loaded)
+    prepare_design(data.train, settings[0])
+    return settings, data
 
 
 def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
@@ -83,8 +78,7 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
     from causalmmm_ppl.inference.btvc import fit_btvc
 
     err = err or sys.stderr
-    (spec, inf), panel, columns, split, train, out = preflight(args)
-    holdout = int(getattr(args, "holdout", 0) or 0)
+    (spec, inf), (panel, columns, split, train, out, holdout) = preflight(args)
     force = bool(getattr(args, "force", False))
     with run_directory(out, kind="run", force=force) as held:
         fit = fit_btvc(train, spec, inf, seed=int(getattr(args, "seed", 0) or 0), progress=not args.quiet)

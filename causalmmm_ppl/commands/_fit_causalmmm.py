@@ -25,10 +25,9 @@ import sys
 
 import numpy as np
 
-from causalmmm_ppl._io import check_replaceable, run_directory, write_csv
+from causalmmm_ppl._io import run_directory, write_csv
 from causalmmm_ppl.commands._config import read_config
 from causalmmm_ppl.commands._run import write_reading
-from causalmmm_ppl.data.windows import holdout_split
 from causalmmm_ppl.errors import require_finite
 
 MIN_TRAIN_DAYS = 8
@@ -88,18 +87,14 @@ def preflight(args: argparse.Namespace, check_out: bool = True, loaded: tuple | 
 
     Returns
     -------
-    spec, panel, columns, split (:class:`~causalmmm_ppl.data.windows.Holdout`), train (the panel fitted), out
+    spec, :class:`~causalmmm_ppl.commands.fit.FitData`
     """
-    from causalmmm_ppl.data.load import panel_from_args
+    from causalmmm_ppl.commands.fit import read_fit_data
 
     spec = spec_from_args(args)
-    holdout = int(getattr(args, "holdout", 0) or 0)
-    out = check_replaceable(args.out, force=bool(getattr(args, "force", False))) if check_out else None
-    panel, columns = loaded or panel_from_args(args)
-    split = holdout_split(panel, holdout, MIN_TRAIN_DAYS)  # everything a holdout forecast needs
-    train = split.train if holdout else panel
-    check_spec_for_panel(spec, train)
-    return spec, panel, columns, split, train, out
+    data = read_fit_data(args, MIN_TRAIN_DAYS, check_out=check_out, loaded=loaded)
+    check_spec_for_panel(spec, data.train)
+    return spec, data
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,8 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from causalmmm_ppl.evaluation.inference_data import require_finite_posterior, write_inference_data
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
 
-    spec, panel, columns, split, train, out = preflight(args)
-    holdout = int(getattr(args, "holdout", 0) or 0)
+    spec, (panel, columns, split, train, out, holdout) = preflight(args)
     force = bool(getattr(args, "force", False))
     seed = int(args.seed or 0)
     with run_directory(out, kind="run", force=force) as held:

@@ -9,8 +9,36 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from typing import Any, NamedTuple
 
 _MODULES = {"btvc": "causalmmm_ppl.commands._fit_btvc", "causalmmm": "causalmmm_ppl.commands._fit_causalmmm"}
+
+
+class FitData(NamedTuple):
+    """What a fit reads and checks before any work (:func:`read_fit_data`)."""
+
+    panel: Any  # the whole panel (:class:`~causalmmm_ppl.data.panel.Panel`)
+    columns: Any  # the column names it came from
+    split: Any  # :class:`~causalmmm_ppl.data.windows.Holdout`
+    train: Any  # the panel the model is fitted on (all of it without --holdout)
+    out: Any  # the checked output folder, or None
+    holdout: int  # --holdout H (0: none)
+
+
+def read_fit_data(args: argparse.Namespace, min_train: int, *, check_out: bool = True,
+                  loaded: tuple | None = None) -> FitData:
+    """The checks every model's fit makes before its own: the output folder (``check_out``), the panel (``loaded``:
+    its ``(panel, columns)`` when already read) and the holdout split (everything a holdout forecast needs, with at
+    least ``min_train`` periods left to fit)."""
+    from causalmmm_ppl._io import check_replaceable
+    from causalmmm_ppl.data.load import panel_from_args
+    from causalmmm_ppl.data.windows import holdout_split
+
+    holdout = int(getattr(args, "holdout", 0) or 0)
+    out = check_replaceable(args.out, force=bool(getattr(args, "force", False))) if check_out else None
+    panel, columns = loaded or panel_from_args(args)
+    split = holdout_split(panel, holdout, min_train)
+    return FitData(panel, columns, split, split.train if holdout else panel, out, holdout)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -45,17 +45,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     model = getattr(args, "model", None)
     if model is None and (getattr(args, "holdout", None) or getattr(args, "config", None)):
         model = "causalmmm"
-    note = None
+    checked = None
     if model is not None:
-        _, _, _, split, train, _ = importlib.import_module(_MODULES[model]).preflight(args, check_out=False,
-                                                                                       loaded=loaded)
-        note = split.note
+        _, checked = importlib.import_module(_MODULES[model]).preflight(args, check_out=False, loaded=loaded)
     print(format_summary(loaded[0].summary(), str(args.data)), file=out)
-    if model is not None:
-        holdout = int(getattr(args, "holdout", 0) or 0)
-        forecast = f"; holdout: the last {holdout} periods of {len(split.shops)} shop(s)" if holdout else ""
+    if checked is not None:
+        h, split = checked.holdout, checked.split
+        forecast = f"; holdout: the last {h} periods of {len(split.shops)} shop(s)" if h else ""
         print(f"fit checks:  {model}: settings, data against settings{forecast}: ok", file=out)
-        if note:
-            print(f"  - {note}", file=out)
+        if split.note:
+            print(f"  - {split.note}", file=out)
     print("ok: the panel is valid", file=out)
     return 0

@@ -923,16 +923,18 @@ class BTVCFit:
 
         factual = self._plan_draws(grid, grid.media, key)
         factual = window_sum(factual.reshape((-1,) + factual.shape[2:]))
-        multipliers = sorted({float(m) for _, _, m in scenarios})
-        base = self._plan_contributions(grid, grid.media) if multipliers else None
+        by_multiplier: dict[float, list[tuple[str, str]]] = {}
+        for kind, c, m in scenarios:
+            by_multiplier.setdefault(float(m), []).append((kind, c))
+        base = self._plan_contributions(grid, grid.media) if scenarios else None
         counter = {}
-        for mult in progress_bar(multipliers, desc="spend multipliers", leave=False, disable=not progress):
+        for mult, which in progress_bar(by_multiplier.items(), desc="spend multipliers", leave=False,
+                                        disable=not progress):
             media = grid.media.copy()
             media[:, d.n_train:] *= mult
             lost = base - self._plan_contributions(grid, media)  # (draw, shop, day, channel)
-            for kind, c, m in scenarios:
-                if float(m) == mult:
-                    counter[(kind, c, mult)] = factual - window_sum(lost[..., channels.index(c)])
+            for kind, c in which:
+                counter[(kind, c, mult)] = factual - window_sum(lost[..., channels.index(c)])
         return factual, counter
 
     def effects(self, history: Panel | None, plan: Panel, *, interval: float = 0.9, num_draws: int | None = None,

@@ -362,6 +362,7 @@ class CausalMMM(PyroModule):
                     history_cache["start"] = (pred_next, h, buffer)
             if wf is not None:  # the shop's weekly profile on each future day: (b, horizon, node)
                 season = weekly_profile(wf, calendar_future[:, WEEKDAY_COLUMNS])
+            idx = None if stepped is None else stepped.nonzero().squeeze(-1)  # the nodes stepped
             out = []
             for k in range(horizon):
                 d = self.observation(pred_next.reshape(lead + (n_shop, v)))
@@ -383,7 +384,6 @@ class CausalMMM(PyroModule):
                 if stepped is None:
                     pred_next, h = self.decoder.step(recent[..., : self.decoder.lags], s_k, zf, cal_k, h)
                 else:
-                    idx = stepped.nonzero().squeeze(-1)
                     sub, h_sub = self.decoder.step(recent[:, idx, : self.decoder.lags], s_k, zf, cal_k, h[:, idx], idx)
                     h, loc, on = h.clone(), pred_next.loc.clone(), pred_next.on_logit.clone()
                     h[:, idx], loc[:, idx], on[:, idx] = h_sub, sub.loc, sub.on_logit
