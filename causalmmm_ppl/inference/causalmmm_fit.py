@@ -412,7 +412,7 @@ class CausalMMMFit:
             q = self.guide.edge_probabilities(batch)
             z = self.model.edges_to_matrix(torch.bernoulli(q.expand(n, *q.shape)))  # (draw, shop, node, node)
             u = latents["response"]
-            weekly = latents.get("weekly")
+            weekly, switching = latents.get("weekly"), latents.get("switching")
             mu = torch.empty(n, s_, t_)
             ll = torch.empty(n, s_, t_ - 1)
             for k, m in progress_bar(self._draw_chunks(n, data.x.shape), desc="posterior draws", unit="chunk",
@@ -421,6 +421,7 @@ class CausalMMMFit:
                     data.x.expand(m, -1, -1, -1).reshape(m * s_, t_, v_), u[k : k + m].reshape(m * s_, v_, 3),
                     z[k : k + m].reshape(m * s_, v_, v_), data.calendar,
                     None if weekly is None else weekly[k : k + m].reshape(m * s_, v_, -1),
+                    switching=None if switching is None else switching[k : k + m].reshape(m * s_, -1, 2),
                 )
                 pred_k = pred_k.reshape(m, s_, t_, v_)
                 mu[k : k + m] = pred_k.loc[..., tgt]
@@ -522,7 +523,7 @@ class CausalMMMFit:
             meta = json.loads((d / "fit.json").read_text())
             # settings added after a run was saved did not exist when it was fitted: it ran as they are off
             spec = CausalMMMSpec.from_dict({"graph_templates": 0, "learn_df": False, "edge_pooling": 0,
-                                            **meta["spec"]})
+                                            "switching": False, **meta["spec"]})
             schema = Schema.from_dict(meta["schema"])
             scaler = PanelScaler.from_dict(meta["scaler"])
             context_loc, context_scale = np.asarray(meta["context_loc"]), np.asarray(meta["context_scale"])

@@ -15,18 +15,23 @@ from causalmmm_ppl.models.causalmmm import CausalMMM, ChannelResponse, ModelBatc
 from causalmmm_ppl.models.likelihood import Prediction
 
 
+#: the model's shop-level latent sites, which the guide samples
+LATENT_SITES = ("edge_logit", "response", "weekly", "switching")
+
+
 @torch.no_grad()
 def guide_draws(guide: AmortizedGuide, batch: ModelBatch, num_draws: int) -> dict[str, torch.Tensor]:
     """Vectorised posterior draws of the latent sites.
 
     Returns
     -------
-    ``{"edge_logit": (draw, shop, edge), "response": (draw, shop, node, 3)}`` and, when the model has weekly
-    profiles, ``"weekly": (draw, shop, node, harmonic)``
+    ``{"edge_logit": (draw, shop, edge), "response": (draw, shop, node, 3)}`` and, when the model has them, weekly
+    profiles ``"weekly": (draw, shop, node, harmonic)`` and on/off persistence ``"switching": (draw, shop, switching
+    channel, 2)``
     """
     with pyro.plate("draws", num_draws, dim=-2):
         trace = poutine.trace(guide).get_trace(batch)
-    return {name: trace.nodes[name]["value"] for name in ("edge_logit", "response", "weekly") if name in trace.nodes}
+    return {name: trace.nodes[name]["value"] for name in LATENT_SITES if name in trace.nodes}
 
 
 @torch.no_grad()

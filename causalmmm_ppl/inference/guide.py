@@ -4,7 +4,8 @@ Node embeddings from each series' summaries, then node → edge → node → edg
 shop's pairwise Granger-style evidence on every edge (see :mod:`causalmmm_ppl.inference.features`); edge logits give
 the relaxed-Bernoulli edges, node embeddings and context give a Normal over each node's response parameters.
 One forward pass serves any shop, seen in training or not. The shops' weekly profiles (``weekly`` site) start from
-each node's own least-squares weekday harmonics over the days the guide sees.
+each node's own least-squares weekday harmonics over the days the guide sees, and their on/off persistence
+(``switching`` site) from each channel's own on/off transitions over those days.
 """
 
 from __future__ import annotations
@@ -99,6 +100,26 @@ class GraphEncoder(nn.Module):
         return logits, loc, scale
 
 
+def own_switching(x: torch.Tensor, observed: torch.Tensor, pseudo: float = 1.0) -> torch.Tensor:
+    """Each channel's own on/off transitions: the logits of P(on tomorrow | on today) and P(on tomorrow | off today)
+    over the observed pairs of consecutive days, each rate shrunk by ``pseudo`` days toward 1/2.
+
+    Parameters
+    ----------
+    x : (shop, time, channel) scaled spend; observed : (shop, time, channel) bool
+
+    Returns
+    -------
+    (shop, channel, 2) the two logits, after an active day and after an off day
+    """
+    pair = (observed[:, 1:] & observed[:, :-1]).to(x.dtype)
+    today, tomorrow = (x[:, :-1] > 0).to(x.dtype), (x[:, 1:] > 0).to(x.dtype)
+    states = torch.stack([today, 1.0 - today], dim=-1) * pair.unsqueeze(-1)  # (shop, time - 1, channel, 2)
+    days = states.sum(1)
+    on_next = (states * tomorrow.unsqueeze(-1)).sum(1)
+    return torch.logit((on_next + pseudo) / (days + 2.0 * pseudo))
+
+
 def own_weekday_harmonics(
     x: torch.Tensor, observed: torch.Tensor, calendar: torch.Tensor, log_nodes: torch.Tensor, ridge: float = 1e-2
 ) -> torch.Tensor:
@@ -150,6 +171,13 @@ class AmortizedGuide(PyroModule):
         n_harm = WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start
         self.weekly_gain = nn.Parameter(torch.ones(model.n_nodes, 1))
         self.weekly_log_scale = nn.Parameter(torch.full((model.n_nodes, n_harm), -3.0))
+        self.__dict__["_switch_mask"] = model.switch_mask
+        self.switching = bool(model.switch_mask.any())
+        if self.switching:  # only then: runs saved without the site load as they were
+            n_switch = int(model.switch_mask.sum())
+            self.switching_loc = nn.Parameter(torch.zeros(n_switch, 2))
+            self.switching_gain = nn.Parameter(torch.zeros(n_switch, 2))
+            self.switching_log_scale = nn.Parameter(torch.full((n_switch, 2), -2.0))
 
     def attach_population(self, population: EdgePopulation | None, pooled: torch.Tensor) -> None:
         """Report edges through a fitted population layer (None: the encoder's own logits).
@@ -189,6 +217,12 @@ class AmortizedGuide(PyroModule):
         own = own_weekday_harmonics(batch.x, batch.observed, batch.calendar, self._log_nodes)
         return dist.Normal(self.weekly_gain * own, self.weekly_log_scale.exp()).to_event(2)
 
+    def switching_distribution(self, batch: ModelBatch) -> dist.Distribution:
+        """q of the shops' on/off persistence: ``(shop, switching channel, 2)`` events, Normal around a learned
+        per-channel line in each channel's own transition logits (:func:`own_switching`)."""
+        own = own_switching(batch.x[..., self._switch_mask], batch.observed[..., self._switch_mask])
+        return dist.Normal(self.switching_loc + self.switching_gain * own, self.switching_log_scale.exp()).to_event(2)
+
     def forward(self, batch: ModelBatch, *args, **kwargs) -> None:
         logits, loc, scale = self.distributions(batch)
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx, dim=-1):
@@ -197,6 +231,8 @@ class AmortizedGuide(PyroModule):
             pyro.sample("response", dist.Normal(loc, scale).to_event(2))
             if self.seasonality:
                 pyro.sample("weekly", self.weekly_distribution(batch))
+            if self.switching:
+                pyro.sample("switching", self.switching_distribution(batch))
 
     def edge_probabilities(self, batch: ModelBatch) -> torch.Tensor:
         """q(z_nij = 1) = sigmoid(logit) for the candidate edges: (shop, edge)."""

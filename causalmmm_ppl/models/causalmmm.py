@@ -12,13 +12,15 @@ For every shop n (a batch dimension, in ``pyro.plate("shop")`` with subsampling)
 2. Response. Per shop and node, unconstrained (decay, alpha, gamma) ~ Normal(context network(c_n), s): carryover
    and Hill saturation of that node when it acts as a cause. Weekly profile (``spec.seasonality``): per shop and
    node, coefficients w_nj of two day-of-week harmonics ~ Normal(0, ``seasonality_scale``): the shop's own weekday
-   pattern S_nj(t) (a shop's nodes share one, which no population-level calendar term can capture).
+   pattern S_nj(t) (a shop's nodes share one, which no population-level calendar term can capture). On/off
+   persistence (``spec.switching``): per shop and hurdle channel, two shifts b_nj = (b⁺_nj, b⁻_nj) ~ Normal(0,
+   ``switching_scale``) of the channel's on-logit after an active and after an off day (the shop's own flighting).
 3. Dynamics. s_i(t) = Hill(adstock(x_i))(t); effect j receives m_j(t) = Σ_i z_ij W_ij s_i(t) and updates its own
    recurrent state from its own value and the message; μ_j(t + 1) = readout(h_j(t + 1)) + S_nj(t + 1) − S_nj(t)
    (the readout is relative to the node's own latest value, which holds S_nj(t); a channel that was off holds none).
 4. Likelihood. Mediators and the target: x_j(t + 1) ~ StudentT(df, μ_j(t + 1), σ_j) (or Normal) on per-shop,
-   per-node scaled data. Channels (``spend_model="hurdle"``, default): zero with probability 1 - sigmoid(l_j(t + 1)),
-   else log x_j(t + 1) ~ StudentT(df, μ_j(t + 1), σ_j) — spend is off on some days and budget effects are
+   per-node scaled data. Channels (``spend_model="hurdle"``, default): zero with probability 1 - sigmoid(l_j(t + 1)
+   + b_nj(t)), with b_nj(t) = b⁺_nj on the day after an active day and b⁻_nj after an off day, else log x_j(t + 1) ~ StudentT(df, μ_j(t + 1), σ_j) — spend is off on some days and budget effects are
    multiplicative (:mod:`causalmmm_ppl.models.likelihood`). ``spend_model="same"`` scores channels like the others.
 
 Forecasting (:meth:`CausalMMM.rollout`) continues the recurrence day by day: channels come from the plan through
@@ -28,6 +30,7 @@ Forecasting (:meth:`CausalMMM.rollout`) continues the recurrence day by day: cha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pyro
@@ -65,6 +68,23 @@ class EdgeLogistic(dist.Logistic):
         finfo = torch.finfo(self.loc.dtype)
         u = self.loc.new_empty(self._extended_shape(sample_shape)).uniform_().clamp(finfo.tiny, 1.0 - finfo.eps)
         return self.icdf(u)
+
+
+class ShopLatents(NamedTuple):
+    """One draw of a batch's shop-level latent sites.
+
+    Attributes
+    ----------
+    z : (..., shop, node, node) graph; u : (..., shop, node, 3) unconstrained response parameters
+    weekly : (..., shop, node, harmonic) weekly profiles, None when ``spec.seasonality`` is off
+    switching : (..., shop, switching channel, 2) on/off persistence, None without hurdle channels or
+        ``spec.switching``
+    """
+
+    z: torch.Tensor
+    u: torch.Tensor
+    weekly: torch.Tensor | None
+    switching: torch.Tensor | None
 
 
 @dataclass
@@ -141,6 +161,7 @@ class CausalMMM(PyroModule):
         self.register_buffer("channel_mask", torch.as_tensor(kinds == "channel"))
         self.register_buffer("mediator_mask", torch.as_tensor(kinds == "mediator"), persistent=False)
         self.register_buffer("hurdle_mask", torch.as_tensor(spec.hurdle_nodes(node_kinds)))
+        self.register_buffer("switch_mask", self.hurdle_mask & bool(spec.switching), persistent=False)
         self.response_prior = ResponsePrior(v, n_context)
         self.decoder = Decoder(v, n_calendar, spec.hidden, spec.msg_dim, spec.node_emb, log_nodes=self.hurdle_mask)
         self.log_sigma = nn.Parameter(torch.full((v,), float(np.log(0.3))))
@@ -210,6 +231,7 @@ class CausalMMM(PyroModule):
     def one_step_means(
         self, x: torch.Tensor, u: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor,
         weekly: torch.Tensor | None = None, calendar_next: torch.Tensor | None = None, last_only: bool = False,
+        switching: torch.Tensor | None = None,
     ) -> tuple[Prediction, torch.Tensor]:
         """Teacher-forced predictions: ``pred[:, t]`` predicts ``x[:, t + 1]``.
 
@@ -222,6 +244,7 @@ class CausalMMM(PyroModule):
             first day of a forecast); None: the harmonics of the day a week before it, which has the same weekday
             (with fewer than 7 days, the last day's)
         last_only : predict the day after the last only (``pred`` has time 1): what a rollout starts from
+        switching : (batch, switching channel, 2) the shops' on/off persistence (the ``switching`` site); None: none
 
         Returns
         -------
@@ -229,6 +252,8 @@ class CausalMMM(PyroModule):
         """
         cal = _per_batch(calendar, x.shape[0])
         pred, h = self.decoder(x, self.signals(x, u), z, cal, last_only=last_only)
+        if switching is not None:
+            pred = pred.switched(self.switch_shift(x[:, -1:] if last_only else x, self.switch_table(switching)[:, None]))
         if weekly is None:
             return pred, h
         season = weekly_profile(weekly, cal[..., WEEKDAY_COLUMNS])  # (batch, time, node)
@@ -260,6 +285,25 @@ class CausalMMM(PyroModule):
         its warm-up, the longest run from a zero state that SVI fits), or all ``n_days`` if fewer."""
         return min(n_days, self.spec.window + self.spec.l_max)
 
+    def switching_prior(self, n_shops: torch.Size) -> dist.Distribution:
+        """Prior of the shops' on/off persistence: ``(shop, switching channel, 2)`` events, the shifts of a channel's
+        on-logit after an active day and after an off day."""
+        loc = self.log_sigma.new_zeros(int(self.switch_mask.sum()), 2)
+        return dist.Normal(loc, self.spec.switching_scale).expand(n_shops + loc.shape).to_event(2)
+
+    def switch_table(self, switching: torch.Tensor) -> torch.Tensor:
+        """The ``switching`` site ``(..., switching channel, 2)`` spread over every node: ``(..., node, 2)``, zero
+        for the nodes without one."""
+        table = switching.new_zeros(switching.shape[:-2] + (self.n_nodes, 2))
+        table[..., self.switch_mask, :] = switching
+        return table
+
+    @staticmethod
+    def switch_shift(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """What a shop's on/off persistence adds to the on-logit of the next day: ``x: (..., node)`` values on day t,
+        ``table: (..., node, 2)`` (:meth:`switch_table`, broadcastable) → ``(..., node)``."""
+        return torch.where(x > 0, table[..., 0], table[..., 1])
+
     def weekly_prior(self, n_shops: torch.Size) -> dist.Distribution:
         """Prior of the shops' weekly profiles: ``(shop, node, harmonic)`` events."""
         loc = self.log_sigma.new_zeros(self.n_nodes, WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start)
@@ -272,14 +316,8 @@ class CausalMMM(PyroModule):
                                    last_only)
 
     # ------------------------------------------------------------------------------------------ the model
-    def sample_latents(self, batch: ModelBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Sample the graph, response and weekly-profile sites inside the current shop plate.
-
-        Returns
-        -------
-        z : (..., shop, node, node) graph; u : (..., shop, node, 3) unconstrained response parameters;
-        weekly : (..., shop, node, harmonic) weekly profiles, None when ``spec.seasonality`` is off
-        """
+    def sample_latents(self, batch: ModelBatch) -> ShopLatents:
+        """Sample the graph, response, weekly-profile and on/off-persistence sites inside the current shop plate."""
         prior = self.edge_prior(batch.temperature).expand(batch.shop_idx.shape)
         with poutine.scale(scale=batch.kl_weight):
             y = pyro.sample("edge_logit", prior)
@@ -287,13 +325,16 @@ class CausalMMM(PyroModule):
         loc = self.response_prior(batch.context)
         u = pyro.sample("response", dist.Normal(loc, self.spec.response_scale).to_event(2))
         weekly = pyro.sample("weekly", self.weekly_prior(batch.shop_idx.shape)) if self.spec.seasonality else None
-        return z, u, weekly
+        switching = None
+        if bool(self.switch_mask.any()):
+            switching = pyro.sample("switching", self.switching_prior(batch.shop_idx.shape))
+        return ShopLatents(z, u, weekly, switching)
 
     def forward(self, batch: ModelBatch) -> Prediction:
         """Score the batch's days ``score_from..`` given the days before; returns the predictions ``(shop, time, node)``."""
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx):
-            z, u, weekly = self.sample_latents(batch)
-            pred, _ = self.one_step_means(batch.x, u, z, batch.calendar, weekly)
+            z, u, weekly, switching = self.sample_latents(batch)
+            pred, _ = self.one_step_means(batch.x, u, z, batch.calendar, weekly, switching=switching)
             k = batch.score_from
             target = batch.x[:, k:]
             mask = batch.observed[:, k:] & batch.observed[:, k - 1 : -1]
@@ -341,20 +382,22 @@ class CausalMMM(PyroModule):
         tgt = torch.zeros_like(ch)
         tgt[-1] = True
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx, dim=-1):
-            z, u, weekly = self.sample_latents(batch)
+            z, u, weekly, switching = self.sample_latents(batch)
             lead = z.shape[:-3]
             n_draw = int(np.prod(lead)) if lead else 1
             n_shop, t_hist, _ = batch.x.shape
             b = n_draw * n_shop
             zf, uf = z.reshape(b, v, v), u.reshape(b, v, 3)
             wf = None if weekly is None else weekly.reshape(b, v, -1)
+            sf = None if switching is None else switching.reshape(b, -1, 2)
+            table = None if sf is None else self.switch_table(sf)  # (b, node, 2)
             if history_cache is not None and "start" in history_cache:
                 pred_next, h, buffer = history_cache["start"]
             else:
                 days = self.rollout_history_days(t_hist)
                 xh = batch.x[:, t_hist - days :].expand(lead + (n_shop, days, v)).reshape(b, days, v)
                 cal = batch.calendar[..., t_hist - days :, :]
-                pred, h = self.one_step_means(xh, uf, zf, cal, wf, calendar_future[0], last_only=True)
+                pred, h = self.one_step_means(xh, uf, zf, cal, wf, calendar_future[0], last_only=True, switching=sf)
                 keep = max(self.spec.l_max, self.decoder.lags)
                 buffer = nn.functional.pad(xh.transpose(1, 2), (keep, 0))[..., -keep:]  # (b, node, keep), oldest first
                 pred_next = pred[:, -1]  # (b, node): prediction of the first future day
@@ -383,8 +426,12 @@ class CausalMMM(PyroModule):
                 cal_k = calendar_future[k].expand(b, -1)
                 if stepped is None:
                     pred_next, h = self.decoder.step(recent[..., : self.decoder.lags], s_k, zf, cal_k, h)
+                    if table is not None:
+                        pred_next = pred_next.switched(self.switch_shift(recent[..., 0], table))
                 else:
                     sub, h_sub = self.decoder.step(recent[:, idx, : self.decoder.lags], s_k, zf, cal_k, h[:, idx], idx)
+                    if table is not None:
+                        sub = sub.switched(self.switch_shift(recent[:, idx, 0], table[:, idx]))
                     h, loc, on = h.clone(), pred_next.loc.clone(), pred_next.on_logit.clone()
                     h[:, idx], loc[:, idx], on[:, idx] = h_sub, sub.loc, sub.on_logit
                     pred_next = Prediction(loc, on)

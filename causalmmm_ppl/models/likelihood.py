@@ -78,6 +78,10 @@ class Prediction:
         """The same prediction with ``shift`` added to the location."""
         return Prediction(self.loc + shift, self.on_logit)
 
+    def switched(self, shift: torch.Tensor) -> "Prediction":
+        """The same prediction with ``shift`` added to the on-logit."""
+        return Prediction(self.loc, self.on_logit + shift)
+
     def reshape(self, *shape) -> "Prediction":
         return Prediction(self.loc.reshape(*shape), self.on_logit.reshape(*shape))
 

@@ -88,6 +88,14 @@ class CausalMMMSpec:
         Daily data only: on weekly or coarser panels every period has the same weekday mix, and the fit turns it
         off (:meth:`for_frequency`).
     seasonality_scale : prior standard deviation of each harmonic coefficient of that profile.
+    switching : give every shop and hurdle channel its own on/off persistence, a latent variable: two shifts of the
+        channel's on-logit, one for the day after an active day and one for the day after an off day (a shop's own
+        flighting: how long its campaigns run and its pauses last). The decoder's weights are shared by all shops;
+        without it, the only shop-specific memory of how often a channel has been on lately is a message from another
+        node, and edges into channels can be turned on for it. Only with the hurdle spend model. Off by default: on
+        development seeds it cut false edges into channels at the demo's panel size but lowered per-shop AUROC on
+        three of the other four scenarios (``docs/benchmarks.md``, "On/off persistence").
+    switching_scale : prior standard deviation of each of those shifts (logits).
 
     Decoder
     -------
@@ -132,6 +140,8 @@ class CausalMMMSpec:
     response_scale: float = 0.3
     seasonality: bool = True
     seasonality_scale: float = 0.3
+    switching: bool = False
+    switching_scale: float = 1.0
     saturation: bool = True
     carryover: bool = True
     # decoder
@@ -163,7 +173,7 @@ class CausalMMMSpec:
         if self.likelihood not in ("studentt", "normal"):
             raise InputError(f"likelihood must be 'studentt' or 'normal', got {self.likelihood!r}")
         for name in ("temperature", "temperature_start", "lr", "response_scale", "seasonality_scale", "df",
-                     "template_spread"):
+                     "template_spread", "switching_scale"):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("l_max", "hidden", "msg_dim", "node_emb", "steps", "batch_shops", "window", "encoder_hidden",
@@ -172,7 +182,7 @@ class CausalMMMSpec:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.likelihood == "studentt" and not self.df > 2:
             raise InputError(f"df must be > 2 (finite variance), got {self.df}")
-        for name in ("saturation", "carryover", "forbid_target_causes", "seasonality", "learn_df"):
+        for name in ("saturation", "carryover", "forbid_target_causes", "seasonality", "learn_df", "switching"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
         for name in ("graph_templates", "edge_pooling"):

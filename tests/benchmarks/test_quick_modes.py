@@ -26,9 +26,11 @@ SCRIPTS = {
     "planning_cost": "## Planning cost: effects and allocation",
     "param_recovery": "## Contribution recovery on PyMC Labs' benchmark data",
     "rollout_history": "## Rollout history",
+    "switching": "## On/off persistence",
 }
 #: Flags beyond ``--quick --no-write`` (one scenario where every scenario runs the same code).
-EXTRA = {"allocation": ["--scenarios", "sim2"], "param_recovery": ["--scenarios", "small_business"]}
+EXTRA = {"allocation": ["--scenarios", "sim2"], "param_recovery": ["--scenarios", "small_business"],
+         "switching": ["--scenarios", "sim1_demo"]}
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))

@@ -213,16 +213,17 @@ def test_population_prior_and_learned_tails_fit_forecast_and_reload(sim, tmp_pat
     np.testing.assert_allclose(loaded.edge_probability_array(), fit.edge_probability_array(), atol=1e-6)
     np.testing.assert_allclose(loaded.forecast_samples(history, plan, seed=0), draws, rtol=1e-5, atol=1e-5)
     old = tmp_path / "old"
-    plain = fit_causalmmm(panel, CausalMMMSpec(steps=5, batch_shops=6, window=60, learn_df=False), seed=1,
-                          progress=False)  # as runs were saved before learn_df existed (fixed df)
+    plain = fit_causalmmm(panel, CausalMMMSpec(steps=5, batch_shops=6, window=60, learn_df=False, switching=False),
+                          seed=1, progress=False)  # as runs were saved before learn_df and switching existed
     plain.save(old)
     meta = json.loads((old / "fit.json").read_text())
-    for key in ("graph_templates", "template_spread", "learn_df", "edge_pooling"):
+    for key in ("graph_templates", "template_spread", "learn_df", "edge_pooling", "switching", "switching_scale"):
         del meta["spec"][key]
     del meta["edge_population"]
     (old / "fit.json").write_text(json.dumps(meta))
     reloaded = CausalMMMFit.load(old)
     assert reloaded.spec.graph_templates == 0 and not reloaded.spec.learn_df and reloaded.spec.edge_pooling == 0
+    assert not reloaded.spec.switching
     with pytest.raises(InputError, match="no graph templates"):
         reloaded.template_probabilities()
     np.testing.assert_allclose(reloaded.edge_probability_array(), plain.edge_probability_array(), atol=1e-6)

@@ -14,6 +14,7 @@ from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
 from causalmmm_ppl.models.components import Decoder, gated_scan, saturated_carryover
 from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix, expert_edge_mask
 from causalmmm_ppl.models.likelihood import Prediction
+from causalmmm_ppl.inference.forecast import LATENT_SITES
 from causalmmm_ppl.errors import InputError
 
 NODES = ("c0", "c1", "c2", "pv", "gmv")
@@ -107,7 +108,7 @@ def test_cutting_an_edge_with_poutine_do_in_a_rollout():
     cut = base_graph.clone()
     cut[:, 0, 4] = 0.0  # c0 -> gmv
     fixed = {name: site["value"] for name, site in tr.nodes.items() if site["type"] == "sample"
-             and name in ("edge_logit", "response", "weekly")}
+             and name in LATENT_SITES}
 
     def run(graph):
         pyro.set_rng_seed(7)
@@ -200,7 +201,8 @@ def test_weekly_profile_site_and_its_shift_of_the_location():
     torch.testing.assert_close(zero.loc, plain.loc)
 
 
-@pytest.mark.parametrize("bad", [{"seasonality_scale": 0.0}, {"seasonality": "yes"}])
+@pytest.mark.parametrize("bad", [{"seasonality_scale": 0.0}, {"seasonality": "yes"}, {"switching_scale": -1.0},
+                                 {"switching": 1}])
 def test_seasonality_settings_are_validated(bad):
     with pytest.raises(InputError):
         CausalMMMSpec(**bad)
@@ -299,3 +301,54 @@ def test_a_last_day_prediction_equals_the_full_pass_on_that_day():
     torch.testing.assert_close(last.loc, full.loc[:, -1:])
     torch.testing.assert_close(last.on_logit, full.on_logit[:, -1:])
     torch.testing.assert_close(h_last, h_full)
+
+
+def test_switching_site_shifts_only_the_on_logits_of_channels_by_their_state_today():
+    """Each shop's on/off persistence is a latent (shop, channel, 2): the channel's on-logit moves by the first shift
+    on the day after an active day and by the second after an off day; locations and other nodes do not move."""
+    model, batch = make_model(switching=True), make_batch()
+    batch.x[0, 10, 1] = 0.0  # channel c1 off on day 10 of shop 0
+    tr = poutine.trace(model).get_trace(batch)
+    assert tr.nodes["switching"]["value"].shape == (3, 3, 2)
+    assert "switching" not in poutine.trace(make_model()).get_trace(batch).nodes  # off by default
+    assert "switching" not in poutine.trace(make_model(switching=True, spend_model="same")).get_trace(batch).nodes
+    z = torch.ones(3, 5, 5) * torch.as_tensor(model.rho > 0, dtype=torch.float32)
+    u = torch.randn(3, 5, 3) * 0.3
+    switching = torch.randn(3, 3, 2)
+    with torch.no_grad():
+        plain, _ = model.one_step_means(batch.x, u, z, batch.calendar)
+        switched, _ = model.one_step_means(batch.x, u, z, batch.calendar, switching=switching)
+    shift = switched.on_logit - plain.on_logit
+    torch.testing.assert_close(switched.loc, plain.loc)
+    assert torch.all(shift[..., 3:] == 0)
+    torch.testing.assert_close(shift[0, 10, 1], switching[0, 1, 1])  # after the off day
+    torch.testing.assert_close(shift[0, 9, 1], switching[0, 1, 0])
+    torch.testing.assert_close(shift[2, :, 0], switching[2, 0, 0].expand(40))
+
+
+def test_a_rollout_predicts_each_day_as_the_teacher_forced_pass_over_its_own_path():
+    """The rollout's recurrence (state, weekly profile, on/off persistence) gives, for each future day, the
+    prediction the teacher-forced pass makes on the history extended by the path sampled so far."""
+    model, batch = make_model(switching=True), make_batch(shops=2, days=30)
+    batch.x[:, -2:, 0] = 0.0  # c0 off on the last two days: its first future day reads the "after off" shift
+    horizon = 3
+    cal = torch.randn(horizon, 6)
+    pyro.set_rng_seed(3)
+    with torch.no_grad():
+        tr = poutine.trace(model.rollout).get_trace(batch, cal, horizon)
+        path = torch.stack([tr.nodes[f"channels_{k}"]["value"] for k in range(horizon)], dim=1)  # (shop, day, ch)
+        full = torch.cat([batch.x, torch.zeros(2, horizon, 5)], dim=1)
+        for k in range(horizon):
+            for site in ("channels", "mediators", "target"):
+                value = tr.nodes[f"{site}_{k}"]["value"]
+                cols = {"channels": slice(0, 3), "mediators": slice(3, 4), "target": slice(4, 5)}[site]
+                full[:, batch.x.shape[1] + k, cols] = value
+        latents = [tr.nodes[name]["value"] for name in ("graph", "response", "weekly", "switching")]
+        calendar = torch.cat([batch.calendar, cal])
+        for k in range(horizon):
+            t = batch.x.shape[1] + k  # the history and the first k future days
+            pred, _ = model.one_step_means(full[:, :t], latents[1], latents[0], calendar[:t], latents[2], cal[k],
+                                           last_only=True, switching=latents[3])
+            on = tr.nodes[f"channels_{k}"]["fn"].base_dist.pred.on_logit
+            torch.testing.assert_close(on, pred.on_logit[:, -1, :3], atol=1e-5, rtol=1e-5)
+    assert path.shape == (2, horizon, 3)
