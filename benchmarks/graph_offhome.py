@@ -5,7 +5,8 @@ Writes the section "Graph recovery off home ground" of docs/benchmarks.md. For e
 size (sim2: 20 shops × 338 days) is simulated and scored by:
 
 - **CausalMMM** with the default settings (``CausalMMMSpec()``), its edge probabilities as reported (pooled), the
-  same fit's layer read **without error rates** (μ = ε = 0: the two Normals alone, see
+  same fit's layer read **without error rates** (μ = ε = 0: the score distributions alone), its layer refitted
+  with **Normal score distributions** (``edge_score_df=0``, at the default error rates; see
   :mod:`causalmmm_ppl.inference.edge_population`), and the encoder's own (**before pooling**); and the ablation
   **guide without screen** (``screen_weight=0``: the encoder still reads the shop's evidence as features, but SVI
   does not start from the screen);
@@ -44,12 +45,13 @@ SCENARIOS = ("sim3", "sources", "sim1", "sim2")
 SIZES = {"sim2": dict(n_shops=20, n_days=338)}
 SEEDS = (0, 1, 2)
 QUICK = dict(n_shops=12, n_days=40, steps=15)
-METHODS = ("causalmmm", "no_rates", "encoder", "no_screen", "screen", "granger1", "granger7", "population")
+METHODS = ("causalmmm", "no_rates", "normal_scores", "encoder", "no_screen", "screen", "granger1", "granger7", "population")
 #: the methods whose scores are probabilities (probability columns and proper scoring rules)
-PROBABILITIES = ("causalmmm", "no_rates", "encoder", "no_screen", "screen")
+PROBABILITIES = ("causalmmm", "no_rates", "normal_scores", "encoder", "no_screen", "screen")
 LABELS = {
     "causalmmm": "CausalMMM (default, as reported)",
     "no_rates": "CausalMMM, layer without error rates (μ = ε = 0)",
+    "normal_scores": "CausalMMM, layer with Normal score distributions (edge_score_df 0)",
     "encoder": "CausalMMM encoder before pooling",
     "no_screen": "CausalMMM, guide without screen (screen_weight 0)",
     "screen": "screen only (guide before SVI)",
@@ -91,6 +93,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     scores = {
         "causalmmm": fit.edge_probability_array(),
         "no_rates": probabilities_at_rates(fit, 0.0, 0.0),
+        "normal_scores": probabilities_at_rates(fit, fit.spec.edge_miss_rate, fit.spec.edge_false_rate, df=0.0),
         "encoder": fit.edge_probability_array(pooled=False),
         "no_screen": no_screen.edge_probability_array(),
         "screen": screen,
@@ -122,14 +125,32 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     return out
 
 
-def probabilities_at_rates(fit, miss_rate: float, false_rate: float) -> np.ndarray:
-    """The fit's edge probabilities with its population layer read at error rates (μ, ε) (0, 0: the two Normals
-    alone); the encoder's own where no layer is attached. (shop, cause, effect)"""
+def layer_at(fit, df: float | None = None):
+    """The fit's population layer, refitted by EM with score distributions of ``df`` degrees of freedom (0: Normals)
+    where ``df`` is given and differs from the fit's; None where the fit has no layer or the refitted one would not be
+    used (:attr:`~causalmmm_ppl.inference.edge_population.EdgePopulation.separable`)."""
+    from causalmmm_ppl.inference.causalmmm_fit import fit_population_layer
+
+    population = fit.guide.population
+    if population is None or df is None or df == fit.spec.edge_score_df:
+        return population
+    spec = dataclasses.replace(fit.spec, edge_score_df=df)
+    layer = fit_population_layer(fit.model, fit.guide, fit._train_data(), spec, fit.seed)
+    return layer if layer.separable else None
+
+
+def probabilities_at_rates(fit, miss_rate: float, false_rate: float, df: float | None = None) -> np.ndarray:
+    """The fit's edge probabilities with its population layer read at error rates (μ, ε) (0, 0: the score
+    distributions alone), refitted with ``df`` (:func:`layer_at`); the encoder's own where no layer is attached.
+    (shop, cause, effect)"""
     population = fit.guide.population
     if population is None:
         return fit.edge_probability_array()
     pooled = fit.guide._pooled
-    fit.guide.attach_population(dataclasses.replace(population, miss_rate=miss_rate, false_rate=false_rate), pooled)
+    layer = layer_at(fit, df)
+    if layer is None:
+        return fit.edge_probability_array(pooled=False)
+    fit.guide.attach_population(dataclasses.replace(layer, miss_rate=miss_rate, false_rate=false_rate), pooled)
     try:
         return fit.edge_probability_array()
     finally:

@@ -523,7 +523,7 @@ class CausalMMMFit:
             meta = json.loads((d / "fit.json").read_text())
             # settings added after a run was saved did not exist when it was fitted: it ran as they are off
             spec = CausalMMMSpec.from_dict({"graph_templates": 0, "learn_df": False, "edge_pooling": 0,
-                                            "switching": False, **meta["spec"]})
+                                            "switching": False, "edge_score_df": 0.0, **meta["spec"]})
             schema = Schema.from_dict(meta["schema"])
             scaler = PanelScaler.from_dict(meta["scaler"])
             context_loc, context_scale = np.asarray(meta["context_loc"]), np.asarray(meta["context_scale"])
@@ -663,17 +663,25 @@ def pool_edges(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec
     n_shops = data.x.shape[0]
     if not spec.edge_pooling or n_shops < SHOPS_PER_TEMPLATE or not bool(pooled.any()):
         return
+    population = fit_population_layer(model, guide, data, spec, seed, progress)
+    if population.separable:
+        guide.attach_population(population, pooled)
+
+
+def fit_population_layer(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec, seed: int,
+                         progress: bool = False) -> EdgePopulation:
+    """The population layer of ``spec`` (its templates, score tails and error rates) fitted to the encoder's logits
+    of the pooled candidates of ``data``'s shops (:func:`pooled_candidates`), whether or not it would be used."""
+    pooled = pooled_candidates(model, spec)
     with torch.no_grad():  # the encoder pass streams shops in chunks
         logits = torch.cat([
             guide.encoder_logits(data.full_batch(idx, temperature=spec.temperature))[:, pooled]
-            for idx in torch.arange(n_shops).split(ENCODER_CHUNK)
+            for idx in torch.arange(data.x.shape[0]).split(ENCODER_CHUNK)
         ])
     groups = null_groups(model.edge_index[pooled].numpy())
-    population = fit_edge_population(logits.double().numpy(), groups, spec.prior_prob, spec.edge_pooling, seed=seed,
-                                     progress=progress, miss_rate=spec.edge_miss_rate,
-                                     false_rate=spec.edge_false_rate)
-    if population.separable:
-        guide.attach_population(population, pooled)
+    return fit_edge_population(logits.double().numpy(), groups, spec.prior_prob, spec.edge_pooling, seed=seed,
+                               progress=progress, miss_rate=spec.edge_miss_rate, false_rate=spec.edge_false_rate,
+                               df=spec.edge_score_df)
 
 
 def edge_table(prob: np.ndarray, shops: tuple[str, ...], nodes: tuple[str, ...]) -> pd.DataFrame:

@@ -7,8 +7,8 @@ guide's edge logits of the training shops ℓ_ne (shop n, candidate edge e), the
 
     k_n ~ Categorical(π)                              which graph template shop n follows (K templates)
     z_ne | k_n ~ Bernoulli(ρ_{k_n e})                 the shop's edges
-    ℓ_ne | z_ne = 0 ~ Normal(m0_j, s0_j)              what the encoder reports for an absent edge into node j
-    ℓ_ne | z_ne = 1 ~ Normal(m1, s1)                  ... and for an edge that is there
+    ℓ_ne | z_ne = 0 ~ StudentT(ν, m0_j, s0_j)         what the encoder reports for an absent edge into node j
+    ℓ_ne | z_ne = 1 ~ StudentT(ν, m1, s1)             ... and for an edge that is there
 
 — a two-groups model of the scores (Efron 2008, "Microarrays, empirical Bayes and the two-groups model") whose prior
 on which edges are on is a mixture of K graph templates. Where an absent edge leaves the encoder's logit (the null
@@ -17,28 +17,33 @@ node j has its own; the logits of present edges spread widely and share one dist
 two present edges, too few to fit an "on" distribution of its own without it settling on a cluster of absent
 ones). π, ρ and the score distributions
 are fitted by EM (maximum likelihood, with a Beta prior of two pseudo-shops centred on the model's prior edge
-probability for each ρ), K = 1, 2, ... by BIC. With K = 1 this is a learned per-edge prior probability; with
+probability for each ρ; the Student-t locations and scales through their scale-mixture weights, ECM), K = 1, 2, ...
+by BIC. The tails (ν = ``spec.edge_score_df``, default :data:`SCORE_DF`; 0: Normals) matter most where the
+encoder's logits of absent edges cluster tightly: under a Normal null a logit a few null widths above it is
+certain evidence of an edge, yet the encoder puts a few absent edges there; heavy tails leave such a logit
+ambiguous, while a present edge's typical logit stays strong evidence. With K = 1 this is a learned per-edge prior probability; with
 K > 1 a shop's other edges say which template it follows, and the template tells about its weak edges. The posterior edge probability of a shop is
 P(z_ne = 1 | ℓ_n·), which needs only the shop's own logits: new shops get it from one encoder pass, like the guide.
 A fit whose present edges do not stand out from the null's spread (:attr:`EdgePopulation.separable`) is not used.
 
 The likelihood ratio of a score is made monotone (a larger logit is never weaker evidence for the edge): where the
-ratio of the two Normals turns, it is held at its turning value.
+ratio of the two distributions turns, it is held at its turning value.
 
-The reported posterior allows for the encoder's own errors. The two Normals describe the logits the encoder gives
+The reported posterior allows for the encoder's own errors. The two distributions describe the logits the encoder gives
 present and absent edges, but the encoder also misses present edges (their logits sit in the null) and turns on
 absent ones; nothing in the logits alone tells these apart from correct calls, so EM cannot learn how often it
 happens. The posterior and the template memberships therefore read a score through a contaminated measurement model,
 
-    p(ℓ | on) = (1 − μ) N(ℓ; m1, s1) + μ N(ℓ; m0_j, s0_j),    p(ℓ | off) = (1 − ε) N(ℓ; m0_j, s0_j) + ε N(ℓ; m1, s1),
+    p(ℓ | on) = (1 − μ) f1(ℓ) + μ f0_j(ℓ),    p(ℓ | off) = (1 − ε) f0_j(ℓ) + ε f1(ℓ),
 
 with fixed error rates μ and ε (``spec.edge_miss_rate``, ``spec.edge_false_rate``; defaults :data:`MISS_RATE` and
 :data:`FALSE_RATE`): one shop's score moves the prior odds of an
 edge by at most (1 − μ) / ε and at least μ / (1 − ε). Without it, a single missed or spurious call becomes a
-probability of 10⁻⁵ or 1 − 10⁻⁵. EM fits the Normals without it. The rates were chosen on development seeds
+probability of 10⁻⁵ or 1 − 10⁻⁵ (f1, f0_j: the two score distributions above). EM fits them without it. The rates were chosen on development seeds
 (``docs/benchmarks.md``, "Edge calibration"): μ by the log loss of the edge probabilities; ε trades the same log loss
-against a shop's own strong evidence for an edge its population rarely has, and is the largest value of the grid
-that keeps such an edge of 3% of the shops above 0.9 (``tests/inference/test_edge_population.py``). The price is on
+against a shop's own strong evidence for an edge its population rarely has. With ν they were chosen together:
+among the settings that keep such an edge of 3% of the shops above 0.9 (``tests/inference/test_edge_population.py``)
+and have the lowest mean log loss (to 0.001), the one with the fewest absent edges above 0.9. The price is on
 the other side: where the encoder is confidently wrong about an absent edge, the layer still reports it near 1.
 
 Pure numpy; fitted once after SVI (:func:`fit_edge_population`) and saved with the run.
@@ -49,11 +54,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, logsumexp
+from scipy.special import expit, gammaln, logsumexp
 from scipy.special import logit as logit_fn
 
 from causalmmm_ppl._progress import progress as progress_bar
-from causalmmm_ppl.models.spec import EDGE_FALSE_RATE, EDGE_MISS_RATE
+from causalmmm_ppl.models.spec import EDGE_FALSE_RATE, EDGE_MISS_RATE, EDGE_SCORE_DF
 
 PSEUDO_SHOPS = 2.0  # strength of the Beta prior of each template edge probability, in shops
 MIN_SCALE = 1e-2  # floor of the score distributions' standard deviations (logits)
@@ -62,6 +67,7 @@ MIN_SEPARATION = 3.0  # present edges must move the encoder's logit this many nu
 MAX_FIT_SHOPS = 2000  # the layer is fitted on a random sample of this many shops when there are more
 MISS_RATE = EDGE_MISS_RATE  # μ: share of present edges the encoder scores like absent ones (``spec.edge_miss_rate``)
 FALSE_RATE = EDGE_FALSE_RATE  # ε: share of absent edges it scores like present ones (``spec.edge_false_rate``)
+SCORE_DF = EDGE_SCORE_DF  # ν: degrees of freedom of the score distributions (``spec.edge_score_df``; 0: Normals)
 
 
 @dataclass
@@ -78,6 +84,8 @@ class EdgePopulation:
     bic : (K tried,) BIC of each number of templates tried (1, 2, ...), the chosen one the smallest
     miss_rate, false_rate : μ and ε of the contaminated measurement model through which the posterior reads a score
         (0 and 0: the two Normals alone)
+    df : degrees of freedom of the two score distributions, Student-t with the locations and scales above; ``inf``:
+        Normals
     """
 
     weights: np.ndarray
@@ -90,6 +98,7 @@ class EdgePopulation:
     bic: np.ndarray
     miss_rate: float = MISS_RATE
     false_rate: float = FALSE_RATE
+    df: float = np.inf
 
     @property
     def n_templates(self) -> int:
@@ -113,7 +122,7 @@ class EdgePopulation:
     def log_ratio(self, logits: np.ndarray) -> np.ndarray:
         """Monotone log-likelihood ratio log p(ℓ | on) − log p(ℓ | off) of the contaminated measurement model:
         ``(shop, edge)`` → ``(shop, edge)``, within [log μ / (1 − ε), log (1 − μ) / ε]."""
-        clean = _log_ratio(logits, self.loc_on, self.scale_on, self.loc_off, self.scale_off, self.group)
+        clean = _log_ratio(logits, self.loc_on, self.scale_on, self.loc_off, self.scale_off, self.group, self.df)
         return contaminated_log_ratio(clean, self.miss_rate, self.false_rate)
 
     def membership(self, logits: np.ndarray) -> np.ndarray:
@@ -126,15 +135,19 @@ class EdgePopulation:
         return _edge_posterior(lr, _membership(lr, self.weights, self.rho)[0], self.rho)[1]
 
     def to_dict(self) -> dict:
-        return {k: np.asarray(getattr(self, k)).tolist() for k in self.__dataclass_fields__}
+        """JSON-ready fields (``df`` of Normals as 0)."""
+        out = {k: np.asarray(getattr(self, k)).tolist() for k in self.__dataclass_fields__}
+        return out | {"df": 0.0 if np.isinf(self.df) else float(self.df)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "EdgePopulation":
-        """The layer saved by :meth:`to_dict`; one saved without error rates reads scores through the Normals alone."""
+        """The layer saved by :meth:`to_dict`; one saved without error rates reads scores through the Normals alone,
+        one saved without ``df`` has Normal score distributions."""
         out = {k: np.asarray(v, dtype=np.int64 if k == "group" else np.float64) for k, v in d.items()}
         out.setdefault("miss_rate", np.float64(0.0))
         out.setdefault("false_rate", np.float64(0.0))
-        scalars = ("loc_on", "scale_on", "miss_rate", "false_rate")
+        out["df"] = np.float64(np.inf) if float(out.get("df", 0.0)) == 0 else out["df"]
+        scalars = ("loc_on", "scale_on", "miss_rate", "false_rate", "df")
         return cls(**out | {k: float(out[k]) for k in scalars})
 
 
@@ -161,7 +174,7 @@ def null_groups(edge_index: np.ndarray) -> np.ndarray:
 def fit_edge_population(
     logits: np.ndarray, group: np.ndarray, prior_prob: float, max_templates: int, seed: int = 0,
     restarts: int = 4, iters: int = 300, tol: float = 1e-6, progress: bool = False, max_shops: int = MAX_FIT_SHOPS,
-    miss_rate: float = MISS_RATE, false_rate: float = FALSE_RATE,
+    miss_rate: float = MISS_RATE, false_rate: float = FALSE_RATE, df: float = SCORE_DF,
 ) -> EdgePopulation:
     """Fit the population layer to the training shops' encoder logits, choosing the number of templates by BIC.
 
@@ -177,6 +190,7 @@ def fit_edge_population(
         parameters, which a few thousand shops determine; every EM run costs time linear in shops); its posterior
         then applies to every shop as to a new one
     miss_rate, false_rate : the error rates μ and ε its posterior reads scores through (EM fits the clean Normals)
+    df : degrees of freedom of the score distributions (Student-t, fitted by ECM); 0 or ``inf``: Normals
 
     Returns
     -------
@@ -184,6 +198,7 @@ def fit_edge_population(
     """
     logits = np.asarray(logits, dtype=np.float64)
     group = np.asarray(group, dtype=np.int64)
+    df = np.inf if df == 0 else float(df)
     n_shops, n_edges = logits.shape
     top = max(1, min(int(max_templates), n_shops // SHOPS_PER_TEMPLATE))
     rng = np.random.default_rng(seed)
@@ -197,7 +212,7 @@ def fit_edge_population(
     for k in range(1, top + 1):
         fits = []
         for _ in range(restarts if k > 1 else 1):
-            fits.append(_em(logits, group, k, prior_prob, rng, iters, tol))
+            fits.append(_em(logits, group, k, prior_prob, rng, iters, tol, df))
             bar.update()
         pop, loglik = max(fits, key=lambda f: f[1])
         n_params = k * n_edges + (k - 1) + 2 * n_groups + 2
@@ -207,17 +222,31 @@ def fit_edge_population(
     bar.close()
     best.bic = np.asarray(bics)
     best.miss_rate, best.false_rate = float(miss_rate), float(false_rate)
+    best.df = float(df)
     return best
 
 
 # ------------------------------------------------------------------------------------------------- internals
-def _log_ratio(l, m1, s1, loc_off, scale_off, group):
+def _log_density(l, m, s, df):
+    """log density of Normal (``df = inf``) or Student-t(df) with location ``m`` and scale ``s`` at ``l``."""
+    z = (l - m) / s
+    if np.isinf(df):
+        return -0.5 * z**2 - np.log(s) - 0.5 * np.log(2 * np.pi)
+    return (gammaln((df + 1) / 2) - gammaln(df / 2) - 0.5 * np.log(df * np.pi) - np.log(s)
+            - (df + 1) / 2 * np.log1p(z**2 / df))
+
+
+def _log_ratio(l, m1, s1, loc_off, scale_off, group, df=np.inf):
     """Monotone log p(ℓ | on) − log p(ℓ | off) per (shop, edge), each edge with its group's null.
 
     The log-ratio of two Normals is quadratic in ℓ with its turning point at ℓ*: where the "on" Normal is the wider,
     it falls below ℓ* and is held there at its value at ℓ*; where the null is the wider, it falls above ℓ* and is
     held there. With equal widths it is linear, and constant if the "on" Normal does not lie above the null.
+    Student-t distributions (finite ``df``) are made monotone the same way on a grid: held at the ratio's lowest
+    value below the point where it is lowest, and at its running maximum above it.
     """
+    if not np.isinf(df):
+        return _log_ratio_t(l, m1, s1, loc_off, scale_off, group, df)
     m0, s0 = loc_off[group], scale_off[group]
     curve = 1.0 / s0**2 - 1.0 / s1**2  # half the second derivative of the log-ratio
     slope = m1 / s1**2 - m0 / s0**2  # its first derivative at ℓ = 0
@@ -227,6 +256,22 @@ def _log_ratio(l, m1, s1, loc_off, scale_off, group):
     x = np.where(curve > 0, np.maximum(l, star), np.minimum(l, star))
     x = np.where(flat, np.where(slope + 0 * l > 0, l, m0), x)
     return (-0.5 * ((x - m1) / s1) ** 2 - np.log(s1)) - (-0.5 * ((x - m0) / s0) ** 2 - np.log(s0))
+
+
+def _log_ratio_t(l, m1, s1, loc_off, scale_off, group, df, points=2001):
+    """:func:`_log_ratio` for Student-t score distributions, per null group on a grid spanning the logits."""
+    lo = min(float(np.min(l)), m1 - 10 * s1, float(np.min(loc_off - 10 * scale_off)))
+    hi = max(float(np.max(l)), m1 + 10 * s1, float(np.max(loc_off + 10 * scale_off)))
+    grid = np.linspace(lo, hi, points)
+    out = np.empty(np.broadcast_shapes(np.shape(l), np.shape(group)))
+    l = np.broadcast_to(l, out.shape)
+    for g in np.unique(group):
+        raw = _log_density(grid, m1, s1, df) - _log_density(grid, loc_off[g], scale_off[g], df)
+        low = int(np.argmin(raw))
+        mono = np.concatenate([np.full(low, raw[low]), np.maximum.accumulate(raw[low:])])
+        cols = group == g
+        out[..., cols] = np.interp(l[..., cols], grid, mono)
+    return out
 
 
 def _membership(lr, weights, rho):
@@ -244,7 +289,7 @@ def _edge_posterior(lr, r, rho):
     return q_k, np.einsum("sk,ske->se", r, q_k)
 
 
-def _em(l, group, k, prior_prob, rng, iters, tol):
+def _em(l, group, k, prior_prob, rng, iters, tol, df=np.inf):
     """One EM run for K = k from a random start; returns the fit and its log-likelihood."""
     n_shops, n_edges = l.shape
     n_off = int(group.max()) + 1 if group.size else 0
@@ -260,26 +305,35 @@ def _em(l, group, k, prior_prob, rng, iters, tol):
     m0, s0 = np.full(n_off, np.quantile(l, 0.3)), np.full(n_off, spread)
     prev = -np.inf
     for _ in range(iters):
-        lr = _log_ratio(l, m1, s1, m0, s0, group)
+        lr = _log_ratio(l, m1, s1, m0, s0, group, df)
         r, norm = _membership(lr, weights, rho)
-        base = -0.5 * ((l - m0[group]) / s0[group]) ** 2 - np.log(s0[group]) - 0.5 * np.log(2 * np.pi)
+        base = _log_density(l, m0[group], s0[group], df)
         loglik = float(norm.sum() + base.sum())
         q_k, post = _edge_posterior(lr, r, rho)
         n_k = r.sum(0)
         rho = np.clip((np.einsum("sk,ske->ke", r, q_k) + a) / (n_k[:, None] + a + b), 1e-4, 1 - 1e-4)
         weights = np.maximum(n_k / n_shops, 1e-12)
-        (m1,), (s1,) = _weighted_normal(l, post, one, 1)
-        m0, s0 = _weighted_normal(l, 1.0 - post, group, n_off)
+        u_on, u_off = _t_weights(l, m1, s1, df), _t_weights(l, m0[group], s0[group], df)
+        (m1,), (s1,) = _weighted_normal(l, post, one, 1, u_on)
+        m0, s0 = _weighted_normal(l, 1.0 - post, group, n_off, u_off)
         if loglik - prev < tol * abs(loglik):
             break
         prev = loglik
-    pop = EdgePopulation(weights, rho, float(m1), float(s1), m0, s0, group, np.zeros(0))
+    pop = EdgePopulation(weights, rho, float(m1), float(s1), m0, s0, group, np.zeros(0), df=float(df))
     return pop, loglik
 
 
-def _weighted_normal(l, w, group, n_groups):
-    """Per-group weighted mean and standard deviation of the logits ``l`` with weights ``w`` (both (shop, edge))."""
+def _t_weights(l, m, s, df):
+    """E-step weights of a Student-t's scale mixture, (df + 1) / (df + z²) (1 for a Normal)."""
+    return 1.0 if np.isinf(df) else (df + 1.0) / (df + ((l - m) / s) ** 2)
+
+
+def _weighted_normal(l, w, group, n_groups, u=1.0):
+    """Per-group weighted location and scale of the logits ``l`` with weights ``w`` (both (shop, edge)); ``u``: the
+    Student-t scale-mixture weights (:func:`_t_weights`; 1: a Normal's mean and standard deviation)."""
     sw = np.bincount(group, weights=w.sum(0), minlength=n_groups) + 1e-9
-    mean = np.bincount(group, weights=(w * l).sum(0), minlength=n_groups) / sw
-    var = np.bincount(group, weights=(w * (l - mean[group]) ** 2).sum(0), minlength=n_groups) / sw
+    wu = w * u
+    mean = np.bincount(group, weights=(wu * l).sum(0), minlength=n_groups) / (
+        np.bincount(group, weights=wu.sum(0), minlength=n_groups) + 1e-9)
+    var = np.bincount(group, weights=(wu * (l - mean[group]) ** 2).sum(0), minlength=n_groups) / sw
     return mean, np.sqrt(var) + MIN_SCALE

@@ -16,10 +16,11 @@ import numpy as np
 from causalmmm_ppl.errors import InputError, unknown_setting
 from causalmmm_ppl.models.field_types import check_field_types
 
-#: The population layer's default error rates (``edge_miss_rate``, ``edge_false_rate``; chosen on development seeds,
-#: docs/benchmarks.md "Edge calibration").
+#: The population layer's default score tails and error rates (``edge_score_df``, ``edge_miss_rate``,
+#: ``edge_false_rate``; chosen on development seeds, docs/benchmarks.md "Edge calibration").
+EDGE_SCORE_DF = 5.0
 EDGE_MISS_RATE = 0.3
-EDGE_FALSE_RATE = 0.002
+EDGE_FALSE_RATE = 0.0005
 
 
 @dataclass
@@ -67,6 +68,9 @@ class CausalMMMSpec:
         score: the share of present edges the encoder scores like absent ones, and of absent edges it scores like
         present ones (:mod:`causalmmm_ppl.inference.edge_population`). They bound how far one shop's score moves its
         edge from the population's odds; 0 and 0 read the scores as exact (sharper ranking, worse calibration).
+    edge_score_df : degrees of freedom of the layer's two score distributions (Student-t): how the encoder's logits
+        of absent and of present edges spread. Heavy tails let a moderate logit of an absent edge be the null's tail
+        rather than certain evidence of an edge; 0: Normals.
     screen_weight : initial weight of each shop's Granger screen (conditional t-statistics of the causes'
         saturated carryover, see :mod:`causalmmm_ppl.inference.features`) in the guide's edge logits. Only the
         starting point of SVI: the weight is learned with the encoder. 0 starts every candidate at q = 0.5.
@@ -134,6 +138,7 @@ class CausalMMMSpec:
     edge_pooling: int = 5
     edge_miss_rate: float = EDGE_MISS_RATE
     edge_false_rate: float = EDGE_FALSE_RATE
+    edge_score_df: float = EDGE_SCORE_DF
     screen_weight: float = 1.5
     # response
     l_max: int = 14
@@ -192,6 +197,8 @@ class CausalMMMSpec:
         for name in ("kl_weight", "screen_weight"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not (self.edge_score_df == 0 or self.edge_score_df >= 1):
+            raise InputError(f"edge_score_df must be 0 (Normal) or >= 1, got {self.edge_score_df}")
         for name in ("edge_miss_rate", "edge_false_rate"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise InputError(f"{name} must be in [0, 1), got {getattr(self, name)}")

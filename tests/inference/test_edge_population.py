@@ -135,9 +135,9 @@ def test_encoder_errors_do_not_become_certainties(edges):
     truth = templates[rng.integers(0, 2, 200)]
     flipped = rng.random(truth.shape) < 0.08  # the encoder's errors: scored as the other kind
     logits = scores(rng, np.where(flipped, 1 - truth, truth), group, null_loc)
-    pop = fit_edge_population(logits, group, 0.1, max_templates=4, seed=0)
+    pop = fit_edge_population(logits, group, 0.1, max_templates=4, seed=0, df=0)  # Normal score distributions
     robust = pop.posterior(logits)
-    exact = fit_edge_population(logits, group, 0.1, max_templates=4, seed=0, miss_rate=0.0, false_rate=0.0)
+    exact = fit_edge_population(logits, group, 0.1, max_templates=4, seed=0, miss_rate=0.0, false_rate=0.0, df=0)
     assert (exact.miss_rate, exact.false_rate) == (0.0, 0.0)  # the settings reach the layer; EM is the same
     np.testing.assert_array_equal(exact.loc_on, pop.loc_on)
     clean = exact.posterior(logits)
@@ -239,3 +239,36 @@ def test_a_strong_extra_edge_of_a_few_shops_stays_on(edges):
     pooled = pop.posterior(logits)
     assert (pooled[extra, 3] > 0.9).all(), pooled[extra, 3]
     assert pooled[6:, 3].max() < 0.5  # and the shops without it stay off
+
+
+def test_student_t_scores_leave_a_tail_logit_of_an_absent_edge_uncertain(edges):
+    """Absent edges whose encoder logits spread with heavy tails (Student-t, 3 df): read through Normal score
+    distributions, a logit a few null widths above the null is near-certain evidence and absent edges there mostly
+    come out as edges; Student-t score distributions (the default) leave them unlikely and lower the log loss, while
+    present edges stay on. The layer saves its tails and reloads them."""
+    group, null_loc = edges
+    rng = np.random.default_rng(3)
+    templates = (rng.random((2, group.size)) < 0.3).astype(int)
+    truth = templates[rng.integers(0, 2, 300)]
+    off = null_loc[group] + 0.3 * rng.standard_t(3, truth.shape)
+    logits = np.where(truth == 1, rng.normal(1.5, 1.5, truth.shape), off)
+    normal = fit_edge_population(logits, group, 0.1, max_templates=4, seed=0, df=0)
+    heavy = fit_edge_population(logits, group, 0.1, max_templates=4, seed=0)
+    assert np.isinf(normal.df) and heavy.df == 5.0
+
+    def log_loss(p):
+        p = np.clip(p, 1e-12, 1 - 1e-12)
+        return float(-(truth * np.log(p) + (1 - truth) * np.log(1 - p)).mean())
+
+    p_normal, p_heavy = normal.posterior(logits), heavy.posterior(logits)
+    tail = (truth == 0) & (off > null_loc[group] + 1.5)  # 5 null widths above the null
+    assert tail.sum() >= 10
+    assert np.median(p_normal[tail]) > 0.5 > 0.2 > np.median(p_heavy[tail])
+    assert (p_heavy[truth == 0] > 0.5).sum() < 0.5 * (p_normal[truth == 0] > 0.5).sum()  # false edges halved at least
+    assert np.all(p_heavy[truth == 1] > 0.5)  # no present edge lost
+    assert log_loss(p_heavy) < log_loss(p_normal)
+    present = heavy.log_ratio(np.full((1, group.size), heavy.loc_on))
+    assert np.all(present > np.log(50.0))  # moves the prior odds of the edge 50-fold at least
+    again = EdgePopulation.from_dict(heavy.to_dict())
+    assert again.df == 5.0 and np.isinf(EdgePopulation.from_dict(normal.to_dict()).df)
+    np.testing.assert_allclose(again.posterior(logits), p_heavy)
