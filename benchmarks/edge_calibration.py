@@ -57,7 +57,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from scipy.special import expit, logit
 
     from causalmmm_ppl.data.simulate import simulate
-    from causalmmm_ppl.evaluation.graph_metrics import edge_brier, edge_log_loss, graph_report
+    from causalmmm_ppl.evaluation.graph_metrics import edge_brier, edge_log_loss, graph_report, pair_mask
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
@@ -68,7 +68,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     cand = candidate_mask(panel, spec)
     fit = fit_causalmmm(panel, spec, seed=seed, progress=False)
 
-    absent = cand[None] & (truth == 0) & ~np.eye(truth.shape[1], dtype=bool)[None]
+    absent = pair_mask(truth.shape, cand) & (truth == 0)
 
     def scores(prob: np.ndarray) -> dict:
         return {"log_loss": edge_log_loss(prob, truth, cand), "brier": edge_brier(prob, truth, cand),

@@ -222,7 +222,6 @@ def fit_edge_population(
     bar.close()
     best.bic = np.asarray(bics)
     best.miss_rate, best.false_rate = float(miss_rate), float(false_rate)
-    best.df = float(df)
     return best
 
 
