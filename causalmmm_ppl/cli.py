@@ -64,9 +64,17 @@ def add_column_flags(p: argparse.ArgumentParser, *, required: bool = True) -> No
 
 
 def add_reading_flags(p: argparse.ArgumentParser, *, fitted: bool) -> None:
-    """How a panel is read beyond its columns (``--fill-gaps``, ``--context-agg``); ``fitted``: a command that reads
-    data for a run, whose defaults are the run's own (``RUN/model/reading.json``)."""
+    """How a panel is read beyond its columns (``--fill-gaps``, ``--context-agg``, ``--freq``); ``fitted``: a command
+    that reads data for a run, whose defaults are the run's own (``RUN/model/reading.json``)."""
     default = "as the run was fitted" if fitted else "error"
+    p.add_argument(
+        "--freq",
+        choices=("D", "W"),
+        default=None,
+        help="the date column holds whole period numbers (1, 2, 3, ...) of days (D) or weeks (W) instead of dates; "
+             "outputs number periods the same way, and calendar features follow a nominal calendar with period 0 "
+             f"on Monday 2001-01-01 (default: {'as the run was fitted' if fitted else 'dates'})",
+    )
     p.add_argument(
         "--fill-gaps",
         choices=("error", "zero"),

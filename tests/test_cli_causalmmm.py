@@ -364,7 +364,8 @@ def test_a_run_reads_new_data_the_way_it_read_its_own(panel_dir, config, tmp_pat
     code, _, err = run_cli(capsys, "fit", tmp_path / "varying.csv", *flags(panel_dir), "--context-agg", "mean",
                            "--config", config, "--out", run, "--quiet")
     assert code == 0, err
-    assert json.loads((run / "model" / "reading.json").read_text()) == {"fill_gaps": "error", "context_agg": "mean"}
+    assert json.loads((run / "model" / "reading.json").read_text()) == {"fill_gaps": "error", "context_agg": "mean",
+                                                                         "freq": ""}
     code, _, err = run_cli(capsys, "edges", run, "--data", tmp_path / "varying.csv", "--out", tmp_path / "e.csv")
     assert code == 0, err
     code, _, err = run_cli(capsys, "forecast", run, "--data", tmp_path / "plan.csv", "--out", tmp_path / "f.csv",
@@ -378,3 +379,33 @@ def test_a_run_reads_new_data_the_way_it_read_its_own(panel_dir, config, tmp_pat
     code, _, err = run_cli(capsys, "edges", run, "--data", tmp_path / "varying.csv", "--out", tmp_path / "e3.csv")
     assert_one_line_error(code, err, "reading.json")
     assert not (tmp_path / "e3.csv").exists()
+
+
+def test_a_panel_of_numbered_weeks_fits_forecasts_and_reports_in_week_numbers(panel_dir, config, tmp_path, capsys):
+    """``--freq W``: the date column holds week numbers. The run remembers it: its holdout forecast, a forecast and
+    the effects of a window are written and read in week numbers, and the report draws them."""
+    frame = pd.read_csv(panel_dir / "panel.csv")
+    frame["date"] = frame.groupby("shop")["date"].rank(method="first").astype(int)  # weeks 1..60
+    frame.to_csv(tmp_path / "weeks.csv", index=False)
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, "fit", tmp_path / "weeks.csv", *flags(panel_dir), "--freq", "W", "--holdout", "5",
+                           "--config", config, "--out", run, "--quiet")
+    assert code == 0, err
+    assert json.loads((run / "model" / "reading.json").read_text())["freq"] == "W"
+    assert sorted(pd.read_csv(run / "forecast.csv")["date"].unique()) == [56, 57, 58, 59, 60]
+    plan = frame.copy()
+    plan.loc[plan["date"] > 57, ["pv", "gmv"]] = np.nan
+    plan.to_csv(tmp_path / "plan.csv", index=False)
+    code, _, err = run_cli(capsys, "forecast", run, "--data", tmp_path / "plan.csv", "--out", tmp_path / "f.csv",
+                           "--quiet")
+    assert code == 0, err
+    assert sorted(pd.read_csv(tmp_path / "f.csv")["date"].unique()) == [58, 59, 60]
+    code, _, err = run_cli(capsys, "effects", run, "--data", tmp_path / "weeks.csv", "--window", "50:52",
+                           "--series", tmp_path / "s.csv", "--out", tmp_path / "e.csv", "--draws", "4", "--quiet")
+    assert code == 0, err
+    assert sorted(pd.read_csv(tmp_path / "s.csv")["date"].unique()) == [50, 51, 52]
+    code, _, err = run_cli(capsys, "effects", run, "--data", tmp_path / "weeks.csv", "--window", "2020-01-01:2020-02-01",
+                           "--out", tmp_path / "e2.csv")
+    assert_one_line_error(code, err, "two period numbers")
+    code, _, err = run_cli(capsys, "report", run, "--out", tmp_path / "report", "--quiet")
+    assert code == 0, err

@@ -91,10 +91,10 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
         with held.commit() as tmp:
             write_inference_data(idata, tmp / "idata.nc")
             write_csv(table, tmp / "diagnostics.csv")
-            write_csv(fit.contributions(), tmp / "contributions.csv", date_format="%Y-%m-%d")
+            write_csv(panel.labelled(fit.contributions()), tmp / "contributions.csv", date_format="%Y-%m-%d")
             write_csv(fit.contribution_shares(), tmp / "contribution_shares.csv")
             if forecast is not None:
-                write_csv(forecast, tmp / "forecast.csv", date_format="%Y-%m-%d")
+                write_csv(panel.labelled(forecast), tmp / "forecast.csv", date_format="%Y-%m-%d")
             model_dir = tmp / "model"
             fit.save(model_dir)
             (model_dir / "columns.json").write_text(json.dumps(columns.to_dict(), indent=2))

@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
                 write_csv(fit.template_probabilities(), tmp / "templates.csv")
             write_inference_data(idata, tmp / "idata.nc")
             if forecast is not None:
-                write_csv(forecast, tmp / "forecast.csv", date_format="%Y-%m-%d")
+                write_csv(train.labelled(forecast), tmp / "forecast.csv", date_format="%Y-%m-%d")
             fit.save(tmp / "model")
             write_reading(tmp / "model", args)
     # after the work: a failed command prints one line only

@@ -8,11 +8,11 @@ from typing import Any
 
 #: How a run read its training data beyond the columns, kept in ``RUN/model`` for the commands that read more data.
 READING_FILE = "reading.json"
-READING_DEFAULTS = {"fill_gaps": "error", "context_agg": "error"}
+READING_DEFAULTS = {"fill_gaps": "error", "context_agg": "error", "freq": ""}
 
 
 def write_reading(model_dir: Path, args: Any) -> None:
-    """Record the fit's ``--fill-gaps`` and ``--context-agg`` in ``model_dir``."""
+    """Record the fit's ``--fill-gaps``, ``--context-agg`` and ``--freq`` in ``model_dir``."""
     reading = {k: getattr(args, k, None) or v for k, v in READING_DEFAULTS.items()}
     (Path(model_dir) / READING_FILE).write_text(json.dumps(reading, indent=2))
 

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
                              source=str(args.bounds))
     groups = plan_groups(panel)
     if len(groups) > 1:
-        days = ", ".join(f"{panel.dates[start].date()} (+{panel.periods(n)})" for start, n in groups)
+        days = ", ".join(f"{panel.label(int(start))} (+{panel.periods(n)})" for start, n in groups)
         raise InputError(f"the shops' plans cover different windows ({days}); allocate needs one window for all shops")
     (start, horizon), _ = next(iter(groups.items()))
     history, plan = panel.select_time(0, start), panel.select_time(start, start + horizon)

@@ -34,12 +34,14 @@ import pandas as pd
 from causalmmm_ppl._io import write_csv
 from causalmmm_ppl.commands._run import load_any_run_and_data
 from causalmmm_ppl.commands.forecast import plan_groups
+from causalmmm_ppl.data.panel import period_dates
 from causalmmm_ppl.errors import InputError, require_finite
 from causalmmm_ppl.inference.effects import contribution_series
 
 
 def window_groups(panel, window: str) -> dict[tuple[int, int], np.ndarray]:
-    """``{(first day, length): shops}`` for ``--window START:END`` (dates, END included), every shop together.
+    """``{(first day, length): shops}`` for ``--window START:END`` (dates, or period numbers for a panel read with
+    ``--freq``; END included), every shop together.
 
     Raises InputError for a malformed window, one outside the data, one that starts on the first day (no history),
     or a shop without channel values on a day of the window.
@@ -48,15 +50,19 @@ def window_groups(panel, window: str) -> dict[tuple[int, int], np.ndarray]:
     try:
         if not sep:
             raise ValueError
-        start, end = pd.Timestamp(start_text), pd.Timestamp(end_text)
+        if panel.period_index:
+            start, end = period_dates([int(start_text), int(end_text)], panel.freq)
+        else:
+            start, end = pd.Timestamp(start_text), pd.Timestamp(end_text)
     except ValueError:
-        raise InputError(f"--window must be START:END (two dates), got {window!r}") from None
+        what = "two period numbers" if panel.period_index else "two dates"
+        raise InputError(f"--window must be START:END ({what}), got {window!r}") from None
     if end < start:
         raise InputError(f"--window {window}: END is before START")
     days = np.flatnonzero((panel.dates >= start) & (panel.dates <= end))
     if days.size == 0:
-        raise InputError(f"--window {window}: no {panel.period} of the data ({panel.dates[0].date()} to "
-                         f"{panel.dates[-1].date()}) falls in it")
+        raise InputError(f"--window {window}: no {panel.period} of the data ({panel.label(0)} to "
+                         f"{panel.label(-1)}) falls in it")
     if days[0] == 0:
         raise InputError(f"--window {window}: it starts on the data's first {panel.period}; the model needs "
                          f"{panel.period}s before it")
@@ -96,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if series:
         per_day = pd.concat(series, ignore_index=True)
         require_finite(per_day[["mean", "lower", "upper"]], "the contribution series")
-        write_csv(per_day, args.series)
+        write_csv(panel.labelled(per_day), args.series)
     write_csv(table, args.out)
     if not args.quiet:
         print(f"effects: {panel.n_shops} shop(s) x {table['channel'].nunique()} channel(s); wrote {args.out}")

@@ -40,8 +40,8 @@ def plan_groups(panel) -> dict[tuple[int, int], np.ndarray]:
         start, stop = plan_days[0], plan_days[-1] + 1
         if stop - start != plan_days.size:
             raise InputError(
-                f"shop {panel.shops[s]!r}: the plan has gaps: every day from {panel.dates[start].date()} to "
-                f"{panel.dates[stop - 1].date()} needs its channel values (the horizon is longer than the plan)"
+                f"shop {panel.shops[s]!r}: the plan has gaps: every day from {panel.label(int(start))} to "
+                f"{panel.label(int(stop - 1))} needs its channel values (the horizon is longer than the plan)"
             )
         groups.setdefault((int(start), int(stop - start)), []).append(s)
     return {k: np.asarray(v) for k, v in groups.items()}
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         tables.append(fit.forecast(history, plan, interval=args.interval, seed=args.seed, progress=not args.quiet))
     table = pd.concat(tables, ignore_index=True)
     require_finite(table[["mean", "lower", "upper"]], "the forecast")
-    write_csv(table, args.out, date_format="%Y-%m-%d")
+    write_csv(panel.labelled(table), args.out, date_format="%Y-%m-%d")
     if not args.quiet:
         print(f"forecast: {panel.n_shops} shop(s), {len(table)} rows; wrote {args.out}")
     return 0

@@ -9,7 +9,9 @@ Conventions
   in the same order); identifiers are strings.
 * Dates: ISO text, integer/text ``YYYYMMDD`` (AirMMM's ``ds``) or datetimes. The grid is daily or weekly (the most
   common spacing between a shop's consecutive dates) and spans all shops; shops may cover different ranges (ragged
-  panels): rows outside a shop's range are unobserved.
+  panels): rows outside a shop's range are unobserved. With ``freq`` (``--freq D`` or ``W``) the date column holds
+  period numbers (1, 2, 3, …) instead, laid on a nominal calendar (:data:`~causalmmm_ppl.data.panel.PERIOD_ORIGIN`)
+  and written back as numbers.
 * A table without a shop column (and no ``--shop-col``) is one shop named ``"shop0"``.
 * All checks live in :mod:`causalmmm_ppl.data.validate`; every problem is one ``InputError`` line.
 """
@@ -182,6 +184,7 @@ def panel_from_args(args: Any, *, allow_missing_target: bool = False,
         frame, spec, source,
         fill_gaps=getattr(args, "fill_gaps", "error") or "error",
         context_agg=getattr(args, "context_agg", "error") or "error",
+        freq=getattr(args, "freq", "") or "",
         allow_missing_target=allow_missing_target,
         min_days=min_days,
     )
@@ -197,6 +200,7 @@ def load_panel(
     context_agg: str = "error",
     allow_missing_target: bool = False,
     min_days: int | None = None,
+    freq: str = "",
 ) -> Panel:
     """Load and validate a long panel.
 
@@ -217,6 +221,9 @@ def load_panel(
         on those rows too. Such cells are unobserved in the panel.
     min_days
         Every shop needs at least this many fully observed time steps (e.g. the training window length).
+    freq
+        ``""``: the date column holds dates; ``"D"`` or ``"W"``: it holds whole period numbers of days or weeks
+        (the panel's ``period_index``).
 
     Returns
     -------
@@ -228,7 +235,7 @@ def load_panel(
     InputError
         On any problem in the data or the column roles, with a one-line message naming file, column, shop, row.
     """
-    V.check_options(fill_gaps, context_agg, min_days)
+    V.check_options(fill_gaps, context_agg, min_days, freq)
     if isinstance(source, pd.DataFrame):
         frame, src = source, V.Source("", "frame")
         V.check_header(list(frame.columns), src)
@@ -237,12 +244,12 @@ def load_panel(
     else:
         raise InputError(f"load_panel needs a file path or a DataFrame, not {type(source).__name__}")
     return _load_frame(frame, spec, src, fill_gaps=fill_gaps, context_agg=context_agg,
-                       allow_missing_target=allow_missing_target, min_days=min_days)
+                       allow_missing_target=allow_missing_target, min_days=min_days, freq=freq)
 
 
 def _load_frame(frame: pd.DataFrame, spec: ColumnSpec, src: V.Source, *, fill_gaps: str, context_agg: str,
-                allow_missing_target: bool, min_days: int | None) -> Panel:
-    V.check_options(fill_gaps, context_agg, min_days)
+                allow_missing_target: bool, min_days: int | None, freq: str = "") -> Panel:
+    V.check_options(fill_gaps, context_agg, min_days, freq)
     spec = _plain_spec(spec)
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
@@ -259,7 +266,7 @@ def _load_frame(frame: pd.DataFrame, spec: ColumnSpec, src: V.Source, *, fill_ga
     node_vals, target_nan = _node_values(frame, spec, nodes, kinds, labels, src, allow_missing_target)
     ctx = _context_values(frame, spec, labels, src)
 
-    grid = _date_grid(frame[spec.date_col], spec, codes, labels, shops, src, single=single)
+    grid = _date_grid(frame[spec.date_col], spec, codes, labels, shops, src, single=single, freq=freq)
     t, n_time, grid_days = grid.t, grid.n_time, grid.days
     last_target = (V.check_trailing_target(target_nan, codes, t, len(shops), spec.target, shops, grid_days, src)
                    if allow_missing_target else np.full(len(shops), n_time))
@@ -276,7 +283,8 @@ def _load_frame(frame: pd.DataFrame, spec: ColumnSpec, src: V.Source, *, fill_ga
     V.check_min_days(observed.all(-1).sum(1), min_days, shops, src)
     dates = pd.date_range(pd.Timestamp(np.datetime64(int(grid_days[0]), "D")), periods=n_time, freq=grid.freq)
     return Panel(values=values, observed=observed, context=context, shops=shops, dates=dates, nodes=nodes,
-                 node_kinds=kinds, context_names=tuple(spec.context), freq=grid.freq, warnings=tuple(warnings))
+                 node_kinds=kinds, context_names=tuple(spec.context), freq=grid.freq, warnings=tuple(warnings),
+                 period_index=bool(freq))
 
 
 @dataclass(frozen=True)
@@ -305,9 +313,11 @@ class _Grid:
 
 
 def _date_grid(dates: pd.Series, spec: ColumnSpec, codes: np.ndarray, labels: np.ndarray, shops: tuple[str, ...],
-               src: V.Source, *, single: bool) -> _Grid:
-    """Parse the dates, reject duplicate (shop, date) rows, and lay the rows on a daily or weekly grid."""
-    days = V.parse_dates(dates, spec.date_col, labels, src)
+               src: V.Source, *, single: bool, freq: str = "") -> _Grid:
+    """Parse the dates (or period numbers, with ``freq``), reject duplicate (shop, date) rows, and lay the rows on a
+    daily or weekly grid."""
+    days = (V.parse_periods(dates, spec.date_col, labels, src, freq) if freq
+            else V.parse_dates(dates, spec.date_col, labels, src))
     hint = (f" (there is no shop column {spec.shop_col!r}, so the table was read as one shop; "
             "name the shop column with --shop-col)") if single else ""
     V.check_duplicates(codes, days, shops, src, hint=hint)

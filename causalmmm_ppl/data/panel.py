@@ -79,6 +79,22 @@ class ColumnSpec:
         )
 
 
+#: The nominal calendar of a table whose date column holds period numbers (``--freq``): period 0 is this day
+#: (Monday 2001-01-01, in days since 1970-01-01) and period k is k days or k weeks later.
+PERIOD_ORIGIN = 11323
+
+
+def period_step(freq: str) -> int:
+    """Days per period of a grid of frequency ``freq`` (``"D"``: 1; ``"W"`` or ``"W-..."``: 7)."""
+    return 1 if freq == "D" else 7
+
+
+def period_dates(numbers: Sequence[int] | np.ndarray, freq: str) -> pd.DatetimeIndex:
+    """The nominal dates of period numbers (``--freq``): period k is k days or weeks after :data:`PERIOD_ORIGIN`."""
+    days = PERIOD_ORIGIN + period_step(freq) * np.asarray(numbers, dtype=np.int64)
+    return pd.DatetimeIndex(days.astype("datetime64[D]")).as_unit("ns")
+
+
 @dataclass(frozen=True)
 class Panel:
     """A validated multi-shop panel on a common date grid.
@@ -98,6 +114,9 @@ class Panel:
     node_kinds : (node,) one of ``"channel"``, ``"mediator"``, ``"target"``
     context_names : (context,) str
     freq : pandas frequency string of the date grid (``"D"`` or ``"W-..."``)
+    period_index : the table numbered its periods (``--freq``) instead of dating them: ``dates`` are then the
+        nominal calendar of :data:`PERIOD_ORIGIN`, and tables written from the panel number periods the same way
+        (:meth:`labels`)
     """
 
     values: np.ndarray
@@ -110,6 +129,7 @@ class Panel:
     context_names: tuple[str, ...] = ()
     freq: str = "D"
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    period_index: bool = False
 
     def __post_init__(self) -> None:
         # Internal consistency (programming errors, not user input: user input is checked in validate.py).
@@ -183,6 +203,7 @@ class Panel:
             context_names=self.context_names,
             freq=self.freq,
             warnings=self.warnings,
+            period_index=self.period_index,
         )
 
     def select_time(self, start: int, stop: int) -> "Panel":
@@ -198,18 +219,41 @@ class Panel:
             context_names=self.context_names,
             freq=self.freq,
             warnings=self.warnings,
+            period_index=self.period_index,
         )
 
     # ------------------------------------------------------------------------------------------ conversion
+    def labels(self, dates: Sequence | pd.DatetimeIndex) -> pd.DatetimeIndex | np.ndarray:
+        """How tables name the grid's ``dates``: the dates themselves, or their period numbers (int64) when the panel
+        was read from numbered periods (``period_index``)."""
+        dates = pd.DatetimeIndex(dates)
+        if not self.period_index:
+            return dates
+        days = dates.values.astype("datetime64[D]").astype(np.int64)
+        return (days - PERIOD_ORIGIN) // period_step(self.freq)
+
+    def labelled(self, table: pd.DataFrame, column: str = "date") -> pd.DataFrame:
+        """``table`` with its ``column`` of grid dates written as :meth:`labels` (itself without ``period_index``)."""
+        if not self.period_index or column not in table.columns:
+            return table
+        out = table.copy()
+        out[column] = self.labels(out[column])
+        return out
+
+    def label(self, t: int) -> str:
+        """Grid position ``t`` as tables name it: an ISO date, or a period number."""
+        label = self.labels(self.dates[[t]])[0]
+        return str(label.date()) if isinstance(label, pd.Timestamp) else str(int(label))
+
     def to_frame(self, shop_col: str = "shop", date_col: str = "date") -> pd.DataFrame:
         """The long table: one row per observed (shop, date), node columns, then context columns.
 
-        Unobserved node values are NaN (e.g. an empty target on a plan row).
+        Unobserved node values are NaN (e.g. an empty target on a plan row). Dates are written as :meth:`labels`.
         """
         s_idx, t_idx = np.nonzero(self.observed.any(-1))
         vals = np.where(self.observed, self.values, np.nan)[s_idx, t_idx]
         df = pd.DataFrame(vals, columns=list(self.nodes))
-        df.insert(0, date_col, self.dates[t_idx])
+        df.insert(0, date_col, self.labels(self.dates[t_idx]))
         df.insert(0, shop_col, np.asarray(self.shops, dtype=object)[s_idx])
         for k, name in enumerate(self.context_names):
             df[name] = self.context[s_idx, k]
@@ -232,8 +276,8 @@ class Panel:
             "mediators": [self.nodes[i] for i in self.mediator_index],
             "target": self.target,
             "context": list(self.context_names),
-            "date_min": str(self.dates[0].date()) if self.n_time else "",
-            "date_max": str(self.dates[-1].date()) if self.n_time else "",
+            "date_min": self.label(0) if self.n_time else "",
+            "date_max": self.label(-1) if self.n_time else "",
             "zero_spend_share": float((spend == 0).mean()) if spend.size else 0.0,
             "warnings": list(self.warnings),
         }

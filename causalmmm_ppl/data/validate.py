@@ -60,6 +60,8 @@ FLAG_OF_FIELD = {
 FILL_GAPS = ("error", "zero")
 CONTEXT_AGG = ("error", "first", "mean")
 STEPS = {1: "daily", 7: "weekly"}
+#: ``--freq`` of a table whose date column holds period numbers: "" (it holds dates), daily or weekly periods.
+PERIOD_FREQS = ("", "D", "W")
 _WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 _MAX_LISTED = 12
 #: Largest |value| accepted anywhere: the model computes in float32 (max 3.4e38), with room for sums and intervals.
@@ -120,8 +122,10 @@ def column_listing(names: Sequence[str]) -> str:
 
 
 # ------------------------------------------------------------------------------------------- columns and flags
-def check_options(fill_gaps: str, context_agg: str, min_days: int | None) -> None:
+def check_options(fill_gaps: str, context_agg: str, min_days: int | None, freq: str = "") -> None:
     """Check the loader options (programming or flag errors)."""
+    if freq not in PERIOD_FREQS:
+        raise InputError(f"freq must be one of {', '.join(repr(f) for f in PERIOD_FREQS)}, not {freq!r}")
     if fill_gaps not in FILL_GAPS:
         raise InputError(f"fill_gaps must be one of {', '.join(FILL_GAPS)}, not {fill_gaps!r}")
     if context_agg not in CONTEXT_AGG:
@@ -411,6 +415,35 @@ def parse_dates(series: pd.Series, column: str, shops: np.ndarray, source: Sourc
         raise source.fail(_col(column, "date_col"), _shop(str(shops[i])), source.row(i),
                           problem=f"{series.iloc[i]!r} has a time of day; the panel needs one row per day or week")
     return days.astype(np.int64)
+
+
+def parse_periods(series: pd.Series, column: str, shops: np.ndarray, source: Source, freq: str) -> np.ndarray:
+    """Integer period numbers (``--freq D`` or ``W``) as whole days since 1970-01-01 on the nominal calendar of
+    :data:`causalmmm_ppl.data.panel.PERIOD_ORIGIN` (period 0 on that Monday, one day or one week per period).
+
+    Parameters
+    ----------
+    series : (row,) integers, or floats or text that hold whole numbers
+    shops : (row,) str
+        For messages.
+
+    Returns
+    -------
+    (row,) int64 days
+    """
+    from causalmmm_ppl.data.panel import PERIOD_ORIGIN, period_step
+
+    numbers = pd.to_numeric(series.astype(object).where(series.notna(), None), errors="coerce")
+    whole = numbers.notna() & (np.mod(numbers.fillna(0.5), 1) == 0) & (numbers.abs() < 1e6)
+    bad = np.flatnonzero(~whole.to_numpy())
+    if bad.size:
+        i = int(bad[0])
+        raw = series.iloc[i]
+        problem = ("empty period" if pd.isna(raw) or str(raw).strip() == "" else
+                   f"{raw!r} is not a whole period number; with --freq {freq} the column holds period numbers "
+                   f"(1, 2, 3, …), without it dates")
+        raise source.fail(_col(column, "date_col"), _shop(str(shops[i])), source.row(i), problem=problem)
+    return PERIOD_ORIGIN + period_step(freq) * numbers.to_numpy().astype(np.int64)
 
 
 def _to_datetime(series: pd.Series) -> pd.Series:

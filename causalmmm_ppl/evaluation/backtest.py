@@ -61,7 +61,7 @@ def blind_plan(panel: Panel, start: int, stop: int) -> Panel:
     observed = part.observed & keep
     return Panel(values=values, observed=observed, context=part.context, shops=part.shops, dates=part.dates,
                  nodes=part.nodes, node_kinds=part.node_kinds, context_names=part.context_names, freq=part.freq,
-                 warnings=part.warnings)
+                 warnings=part.warnings, period_index=part.period_index)
 
 
 def training_scale(history: Panel, node: int) -> np.ndarray:

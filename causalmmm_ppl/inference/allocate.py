@@ -97,7 +97,7 @@ def scale_channels(plan: Panel, channels: Sequence[str], multipliers: np.ndarray
     values[..., idx] = values[..., idx] * np.asarray(multipliers, dtype=float)[:, None, :]
     return Panel(values=values, observed=plan.observed, context=plan.context, shops=plan.shops, dates=plan.dates,
                  nodes=plan.nodes, node_kinds=plan.node_kinds, context_names=plan.context_names, freq=plan.freq,
-                 warnings=plan.warnings)
+                 warnings=plan.warnings, period_index=plan.period_index)
 
 
 def read_bounds(frame: pd.DataFrame, channels: Sequence[str], source: str = "--bounds") -> tuple[np.ndarray, np.ndarray]:

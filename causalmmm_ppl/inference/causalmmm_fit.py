@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 from collections.abc import Iterator
@@ -498,9 +499,12 @@ class CausalMMMFit:
             "loss": self.log.loss,
             "seconds": self.log.seconds,
             "edge_population": self.guide.population.to_dict() if self.guide.population is not None else None,
+            "period_index": self.train_panel.period_index,
         }
         (d / "fit.json").write_text(json.dumps(meta))
-        self.train_panel.to_frame().to_parquet(d / "train_panel.parquet", index=False)
+        # with its grid's dates (nominal ones for numbered periods), so that it reads back without --freq
+        dated = dataclasses.replace(self.train_panel, period_index=False)
+        dated.to_frame().to_parquet(d / "train_panel.parquet", index=False)
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "CausalMMMFit":
@@ -535,6 +539,7 @@ class CausalMMMFit:
         cols = ColumnSpec(target=nodes[-1], channels=nodes[:-1], mediators=mediators, context=schema.context_names)
         with _run_file(d / "train_panel.parquet"):
             panel = load_panel(pd.read_parquet(d / "train_panel.parquet"), cols)
+        panel = dataclasses.replace(panel, period_index=bool(meta.get("period_index", False)))
         model, guide = build_model(panel, spec)
         state = _read_weights(d)
         try:
@@ -564,7 +569,7 @@ class CausalMMMFit:
         if not plan.observed[..., ch].all():
             s, t = np.argwhere(~plan.observed[..., ch].all(-1))[0]
             raise InputError(
-                f"plan: shop {plan.shops[s]!r} has no channel values on {plan.dates[t].date()}: "
+                f"plan: shop {plan.shops[s]!r} has no channel values on {plan.label(int(t))}: "
                 "the plan must give every channel on every forecast day"
             )
         plan_scaled = link_values(scaler.transform(plan.values), self.spec.link)[..., ch]  # (shop, horizon, channel)
@@ -755,7 +760,7 @@ def fit_causalmmm(
     if missing_target.any():
         s, t = np.argwhere(missing_target)[0]
         raise InputError(
-            f"shop {panel.shops[s]!r}, {panel.dates[t].date()}: target {panel.target!r} is empty in a training row; "
+            f"shop {panel.shops[s]!r}, {panel.label(int(t))}: target {panel.target!r} is empty in a training row; "
             "forecast such rows with `causalmmm forecast` instead"
         )
     if panel.n_time < 3:

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from causalmmm_ppl._io import restore_formulas
+from causalmmm_ppl.data.panel import period_dates
 from causalmmm_ppl.evaluation.inference_data import read_inference_data
 
 __all__ = ["RunContents", "read_run", "run_kind"]
@@ -94,6 +95,10 @@ def read_run(path: str | os.PathLike[str], effects: str | os.PathLike[str] | Non
     idata = read_inference_data(p / "idata.nc")
     tables = {name: _read_csv(p / f"{name}.csv")
               for name in ("edges", "forecast", "diagnostics", "contribution_shares") if (p / f"{name}.csv").is_file()}
+    reading = p / "model" / "reading.json"
+    freq = str(_read_json(reading).get("freq") or "") if reading.is_file() else ""
+    if freq and "forecast" in tables:  # numbered periods (--freq): on the nominal calendar of the run's history
+        tables["forecast"]["date"] = period_dates(tables["forecast"]["date"].astype(int), freq)
     if effects is not None:
         table = _read_csv(Path(effects))
         missing = [c for c in ("shop", "channel", "kind", "mean", "lower", "upper", "spend", "roas", "mroas")

@@ -221,3 +221,40 @@ def test_meridian_geo_panel_loads(shared_data):
                                      shop_col="geo", date_col="time"))
     assert panel.n_shops == 40 and panel.n_time == 156 and panel.freq == "W-MON"
     assert panel.shops[:3] == ("Geo0", "Geo1", "Geo10") and panel.observed.all()
+
+
+# ------------------------------------------------------------------------------------------- numbered periods
+def test_numbered_weeks_load_on_a_nominal_calendar_and_write_back_as_numbers():
+    """``freq="W"``: the date column holds week numbers; the grid is weekly from a fixed origin, ragged shops keep
+    their own range, and tables written from the panel number the weeks as the input did."""
+    weeks = list(range(1, 13))
+    frame = pd.concat([
+        pd.DataFrame({"shop": "a", "week": weeks, "tv": np.arange(12.0) + 1, "sales": np.arange(12.0) + 5}),
+        pd.DataFrame({"shop": "b", "week": weeks[3:], "tv": np.ones(9), "sales": np.ones(9) * 2}),
+    ])
+    spec = ColumnSpec(target="sales", channels=("tv",), date_col="week")
+    panel = load_panel(frame, spec, freq="W")
+    assert panel.period_index and panel.freq.startswith("W") and panel.n_time == 12
+    assert panel.dates[0] == pd.Timestamp("2001-01-08")  # week 1 = one week after period 0 (Monday 2001-01-01)
+    assert panel.observed[1, :3].sum() == 0 and panel.observed[1, 3:].all()
+    back = panel.to_frame(date_col="week")
+    assert back["week"].tolist() == weeks + weeks[3:]
+    assert panel.summary()["date_min"] == "1" and panel.summary()["date_max"] == "12"
+    assert_panels_equal(load_panel(back, spec, freq="W"), panel)
+    daily = load_panel(frame.assign(week=frame["week"].astype(str)), spec, freq="D")  # text digits, daily periods
+    assert daily.freq == "D" and daily.dates[1] - daily.dates[0] == pd.Timedelta(days=1)
+    # without --freq the same integers are read as YYYYMMDD dates, which they are not
+    with pytest.raises(InputError, match="cannot read the date"):
+        load_panel(frame, spec)
+
+
+@pytest.mark.parametrize("bad, problem", [(2.5, "not a whole period number"), ("w3", "not a whole period number"),
+                                          (None, "empty period")])
+def test_a_period_that_is_not_a_whole_number_is_one_line_naming_column_shop_and_row(bad, problem):
+    frame = pd.DataFrame({"shop": "a", "week": [1, 2, 3, 4], "tv": 1.0, "sales": 2.0}).astype({"week": object})
+    frame.loc[2, "week"] = bad
+    with pytest.raises(InputError, match=problem) as info:
+        load_panel(frame, ColumnSpec(target="sales", channels=("tv",), date_col="week"), freq="W")
+    assert "'week'" in str(info.value) and "shop 'a'" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(InputError, match="freq must be one of"):
+        load_panel(frame, ColumnSpec(target="sales", channels=("tv",), date_col="week"), freq="M")
