@@ -127,7 +127,7 @@ def _add_commands(sub) -> None:
     add_common(p)
 
     p = sub.add_parser("validate", help="check a panel and print a summary")
-    p.add_argument("data", help="CSV or Parquet file, one row per shop and day")
+    p.add_argument("data", help="CSV or Parquet file, one row per shop and period (day or week)")
     add_column_flags(p)
     p.add_argument("--window", type=int, default=None, help="training window length the panel must allow")
     p.add_argument("--model", choices=("causalmmm", "btvc"), default=None,
@@ -139,7 +139,7 @@ def _add_commands(sub) -> None:
     add_common(p)
 
     p = sub.add_parser("fit", help="fit a model to a panel")
-    p.add_argument("data", help="CSV or Parquet file, one row per shop and day")
+    p.add_argument("data", help="CSV or Parquet file, one row per shop and period (day or week)")
     add_column_flags(p)
     p.add_argument("--model", choices=("causalmmm", "btvc"), default="causalmmm",
                    help="CausalMMM (graph, SVI) or the BTVC baseline (NumPyro)")
@@ -162,13 +162,14 @@ def _add_commands(sub) -> None:
     p = sub.add_parser("effects", help="each channel's effect on the target over the plan rows of DATA (ROAS, mROAS)")
     add_run_data(p, "history and a plan: trailing rows with an empty target")
     p.add_argument("--window", default=None,
-                   help="START:END (dates): effects over these past days instead of the plan rows")
+                   help="START:END (dates, or period numbers with --freq; END included): effects over these past "
+                        "periods instead of the plan rows")
     p.add_argument("--interval", type=float, default=0.9, help="central credible interval")
     p.add_argument("--draws", type=int, default=None, help="posterior draws (default: the run's num_draws)")
     p.add_argument("--curves", default=None,
                    help="also write response curves: the target over the plan vs 0-2x each channel's planned spend")
     p.add_argument("--series", default=None,
-                   help="also write each channel's contribution (total effect) on each day of the window")
+                   help="also write each channel's contribution (total effect) on each period of the window")
     p.add_argument("--out", required=True, help="effects CSV")
     add_common(p)
 

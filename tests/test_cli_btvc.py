@@ -164,3 +164,23 @@ def test_allocate_on_a_btvc_run(runs, data_csv, tmp_path, capsys):
     fc = {name: pd.read_csv(tmp_path / f"fc_{name}.csv") for name in ("plan", "new")}
     assert len(fc["new"]) == 2 * 7 and set(fc["new"]["node"]) == {"y"}
     assert fc["new"]["mean"].sum() < fc["plan"]["mean"].sum()
+
+
+def test_a_btvc_run_on_numbered_days_writes_and_reads_day_numbers(data_csv, tmp_path, capsys):
+    """``--freq D``: BTVC's holdout forecast and contributions number the days as the input did, and a forecast
+    from the run reads a numbered plan without the flag."""
+    frame = pd.read_csv(data_csv)
+    frame["date"] = frame.groupby("shop")["date"].rank(method="first").astype(int) + 100  # days 101..190
+    frame.to_csv(tmp_path / "days.csv", index=False)
+    run = tmp_path / "run"
+    assert _fit(tmp_path / "days.csv", run, _config(tmp_path, "svi", method="svi"), "--steps", "200",
+                "--holdout", "5", "--freq", "D") == 0
+    assert sorted(pd.read_csv(run / "forecast.csv")["date"].unique()) == [186, 187, 188, 189, 190]
+    assert pd.read_csv(run / "contributions.csv")["date"].min() == 101
+    plan = frame[frame["date"] > 185].copy()
+    plan["y"] = np.nan
+    history = frame[frame["date"] <= 185]
+    pd.concat([history, plan]).to_csv(tmp_path / "plan.csv", index=False)
+    assert main(["forecast", str(run), "--data", str(tmp_path / "plan.csv"), "--out", str(tmp_path / "f.csv"),
+                 "--quiet"]) == 0
+    assert sorted(pd.read_csv(tmp_path / "f.csv")["date"].unique()) == [186, 187, 188, 189, 190]
