@@ -89,10 +89,30 @@ def period_step(freq: str) -> int:
     return 1 if freq == "D" else 7
 
 
+def period_days(numbers: Sequence[int] | np.ndarray, freq: str) -> np.ndarray:
+    """The nominal dates of period numbers (``--freq``) as whole days since 1970-01-01: period k is k days or weeks
+    after :data:`PERIOD_ORIGIN`. ``(period,)`` int64."""
+    return PERIOD_ORIGIN + period_step(freq) * np.asarray(numbers, dtype=np.int64)
+
+
+def period_numbers(dates: pd.DatetimeIndex, freq: str) -> np.ndarray:
+    """The period numbers of nominal dates (the inverse of :func:`period_days`): ``(period,)`` int64."""
+    days = pd.DatetimeIndex(dates).values.astype("datetime64[D]").astype(np.int64)
+    return (days - PERIOD_ORIGIN) // period_step(freq)
+
+
 def period_dates(numbers: Sequence[int] | np.ndarray, freq: str) -> pd.DatetimeIndex:
-    """The nominal dates of period numbers (``--freq``): period k is k days or weeks after :data:`PERIOD_ORIGIN`."""
-    days = PERIOD_ORIGIN + period_step(freq) * np.asarray(numbers, dtype=np.int64)
-    return pd.DatetimeIndex(days.astype("datetime64[D]")).as_unit("ns")
+    """The nominal dates of period numbers (``--freq``), as a nanosecond DatetimeIndex."""
+    return pd.DatetimeIndex(period_days(numbers, freq).astype("datetime64[D]")).as_unit("ns")
+
+
+def period_range(freq: str) -> tuple[int, int]:
+    """The first and last period numbers whose nominal dates a nanosecond DatetimeIndex holds (the calendar
+    features, InferenceData coordinates and plots need one): about 1678 to 2262."""
+    first = pd.Timestamp.min.ceil("D").value // 86_400_000_000_000
+    last = pd.Timestamp.max.floor("D").value // 86_400_000_000_000
+    step = period_step(freq)
+    return -((PERIOD_ORIGIN - first) // step), (last - PERIOD_ORIGIN) // step
 
 
 @dataclass(frozen=True)
@@ -227,10 +247,7 @@ class Panel:
         """How tables name the grid's ``dates``: the dates themselves, or their period numbers (int64) when the panel
         was read from numbered periods (``period_index``)."""
         dates = pd.DatetimeIndex(dates)
-        if not self.period_index:
-            return dates
-        days = dates.values.astype("datetime64[D]").astype(np.int64)
-        return (days - PERIOD_ORIGIN) // period_step(self.freq)
+        return period_numbers(dates, self.freq) if self.period_index else dates
 
     def labelled(self, table: pd.DataFrame, column: str = "date") -> pd.DataFrame:
         """``table`` with its ``column`` of grid dates written as :meth:`labels` (itself without ``period_index``)."""

@@ -431,11 +431,11 @@ def parse_periods(series: pd.Series, column: str, shops: np.ndarray, source: Sou
     -------
     (row,) int64 days
     """
-    from causalmmm_ppl.data.panel import PERIOD_ORIGIN, period_step
+    from causalmmm_ppl.data.panel import period_days, period_range
 
     numbers = pd.to_numeric(series.astype(object).where(series.notna(), None), errors="coerce")
-    whole = numbers.notna() & (np.mod(numbers.fillna(0.5), 1) == 0) & (numbers.abs() < 1e6)
-    bad = np.flatnonzero(~whole.to_numpy())
+    whole = (numbers.notna() & (np.mod(numbers.fillna(0.5), 1) == 0)).to_numpy()
+    bad = np.flatnonzero(~whole)
     if bad.size:
         i = int(bad[0])
         raw = series.iloc[i]
@@ -443,7 +443,14 @@ def parse_periods(series: pd.Series, column: str, shops: np.ndarray, source: Sou
                    f"{raw!r} is not a whole period number; with --freq {freq} the column holds period numbers "
                    f"(1, 2, 3, …), without it dates")
         raise source.fail(_col(column, "date_col"), _shop(str(shops[i])), source.row(i), problem=problem)
-    return PERIOD_ORIGIN + period_step(freq) * numbers.to_numpy().astype(np.int64)
+    first, last = period_range(freq)
+    far = np.flatnonzero((numbers.to_numpy() < first) | (numbers.to_numpy() > last))
+    if far.size:
+        i = int(far[0])
+        raise source.fail(_col(column, "date_col"), _shop(str(shops[i])), source.row(i), problem=(
+            f"period {series.iloc[i]!r} is out of range: with --freq {freq} period numbers run from {first} to {last} "
+            "(number the periods from 1, not as years and weeks)"))
+    return period_days(numbers.to_numpy(), freq)
 
 
 def _to_datetime(series: pd.Series) -> pd.Series:

@@ -258,3 +258,12 @@ def test_a_period_that_is_not_a_whole_number_is_one_line_naming_column_shop_and_
     assert "'week'" in str(info.value) and "shop 'a'" in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(InputError, match="freq must be one of"):
         load_panel(frame, ColumnSpec(target="sales", channels=("tv",), date_col="week"), freq="M")
+
+
+def test_period_numbers_beyond_the_nominal_calendar_are_one_line():
+    """Year-and-week codes (202401, …) are not period numbers: their nominal dates would pass 2262, where the
+    calendar features and InferenceData coordinates end."""
+    frame = pd.DataFrame({"shop": "a", "week": [202401, 202402, 202403], "tv": 1.0, "sales": 2.0})
+    with pytest.raises(InputError, match="out of range: with --freq W period numbers run from") as info:
+        load_panel(frame, ColumnSpec(target="sales", channels=("tv",), date_col="week"), freq="W")
+    assert "202401" in str(info.value) and "\n" not in str(info.value)
