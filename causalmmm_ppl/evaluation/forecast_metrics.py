@@ -1,4 +1,4 @@
-"""Forecast metrics: MSE, MAE, CRPS from draws, central-interval coverage; in original and scaled units.
+"""Forecast metrics: MSE, MAE, WAPE, CRPS from draws, central-interval coverage; in original and scaled units.
 
 Conventions: ``observed`` has any shape ``(...)``; point forecasts have the same shape; draws have a leading draw axis
 ``(draw, ...)``. ``mask`` (same shape as ``observed``, bool) selects the values that count (e.g. observed target
@@ -57,6 +57,15 @@ def mae(pred: np.ndarray, observed: np.ndarray, mask: np.ndarray | None = None) 
     """Mean absolute error over the values that count."""
     pred, observed = _check_point(pred, observed)
     return _mean(np.abs(pred - observed), _mask(observed, mask))
+
+
+def wape(pred: np.ndarray, observed: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Weighted absolute percentage error Σ|ŷ − y| / Σ|y| over the values that count (pooled over shops and
+    periods, so large shops weigh more); NaN where the observed values that count sum to 0."""
+    pred, observed = _check_point(pred, observed)
+    ok = _mask(observed, mask)
+    total = float(np.abs(observed[ok]).sum())
+    return float(np.abs(pred - observed)[ok].sum() / total) if total > 0 else float("nan")
 
 
 def crps_draws(draws: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -131,8 +140,9 @@ def forecast_report(
 
     Returns
     -------
-    dict with mse, mae, crps, coverage, width and, with ``scale``, mse_scaled, mae_scaled, crps_scaled; n (values
-    counted)
+    dict with mse, mae, wape, crps, coverage, width and, with ``scale``, mse_scaled, mae_scaled, crps_scaled; n
+    (values counted). ``wape`` reads the median of the draws (the point that minimises absolute error), the others
+    ``point``
     """
     draws, observed = _check_draws(draws, observed)
     pred = draws.mean(0) if point is None else np.asarray(point, dtype=float)
@@ -141,6 +151,7 @@ def forecast_report(
         "n": int(ok.sum()),
         "mse": mse(pred, observed, ok),
         "mae": mae(pred, observed, ok),
+        "wape": wape(np.median(draws, axis=0), observed, ok),
         "crps": crps(draws, observed, ok),
         "coverage": coverage(draws, observed, level, ok),
         "width": interval_width(draws, observed, level, ok),

@@ -27,10 +27,11 @@ SCRIPTS = {
     "param_recovery": "## Contribution recovery on PyMC Labs' benchmark data",
     "rollout_history": "## Rollout history",
     "switching": "## On/off persistence",
+    "real_panels": "## Real panels",
 }
 #: Flags beyond ``--quick --no-write`` (one scenario where every scenario runs the same code).
 EXTRA = {"allocation": ["--scenarios", "sim2"], "param_recovery": ["--scenarios", "small_business"],
-         "switching": ["--scenarios", "sim1_demo"]}
+         "switching": ["--scenarios", "sim1_demo"], "real_panels": ["--scenarios", "robyn"]}
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))

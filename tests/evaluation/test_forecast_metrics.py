@@ -20,6 +20,7 @@ from causalmmm_ppl.evaluation.forecast_metrics import (
     interval_width,
     mae,
     mse,
+    wape,
 )
 
 
@@ -30,6 +31,23 @@ def test_mse_mae_hand_computed_and_sklearn():
     assert mae(p, y) == pytest.approx((0.5 + 0 + 2 + 0 + 2 + 0) / 6)
     assert mse(p, y) == pytest.approx(mean_squared_error(y.ravel(), p.ravel()))
     assert mae(p, y) == pytest.approx(mean_absolute_error(y.ravel(), p.ravel()))
+
+
+def test_wape_hand_computed_pooled_and_scale_free():
+    y = np.array([[10.0, 20.0], [100.0, 0.0]])
+    p = np.array([[12.0, 20.0], [90.0, 5.0]])
+    assert wape(p, y) == pytest.approx((2 + 0 + 10 + 5) / 130)  # pooled: the large shop weighs more
+    assert wape(3 * p, 3 * y) == pytest.approx(wape(p, y))
+    assert wape(y, y) == 0.0
+    assert math.isnan(wape(p[:, 1], np.zeros(2)))
+    assert wape(p, y, np.array([[True, True], [False, False]])) == pytest.approx(2 / 30)
+
+
+def test_forecast_report_wape_reads_the_median():
+    y = np.array([1.0, 2.0])
+    draws = np.array([[1.0, 2.0], [1.0, 2.0], [100.0, 2.0]])  # one wild draw moves the mean, not the median
+    r = forecast_report(draws, y)
+    assert r["wape"] == 0.0 and r["mae"] > 10
 
 
 def test_mask_and_nan_are_left_out():

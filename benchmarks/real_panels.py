@@ -1,0 +1,165 @@
+"""Real panels: holdout forecasts of CausalMMM and BTVC on public weekly MMM panels, against last value and seasonal
+naive.
+
+Writes the section "Real panels" of docs/benchmarks.md. Every panel is split at its last ``HOLDOUT`` weeks: the
+models are fitted on the weeks before and forecast the target over the holdout given the actual spend of those weeks
+(the plan; mediators and the target are blanked: ``causalmmm_ppl.evaluation.backtest.blind_plan``). Scored over
+weeks 1..h for h in ``HORIZONS`` (:func:`causalmmm_ppl.evaluation.backtest.score_origin`): WAPE (median of the draws
+as the point, pooled over shops and weeks), CRPS in scaled units (divided by the shop's mean target over its training
+weeks) and the share of holdout values inside the central 90% interval.
+
+Panels (``datasets/``, with their licences):
+
+- ``meridian``: Meridian's geo panel (40 geos × 156 weeks; target conversions; channels: 5 paid channels' spend,
+  organic impressions and Promo; context: population);
+- ``robyn``: Robyn's simulated weekly data (one unit × 208 weeks; target revenue; channels: the spend of TV, OOH,
+  print, Facebook and search, and newsletter);
+- ``pymc_example``: PyMC-Marketing's ``mmm_example`` (one unit × 179 weeks; target y; channels x1, x2 and the two
+  event dummies, which BTVC reads as controls).
+
+Signed or categorical covariates (Meridian's competitor sales and sentiment, Robyn's competitor sales and events)
+are left out: neither model takes time-varying controls yet.
+
+Methods, on the same split: CausalMMM (``CausalMMMSpec()``), BTVC (``BTVCSpec()``; NUTS with its defaults on the
+one-unit panels, the SVI fast path on Meridian's 40 geos), **last value** (the target's last training week repeated,
+bootstrapped week-to-week changes for the spread: ``seasonal_naive.forecast(season=1)``) and **seasonal naive** (the
+same week of the last year). Seeds 0, 1, 2 (model fits and draws); mean ± sd over seeds.
+
+``python -m benchmarks.real_panels`` (full); ``--quick`` runs tiny settings (the test suite runs it so the script
+cannot rot).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks._doc import mean_sd, panel_benchmark, section_head
+
+TITLE = "## Real panels"
+DATASETS = Path(__file__).resolve().parents[1] / "datasets"
+SCENARIOS = ("meridian", "robyn", "pymc_example")
+SEEDS = (0, 1, 2)
+HOLDOUT = 13  # weeks: one quarter
+HORIZONS = (4, 13)
+NUM_DRAWS = 200
+METHODS = ("CausalMMM", "BTVC", "last value", "seasonal naive")
+QUICK_SPEC = dict(steps=10, batch_shops=2, window=30, num_draws=8, hidden=8, encoder_hidden=16)
+#: one-unit panels: BTVC by NUTS (its default); more units: the SVI fast path
+NUTS_MAX_SHOPS = 4
+
+
+def load(name: str, quick: bool):
+    """The panel ``name`` (see the module docstring) and BTVC's controls."""
+    from causalmmm_ppl.data.load import load_panel
+    from causalmmm_ppl.data.panel import ColumnSpec
+
+    if name == "meridian":
+        from benchmarks.forecasting import meridian_panel
+
+        return meridian_panel(2 if quick else None), ()
+    if name == "robyn":
+        channels = ("tv_S", "ooh_S", "print_S", "facebook_S", "search_S", "newsletter")
+        spec = ColumnSpec(target="revenue", channels=channels, date_col="DATE")
+        return load_panel(DATASETS / "robyn" / "dt_simulated_weekly.csv", spec), ()
+    if name == "pymc_example":
+        spec = ColumnSpec(target="y", channels=("x1", "x2", "event_1", "event_2"), date_col="date_week")
+        return load_panel(DATASETS / "pymc-marketing" / "mmm_example.csv", spec), ("event_1", "event_2")
+    raise ValueError(f"unknown panel {name!r}")
+
+
+def _target_draws(plan, target: np.ndarray) -> np.ndarray:
+    """(draw, shop, H) target draws → (draw, shop, H, node) with the target last (other nodes NaN)."""
+    out = np.full(target.shape + (plan.n_nodes,), np.nan)
+    out[..., -1] = target
+    return out
+
+
+def score_panel(scenario: str, seed: int, quick: bool) -> dict:
+    """Split one panel, fit both models, forecast the holdout with every method and score it (a worker process)."""
+    from causalmmm_ppl import _runtime
+
+    _runtime.configure(1)
+    from causalmmm_ppl.evaluation.backtest import blind_plan, score_origin
+    from causalmmm_ppl.evaluation.baselines import seasonal_naive
+    from causalmmm_ppl.inference.btvc import fit_btvc
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
+    from causalmmm_ppl.models.spec import CausalMMMSpec
+
+    panel, controls = load(scenario, quick)
+    split = panel.n_time - HOLDOUT
+    history, plan, truth = panel.select_time(0, split), blind_plan(panel, split, panel.n_time), \
+        panel.select_time(split, panel.n_time)
+    if panel.n_shops <= NUTS_MAX_SHOPS and not quick:
+        inference = BTVCInference()
+    else:  # quick: the SVI path with a few steps (a NUTS compile would dominate the test's time)
+        inference = BTVCInference(method="svi", svi_steps=20 if quick else 3000, svi_draws=NUM_DRAWS)
+
+    def causalmmm():
+        fit = fit_causalmmm(history, CausalMMMSpec(**(QUICK_SPEC if quick else {})), seed=seed, progress=False)
+        return fit, lambda: fit.forecast_samples(history, plan, num_draws=NUM_DRAWS, seed=seed)
+
+    def btvc():
+        fit = fit_btvc(history, BTVCSpec(controls=controls), inference, seed=seed, progress=False)
+        return fit, lambda: _target_draws(plan, fit.forecast_samples(plan, seed=seed + 2))
+
+    def naive(season):
+        return None, lambda: seasonal_naive.forecast(history, plan, num_draws=NUM_DRAWS, season=season, seed=seed)
+
+    makers = {"CausalMMM": causalmmm, "BTVC": btvc, "last value": lambda: naive(1), "seasonal naive": lambda: naive(None)}
+    out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
+                 "btvc_method": inference.method}
+    for name, make in makers.items():
+        t0 = time.perf_counter()
+        _, forecast = make()
+        t1 = time.perf_counter()
+        draws = np.asarray(forecast(), dtype=float)
+        t2 = time.perf_counter()
+        rows = score_origin(draws, truth, history, HORIZONS, [panel.n_nodes - 1])
+        out[name] = {"fit_s": t1 - t0, "forecast_s": t2 - t1} | {
+            f"{k}_{r['horizon']}": r[k] for r in rows for k in ("wape", "crps_scaled", "coverage")}
+    return out
+
+
+def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
+    lines = [
+        *section_head(TITLE, command),
+        "",
+        f"Each panel's last {HOLDOUT} weeks are held out; the models are fitted on the weeks before and forecast the "
+        "target over the holdout given the holdout's actual spend (mediators and the target blanked). WAPE: "
+        "Σ|median − y| / Σ|y| over shops and weeks 1..h; CRPS in units of the shop's mean training target (from "
+        f"{NUM_DRAWS} draws); coverage: share of holdout values inside the central 90% interval. Mean ± sd over "
+        f"seeds {', '.join(map(str, seeds))} (fits, draws and bootstraps). Seconds on one core, two panels at a time.",
+        "",
+    ]
+    for scenario in dict.fromkeys(r["scenario"] for r in results):
+        rows = [r for r in results if r["scenario"] == scenario]
+        h_lo, h_hi = HORIZONS
+        lines += [
+            f"### {scenario}: {rows[0]['shape']} (shops × nodes × weeks), BTVC by {rows[0]['btvc_method'].upper()}",
+            "",
+            f"| method | WAPE 1..{h_lo} | WAPE 1..{h_hi} | CRPS (scaled) 1..{h_hi} | 90% coverage 1..{h_hi} "
+            "| fit s | forecast s |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for m in METHODS:
+            cells = [mean_sd([r[m][f"wape_{h_lo}"] for r in rows]), mean_sd([r[m][f"wape_{h_hi}"] for r in rows]),
+                     mean_sd([r[m][f"crps_scaled_{h_hi}"] for r in rows]),
+                     mean_sd([r[m][f"coverage_{h_hi}"] for r in rows]),
+                     f"{np.mean([r[m]['fit_s'] for r in rows]):.1f}",
+                     f"{np.mean([r[m]['forecast_s'] for r in rows]):.1f}"]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return panel_benchmark(argv, module="benchmarks.real_panels", title=TITLE, description=__doc__.splitlines()[0],
+                           scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=(0,), score_panel=score_panel, render=render)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
