@@ -14,6 +14,7 @@ from causalmmm_ppl.cli import main
 from causalmmm_ppl.data.panel import period_dates
 from causalmmm_ppl.evaluation.inference_data import read_inference_data
 from causalmmm_ppl.reporting.run import read_run
+from causalmmm_ppl.reporting.sections import data_section
 from tests.cli_contract import assert_one_line_error, run_cli
 
 FAST = {"steps": 20, "batch_shops": 4, "window": 40, "num_draws": 16, "checkpoint_every": 10}
@@ -409,5 +410,8 @@ def test_a_panel_of_numbered_weeks_fits_forecasts_and_reports_in_week_numbers(pa
     code, _, err = run_cli(capsys, "effects", run, "--data", tmp_path / "weeks.csv",
                            "--window", "2020-01-01:2020-02-01", "--out", tmp_path / "e2.csv")
     assert_one_line_error(code, err, "two period numbers")
-    drawn = read_run(run).tables["forecast"]["date"]  # what the report plots: weeks on the run's nominal calendar
+    contents = read_run(run)
+    drawn = contents.tables["forecast"]["date"]  # what the report plots: weeks on the run's nominal calendar ...
     assert list(pd.DatetimeIndex(drawn.unique()).sort_values()) == list(period_dates([56, 57, 58, 59, 60], "W"))
+    assert contents.freq == "W"  # ... labelled with their numbers (plots.number_periods)
+    assert "periods 1 to 55;" in data_section(contents).parts[0]

@@ -355,8 +355,8 @@ def _run_nuts(data: BTVCData, y: jax.Array, spec: BTVCSpec, l_max: int, inf: BTV
               progress: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """NUTS in the coordinates ``inf.nuts_reparam`` names, on one flat parameter vector ``(param,)``.
 
-    A flat vector (not NumPyro's dict of sites) keeps the sampler's per-leapfrog bookkeeping to one array: on sim2
-    it cut the time per leapfrog step by about 10% with the same draws. The shear's slopes are the ``coef_mean`` of
+    A flat vector (not NumPyro's dict of sites) keeps the sampler's per-leapfrog bookkeeping to one array (less
+    time per leapfrog step, the same draws). The shear's slopes are the ``coef_mean`` of
     the SVI start's mean (``nuts_init="svi"``), else of the prior mean.
     """
     from jax.flatten_util import ravel_pytree

@@ -209,17 +209,10 @@ class BTVCInference:
         while the mass matrix is still being learned. Defaults: target acceptance 0.85, depth 7 during warm-up and 8
         (at most 255 leapfrog steps per draw) for the draws. A depth cap leaves NUTS exact (every tree, truncated
         or not, keeps the posterior invariant); it only shortens the trajectories of draws that would have built a
-        deeper tree, which costs effective samples per draw but bounds the time per draw. On the 676-day sim2
-        shops (``benchmarks.btvc_nuts``, 4 chains × 1000 + 1000, target 0.8) the draws' trees were 255 steps
-        (depth 8) on seeds 0 and 2 and 511 on some chains of seed 1: with depth 10 for the draws
-        seed 1 averaged 383–431 steps and took 171 s on both cores against 106 s for seeds 0 and 2.
-        With these defaults every shop costs about the same: seeds 0, 1, 2 on one core 197.8, 203.4 and 208.4 s
-        (about half that on both cores), no divergences, largest R-hat 1.006, worst bulk ESS 900–1250 in 4000
-        draws. Target 0.85 rather than 0.8: with the cap it costs no extra leapfrog steps (the trees stay at
-        255), and at 0.8 seed 2 had one divergent transition (0.9 had no divergences on the three shops either,
-        but the weekly mmm_example fit of the tests then had R-hat 1.013). The depth 7 during warm-up stays:
-        with depth 10 throughout, the first ~100 warm-up iterations of every chain ran at the depth limit (1023
-        leapfrog steps) while the mass matrix was still the SVI start's.
+        deeper tree, which costs effective samples per draw but bounds the time per draw. Target 0.85: with the cap
+        it costs no extra leapfrog steps; the shallower warm-up depth keeps the first warm-up iterations, run with
+        the SVI start's mass matrix, off the depth limit. Their cost, ESS and R-hat are measured in
+        ``docs/benchmarks.md``, "BTVC (NumPyro): NUTS and SVI cost".
     nuts_reparam
         Coordinates NUTS moves in; the model and its posterior are the same in all of them (a linear shear of the
         unconstrained space with unit Jacobian, undone on every draw). ``"none"`` (default): the model's own
@@ -227,10 +220,8 @@ class BTVCInference:
         ``level_init + sum_k c_k log coef_mean[k]``, with ``c_k`` the channel's ``coef_mean`` at the SVI start's
         mean: the tangent of ``level_init + sum_k coef_mean[k]`` (with ``coef_at_average`` and
         ``level_anchor="mean"``, the mean level plus the channels' average contributions, about the target's mean),
-        which the data pin down while its parts trade off. On one sim2 shop (4 chains × 1000 + 1000, one core) it
-        shortened the trees from about 310 to 255 leapfrog steps and raised the worst bulk ESS per second about
-        1.5-fold, with 2 divergent transitions; on the weekly mmm_example (2 chains × 500 + 1000) it gave one
-        divergence where the default gives none, so it is not the default.
+        which the data pin down while its parts trade off. An option, not the default: it shortened the trees on a
+        daily shop and gave a divergence on a weekly one where the default gives none.
     nuts_init, nuts_init_steps
         How NUTS starts: ``"svi"`` (default) fits a mean-field normal guide for ``nuts_init_steps`` Adam steps
         (learning rate ``svi_lr``) first; each chain starts at its own draw from it and the warm-up starts from its

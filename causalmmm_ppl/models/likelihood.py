@@ -9,10 +9,8 @@ multiplicatively (a campaign doubles spend, a budget rule trims it by a share). 
 
 with ``l`` the decoder's on-logit and ``loc`` its location for log-spend. On the identity scale the zero days and
 the bursts swamp a budget effect (a parent's quiet week trimming a child's spend by a third); on log-spend among
-active days it is a shift of the mean. With the true parents' transformed spend added to a channel's own lags, the
-per-day log-likelihood gain per true parent is about 2.5 times larger on this scale than on the identity scale
-(ordinary least squares on sim2, seed 0: 0.040 against 0.016 nats per day and parent; see
-``docs/benchmarks.md``, "Edge diagnostics").
+active days it is a shift of the mean, and a true parent buys more log-likelihood per day there
+(``docs/benchmarks.md``, "Edge diagnostics").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 Save with :func:`save_figure` or turn into PNG bytes with :func:`figure_png` (both close the figure).
 """
 
-from causalmmm_ppl.plots._common import DEFAULT_DPI, figure_png, save_figure
+from causalmmm_ppl.plots._common import DEFAULT_DPI, figure_png, number_periods, save_figure
 from causalmmm_ppl.plots.btvc import beta_paths, contribution_shares
 from causalmmm_ppl.plots.effects import channel_effects, response_curve
 from causalmmm_ppl.plots.diagnostics import diagnostics_summary, rank_plot, trace_plot
@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_DPI",
     "figure_png",
     "save_figure",
+    "number_periods",
     "edge_table",
     "edge_heatmaps",
     "graph_drawing",

@@ -29,7 +29,10 @@ __all__ = [
     "spec_of",
     "select_shops",
     "new_axes",
+    "number_periods",
 ]
+
+from causalmmm_ppl.data.panel import PERIOD_ORIGIN, period_step
 
 DEFAULT_DPI = 90
 """Resolution of saved figures: readable, and small enough to embed in a report or a committed notebook."""
@@ -140,3 +143,32 @@ def new_axes(n: int, ncols: int, panel_size: tuple[float, float] = (4.0, 3.0), *
     for ax in flat[n:]:
         ax.set_visible(False)
     return fig, flat[:n]
+
+
+def number_periods(fig: matplotlib.figure.Figure, freq: str) -> matplotlib.figure.Figure:
+    """Label the date axes of ``fig`` with period numbers (a run fitted with ``--freq``, whose dates are the nominal
+    calendar of its period numbers: :func:`~causalmmm_ppl.data.panel.period_days`); ``freq`` ``""``: unchanged.
+
+    Every axis whose x axis carries dates gets about six whole-period ticks over its current limits, labelled with
+    their numbers, and the x label "day" or "week". Call it once the figure is drawn (its limits set).
+    """
+    if not freq:
+        return fig
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
+
+    epoch = mdates.date2num(np.datetime64("1970-01-01"))  # matplotlib's day number of 1970-01-01
+    step = period_step(freq)
+    to_num = lambda p: epoch + PERIOD_ORIGIN + step * np.asarray(p, dtype=float)  # noqa: E731
+    to_period = lambda x: (np.asarray(x, dtype=float) - epoch - PERIOD_ORIGIN) / step  # noqa: E731
+    for ax in fig.axes:
+        if not isinstance(ax.xaxis.get_major_formatter(), (mdates.AutoDateFormatter, mdates.ConciseDateFormatter,
+                                                            mdates.DateFormatter)):
+            continue
+        lo, hi = to_period(ax.get_xlim())
+        ticks = [t for t in MaxNLocator(nbins=6, integer=True).tick_values(lo, hi) if lo - 1e-9 <= t <= hi + 1e-9]
+        ax.xaxis.set_major_locator(FixedLocator(to_num(ticks)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{int(round(float(to_period(x))))}"))
+        ax.xaxis.set_minor_locator(FixedLocator([]))
+        ax.set_xlabel("day" if step == 1 else "week", fontsize=8)
+    return fig

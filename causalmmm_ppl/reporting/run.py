@@ -40,6 +40,8 @@ class RunContents:
     tables : name → DataFrame of the run's CSV files that exist (``edges``, ``forecast``, ``diagnostics``,
         ``contribution_shares``), ``train_panel`` (CausalMMM) and ``channel_effects``, ``response_curves`` (when the
         report is given the tables of ``causalmmm effects``)
+    freq : ``"D"`` or ``"W"`` where the run's data numbered its periods (``--freq``; its dates are then the nominal
+        calendar of those numbers), else ``""``
     """
 
     path: Path
@@ -48,6 +50,7 @@ class RunContents:
     node_kinds: dict[str, str]
     settings: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    freq: str = ""
 
 
 def run_kind(path: str | os.PathLike[str]) -> str:
@@ -134,4 +137,5 @@ def read_run(path: str | os.PathLike[str], effects: str | os.PathLike[str] | Non
         settings = {**{f"model.{k}": v for k, v in cfg.get("spec", {}).items()},
                     **{f"inference.{k}": v for k, v in cfg.get("inference", {}).items()},
                     "seed": idata.posterior.attrs.get("seed"), "wall_time_s": idata.posterior.attrs.get("wall_time_s")}
-    return RunContents(path=p, kind=kind, idata=idata, node_kinds=node_kinds, settings=settings, tables=tables)
+    return RunContents(path=p, kind=kind, idata=idata, node_kinds=node_kinds, settings=settings, tables=tables,
+                       freq=freq)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from causalmmm_ppl import plots
+from causalmmm_ppl.data.panel import period_numbers
 from causalmmm_ppl.evaluation.diagnostics import diagnostics_table
 from causalmmm_ppl.reporting.html import Section, image, paragraph, table
 from causalmmm_ppl.reporting.run import RunContents
@@ -26,6 +27,11 @@ def _figure(section: Section, build: Callable[[], Any], alt: str, caption: str |
         section.parts.append(paragraph(f"{alt}: not shown ({exc})", note=True))
 
 
+def _over_time(run: RunContents, fig: Any) -> Any:
+    """A figure over the run's dates, its axes labelled with period numbers where the run's data numbered them."""
+    return plots.number_periods(fig, run.freq)
+
+
 def data_section(run: RunContents) -> Section:
     """Shops, dates, nodes, and per-node (CausalMMM) or target (BTVC) summaries of the training data."""
     s = Section("Data")
@@ -35,8 +41,10 @@ def data_section(run: RunContents) -> Section:
     target = str(obs.attrs.get("target_name", run.idata.posterior.attrs.get("target_name", "target")))
     step = (dates[1] - dates[0]).days if len(dates) > 1 else 0
     kinds = pd.Series(run.node_kinds)
-    lines = [f"{obs.sizes['shop']} shops × {len(dates)} training steps ({'daily' if step == 1 else f'{step}-day'} "
-             f"grid), {dates.min().date()} to {dates.max().date()}; target {target!r}.",
+    grid = "daily" if step == 1 else f"{step}-day"
+    span = (f"{dates.min().date()} to {dates.max().date()}" if not run.freq else
+            "periods {} to {}".format(*period_numbers(dates[[0, -1]], run.freq)))
+    lines = [f"{obs.sizes['shop']} shops × {len(dates)} training steps ({grid} grid), {span}; target {target!r}.",
              "channels: " + (", ".join(kinds[kinds == "channel"].index) or "(none)") + "; mediators: "
              + (", ".join(kinds[kinds == "mediator"].index) or "(none)") + "."]
     if np.isnan(values).any():
@@ -96,7 +104,7 @@ def effects_section(run: RunContents, shops: list[str]) -> Section:
     shares = run.tables.get("contribution_shares")
     if shares is not None:
         _figure(s, lambda: plots.contribution_shares(shares), "contribution shares")
-    _figure(s, lambda: plots.beta_paths(run.idata, shops[:2]), "time-varying coefficients",
+    _figure(s, lambda: _over_time(run, plots.beta_paths(run.idata, shops[:2])), "time-varying coefficients",
             "β(t): the weight of each channel's saturated carryover in the target, on the per-shop scale.")
     return s
 
@@ -151,9 +159,9 @@ def forecast_section(run: RunContents, shops: list[str]) -> Section:
         s.parts.append(paragraph("No held-out forecast in this run (fit with --holdout H to get one).", note=True))
     else:
         s.parts.append(table(forecast_metrics(forecast), caption="Held-out accuracy (interval: 90%)"))
-        _figure(s, lambda: plots.forecast_fan(forecast, shops, history=run.idata), "forecast fan charts",
+        _figure(s, lambda: _over_time(run, plots.forecast_fan(forecast, shops, history=run.idata)), "forecast fan charts",
                 "Black dots: held-out observations; grey: the last training days.")
-    _figure(s, lambda: plots.in_sample_fit(run.idata, shops[:2]), "in-sample fit",
+    _figure(s, lambda: _over_time(run, plots.in_sample_fit(run.idata, shops[:2])), "in-sample fit",
             "Posterior predictive of the target on the training days (one step ahead for CausalMMM).")
     return s
 

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import json
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 
+from causalmmm_ppl.data.panel import period_dates, period_numbers
 from causalmmm_ppl.evaluation.inference_data import build_inference_data, panel_coords
-from causalmmm_ppl.plots._common import band, figure_png, save_figure, select_shops, stacked_draws
+from causalmmm_ppl.plots._common import (
+    band,
+    figure_png,
+    number_periods,
+    save_figure,
+    select_shops,
+    stacked_draws,
+)
 
 SHOPS = ("s0", "s1", "s2")
 NODES = ("c0", "c1", "pv", "gmv")
@@ -110,3 +119,32 @@ def test_figure_output_closes_the_figure(tmp_path):
     fig, _ = plt.subplots()
     path = save_figure(fig, tmp_path / "a" / "f.png")
     assert path.stat().st_size > 0 and not plt.fignum_exists(fig.number)
+
+
+@pytest.mark.parametrize("freq", ["W", "D"])
+def test_number_periods_labels_date_axes_with_whole_period_numbers(freq):
+    """A run fitted on numbered periods (``--freq``) draws its dates on the nominal calendar; the labels are its
+    period numbers, at whole periods, and axes without dates are left alone."""
+    fig, (ax, other) = plt.subplots(1, 2)
+    ax.plot(period_dates(np.arange(40, 61), freq), np.arange(21.0))
+    other.plot(np.arange(5.0), np.arange(5.0))
+    fig.canvas.draw()
+    before = [t.get_text() for t in other.get_xticklabels()]
+    assert number_periods(fig, freq) is fig
+    fig.canvas.draw()
+    labels = [int(t.get_text()) for t in ax.get_xticklabels()]
+    assert len(labels) >= 3 and labels == sorted(labels) and 40 <= labels[0] and labels[-1] <= 60
+    nums = period_numbers(pd.DatetimeIndex(mdates.num2date(ax.get_xticks())).tz_localize(None), freq)
+    assert list(nums) == labels  # each tick sits on the period it names
+    assert ax.get_xlabel() == ("week" if freq == "W" else "day")
+    assert [t.get_text() for t in other.get_xticklabels()] == before
+    plt.close(fig)
+
+
+def test_number_periods_leaves_a_dated_run_alone():
+    fig, ax = plt.subplots()
+    ax.plot(pd.date_range("2024-01-01", periods=10), np.arange(10.0))
+    formatter = ax.xaxis.get_major_formatter()
+    number_periods(fig, "")
+    assert ax.xaxis.get_major_formatter() is formatter
+    plt.close(fig)
