@@ -28,10 +28,12 @@ SCRIPTS = {
     "rollout_history": "## Rollout history",
     "switching": "## On/off persistence",
     "real_panels": "## Real panels",
+    "mediated_effects": "## Mediated effects",
 }
 #: Flags beyond ``--quick --no-write`` (one scenario where every scenario runs the same code).
 EXTRA = {"allocation": ["--scenarios", "sim2"], "param_recovery": ["--scenarios", "small_business"],
-         "switching": ["--scenarios", "sim1_demo"], "real_panels": ["--scenarios", "robyn"]}
+         "switching": ["--scenarios", "sim1_demo"], "real_panels": ["--scenarios", "robyn"],
+         "mediated_effects": ["--scenarios", "sim1"]}
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
