@@ -70,18 +70,12 @@ def load(name: str, quick: bool):
     raise ValueError(f"unknown panel {name!r}")
 
 
-def _target_draws(plan, target: np.ndarray) -> np.ndarray:
-    """(draw, shop, H) target draws → (draw, shop, H, node) with the target last (other nodes NaN)."""
-    out = np.full(target.shape + (plan.n_nodes,), np.nan)
-    out[..., -1] = target
-    return out
-
-
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     """Split one panel, fit both models, forecast the holdout with every method and score it (a worker process)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
+    from benchmarks.forecasting import _target_only
     from causalmmm_ppl.evaluation.backtest import blind_plan, score_origin
     from causalmmm_ppl.evaluation.baselines import seasonal_naive
     from causalmmm_ppl.inference.btvc import fit_btvc
@@ -104,7 +98,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
     def btvc():
         fit = fit_btvc(history, BTVCSpec(controls=controls), inference, seed=seed, progress=False)
-        return fit, lambda: _target_draws(plan, fit.forecast_samples(plan, seed=seed + 2))
+        return fit, lambda: _target_only(history, plan, fit.forecast_samples(plan, seed=seed + 2))
 
     def naive(season):
         return None, lambda: seasonal_naive.forecast(history, plan, num_draws=NUM_DRAWS, season=season, seed=seed)
