@@ -46,6 +46,19 @@ LABELS = {
 KINDS = ("total", "held")
 
 
+def effects_panel(scenario: str, seed: int, quick: bool):
+    """One simulated panel at the scenario's size (tiny with ``quick``), its true effects over the last ``HORIZON``
+    days, and its split into history and plan (those days): ``(sim, truth, history, plan)``."""
+    from causalmmm_ppl.data.effects_truth import true_effects
+    from causalmmm_ppl.data.simulate import simulate
+
+    sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
+    sim = simulate(scenario, seed=seed, **sizes)
+    n = sim.panel.n_time
+    history, plan = sim.panel.select_time(0, n - HORIZON), sim.panel.select_time(n - HORIZON, n)
+    return sim, true_effects(sim, HORIZON), history, plan
+
+
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     """Simulate one panel, fit the models on its history, and score their effects (runs in a worker process)."""
     from causalmmm_ppl import _runtime
@@ -53,18 +66,12 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     _runtime.configure(1)
     import dataclasses
 
-
-    from causalmmm_ppl.data.effects_truth import true_effects
-    from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.evaluation.effect_metrics import effect_report
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
-    sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
-    sim = simulate(scenario, seed=seed, **sizes)
+    sim, truth, history, plan = effects_panel(scenario, seed, quick)
     panel = sim.panel
-    truth = true_effects(sim, HORIZON)
-    history, plan = panel.select_time(0, panel.n_time - HORIZON), panel.select_time(panel.n_time - HORIZON, panel.n_time)
     spec = CausalMMMSpec(**({"steps": QUICK["steps"]} if quick else {}))
     draws = QUICK["draws"] if quick else DRAWS
     kinds = np.asarray(panel.node_kinds)

@@ -27,7 +27,7 @@ import dataclasses
 import numpy as np
 
 from benchmarks._doc import mean_sd, panel_benchmark, section_head
-from benchmarks.effects import HORIZON, QUICK, SIZES
+from benchmarks.effects import HORIZON, QUICK, effects_panel
 
 TITLE = "## Mediated effects"
 SCENARIOS = ("sim1", "sim2")
@@ -47,18 +47,12 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
-    from causalmmm_ppl.data.effects_truth import true_effects
-    from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.evaluation.effect_metrics import effect_report
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
-    sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
-    sim = simulate(scenario, seed=seed, **sizes)
+    sim, truth, history, plan = effects_panel(scenario, seed, quick)
     panel = sim.panel
-    truth = true_effects(sim, HORIZON)
-    history, plan = panel.select_time(0, panel.n_time - HORIZON), panel.select_time(panel.n_time - HORIZON,
-                                                                                     panel.n_time)
     kinds = np.asarray(panel.node_kinds)
     mediators = [n for n, k in zip(panel.nodes, kinds) if k == "mediator"]
     tgt = panel.nodes.index(panel.target)
