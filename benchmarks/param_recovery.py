@@ -83,7 +83,7 @@ def score_panel(name: str, seed: int, quick: bool) -> dict:
     _runtime.configure(1)
     from causalmmm_ppl.inference.btvc import fit_btvc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.btvc_spec import BTVCSpec
+    from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
     panel, channels, controls, true = load(name)
@@ -92,9 +92,10 @@ def score_panel(name: str, seed: int, quick: bool) -> dict:
            "channels": [c.split("_", 1)[1] for c in channels], "zero": float(srmse(np.zeros_like(true), true).mean())}
 
     t0 = time.perf_counter()
-    chains, warmup, samples = (1, 30, 30) if quick else (2, 1000, 1000)
-    btvc = fit_btvc(panel, BTVCSpec(controls=controls), num_chains=chains, num_warmup=warmup, num_samples=samples,
-                    seed=seed, progress=False)
+    # quick: the SVI path with a few steps (a NUTS compile would dominate the test's time)
+    inference = BTVCInference(method="svi", svi_steps=20, svi_draws=30) if quick else BTVCInference(
+        num_chains=2, num_warmup=1000, num_samples=1000)
+    btvc = fit_btvc(panel, BTVCSpec(controls=controls), inference, seed=seed, progress=False)
     contribution = btvc.paths()["contribution"]  # (chain, draw, geo, week, channel) in the design's channel order
     order = [btvc.design.media.index(c) for c in channels]
     draws = contribution.reshape((-1,) + contribution.shape[2:])[..., HISTORY_WEEKS:, :][..., order]

@@ -38,16 +38,17 @@ def run(quick: bool, seed: int = 0) -> dict:
     from causalmmm_ppl.data.panel import ColumnSpec
     from causalmmm_ppl.inference.btvc import fit_btvc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.btvc_spec import BTVCSpec
+    from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
     columns = ColumnSpec(target="y", channels=("x1", "x2", "event_1", "event_2"), date_col="date_week")
     panel = load_panel(DATA, columns)
     out: dict = {"weeks": panel.n_time}
     t0 = time.perf_counter()
-    chains, warmup, draws = (2, 50, 50) if quick else (2, 1000, 1000)
-    btvc = fit_btvc(panel, BTVCSpec(controls=("event_1", "event_2")), num_chains=chains, num_warmup=warmup,
-                    num_samples=draws, seed=seed, progress=False)
+    # quick: the SVI path with a few steps (a NUTS compile would dominate the test's time)
+    inference = BTVCInference(method="svi", svi_steps=20, svi_draws=50) if quick else BTVCInference(
+        num_chains=2, num_warmup=1000, num_samples=1000)
+    btvc = fit_btvc(panel, BTVCSpec(controls=("event_1", "event_2")), inference, seed=seed, progress=False)
     out["btvc_seconds"] = time.perf_counter() - t0
     shares = btvc.contribution_shares().set_index("channel")
     out["btvc"] = {c: shares.loc[c, ["mean", "lower", "upper"]].astype(float).tolist() for c in TRUTH}

@@ -383,7 +383,9 @@ def _run_nuts(data: BTVCData, y: jax.Array, spec: BTVCSpec, l_max: int, inf: BTV
         unravel = ravel_pytree(centre)[1]
     coords = _Coordinates(target, inf.nuts_reparam, jnp.exp(centre["coef_mean"]))
     z0 = jax.vmap(lambda d: ravel_pytree(d)[0])(coords.from_model(z_start))  # (chain, param)
-    kernel = NUTS(potential_fn=lambda w: coords.potential(unravel(w)), target_accept_prob=inf.target_accept_prob,
+    # one compiled program: NumPyro's initialisation differentiates the potential outside jit, op by op otherwise
+    potential = jax.jit(lambda w: coords.potential(unravel(w)))
+    kernel = NUTS(potential_fn=potential, target_accept_prob=inf.target_accept_prob,
                   max_tree_depth=inf.max_tree_depth, dense_mass=inf.dense_mass, inverse_mass_matrix=inverse_mass)
     fields = ("diverging", "energy", "num_steps", "accept_prob", "potential_energy")
     draws: list[np.ndarray] = []
