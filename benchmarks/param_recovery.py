@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks._btvc import quick_inference
 from benchmarks._doc import mean_sd, panel_benchmark, section_head
 from benchmarks.peer_contributions import HISTORY_WEEKS
 
@@ -92,9 +93,7 @@ def score_panel(name: str, seed: int, quick: bool) -> dict:
            "channels": [c.split("_", 1)[1] for c in channels], "zero": float(srmse(np.zeros_like(true), true).mean())}
 
     t0 = time.perf_counter()
-    # quick: the SVI path with a few steps (a NUTS compile would dominate the test's time)
-    inference = BTVCInference(method="svi", svi_steps=20, svi_draws=30) if quick else BTVCInference(
-        num_chains=2, num_warmup=1000, num_samples=1000)
+    inference = quick_inference(30) if quick else BTVCInference(num_chains=2, num_warmup=1000, num_samples=1000)
     btvc = fit_btvc(panel, BTVCSpec(controls=controls), inference, seed=seed, progress=False)
     contribution = btvc.paths()["contribution"]  # (chain, draw, geo, week, channel) in the design's channel order
     order = [btvc.design.media.index(c) for c in channels]

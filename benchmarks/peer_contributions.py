@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._btvc import quick_inference
 from benchmarks._doc import section_head, single_benchmark
 
 TITLE = "## Contribution shares on PyMC-Marketing's example"
@@ -45,9 +46,7 @@ def run(quick: bool, seed: int = 0) -> dict:
     panel = load_panel(DATA, columns)
     out: dict = {"weeks": panel.n_time}
     t0 = time.perf_counter()
-    # quick: the SVI path with a few steps (a NUTS compile would dominate the test's time)
-    inference = BTVCInference(method="svi", svi_steps=20, svi_draws=50) if quick else BTVCInference(
-        num_chains=2, num_warmup=1000, num_samples=1000)
+    inference = quick_inference(50) if quick else BTVCInference(num_chains=2, num_warmup=1000, num_samples=1000)
     btvc = fit_btvc(panel, BTVCSpec(controls=("event_1", "event_2")), inference, seed=seed, progress=False)
     out["btvc_seconds"] = time.perf_counter() - t0
     shares = btvc.contribution_shares().set_index("channel")

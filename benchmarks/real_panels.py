@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._btvc import quick_inference
 from benchmarks._doc import mean_sd, panel_benchmark, section_head
 
 TITLE = "## Real panels"
@@ -87,10 +88,12 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     split = panel.n_time - HOLDOUT
     history, plan, truth = panel.select_time(0, split), blind_plan(panel, split, panel.n_time), \
         panel.select_time(split, panel.n_time)
-    if panel.n_shops <= NUTS_MAX_SHOPS and not quick:
+    if quick:
+        inference = quick_inference(NUM_DRAWS)
+    elif panel.n_shops <= NUTS_MAX_SHOPS:
         inference = BTVCInference()
-    else:  # quick: the SVI path with a few steps (a NUTS compile would dominate the test's time)
-        inference = BTVCInference(method="svi", svi_steps=20 if quick else 3000, svi_draws=NUM_DRAWS)
+    else:
+        inference = BTVCInference(method="svi", svi_steps=3000, svi_draws=NUM_DRAWS)
 
     def causalmmm():
         fit = fit_causalmmm(history, CausalMMMSpec(**(QUICK_SPEC if quick else {})), seed=seed, progress=False)

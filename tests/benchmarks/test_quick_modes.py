@@ -32,8 +32,8 @@ SCRIPTS = {
 }
 #: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (effects: one of each
 #: simulator family).
-EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1,sim3"], "param_recovery": ["--scenarios", "small_business"],
-         "switching": ["--scenarios", "sim1_demo"], "real_panels": ["--scenarios", "robyn"],
+EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1,sim3"],
+         "param_recovery": ["--scenarios", "small_business"], "switching": ["--scenarios", "sim1_demo"], "real_panels": ["--scenarios", "robyn"],
          "mediated_effects": ["--scenarios", "sim1"]}
 
 
