@@ -35,10 +35,10 @@ QUICK_SPEC = dict(steps=10, batch_shops=2, window=30, num_draws=8, hidden=8, enc
 
 
 # --------------------------------------------------------------------------------------------------- data
-def meridian_panel(geos: int | None = None):
+def meridian_panel(geos: int | None = None, controls: tuple[str, ...] = ()):
     """Meridian's simulated geo panel: geo as shop, weekly; 5 paid channels' spend, organic impressions and Promo as
-    channels, conversions as the target, population as context (the two signed controls are left out: channels must
-    be ≥ 0)."""
+    channels, conversions as the target, population as context, and ``controls`` (of its two signed controls,
+    ``competitor_sales_control`` and ``sentiment_score_control``) as time-varying controls."""
     import pandas as pd
 
     from causalmmm_ppl.data.load import load_panel
@@ -49,8 +49,8 @@ def meridian_panel(geos: int | None = None):
         keep = frame["geo"].drop_duplicates().iloc[:geos]
         frame = frame[frame["geo"].isin(keep)]
     channels = tuple(f"Channel{k}_spend" for k in range(5)) + ("Organic_channel0_impression", "Promo")
-    spec = ColumnSpec(target="conversions", channels=channels, context=("population",), shop_col="geo",
-                      date_col="time")
+    spec = ColumnSpec(target="conversions", channels=channels, context=("population",), controls=controls,
+                      shop_col="geo", date_col="time")
     return load_panel(frame, spec)
 
 

@@ -7,7 +7,7 @@ The metric is the benchmark's: per geo and channel, SRMSE = RMSE(estimated, true
 averaged over geos and channels; reported both for the posterior-mean series and per posterior draw (the draws of
 every geo and channel pooled, mean ± sd, the form of PyMC Labs' published figures).
 
-- **BTVC** (NUTS, 2 chains × 1000 + 1000, controls as controls): its in-sample contribution paths
+- **BTVC** (NUTS, 2 chains × 1000 + 1000, controls as control columns): its in-sample contribution paths
   (``BTVCFit.paths()["contribution"]``).
 - **CausalMMM** (``CausalMMMSpec()``, controls as channels): each channel's per-week ``total`` effect over the window
   after the first weeks (``CausalMMMFit.effect_samples(..., by_step=True)``, the channel's spend at 0 over the window).
@@ -43,8 +43,9 @@ PUBLISHED = {
 
 
 def load(name: str):
-    """The data set as a panel (geo = shop; channels and controls), its controls, and the true contributions
-    ``(geo, week, channel)`` in the panel's order."""
+    """The data set as two panels of the same rows (geo = shop): BTVC's (the controls as control columns,
+    ``ColumnSpec.controls``) and CausalMMM's (the controls as channels); the channels, the controls, and the true
+    contributions ``(geo, week, channel)`` in the channels' order."""
     from causalmmm_ppl.data.load import load_panel
     from causalmmm_ppl.data.panel import ColumnSpec
 
@@ -52,6 +53,10 @@ def load(name: str):
     head = pd.read_csv(folder / "data.csv", nrows=0).columns
     channels = tuple(c for c in head if c.startswith("x"))
     controls = tuple(c for c in head if c.startswith("c") and not c.endswith("_effect"))
+    btvc_panel = load_panel(folder / "data.csv",
+                            ColumnSpec(target="y", channels=channels, controls=controls, shop_col="geo"))
+    # CausalMMM reads the controls as channels, its input as before controls were columns of their own, so that its
+    # figures do not change
     panel = load_panel(folder / "data.csv", ColumnSpec(target="y", channels=channels + controls, shop_col="geo"))
     truth = pd.read_csv(folder / "gt_transformed_spend.csv", parse_dates=["date"])
     truth = truth.set_index(["geo", "date"])
@@ -59,7 +64,7 @@ def load(name: str):
     for g, geo in enumerate(panel.shops):
         rows = truth.loc[geo].reindex(panel.dates)
         true[g] = rows[[f"contribution_{c}" for c in channels]].to_numpy()
-    return panel, channels, controls, true
+    return btvc_panel, panel, channels, controls, true
 
 
 def srmse(estimate: np.ndarray, true: np.ndarray) -> np.ndarray:
@@ -87,14 +92,14 @@ def score_panel(name: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
-    panel, channels, controls, true = load(name)
+    btvc_panel, panel, channels, _, true = load(name)
     true = true[:, HISTORY_WEEKS:]  # the weeks both models are scored on
     out = {"name": name, "seed": seed, "shape": (panel.n_shops, panel.n_time, len(channels)),
            "channels": [c.split("_", 1)[1] for c in channels], "zero": float(srmse(np.zeros_like(true), true).mean())}
 
     t0 = time.perf_counter()
     inference = quick_inference(30) if quick else BTVCInference(num_chains=2, num_warmup=1000, num_samples=1000)
-    btvc = fit_btvc(panel, BTVCSpec(controls=controls), inference, seed=seed, progress=False)
+    btvc = fit_btvc(btvc_panel, BTVCSpec(), inference, seed=seed, progress=False)
     contribution = btvc.paths()["contribution"]  # (chain, draw, geo, week, channel) in the design's channel order
     order = [btvc.design.media.index(c) for c in channels]
     draws = contribution.reshape((-1,) + contribution.shape[2:])[..., HISTORY_WEEKS:, :][..., order]
@@ -126,8 +131,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         f"\"Posterior mean\": the SRMSE of the posterior-mean series; \"per draw\": every draw's SRMSE, pooled over geos "
         f"and channels, mean ± sd. Both of our models over the weeks after the first {HISTORY_WEEKS}; mean ± sd over "
         f"fit seeds {', '.join(map(str, seeds))} for the posterior-mean column, seed {seeds[0]}'s draws for the per-draw "
-        "column. BTVC: NUTS 2 × 1000 + 1000, controls as controls, its in-sample contribution paths. CausalMMM: "
-        f"default spec, controls as channels, each channel's per-week `total` effect ({DRAWS} draws). The published "
+        "column. BTVC: NUTS 2 × 1000 + 1000, controls as control columns, its in-sample contribution paths. "
+        f"CausalMMM: default spec, controls as channels, each channel's per-week `total` effect ({DRAWS} draws). The published "
         "columns are PyMC Labs' own runs (per draw, mean ± sd) on data drawn from the same presets with the "
         "benchmark's seed, over all weeks: the same task, another draw of the data.",
         "",

@@ -5,7 +5,8 @@ Writes the section "Contribution shares on PyMC-Marketing's example" of docs/ben
 are simulated upstream with documented contributions: x1 ≈ 29% and x2 ≈ 7% of total y. Both models are fitted to
 all weeks and asked for each channel's share of the target:
 
-- **BTVC** (NUTS, 2 chains × 1000 + 1000, the events as controls): ``BTVCFit.contribution_shares``, the channel's
+- **BTVC** (NUTS, 2 chains × 1000 + 1000, the events as control columns, ``ColumnSpec.controls``):
+  ``BTVCFit.contribution_shares``, the channel's
   contribution summed over the weeks over the observed target summed;
 - **CausalMMM** (``CausalMMMSpec()``, the events as channels): the ``total`` effect of each channel over the weeks
   after the first 8 (the history its rollout starts from: ``CausalMMMFit.effects`` with those weeks as the window),
@@ -42,12 +43,15 @@ def run(quick: bool, seed: int = 0) -> dict:
     from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
-    columns = ColumnSpec(target="y", channels=("x1", "x2", "event_1", "event_2"), date_col="date_week")
-    panel = load_panel(DATA, columns)
+    events = ("event_1", "event_2")
+    # BTVC reads the events as control columns; CausalMMM reads the same rows with the events as channels, its input
+    # as before controls were columns of their own, so that its figures do not change
+    btvc_panel = load_panel(DATA, ColumnSpec(target="y", channels=("x1", "x2"), controls=events, date_col="date_week"))
+    panel = load_panel(DATA, ColumnSpec(target="y", channels=("x1", "x2") + events, date_col="date_week"))
     out: dict = {"weeks": panel.n_time}
     t0 = time.perf_counter()
     inference = quick_inference(50) if quick else BTVCInference(num_chains=2, num_warmup=1000, num_samples=1000)
-    btvc = fit_btvc(panel, BTVCSpec(controls=("event_1", "event_2")), inference, seed=seed, progress=False)
+    btvc = fit_btvc(btvc_panel, BTVCSpec(), inference, seed=seed, progress=False)
     out["btvc_seconds"] = time.perf_counter() - t0
     shares = btvc.contribution_shares().set_index("channel")
     out["btvc"] = {c: shares.loc[c, ["mean", "lower", "upper"]].astype(float).tolist() for c in TRUTH}

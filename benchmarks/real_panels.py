@@ -11,17 +11,15 @@ weeks) and the share of holdout values inside the central 90% interval.
 Panels (``datasets/``, with their licences):
 
 - ``meridian``: Meridian's geo panel (40 geos × 156 weeks; target conversions; channels: 5 paid channels' spend,
-  organic impressions and Promo; context: population);
+  organic impressions and Promo; context: population; controls: competitor sales and sentiment);
 - ``robyn``: Robyn's simulated weekly data (one unit × 208 weeks; target revenue; channels: the spend of TV, OOH,
-  print, Facebook and search, and newsletter);
-- ``pymc_example``: PyMC-Marketing's ``mmm_example`` (one unit × 179 weeks; target y; channels x1, x2 and the two
-  event dummies, which BTVC reads as controls).
+  print, Facebook and search, and newsletter; control: competitor sales; its two event weeks are left out);
+- ``pymc_example``: PyMC-Marketing's ``mmm_example`` (one unit × 179 weeks; target y; channels x1, x2; controls:
+  the two event dummies).
 
-Signed or categorical covariates (Meridian's competitor sales and sentiment, Robyn's competitor sales and events)
-are left out: neither model takes time-varying controls yet.
-
-Methods, on the same split: CausalMMM (``CausalMMMSpec()``), BTVC (``BTVCSpec()``; NUTS with its defaults on the
-one-unit panels, the SVI fast path on Meridian's 40 geos), **last value** (the target's last training week repeated,
+Methods, on the same split: CausalMMM (``CausalMMMSpec()``) and BTVC (``BTVCSpec()``; NUTS with its defaults on the
+one-unit panels, the SVI fast path on Meridian's 40 geos), each with the panel's time-varying controls
+(``ColumnSpec.controls``: known over the holdout, as a plan would give them) and without them (the same channels), **last value** (the target's last training week repeated,
 bootstrapped week-to-week changes for the spread: ``seasonal_naive.forecast(season=1)``) and **seasonal naive** (the
 same week of the last year). Seeds 0, 1, 2 (model fits and draws); mean ± sd over seeds.
 
@@ -46,29 +44,33 @@ SEEDS = (0, 1, 2)
 HOLDOUT = 13  # weeks: one quarter
 HORIZONS = (4, 13)
 NUM_DRAWS = 200
-METHODS = ("CausalMMM", "BTVC", "last value", "seasonal naive")
+METHODS = ("CausalMMM", "CausalMMM, no controls", "BTVC", "BTVC, no controls", "last value", "seasonal naive")
 QUICK_SPEC = dict(steps=10, batch_shops=2, window=30, num_draws=8, hidden=8, encoder_hidden=16)
 #: one-unit panels: BTVC by NUTS (its default); more units: the SVI fast path
 NUTS_MAX_SHOPS = 4
 
 
 def load(name: str, quick: bool):
-    """The panel ``name`` (see the module docstring) and BTVC's controls."""
+    """The panel ``name`` (see the module docstring) with its controls, and the same panel without them."""
+    import dataclasses
+
     from causalmmm_ppl.data.load import load_panel
     from causalmmm_ppl.data.panel import ColumnSpec
 
     if name == "meridian":
         from benchmarks.forecasting import meridian_panel
 
-        return meridian_panel(2 if quick else None), ()
-    if name == "robyn":
+        panel = meridian_panel(2 if quick else None, controls=("competitor_sales_control", "sentiment_score_control"))
+    elif name == "robyn":
         channels = ("tv_S", "ooh_S", "print_S", "facebook_S", "search_S", "newsletter")
-        spec = ColumnSpec(target="revenue", channels=channels, date_col="DATE")
-        return load_panel(DATASETS / "robyn" / "dt_simulated_weekly.csv", spec), ()
-    if name == "pymc_example":
-        spec = ColumnSpec(target="y", channels=("x1", "x2", "event_1", "event_2"), date_col="date_week")
-        return load_panel(DATASETS / "pymc-marketing" / "mmm_example.csv", spec), ("event_1", "event_2")
-    raise ValueError(f"unknown panel {name!r}")
+        spec = ColumnSpec(target="revenue", channels=channels, controls=("competitor_sales_B",), date_col="DATE")
+        panel = load_panel(DATASETS / "robyn" / "dt_simulated_weekly.csv", spec)
+    elif name == "pymc_example":
+        spec = ColumnSpec(target="y", channels=("x1", "x2"), controls=("event_1", "event_2"), date_col="date_week")
+        panel = load_panel(DATASETS / "pymc-marketing" / "mmm_example.csv", spec)
+    else:
+        raise ValueError(f"unknown panel {name!r}")
+    return panel, dataclasses.replace(panel, controls=None, control_names=())
 
 
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
@@ -84,10 +86,12 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
-    panel, controls = load(scenario, quick)
+    panel, plain = load(scenario, quick)
     split = panel.n_time - HOLDOUT
-    history, plan, truth = panel.select_time(0, split), blind_plan(panel, split, panel.n_time), \
-        panel.select_time(split, panel.n_time)
+    truth = panel.select_time(split, panel.n_time)
+    data = {True: (panel.select_time(0, split), blind_plan(panel, split, panel.n_time)),
+            False: (plain.select_time(0, split), blind_plan(plain, split, plain.n_time))}
+    history, plan = data[True]
     if quick:
         inference = quick_inference(NUM_DRAWS)
     elif panel.n_shops <= NUTS_MAX_SHOPS:
@@ -95,18 +99,22 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     else:
         inference = BTVCInference(method="svi", svi_steps=3000, svi_draws=NUM_DRAWS)
 
-    def causalmmm():
-        fit = fit_causalmmm(history, CausalMMMSpec(**(QUICK_SPEC if quick else {})), seed=seed, progress=False)
-        return fit, lambda: fit.forecast_samples(history, plan, num_draws=NUM_DRAWS, seed=seed)
+    def causalmmm(controls: bool):
+        h, p = data[controls]
+        fit = fit_causalmmm(h, CausalMMMSpec(**(QUICK_SPEC if quick else {})), seed=seed, progress=False)
+        return fit, lambda: fit.forecast_samples(h, p, num_draws=NUM_DRAWS, seed=seed)
 
-    def btvc():
-        fit = fit_btvc(history, BTVCSpec(controls=controls), inference, seed=seed, progress=False)
-        return fit, lambda: _target_only(history, plan, fit.forecast_samples(plan, seed=seed + 2))
+    def btvc(controls: bool):
+        h, p = data[controls]
+        fit = fit_btvc(h, BTVCSpec(), inference, seed=seed, progress=False)
+        return fit, lambda: _target_only(h, p, fit.forecast_samples(p, seed=seed + 2))
 
     def naive(season):
         return None, lambda: seasonal_naive.forecast(history, plan, num_draws=NUM_DRAWS, season=season, seed=seed)
 
-    makers = {"CausalMMM": causalmmm, "BTVC": btvc, "last value": lambda: naive(1), "seasonal naive": lambda: naive(None)}
+    makers = {"CausalMMM": lambda: causalmmm(True), "CausalMMM, no controls": lambda: causalmmm(False),
+              "BTVC": lambda: btvc(True), "BTVC, no controls": lambda: btvc(False), "last value": lambda: naive(1),
+              "seasonal naive": lambda: naive(None)}
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
                  "btvc_method": inference.method}
     for name, make in makers.items():
@@ -126,7 +134,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         *section_head(TITLE, command),
         "",
         f"Each panel's last {HOLDOUT} weeks are held out; the models are fitted on the weeks before and forecast the "
-        "target over the holdout given the holdout's actual spend (mediators and the target blanked). WAPE: "
+        "target over the holdout given the holdout's actual spend and, where a method reads them, its controls "
+        "(mediators and the target blanked). WAPE: "
         "Σ|median − y| / Σ|y| over shops and weeks 1..h; CRPS in units of the shop's mean training target (from "
         f"{NUM_DRAWS} draws); coverage: share of holdout values inside the central 90% interval. Mean ± sd over "
         f"seeds {', '.join(map(str, seeds))} (fits, draws and bootstraps). Seconds on one core, two panels at a time.",

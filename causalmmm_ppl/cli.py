@@ -58,6 +58,13 @@ def add_column_flags(p: argparse.ArgumentParser, *, required: bool = True) -> No
         help="mediator columns (e.g. pv), comma-separated; may also appear in --channels",
     )
     p.add_argument("--context", type=_csv_list, default=(), help="per-shop context columns, comma-separated")
+    p.add_argument(
+        "--controls",
+        type=_csv_list,
+        default=(),
+        help="time-varying control columns (price, promotions, holidays), comma-separated: known on every row, "
+        "the plan's included; they move the mediators and the target but are not graph nodes",
+    )
     p.add_argument("--shop-col", default=None, help="shop identifier column (default: shop, or shop_id if present)")
     p.add_argument("--date-col", default=None, help="date column (default: date, or ds if present)")
     add_reading_flags(p, fitted=False)

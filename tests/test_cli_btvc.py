@@ -25,12 +25,12 @@ def data_csv(tmp_path_factory):
 
 def _config(tmp_path, name, **settings):
     path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps({"controls": ["promo"], "yearly_order": 0, **settings}))
+    path.write_text(json.dumps({"yearly_order": 0, **settings}))
     return str(path)
 
 
 def _fit(data_csv, out, config, *extra):
-    return main(["fit", str(data_csv), "--target", "y", "--channels", "x,promo", "--model", "btvc",
+    return main(["fit", str(data_csv), "--target", "y", "--channels", "x", "--controls", "promo", "--model", "btvc",
                  "--config", config, "--out", str(out), "--quiet", *extra])
 
 
@@ -83,13 +83,13 @@ def test_bad_input_exits_2_with_one_line_and_no_run(case, data_csv, tmp_path, ca
     if case == "column":
         argv = ["fit", str(data_csv), "--target", "y", "--channels", "x,nope", "--model", "btvc", "--out", str(out)]
     elif case == "config":
-        argv = ["fit", str(data_csv), "--target", "y", "--channels", "x,promo", "--model", "btvc",
+        argv = ["fit", str(data_csv), "--target", "y", "--channels", "x", "--controls", "promo", "--model", "btvc",
                 "--config", _config(tmp_path, "bad", num_chainz=2), "--out", str(out)]
     elif case == "holdout":
-        argv = ["fit", str(data_csv), "--target", "y", "--channels", "x,promo", "--model", "btvc",
+        argv = ["fit", str(data_csv), "--target", "y", "--channels", "x", "--controls", "promo", "--model", "btvc",
                 "--config", config, "--holdout", "88", "--out", str(out)]
     else:
-        argv = ["fit", str(data_csv), "--target", "y", "--channels", "x,promo", "--model", "btvc",
+        argv = ["fit", str(data_csv), "--target", "y", "--channels", "x", "--controls", "promo", "--model", "btvc",
                 "--config", config, "--steps", "0", "--out", str(out)]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -195,7 +195,8 @@ def test_validate_runs_the_checks_fit_makes_before_training(capsys, tmp_path):
     assert "did you mean 'prior_prob'" in _fails(capsys, tmp_path, data, FLAGS + ["--config", str(bad)])
     bad.write_text('{"edge_priors": {"gmv->tv": 1}}')
     assert "sink of the graph" in _fails(capsys, tmp_path, data, FLAGS + ["--config", str(bad)])
-    bad.write_text('{"controls": ["price"]}')
-    assert "price" in _fails(capsys, tmp_path, data, FLAGS + ["--model", "btvc", "--config", str(bad)])
+    bad.write_text('{"controls": ["price"]}')  # BTVC's controls are --controls columns now, not a setting
+    err = _fails(capsys, tmp_path, data, FLAGS + ["--model", "btvc", "--config", str(bad)])
+    assert "setting 'controls' was removed" in err and "--controls" in err
     out, _ = _validate(capsys, tmp_path, data, FLAGS, 0)
     assert "fit checks" not in out  # the panel's own checks only

@@ -4,10 +4,12 @@ Flags: the column flags, ``--holdout H`` (forecast the last H grid steps from a 
 (NUTS draws per chain; SVI optimisation steps when the config sets ``"method": "svi"``), ``--seed``, ``--quiet``,
 ``--config FILE`` (JSON: any field of :class:`~causalmmm_ppl.models.btvc_spec.BTVCSpec` or
 :class:`~causalmmm_ppl.models.btvc_spec.BTVCInference`, flat or under ``"model"``/``"inference"``; e.g.
-``{"controls": ["event_1"], "num_chains": 2, "method": "svi"}``).
+``{"num_chains": 2, "method": "svi"}``).
 
-Channels named in the config's ``controls`` enter linearly (events, trends, prices); the other channels go through
-adstock and Hill with time-varying coefficients. Mediators are not used (BTVC models the target from planned inputs).
+Every ``--channels`` column goes through adstock and Hill with a time-varying coefficient; the ``--controls`` columns
+(events, trends, prices: columns of the data, not channels, known on every row, a plan's included) enter linearly.
+A config that still names ``controls`` is an error that says so. Mediators are not used (BTVC models the target from
+planned inputs).
 
 ``--force`` replaces RUN even if this tool did not write it; RUN is locked against a second writer. A posterior or
 forecast that is not finite is an error.
@@ -51,8 +53,8 @@ def settings_from_args(args: argparse.Namespace) -> tuple[BTVCSpec, BTVCInferenc
 
 def preflight(args: argparse.Namespace, check_out: bool = True, loaded: tuple | None = None):
     """Everything ``fit --model btvc`` checks before sampling (``causalmmm validate --model btvc`` runs it too): the
-    settings, the output folder (``check_out``), the panel, the holdout split and the design (controls among the
-    channels, every shop's target).
+    settings, the output folder (``check_out``), the panel, the holdout split and the design (at least one channel,
+    every shop's target).
 
     ``loaded``: the ``(panel, columns)`` of ``args.data`` when already read.
 

@@ -121,7 +121,7 @@ def spec_from_args(args: Any, frame_columns: Any) -> ColumnSpec:
     Parameters
     ----------
     args
-        Parsed flags: ``target``, ``channels``, ``mediators``, ``context``, ``shop_col``, ``date_col`` (missing
+        Parsed flags: ``target``, ``channels``, ``mediators``, ``context``, ``controls``, ``shop_col``, ``date_col`` (missing
         attributes count as not given).
     frame_columns : (column,)
         The table's column names.
@@ -152,6 +152,7 @@ def spec_from_args(args: Any, frame_columns: Any) -> ColumnSpec:
         channels=tuple(getattr(args, "channels", None) or ()),
         mediators=tuple(getattr(args, "mediators", None) or ()),
         context=tuple(getattr(args, "context", None) or ()),
+        controls=tuple(getattr(args, "controls", None) or ()),
         shop_col=shop_col,
         date_col=date_col,
     )
@@ -212,7 +213,7 @@ def load_panel(
         Column roles. A ``spec.shop_col`` that is not a column makes the table one shop named ``"shop0"``.
     fill_gaps
         ``"error"``: a missing date inside a shop's range is an error; ``"zero"``: such dates become rows of
-        zeros (channels, mediators and target) and a warning.
+        zeros (channels, mediators and target; controls carried from the shop's row before) and a warning.
     context_agg
         ``"error"``: context that varies within a shop is an error; ``"first"``: take the value on the shop's
         earliest date; ``"mean"``: the shop's mean.
@@ -265,6 +266,7 @@ def _load_frame(frame: pd.DataFrame, spec: ColumnSpec, src: V.Source, *, fill_ga
     nodes, kinds = spec.nodes, spec.node_kinds
     node_vals, target_nan = _node_values(frame, spec, nodes, kinds, labels, src, allow_missing_target)
     ctx = _context_values(frame, spec, labels, src)
+    ctrl = _control_values(frame, spec, labels, src)
 
     grid = _date_grid(frame[spec.date_col], spec, codes, labels, shops, src, single=single, freq=freq)
     t, n_time, grid_days = grid.t, grid.n_time, grid.days
@@ -273,8 +275,10 @@ def _load_frame(frame: pd.DataFrame, spec: ColumnSpec, src: V.Source, *, fill_ga
     gaps, warnings = V.find_gaps(codes, t, len(shops), n_time, shops, grid_days, grid.freq, fill_gaps=fill_gaps,
                                  date_col=spec.date_col, source=src)
     values, observed = _scatter(node_vals, codes, t, len(shops), n_time)
+    controls, _ = _scatter(ctrl, codes, t, len(shops), n_time)
     if gaps is not None:
         _fill(observed, gaps, kinds, last_target)
+        _carry_forward(controls, gaps)
 
     context = V.aggregate_context(ctx, codes, grid.row_days, len(shops), spec.context, shops, how=context_agg,
                                   source=src)
@@ -284,7 +288,7 @@ def _load_frame(frame: pd.DataFrame, spec: ColumnSpec, src: V.Source, *, fill_ga
     dates = pd.date_range(pd.Timestamp(np.datetime64(int(grid_days[0]), "D")), periods=n_time, freq=grid.freq)
     return Panel(values=values, observed=observed, context=context, shops=shops, dates=dates, nodes=nodes,
                  node_kinds=kinds, context_names=tuple(spec.context), freq=grid.freq, warnings=tuple(warnings),
-                 period_index=bool(freq))
+                 period_index=bool(freq), controls=controls, control_names=tuple(spec.controls))
 
 
 @dataclass(frozen=True)
@@ -333,8 +337,8 @@ def _plain_spec(spec: ColumnSpec) -> ColumnSpec:
         return tuple(str(c) for c in items)
 
     return ColumnSpec(target=str(spec.target) if spec.target else "", channels=names(spec.channels),
-                      mediators=names(spec.mediators), context=names(spec.context), shop_col=str(spec.shop_col),
-                      date_col=str(spec.date_col))
+                      mediators=names(spec.mediators), context=names(spec.context), controls=names(spec.controls),
+                      shop_col=str(spec.shop_col), date_col=str(spec.date_col))
 
 
 def _node_values(frame: pd.DataFrame, spec: ColumnSpec, nodes: tuple[str, ...], kinds: tuple[str, ...],
@@ -360,6 +364,22 @@ def _context_values(frame: pd.DataFrame, spec: ColumnSpec, labels: np.ndarray, s
     for col, name in zip(cols, spec.context):
         V.check_values(col, name, "context", labels, src, span_check=False)
     return np.stack(cols, axis=1) if cols else np.zeros((len(frame), 0))
+
+
+def _control_values(frame: pd.DataFrame, spec: ColumnSpec, labels: np.ndarray, src: V.Source) -> np.ndarray:
+    """(row, control) float64, finite on every row (a plan's rows included: a control is known in advance)."""
+    cols = [V.numeric_column(frame[c], c, "controls", src, labels) for c in spec.controls]
+    for col, name in zip(cols, spec.controls):
+        V.check_values(col, name, "controls", labels, src, span_check=False,
+                       nan_hint="; a control must be known on every row, the plan's rows included")
+    return np.stack(cols, axis=1) if cols else np.zeros((len(frame), 0))
+
+
+def _carry_forward(controls: np.ndarray, gaps: np.ndarray) -> None:
+    """Give filled gaps ``gaps: (shop, time)`` the controls ``(shop, time, control)`` of the shop's row before."""
+    for t in range(1, gaps.shape[1]):
+        fill = gaps[:, t]
+        controls[fill, t] = controls[fill, t - 1]
 
 
 def _scatter(node_vals: np.ndarray, codes: np.ndarray, t: np.ndarray, n_shops: int,

@@ -7,7 +7,7 @@ Nodes are ordered channels, then mediators, then the target (always last). Data 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,10 @@ class ColumnSpec:
         Mediator columns (e.g. page views): driven by channels, forecast rather than planned.
     context
         Per-shop context columns (constant within a shop).
+    controls
+        Time-varying control columns (price, promotions, holidays, macro indices): exogenous covariates known on
+        every row of a shop, the plan's rows included. They are not graph nodes: they move the mediators and the
+        target, and nothing responds to them through the graph.
     shop_col, date_col
         The shop identifier and date columns.
     """
@@ -39,11 +43,13 @@ class ColumnSpec:
     context: tuple[str, ...] = ()
     shop_col: str = "shop"
     date_col: str = "date"
+    controls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
         object.__setattr__(self, "mediators", tuple(self.mediators))
         object.__setattr__(self, "context", tuple(self.context))
+        object.__setattr__(self, "controls", tuple(self.controls))
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -63,6 +69,7 @@ class ColumnSpec:
             "channels": list(self.channels),
             "mediators": list(self.mediators),
             "context": list(self.context),
+            "controls": list(self.controls),
             "shop_col": self.shop_col,
             "date_col": self.date_col,
         }
@@ -74,6 +81,7 @@ class ColumnSpec:
             channels=tuple(d["channels"]),
             mediators=tuple(d.get("mediators", ())),
             context=tuple(d.get("context", ())),
+            controls=tuple(d.get("controls", ())),
             shop_col=d.get("shop_col", "shop"),
             date_col=d.get("date_col", "date"),
         )
@@ -137,6 +145,10 @@ class Panel:
     period_index : the table numbered its periods (``--freq``) instead of dating them: ``dates`` are then the
         nominal calendar of :data:`PERIOD_ORIGIN`, and tables written from the panel number periods the same way
         (:meth:`labels`)
+    controls : (shop, time, control) float64
+        Time-varying controls in original units (see :class:`ColumnSpec`), known on every row a shop has; 0 outside
+        a shop's rows. None: no controls, ``(shop, time, 0)``.
+    control_names : (control,) str
     """
 
     values: np.ndarray
@@ -150,10 +162,17 @@ class Panel:
     freq: str = "D"
     warnings: tuple[str, ...] = field(default=(), compare=False)
     period_index: bool = False
+    controls: np.ndarray | None = field(default=None, compare=False)
+    control_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Internal consistency (programming errors, not user input: user input is checked in validate.py).
         s, t, v = self.values.shape
+        if self.controls is None:
+            object.__setattr__(self, "controls", np.zeros((s, t, len(self.control_names))))
+        if self.controls.shape != (s, t, len(self.control_names)):
+            raise ValueError(f"controls has shape {self.controls.shape}, expected ({s}, {t}, "
+                             f"{len(self.control_names)})")
         if self.observed.shape != (s, t, v):
             raise ValueError(f"observed has shape {self.observed.shape}, values {self.values.shape}")
         if self.context.shape[0] != s or self.context.ndim != 2:
@@ -212,35 +231,13 @@ class Panel:
     def select_shops(self, shops: Sequence[int] | np.ndarray) -> "Panel":
         """A panel with the shops at the given positions (order kept as given)."""
         idx = np.asarray(shops, dtype=int)
-        return Panel(
-            values=self.values[idx],
-            observed=self.observed[idx],
-            context=self.context[idx],
-            shops=tuple(self.shops[i] for i in idx),
-            dates=self.dates,
-            nodes=self.nodes,
-            node_kinds=self.node_kinds,
-            context_names=self.context_names,
-            freq=self.freq,
-            warnings=self.warnings,
-            period_index=self.period_index,
-        )
+        return replace(self, values=self.values[idx], observed=self.observed[idx], context=self.context[idx],
+                       shops=tuple(self.shops[i] for i in idx), controls=self.controls[idx])
 
     def select_time(self, start: int, stop: int) -> "Panel":
         """A panel restricted to grid positions ``start:stop``."""
-        return Panel(
-            values=self.values[:, start:stop],
-            observed=self.observed[:, start:stop],
-            context=self.context,
-            shops=self.shops,
-            dates=self.dates[start:stop],
-            nodes=self.nodes,
-            node_kinds=self.node_kinds,
-            context_names=self.context_names,
-            freq=self.freq,
-            warnings=self.warnings,
-            period_index=self.period_index,
-        )
+        return replace(self, values=self.values[:, start:stop], observed=self.observed[:, start:stop],
+                       dates=self.dates[start:stop], controls=self.controls[:, start:stop])
 
     # ------------------------------------------------------------------------------------------ conversion
     def labels(self, dates: Sequence | pd.DatetimeIndex) -> pd.DatetimeIndex | np.ndarray:
@@ -274,6 +271,8 @@ class Panel:
         df.insert(0, shop_col, np.asarray(self.shops, dtype=object)[s_idx])
         for k, name in enumerate(self.context_names):
             df[name] = self.context[s_idx, k]
+        for k, name in enumerate(self.control_names):
+            df[name] = self.controls[s_idx, t_idx, k]
         return df
 
     def summary(self) -> dict:
@@ -293,6 +292,7 @@ class Panel:
             "mediators": [self.nodes[i] for i in self.mediator_index],
             "target": self.target,
             "context": list(self.context_names),
+            "controls": list(self.control_names),
             "date_min": self.label(0) if self.n_time else "",
             "date_max": self.label(-1) if self.n_time else "",
             "zero_spend_share": float((spend == 0).mean()) if spend.size else 0.0,

@@ -53,6 +53,7 @@ FLAG_OF_FIELD = {
     "channels": "--channels",
     "mediators": "--mediators",
     "context": "--context",
+    "controls": "--controls",
     "shop_col": "--shop-col",
     "date_col": "--date-col",
 }
@@ -181,12 +182,13 @@ def _flag_items(spec: ColumnSpec) -> list[tuple[str, str]]:
     items += [("channels", c) for c in spec.channels]
     items += [("mediators", c) for c in spec.mediators]
     items += [("context", c) for c in spec.context]
+    items += [("controls", c) for c in spec.controls]
     items += [("date_col", spec.date_col), ("shop_col", spec.shop_col)]
     return items
 
 
 def _check_no_repeats(spec: ColumnSpec, source: Source) -> None:
-    for field in ("channels", "mediators", "context"):
+    for field in ("channels", "mediators", "context", "controls"):
         names = pd.Series(list(getattr(spec, field)), dtype=object)
         dup = names[names.duplicated()]
         if len(dup):

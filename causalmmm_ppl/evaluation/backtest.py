@@ -14,6 +14,8 @@ history and the same plan.
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -59,9 +61,7 @@ def blind_plan(panel: Panel, start: int, stop: int) -> Panel:
     keep[panel.channel_index] = True
     values = np.where(keep, part.values, 0.0)
     observed = part.observed & keep
-    return Panel(values=values, observed=observed, context=part.context, shops=part.shops, dates=part.dates,
-                 nodes=part.nodes, node_kinds=part.node_kinds, context_names=part.context_names, freq=part.freq,
-                 warnings=part.warnings, period_index=part.period_index)
+    return dataclasses.replace(part, values=values, observed=observed)
 
 
 def training_scale(history: Panel, node: int) -> np.ndarray:

@@ -22,6 +22,8 @@ The model is queried only through ``fit.effect_samples`` (CausalMMM and BTVC ali
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -95,9 +97,7 @@ def scale_channels(plan: Panel, channels: Sequence[str], multipliers: np.ndarray
     values = plan.values.copy()
     idx = [plan.nodes.index(c) for c in channels]
     values[..., idx] = values[..., idx] * np.asarray(multipliers, dtype=float)[:, None, :]
-    return Panel(values=values, observed=plan.observed, context=plan.context, shops=plan.shops, dates=plan.dates,
-                 nodes=plan.nodes, node_kinds=plan.node_kinds, context_names=plan.context_names, freq=plan.freq,
-                 warnings=plan.warnings, period_index=plan.period_index)
+    return dataclasses.replace(plan, values=values)
 
 
 def read_bounds(frame: pd.DataFrame, channels: Sequence[str], source: str = "--bounds") -> tuple[np.ndarray, np.ndarray]:

@@ -84,7 +84,8 @@ class BTVCDesign:
     freq, step_days
         Grid frequency and its step in days.
     target, media, controls
-        Column names (media: adstock + Hill; controls: linear).
+        Column names (media: every channel of the panel, through adstock + Hill; controls: the panel's control
+        columns, ``ColumnSpec.controls`` / ``--controls``, linear).
     l_max
         Adstock window (grid steps).
     level_knots, coef_knots
@@ -168,17 +169,13 @@ def _step_days(dates: pd.DatetimeIndex) -> float:
     return float((dates[1] - dates[0]) / pd.Timedelta(days=1))
 
 
-def _roles(panel: Panel, spec: BTVCSpec) -> tuple[list[int], list[int]]:
-    """Node indices of the media channels and of the controls."""
-    channels = [panel.nodes[i] for i in panel.channel_index]
-    missing = [c for c in spec.controls if c not in channels]
-    if missing:
-        raise ValueError(f"btvc config: control {missing[0]!r} is not one of the channels ({', '.join(channels)})")
-    media = [int(i) for i in panel.channel_index if panel.nodes[i] not in spec.controls]
-    controls = [panel.nodes.index(c) for c in spec.controls]
+def _roles(panel: Panel) -> tuple[list[int], list[int]]:
+    """Node indices of the media channels (every channel of the panel) and indices of the controls in
+    ``panel.control_names`` (every control column: ``ColumnSpec.controls``, ``--controls``)."""
+    media = [int(i) for i in panel.channel_index]
     if not media:
-        raise ValueError("btvc: at least one channel must be a media channel (not listed in controls)")
-    return media, controls
+        raise ValueError("btvc: at least one channel (--channels) is needed")
+    return media, list(range(len(panel.control_names)))
 
 
 def prepare_design(panel: Panel, spec: BTVCSpec) -> tuple[BTVCDesign, BTVCScales]:
@@ -187,9 +184,9 @@ def prepare_design(panel: Panel, spec: BTVCSpec) -> tuple[BTVCDesign, BTVCScales
     Raises
     ------
     ValueError
-        A shop whose target is never observed or has a mean <= 0; a control that is not a channel.
+        A shop whose target is never observed or has a mean <= 0; a panel without channels.
     """
-    media_idx, control_idx = _roles(panel, spec)
+    media_idx, control_idx = _roles(panel)
     step = _step_days(panel.dates)
     n = panel.n_time
     mask = panel.mask & panel.target_observed
@@ -207,7 +204,7 @@ def prepare_design(panel: Panel, spec: BTVCSpec) -> tuple[BTVCDesign, BTVCScales
     media = np.where(rows, panel.values[..., media_idx], 0.0)
     m_scale = media.sum(1) / np.maximum(panel.mask.sum(1), 1)[:, None]
     m_scale = np.where(m_scale > 0, m_scale, 1.0)
-    ctrl = np.where(rows, panel.values[..., control_idx], 0.0)
+    ctrl = np.where(rows, panel.controls[..., control_idx], 0.0)
     c_scale = np.abs(ctrl).max(1) if ctrl.shape[1] else np.ones((panel.n_shops, 0))
     c_scale = np.where(c_scale > 0, c_scale, 1.0)
     weekly = spec.weekly_order if step <= 1.0 else 0
@@ -217,7 +214,8 @@ def prepare_design(panel: Panel, spec: BTVCSpec) -> tuple[BTVCDesign, BTVCScales
     bw = lambda knots, days: spec.kernel_scale * (float(knots[1] - knots[0]) if len(knots) > 1 else days / step)
     design = BTVCDesign(
         shops=tuple(panel.shops), dates=panel.dates, freq=panel.freq, step_days=step, target=panel.target,
-        media=tuple(panel.nodes[i] for i in media_idx), controls=tuple(panel.nodes[i] for i in control_idx),
+        media=tuple(panel.nodes[i] for i in media_idx),
+        controls=tuple(panel.control_names[i] for i in control_idx),
         l_max=spec.resolved_l_max(step), level_knots=lk, coef_knots=ck,
         level_bandwidth=bw(lk, spec.level_knot_days), coef_bandwidth=bw(ck, spec.coef_knot_days),
         season_terms=tuple(terms), weekly_order=weekly, yearly_order=spec.yearly_order)
@@ -225,12 +223,20 @@ def prepare_design(panel: Panel, spec: BTVCSpec) -> tuple[BTVCDesign, BTVCScales
 
 
 def _scaled_inputs(panel: Panel, design: BTVCDesign, scales: BTVCScales) -> tuple[np.ndarray, np.ndarray]:
-    """Scaled media ``(shop, time, channel)`` and controls ``(shop, time, control)`` of a panel (0 off-range)."""
+    """Scaled media ``(shop, time, channel)`` and controls ``(shop, time, control)`` of a panel (0 off-range).
+
+    Media are the panel's channel columns, controls its control columns (``panel.controls``). A control that is
+    not a control column of ``panel`` but a channel of it is read from the channel: the schema of runs saved
+    before controls were columns of their own (``columns.json`` listed them with the channels).
+    """
     rows = panel.mask[..., None]
     mi = [panel.nodes.index(c) for c in design.media]
-    ci = [panel.nodes.index(c) for c in design.controls]
     media = np.where(rows, panel.values[..., mi], 0.0) / scales.media[:, None, :]
-    controls = np.where(rows, panel.values[..., ci], 0.0) / scales.controls[:, None, :]
+    ctrl = np.zeros(panel.mask.shape + (len(design.controls),))
+    for k, c in enumerate(design.controls):
+        ctrl[..., k] = (panel.controls[..., panel.control_names.index(c)] if c in panel.control_names
+                        else panel.values[..., panel.nodes.index(c)])
+    controls = np.where(rows, ctrl, 0.0) / scales.controls[:, None, :]
     return media, controls
 
 
@@ -832,9 +838,13 @@ class BTVCFit:
         if not plan.dates.equals(expected):
             raise ValueError(f"btvc forecast: the plan must continue the training grid from "
                              f"{expected[0].date()} every {d.step_days:g} days")
-        missing = [c for c in d.media + d.controls if c not in plan.nodes]
+        missing = [c for c in d.media if c not in plan.nodes]
         if missing:
             raise ValueError(f"btvc forecast: the plan has no column {missing[0]!r}")
+        missing = [c for c in d.controls if c not in plan.control_names and c not in plan.nodes]
+        if missing:
+            raise ValueError(f"btvc forecast: the plan has no control column {missing[0]!r} (--controls); the "
+                             f"model's controls must be known on the plan's days")
         unknown = [s for s in plan.shops if s not in d.shops]
         if unknown:
             raise ValueError(f"btvc forecast: shop {unknown[0]!r} was not in the training data")
@@ -1014,6 +1024,7 @@ class BTVCFit:
             stats = {k: z[k] for k in z.files}
         # fits saved before these settings used these values
         spec = {"coef_at_average": False, "level_anchor": "first", "coef_knot_prior": "halfnormal", **meta["spec"]}
+        spec.pop("controls", None)  # fits saved when controls were a setting: the design names them
         return cls(spec=BTVCSpec.from_dict(spec), inference=BTVCInference.from_dict(meta["inference"]),
                    design=BTVCDesign.from_dict(meta["design"]), scales=scales, media=inputs["media"],
                    controls=inputs["controls"], y=inputs["y"], mask=inputs["mask"].astype(bool),

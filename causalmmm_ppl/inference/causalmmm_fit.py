@@ -58,17 +58,18 @@ KINDS = ("channel", "mediator", "target")
 
 @dataclass
 class Schema:
-    """What a fitted run expects of new data: node names and kinds, context, frequency, and column names."""
+    """What a fitted run expects of new data: node names and kinds, context, frequency, column names and controls."""
 
     nodes: tuple[str, ...]
     node_kinds: tuple[str, ...]
     context_names: tuple[str, ...]
     freq: str
     columns: ColumnSpec | None = None
+    control_names: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, panel: Panel, columns: ColumnSpec | None = None) -> "Schema":
-        return cls(panel.nodes, panel.node_kinds, panel.context_names, panel.freq, columns)
+        return cls(panel.nodes, panel.node_kinds, panel.context_names, panel.freq, columns, panel.control_names)
 
     def check(self, panel: Panel, what: str = "data") -> None:
         """Raise InputError when ``panel`` does not have this run's nodes and context."""
@@ -85,6 +86,11 @@ class Schema:
             )
         if panel.freq != self.freq:
             raise InputError(f"{what}: date frequency {panel.freq} differs from the run's {self.freq}")
+        if tuple(panel.control_names) != self.control_names:
+            raise InputError(
+                f"{what}: control columns {', '.join(panel.control_names) or '(none)'} do not match the run's "
+                f"{', '.join(self.control_names) or '(none)'}"
+            )
 
     def to_dict(self) -> dict:
         return {
@@ -93,12 +99,14 @@ class Schema:
             "context_names": list(self.context_names),
             "freq": self.freq,
             "columns": self.columns.to_dict() if self.columns else None,
+            "control_names": list(self.control_names),
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> "Schema":
         cols = ColumnSpec.from_dict(d["columns"]) if d.get("columns") else None
-        return cls(tuple(d["nodes"]), tuple(d["node_kinds"]), tuple(d["context_names"]), d["freq"], cols)
+        return cls(tuple(d["nodes"]), tuple(d["node_kinds"]), tuple(d["context_names"]), d["freq"], cols,
+                   tuple(d.get("control_names", ())))
 
 
 def link_values(x_scaled: np.ndarray, link: str) -> np.ndarray:
@@ -124,6 +132,7 @@ class CausalMMMFit:
     spec : settings; schema : nodes, kinds, context, frequency
     scaler : per-shop, per-node scaling of the training shops
     context_loc, context_scale : (k,) standardisation of context
+    control_loc, control_scale : (control,) standardisation of the time-varying controls
     train_panel : the panel the model was fitted on (original units)
     log : SVI loss per step and wall time
     seed : the fit's seed (outputs are seeded from it)
@@ -141,10 +150,15 @@ class CausalMMMFit:
         train_panel: Panel,
         log: TrainingLog,
         seed: int = 0,
+        control_loc: np.ndarray | None = None,
+        control_scale: np.ndarray | None = None,
     ) -> None:
         self.model, self.guide, self.spec, self.schema = model, guide, spec, schema
         self.scaler, self.context_loc, self.context_scale = scaler, context_loc, context_scale
         self.train_panel, self.log, self.seed = train_panel, log, seed
+        n_ctrl = len(schema.control_names)
+        self.control_loc = np.zeros(n_ctrl) if control_loc is None else np.asarray(control_loc, dtype=float)
+        self.control_scale = np.ones(n_ctrl) if control_scale is None else np.asarray(control_scale, dtype=float)
 
     # ---------------------------------------------------------------------------------------- data → tensors
     def scaler_for(self, panel: Panel) -> PanelScaler:
@@ -160,7 +174,8 @@ class CausalMMMFit:
     def prepare(self, panel: Panel, scaler: PanelScaler | None = None) -> TrainingData:
         """Tensors for ``panel`` (scaled with ``scaler``, default :meth:`scaler_for`), encoder features included."""
         self.schema.check(panel)
-        return prepare_data(panel, scaler or self.scaler_for(panel), self.context_loc, self.context_scale, self.spec)
+        return prepare_data(panel, scaler or self.scaler_for(panel), self.context_loc, self.context_scale, self.spec,
+                            self.control_loc, self.control_scale)
 
     # -------------------------------------------------------------------------------------------- edges
     def edge_probability_array(self, panel: Panel | None = None, pooled: bool = True) -> np.ndarray:
@@ -495,6 +510,8 @@ class CausalMMMFit:
             "scaler": self.scaler.to_dict(),
             "context_loc": self.context_loc.tolist(),
             "context_scale": self.context_scale.tolist(),
+            "control_loc": self.control_loc.tolist(),
+            "control_scale": self.control_scale.tolist(),
             "seed": self.seed,
             "loss": self.log.loss,
             "seconds": self.log.seconds,
@@ -531,12 +548,15 @@ class CausalMMMFit:
             schema = Schema.from_dict(meta["schema"])
             scaler = PanelScaler.from_dict(meta["scaler"])
             context_loc, context_scale = np.asarray(meta["context_loc"]), np.asarray(meta["context_scale"])
+            control_loc = np.asarray(meta.get("control_loc", []), dtype=float)
+            control_scale = np.asarray(meta.get("control_scale", []), dtype=float)
             log = TrainingLog(loss=list(meta["loss"]), seconds=float(meta["seconds"]), steps_done=len(meta["loss"]))
             seed = int(meta["seed"])
             population = EdgePopulation.from_dict(meta["edge_population"]) if meta.get("edge_population") else None
         nodes = schema.nodes
         mediators = tuple(n for n, k in zip(nodes, schema.node_kinds) if k == "mediator")
-        cols = ColumnSpec(target=nodes[-1], channels=nodes[:-1], mediators=mediators, context=schema.context_names)
+        cols = ColumnSpec(target=nodes[-1], channels=nodes[:-1], mediators=mediators, context=schema.context_names,
+                          controls=schema.control_names)
         with _run_file(d / "train_panel.parquet"):
             panel = load_panel(pd.read_parquet(d / "train_panel.parquet"), cols)
         panel = dataclasses.replace(panel, period_index=bool(meta.get("period_index", False)))
@@ -551,11 +571,13 @@ class CausalMMMFit:
                              ) from None
         if population is not None:
             guide.attach_population(population, pooled_candidates(model, spec))
-        return cls(model, guide, spec, schema, scaler, context_loc, context_scale, panel, log, seed)
+        return cls(model, guide, spec, schema, scaler, context_loc, context_scale, panel, log, seed, control_loc,
+                   control_scale)
 
     # ------------------------------------------------------------------------------------------ internals
     def _plan_inputs(self, history: Panel, plan: Panel) -> tuple[PanelScaler, TrainingData, torch.Tensor, torch.Tensor]:
-        """History scaled and prepared, the plan's channels ``(horizon, shop, channel)`` scaled and its calendar.
+        """History scaled and prepared, the plan's channels ``(horizon, shop, channel)`` scaled and its calendar
+        (``(horizon, n_calendar)``, or ``(horizon, shop, n_calendar + control)`` with the plan's controls).
 
         Raises InputError for an empty plan, shops that differ, or a plan day without a channel value.
         """
@@ -574,13 +596,14 @@ class CausalMMMFit:
             )
         plan_scaled = link_values(scaler.transform(plan.values), self.spec.link)[..., ch]  # (shop, horizon, channel)
         plan_t = torch.as_tensor(plan_scaled, dtype=torch.float32).transpose(0, 1)
-        return scaler, data, plan_t, torch.as_tensor(calendar_features(plan.dates))
+        calendar = model_calendar(plan, self.control_loc, self.control_scale)
+        return scaler, data, plan_t, calendar.transpose(0, 1) if calendar.ndim == 3 else calendar
 
     def _train_data(self) -> TrainingData:
         if getattr(self, "_cached_train", None) is None:
             self._cached_train = prepare_data(
-                self.train_panel, self.scaler, self.context_loc, self.context_scale, self.spec
-            )
+                self.train_panel, self.scaler, self.context_loc, self.context_scale, self.spec, self.control_loc,
+                self.control_scale)
         return self._cached_train
 
 
@@ -619,20 +642,43 @@ def _chunks(num_draws: int, per_draw: int) -> list[tuple[int, int]]:
     return [(k, min(chunk, num_draws - k)) for k in range(0, num_draws, chunk)]
 
 
+def model_calendar(panel: Panel, control_loc: np.ndarray, control_scale: np.ndarray) -> torch.Tensor:
+    """What the decoder reads besides the nodes on each day: the calendar features, ``(time, n_calendar)``; with
+    time-varying controls, each shop's standardised controls after them, ``(shop, time, n_calendar + control)``."""
+    cal = torch.as_tensor(calendar_features(panel.dates))
+    if not panel.control_names:
+        return cal
+    ctrl = (panel.controls - control_loc) / control_scale
+    ctrl = torch.as_tensor(np.where(panel.mask[..., None], ctrl, 0.0), dtype=torch.float32)
+    return torch.cat([cal.expand(panel.n_shops, -1, -1), ctrl], dim=-1)
+
+
+def control_standardisation(panel: Panel) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation ``(control,)`` of each control over every shop's rows (1 for a constant one)."""
+    rows = panel.controls[panel.mask]  # (row, control)
+    if not len(rows):
+        return np.zeros(len(panel.control_names)), np.ones(len(panel.control_names))
+    scale = rows.std(0)
+    return rows.mean(0), np.where(scale > 0, scale, 1.0)
+
+
 def prepare_data(
-    panel: Panel, scaler: PanelScaler, context_loc: np.ndarray, context_scale: np.ndarray, spec: CausalMMMSpec
+    panel: Panel, scaler: PanelScaler, context_loc: np.ndarray, context_scale: np.ndarray, spec: CausalMMMSpec,
+    control_loc: np.ndarray | None = None, control_scale: np.ndarray | None = None,
 ) -> TrainingData:
-    """Scale a panel and compute the encoder's features (in chunks of shops, to bound memory)."""
+    """Scale a panel and compute the encoder's features (in chunks of shops, to bound memory); controls are
+    standardised with ``control_loc`` and ``control_scale`` (``(control,)``, needed when the panel has controls)."""
     x = link_values(np.where(panel.observed, scaler.transform(panel.values), 0.0), spec.link)
     xt = torch.as_tensor(x, dtype=torch.float32)
     observed = torch.as_tensor(panel.observed)
     valid = observed.all(-1)
     ctx = (panel.context - context_loc) / context_scale if panel.context.shape[1] else panel.context
-    cal = torch.as_tensor(calendar_features(panel.dates))
+    cal = model_calendar(panel, control_loc, control_scale)
     kinds = _one_hot_kinds(panel.node_kinds)
     log_nodes = torch.as_tensor(spec.hurdle_nodes(panel.node_kinds))
     parts = [
-        shop_features(xt[k : k + FEATURE_CHUNK], valid[k : k + FEATURE_CHUNK], cal, kinds, spec.l_max, log_nodes)
+        shop_features(xt[k : k + FEATURE_CHUNK], valid[k : k + FEATURE_CHUNK],
+                      cal[k : k + FEATURE_CHUNK] if cal.ndim == 3 else cal, kinds, spec.l_max, log_nodes)
         for k in range(0, panel.n_shops, FEATURE_CHUNK)
     ]
     feats = ShopFeatures(torch.cat([p.node for p in parts]), torch.cat([p.edge for p in parts]))
@@ -644,7 +690,8 @@ def build_model(panel: Panel, spec: CausalMMMSpec) -> tuple[CausalMMM, Amortized
     rho = edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, spec.edge_priors, spec.forbid_target_causes)
     k = panel.context.shape[1]
     fixed = expert_edge_mask(panel.nodes, spec.edge_priors)
-    model = CausalMMM(panel.nodes, panel.node_kinds, k, calendar_features(panel.dates[:1]).shape[1], rho, spec, fixed)
+    model = CausalMMM(panel.nodes, panel.node_kinds, k, calendar_features(panel.dates[:1]).shape[1], rho, spec, fixed,
+                      n_controls=len(panel.control_names))
     guide = AmortizedGuide(model, k, spec.encoder_hidden, spec.screen_weight)
     return model, guide
 
@@ -771,14 +818,16 @@ def fit_causalmmm(
         c_scale = np.where(c_scale > 0, c_scale, 1.0)
     else:
         c_loc, c_scale = np.zeros(0), np.ones(0)
+    ctrl_loc, ctrl_scale = control_standardisation(panel)
     torch.manual_seed(seed)
     model, guide = build_model(panel, spec)
-    data = prepare_data(panel, scaler, c_loc, c_scale, spec)
+    data = prepare_data(panel, scaler, c_loc, c_scale, spec, ctrl_loc, ctrl_scale)
     log = train(
         model, guide, data, spec, seed=seed, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
         stop_after=stop_after, fingerprint=fingerprint,
     )
     pool_edges(model, guide, data, spec, seed, progress)
-    fit = CausalMMMFit(model, guide, spec, Schema.of(panel, columns), scaler, c_loc, c_scale, panel, log, seed)
+    fit = CausalMMMFit(model, guide, spec, Schema.of(panel, columns), scaler, c_loc, c_scale, panel, log, seed,
+                       ctrl_loc, ctrl_scale)
     fit._cached_train = data
     return fit

@@ -69,7 +69,7 @@ def effect_paths(
     model, guide : a fitted model and guide
     history : the days before the window, ``x: (shop, time, node)`` scaled
     plan : (horizon, shop, channel) planned channel values, scaled
-    calendar_future : (horizon, n_calendar)
+    calendar_future : (horizon, n_calendar), or (horizon, shop, n_calendar + control) with controls
     num_draws : posterior draws
     scenarios : ``(kind, channel position among the channels, spend multiplier)`` of each counterfactual; kind one of
         :data:`EFFECT_KINDS`, multiplier 0 switches the channel off

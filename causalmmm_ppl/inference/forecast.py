@@ -52,7 +52,7 @@ def forecast_draws(
     model, guide : a fitted model and guide
     history : the days before the forecast origin, ``x: (shop, time, node)`` scaled
     plan : (horizon, shop, channel) planned channel values, scaled
-    calendar_future : (horizon, n_calendar)
+    calendar_future : (horizon, n_calendar), or (horizon, shop, n_calendar + control) with controls
     num_draws : posterior draws (each with its own graph, curves and noise path)
     graph : optional (shop, node, node) or (draw, shop, node, node) graph to impose with ``poutine.do`` (e.g. an
         edge cut), instead of the sampled one

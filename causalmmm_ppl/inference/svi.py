@@ -39,7 +39,9 @@ class TrainingData:
     Attributes
     ----------
     x : (shop, time, node) scaled values; observed : (shop, time, node) bool; valid : (shop, time) bool
-    context : (shop, k) standardised; calendar : (time, n_calendar); features : encoder inputs of every shop
+    context : (shop, k) standardised; calendar : (time, n_calendar), or (shop, time, n_calendar + control) with
+    time-varying controls (:func:`~causalmmm_ppl.inference.causalmmm_fit.model_calendar`); features : encoder inputs
+    of every shop
     """
 
     x: torch.Tensor
@@ -64,7 +66,7 @@ class TrainingData:
             x=self.x[idx],
             observed=self.observed[idx],
             context=self.context[idx],
-            calendar=self.calendar,
+            calendar=self.calendar[idx] if self.calendar.ndim == 3 else self.calendar,
             shop_idx=idx,
             n_shops=self.n_shops,
             score_from=1,
@@ -115,7 +117,8 @@ class MinibatchSampler:
         t_idx = starts[:, None] + np.arange(self.length)[None, :]  # (shop, window)
         sh = torch.as_tensor(shops)
         ti = torch.as_tensor(t_idx)
-        cal = self.data.calendar[ti]  # (shop, window, n_calendar)
+        cal = self.data.calendar
+        cal = cal[sh[:, None], ti] if cal.ndim == 3 else cal[ti]  # (shop, window, n_calendar)
         return ModelBatch(
             x=self.data.x[sh[:, None], ti],
             observed=self.data.observed[sh[:, None], ti],

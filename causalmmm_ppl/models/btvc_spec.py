@@ -10,10 +10,10 @@ Pure configuration: no jax, no numpyro.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from typing import Any
 
-from causalmmm_ppl.errors import unknown_setting
+from causalmmm_ppl.errors import InputError, unknown_setting
 from causalmmm_ppl.models.field_types import check_field_types
 
 
@@ -28,6 +28,11 @@ class BTVCSpec:
 
     Time-related settings are in days and are converted to grid steps with the panel's step length, so the same spec
     serves daily and weekly panels.
+
+    Every channel of the panel is a media channel (adstock, Hill, time-varying coefficient). Controls (events,
+    trends, prices) are not a setting: they are the panel's control columns (``ColumnSpec.controls``, the
+    ``--controls`` flag), which enter linearly with Normal coefficients and must be known on a plan's days. A
+    ``controls`` setting (``BTVCSpec(controls=...)``, or the key in a ``--config`` file) is an error that says so.
 
     Attributes
     ----------
@@ -48,9 +53,6 @@ class BTVCSpec:
         in 100 draws, trees at the depth limit); the non-centred ones mix.
     weekly_order, yearly_order
         Fourier orders of the weekly and yearly seasonality. Weekly terms are dropped on grids coarser than one day.
-    controls
-        Channel columns that enter linearly with Normal coefficients (events, trends, prices) instead of through
-        adstock and Hill. They are still read with ``--channels`` and must be known over a forecast horizon.
     l_max
         Adstock window in grid steps (``None``: 28 on daily grids, 8 on coarser grids).
     adstock_normalize
@@ -121,7 +123,6 @@ class BTVCSpec:
     knots: str = "auto"
     weekly_order: int = 3
     yearly_order: int = 2
-    controls: tuple[str, ...] = ()
     l_max: int | None = None
     adstock_normalize: bool = True
     hill_at_mean: bool = True
@@ -142,8 +143,12 @@ class BTVCSpec:
     seasonality_scale: float = 0.3
     control_scale: float = 1.0
     noise_scale: float = 0.5
+    #: Removed setting, accepted only to fail with the way controls are given now (not a field).
+    controls: InitVar[Any] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, controls: Any) -> None:
+        if controls is not None:
+            raise controls_moved("BTVCSpec")
         check_field_types(self, "btvc config")
         for name in ("level_knot_days", "coef_knot_days", "kernel_scale", "level_rw_scale", "level_init_scale",
                      "coef_prior_mean", "coef_prior_log_sd", "coef_knot_scale", "coef_knot_log_sd", "seasonality_scale",
@@ -287,7 +292,15 @@ class BTVCInference:
         return cls(**_known(cls, d, "btvc config"))
 
 
+def controls_moved(where: str) -> InputError:
+    """The error for the removed ``controls`` setting (one line, names the key)."""
+    return InputError(f"{where}: setting 'controls' was removed; controls are now given with --controls (columns "
+                      f"of the data, not channels; in Python ColumnSpec(controls=...))")
+
+
 def _known(cls: type, d: dict[str, Any], where: str) -> dict[str, Any]:
+    if "controls" in d:
+        raise controls_moved(where)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - names)
     if unknown:
@@ -308,6 +321,8 @@ def split_config(config: dict[str, Any]) -> tuple[BTVCSpec, BTVCInference]:
             flat.update(v)
         else:
             flat[k] = v
+    if "controls" in flat:
+        raise controls_moved("btvc config")
     spec_names = {f.name for f in dataclasses.fields(BTVCSpec)}
     inf_names = {f.name for f in dataclasses.fields(BTVCInference)}
     unknown = sorted(set(flat) - spec_names - inf_names)

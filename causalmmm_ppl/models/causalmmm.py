@@ -131,6 +131,9 @@ class CausalMMM(PyroModule):
     spec : model settings
     fixed : (cause, effect) bool, pairs whose ρ a population prior (``spec.graph_templates``) must keep (expert,
         required); None: none
+    n_controls : time-varying controls, read by the mediators' and the target's decoder after the calendar
+        features: a calendar input is ``(..., n_calendar + n_controls)``, the controls those of the same day (the
+        model reads the next day's, the day it predicts)
     """
 
     def __init__(
@@ -142,9 +145,11 @@ class CausalMMM(PyroModule):
         rho: np.ndarray,
         spec: CausalMMMSpec,
         fixed: np.ndarray | None = None,
+        n_controls: int = 0,
     ) -> None:
         super().__init__()
         self.nodes, self.node_kinds, self.spec = tuple(nodes), tuple(node_kinds), spec
+        self.n_controls = int(n_controls)
         v = len(nodes)
         rho_t = torch.as_tensor(rho, dtype=torch.float32)
         cand = torch.nonzero(rho_t > 0, as_tuple=False)  # (edge, 2): cause, effect
@@ -163,7 +168,9 @@ class CausalMMM(PyroModule):
         self.register_buffer("hurdle_mask", torch.as_tensor(spec.hurdle_nodes(node_kinds)))
         self.register_buffer("switch_mask", self.hurdle_mask & bool(spec.switching), persistent=False)
         self.response_prior = ResponsePrior(v, n_context)
-        self.decoder = Decoder(v, n_calendar, spec.hidden, spec.msg_dim, spec.node_emb, log_nodes=self.hurdle_mask)
+        self.decoder = Decoder(v, n_calendar + self.n_controls, spec.hidden, spec.msg_dim, spec.node_emb,
+                               log_nodes=self.hurdle_mask, n_controls=self.n_controls,
+                               control_nodes=~self.channel_mask)
         self.log_sigma = nn.Parameter(torch.full((v,), float(np.log(0.3))))
         if spec.learn_df and spec.likelihood == "studentt":  # per node, starting at spec.df, kept above 2
             self.log_df_excess = nn.Parameter(torch.full((v,), float(np.log(spec.df - 2.0))))
@@ -239,10 +246,11 @@ class CausalMMM(PyroModule):
         ----------
         x : (batch, time, node); u : (batch, node, 3); z : (batch, node, node)
         calendar : (time, n_calendar) shared by the batch, or (shop, time, n_calendar) with batch = draws × shop
+            (with controls: ``n_calendar + n_controls`` columns, each day's own controls)
         weekly : (batch, node, harmonic) the shops' weekly profiles (the ``weekly`` site); None: no shop profile
-        calendar_next : (n_calendar,) calendar of the day after the last (for the last day's prediction, e.g. the
-            first day of a forecast); None: the harmonics of the day a week before it, which has the same weekday
-            (with fewer than 7 days, the last day's)
+        calendar_next : (n_calendar,) or (shop, n_calendar) calendar of the day after the last (for the last day's
+            prediction, e.g. the first day of a forecast); None: the harmonics of the day a week before it, which
+            has the same weekday (with fewer than 7 days, the last day's), and the last day's controls
         last_only : predict the day after the last only (``pred`` has time 1): what a rollout starts from
         switching : (batch, switching channel, 2) the shops' on/off persistence (the ``switching`` site); None: none
 
@@ -251,20 +259,42 @@ class CausalMMM(PyroModule):
         pred : :class:`Prediction` with ``loc`` and ``on_logit`` (batch, time, node); h_last : (batch, node, hidden)
         """
         cal = _per_batch(calendar, x.shape[0])
-        pred, h = self.decoder(x, self.signals(x, u), z, cal, last_only=last_only)
+        after = None if calendar_next is None or not self.n_controls else _per_batch(calendar_next.unsqueeze(-2),
+                                                                                    x.shape[0])
+        pred, h = self.decoder(x, self.signals(x, u), z, self.controls_ahead(cal, after), last_only=last_only)
         if switching is not None:
             pred = pred.switched(self.switch_shift(x[:, -1:] if last_only else x, self.switch_table(switching)[:, None]))
         if weekly is None:
             return pred, h
         season = weekly_profile(weekly, cal[..., WEEKDAY_COLUMNS])  # (batch, time, node)
         if calendar_next is not None:
-            after_last = weekly_profile(weekly, calendar_next[WEEKDAY_COLUMNS].view(1, -1))
+            weekday_next = calendar_next[..., WEEKDAY_COLUMNS]
+            after_last = weekly_profile(weekly, weekday_next.reshape(-1, weekday_next.shape[-1])[:1])
         else:
             after_last = season[:, -7:-6] if x.shape[1] >= 7 else season[:, -1:]
         season_next = torch.cat([season[:, 1:], after_last], dim=1)
         if last_only:
             x, season, season_next = x[:, -1:], season[:, -1:], season_next[:, -1:]
         return pred.shifted(self.season_shift(x, season, season_next)), h
+
+    def controls_ahead(self, calendar: torch.Tensor, after: torch.Tensor | None = None) -> torch.Tensor:
+        """The decoder's calendar input: each day's calendar features with the controls of the day after (the day
+        its prediction is for).
+
+        Parameters
+        ----------
+        calendar : (..., time, n_calendar + n_controls) each day's own calendar and controls
+        after : (..., 1, n_calendar + n_controls) the day after the last; None: the last day's controls again
+
+        Returns
+        -------
+        (..., time, n_calendar + n_controls); ``calendar`` itself without controls
+        """
+        c = self.n_controls
+        if not c:
+            return calendar
+        nxt = calendar[..., -1:, -c:] if after is None else after[..., -c:]
+        return torch.cat([calendar[..., :-c], torch.cat([calendar[..., 1:, -c:], nxt], dim=-2)], dim=-1)
 
     def season_shift(self, x: torch.Tensor, season: torch.Tensor, season_next: torch.Tensor) -> torch.Tensor:
         """What the shop's weekly profile adds to the location predicted for the next day: S(t + 1) − S(t) for a
@@ -360,7 +390,7 @@ class CausalMMM(PyroModule):
         Parameters
         ----------
         batch : history, ``x: (shop, time, node)``; draws may come as an enclosing plate at dim -2
-        calendar_future : (horizon, n_calendar)
+        calendar_future : (horizon, n_calendar), or (horizon, shop, n_calendar + n_controls) with controls
         horizon : days to forecast
         respond : channels that respond to the graph on top of their planned values (see :class:`ChannelResponse`)
         history_cache : a dict shared by rollouts of the same history under the same latent draws (the scenarios of
@@ -403,8 +433,10 @@ class CausalMMM(PyroModule):
                 pred_next = pred[:, -1]  # (b, node): prediction of the first future day
                 if history_cache is not None:
                     history_cache["start"] = (pred_next, h, buffer)
+            weekday = calendar_future[..., WEEKDAY_COLUMNS]  # the same for every shop
             if wf is not None:  # the shop's weekly profile on each future day: (b, horizon, node)
-                season = weekly_profile(wf, calendar_future[:, WEEKDAY_COLUMNS])
+                season = weekly_profile(wf, weekday[:, 0] if weekday.ndim == 3 else weekday)
+            steps = self.controls_ahead(calendar_future.movedim(0, -2)).movedim(-2, 0)  # each day with the next's
             idx = None if stepped is None else stepped.nonzero().squeeze(-1)  # the nodes stepped
             out = []
             for k in range(horizon):
@@ -423,7 +455,7 @@ class CausalMMM(PyroModule):
                 recent = buffer.flip(-1)  # lag 0 = today
                 window = buffer[..., -self.spec.l_max :].transpose(1, 2)  # (b, lag, node), oldest first
                 s_k = self.signals(window, uf, last_only=True)[..., -1]  # today's signal, as in training
-                cal_k = calendar_future[k].expand(b, -1)
+                cal_k = steps[k].expand(b, -1) if steps.ndim == 2 else steps[k].repeat(b // n_shop, 1)
                 if stepped is None:
                     pred_next, h = self.decoder.step(recent[..., : self.decoder.lags], s_k, zf, cal_k, h)
                     if table is not None:

@@ -159,7 +159,9 @@ class Decoder(nn.Module):
     or two true causes and its dozen candidates would share one weight.)
     The input of node j on day t is ``u_j(t) = [v_j(t), …, v_j(t - p + 1), a_j(t), …, a_j(t - p + 1), m_j(t),
     calendar(t), e_j]``: its own recent past (its autoregressive baseline), the message, the calendar and a node
-    embedding — nothing from any other node except through z. For channels under the hurdle spend model
+    embedding — nothing from any other node except through z. Time-varying controls (the last ``n_controls`` columns
+    of the calendar input, those of the day predicted) reach the nodes in ``control_nodes`` only (the mediators and
+    the target); the others read them as 0. For channels under the hurdle spend model
     (``log_nodes``) ``v`` is log-spend on active days (0 when off) and ``a`` the active indicator; for other nodes
     ``v = x`` and ``a = 0``. The state follows a gated recurrent update whose gates depend on the input (a minimal
     GRU, Feng et al. 2024), ``h_j(t) = (1 - g_j(t)) ⊙ h_j(t - 1) + g_j(t) ⊙ h̃_j(t)``, computed for all days at once
@@ -170,13 +172,18 @@ class Decoder(nn.Module):
     """
 
     def __init__(self, n_nodes: int, n_calendar: int, hidden: int, msg_dim: int, node_emb: int, lags: int = 7,
-                 log_nodes: torch.Tensor | None = None) -> None:
+                 log_nodes: torch.Tensor | None = None, n_controls: int = 0,
+                 control_nodes: torch.Tensor | None = None) -> None:
         super().__init__()
         self.n_nodes, self.hidden, self.msg_dim, self.lags = n_nodes, hidden, msg_dim, lags
         self.edge_weight = nn.Parameter(0.3 * torch.randn(n_nodes, n_nodes, msg_dim))  # W: (cause, effect, msg)
         self.node_embedding = nn.Parameter(0.3 * torch.randn(n_nodes, node_emb))
         log_nodes = torch.zeros(n_nodes, dtype=torch.bool) if log_nodes is None else log_nodes.bool()
         self.register_buffer("log_nodes", log_nodes)  # (node,): nodes predicted on log-spend (hurdle spend model)
+        reads = torch.ones(n_nodes, n_calendar)  # (node, calendar column): 0 where a node does not read a control
+        if n_controls:
+            reads[~control_nodes.bool(), n_calendar - n_controls :] = 0.0
+        self.register_buffer("calendar_reads", reads, persistent=False)
         n_in = 2 * lags + msg_dim + n_calendar + node_emb
         self.gates = nn.Linear(n_in, 2 * hidden)
         self.readout = mlp([hidden + n_in, hidden, 2])  # location change, on-logit
@@ -193,15 +200,15 @@ class Decoder(nn.Module):
         → inputs ``(batch, node, time, features)`` and the own level of the latest lag ``(batch, node, time)``;
         ``nodes``: the index of the nodes given (all when None)."""
         b, v, t, _ = lags.shape
-        log_nodes, emb = self.log_nodes, self.node_embedding
+        log_nodes, emb, reads = self.log_nodes, self.node_embedding, self.calendar_reads
         if nodes is not None:
-            log_nodes, emb = log_nodes[nodes], emb[nodes]
+            log_nodes, emb, reads = log_nodes[nodes], emb[nodes], reads[nodes]
         level, active = spend_view(lags, log_nodes.view(1, v, 1, 1))  # own past as the likelihood scores it
         parts = [
             level,
             active,
             msg,
-            calendar.unsqueeze(1).expand(b, v, t, calendar.shape[-1]),
+            calendar.unsqueeze(1) * reads.view(1, v, 1, -1),
             emb.view(1, v, 1, -1).expand(b, v, t, -1),
         ]
         return torch.cat(parts, dim=-1), level[..., 0]

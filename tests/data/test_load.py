@@ -140,6 +140,51 @@ def test_fill_gaps_zero_fills_and_warns():
     assert any("filled 2 missing day(s)" in w and "'a'" in w for w in panel.warnings)
 
 
+CONTROLLED = ColumnSpec(target="gmv", channels=("tv", "search"), mediators=("pv",), context=("size",),
+                        controls=("price", "promo"))
+
+
+def _controlled_frame(n_shops: int = 2, n_days: int = 10) -> pd.DataFrame:
+    df = long_frame(n_shops=n_shops, n_days=n_days)
+    df["price"] = np.linspace(9.0, 11.0, len(df))
+    df["promo"] = (np.arange(len(df)) % 3 == 0).astype(float)
+    return df
+
+
+def test_controls_are_read_on_every_row_and_written_back():
+    df = _controlled_frame()
+    df.loc[[8, 9], ["gmv", "pv"]] = np.nan  # plan rows: the controls are known there
+    panel = load_panel(df, CONTROLLED, allow_missing_target=True)
+    assert panel.control_names == ("price", "promo") and panel.controls.shape == (2, 10, 2)
+    np.testing.assert_allclose(panel.controls[1, :, 0], df["price"].to_numpy()[10:])
+    plan = panel.select_time(8, 10).select_shops([1])
+    np.testing.assert_allclose(plan.controls[0], df[["price", "promo"]].to_numpy()[18:20])
+    back = load_panel(panel.to_frame(), CONTROLLED, allow_missing_target=True)
+    np.testing.assert_allclose(back.controls, panel.controls)
+    assert panel.summary()["controls"] == ["price", "promo"]
+
+
+@pytest.mark.parametrize("row", [4, 9])  # a history row, a plan row
+def test_a_row_without_its_control_names_column_shop_and_row(row):
+    df = _controlled_frame()
+    df.loc[[8, 9], ["gmv", "pv"]] = np.nan
+    df.loc[row, "promo"] = np.nan
+    with pytest.raises(InputError, match=rf"column 'promo' \(--controls\), shop 'a', row {row} .*known on every row"):
+        load_panel(df, CONTROLLED, allow_missing_target=True)
+
+
+def test_filled_gaps_carry_the_controls_of_the_day_before():
+    df = _controlled_frame().drop(index=[3, 4])
+    panel = load_panel(df, CONTROLLED, fill_gaps="zero")
+    np.testing.assert_allclose(panel.controls[0, 3], df.loc[2, ["price", "promo"]].to_numpy(dtype=float))
+    np.testing.assert_allclose(panel.controls[0, 4], panel.controls[0, 3])
+
+
+def test_a_column_cannot_be_a_control_and_a_channel():
+    with pytest.raises(InputError, match="'tv' is named by both --channels and --controls"):
+        load_panel(_controlled_frame(), ColumnSpec(target="gmv", channels=("tv", "search"), controls=("tv",)))
+
+
 def test_context_agg_first_and_mean():
     df = long_frame(n_shops=2, n_days=4)
     df.loc[[0, 1, 2, 3], "size"] = [1.0, 2.0, 3.0, 6.0]

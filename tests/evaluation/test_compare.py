@@ -19,7 +19,7 @@ def two_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     runs = []
     for name, weekly in (("weekly", 3), ("noweekly", 0)):
-        fit = fit_btvc(panel, BTVCSpec(controls=("promo",), yearly_order=0, weekly_order=weekly), num_chains=2,
+        fit = fit_btvc(panel, BTVCSpec(yearly_order=0, weekly_order=weekly), num_chains=2,
                        num_warmup=150, num_samples=150, seed=0, progress=False)
         (root / name).mkdir()
         write_inference_data(fit.to_inference_data(include_paths=False), root / name / "idata.nc")

@@ -207,7 +207,7 @@ def test_random_walk_knots_have_random_walk_covariance():
 
 
 def test_spec_round_trips_and_rejects_unknown_settings():
-    spec = BTVCSpec(controls=("event",), yearly_order=0, likelihood_df=None)
+    spec = BTVCSpec(decay_prior=(3.0, 2.0), yearly_order=0, likelihood_df=None)
     again = BTVCSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert again == spec
     with pytest.raises(ValueError, match="knot_days"):

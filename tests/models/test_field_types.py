@@ -37,7 +37,7 @@ def test_integral_numbers_are_taken_as_whole_numbers():
     ({"num_chains": "4"}, "num_chains"),
     ({"svi_lr": float("inf")}, "svi_lr"),
     ({"decay_prior": [1, 2, 3]}, "decay_prior"),
-    ({"controls": "event"}, "controls"),
+    ({"hill_gamma_prior": "wide"}, "hill_gamma_prior"),
     ({"max_tree_depth": [5, "a"]}, "max_tree_depth"),
 ])
 def test_btvc_settings_of_the_wrong_type_are_input_errors(config, word):
@@ -46,5 +46,5 @@ def test_btvc_settings_of_the_wrong_type_are_input_errors(config, word):
 
 
 def test_btvc_lists_become_tuples():
-    spec, inf = split_config({"max_tree_depth": [5, 6], "controls": ["e1"], "decay_prior": [1, 2]})
-    assert inf.max_tree_depth == (5, 6) and spec.controls == ("e1",) and spec.decay_prior == (1.0, 2.0)
+    spec, inf = split_config({"max_tree_depth": [5, 6], "hill_alpha_prior": [0, 1], "decay_prior": [1, 2]})
+    assert inf.max_tree_depth == (5, 6) and spec.hill_alpha_prior == (0.0, 1.0) and spec.decay_prior == (1.0, 2.0)
