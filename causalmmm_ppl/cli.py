@@ -207,8 +207,15 @@ def _add_commands(sub) -> None:
     p.add_argument("--out", required=True, help="HTML file")
     add_common(p)
 
-    p = sub.add_parser("compare", help="ELPD-LOO table for runs on the same data")
-    p.add_argument("runs", nargs="+", help="run directories (or their idata.nc) fitted on the same data")
+    p = sub.add_parser("compare", help="compare runs: held-out log predictive density (--data), or ELPD-LOO")
+    p.add_argument("runs", nargs="+", help="run directories fitted on the same data (without --data: their "
+                   "idata.nc files also do)")
+    p.add_argument("--data", default=None, help="CSV or Parquet file, one row per shop and period: the runs' data "
+                   "with the periods after their training end (e.g. the panel they were fitted on with --holdout), "
+                   "read as each run read its own; every run forecasts those periods from the "
+                   "history and their channels, scored by the log predictive density of the observed target; "
+                   "needed to compare runs of different models (default: ELPD-LOO on the training periods)")
+    p.add_argument("--draws", type=int, default=200, help="posterior draws per run with --data (default: 200)")
     p.add_argument("--out", default=None, help="also write the table as CSV")
     add_common(p)
 

@@ -284,8 +284,10 @@ def test_a_killed_fit_resumes(panel_dir, config, tmp_path, monkeypatch, capsys):
     assert "20 SVI steps" in stdout
 
 
-def test_compare_a_causalmmm_run_with_a_btvc_run_of_the_same_panel(run_dir, panel_dir, tmp_path, capsys):
-    """ELPD-LOO of both models on the same target and days (CausalMMM has no likelihood on the first day)."""
+def test_compare_a_causalmmm_run_with_a_btvc_run_on_held_out_days(run_dir, panel_dir, tmp_path, capsys):
+    """Both models fitted with the same --holdout forecast those 7 days and are ranked by the log predictive density
+    of the observed target there; without --data, runs of different models are refused (their stored
+    log-likelihoods answer different questions)."""
     cfg = tmp_path / "btvc.json"
     cfg.write_text(json.dumps({"method": "svi", "yearly_order": 0}))
     btvc = tmp_path / "btvc"
@@ -293,13 +295,18 @@ def test_compare_a_causalmmm_run_with_a_btvc_run_of_the_same_panel(run_dir, pane
                  "--config", str(cfg), "--steps", "300", "--out", str(btvc), "--quiet"])
     assert code == 0
     capsys.readouterr()
-    code, out, err = run_cli(capsys, "compare", str(run_dir), str(btvc), "--out", str(tmp_path / "cmp.csv"))
+    code, out, err = run_cli(capsys, "compare", run_dir, btvc, "--data", panel_dir / "panel.csv", "--draws", "40",
+                             "--out", tmp_path / "cmp.csv", "--quiet")
     assert code == 0, err
-    assert "compared on" in out and "'gmv'" in out
+    assert "compared on 42 held-out observations of 'gmv'" in out and "the 7 periods after" in out
     table = pd.read_csv(tmp_path / "cmp.csv")
-    assert {"elpd_loo", "se", "weight"} <= set(table.columns)
-    assert set(table["model"]) == {"causalmmm", "btvc"}
-    assert table["weight"].sum() == pytest.approx(1.0, abs=1e-6)
+    assert set(table["model"]) == {"causalmmm", "btvc"} and (table["n_obs"] == 6 * 7).all()
+    assert np.isfinite(table[["elpd_lfo", "se", "elpd_diff", "dse"]].to_numpy()).all()
+    assert table["elpd_diff"].iloc[0] == 0 and (table["elpd_diff"] >= 0).all()
+    code, _, err = run_cli(capsys, "compare", run_dir, btvc)
+    assert_one_line_error(code, err, "different models", "--data")
+    code, _, err = run_cli(capsys, "compare", run_dir, btvc, "--data", tmp_path / "cmp.csv")
+    assert code == 2 and "Traceback" not in err
 
 
 def test_a_fit_with_graph_templates_writes_each_shops_membership(panel_dir, tmp_path, capsys):

@@ -1,10 +1,16 @@
-"""Bayesian model comparison of runs by ELPD-LOO (PSIS-LOO, ArviZ ``compare``), across CausalMMM and BTVC runs.
+"""Bayesian model comparison of fitted runs, two ways.
 
-Runs are compared on the same target and the same observations: each run's ``idata.nc`` stores the pointwise
-log-likelihood of the target in original units (``log_likelihood.target`` over the observations the model scores,
-each named by its shop and date, see :mod:`causalmmm_ppl.evaluation.inference_data`). The comparison uses the ``(shop,
-date)`` pairs that every run has a finite log-likelihood for, checks that the observed target agrees there, and says
-how many observations, which shops and which dates it used.
+- **Held-out periods (leave-future-out), any models** (:func:`compare_forecasts`): every run forecasts the periods
+  after its training end from the same history and the same channels (and controls), and is scored by the log
+  predictive density of the observed target there, each period h steps ahead (``MMMFit.predictive_log_density``).
+  Every model answers the same predictive question, so runs of different models compare fairly.
+- **ELPD-LOO on the training periods, runs of one model** (:func:`compare_runs`, PSIS-LOO through ArviZ ``compare``):
+  each run's ``idata.nc`` stores the pointwise log-likelihood of the target in original units
+  (``log_likelihood.target``, see :mod:`causalmmm_ppl.evaluation.inference_data`). For CausalMMM that is a one-step-
+  ahead density given the observed past of every node, for BTVC a density given the channels alone: the two answer
+  different questions, so ELPD-LOO ranks runs of the same model (priors, settings), not models.
+
+Both use the ``(shop, date)`` observations that every run scores and say how many, which shops and which dates.
 """
 
 from __future__ import annotations
@@ -14,19 +20,26 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from causalmmm_ppl.data.panel import Panel
 from causalmmm_ppl.evaluation.inference_data import (
     TARGET_VAR, az, latent_vars, pointwise_log_likelihood, read_inference_data,
 )
 
-__all__ = ["ComparisonResult", "compare_runs", "compare_inference_data", "load_run_idata", "TABLE_COLUMNS"]
+__all__ = ["ComparisonResult", "compare_runs", "compare_inference_data", "compare_forecasts", "load_run_idata",
+           "TABLE_COLUMNS", "FORECAST_COLUMNS"]
 
 TABLE_COLUMNS = ("run", "model", "rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "weight", "warning",
                  "pareto_k_bad", "n_obs", "target", "shops", "date_min", "date_max")
 """Columns of the comparison table (``elpd_loo`` on the log scale: higher is better)."""
+
+FORECAST_COLUMNS = ("run", "model", "rank", "elpd_lfo", "se", "elpd_diff", "dse", "n_obs", "periods", "target",
+                    "shops", "date_min", "date_max")
+"""Columns of the held-out comparison table (``elpd_lfo``: summed log predictive density, higher is better)."""
 
 _MAX_POSTERIOR_SIZE = 10_000
 
@@ -211,3 +224,88 @@ def _check_same_observed(idatas: Mapping[str, az.InferenceData],
             raise ValueError(f"runs {ref_name} and {n} observed different values of {target!r} (first: shop "
                              f"{shop!r}, {date.date()}; {int(differ.sum())} observations differ); compare runs "
                              f"fitted on the same data")
+
+
+def compare_forecasts(runs: Mapping[str, tuple[Any, Panel, str]], *, num_draws: int = 200, seed: int = 0,
+                      progress: bool = False) -> ComparisonResult:
+    """Compare fitted models by the log predictive density of held-out periods (leave-future-out).
+
+    Every run must have been fitted up to the same period (e.g. each with ``causalmmm fit --holdout H`` on the same
+    data). Its data panel is split there: the periods up to the training end are the history, the periods after
+    it the held-out window. Each run forecasts the window from the history and the window's channels (and
+    controls) and scores the observed target: ``lpd[s, t] = log mean_draws p(y[s, t] | draw)`` in original units
+    (``MMMFit.predictive_log_density``), period t scored t steps ahead. The table sums them over the observations
+    every run scores (``elpd_lfo``), with the standard error of the sum (``se``) and, against the best run, the
+    difference and its standard error from the pointwise differences (``elpd_diff``, ``dse``).
+
+    Parameters
+    ----------
+    runs
+        ``name → (fit, data panel, model name)``; the panels hold the same shops and target, read with each run's
+        columns.
+    num_draws, seed
+        Posterior draws (and rollouts) per run, and their seed.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two runs; runs of different targets or training ends; no held-out period with an observed target
+        that every run scores.
+    """
+    from scipy.special import logsumexp
+
+    if len(runs) < 2:
+        raise ValueError("compare needs at least two runs")
+    targets = {n: panel.target for n, (_, panel, _) in runs.items()}
+    ends = {n: pd.Timestamp(fit.training_end) for n, (fit, _, _) in runs.items()}
+    first = next(iter(runs))
+    for n in runs:
+        if targets[n] != targets[first]:
+            raise ValueError(f"runs {first} and {n} model different targets ({targets[first]!r} and {targets[n]!r}); "
+                             f"compare runs of the same target")
+        if ends[n] != ends[first]:
+            raise ValueError(f"runs {first} and {n} were fitted up to different periods ({ends[first].date()} and "
+                             f"{ends[n].date()}); compare runs fitted on the same periods")
+    end, target = ends[first], targets[first]
+    pointwise, models, periods = {}, {}, 0
+    for n, (fit, panel, model) in runs.items():
+        split = int(np.searchsorted(panel.dates, end, side="right"))
+        if split >= panel.n_time:
+            raise ValueError(f"the data have no periods after the runs' training end {end.date()}: give the held-out "
+                             f"periods too (e.g. the data the runs were fitted on with --holdout)")
+        history, window = panel.select_time(0, split), panel.select_time(split, panel.n_time)
+        lp = fit.predictive_log_density(history, window, num_draws=num_draws, seed=seed, progress=progress)
+        with np.errstate(invalid="ignore"):
+            lpd = logsumexp(lp, axis=0) - np.log(lp.shape[0])  # (shop, period), NaN where unobserved
+        index = pd.MultiIndex.from_product([list(window.shops), window.dates], names=["shop", "date"])
+        pointwise[n] = pd.Series(lpd.ravel(), index=index)
+        models[n], periods = model, window.n_time
+    common = None
+    for series in pointwise.values():
+        idx = series.index[np.isfinite(series.to_numpy())]
+        common = idx if common is None else common.intersection(idx)
+    if common is None or len(common) == 0:
+        raise ValueError(f"no held-out observation of {target!r} after {end.date()} is scored by every run")
+    common = common.sort_values()
+    values = {n: series.loc[common].to_numpy() for n, series in pointwise.items()}
+    n_obs = len(common)
+    elpd = {n: float(v.sum()) for n, v in values.items()}
+    order = sorted(elpd, key=elpd.get, reverse=True)
+    best = order[0]
+    shops = sorted(set(common.get_level_values("shop")))
+    dates = common.get_level_values("date")
+    rows = []
+    for rank, n in enumerate(order):
+        diff = values[best] - values[n]
+        rows.append({"run": n, "model": models[n], "rank": rank, "elpd_lfo": elpd[n],
+                     "se": float(np.sqrt(n_obs) * values[n].std()), "elpd_diff": float(diff.sum()),
+                     "dse": float(np.sqrt(n_obs) * diff.std()), "n_obs": n_obs, "periods": periods,
+                     "target": target, "shops": " ".join(shops), "date_min": dates.min().strftime("%Y-%m-%d"),
+                     "date_max": dates.max().strftime("%Y-%m-%d")})
+    table = pd.DataFrame(rows, columns=list(FORECAST_COLUMNS))
+    shop_text = ", ".join(shops[:5]) + (f", ... ({len(shops)} shops)" if len(shops) > 5 else "")
+    summary = (f"compared on {n_obs} held-out observations of {target!r}: the {periods} periods after the runs' "
+               f"training end {end.date()}, each forecast from the history and that window's channels (the h-th period "
+               f"scored h steps ahead; {num_draws} draws per run); shops {shop_text}; dates "
+               f"{dates.min().date()}..{dates.max().date()}")
+    return ComparisonResult(table=table, summary=summary, warnings=[])

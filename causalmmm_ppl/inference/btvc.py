@@ -824,6 +824,42 @@ class BTVCFit:
         draws = self._plan_draws(grid, grid.media, jax.random.PRNGKey(self.seed + 2 if seed is None else seed))
         return draws.reshape((-1,) + draws.shape[2:])
 
+    @property
+    def training_end(self) -> pd.Timestamp:
+        """The last period of the training data."""
+        return self.design.dates[-1]
+
+    def predictive_log_density(self, history: Panel | None, plan: Panel, *, num_draws: int | None = None,
+                               seed: int | None = None, progress: bool = False) -> np.ndarray:
+        """Log density of the plan's observed target values under each posterior draw, in original units:
+        ``(draw, plan shop, day)`` over the plan's days after the training end, NaN where the plan has no target.
+
+        Given a draw, BTVC's target on a future day depends on the inputs alone (its level and coefficients are
+        functions of the parameters and the calendar), so the draw's density of an h-step-ahead value is the
+        likelihood at that day's mean; the mean of its exponential over draws is the posterior predictive density
+        (:func:`causalmmm_ppl.evaluation.compare.compare_forecasts` takes it). ``history``, ``num_draws``, ``seed``
+        and ``progress`` keep the call of :class:`~causalmmm_ppl.inference.mmm_fit.MMMFit` (every stored draw is
+        used; nothing is sampled).
+        """
+        d, spec = self.design, self.spec
+        plan, grid = self._plan_grid(plan)
+        rows = [d.shops.index(s) for s in plan.shops]
+        data = d.data(grid.dates, grid.media, grid.controls, np.zeros(grid.media.shape[:2], bool))
+        scale = self.scales.target[rows][:, None]
+        observed = plan.target_observed & plan.mask
+        y = np.zeros((len(d.shops), plan.n_time))
+        y[rows] = np.where(observed, plan.values[..., -1], 0.0) / scale
+        y = jnp.asarray(y)
+        l_max, norm, df = d.l_max, spec.adstock_normalize, spec.likelihood_df
+
+        def one(q: dict[str, jax.Array]) -> jax.Array:
+            mu = btvc_paths(knot_values(q, spec.level_anchor), data, l_max=l_max, normalize=norm,
+                            hill_at_mean=spec.hill_at_mean, coef_at_average=spec.coef_at_average)["mu"]
+            return pointwise_log_likelihood(q, mu[:, d.n_train:], y, df)
+
+        ll = np.asarray(_map_draws(one, _flat(self.samples)), dtype=np.float64)[:, rows] - np.log(scale)
+        return np.where(observed[None], ll, np.nan)
+
     def _plan_grid(self, plan: Panel) -> tuple[Panel, "_PlanGrid"]:
         """The plan's days after the training end, checked, and the inputs over the stored history followed by them.
 

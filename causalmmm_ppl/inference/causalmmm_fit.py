@@ -37,7 +37,7 @@ from causalmmm_ppl.inference.effects import (
     summarise_effects,
 )
 from causalmmm_ppl.inference.features import ShopFeatures, shop_features
-from causalmmm_ppl.inference.forecast import forecast_draws, guide_draws
+from causalmmm_ppl.inference.forecast import forecast_draws, guide_draws, plan_interventions, rollout_trace
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingData, TrainingLog, train
 from causalmmm_ppl.models.causalmmm import CausalMMM
@@ -159,6 +159,11 @@ class CausalMMMFit:
         n_ctrl = len(schema.control_names)
         self.control_loc = np.zeros(n_ctrl) if control_loc is None else np.asarray(control_loc, dtype=float)
         self.control_scale = np.ones(n_ctrl) if control_scale is None else np.asarray(control_scale, dtype=float)
+
+    @property
+    def training_end(self) -> pd.Timestamp:
+        """The last period of the training panel."""
+        return self.train_panel.dates[-1]
 
     # ---------------------------------------------------------------------------------------- data → tensors
     def scaler_for(self, panel: Panel) -> PanelScaler:
@@ -290,6 +295,45 @@ class CausalMMMFit:
                 parts.append(forecast_draws(self.model, self.guide, batch, plan_t, cal, m, graph=g_k))
         paths = torch.cat(parts)  # (draw, horizon, shop, node)
         return scaler.inverse(unlink_values(paths.transpose(1, 2).numpy().astype(np.float64), self.spec.link))
+
+    def predictive_log_density(
+        self,
+        history: Panel,
+        plan: Panel,
+        *,
+        num_draws: int | None = None,
+        seed: int | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """Log density of the plan's observed target values, day by day, in original units: ``(draw, shop, day)``,
+        NaN where the plan has no target.
+
+        Each draw is a posterior draw of the shop's latents and a rollout from the end of ``history`` under the
+        plan's channels (and controls): the mediators and the target of the plan's earlier days are the rollout's
+        own draws, not the observed ones, so day h is scored h steps ahead. A draw's value is the likelihood of the
+        observed target under that draw's prediction of the day; the mean of its exponential over draws is a Monte
+        Carlo estimate of the h-step-ahead posterior predictive density
+        (:func:`causalmmm_ppl.evaluation.compare.compare_forecasts` takes it).
+        """
+        scaler, data, plan_t, cal = self._plan_inputs(history, plan)
+        tgt = plan.n_nodes - 1
+        observed = plan.target_observed
+        y = link_values(np.where(observed, scaler.transform(plan.values)[..., tgt], 0.0), self.spec.link)
+        y_t = torch.as_tensor(y, dtype=torch.float32)  # (shop, day) modelled units
+        pyro.set_rng_seed(self.seed if seed is None else seed)
+        n = num_draws or self.spec.num_draws
+        batch = data.full_batch(temperature=self.spec.temperature)
+        parts = []
+        with torch.no_grad():
+            for _, m in progress_bar(self._draw_chunks(n, self._rollout_history(data)), desc="predictive density",
+                                     unit="chunk", disable=not progress):
+                trace = rollout_trace(self.model, guide_draws(self.guide, batch, m), batch, cal,
+                                      plan_interventions(plan_t, m), m)
+                parts.append(torch.stack([trace.nodes[f"target_{h}"]["fn"].log_prob(y_t[:, h, None].expand(m, -1, 1))
+                                          for h in range(plan.n_time)], dim=-1))  # (draw, shop, day)
+        lp = torch.cat(parts).numpy().astype(np.float64)
+        jacobian = np.log(scaler.scale[:, tgt])[:, None] + (y if self.spec.link == "log1p" else 0.0)
+        return np.where(observed[None], lp - jacobian[None], np.nan)
 
     # ---------------------------------------------------------------------------------------- effects
     def effect_samples(

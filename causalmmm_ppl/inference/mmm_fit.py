@@ -68,6 +68,16 @@ class MMMFit(Protocol):
         """``shop, channel, multiplier, mean, lower, upper`` (see
         :func:`causalmmm_ppl.inference.effects.response_curves`)."""
 
+    @property
+    def training_end(self) -> pd.Timestamp:
+        """The last period of the training data (held-out periods start after it)."""
+
+    def predictive_log_density(self, history: Panel | None, plan: Panel, *, num_draws: int | None = None,
+                               seed: int | None = None, progress: bool = False) -> np.ndarray:
+        """Log density of the plan's observed target under each posterior draw, ``(draw, shop, day)`` in original
+        units (NaN where unobserved), each day forecast from the history and the plan's channels alone; the log of
+        the mean of its exponential over draws is the log predictive density (``causalmmm compare --data``)."""
+
     def save(self, directory: str | Path) -> None:
         """Write the fit into ``directory`` (data files only)."""
 

@@ -1,5 +1,6 @@
 """The MMMFit protocol and the run-kind registry: both fits satisfy it, and a third model written against it (a linear
-toy, defined here) gets `forecast`, `effects` and `allocate` from the command line with one registry line."""
+toy, defined here) gets `forecast`, `effects`, `allocate` and `compare --data` from the command line with one registry
+line."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ class LinearToy:
     """Each shop's target is ``a + Σ_c β_c·x_c + σ·ε`` (least squares on the history): the smallest model behind the
     protocol. Effects are linear in spend, so they have a closed form: ``β_c`` × the channel's spend in the window."""
 
-    def __init__(self, channels: list[str], coef: np.ndarray, sigma: np.ndarray, draws: int = 50) -> None:
+    def __init__(self, channels: list[str], coef: np.ndarray, sigma: np.ndarray, draws: int = 50,
+                 training_end: str = "2022-03-14") -> None:
         self.channels = list(channels)
+        self.training_end = pd.Timestamp(training_end)
         self.coef = np.asarray(coef, float)  # (shop, 1 + channel)
         self.sigma = np.asarray(sigma, float)  # (shop,)
         self.draws = draws
@@ -43,7 +46,7 @@ class LinearToy:
             b, *_ = np.linalg.lstsq(x, y, rcond=None)
             coef.append(b)
             sigma.append(np.std(y - x @ b))
-        return cls([panel.nodes[i] for i in ch], np.stack(coef), np.asarray(sigma))
+        return cls([panel.nodes[i] for i in ch], np.stack(coef), np.asarray(sigma), training_end=str(panel.dates[-1]))
 
     fixed_history = False  # a static regression: any window is a plan
 
@@ -51,9 +54,12 @@ class LinearToy:
     def channel_names(self) -> list[str]:
         return list(self.channels)
 
-    def _paths(self, plan: Panel, spend_scale: np.ndarray, seed: int | None) -> np.ndarray:
+    def _mean(self, plan: Panel, spend_scale: np.ndarray) -> np.ndarray:
         x = plan.values[..., [plan.nodes.index(c) for c in self.channels]] * spend_scale[None, None, :]
-        mean = self.coef[:, :1] + np.einsum("stc,sc->st", x, self.coef[:, 1:])  # (shop, day)
+        return self.coef[:, :1] + np.einsum("stc,sc->st", x, self.coef[:, 1:])  # (shop, day)
+
+    def _paths(self, plan: Panel, spend_scale: np.ndarray, seed: int | None) -> np.ndarray:
+        mean = self._mean(plan, spend_scale)
         noise = np.random.default_rng(0 if seed is None else seed).standard_normal((self.draws,) + mean.shape)
         return mean[None] + self.sigma[None, :, None] * noise  # (draw, shop, day)
 
@@ -84,16 +90,23 @@ class LinearToy:
     def response_curves(self, history, plan, *, interval=0.9, num_draws=None, seed=None, progress=False):
         return response_curves(self, history, plan, interval=interval, seed=seed)
 
+    def predictive_log_density(self, history, plan, *, num_draws=None, seed=None, progress=False):
+        z = (plan.values[..., -1] - self._mean(plan, np.ones(len(self.channels)))) / self.sigma[:, None]
+        lp = -0.5 * z**2 - np.log(self.sigma[:, None] * np.sqrt(2 * np.pi))  # one exact "draw"
+        return np.where(plan.target_observed, lp, np.nan)[None]
+
     def save(self, directory) -> None:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         (d / "linear_toy.json").write_text(json.dumps({"channels": self.channels, "coef": self.coef.tolist(),
-                                                       "sigma": self.sigma.tolist()}))
+                                                       "sigma": self.sigma.tolist(),
+                                                       "training_end": str(self.training_end)}))
 
     @classmethod
     def load(cls, directory) -> "LinearToy":
         meta = json.loads((Path(directory) / "linear_toy.json").read_text())
-        return cls(meta["channels"], np.asarray(meta["coef"]), np.asarray(meta["sigma"]))
+        return cls(meta["channels"], np.asarray(meta["coef"]), np.asarray(meta["sigma"]),
+                   training_end=meta["training_end"])
 
 
 @pytest.fixture
@@ -128,12 +141,12 @@ def test_both_fits_satisfy_the_protocol():
 
     for cls in (CausalMMMFit, BTVCFit, LinearToy):
         missing = [name for name in ("channel_names", "forecast", "effect_samples", "effects", "response_curves",
-                                     "save") if not hasattr(cls, name)]
+                                     "predictive_log_density", "save") if not hasattr(cls, name)]
         assert not missing, (cls.__name__, missing)
     assert isinstance(LinearToy(["c0"], np.zeros((1, 2)), np.ones(1)), MMMFit)
 
 
-def test_a_third_model_answers_forecast_effects_and_allocate(toy_kind, toy_run, tmp_path, capsys):
+def test_a_third_model_answers_forecast_effects_allocate_and_compare(toy_kind, toy_run, tmp_path, capsys):
     fit, root = toy_run
     plan_csv = root / "sim" / "plan.csv"
     assert main(["forecast", str(root / "run"), "--data", str(plan_csv), "--out", str(tmp_path / "fc.csv"),
@@ -158,6 +171,16 @@ def test_a_third_model_answers_forecast_effects_and_allocate(toy_kind, toy_run, 
         ratio = new.loc[rows, fit.channels].sum().to_numpy() / old.loc[rows, fit.channels].sum().to_numpy()
         best = int(np.argmax(fit.coef[i, 1:]))
         assert ratio[best] > 1.0  # money moves to the channel that pays most (a linear response: a corner)
+    # compare on the held-out days: the toy against a copy that ignores spend (its intercept only)
+    flat = LinearToy(fit.channels, np.column_stack([fit.coef[:, :1],
+                                                    np.zeros_like(fit.coef[:, 1:])]), fit.sigma * 3,
+                     training_end=str(fit.training_end))
+    flat.save(root / "flat" / "model")
+    (root / "flat" / "model" / COLUMNS_FILE).write_text((root / "run" / "model" / COLUMNS_FILE).read_text())
+    assert main(["compare", str(root / "run"), str(root / "flat"), "--data", str(root / "sim" / "panel.csv"),
+                 "--out", str(tmp_path / "cmp.csv"), "--quiet"]) == 0
+    cmp = pd.read_csv(tmp_path / "cmp.csv")
+    assert list(cmp["run"]) == ["run", "flat"] and set(cmp["model"]) == {"linear_toy"} and (cmp["n_obs"] == 28).all()
 
 
 def test_an_unknown_run_is_refused(tmp_path):
