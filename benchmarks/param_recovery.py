@@ -98,7 +98,8 @@ def score_panel(name: str, seed: int, quick: bool) -> dict:
            "channels": [c.split("_", 1)[1] for c in channels], "zero": float(srmse(np.zeros_like(true), true).mean())}
 
     t0 = time.perf_counter()
-    inference = quick_inference(30) if quick else BTVCInference(num_chains=2, num_warmup=1000, num_samples=1000)
+    inference = quick_inference(30) if quick else BTVCInference(method="nuts", num_chains=2, num_warmup=1000,
+                                                                       num_samples=1000)
     btvc = fit_btvc(btvc_panel, BTVCSpec(), inference, seed=seed, progress=False)
     contribution = btvc.paths()["contribution"]  # (chain, draw, geo, week, channel) in the design's channel order
     order = [btvc.design.media.index(c) for c in channels]

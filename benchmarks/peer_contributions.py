@@ -50,7 +50,8 @@ def run(quick: bool, seed: int = 0) -> dict:
     panel = load_panel(DATA, ColumnSpec(target="y", channels=("x1", "x2") + events, date_col="date_week"))
     out: dict = {"weeks": panel.n_time}
     t0 = time.perf_counter()
-    inference = quick_inference(50) if quick else BTVCInference(num_chains=2, num_warmup=1000, num_samples=1000)
+    inference = quick_inference(50) if quick else BTVCInference(method="nuts", num_chains=2, num_warmup=1000,
+                                                                num_samples=1000)
     btvc = fit_btvc(btvc_panel, BTVCSpec(), inference, seed=seed, progress=False)
     out["btvc_seconds"] = time.perf_counter() - t0
     shares = btvc.contribution_shares().set_index("channel")

@@ -95,7 +95,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     if quick:
         inference = quick_inference(NUM_DRAWS)
     elif panel.n_shops <= NUTS_MAX_SHOPS:
-        inference = BTVCInference()
+        inference = BTVCInference(method="nuts")
     else:
         inference = BTVCInference(method="svi", svi_steps=3000, svi_draws=NUM_DRAWS)
 

@@ -153,7 +153,7 @@ def _add_commands(sub) -> None:
     p.add_argument("--holdout", type=int, default=0, help="forecast the last H periods (held out of the fit; default 0: none)")
     p.add_argument("--steps", type=int, default=None,
                    help="SVI steps for causalmmm (default 1500); NUTS draws per chain for btvc (default 1000; SVI "
-                        "steps, default 3000, when its config sets \"method\": \"svi\")")
+                        "steps, default 3000, when it runs SVI: on more than 4 shops, or when its config sets \"method\": \"svi\")")
     p.add_argument("--config", default=None, help="JSON file with model/inference settings")
     p.add_argument("--resume", action="store_true", help="resume from the checkpoint in RUN")
     p.add_argument("--out", required=True, help="run directory")

@@ -289,12 +289,14 @@ def test_compare_a_causalmmm_run_with_a_btvc_run_on_held_out_days(run_dir, panel
     of the observed target there; without --data, runs of different models are refused (their stored
     log-likelihoods answer different questions)."""
     cfg = tmp_path / "btvc.json"
-    cfg.write_text(json.dumps({"method": "svi", "yearly_order": 0}))
+    cfg.write_text(json.dumps({"yearly_order": 0}))  # 6 shops: SVI by default (method "auto"), with a note
     btvc = tmp_path / "btvc"
     code = main(["fit", str(panel_dir / "panel.csv"), *flags(panel_dir), "--model", "btvc", "--holdout", "7",
                  "--config", str(cfg), "--steps", "300", "--out", str(btvc), "--quiet"])
     assert code == 0
-    capsys.readouterr()
+    _, err = capsys.readouterr()
+    assert "note: 6 shops: BTVC's posterior by SVI" in err
+    assert json.loads((btvc / "model" / "btvc.json").read_text())["inference"]["method"] == "svi"
     code, out, err = run_cli(capsys, "compare", run_dir, btvc, "--data", panel_dir / "panel.csv", "--draws", "40",
                              "--out", tmp_path / "cmp.csv", "--quiet")
     assert code == 0, err

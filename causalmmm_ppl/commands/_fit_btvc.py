@@ -1,7 +1,8 @@
-"""``causalmmm fit DATA --model btvc ...``: the BTVC baseline (NumPyro; NUTS by default, SVI as the fast path).
+"""``causalmmm fit DATA --model btvc ...``: the BTVC baseline (NumPyro; NUTS on panels of at most 4 shops, SVI on
+larger ones unless the config sets ``"method"``; a note on stderr says when SVI was chosen).
 
 Flags: the column flags, ``--holdout H`` (forecast the last H grid steps from a fit on the others), ``--steps N``
-(NUTS draws per chain; SVI optimisation steps when the config sets ``"method": "svi"``), ``--seed``, ``--quiet``,
+(NUTS draws per chain; SVI optimisation steps when the fit runs SVI), ``--seed``, ``--quiet``,
 ``--config FILE`` (JSON: any field of :class:`~causalmmm_ppl.models.btvc_spec.BTVCSpec` or
 :class:`~causalmmm_ppl.models.btvc_spec.BTVCInference`, flat or under ``"model"``/``"inference"``; e.g.
 ``{"num_chains": 2, "method": "svi"}``).
@@ -31,17 +32,19 @@ from causalmmm_ppl._io import run_directory, write_csv
 from causalmmm_ppl.commands._config import read_config
 from causalmmm_ppl.commands._run import write_reading
 from causalmmm_ppl.errors import require_finite
-from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec, split_config
+from causalmmm_ppl.models.btvc_spec import NUTS_MAX_SHOPS, BTVCInference, BTVCSpec, split_config
 
 MIN_TRAIN_STEPS = 8
 
 
-def settings_from_args(args: argparse.Namespace) -> tuple[BTVCSpec, BTVCInference]:
-    """Model and inference settings from ``--config`` and ``--steps``."""
+def settings_from_args(args: argparse.Namespace, n_shops: int) -> tuple[BTVCSpec, BTVCInference]:
+    """Model and inference settings from ``--config`` and ``--steps`` for a panel of ``n_shops`` shops (which
+    decides the method when the config leaves it at ``"auto"``)."""
     try:
         spec, inf = split_config(read_config(getattr(args, "config", None)))
     except ValueError as exc:
         raise ValueError(f"--config {args.config}: {exc}") from None
+    inf = inf.resolved(n_shops)
     steps = getattr(args, "steps", None)
     if steps is not None:
         if steps < 1:
@@ -67,8 +70,9 @@ def preflight(args: argparse.Namespace, check_out: bool = True, loaded: tuple | 
 
     if getattr(args, "resume", False):
         raise ValueError("--resume is not supported with --model btvc (fits are not checkpointed)")
-    settings = settings_from_args(args)
+    settings_from_args(args, 1)  # a bad config fails before the data are read
     data = read_fit_data(args, MIN_TRAIN_STEPS, check_out=check_out, loaded=loaded)
+    settings = settings_from_args(args, data.train.n_shops)
     prepare_design(data.train, settings[0])
     return settings, data
 
@@ -108,6 +112,10 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
     if len(panel.mediator_index):
         names = ", ".join(panel.nodes[i] for i in panel.mediator_index)
         print(f"note: btvc does not use mediators ({names})", file=err)
+    if inf.method == "svi" and split_config(read_config(getattr(args, "config", None)))[1].method == "auto":
+        print(f"note: {train.n_shops} shops: BTVC's posterior by SVI, the default above {NUTS_MAX_SHOPS} shops (one "
+              "NUTS run over many shops is slow and mixes poorly); '{\"method\": \"nuts\"}' in --config samples "
+              "by NUTS", file=err)
     if inf.method == "nuts":
         for line in diagnostic_warnings(table):
             print(line, file=err)

@@ -521,7 +521,8 @@ def fit_btvc(panel: Panel, spec: BTVCSpec | None = None, inference: BTVCInferenc
     spec
         Model structure and priors (default :class:`BTVCSpec`).
     inference
-        Inference settings (default :class:`BTVCInference`: NUTS, 4 chains × 1000 warm-up + 1000 draws).
+        Inference settings (default :class:`BTVCInference`: NUTS with 4 chains × 1000 warm-up + 1000 draws on
+        panels of at most ``NUTS_MAX_SHOPS`` shops, SVI on larger ones; the fit's ``inference`` says which ran).
     seed
         Seed of the JAX PRNG key (``jax.random.PRNGKey(seed)``).
     progress
@@ -534,7 +535,7 @@ def fit_btvc(panel: Panel, spec: BTVCSpec | None = None, inference: BTVCInferenc
     BTVCFit
     """
     spec = spec or BTVCSpec()
-    inf = dataclasses.replace(inference or BTVCInference(), **overrides)
+    inf = dataclasses.replace(inference or BTVCInference(), **overrides).resolved(panel.n_shops)
     design, scales = prepare_design(panel, spec)
     spec = dataclasses.replace(
         spec, knots=spec.resolved_knots(design.n_train, len(design.coef_knots), len(design.media)))

@@ -196,6 +196,10 @@ class BTVCSpec:
         return cls(**_known(cls, d, "btvc config"))
 
 
+#: Largest panel (in shops) that ``method="auto"`` samples by NUTS; larger ones are fitted by SVI.
+NUTS_MAX_SHOPS = 4
+
+
 @dataclass(frozen=True)
 class BTVCInference:
     """How the BTVC posterior is computed.
@@ -203,7 +207,10 @@ class BTVCInference:
     Attributes
     ----------
     method
-        ``"nuts"`` (default) or ``"svi"`` (the fast path: AutoNormal or AutoLowRankMultivariateNormal).
+        ``"auto"`` (default): NUTS for panels of at most :data:`NUTS_MAX_SHOPS` shops, SVI for larger ones (one
+        joint NUTS run over many shops takes minutes and mixed poorly on a 30-shop daily panel, see
+        ``docs/benchmarks.md``, "BTVC on many shops"); ``"nuts"``; or ``"svi"`` (the fast path: a mean-field or
+        low-rank normal guide). :meth:`resolved` says which one a panel gets.
     num_chains, num_warmup, num_samples
         NUTS chains, warm-up iterations and draws per chain. Chains run one per JAX host device at a time (4 chains
         on 2 devices: two rounds of 2 side by side; ``causalmmm_ppl.inference.btvc.chain_groups``), in sequence on
@@ -240,7 +247,7 @@ class BTVCInference:
         ``"sequential"``: one fit per shop with a progress bar (robust when shops differ a lot).
     """
 
-    method: str = "nuts"
+    method: str = "auto"
     num_chains: int = 4
     num_warmup: int = 1000
     num_samples: int = 1000
@@ -259,8 +266,8 @@ class BTVCInference:
 
     def __post_init__(self) -> None:
         check_field_types(self, "btvc config")
-        if self.method not in ("nuts", "svi"):
-            raise ValueError(f"btvc config: method must be 'nuts' or 'svi', got {self.method!r}")
+        if self.method not in ("auto", "nuts", "svi"):
+            raise ValueError(f"btvc config: method must be 'auto', 'nuts' or 'svi', got {self.method!r}")
         if self.nuts_init not in ("svi", "prior"):
             raise ValueError(f"btvc config: nuts_init must be 'svi' or 'prior', got {self.nuts_init!r}")
         if self.svi_guide not in ("normal", "lowrank"):
@@ -283,6 +290,12 @@ class BTVCInference:
             raise ValueError(f"btvc config: num_warmup must be >= 0, got {self.num_warmup!r}")
         if not 0.0 < float(self.target_accept_prob) < 1.0:
             raise ValueError(f"btvc config: target_accept_prob must be in (0, 1), got {self.target_accept_prob!r}")
+
+    def resolved(self, n_shops: int) -> "BTVCInference":
+        """These settings with ``method="auto"`` replaced by the method a panel of ``n_shops`` shops gets."""
+        if self.method != "auto":
+            return self
+        return dataclasses.replace(self, method="nuts" if n_shops <= NUTS_MAX_SHOPS else "svi")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -335,4 +348,4 @@ def split_config(config: dict[str, Any]) -> tuple[BTVCSpec, BTVCInference]:
 
 DEFAULT_SPEC = BTVCSpec()
 DEFAULT_INFERENCE = BTVCInference()
-__all__ = ["BTVCSpec", "BTVCInference", "split_config", "DEFAULT_SPEC", "DEFAULT_INFERENCE"]
+__all__ = ["BTVCSpec", "BTVCInference", "split_config", "DEFAULT_SPEC", "DEFAULT_INFERENCE", "NUTS_MAX_SHOPS"]

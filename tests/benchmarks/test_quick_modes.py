@@ -29,6 +29,7 @@ SCRIPTS = {
     "switching": "## On/off persistence",
     "real_panels": "## Real panels",
     "mediated_effects": "## Mediated effects",
+    "btvc_panels": "## BTVC on many shops",
 }
 #: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (effects: one of each
 #: simulator family).

@@ -239,3 +239,16 @@ def test_spec_round_trips_and_rejects_unknown_settings():
     assert BTVCSpec().resolved_knots(676, 8, n_channels=12) == "noncentered"  # channels share the data
     assert BTVCSpec(knots="centered").resolved_knots(179, 14) == "centered"
     assert BTVCSpec().resolved_l_max(1.0) == 28 and BTVCSpec().resolved_l_max(7.0) == 8
+
+
+def test_auto_samples_small_panels_by_nuts_and_fits_larger_ones_by_svi():
+    from causalmmm_ppl.models.btvc_spec import NUTS_MAX_SHOPS, BTVCInference
+
+    auto = BTVCInference()
+    assert auto.method == "auto"
+    assert auto.resolved(1).method == "nuts" and auto.resolved(NUTS_MAX_SHOPS).method == "nuts"
+    assert auto.resolved(NUTS_MAX_SHOPS + 1).method == "svi"
+    assert BTVCInference(method="nuts").resolved(30).method == "nuts"
+    assert BTVCInference(method="svi").resolved(1).method == "svi"
+    with pytest.raises(ValueError, match="'auto', 'nuts' or 'svi'"):
+        BTVCInference(method="hmc")
