@@ -213,7 +213,7 @@ class BTVCInference:
         low-rank normal guide). :meth:`resolved` says which one a panel gets.
     num_chains, num_warmup, num_samples
         NUTS chains, warm-up iterations and draws per chain. Chains run one per JAX host device at a time (4 chains
-        on 2 devices: two rounds of 2 side by side; ``causalmmm_ppl.inference.btvc.chain_groups``), in sequence on
+        on 2 devices: two rounds of 2 side by side; ``causalmmm_ppl.inference.btvc_sampling.chain_groups``), in sequence on
         one device.
     target_accept_prob, max_tree_depth, dense_mass
         NUTS settings. ``max_tree_depth`` is one depth, or ``(warm-up depth, sampling depth)`` as NumPyro takes it (a

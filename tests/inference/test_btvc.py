@@ -199,7 +199,8 @@ def test_level_total_coordinates_are_an_exact_unit_jacobian_shear():
     import jax
     import jax.numpy as jnp
 
-    from causalmmm_ppl.inference.btvc import _Coordinates, _target, prepare_design
+    from causalmmm_ppl.inference.btvc_design import prepare_design
+    from causalmmm_ppl.inference.btvc_sampling import _Coordinates, _target
 
     panel, _ = make_tvc_panel(n_shops=2, n_days=60, seed=0)
     spec = BTVCSpec(yearly_order=0, knots="noncentered")
