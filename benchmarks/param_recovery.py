@@ -9,8 +9,8 @@ every geo and channel pooled, mean ± sd, the form of PyMC Labs' published figur
 
 - **BTVC** (NUTS, 2 chains × 1000 + 1000, controls as control columns): its in-sample contribution paths
   (``BTVCFit.paths()["contribution"]``).
-- **CausalMMM** (``CausalMMMSpec()``, controls as channels): each channel's per-week ``total`` effect over the window
-  after the first weeks (``CausalMMMFit.effect_samples(..., by_step=True)``, the channel's spend at 0 over the window).
+- **CausalMMM** (``CausalMMMSpec()``, controls as control columns): each channel's per-week ``total`` effect over
+  the window after the first weeks (``CausalMMMFit.effect_samples(..., by_step=True)``, the channel's spend at 0 over the window).
 - **Zero contributions**: the reference a model must beat (SRMSE = RMS / mean of the true series, ≥ 1).
 
 Both models are scored on the same weeks: those after the first ``HISTORY_WEEKS`` (CausalMMM's rollouts start from
@@ -43,9 +43,8 @@ PUBLISHED = {
 
 
 def load(name: str):
-    """The data set as two panels of the same rows (geo = shop): BTVC's (the controls as control columns,
-    ``ColumnSpec.controls``) and CausalMMM's (the controls as channels); the channels, the controls, and the true
-    contributions ``(geo, week, channel)`` in the channels' order."""
+    """The data set as a panel (geo = shop; the controls as control columns, ``ColumnSpec.controls``), its channels
+    and controls, and the true contributions ``(geo, week, channel)`` in the channels' order."""
     from causalmmm_ppl.data.load import load_panel
     from causalmmm_ppl.data.panel import ColumnSpec
 
@@ -53,18 +52,14 @@ def load(name: str):
     head = pd.read_csv(folder / "data.csv", nrows=0).columns
     channels = tuple(c for c in head if c.startswith("x"))
     controls = tuple(c for c in head if c.startswith("c") and not c.endswith("_effect"))
-    btvc_panel = load_panel(folder / "data.csv",
-                            ColumnSpec(target="y", channels=channels, controls=controls, shop_col="geo"))
-    # CausalMMM reads the controls as channels, its input as before controls were columns of their own, so that its
-    # figures do not change
-    panel = load_panel(folder / "data.csv", ColumnSpec(target="y", channels=channels + controls, shop_col="geo"))
+    panel = load_panel(folder / "data.csv", ColumnSpec(target="y", channels=channels, controls=controls, shop_col="geo"))
     truth = pd.read_csv(folder / "gt_transformed_spend.csv", parse_dates=["date"])
     truth = truth.set_index(["geo", "date"])
     true = np.zeros((panel.n_shops, panel.n_time, len(channels)))
     for g, geo in enumerate(panel.shops):
         rows = truth.loc[geo].reindex(panel.dates)
         true[g] = rows[[f"contribution_{c}" for c in channels]].to_numpy()
-    return btvc_panel, panel, channels, controls, true
+    return panel, channels, controls, true
 
 
 def srmse(estimate: np.ndarray, true: np.ndarray) -> np.ndarray:
@@ -92,7 +87,7 @@ def score_panel(name: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
-    btvc_panel, panel, channels, _, true = load(name)
+    panel, channels, _, true = load(name)
     true = true[:, HISTORY_WEEKS:]  # the weeks both models are scored on
     out = {"name": name, "seed": seed, "shape": (panel.n_shops, panel.n_time, len(channels)),
            "channels": [c.split("_", 1)[1] for c in channels], "zero": float(srmse(np.zeros_like(true), true).mean())}
@@ -100,7 +95,7 @@ def score_panel(name: str, seed: int, quick: bool) -> dict:
     t0 = time.perf_counter()
     inference = quick_inference(30) if quick else BTVCInference(method="nuts", num_chains=2, num_warmup=1000,
                                                                        num_samples=1000)
-    btvc = fit_btvc(btvc_panel, BTVCSpec(), inference, seed=seed, progress=False)
+    btvc = fit_btvc(panel, BTVCSpec(), inference, seed=seed, progress=False)
     contribution = btvc.paths()["contribution"]  # (chain, draw, geo, week, channel) in the design's channel order
     order = [btvc.design.media.index(c) for c in channels]
     draws = contribution.reshape((-1,) + contribution.shape[2:])[..., HISTORY_WEEKS:, :][..., order]
@@ -133,7 +128,7 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         f"and channels, mean ± sd. Both of our models over the weeks after the first {HISTORY_WEEKS}; mean ± sd over "
         f"fit seeds {', '.join(map(str, seeds))} for the posterior-mean column, seed {seeds[0]}'s draws for the per-draw "
         "column. BTVC: NUTS 2 × 1000 + 1000, controls as control columns, its in-sample contribution paths. "
-        f"CausalMMM: default spec, controls as channels, each channel's per-week `total` effect ({DRAWS} draws). The published "
+        f"CausalMMM: default spec, controls as control columns, each channel's per-week `total` effect ({DRAWS} draws). The published "
         "columns are PyMC Labs' own runs (per draw, mean ± sd) on data drawn from the same presets with the "
         "benchmark's seed, over all weeks: the same task, another draw of the data.",
         "",

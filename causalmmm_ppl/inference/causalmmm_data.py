@@ -1,0 +1,133 @@
+"""What the CausalMMM fit reads from a panel: the run's schema (what new data must match), and the panel as the
+model's tensors (scaled values, the decoder's calendar with the standardised controls, the encoder's features).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from causalmmm_ppl.data.calendar import calendar_features
+from causalmmm_ppl.data.panel import ColumnSpec, Panel
+from causalmmm_ppl.data.scaling import PanelScaler
+from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.inference.features import ShopFeatures, shop_features
+from causalmmm_ppl.inference.svi import TrainingData
+from causalmmm_ppl.models.spec import CausalMMMSpec
+
+__all__ = ["Schema", "link_values", "unlink_values", "model_calendar", "control_standardisation", "prepare_data"]
+
+FEATURE_CHUNK = 128
+KINDS = ("channel", "mediator", "target")
+
+
+@dataclass
+class Schema:
+    """What a fitted run expects of new data: node names and kinds, context, frequency, column names and controls."""
+
+    nodes: tuple[str, ...]
+    node_kinds: tuple[str, ...]
+    context_names: tuple[str, ...]
+    freq: str
+    columns: ColumnSpec | None = None
+    control_names: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, panel: Panel, columns: ColumnSpec | None = None) -> "Schema":
+        return cls(panel.nodes, panel.node_kinds, panel.context_names, panel.freq, columns, panel.control_names)
+
+    def check(self, panel: Panel, what: str = "data") -> None:
+        """Raise InputError when ``panel`` does not have this run's nodes and context."""
+        if tuple(panel.nodes) != self.nodes:
+            raise InputError(
+                f"{what}: nodes {', '.join(panel.nodes)} do not match the run's {', '.join(self.nodes)}"
+            )
+        if tuple(panel.node_kinds) != self.node_kinds:
+            raise InputError(f"{what}: channel/mediator roles differ from the run's ({', '.join(self.node_kinds)})")
+        if tuple(panel.context_names) != self.context_names:
+            raise InputError(
+                f"{what}: context columns {', '.join(panel.context_names) or '(none)'} do not match the run's "
+                f"{', '.join(self.context_names) or '(none)'}"
+            )
+        if panel.freq != self.freq:
+            raise InputError(f"{what}: date frequency {panel.freq} differs from the run's {self.freq}")
+        if tuple(panel.control_names) != self.control_names:
+            raise InputError(
+                f"{what}: control columns {', '.join(panel.control_names) or '(none)'} do not match the run's "
+                f"{', '.join(self.control_names) or '(none)'}"
+            )
+
+    def to_dict(self) -> dict:
+        return {
+            "nodes": list(self.nodes),
+            "node_kinds": list(self.node_kinds),
+            "context_names": list(self.context_names),
+            "freq": self.freq,
+            "columns": self.columns.to_dict() if self.columns else None,
+            "control_names": list(self.control_names),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Schema":
+        cols = ColumnSpec.from_dict(d["columns"]) if d.get("columns") else None
+        return cls(tuple(d["nodes"]), tuple(d["node_kinds"]), tuple(d["context_names"]), d["freq"], cols,
+                   tuple(d.get("control_names", ())))
+
+
+def link_values(x_scaled: np.ndarray, link: str) -> np.ndarray:
+    """Per-shop scaled values → the modelled values (``spec.link``)."""
+    return np.log1p(np.maximum(x_scaled, 0.0)) if link == "log1p" else x_scaled
+
+
+def unlink_values(y: np.ndarray, link: str) -> np.ndarray:
+    """Modelled values → per-shop scaled values (the inverse of :func:`link_values`; negatives clip to 0)."""
+    return np.expm1(np.maximum(y, 0.0)) if link == "log1p" else y
+
+
+def _one_hot_kinds(kinds: tuple[str, ...]) -> torch.Tensor:
+    return torch.tensor(np.eye(3)[[KINDS.index(k) for k in kinds]], dtype=torch.float32)
+
+
+def model_calendar(panel: Panel, control_loc: np.ndarray, control_scale: np.ndarray) -> torch.Tensor:
+    """What the decoder reads besides the nodes on each day: the calendar features, ``(time, n_calendar)``; with
+    time-varying controls, each shop's standardised controls after them, ``(shop, time, n_calendar + control)``."""
+    cal = torch.as_tensor(calendar_features(panel.dates))
+    if not panel.control_names:
+        return cal
+    ctrl = (panel.controls - control_loc) / control_scale
+    ctrl = torch.as_tensor(np.where(panel.mask[..., None], ctrl, 0.0), dtype=torch.float32)
+    return torch.cat([cal.expand(panel.n_shops, -1, -1), ctrl], dim=-1)
+
+
+def control_standardisation(panel: Panel) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation ``(control,)`` of each control over every shop's rows (1 for a constant one)."""
+    rows = panel.controls[panel.mask]  # (row, control)
+    if not len(rows):
+        return np.zeros(len(panel.control_names)), np.ones(len(panel.control_names))
+    scale = rows.std(0)
+    return rows.mean(0), np.where(scale > 0, scale, 1.0)
+
+
+def prepare_data(
+    panel: Panel, scaler: PanelScaler, context_loc: np.ndarray, context_scale: np.ndarray, spec: CausalMMMSpec,
+    control_loc: np.ndarray | None = None, control_scale: np.ndarray | None = None,
+) -> TrainingData:
+    """Scale a panel and compute the encoder's features (in chunks of shops, to bound memory); controls are
+    standardised with ``control_loc`` and ``control_scale`` (``(control,)``, needed when the panel has controls)."""
+    x = link_values(np.where(panel.observed, scaler.transform(panel.values), 0.0), spec.link)
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    observed = torch.as_tensor(panel.observed)
+    valid = observed.all(-1)
+    ctx = (panel.context - context_loc) / context_scale if panel.context.shape[1] else panel.context
+    cal = model_calendar(panel, control_loc, control_scale)
+    kinds = _one_hot_kinds(panel.node_kinds)
+    log_nodes = torch.as_tensor(spec.hurdle_nodes(panel.node_kinds))
+    parts = [
+        shop_features(xt[k : k + FEATURE_CHUNK], valid[k : k + FEATURE_CHUNK],
+                      cal[k : k + FEATURE_CHUNK] if cal.ndim == 3 else cal, kinds, spec.l_max, log_nodes)
+        for k in range(0, panel.n_shops, FEATURE_CHUNK)
+    ]
+    feats = ShopFeatures(torch.cat([p.node for p in parts]), torch.cat([p.edge for p in parts]))
+    return TrainingData(xt, observed, valid, torch.as_tensor(ctx, dtype=torch.float32), cal, feats)
