@@ -114,7 +114,7 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
         print(f"note: btvc does not use mediators ({names})", file=err)
     if inf.method == "svi" and split_config(read_config(getattr(args, "config", None)))[1].method == "auto":
         print(f"note: {train.n_shops} shops: BTVC's posterior by SVI, the default above {NUTS_MAX_SHOPS} shops (one "
-              "NUTS run over many shops is slow and mixes poorly); '{\"method\": \"nuts\"}' in --config samples "
+              "NUTS run over many shops is slow and did not converge on 10 daily shops); '{\"method\": \"nuts\"}' in --config samples "
               "by NUTS", file=err)
     if inf.method == "nuts":
         for line in diagnostic_warnings(table):

@@ -208,7 +208,7 @@ class BTVCInference:
     ----------
     method
         ``"auto"`` (default): NUTS for panels of at most :data:`NUTS_MAX_SHOPS` shops, SVI for larger ones (one
-        joint NUTS run over many shops takes minutes and mixed poorly on a 30-shop daily panel, see
+        joint NUTS run over many shops takes minutes and does not converge in the default budget, see
         ``docs/benchmarks.md``, "BTVC on many shops"); ``"nuts"``; or ``"svi"`` (the fast path: a mean-field or
         low-rank normal guide). :meth:`resolved` says which one a panel gets.
     num_chains, num_warmup, num_samples
