@@ -350,6 +350,17 @@ def test_a_ragged_panel_fits_with_a_holdout(panel_dir, config, tmp_path, capsys)
     fc = pd.read_csv(tmp_path / "run" / "forecast.csv")
     assert early not in set(fc["shop"]) and fc["shop"].nunique() == 5
     assert sorted(fc["date"].unique()) == dates[-7:]
+    # forecast and effects of a plan over the last 5 days: the shop that ended early is left out with one warning
+    frame = pd.read_csv(tmp_path / "ragged.csv")
+    frame.loc[frame["date"].isin(dates[-5:]), ["gmv", "pv"]] = np.nan
+    frame.to_csv(tmp_path / "ragged_plan.csv", index=False)
+    for command, extra in (("forecast", []), ("effects", ["--draws", "4"])):
+        code, _, err = run_cli(capsys, command, tmp_path / "run", "--data", tmp_path / "ragged_plan.csv", *extra,
+                               "--out", tmp_path / f"{command}.csv", "--quiet")
+        assert code == 0, err
+        assert f"warning: shop {early!r} has no rows with an empty 'gmv'" in err and f"left out of the {command}" in err
+        table = pd.read_csv(tmp_path / f"{command}.csv")
+        assert early not in set(table["shop"]) and table["shop"].nunique() == 5 + (command == "effects")  # + "ALL"
 
 
 @pytest.mark.parametrize("model", ["causalmmm", "btvc"])

@@ -41,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
     if args.bounds is not None:
         bounds = read_bounds(read_table(args.bounds, str_columns=("channel",)), fit.channel_names,
                              source=str(args.bounds))
-    groups = plan_groups(panel)
+    groups, left_out = plan_groups(panel)
+    if left_out:
+        raise InputError(f"shop {left_out[0]!r} has no rows with an empty {panel.target!r} (its data end before the "
+                         f"plan); allocate needs every shop's plan over one window")
     if len(groups) > 1:
         days = ", ".join(f"{panel.label(int(start))} (+{panel.periods(n)})" for start, n in groups)
         raise InputError(f"the shops' plans cover different windows ({days}); allocate needs one window for all shops")

@@ -33,7 +33,7 @@ import pandas as pd
 
 from causalmmm_ppl._io import write_csv
 from causalmmm_ppl.commands._run import load_any_run_and_data
-from causalmmm_ppl.commands.forecast import plan_groups
+from causalmmm_ppl.commands.forecast import plan_groups, warn_left_out
 from causalmmm_ppl.data.panel import period_dates
 from causalmmm_ppl.errors import InputError, require_finite
 from causalmmm_ppl.inference.effects import contribution_series
@@ -78,7 +78,11 @@ def run(args: argparse.Namespace) -> int:
     if args.window is not None and fit.fixed_history:
         raise InputError("--window: this run's model answers only for plans after its training days; past days are "
                          "decomposed by models that start from any history (CausalMMM)")
-    groups = plan_groups(panel) if args.window is None else window_groups(panel, args.window)
+    if args.window is None:
+        groups, left_out = plan_groups(panel)
+        warn_left_out(left_out, panel.target, "effects")
+    else:
+        groups = window_groups(panel, args.window)
     tables, curves, series = [], [], []
     for (start, horizon), shops in groups.items():
         sub = panel.select_shops(shops)
