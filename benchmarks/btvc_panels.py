@@ -24,7 +24,7 @@ from benchmarks._doc import section_head, single_benchmark
 
 TITLE = "## BTVC on many shops"
 SHOPS, DAYS, HOLDOUT, SEED = 10, 300, 14, 0
-QUICK = {"shops": 2, "days": 40, "nuts": dict(num_chains=2, num_warmup=10, num_samples=10, nuts_init_steps=10),
+QUICK = {"shops": 2, "days": 40, "nuts": dict(num_chains=2, num_warmup=10, num_samples=10, nuts_init="prior"),
          "svi": dict(svi_steps=20, svi_draws=20)}
 
 

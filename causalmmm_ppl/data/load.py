@@ -13,7 +13,8 @@ Conventions
   period numbers (1, 2, 3, …) instead, laid on a nominal calendar (:data:`~causalmmm_ppl.data.panel.PERIOD_ORIGIN`)
   and written back as numbers.
 * A table without a shop column (and no ``--shop-col``) is one shop named ``"shop0"``.
-* All checks live in :mod:`causalmmm_ppl.data.validate`; every problem is one ``InputError`` line.
+* All checks live in :mod:`causalmmm_ppl.data.validate` and :mod:`causalmmm_ppl.data.validate_dates` (shops, dates
+  and the grid); every problem is one ``InputError`` line.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from causalmmm_ppl.data import validate as V
+from causalmmm_ppl.data import validate_dates as D
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.errors import InputError
 
@@ -259,7 +261,7 @@ def _load_frame(frame: pd.DataFrame, spec: ColumnSpec, src: V.Source, *, fill_ga
         raise src.fail(problem="no data rows")
     single = spec.shop_col not in frame.columns
     labels = (np.full(len(frame), SINGLE_SHOP, dtype=object) if single
-              else V.shop_labels(frame[spec.shop_col], spec.shop_col, src))
+              else D.shop_labels(frame[spec.shop_col], spec.shop_col, src))
     codes, shops = pd.factorize(labels, sort=False)
     shops = tuple(str(s) for s in shops)
 
@@ -270,9 +272,9 @@ def _load_frame(frame: pd.DataFrame, spec: ColumnSpec, src: V.Source, *, fill_ga
 
     grid = _date_grid(frame[spec.date_col], spec, codes, labels, shops, src, single=single, freq=freq)
     t, n_time, grid_days = grid.t, grid.n_time, grid.days
-    last_target = (V.check_trailing_target(target_nan, codes, t, len(shops), spec.target, shops, grid_days, src)
+    last_target = (D.check_trailing_target(target_nan, codes, t, len(shops), spec.target, shops, grid_days, src)
                    if allow_missing_target else np.full(len(shops), n_time))
-    gaps, warnings = V.find_gaps(codes, t, len(shops), n_time, shops, grid_days, grid.freq, fill_gaps=fill_gaps,
+    gaps, warnings = D.find_gaps(codes, t, len(shops), n_time, shops, grid_days, grid.freq, fill_gaps=fill_gaps,
                                  date_col=spec.date_col, source=src)
     values, observed = _scatter(node_vals, codes, t, len(shops), n_time)
     controls, _ = _scatter(ctrl, codes, t, len(shops), n_time)
@@ -320,12 +322,12 @@ def _date_grid(dates: pd.Series, spec: ColumnSpec, codes: np.ndarray, labels: np
                src: V.Source, *, single: bool, freq: str = "") -> _Grid:
     """Parse the dates (or period numbers, with ``freq``), reject duplicate (shop, date) rows, and lay the rows on a
     daily or weekly grid."""
-    days = (V.parse_periods(dates, spec.date_col, labels, src, freq) if freq
-            else V.parse_dates(dates, spec.date_col, labels, src))
+    days = (D.parse_periods(dates, spec.date_col, labels, src, freq) if freq
+            else D.parse_dates(dates, spec.date_col, labels, src))
     hint = (f" (there is no shop column {spec.shop_col!r}, so the table was read as one shop; "
             "name the shop column with --shop-col)") if single else ""
-    V.check_duplicates(codes, days, shops, src, hint=hint)
-    step, freq = V.infer_step(codes, days, shops, spec.date_col, src)
+    D.check_duplicates(codes, days, shops, src, hint=hint)
+    step, freq = D.infer_step(codes, days, shops, spec.date_col, src)
     start = int(days.min())
     n_time = (int(days.max()) - start) // step + 1
     return _Grid(row_days=days, t=(days - start) // step, days=start + step * np.arange(n_time), freq=freq)
