@@ -30,11 +30,10 @@ QUICK = {"shops": 2, "days": 40, "nuts": dict(num_chains=2, num_warmup=10, num_s
 
 def run(quick: bool) -> dict:
     """Fit both methods on the panel and score their holdout forecasts."""
-    import numpy as np
-
     from causalmmm_ppl import _runtime
 
     _runtime.configure()
+    from benchmarks.forecasting import _target_only
     from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.evaluation.backtest import blind_plan, score_origin
     from causalmmm_ppl.evaluation.diagnostics import diagnostics_table
@@ -52,10 +51,8 @@ def run(quick: bool) -> dict:
         t0 = time.perf_counter()
         fit = fit_btvc(history, BTVCSpec(), inf, seed=SEED, progress=False)
         seconds = time.perf_counter() - t0
-        draws = fit.forecast_samples(plan, seed=SEED + 2)  # (draw, shop, day)
-        full = np.full(draws.shape + (panel.n_nodes,), np.nan)
-        full[..., -1] = draws
-        scores = score_origin(full, truth, history, (HOLDOUT,), [panel.n_nodes - 1])[0]
+        draws = _target_only(history, plan, fit.forecast_samples(plan, seed=SEED + 2))  # (draw, shop, day, node)
+        scores = score_origin(draws, truth, history, (HOLDOUT,), [panel.n_nodes - 1])[0]
         row = {"seconds": seconds, "setting": (f"{inf.num_chains} chains × {inf.num_warmup} warm-up × "
                                                f"{inf.num_samples} draws" if method == "nuts" else
                                                f"{inf.svi_steps} steps, {inf.svi_draws} draws"),

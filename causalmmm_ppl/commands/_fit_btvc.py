@@ -37,21 +37,25 @@ from causalmmm_ppl.models.btvc_spec import NUTS_MAX_SHOPS, BTVCInference, BTVCSp
 MIN_TRAIN_STEPS = 8
 
 
-def settings_from_args(args: argparse.Namespace, n_shops: int) -> tuple[BTVCSpec, BTVCInference]:
-    """Model and inference settings from ``--config`` and ``--steps`` for a panel of ``n_shops`` shops (which
-    decides the method when the config leaves it at ``"auto"``)."""
+def settings_from_args(args: argparse.Namespace) -> tuple[BTVCSpec, BTVCInference]:
+    """Model and inference settings from ``--config`` (the method may still be ``"auto"``); ``--steps`` checked."""
     try:
         spec, inf = split_config(read_config(getattr(args, "config", None)))
     except ValueError as exc:
         raise ValueError(f"--config {args.config}: {exc}") from None
-    inf = inf.resolved(n_shops)
     steps = getattr(args, "steps", None)
-    if steps is not None:
-        if steps < 1:
-            raise ValueError(f"--steps {steps}: must be >= 1")
-        field = "num_samples" if inf.method == "nuts" else "svi_steps"
-        inf = dataclasses.replace(inf, **{field: int(steps)})
+    if steps is not None and steps < 1:
+        raise ValueError(f"--steps {steps}: must be >= 1")
     return spec, inf
+
+
+def for_panel(inf: BTVCInference, n_shops: int, steps: int | None) -> BTVCInference:
+    """The settings a panel of ``n_shops`` shops is fitted with: the method resolved (``"auto"``), and ``--steps``
+    as NUTS draws per chain or SVI steps, whichever the method takes."""
+    inf = inf.resolved(n_shops)
+    if steps is None:
+        return inf
+    return dataclasses.replace(inf, **{"num_samples" if inf.method == "nuts" else "svi_steps": int(steps)})
 
 
 def preflight(args: argparse.Namespace, check_out: bool = True, loaded: tuple | None = None):
@@ -63,18 +67,19 @@ def preflight(args: argparse.Namespace, check_out: bool = True, loaded: tuple | 
 
     Returns
     -------
-    (spec, inference), :class:`~causalmmm_ppl.commands.fit.FitData`
+    (spec, inference, chosen): the settings, ``chosen`` True when the method was left to ``"auto"``;
+    :class:`~causalmmm_ppl.commands.fit.FitData`
     """
     from causalmmm_ppl.commands.fit import read_fit_data
     from causalmmm_ppl.inference.btvc import prepare_design
 
     if getattr(args, "resume", False):
         raise ValueError("--resume is not supported with --model btvc (fits are not checkpointed)")
-    settings_from_args(args, 1)  # a bad config fails before the data are read
+    spec, configured = settings_from_args(args)  # a bad config fails before the data are read
     data = read_fit_data(args, MIN_TRAIN_STEPS, check_out=check_out, loaded=loaded)
-    settings = settings_from_args(args, data.train.n_shops)
-    prepare_design(data.train, settings[0])
-    return settings, data
+    inf = for_panel(configured, data.train.n_shops, getattr(args, "steps", None))
+    prepare_design(data.train, spec)
+    return (spec, inf, configured.method == "auto"), data
 
 
 def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
@@ -84,7 +89,7 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
     from causalmmm_ppl.inference.btvc import fit_btvc
 
     err = err or sys.stderr
-    (spec, inf), (panel, columns, split, train, out, holdout) = preflight(args)
+    (spec, inf, chosen), (panel, columns, split, train, out, holdout) = preflight(args)
     force = bool(getattr(args, "force", False))
     with run_directory(out, kind="run", force=force) as held:
         fit = fit_btvc(train, spec, inf, seed=int(getattr(args, "seed", 0) or 0), progress=not args.quiet)
@@ -112,7 +117,7 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
     if len(panel.mediator_index):
         names = ", ".join(panel.nodes[i] for i in panel.mediator_index)
         print(f"note: btvc does not use mediators ({names})", file=err)
-    if inf.method == "svi" and split_config(read_config(getattr(args, "config", None)))[1].method == "auto":
+    if chosen and inf.method == "svi":
         print(f"note: {train.n_shops} shops: BTVC's posterior by SVI, the default above {NUTS_MAX_SHOPS} shops (one "
               "NUTS run over many shops is slow and did not converge on 10 daily shops); '{\"method\": \"nuts\"}' in --config samples "
               "by NUTS", file=err)

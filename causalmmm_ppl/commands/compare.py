@@ -33,16 +33,13 @@ def format_table(table: pd.DataFrame) -> str:
 def _held_out(args: argparse.Namespace):
     """Every run with DATA read its way, compared on DATA's periods after the runs' training end."""
     from causalmmm_ppl.commands._run import load_any_run_and_data
-    from causalmmm_ppl.evaluation.compare import compare_forecasts
+    from causalmmm_ppl.evaluation.compare import compare_forecasts, run_names
     from causalmmm_ppl.inference.mmm_fit import run_kind
 
     if args.draws < 1:
         raise InputError(f"--draws must be at least 1, got {args.draws}")
-    names = [Path(r).name for r in args.runs]
-    if len(set(names)) < len(names):
-        names = [str(r) for r in args.runs]
     runs = {}
-    for name, run in zip(names, args.runs):
+    for name, run in zip(run_names(args.runs), args.runs):
         fit, panel, _ = load_any_run_and_data(run, args.data, allow_missing_target=True)
         runs[name] = (fit, panel, run_kind(run).name)
     return compare_forecasts(runs, num_draws=args.draws, seed=args.seed or 0, progress=not args.quiet)

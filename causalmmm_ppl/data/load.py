@@ -378,10 +378,11 @@ def _control_values(frame: pd.DataFrame, spec: ColumnSpec, labels: np.ndarray, s
 
 
 def _carry_forward(controls: np.ndarray, gaps: np.ndarray) -> None:
-    """Give filled gaps ``gaps: (shop, time)`` the controls ``(shop, time, control)`` of the shop's row before."""
-    for t in range(1, gaps.shape[1]):
-        fill = gaps[:, t]
-        controls[fill, t] = controls[fill, t - 1]
+    """Give filled gaps ``gaps: (shop, time)`` the controls ``(shop, time, control)`` of the shop's last row before
+    them (a gap lies inside a shop's range, so such a row exists)."""
+    source = np.where(gaps, 0, np.arange(gaps.shape[1])[None, :])
+    np.maximum.accumulate(source, axis=1, out=source)  # (shop, time): the latest row that is not a gap
+    controls[:] = np.take_along_axis(controls, source[..., None], axis=1)
 
 
 def _scatter(node_vals: np.ndarray, codes: np.ndarray, t: np.ndarray, n_shops: int,

@@ -111,7 +111,8 @@ def _reduced(idata: az.InferenceData, ll: np.ndarray) -> az.InferenceData:
                             dims={TARGET_VAR: ["obs"]})
 
 
-def _unique_names(runs: Sequence[str | os.PathLike[str]]) -> list[str]:
+def run_names(runs: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """A row name per run: its directory name, or the paths as given when two names would clash."""
     names = [Path(r).name if Path(r).name != "idata.nc" else Path(r).parent.name for r in runs]
     if len(set(names)) < len(names):
         names = [str(r) for r in runs]
@@ -136,7 +137,7 @@ def compare_runs(runs: Sequence[str | os.PathLike[str]], *, names: Sequence[str]
     """
     if len(runs) < 2:
         raise ValueError("compare needs at least two runs")
-    names = list(names) if names is not None else _unique_names(runs)
+    names = list(names) if names is not None else run_names(runs)
     return compare_inference_data({n: load_run_idata(r) for n, r in zip(names, runs)})
 
 

@@ -191,12 +191,10 @@ class BTVCFit:
         """
         if "paths" not in self._cache:
             data = self.training_data()
-            l_max, norm, ham = self.design.l_max, self.spec.adstock_normalize, self.spec.hill_at_mean
-            caa = self.spec.coef_at_average
 
             def one(q: dict[str, jax.Array]) -> dict[str, jax.Array]:
                 q = knot_values(q, self.spec.level_anchor)
-                out = btvc_paths(q, data, l_max=l_max, normalize=norm, hill_at_mean=ham, coef_at_average=caa)
+                out = self._draw_paths(q, data)
                 out["level_knots"], out["coef_knots"] = q["level_knots"], q["coef_knots"]
                 return out
 
@@ -215,20 +213,27 @@ class BTVCFit:
         NaN where the target was not observed (not in the likelihood).
         """
         if "loglik" not in self._cache:
-            data = self.training_data()
-            y = jnp.asarray(self.y)
-            l_max, norm, df = self.design.l_max, self.spec.adstock_normalize, self.spec.likelihood_df
-            ham, caa = self.spec.hill_at_mean, self.spec.coef_at_average
-
-            def one(q: dict[str, jax.Array]) -> jax.Array:
-                mu = btvc_paths(knot_values(q, self.spec.level_anchor), data, l_max=l_max, normalize=norm,
-                                hill_at_mean=ham, coef_at_average=caa)["mu"]
-                return pointwise_log_likelihood(q, mu, y, df)
-
-            ll = np.asarray(map_draws(one, _flat(self.samples)))
-            ll = ll - np.log(self.scales.target)[:, None]
+            ll = self._scaled_log_likelihood(self.training_data(), self.y) - np.log(self.scales.target)[:, None]
             self._cache["loglik"] = np.where(self.mask, self._grouped(ll), np.nan)
         return self._cache["loglik"]
+
+    def _draw_paths(self, q: dict[str, jax.Array], data: BTVCData) -> dict[str, jax.Array]:
+        """The model's deterministic paths (:func:`~causalmmm_ppl.models.btvc.btvc_paths`) on ``data``'s grid for
+        one draw ``q`` with its knot values."""
+        spec = self.spec
+        return btvc_paths(q, data, l_max=self.design.l_max, normalize=spec.adstock_normalize,
+                          hill_at_mean=spec.hill_at_mean, coef_at_average=spec.coef_at_average)
+
+    def _scaled_log_likelihood(self, data: BTVCData, y: np.ndarray, start: int = 0) -> np.ndarray:
+        """Each draw's log density of ``y: (shop, time)`` (per-shop scale) at its mean on ``data``'s grid from step
+        ``start`` on: ``(draw, shop, time)``, draws flattened over chains."""
+        y, df = jnp.asarray(y), self.spec.likelihood_df
+
+        def one(q: dict[str, jax.Array]) -> jax.Array:
+            mu = self._draw_paths(knot_values(q, self.spec.level_anchor), data)["mu"]
+            return pointwise_log_likelihood(q, mu[:, start:], y, df)
+
+        return np.asarray(map_draws(one, _flat(self.samples)))
 
     def _predict(self, data: BTVCData, key: jax.Array) -> np.ndarray:
         """Draws of the target (scaled) on ``data``'s grid: ``(chain, draw, shop, time)`` (obs=None)."""
@@ -362,7 +367,7 @@ class BTVCFit:
         and ``progress`` keep the call of :class:`~causalmmm_ppl.inference.mmm_fit.MMMFit` (every stored draw is
         used; nothing is sampled).
         """
-        d, spec = self.design, self.spec
+        d = self.design
         plan, grid = self._plan_grid(plan)
         rows = [d.shops.index(s) for s in plan.shops]
         data = d.data(grid.dates, grid.media, grid.controls, np.zeros(grid.media.shape[:2], bool))
@@ -370,15 +375,7 @@ class BTVCFit:
         observed = plan.target_observed & plan.mask
         y = np.zeros((len(d.shops), plan.n_time))
         y[rows] = np.where(observed, plan.values[..., -1], 0.0) / scale
-        y = jnp.asarray(y)
-        l_max, norm, df = d.l_max, spec.adstock_normalize, spec.likelihood_df
-
-        def one(q: dict[str, jax.Array]) -> jax.Array:
-            mu = btvc_paths(knot_values(q, spec.level_anchor), data, l_max=l_max, normalize=norm,
-                            hill_at_mean=spec.hill_at_mean, coef_at_average=spec.coef_at_average)["mu"]
-            return pointwise_log_likelihood(q, mu[:, d.n_train:], y, df)
-
-        ll = np.asarray(map_draws(one, _flat(self.samples)), dtype=np.float64)[:, rows] - np.log(scale)
+        ll = self._scaled_log_likelihood(data, y, start=d.n_train).astype(np.float64)[:, rows] - np.log(scale)
         return np.where(observed[None], ll, np.nan)
 
     def _plan_grid(self, plan: Panel) -> tuple[Panel, "_PlanGrid"]:
@@ -426,9 +423,7 @@ class BTVCFit:
         data = d.data(grid.dates, media, grid.controls, np.zeros(media.shape[:2], bool))
 
         def one(q: dict[str, jax.Array]) -> jax.Array:
-            q = knot_values(q, spec.level_anchor)
-            return btvc_paths(q, data, l_max=d.l_max, normalize=spec.adstock_normalize,
-                              hill_at_mean=spec.hill_at_mean, coef_at_average=spec.coef_at_average)["contribution"]
+            return self._draw_paths(knot_values(q, spec.level_anchor), data)["contribution"]
 
         out = np.asarray(map_draws(one, _flat(self.samples)))[:, :, d.n_train:]
         return out * self.scales.target[:, None, None]

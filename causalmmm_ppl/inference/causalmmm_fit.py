@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyro
 import torch
+from pyro import poutine
 
 from causalmmm_ppl._progress import progress as progress_bar
 from causalmmm_ppl._tensor_store import load_tree, save_tree
@@ -43,7 +44,7 @@ from causalmmm_ppl.inference.effects import (
     response_curves,
     summarise_effects,
 )
-from causalmmm_ppl.inference.forecast import forecast_draws, guide_draws, plan_interventions, rollout_trace
+from causalmmm_ppl.inference.forecast import forecast_trace, guide_draws
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingData, TrainingLog, train
 from causalmmm_ppl.models.causalmmm import CausalMMM
@@ -220,19 +221,28 @@ class CausalMMMFit:
     ) -> np.ndarray:
         """Forecast paths in original units: (draw, shop, horizon, node); ``progress`` reports the chunks of draws."""
         scaler, data, plan_t, cal = self._plan_inputs(history, plan)
+        parts = [trace.nodes["_RETURN"]["value"]
+                 for trace in self._plan_traces(data, plan_t, cal, num_draws, seed, "forecast", progress, graph)]
+        paths = torch.cat(parts)  # (draw, horizon, shop, node)
+        return scaler.inverse(unlink_values(paths.transpose(1, 2).numpy().astype(np.float64), self.spec.link))
+
+    @torch.no_grad()
+    def _plan_traces(self, data: TrainingData, plan_t: torch.Tensor, cal: torch.Tensor, num_draws: int | None,
+                     seed: int | None, desc: str, progress: bool, graph: np.ndarray | None = None
+                     ) -> Iterator[poutine.Trace]:
+        """The plan's rollouts (:func:`~causalmmm_ppl.inference.forecast.forecast_trace`) from the end of ``data``,
+        ``num_draws`` (default ``spec.num_draws``) in chunks of draws so that memory stays bounded: every draw runs
+        over the history's last days of every shop. Seeded with ``seed`` (default: the fit's)."""
         pyro.set_rng_seed(self.seed if seed is None else seed)
         n = num_draws or self.spec.num_draws
         g = None if graph is None else torch.as_tensor(graph, dtype=torch.float32)
         batch = data.full_batch(temperature=self.spec.temperature)
-        parts = []
-        with torch.no_grad():  # draws in chunks: every draw runs over the history's last days of every shop
-            for k, m in progress_bar(self._draw_chunks(n, self._rollout_history(data)), desc="forecast", unit="chunk",
-                                     disable=not progress):
-                g_k = g[k : k + m] if g is not None and g.ndim == 4 else g
-                parts.append(forecast_draws(self.model, self.guide, batch, plan_t, cal, m, graph=g_k))
-        paths = torch.cat(parts)  # (draw, horizon, shop, node)
-        return scaler.inverse(unlink_values(paths.transpose(1, 2).numpy().astype(np.float64), self.spec.link))
+        for k, m in progress_bar(self._draw_chunks(n, self._rollout_history(data)), desc=desc, unit="chunk",
+                                 disable=not progress):
+            g_k = g[k : k + m] if g is not None and g.ndim == 4 else g
+            yield forecast_trace(self.model, self.guide, batch, plan_t, cal, m, graph=g_k)
 
+    @torch.no_grad()
     def predictive_log_density(
         self,
         history: Panel,
@@ -256,18 +266,12 @@ class CausalMMMFit:
         tgt = plan.n_nodes - 1
         observed = plan.target_observed
         y = link_values(np.where(observed, scaler.transform(plan.values)[..., tgt], 0.0), self.spec.link)
-        y_t = torch.as_tensor(y, dtype=torch.float32)  # (shop, day) modelled units
-        pyro.set_rng_seed(self.seed if seed is None else seed)
-        n = num_draws or self.spec.num_draws
-        batch = data.full_batch(temperature=self.spec.temperature)
+        y_t = torch.as_tensor(y, dtype=torch.float32).transpose(0, 1).unsqueeze(-1)  # (day, shop, 1) modelled units
         parts = []
-        with torch.no_grad():
-            for _, m in progress_bar(self._draw_chunks(n, self._rollout_history(data)), desc="predictive density",
-                                     unit="chunk", disable=not progress):
-                trace = rollout_trace(self.model, guide_draws(self.guide, batch, m), batch, cal,
-                                      plan_interventions(plan_t, m), m)
-                parts.append(torch.stack([trace.nodes[f"target_{h}"]["fn"].log_prob(y_t[:, h, None].expand(m, -1, 1))
-                                          for h in range(plan.n_time)], dim=-1))  # (draw, shop, day)
+        for trace in self._plan_traces(data, plan_t, cal, num_draws, seed, "predictive density", progress):
+            # each day's likelihood of the observed target: (draw, shop, day)
+            parts.append(torch.stack([trace.nodes[f"target_{h}"]["fn"].log_prob(y_t[h]) for h in range(plan.n_time)],
+                                     dim=-1))
         lp = torch.cat(parts).numpy().astype(np.float64)
         jacobian = np.log(scaler.scale[:, tgt])[:, None] + (y if self.spec.link == "log1p" else 0.0)
         return np.where(observed[None], lp - jacobian[None], np.nan)

@@ -62,9 +62,26 @@ def forecast_draws(
     -------
     (draw, horizon, shop, node) scaled values; channels equal the plan
     """
+    return forecast_trace(model, guide, history, plan, calendar_future, num_draws, graph, latents).nodes["_RETURN"][
+        "value"]
+
+
+@torch.no_grad()
+def forecast_trace(
+    model: CausalMMM,
+    guide: AmortizedGuide,
+    history: ModelBatch,
+    plan: torch.Tensor,
+    calendar_future: torch.Tensor,
+    num_draws: int,
+    graph: torch.Tensor | None = None,
+    latents: dict[str, torch.Tensor] | None = None,
+) -> poutine.Trace:
+    """The trace of :func:`forecast_draws`' rollout (same arguments): the paths are ``trace.nodes["_RETURN"]``, and
+    each future day's sites (``target_<k>``, ...) hold the distribution the day was drawn from."""
     draws = latents if latents is not None else guide_draws(guide, history, num_draws)
-    trace = rollout_trace(model, draws, history, calendar_future, plan_interventions(plan, num_draws, graph), num_draws)
-    return trace.nodes["_RETURN"]["value"]
+    return rollout_trace(model, draws, history, calendar_future, plan_interventions(plan, num_draws, graph),
+                         num_draws)
 
 
 def plan_interventions(plan: torch.Tensor, num_draws: int, graph: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
