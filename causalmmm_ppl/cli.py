@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -156,6 +157,9 @@ def _add_commands(sub) -> None:
                         "steps, default 3000, when it runs SVI: on more than 4 shops, or when its config sets \"method\": \"svi\")")
     p.add_argument("--config", default=None, help="JSON file with model/inference settings")
     p.add_argument("--resume", action="store_true", help="resume from the checkpoint in RUN")
+    p.add_argument("--nproc", type=int, default=1,
+                   help="causalmmm: train on N local processes, each on its own shard of shops, with their gradients "
+                        "averaged (torch.distributed; default 1)")
     p.add_argument("--out", required=True, help="run directory")
     add_force(p)
     add_common(p)
@@ -224,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``causalmmm`` console script."""
     _runtime.configure()
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what a launch of several processes runs again
+    # in a launch of several processes, process 0 prints a failure's one line; the others exit quietly
+    quiet_errors = int(os.environ.get("RANK", "0") or 0) > 0
     try:
         module = importlib.import_module(f"causalmmm_ppl.commands.{args.command}")
     except ModuleNotFoundError as exc:
@@ -237,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = int(module.run(args) or 0)
         except (ValueError, TypeError, OSError) as exc:
             msg = " ".join(str(exc).split()) or type(exc).__name__
-            print(f"causalmmm {args.command}: error: {msg}", file=sys.stderr)
+            if not quiet_errors:
+                print(f"causalmmm {args.command}: error: {msg}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print(f"causalmmm {args.command}: interrupted", file=sys.stderr)

@@ -4,7 +4,8 @@ Flags: the column flags, ``--holdout H`` (fit on all but the last H days, then f
 values), ``--steps N`` (SVI steps), ``--seed``, ``--quiet``, ``--config FILE`` (JSON object of
 :class:`~causalmmm_ppl.models.spec.CausalMMMSpec` fields, e.g. ``{"prior_prob": 0.2, "edge_priors": {"x0->gmv": 1}}``),
 ``--resume`` (continue a killed fit from ``RUN/checkpoint/``), ``--force`` (replace RUN even if this tool did not
-write it).
+write it), ``--nproc N`` (train on N local processes, data-parallel: :mod:`causalmmm_ppl.commands._launch`; under
+``torchrun`` every process runs this command and process 0 writes RUN).
 
 The whole config is checked before the data is read, and against the data's nodes before any work; RUN is locked
 against a second writer for the whole fit. A fit whose loss, posterior, edges or forecast are not finite is an error.
@@ -102,14 +103,29 @@ def run(args: argparse.Namespace) -> int:
     from causalmmm_ppl.evaluation.inference_data import require_finite_posterior, write_inference_data
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
 
+    from causalmmm_ppl.commands._launch import launch, launched
+    from causalmmm_ppl.inference.distributed import Shard
+
+    nproc = int(getattr(args, "nproc", 1) or 1)
     spec, (panel, columns, split, train, out, holdout) = preflight(args)
+    if nproc > 1 and not launched():
+        if nproc > train.n_shops:
+            raise ValueError(f"--nproc {nproc}: more processes than the panel's {train.n_shops} shop(s); each "
+                             f"process trains on its own shops")
+        return launch(args.argv, nproc)  # checked above: a bad panel or flag fails here, before any process starts
+    shard = Shard.from_env()
     force = bool(getattr(args, "force", False))
     seed = int(args.seed or 0)
+    resume = bool(getattr(args, "resume", False))
+    if not shard.is_main:  # trains its shard; process 0 holds RUN, writes the checkpoints and the outputs
+        fit_causalmmm(train, spec, columns=columns, seed=seed, progress=False, checkpoint_dir=out / "checkpoint",
+                      resume=resume, fingerprint=_fingerprint(spec, train, seed), shard=shard)
+        return 0
     with run_directory(out, kind="run", force=force) as held:
         fit = fit_causalmmm(
             train, spec, columns=columns, seed=seed, progress=not args.quiet,
-            checkpoint_dir=held.scratch("checkpoint"), resume=bool(getattr(args, "resume", False)),
-            fingerprint=_fingerprint(spec, train, seed),
+            checkpoint_dir=held.scratch("checkpoint"), resume=resume, fingerprint=_fingerprint(spec, train, seed),
+            shard=shard,
         )
         edges = fit.edge_probabilities()
         require_finite(edges["probability"], "edge probabilities")

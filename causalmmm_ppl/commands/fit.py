@@ -46,5 +46,12 @@ def run(args: argparse.Namespace) -> int:
     model = getattr(args, "model", None) or "causalmmm"
     if model not in _MODULES:
         raise ValueError(f"--model {model!r}: expected one of {', '.join(sorted(_MODULES))}")
+    nproc = getattr(args, "nproc", 1)
+    if nproc is not None and nproc != 1:
+        if nproc < 1:
+            raise ValueError(f"--nproc {nproc}: must be >= 1")
+        if model != "causalmmm":
+            raise ValueError(f"--nproc {nproc}: several processes train --model causalmmm only (BTVC runs its NUTS "
+                             f"chains or its SVI in one process)")
     module = importlib.import_module(_MODULES[model])
     return int(module.run(args) or 0)

@@ -13,6 +13,7 @@ from causalmmm_ppl.data.calendar import calendar_features
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.data.scaling import PanelScaler
 from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.inference.distributed import Shard, gather_shops
 from causalmmm_ppl.inference.features import ShopFeatures, shop_features
 from causalmmm_ppl.inference.svi import TrainingData
 from causalmmm_ppl.models.spec import CausalMMMSpec
@@ -112,10 +113,12 @@ def control_standardisation(panel: Panel) -> tuple[np.ndarray, np.ndarray]:
 
 def prepare_data(
     panel: Panel, scaler: PanelScaler, context_loc: np.ndarray, context_scale: np.ndarray, spec: CausalMMMSpec,
-    control_loc: np.ndarray | None = None, control_scale: np.ndarray | None = None,
+    control_loc: np.ndarray | None = None, control_scale: np.ndarray | None = None, shard: Shard | None = None,
 ) -> TrainingData:
     """Scale a panel and compute the encoder's features (in chunks of shops, to bound memory); controls are
-    standardised with ``control_loc`` and ``control_scale`` (``(control,)``, needed when the panel has controls)."""
+    standardised with ``control_loc`` and ``control_scale`` (``(control,)``, needed when the panel has controls).
+    With a ``shard`` of several processes (in their process group), each computes its own shops' features and
+    every process receives all of them."""
     x = link_values(np.where(panel.observed, scaler.transform(panel.values), 0.0), spec.link)
     xt = torch.as_tensor(x, dtype=torch.float32)
     observed = torch.as_tensor(panel.observed)
@@ -124,10 +127,12 @@ def prepare_data(
     cal = model_calendar(panel, control_loc, control_scale)
     kinds = _one_hot_kinds(panel.node_kinds)
     log_nodes = torch.as_tensor(spec.hurdle_nodes(panel.node_kinds))
+    shard = shard or Shard()
+    mine = torch.as_tensor(shard.shops(panel.n_shops))
     parts = [
-        shop_features(xt[k : k + FEATURE_CHUNK], valid[k : k + FEATURE_CHUNK],
-                      cal[k : k + FEATURE_CHUNK] if cal.ndim == 3 else cal, kinds, spec.l_max, log_nodes)
-        for k in range(0, panel.n_shops, FEATURE_CHUNK)
+        shop_features(xt[idx], valid[idx], cal[idx] if cal.ndim == 3 else cal, kinds, spec.l_max, log_nodes)
+        for idx in mine.split(FEATURE_CHUNK)
     ]
-    feats = ShopFeatures(torch.cat([p.node for p in parts]), torch.cat([p.edge for p in parts]))
+    feats = ShopFeatures(*(gather_shops(torch.cat(f), shard, panel.n_shops)
+                           for f in ([p.node for p in parts], [p.edge for p in parts])))
     return TrainingData(xt, observed, valid, torch.as_tensor(ctx, dtype=torch.float32), cal, feats)

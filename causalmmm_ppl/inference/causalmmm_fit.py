@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from causalmmm_ppl.data.calendar import calendar_features
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.data.scaling import PanelScaler
 from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.inference import distributed
 from causalmmm_ppl.inference.causalmmm_data import (
     Schema,
     control_standardisation,
@@ -46,6 +48,7 @@ from causalmmm_ppl.inference.effects import (
 )
 from causalmmm_ppl.inference.forecast import forecast_trace, guide_draws
 from causalmmm_ppl.inference.guide import AmortizedGuide
+from causalmmm_ppl.inference.distributed import Shard
 from causalmmm_ppl.inference.svi import TrainingData, TrainingLog, train
 from causalmmm_ppl.models.causalmmm import CausalMMM
 from causalmmm_ppl.models.components import constrain_response
@@ -719,6 +722,37 @@ def forecast_table(draws: np.ndarray, plan: Panel, interval: float) -> pd.DataFr
     )
 
 
+class TrainingSetup(NamedTuple):
+    """What SVI starts from (:func:`training_setup`): the modules at their initial weights, the prepared panel and
+    the standardisations a fit keeps."""
+
+    model: CausalMMM
+    guide: AmortizedGuide
+    data: TrainingData
+    scaler: PanelScaler
+    context_loc: np.ndarray  # (context,)
+    context_scale: np.ndarray  # (context,)
+    control_loc: np.ndarray  # (control,)
+    control_scale: np.ndarray  # (control,)
+
+
+def training_setup(panel: Panel, spec: CausalMMMSpec, seed: int, shard: Shard | None = None) -> TrainingSetup:
+    """Scale and standardise a training panel, prepare its tensors and build the model and guide (weights seeded by
+    ``seed``: every process of a data-parallel fit starts from the same; the processes share out the features,
+    :func:`~causalmmm_ppl.inference.causalmmm_data.prepare_data`)."""
+    scaler = PanelScaler.fit(panel, method="mean")
+    if panel.context.shape[1]:
+        c_loc, c_scale = panel.context.mean(0), panel.context.std(0)
+        c_scale = np.where(c_scale > 0, c_scale, 1.0)
+    else:
+        c_loc, c_scale = np.zeros(0), np.ones(0)
+    ctrl_loc, ctrl_scale = control_standardisation(panel)
+    torch.manual_seed(seed)
+    model, guide = build_model(panel, spec)
+    data = prepare_data(panel, scaler, c_loc, c_scale, spec, ctrl_loc, ctrl_scale, shard)
+    return TrainingSetup(model, guide, data, scaler, c_loc, c_scale, ctrl_loc, ctrl_scale)
+
+
 def fit_causalmmm(
     panel: Panel,
     spec: CausalMMMSpec | None = None,
@@ -730,7 +764,8 @@ def fit_causalmmm(
     resume: bool = False,
     stop_after: int | None = None,
     fingerprint: str = "",
-) -> CausalMMMFit:
+    shard: Shard | None = None,
+) -> CausalMMMFit | None:
     """Fit CausalMMM to a panel by SVI with the amortized guide.
 
     Parameters
@@ -742,6 +777,9 @@ def fit_causalmmm(
     seed : seeds weights, minibatches and outputs
     progress : progress bar
     checkpoint_dir, resume, stop_after, fingerprint : see :func:`causalmmm_ppl.inference.svi.train`
+    shard : this process's place in a data-parallel fit (:mod:`causalmmm_ppl.inference.distributed`; default: one
+        process). Every process trains; process 0 alone then pools the edges and returns the fit, the others
+        return None.
     """
     spec = (spec or CausalMMMSpec()).for_frequency(panel.freq)
     mask = panel.mask
@@ -754,20 +792,19 @@ def fit_causalmmm(
         )
     if panel.n_time < 3:
         raise InputError(f"{panel.n_time} days are too few to fit (need at least 3)")
-    scaler = PanelScaler.fit(panel, method="mean")
-    if panel.context.shape[1]:
-        c_loc, c_scale = panel.context.mean(0), panel.context.std(0)
-        c_scale = np.where(c_scale > 0, c_scale, 1.0)
-    else:
-        c_loc, c_scale = np.zeros(0), np.ones(0)
-    ctrl_loc, ctrl_scale = control_standardisation(panel)
-    torch.manual_seed(seed)
-    model, guide = build_model(panel, spec)
-    data = prepare_data(panel, scaler, c_loc, c_scale, spec, ctrl_loc, ctrl_scale)
+    shard = shard or Shard()
+    if shard.world > panel.n_shops:
+        raise InputError(f"{shard.world} processes for {panel.n_shops} shop(s): each process trains on its own "
+                         f"shops; use {panel.n_shops} process(es) or fewer")
+    distributed.init(shard)
+    model, guide, data, scaler, c_loc, c_scale, ctrl_loc, ctrl_scale = training_setup(panel, spec, seed, shard)
     log = train(
-        model, guide, data, spec, seed=seed, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
-        stop_after=stop_after, fingerprint=fingerprint,
+        model, guide, data, spec, seed=seed, progress=progress and shard.is_main, checkpoint_dir=checkpoint_dir,
+        resume=resume, stop_after=stop_after, fingerprint=fingerprint, shard=shard,
     )
+    distributed.finish(shard)
+    if not shard.is_main:
+        return None
     pool_edges(model, guide, data, spec, seed, progress)
     fit = CausalMMMFit(model, guide, spec, Schema.of(panel, columns), scaler, c_loc, c_scale, panel, log, seed,
                        ctrl_loc, ctrl_scale)

@@ -18,12 +18,15 @@ from pathlib import Path
 import numpy as np
 import pyro
 import torch
-from pyro.infer import SVI, Trace_ELBO
-from pyro.optim import ClippedAdam
-from causalmmm_ppl._progress import progress as progress_bar
+from pyro import poutine
+from pyro.infer import Trace_ELBO
+from pyro.infer.util import zero_grads
+from pyro.optim import ClippedAdam, PyroOptim
 
+from causalmmm_ppl._progress import progress as progress_bar
 from causalmmm_ppl._tensor_store import load_tree, save_tree
 from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.inference.distributed import GradientAverager, Shard, barrier, gather
 from causalmmm_ppl.inference.features import ShopFeatures
 from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
 from causalmmm_ppl.models.spec import CausalMMMSpec
@@ -78,23 +81,31 @@ class TrainingData:
 
 @dataclass
 class TrainingLog:
-    """ELBO per step (negative loss per observed value is in ``loss``), wall time and steps done."""
+    """ELBO per step (negative loss per observed value is in ``loss``), wall time and steps done; with several
+    processes, ``reduce_seconds`` is this process's time in the gradient all-reduce."""
 
     loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
     steps_done: int = 0
+    reduce_seconds: float = 0.0
 
 
 class MinibatchSampler:
     """Draws (shops, window) minibatches with its own seeded generator.
 
     Windows have ``window`` scored days preceded by ``burn`` warm-up days (carryover and recurrent state); a shop
-    whose series is shorter than a window is used whole.
+    whose series is shorter than a window is used whole. With a :class:`~causalmmm_ppl.inference.distributed.Shard`
+    of ``W`` processes, the minibatches hold ``ceil(batch_shops / W)`` shops of this process's shard, in a shop plate
+    of ``W × |shard|`` shops (so that each stands for the whole panel).
     """
 
-    def __init__(self, data: TrainingData, spec: CausalMMMSpec, seed: int) -> None:
+    def __init__(self, data: TrainingData, spec: CausalMMMSpec, seed: int, shard: Shard | None = None) -> None:
         self.data, self.spec = data, spec
-        self.rng = np.random.default_rng(seed)
+        shard = shard or Shard()
+        self.rng = np.random.default_rng(shard.seed(seed))
+        self.pool = shard.shops(data.n_shops)  # the shops this process draws from (every process has one)
+        self.batch = min(-(-spec.batch_shops // shard.world), self.pool.size)
+        self.plate_size = shard.world * self.pool.size
         t = data.n_time
         self.burn = min(spec.l_max, max(0, t - spec.window - 1))
         self.length = min(t, spec.window + self.burn)
@@ -109,9 +120,8 @@ class MinibatchSampler:
         self.time_scale = float(np.mean((n_valid - 1) / scored))
 
     def sample(self, temperature: float, kl_weight: float = 1.0) -> ModelBatch:
-        n = self.data.n_shops
-        b = min(self.spec.batch_shops, n)
-        shops = np.sort(self.rng.choice(n, size=b, replace=False)) if b < n else np.arange(n)
+        n, b = self.pool.size, self.batch
+        shops = self.pool[np.sort(self.rng.choice(n, size=b, replace=False)) if b < n else np.arange(n)]
         starts = self.first[shops] + np.floor(self.rng.random(b) * self.n_starts[shops]).astype(int)
         starts = np.minimum(starts, self.data.n_time - self.length)
         t_idx = starts[:, None] + np.arange(self.length)[None, :]  # (shop, window)
@@ -125,7 +135,7 @@ class MinibatchSampler:
             context=self.data.context[sh],
             calendar=cal,
             shop_idx=sh,
-            n_shops=n,
+            n_shops=self.plate_size,
             score_from=max(self.burn, 1),
             time_scale=self.time_scale,
             temperature=temperature,
@@ -158,6 +168,33 @@ def _load_checkpoint(ckpt: Path, fingerprint: str) -> dict | None:
     return state
 
 
+def svi_step(model: CausalMMM, guide: torch.nn.Module, optim: PyroOptim, elbo: Trace_ELBO, batch: ModelBatch,
+             average: GradientAverager) -> tuple[float, str]:
+    """One SVI step (as :meth:`pyro.infer.SVI.step`, with the gradients averaged over the processes before the
+    optimiser's step).
+
+    Returns
+    -------
+    loss : the negative ELBO estimate (mean over the processes; NaN where a process's step failed)
+    error : what failed on this process ("" when nothing did)
+    """
+    error = ""
+    with poutine.trace(param_only=True) as capture:
+        try:
+            loss = float(elbo.loss_and_grads(model, guide, batch))
+        except ValueError as exc:  # a distribution got non-finite parameters
+            loss = float("nan")
+            first = " ".join(str(exc).split(" of distribution")[0].split())[:120]
+            error = f"invalid distribution parameters: {first}"
+    sites = capture.trace.nodes
+    params = [sites[name]["value"].unconstrained() for name in sorted(sites)]
+    loss = average(params, loss)
+    if math.isfinite(loss):
+        optim(params)
+    zero_grads(set(params))
+    return loss, error
+
+
 def _diverged(step: int, spec: CausalMMMSpec, what: str) -> InputError:
     return InputError(f"SVI diverged at step {step + 1} ({what}); the data's scale or the settings (e.g. lr "
                       f"{spec.lr:g}) make the fit unstable; check the panel with `causalmmm validate`")
@@ -175,6 +212,7 @@ def train(
     resume: bool = False,
     stop_after: int | None = None,
     fingerprint: str = "",
+    shard: Shard | None = None,
 ) -> TrainingLog:
     """Fit model and guide by SVI.
 
@@ -189,29 +227,34 @@ def train(
     resume : continue from the checkpoint in ``checkpoint_dir`` if there is one
     stop_after : stop after this many steps in this call (to simulate an interruption in tests)
     fingerprint : identifies settings and data; a checkpoint with another fingerprint is not resumed (InputError)
+    shard : this process's place in a data-parallel fit (:mod:`causalmmm_ppl.inference.distributed`); the
+        processes must have joined their group. Default: one process
 
     Returns
     -------
     TrainingLog with the loss per step (negative ELBO divided by the number of scored values)
     """
+    shard = shard or Shard()
     pyro.clear_param_store()
-    pyro.set_rng_seed(seed)
-    sampler = MinibatchSampler(data, spec, seed)
+    pyro.set_rng_seed(shard.seed(seed))
+    sampler = MinibatchSampler(data, spec, seed, shard)
     optim = ClippedAdam({"lr": spec.lr, "lrd": 0.1 ** (1.0 / max(1, spec.steps)), "clip_norm": 10.0, "betas": (0.9, 0.99)})
-    svi = SVI(model, guide, optim, loss=Trace_ELBO())
+    elbo, average = Trace_ELBO(), GradientAverager(shard)
     log = TrainingLog()
     ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
-    state = _load_checkpoint(ckpt, fingerprint) if resume and ckpt is not None else None
+    state = _load_checkpoint(ckpt, fingerprint + _world_tag(shard)) if resume and ckpt is not None else None
     if state is not None:
         try:
             model.load_state_dict(state["model"])
             guide.load_state_dict(state["guide"])
             # consumed lazily, when the first step creates each parameter's optimiser
             optim.set_state(state["optim"])
-            sampler.rng.bit_generator.state = state["sampler_rng"]
-            torch.set_rng_state(state["torch_rng"])
+            rngs = state["random"][shard.rank]
+            sampler.rng.bit_generator.state = rngs["sampler"]
+            torch.set_rng_state(rngs["torch"])
             log = TrainingLog(**state["log"])
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            average.seconds = log.reduce_seconds
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
             raise InputError(f"{ckpt}: a damaged checkpoint ({type(exc).__name__}: {exc}); drop --resume to start "
                              f"afresh") from None
     n_scored = float(data.valid.sum())
@@ -223,13 +266,11 @@ def train(
             if stop_after is not None and step - start >= stop_after:
                 break
             batch = sampler.sample(spec.temperature_at(step, spec.steps), spec.kl_weight_at(step, spec.steps))
-            try:
-                loss = svi.step(batch) / n_scored
-            except ValueError as exc:  # a distribution got non-finite parameters
-                first = " ".join(str(exc).split(" of distribution")[0].split())[:120]
-                raise _diverged(step, spec, f"invalid distribution parameters: {first}") from None
+            loss, error = svi_step(model, guide, optim, elbo, batch, average)
+            loss /= n_scored
             if not math.isfinite(loss):
-                raise _diverged(step, spec, f"loss {loss}")
+                raise _diverged(step, spec, error or (f"loss {loss}" if not shard.parallel else
+                                                      "non-finite loss on another process"))
             log.loss.append(float(loss))
             log.steps_done = step + 1
             if step % 10 == 0:
@@ -237,19 +278,28 @@ def train(
             bar.update(1)
             if ckpt is not None and (log.steps_done % spec.checkpoint_every == 0):
                 log.seconds = time.perf_counter() - t0
-                _save_checkpoint(
-                    ckpt,
-                    {
-                        "model": model.state_dict(),
-                        "guide": guide.state_dict(),
-                        "optim": optim.get_state(),
-                        "sampler_rng": sampler.rng.bit_generator.state,
-                        "torch_rng": torch.get_rng_state(),
-                        "log": dataclasses.asdict(log),
-                        "fingerprint": fingerprint,
-                    },
-                )
+                log.reduce_seconds = average.seconds
+                random = gather(shard, {"sampler": sampler.rng.bit_generator.state, "torch": torch.get_rng_state()})
+                if shard.is_main:
+                    _save_checkpoint(
+                        ckpt,
+                        {
+                            "model": model.state_dict(),
+                            "guide": guide.state_dict(),
+                            "optim": optim.get_state(),
+                            "random": random,
+                            "log": dataclasses.asdict(log),
+                            "fingerprint": fingerprint + _world_tag(shard),
+                        },
+                    )
+                barrier(shard)
     finally:
         bar.close()
     log.seconds = time.perf_counter() - t0
+    log.reduce_seconds = average.seconds
     return log
+
+
+def _world_tag(shard: Shard) -> str:
+    """What a checkpoint of a data-parallel fit adds to its fingerprint: the number of processes."""
+    return f"/{shard.world}" if shard.parallel else ""

@@ -30,6 +30,7 @@ SCRIPTS = {
     "real_panels": "## Real panels",
     "mediated_effects": "## Mediated effects",
     "btvc_panels": "## BTVC on many shops",
+    "scale_out": "## Scale out",
 }
 #: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (effects: one of each
 #: simulator family).

@@ -1,0 +1,194 @@
+"""Scale out: data-parallel SVI on 1 and 2 processes (torch.distributed, gloo) at 1,000 and 10,000 shops.
+
+Writes the section "Scale out" of docs/benchmarks.md. Each panel is sim1 (8 nodes, 100 days, seed 0) written once
+as Parquet; every configuration is launched by torch's elastic launcher (what ``causalmmm fit --nproc N`` and
+``torchrun`` use), and each process reads the Parquet file, prepares its share of the encoder's features
+(:func:`causalmmm_ppl.inference.causalmmm_data.prepare_data` with a shard) and runs ``STEPS`` SVI steps
+(:func:`causalmmm_ppl.inference.svi.train`) on its own shops. Measured per process: reading and preparation time,
+SVI seconds per step, the share of those spent in the gradient all-reduce, and peak resident memory
+(``ru_maxrss``). Rows: one process with both threads, two processes with one thread each at the same global
+minibatch (32 shops: 16 per process, the same optimisation as one process) and at twice it (32 per process).
+
+The projection to 8 and 64 processes is arithmetic on measured figures, not a measurement: the compute of one step
+on one thread at the per-process batch (measured at 4, 16 and 32 shops, interpolated linearly) plus a ring
+all-reduce of the measured gradient bytes at an assumed link (``LINK_GBIT`` Gbit/s, ``LINK_LATENCY_US`` µs per
+message: ``2 (W − 1)`` messages of ``bytes / W``).
+
+``python -m benchmarks.scale_out``; ``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from benchmarks._doc import section_head, single_benchmark
+
+TITLE = "## Scale out"
+SIZES, DAYS, STEPS, SEED = (1000, 10000), 100, 100, 0
+QUICK = {"sizes": (12,), "days": 40, "steps": 4}
+CALIBRATION_BATCHES = (4, 16, 32)
+LINK_GBIT, LINK_LATENCY_US = 10.0, 50.0
+PROJECTED = (8, 64)
+
+
+def worker(path: Path, out: Path, batch: int, steps: int) -> None:
+    """One process of a configuration: read, prepare its shard, train; write ``rank_<r>.json``."""
+    from causalmmm_ppl import _runtime
+
+    _runtime.configure()
+    import torch
+
+    from causalmmm_ppl.data.load import load_panel
+    from causalmmm_ppl.data.panel import ColumnSpec
+    from causalmmm_ppl.inference import distributed
+    from causalmmm_ppl.inference.causalmmm_fit import training_setup
+    from causalmmm_ppl.inference.distributed import Shard
+    from causalmmm_ppl.inference.svi import train
+    from causalmmm_ppl.models.spec import CausalMMMSpec
+
+    shard = Shard.from_env()
+    distributed.init(shard)
+    t0 = time.perf_counter()
+    import pandas as pd
+
+    cols = ColumnSpec(target="gmv", channels=tuple(f"c{i}" for i in range(6)), mediators=("pv",),
+                      context=("ctx0", "ctx1"), shop_col="shop", date_col="date")
+    panel = load_panel(pd.read_parquet(path), cols)
+    read = time.perf_counter() - t0
+    spec = CausalMMMSpec(steps=steps, batch_shops=batch)
+    t0 = time.perf_counter()
+    setup = training_setup(panel, spec, SEED, shard)
+    prepared = time.perf_counter() - t0
+    log = train(setup.model, setup.guide, setup.data, spec, seed=SEED, progress=False, shard=shard)
+    params = sum(p.numel() for p in setup.model.parameters()) + sum(p.numel() for p in setup.guide.parameters())
+    row = {"rank": shard.rank, "world": shard.world, "threads": torch.get_num_threads(), "read": read,
+           "prepare": prepared, "svi": log.seconds, "reduce": log.reduce_seconds, "steps": log.steps_done,
+           "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "params": params}
+    (out / f"rank_{shard.rank}.json").write_text(json.dumps(row))
+    distributed.finish(shard)
+
+
+def launch(path: Path, nproc: int, threads: int, batch: int, steps: int) -> list[dict]:
+    """Run one configuration as ``nproc`` processes of ``threads`` threads; every process's row."""
+    import logging
+
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
+    out = Path(tempfile.mkdtemp(prefix="scale_out_"))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"bench-{uuid.uuid4().hex[:8]}",
+                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.1)
+    elastic_launch(config, sys.executable)("-m", "benchmarks.scale_out", "--worker", str(path), str(out), str(batch),
+                                           str(steps))
+    return [json.loads((out / f"rank_{r}.json").read_text()) for r in range(nproc)]
+
+
+def run(quick: bool) -> dict:
+    from causalmmm_ppl.data.simulate import simulate
+
+    sizes, days, steps = (QUICK["sizes"], QUICK["days"], QUICK["steps"]) if quick else (SIZES, DAYS, STEPS)
+    configs = [(1, 2, 32), (2, 1, 32), (2, 1, 64)]
+    out = {"days": days, "steps": steps, "cores": os.cpu_count(), "panels": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            path = Path(tmp) / f"sim1_{n}.parquet"
+            simulate("sim1", n_shops=n, n_days=days, seed=SEED).panel.to_frame().to_parquet(path, index=False)
+            rows = {f"{p}x{t}/{b}": launch(path, p, t, b, steps) for p, t, b in configs}
+            out["panels"][n] = rows
+        n = sizes[0]
+        path = Path(tmp) / f"sim1_{n}.parquet"
+        out["calibration"] = {b: launch(path, 1, 1, b, steps)[0] for b in CALIBRATION_BATCHES}
+    return out
+
+
+def _per_step(rows: list[dict]) -> float:
+    return max(r["svi"] for r in rows) / rows[0]["steps"]
+
+
+def projection(r: dict) -> list[tuple[int, int, float, float, float]]:
+    """``(processes, per-process batch, compute s, all-reduce s, shops/s)`` at a global batch of 32 and at 32 per
+    process, from the one-thread calibration and the assumed link."""
+    cal = {int(b): row["svi"] / row["steps"] for b, row in r["calibration"].items()}
+    batches = sorted(cal)
+    params = next(iter(r["calibration"].values()))["params"]
+    nbytes = 4 * (params + 1)
+
+    def compute(b: int) -> float:
+        lo = max([x for x in batches if x <= b], default=batches[0])
+        hi = min([x for x in batches if x >= b], default=batches[-1])
+        return cal[lo] if hi == lo else cal[lo] + (cal[hi] - cal[lo]) * (b - lo) / (hi - lo)
+
+    out = []
+    for w in PROJECTED:
+        ring = 2 * (w - 1) * (LINK_LATENCY_US * 1e-6 + nbytes / w / (LINK_GBIT * 1e9 / 8))
+        for per in (max(1, -(-32 // w)), 32):
+            c = compute(per)
+            out.append((w, per, c, ring, w * per / (c + ring)))
+    return out
+
+
+def render(r: dict, command: str) -> str:
+    lines = [
+        *section_head(TITLE, command),
+        "",
+        f"sim1 panels of {r['days']} days (8 nodes) read from Parquet; {r['steps']} SVI steps per configuration on "
+        f"this {r['cores']}-core machine; processes launched by torch's elastic launcher (gloo). Per process: "
+        "reading and preparing its share of the panel, SVI seconds per step (the slowest process), the share of "
+        "them in the gradient all-reduce, peak resident memory. shops/s: shops of the global minibatch per second "
+        "of SVI.",
+        "",
+        "| shops | processes × threads | global batch (per process) | read s | prepare s | s per step | steps/s | "
+        "shops/s | all-reduce share | peak memory per process (MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n, rows in r["panels"].items():
+        for key, ranks in rows.items():
+            procs, rest = key.split("x")
+            threads, batch = rest.split("/")
+            per = min(-(-int(batch) // int(procs)), int(n) // int(procs))
+            step = _per_step(ranks)
+            share = max(x["reduce"] for x in ranks) / max(x["svi"] for x in ranks)
+            lines.append(
+                f"| {int(n):,} | {procs} × {threads} | {batch} ({per}) | {max(x['read'] for x in ranks):.1f} | "
+                f"{max(x['prepare'] for x in ranks):.1f} | {step:.3f} | {1 / step:.2f} | {int(batch) / step:.0f} | "
+                f"{share:.1%} | {max(x['rss_mb'] for x in ranks):.0f} |")
+    cal = r["calibration"]
+    params = next(iter(cal.values()))["params"]
+    lines += [
+        "",
+        "One thread, one process, at the smallest panel (the compute of a step by per-process batch): " + ", ".join(
+            f"{int(b)} shops {row['svi'] / row['steps']:.3f} s" for b, row in cal.items()) + f". Gradient: {params:,} "
+        "parameters.",
+        "",
+        f"Projection (arithmetic, not measured): each process on its own core; ring all-reduce over a "
+        f"{LINK_GBIT:g} Gbit/s link with {LINK_LATENCY_US:g} µs per message.",
+        "",
+        "| processes | per-process batch | compute s per step | all-reduce s per step | shops/s |",
+        "|---|---|---|---|---|",
+    ]
+    for w, per, c, ring, rate in projection(r):
+        lines.append(f"| {w} | {per} | {c:.3f} | {ring:.4f} | {rate:.0f} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--worker":
+        worker(Path(argv[1]), Path(argv[2]), int(argv[3]), int(argv[4]))
+        return 0
+    return single_benchmark(argv, module="benchmarks.scale_out", title=TITLE, description=__doc__.splitlines()[0],
+                            run=run, render=render)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""``causalmmm fit ... --nproc N``: run the same command as N local processes through torch's elastic launcher.
+
+This is what ``torchrun --standalone --nproc-per-node N -m causalmmm_ppl.cli fit ...`` does, started from the
+command itself: each process gets ``RANK`` / ``WORLD_SIZE`` / ``MASTER_ADDR`` / ``MASTER_PORT`` and runs the fit as
+one shard of a data-parallel fit (:mod:`causalmmm_ppl.inference.distributed`). The machine's threads are shared
+out: each process gets ``OMP_NUM_THREADS // N`` (at least one). When a process fails, the launcher stops the
+others, and the command exits with the status of the first that failed (process 0 printed its one-line error).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import uuid
+
+
+def launched() -> bool:
+    """Whether this process is one of a launch's processes (``torchrun`` set ``WORLD_SIZE``)."""
+    return "WORLD_SIZE" in os.environ
+
+
+def launch(argv: list[str], nproc: int) -> int:
+    """Run ``causalmmm <argv>`` as ``nproc`` local processes; the exit status of the launch.
+
+    Parameters
+    ----------
+    argv : the command line after ``causalmmm`` (it may keep ``--nproc``: the processes see ``WORLD_SIZE`` and do
+        not launch again)
+    nproc : processes on this machine
+    """
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    threads = int(os.environ.get("OMP_NUM_THREADS", "1") or 1)
+    per_process = str(max(1, threads // nproc))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = per_process
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
+    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"causalmmm-{uuid.uuid4().hex[:8]}",
+                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.1)
+    try:
+        elastic_launch(config, sys.executable)("-m", "causalmmm_ppl.cli", *argv)
+    except ChildFailedError as exc:
+        codes = [f.exitcode for _, f in sorted(exc.failures.items()) if f.exitcode > 0]  # not those stopped
+        return int(codes[0]) if codes else 1
+    return 0

@@ -1,0 +1,73 @@
+"""`causalmmm fit --nproc N`: a data-parallel fit over N real local processes (torch's elastic launcher, gloo)
+through the command line: the run's files, determinism, and one-line errors before and after the launch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from causalmmm_ppl.cli import main
+from tests.cli_contract import assert_one_line_error
+from tests.test_cli_causalmmm import config, panel_dir  # noqa: F401  (the same 6-shop panel and fast settings)
+
+
+def fit_argv(panel_dir: Path, config: Path, out: Path, *extra: str) -> list[str]:
+    flags = (panel_dir / "fit_flags.txt").read_text().split()
+    return ["fit", str(panel_dir / "panel.csv"), *flags, "--config", str(config), "--out", str(out), "--quiet",
+            "--seed", "2", *extra]
+
+
+def test_two_processes_write_a_run_and_the_same_seed_gives_the_same_edges(panel_dir, config, tmp_path, capfd):
+    runs = [tmp_path / "a", tmp_path / "b"]
+    for out in runs:
+        assert main(fit_argv(panel_dir, config, out, "--nproc", "2", "--holdout", "7")) == 0
+        stdout, err = capfd.readouterr()
+        assert stdout.count("causalmmm: 6 shop(s)") == 1 and "20 SVI steps" in stdout, stdout + err
+        assert "Traceback" not in err
+        assert sorted(p.name for p in out.iterdir()) == [".causalmmm-run", "edges.csv", "forecast.csv", "idata.nc",
+                                                         "model"]
+    a, b = (pd.read_csv(r / "edges.csv") for r in runs)
+    assert len(a) == 6 * 8 * 7 and a["probability"].between(0, 1).all()
+    pd.testing.assert_frame_equal(a, b)
+    # a two-process run is an ordinary run: reloaded, it gives the edges of its training rows again
+    frame = pd.read_csv(panel_dir / "panel.csv")
+    frame[frame["date"] < sorted(frame["date"].unique())[-7]].to_csv(tmp_path / "train.csv", index=False)
+    code = main(["edges", str(runs[0]), "--data", str(tmp_path / "train.csv"), "--out", str(tmp_path / "e.csv")])
+    assert code == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "e.csv"), a)
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--nproc", "7"], "more processes than the panel's 6 shop(s)"),
+    (["--nproc", "0"], "must be >= 1"),
+    (["--nproc", "2", "--model", "btvc"], "--model causalmmm only"),
+])
+def test_bad_process_counts_fail_before_any_process_starts(panel_dir, config, tmp_path, capfd, extra, needle):
+    out = tmp_path / "run"
+    code = main(fit_argv(panel_dir, config, out, *extra))
+    _, err = capfd.readouterr()
+    assert_one_line_error(code, err, "--nproc", needle)
+    assert not out.exists()
+
+
+def test_a_failure_inside_the_processes_is_one_line(panel_dir, config, tmp_path, monkeypatch, capfd):
+    """A checkpoint of a one-process fit is not resumed by two processes: each process finds it, process 0 says so
+    in one line, and the launch exits 2."""
+    import causalmmm_ppl.inference.svi as svi
+
+    out = tmp_path / "run"
+    real_save = svi._save_checkpoint
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(svi, "_save_checkpoint", save_then_die)
+    assert main(fit_argv(panel_dir, config, out)) == 130
+    assert (out / "checkpoint" / "checkpoint.safetensors").exists()
+    capfd.readouterr()
+    code = main(fit_argv(panel_dir, config, out, "--nproc", "2", "--resume"))
+    _, err = capfd.readouterr()
+    assert_one_line_error(code, err, "checkpoint belongs to other data or settings")
