@@ -32,7 +32,8 @@ from benchmarks._doc import section_head, single_benchmark
 
 TITLE = "## Scale out"
 SIZES, DAYS, STEPS, SEED = (1000, 10000), 100, 100, 0
-QUICK = {"sizes": (12,), "days": 40, "steps": 4}
+QUICK = {"sizes": (12,), "days": 40, "steps": 4, "configs": [(1, 2, 32), (2, 1, 64)], "calibration": (4, 32)}
+CONFIGS = [(1, 2, 32), (2, 1, 32), (2, 1, 64)]  # (processes, threads each, global minibatch)
 CALIBRATION_BATCHES = (4, 16, 32)
 LINK_GBIT, LINK_LATENCY_US = 10.0, 50.0
 PROJECTED = (8, 64)
@@ -96,7 +97,7 @@ def run(quick: bool) -> dict:
     from causalmmm_ppl.data.simulate import simulate
 
     sizes, days, steps = (QUICK["sizes"], QUICK["days"], QUICK["steps"]) if quick else (SIZES, DAYS, STEPS)
-    configs = [(1, 2, 32), (2, 1, 32), (2, 1, 64)]
+    configs, batches = (QUICK["configs"], QUICK["calibration"]) if quick else (CONFIGS, CALIBRATION_BATCHES)
     out = {"days": days, "steps": steps, "cores": os.cpu_count(), "panels": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
@@ -106,7 +107,7 @@ def run(quick: bool) -> dict:
             out["panels"][n] = rows
         n = sizes[0]
         path = Path(tmp) / f"sim1_{n}.parquet"
-        out["calibration"] = {b: launch(path, 1, 1, b, steps)[0] for b in CALIBRATION_BATCHES}
+        out["calibration"] = {b: launch(path, 1, 1, b, steps)[0] for b in batches}
     return out
 
 

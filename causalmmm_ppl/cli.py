@@ -160,6 +160,9 @@ def _add_commands(sub) -> None:
     p.add_argument("--nproc", type=int, default=1,
                    help="causalmmm: train on N local processes, each on its own shard of shops, with their gradients "
                         "averaged (torch.distributed; default 1)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="causalmmm: train on the CPU (default) or on a GPU (each process on its own); the outputs are "
+                        "computed on the CPU")
     p.add_argument("--out", required=True, help="run directory")
     add_force(p)
     add_common(p)

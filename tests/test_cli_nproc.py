@@ -1,5 +1,6 @@
-"""`causalmmm fit --nproc N`: a data-parallel fit over N real local processes (torch's elastic launcher, gloo)
-through the command line: the run's files, determinism, and one-line errors before and after the launch."""
+"""`causalmmm fit --nproc N` and `--device`: a data-parallel fit over N real local processes (torch's elastic
+launcher, gloo) through the command line: the run's files, determinism, and one-line errors before and after the
+launch."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from causalmmm_ppl.cli import main
 from tests.cli_contract import assert_one_line_error
@@ -71,3 +73,12 @@ def test_a_failure_inside_the_processes_is_one_line(panel_dir, config, tmp_path,
     code = main(fit_argv(panel_dir, config, out, "--nproc", "2", "--resume"))
     _, err = capfd.readouterr()
     assert_one_line_error(code, err, "checkpoint belongs to other data or settings")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without a GPU")
+def test_a_gpu_fit_without_a_gpu_is_one_line(panel_dir, config, tmp_path, capfd):
+    out = tmp_path / "run"
+    code = main(fit_argv(panel_dir, config, out, "--device", "cuda"))
+    _, err = capfd.readouterr()
+    assert_one_line_error(code, err, "--device cuda: no CUDA device")
+    assert not out.exists()

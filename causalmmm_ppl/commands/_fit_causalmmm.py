@@ -4,7 +4,7 @@ Flags: the column flags, ``--holdout H`` (fit on all but the last H days, then f
 values), ``--steps N`` (SVI steps), ``--seed``, ``--quiet``, ``--config FILE`` (JSON object of
 :class:`~causalmmm_ppl.models.spec.CausalMMMSpec` fields, e.g. ``{"prior_prob": 0.2, "edge_priors": {"x0->gmv": 1}}``),
 ``--resume`` (continue a killed fit from ``RUN/checkpoint/``), ``--force`` (replace RUN even if this tool did not
-write it), ``--nproc N`` (train on N local processes, data-parallel: :mod:`causalmmm_ppl.commands._launch`; under
+write it), ``--device cpu|cuda`` (where SVI runs), ``--nproc N`` (train on N local processes, data-parallel: :mod:`causalmmm_ppl.commands._launch`; under
 ``torchrun`` every process runs this command and process 0 writes RUN).
 
 The whole config is checked before the data is read, and against the data's nodes before any work; RUN is locked
@@ -106,8 +106,12 @@ def run(args: argparse.Namespace) -> int:
     from causalmmm_ppl.commands._launch import launch, launched
     from causalmmm_ppl.inference.distributed import Shard
 
+    from causalmmm_ppl.inference.distributed import training_device
+
     nproc = int(getattr(args, "nproc", 1) or 1)
+    device = getattr(args, "device", "cpu") or "cpu"
     spec, (panel, columns, split, train, out, holdout) = preflight(args)
+    training_device(device, Shard())  # no GPU: one line before any work
     if nproc > 1 and not launched():
         if nproc > train.n_shops:
             raise ValueError(f"--nproc {nproc}: more processes than the panel's {train.n_shops} shop(s); each "
@@ -119,13 +123,13 @@ def run(args: argparse.Namespace) -> int:
     resume = bool(getattr(args, "resume", False))
     if not shard.is_main:  # trains its shard; process 0 holds RUN, writes the checkpoints and the outputs
         fit_causalmmm(train, spec, columns=columns, seed=seed, progress=False, checkpoint_dir=out / "checkpoint",
-                      resume=resume, fingerprint=_fingerprint(spec, train, seed), shard=shard)
+                      resume=resume, fingerprint=_fingerprint(spec, train, seed), shard=shard, device=device)
         return 0
     with run_directory(out, kind="run", force=force) as held:
         fit = fit_causalmmm(
             train, spec, columns=columns, seed=seed, progress=not args.quiet,
             checkpoint_dir=held.scratch("checkpoint"), resume=resume, fingerprint=_fingerprint(spec, train, seed),
-            shard=shard,
+            shard=shard, device=device,
         )
         edges = fit.edge_probabilities()
         require_finite(edges["probability"], "edge probabilities")

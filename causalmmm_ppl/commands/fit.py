@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     model = getattr(args, "model", None) or "causalmmm"
     if model not in _MODULES:
         raise ValueError(f"--model {model!r}: expected one of {', '.join(sorted(_MODULES))}")
+    if getattr(args, "device", "cpu") != "cpu" and model != "causalmmm":
+        raise ValueError(f"--device {args.device}: only --model causalmmm trains on a GPU here")
     nproc = getattr(args, "nproc", 1)
     if nproc is not None and nproc != 1:
         if nproc < 1:

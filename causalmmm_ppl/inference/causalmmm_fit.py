@@ -765,6 +765,7 @@ def fit_causalmmm(
     stop_after: int | None = None,
     fingerprint: str = "",
     shard: Shard | None = None,
+    device: str = "cpu",
 ) -> CausalMMMFit | None:
     """Fit CausalMMM to a panel by SVI with the amortized guide.
 
@@ -780,6 +781,8 @@ def fit_causalmmm(
     shard : this process's place in a data-parallel fit (:mod:`causalmmm_ppl.inference.distributed`; default: one
         process). Every process trains; process 0 alone then pools the edges and returns the fit, the others
         return None.
+    device : ``cpu``, or ``cuda`` to train on a GPU (each process on the GPU of its local rank); everything after
+        training runs on the CPU
     """
     spec = (spec or CausalMMMSpec()).for_frequency(panel.freq)
     mask = panel.mask
@@ -796,12 +799,17 @@ def fit_causalmmm(
     if shard.world > panel.n_shops:
         raise InputError(f"{shard.world} processes for {panel.n_shops} shop(s): each process trains on its own "
                          f"shops; use {panel.n_shops} process(es) or fewer")
-    distributed.init(shard)
+    where = distributed.training_device(device, shard)
+    distributed.init(shard, device)
     model, guide, data, scaler, c_loc, c_scale, ctrl_loc, ctrl_scale = training_setup(panel, spec, seed, shard)
     log = train(
-        model, guide, data, spec, seed=seed, progress=progress and shard.is_main, checkpoint_dir=checkpoint_dir,
-        resume=resume, stop_after=stop_after, fingerprint=fingerprint, shard=shard,
+        model.to(where), guide.to(where), data.to(where) if where.type != "cpu" else data, spec, seed=seed,
+        progress=progress and shard.is_main, checkpoint_dir=checkpoint_dir, resume=resume, stop_after=stop_after,
+        fingerprint=fingerprint, shard=shard,
     )
+    if where.type != "cpu":
+        model.to("cpu"), guide.to("cpu")
+        pyro.clear_param_store()  # it holds the GPU tensors of training
     distributed.finish(shard)
     if not shard.is_main:
         return None

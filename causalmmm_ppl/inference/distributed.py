@@ -63,9 +63,25 @@ class Shard:
 
 
 def init(shard: Shard, device: str = "cpu") -> None:
-    """Join the process group of a ``torchrun`` launch (gloo on CPUs, NCCL on GPUs); nothing for one process."""
+    """Join the process group of a ``torchrun`` launch; nothing for one process. On GPUs, tensors on the GPU go
+    through NCCL and those on the CPU (the features while they are prepared, the random states) through gloo."""
     if shard.parallel and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+        dist.init_process_group("cpu:gloo,cuda:nccl" if device.startswith("cuda") else "gloo")
+
+
+def training_device(device: str, shard: Shard) -> torch.device:
+    """Where this process trains: ``cpu``, or with ``cuda`` the GPU of its local rank (``LOCAL_RANK``, set by
+    ``torchrun``). ValueError naming ``--device`` when no GPU is available."""
+    if device == "cpu":
+        return torch.device("cpu")
+    if device != "cuda":
+        raise ValueError(f"--device {device!r}: expected cpu or cuda")
+    if not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available to torch on this machine")
+    local = int(os.environ.get("LOCAL_RANK", "0") or 0) if shard.parallel else 0
+    gpu = torch.device("cuda", local % torch.cuda.device_count())
+    torch.cuda.set_device(gpu)
+    return gpu
 
 
 def finish(shard: Shard) -> None:
@@ -96,8 +112,8 @@ class GradientAverager:
         if not self.shard.parallel:
             return loss
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-        flat = torch.cat([g.reshape(-1) for g in grads] + [torch.tensor([loss], dtype=grads[0].dtype
-                                                                        if grads else torch.float32)])
+        flat = torch.cat([g.reshape(-1) for g in grads] + [torch.tensor([loss], dtype=params[0].dtype,
+                                                                        device=params[0].device)])
         t0 = time.perf_counter()
         dist.all_reduce(flat, op=dist.ReduceOp.SUM)
         self.seconds += time.perf_counter() - t0

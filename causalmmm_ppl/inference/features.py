@@ -63,6 +63,9 @@ class ShopFeatures:
     def index(self, idx: torch.Tensor) -> "ShopFeatures":
         return ShopFeatures(self.node[idx], self.edge[idx])
 
+    def to(self, device: torch.device | str) -> "ShopFeatures":
+        return ShopFeatures(self.node.to(device), self.edge.to(device))
+
 
 def _slog(x: torch.Tensor) -> torch.Tensor:
     return torch.sign(x) * torch.log1p(x.abs())

@@ -141,7 +141,7 @@ def own_weekday_harmonics(
     harm = calendar[..., WEEKDAY_COLUMNS].expand(x.shape[0], x.shape[1], -1)
     design = torch.cat([torch.ones_like(harm[..., :1]), harm], dim=-1)  # (shop, time, 1 + harmonic)
     q = design.shape[-1]
-    gram = torch.einsum("stq,stv,str->svqr", design, w, design) + ridge * torch.eye(q, dtype=x.dtype)
+    gram = torch.einsum("stq,stv,str->svqr", design, w, design) + ridge * torch.eye(q, dtype=x.dtype, device=x.device)
     rhs = torch.einsum("stq,stv,stv->svq", design, w, value)
     return torch.linalg.solve(gram, rhs.unsqueeze(-1)).squeeze(-1)[..., 1:]
 

@@ -58,6 +58,11 @@ class TrainingData:
     def n_shops(self) -> int:
         return self.x.shape[0]
 
+    def to(self, device: torch.device | str) -> "TrainingData":
+        """The same panel with every tensor on ``device``."""
+        return TrainingData(self.x.to(device), self.observed.to(device), self.valid.to(device),
+                            self.context.to(device), self.calendar.to(device), self.features.to(device))
+
     @property
     def n_time(self) -> int:
         return self.x.shape[1]
@@ -109,7 +114,7 @@ class MinibatchSampler:
         t = data.n_time
         self.burn = min(spec.l_max, max(0, t - spec.window - 1))
         self.length = min(t, spec.window + self.burn)
-        valid = data.valid.numpy()
+        valid = data.valid.cpu().numpy()
         has = valid.any(1)
         first = np.where(has, np.argmax(valid, axis=1), 0)
         last = np.where(has, t - 1 - np.argmax(valid[:, ::-1], axis=1), 0)
@@ -125,8 +130,8 @@ class MinibatchSampler:
         starts = self.first[shops] + np.floor(self.rng.random(b) * self.n_starts[shops]).astype(int)
         starts = np.minimum(starts, self.data.n_time - self.length)
         t_idx = starts[:, None] + np.arange(self.length)[None, :]  # (shop, window)
-        sh = torch.as_tensor(shops)
-        ti = torch.as_tensor(t_idx)
+        sh = torch.as_tensor(shops, device=self.data.x.device)
+        ti = torch.as_tensor(t_idx, device=self.data.x.device)
         cal = self.data.calendar
         cal = cal[sh[:, None], ti] if cal.ndim == 3 else cal[ti]  # (shop, window, n_calendar)
         return ModelBatch(
@@ -252,6 +257,8 @@ def train(
             rngs = state["random"][shard.rank]
             sampler.rng.bit_generator.state = rngs["sampler"]
             torch.set_rng_state(rngs["torch"])
+            if "cuda" in rngs:
+                torch.cuda.set_rng_state(rngs["cuda"], data.x.device)
             log = TrainingLog(**state["log"])
             average.seconds = log.reduce_seconds
         except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
@@ -279,7 +286,7 @@ def train(
             if ckpt is not None and (log.steps_done % spec.checkpoint_every == 0):
                 log.seconds = time.perf_counter() - t0
                 log.reduce_seconds = average.seconds
-                random = gather(shard, {"sampler": sampler.rng.bit_generator.state, "torch": torch.get_rng_state()})
+                random = gather(shard, _random_states(sampler, data.x.device))
                 if shard.is_main:
                     _save_checkpoint(
                         ckpt,
@@ -298,6 +305,14 @@ def train(
     log.seconds = time.perf_counter() - t0
     log.reduce_seconds = average.seconds
     return log
+
+
+def _random_states(sampler: MinibatchSampler, device: torch.device) -> dict:
+    """This process's random states: the minibatch sampler's, torch's, and the GPU's when it trains on one."""
+    states = {"sampler": sampler.rng.bit_generator.state, "torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(device)
+    return states
 
 
 def _world_tag(shard: Shard) -> str:

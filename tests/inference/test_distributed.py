@@ -1,5 +1,6 @@
 """Data-parallel SVI (:mod:`causalmmm_ppl.inference.distributed`): two real processes under ``torchrun`` (gloo)
-average their gradients to the one-process gradient of the same minibatch, and stay in step while training."""
+average their gradients to the one-process gradient of the same minibatch, and stay in step while training; the
+training device (the GPU test skips where torch sees no GPU)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import torch
 
 from causalmmm_ppl.data.simulate import simulate
 from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.inference import distributed
 from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
 from causalmmm_ppl.inference.distributed import GradientAverager, Shard
 from causalmmm_ppl.inference.svi import MinibatchSampler, svi_step
+from causalmmm_ppl.models.spec import CausalMMMSpec
 from tests.inference.ddp_fixtures import FixedLatentELBO, RecordingOptim, fixed_latents, setup, spec
 
 WORKER = Path(__file__).with_name("_ddp_worker.py")
@@ -104,3 +107,25 @@ def test_more_processes_than_shops_is_refused_before_training():
     panel = simulate("sim1", n_shops=2, n_days=30, seed=0).panel
     with pytest.raises(InputError, match="3 processes for 2 shop"):
         fit_causalmmm(panel, spec(), progress=False, shard=Shard(0, 3))
+
+
+def test_the_training_device_is_checked_before_any_work():
+    assert distributed.training_device("cpu", Shard()) == torch.device("cpu")
+    with pytest.raises(ValueError, match="--device 'tpu'"):
+        distributed.training_device("tpu", Shard())
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="--device cuda: no CUDA device"):
+            distributed.training_device("cuda", Shard())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_fit_trains_on_the_gpu_and_answers_on_the_cpu():
+    panel = simulate("sim1", n_shops=6, n_days=60, seed=2).panel
+    fit = fit_causalmmm(panel, CausalMMMSpec(steps=30, batch_shops=4, window=40, num_draws=8), progress=False,
+                        device="cuda")
+    assert np.isfinite(fit.log.loss).all() and len(fit.log.loss) == 30
+    assert {p.device.type for p in fit.model.parameters()} == {"cpu"}
+    probs = fit.edge_probability_array()
+    assert np.isfinite(probs).all() and probs.shape == (6, 8, 8)
+    cpu = fit_causalmmm(panel, CausalMMMSpec(steps=30, batch_shops=4, window=40, num_draws=8), progress=False)
+    assert np.abs(probs - cpu.edge_probability_array()).max() < 0.5  # the same model, other random streams
