@@ -38,7 +38,9 @@ class _Lines:
     def __enter__(self) -> "_Lines":
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:  # a failed command prints its one error line only
+            self.closed = True
         self.close()
 
     def set_postfix(self, **kw: Any) -> None:

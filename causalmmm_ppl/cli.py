@@ -204,6 +204,9 @@ def _add_commands(sub) -> None:
 
     p = sub.add_parser("edges", help="edge probabilities for the shops in DATA, without retraining")
     add_run_data(p, "a panel with the run's columns (training shops or new ones)")
+    p.add_argument("--shops-per-chunk", type=int, default=None,
+                   help="read DATA and write the table this many shops at a time (memory follows the chunk; a "
+                        "Parquet DATA is read chunk by chunk)")
     p.add_argument("--out", required=True, help="edges CSV: shop, cause, effect, probability")
     add_common(p)
 

@@ -34,14 +34,8 @@ def reading_for(run: str | Path, args: Any = None) -> dict[str, str]:
     return reading
 
 
-def load_run_and_data(run: str, data: str, *, allow_missing_target: bool, args: Any = None):
-    """The fit in ``RUN/model`` and ``DATA`` loaded with the run's column schema and reading (:func:`reading_for`).
-
-    Returns
-    -------
-    fit : CausalMMMFit; panel : Panel
-    """
-    from causalmmm_ppl.data.load import load_panel
+def load_causalmmm_run(run: str):
+    """The CausalMMM fit in ``RUN/model`` (InputError when RUN is not one, or has no column schema)."""
     from causalmmm_ppl.errors import InputError
     from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit
 
@@ -53,9 +47,33 @@ def load_run_and_data(run: str, data: str, *, allow_missing_target: bool, args: 
     fit = CausalMMMFit.load(model_dir)
     if fit.schema.columns is None:
         raise InputError(f"{run}: the run has no column schema")
+    return fit
+
+
+def load_run_and_data(run: str, data: str, *, allow_missing_target: bool, args: Any = None):
+    """The fit in ``RUN/model`` and ``DATA`` loaded with the run's column schema and reading (:func:`reading_for`).
+
+    Returns
+    -------
+    fit : CausalMMMFit; panel : Panel
+    """
+    from causalmmm_ppl.data.load import load_panel
+
+    fit = load_causalmmm_run(run)
     panel = load_panel(data, fit.schema.columns, allow_missing_target=allow_missing_target, **reading_for(run, args))
     fit.schema.check(panel, what=str(data))
     return fit, panel
+
+
+def data_in_chunks(fit, run: str, data: str, shops_per_chunk: int, *, allow_missing_target: bool,
+                   args: Any = None):
+    """``DATA`` ``shops_per_chunk`` shops at a time (:class:`~causalmmm_ppl.data.load.PanelChunks`), each part read
+    as :func:`load_run_and_data` reads the whole; check each part against the run's schema
+    (``fit.schema.check``)."""
+    from causalmmm_ppl.data.load import load_panel_chunks
+
+    return load_panel_chunks(data, fit.schema.columns, shops_per_chunk, allow_missing_target=allow_missing_target,
+                             **reading_for(run, args))
 
 
 def load_any_run_and_data(run: str, data: str, *, allow_missing_target: bool, args: Any = None):

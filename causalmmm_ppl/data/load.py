@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -248,6 +249,69 @@ def load_panel(
         raise InputError(f"load_panel needs a file path or a DataFrame, not {type(source).__name__}")
     return _load_frame(frame, spec, src, fill_gaps=fill_gaps, context_agg=context_agg,
                        allow_missing_target=allow_missing_target, min_days=min_days, freq=freq)
+
+
+class PanelChunks:
+    """A long panel ``shops_per_chunk`` shops at a time (:func:`load_panel_chunks`): iterate for the parts;
+    ``n_shops`` is the panel's number of shops (known before any part is read)."""
+
+    def __init__(self, path: Path, spec: ColumnSpec, shops_per_chunk: int, options: dict) -> None:
+        self.path, self.spec, self.per_chunk, self.options = path, spec, shops_per_chunk, options
+        _check_file(path)
+        self.kind = _kind_of(path)
+        if self.kind == "csv":
+            self.whole, self.source = _read(path, (spec.shop_col,))
+            cols = self.whole.columns
+            self.shops = self.whole[spec.shop_col].to_numpy() if spec.shop_col in cols else None
+        else:
+            import pyarrow.dataset as ds
+
+            self.source = V.Source(str(path), self.kind)
+            try:
+                V.check_header(_raw_header(path, self.kind), self.source)
+                self.dataset = ds.dataset(path, format="parquet")
+                self.shops = (self.dataset.to_table(columns=[spec.shop_col]).column(0).to_numpy(zero_copy_only=False)
+                              if spec.shop_col in self.dataset.schema.names else None)
+            except (OSError, ValueError) as exc:
+                raise InputError(f"{path}: cannot read the parquet file ({' '.join(str(exc).split())})") from exc
+        # one shop (no shop column) or an empty shop id: the whole panel at once (which names the bad row)
+        self.whole_at_once = self.shops is None or bool(pd.isna(self.shops).any())
+        self.order = pd.unique(self.shops) if not self.whole_at_once else None
+        self.n_shops = 1 if self.shops is None else len(pd.unique(self.shops))
+
+    def _rows(self, rows: np.ndarray) -> pd.DataFrame:
+        if self.kind == "csv":
+            return self.whole.iloc[rows].reset_index(drop=True)
+        import pyarrow.dataset as ds
+
+        chosen = pd.unique(self.shops[rows])
+        return self.dataset.to_table(filter=ds.field(self.spec.shop_col).isin(chosen)).to_pandas()
+
+    def __iter__(self) -> Iterator[Panel]:
+        if self.whole_at_once:
+            yield load_panel(self.path, self.spec, **self.options)
+            return
+        for start in range(0, len(self.order), self.per_chunk):
+            rows = np.flatnonzero(pd.Series(self.shops).isin(self.order[start:start + self.per_chunk]).to_numpy())
+            part = V.Source(self.source.name, self.source.kind, tuple(int(r) for r in rows))
+            yield _load_frame(self._rows(rows), self.spec, part, min_days=None, **self.options)
+
+
+def load_panel_chunks(path: str | os.PathLike[str], spec: ColumnSpec, shops_per_chunk: int, *,
+                      fill_gaps: str = "error", context_agg: str = "error", allow_missing_target: bool = False,
+                      freq: str = "") -> PanelChunks:
+    """A long panel ``shops_per_chunk`` shops at a time, each part loaded and validated as :func:`load_panel` does
+    (the same options), shops in the order they first appear.
+
+    A Parquet file is read part by part: its shop column first, then each part's rows alone (row groups that hold
+    none of them are skipped), so memory follows the part, not the file. A CSV file is read whole and then split.
+    Messages name the row of the file, as for the whole panel.
+    """
+    V.check_options(fill_gaps, context_agg, None, freq)
+    if shops_per_chunk < 1:
+        raise InputError(f"--shops-per-chunk {shops_per_chunk}: must be >= 1")
+    options = dict(fill_gaps=fill_gaps, context_agg=context_agg, allow_missing_target=allow_missing_target, freq=freq)
+    return PanelChunks(Path(path), spec, shops_per_chunk, options)
 
 
 def _load_frame(frame: pd.DataFrame, spec: ColumnSpec, src: V.Source, *, fill_gaps: str, context_agg: str,

@@ -78,9 +78,12 @@ class Source:
 
     name: str = ""
     kind: str = "frame"
+    rows: tuple[int, ...] | None = None  # the file's row of each frame row, when the frame is a part of the file
 
     def row(self, i: int) -> str:
         """Name the 0-based frame row ``i`` the way the user finds it (CSV line or 0-based row)."""
+        if self.rows is not None:
+            i = self.rows[int(i)]
         if self.kind == "csv":
             return f"line {int(i) + 2}"
         return f"row {int(i)} (0-based)"

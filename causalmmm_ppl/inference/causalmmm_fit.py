@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -88,7 +88,7 @@ class CausalMMMFit:
         scaler: PanelScaler,
         context_loc: np.ndarray,
         context_scale: np.ndarray,
-        train_panel: Panel,
+        train_panel: Panel | Callable[[], Panel],
         log: TrainingLog,
         seed: int = 0,
         control_loc: np.ndarray | None = None,
@@ -96,10 +96,17 @@ class CausalMMMFit:
     ) -> None:
         self.model, self.guide, self.spec, self.schema = model, guide, spec, schema
         self.scaler, self.context_loc, self.context_scale = scaler, context_loc, context_scale
-        self.train_panel, self.log, self.seed = train_panel, log, seed
+        self._train_panel, self.log, self.seed = train_panel, log, seed
         n_ctrl = len(schema.control_names)
         self.control_loc = np.zeros(n_ctrl) if control_loc is None else np.asarray(control_loc, dtype=float)
         self.control_scale = np.ones(n_ctrl) if control_scale is None else np.asarray(control_scale, dtype=float)
+
+    @property
+    def train_panel(self) -> Panel:
+        """The panel the model was fitted on (a reloaded run reads it when first asked)."""
+        if callable(self._train_panel):
+            self._train_panel = self._train_panel()
+        return self._train_panel
 
     @property
     def training_end(self) -> pd.Timestamp:
@@ -545,10 +552,18 @@ class CausalMMMFit:
         mediators = tuple(n for n, k in zip(nodes, schema.node_kinds) if k == "mediator")
         cols = ColumnSpec(target=nodes[-1], channels=nodes[:-1], mediators=mediators, context=schema.context_names,
                           controls=schema.control_names)
-        with _run_file(d / "train_panel.parquet"):
-            panel = load_panel(pd.read_parquet(d / "train_panel.parquet"), cols)
-        panel = dataclasses.replace(panel, period_index=bool(meta.get("period_index", False)))
-        model, guide = build_model(panel, spec)
+        train_file, numbered = d / "train_panel.parquet", bool(meta.get("period_index", False))
+
+        def read_train_panel(first_shop_only: bool = False) -> Panel:
+            import pyarrow.parquet as pq
+
+            only = [("shop", "==", scaler.shops[0])] if first_shop_only else None
+            with _run_file(train_file):
+                panel = load_panel(pq.read_table(train_file, filters=only).to_pandas(), cols)
+            return dataclasses.replace(panel, period_index=numbered)
+
+        # the networks' shapes come from the schema and one shop; the whole panel is read when first needed
+        model, guide = build_model(read_train_panel(first_shop_only=True), spec)
         state = _read_weights(d)
         try:
             model.load_state_dict(state["model"])
@@ -559,8 +574,8 @@ class CausalMMMFit:
                              ) from None
         if population is not None:
             guide.attach_population(population, pooled_candidates(model, spec))
-        return cls(model, guide, spec, schema, scaler, context_loc, context_scale, panel, log, seed, control_loc,
-                   control_scale)
+        return cls(model, guide, spec, schema, scaler, context_loc, context_scale, read_train_panel, log, seed,
+                   control_loc, control_scale)
 
     # ------------------------------------------------------------------------------------------ internals
     def _plan_inputs(self, history: Panel, plan: Panel) -> tuple[PanelScaler, TrainingData, torch.Tensor, torch.Tensor]:

@@ -124,6 +124,17 @@ def test_save_and_load_round_trip(fitted, tmp_path):
     assert loaded.log.loss == fitted.log.loss
 
 
+def test_a_reloaded_run_reads_its_training_panel_only_when_asked(fitted, sim, tmp_path):
+    """Edges of new shops need the networks, not the training panel (which may be large): it is read on demand."""
+    fitted.save(tmp_path / "model")
+    loaded = CausalMMMFit.load(tmp_path / "model")
+    new = sim.panel.select_shops(np.arange(16, 20))
+    np.testing.assert_allclose(loaded.edge_probability_array(new), fitted.edge_probability_array(new), atol=1e-6)
+    assert callable(loaded._train_panel)  # not read yet
+    assert loaded.train_panel.shops == fitted.train_panel.shops
+    np.testing.assert_array_equal(loaded.train_panel.values, fitted.train_panel.values)
+
+
 def test_weights_of_another_model_version_are_a_clear_error(fitted, tmp_path):
     """A run saved by a version whose networks had other shapes (e.g. before the hurdle spend model) says so."""
     fitted.save(tmp_path / "model")
