@@ -32,11 +32,22 @@ from benchmarks._doc import section_head, single_benchmark
 
 TITLE = "## Scale out"
 SIZES, DAYS, STEPS, SEED = (1000, 10000), 100, 100, 0
-QUICK = {"sizes": (12,), "days": 40, "steps": 4, "configs": [(1, 2, 32), (2, 1, 64)], "calibration": (4, 32)}
+QUICK = {"sizes": (12,), "days": 40, "steps": 4, "configs": [(1, 2, 32), (2, 1, 64)], "calibration": (4, 32),
+         "edges": ((6, 2), (12, 2), (12, None))}
+#: ``causalmmm edges`` runs: (shops in DATA, --shops-per-chunk or None for the whole panel at once)
+EDGES = ((2000, 500), (8000, 500), (8000, None))
 CONFIGS = [(1, 2, 32), (2, 1, 32), (2, 1, 64)]  # (processes, threads each, global minibatch)
 CALIBRATION_BATCHES = (4, 16, 32)
 LINK_GBIT, LINK_LATENCY_US = 10.0, 50.0
 PROJECTED = (8, 64)
+
+
+def sim1_columns():
+    """The columns of a sim1 panel written by ``Panel.to_frame``."""
+    from causalmmm_ppl.data.panel import ColumnSpec
+
+    return ColumnSpec(target="gmv", channels=tuple(f"c{i}" for i in range(6)), mediators=("pv",),
+                      context=("ctx0", "ctx1"), shop_col="shop", date_col="date")
 
 
 def worker(path: Path, out: Path, batch: int, steps: int) -> None:
@@ -47,7 +58,6 @@ def worker(path: Path, out: Path, batch: int, steps: int) -> None:
     import torch
 
     from causalmmm_ppl.data.load import load_panel
-    from causalmmm_ppl.data.panel import ColumnSpec
     from causalmmm_ppl.inference import distributed
     from causalmmm_ppl.inference.causalmmm_fit import training_setup
     from causalmmm_ppl.inference.distributed import Shard
@@ -59,9 +69,7 @@ def worker(path: Path, out: Path, batch: int, steps: int) -> None:
     t0 = time.perf_counter()
     import pandas as pd
 
-    cols = ColumnSpec(target="gmv", channels=tuple(f"c{i}" for i in range(6)), mediators=("pv",),
-                      context=("ctx0", "ctx1"), shop_col="shop", date_col="date")
-    panel = load_panel(pd.read_parquet(path), cols)
+    panel = load_panel(pd.read_parquet(path), sim1_columns())
     read = time.perf_counter() - t0
     spec = CausalMMMSpec(steps=steps, batch_shops=batch)
     t0 = time.perf_counter()
@@ -93,6 +101,20 @@ def launch(path: Path, nproc: int, threads: int, batch: int, steps: int) -> list
     return [json.loads((out / f"rank_{r}.json").read_text()) for r in range(nproc)]
 
 
+def edges_memory(run_dir: Path, data: Path, per_chunk: int | None) -> dict:
+    """``causalmmm edges`` on ``data`` in a fresh process: seconds and that process's peak resident memory."""
+    import subprocess
+
+    chunk = f", '--shops-per-chunk', '{per_chunk}'" if per_chunk else ""
+    code = ("import resource, sys, time; from causalmmm_ppl.cli import main; t = time.perf_counter(); "
+            f"rc = main(['edges', {str(run_dir)!r}, '--data', {str(data)!r}, '--out', {str(data) + '.edges.csv'!r}, "
+            f"'--quiet'{chunk}]); print(time.perf_counter() - t, "
+            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024); sys.exit(rc)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seconds, rss = map(float, done.stdout.split()[-2:])
+    return {"seconds": seconds, "rss_mb": rss}
+
+
 def run(quick: bool) -> dict:
     from causalmmm_ppl.data.simulate import simulate
 
@@ -108,7 +130,30 @@ def run(quick: bool) -> dict:
         n = sizes[0]
         path = Path(tmp) / f"sim1_{n}.parquet"
         out["calibration"] = {b: launch(path, 1, 1, b, steps)[0] for b in batches}
+        out["edges"] = edges_rows(Path(tmp), QUICK["edges"] if quick else EDGES, days, steps)
     return out
+
+
+def edges_rows(tmp: Path, runs: tuple, days: int, steps: int) -> list[dict]:
+    """A run fitted on the first panel's shops (a few steps: only its networks matter), then ``causalmmm edges`` on
+    panels of other shops, streamed by chunks or read whole."""
+    from causalmmm_ppl.commands._run import write_reading
+    from causalmmm_ppl.data.simulate import simulate
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.models.spec import CausalMMMSpec
+
+    fit = fit_causalmmm(simulate("sim1", n_shops=50, n_days=days, seed=SEED).panel, CausalMMMSpec(steps=steps),
+                        columns=sim1_columns(), progress=False)
+    run_dir = tmp / "run"
+    fit.save(run_dir / "model")
+    write_reading(run_dir / "model", None)
+    rows = []
+    for n, per_chunk in runs:
+        data = tmp / f"edges_{n}.parquet"
+        if not data.exists():
+            simulate("sim1", n_shops=n, n_days=days, seed=SEED + 1).panel.to_frame().to_parquet(data, index=False)
+        rows.append({"shops": n, "chunk": per_chunk, **edges_memory(run_dir, data, per_chunk)})
+    return rows
 
 
 def _per_step(rows: list[dict]) -> float:
@@ -178,6 +223,17 @@ def render(r: dict, command: str) -> str:
     ]
     for w, per, c, ring, rate in projection(r):
         lines.append(f"| {w} | {per} | {c:.3f} | {ring:.4f} | {rate:.0f} |")
+    lines += [
+        "",
+        "`causalmmm edges RUN --data DATA` on new sim1 shops (Parquet, one fresh process each, both threads): the "
+        "whole panel at once, or streamed with `--shops-per-chunk`.",
+        "",
+        "| shops in DATA | --shops-per-chunk | seconds | peak memory (MB) |",
+        "|---|---|---|---|",
+    ]
+    for row in r["edges"]:
+        lines.append(f"| {row['shops']:,} | {row['chunk'] or '– (whole panel)'} | {row['seconds']:.1f} | "
+                     f"{row['rss_mb']:.0f} |")
     lines.append("")
     return "\n".join(lines)
 
