@@ -100,29 +100,30 @@ def preflight(args: argparse.Namespace, check_out: bool = True, loaded: tuple | 
 
 def run(args: argparse.Namespace) -> int:
     """Fit CausalMMM to ``args.data`` and write the run directory ``args.out``."""
-    from causalmmm_ppl.evaluation.inference_data import require_finite_posterior, write_inference_data
-    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from pathlib import Path
 
     from causalmmm_ppl.commands._launch import launch, launched
-    from causalmmm_ppl.inference.distributed import Shard
-
-    from causalmmm_ppl.inference.distributed import training_device
+    from causalmmm_ppl.evaluation.inference_data import require_finite_posterior, write_inference_data
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.inference.distributed import Shard, training_device
 
     nproc = int(getattr(args, "nproc", 1) or 1)
     device = getattr(args, "device", "cpu") or "cpu"
-    spec, (panel, columns, split, train, out, holdout) = preflight(args)
+    shard = Shard.from_env()
+    # process 0 holds RUN (the others only read a checkpoint in it on --resume)
+    spec, (panel, columns, split, train, out, holdout) = preflight(args, check_out=shard.is_main)
     training_device(device, Shard())  # no GPU: one line before any work
     if nproc > 1 and not launched():
         if nproc > train.n_shops:
             raise ValueError(f"--nproc {nproc}: more processes than the panel's {train.n_shops} shop(s); each "
                              f"process trains on its own shops")
         return launch(args.argv, nproc)  # checked above: a bad panel or flag fails here, before any process starts
-    shard = Shard.from_env()
     force = bool(getattr(args, "force", False))
     seed = int(args.seed or 0)
     resume = bool(getattr(args, "resume", False))
     if not shard.is_main:  # trains its shard; process 0 holds RUN, writes the checkpoints and the outputs
-        fit_causalmmm(train, spec, columns=columns, seed=seed, progress=False, checkpoint_dir=out / "checkpoint",
+        fit_causalmmm(train, spec, columns=columns, seed=seed, progress=False,
+                      checkpoint_dir=Path(args.out) / "checkpoint",
                       resume=resume, fingerprint=_fingerprint(spec, train, seed), shard=shard, device=device)
         return 0
     with run_directory(out, kind="run", force=force) as held:
