@@ -97,6 +97,13 @@ def add_reading_flags(p: argparse.ArgumentParser, *, fitted: bool) -> None:
     )
 
 
+def add_shops_per_chunk(p: argparse.ArgumentParser) -> None:
+    """``--shops-per-chunk K`` of a command that streams over shops."""
+    p.add_argument("--shops-per-chunk", type=int, default=None,
+                   help="read DATA and write the table this many shops at a time (memory follows the chunk; a "
+                        "Parquet DATA is read chunk by chunk)")
+
+
 def add_run_data(p: argparse.ArgumentParser, data_help: str) -> None:
     """``RUN``, ``--data`` and the reading flags of a command that applies a fitted run to a panel (read with the
     run's columns and, unless overridden, the way the run read its own data)."""
@@ -170,6 +177,7 @@ def _add_commands(sub) -> None:
     p = sub.add_parser("forecast", help="forecast the rows of DATA whose target is empty")
     add_run_data(p, "history and a plan: trailing rows with an empty target are forecast")
     p.add_argument("--interval", type=float, default=0.9, help="central credible interval")
+    add_shops_per_chunk(p)
     p.add_argument("--out", required=True, help="forecast CSV: shop, date, node, observed, mean, lower, upper")
     add_common(p)
 
@@ -204,9 +212,7 @@ def _add_commands(sub) -> None:
 
     p = sub.add_parser("edges", help="edge probabilities for the shops in DATA, without retraining")
     add_run_data(p, "a panel with the run's columns (training shops or new ones)")
-    p.add_argument("--shops-per-chunk", type=int, default=None,
-                   help="read DATA and write the table this many shops at a time (memory follows the chunk; a "
-                        "Parquet DATA is read chunk by chunk)")
+    add_shops_per_chunk(p)
     p.add_argument("--out", required=True, help="edges CSV: shop, cause, effect, probability")
     add_common(p)
 

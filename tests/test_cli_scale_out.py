@@ -108,3 +108,35 @@ def test_edges_chunk_by_chunk_from_parquet_equal_the_whole_table(panel_dir, conf
         errors.append(assert_one_line_error(code, capfd.readouterr()[1], "s005", "row "))
     assert errors[0] == errors[1]
     assert not (tmp_path / "bad.csv").exists()
+
+
+def test_forecasts_chunk_by_chunk_cover_every_planned_shop_once(panel_dir, config, tmp_path, capfd):
+    """Chunks of 2 shops: the first chunk has no plan (its shops' data end early) and is left out with one warning;
+    the others are forecast as the whole panel is (same rows; their means inside the whole run's intervals)."""
+    run = tmp_path / "run"
+    assert main(fit_argv(panel_dir, config, run)) == 0
+    plan = pd.read_csv(panel_dir / "plan.csv")
+    early = plan["shop"].isin(["s000", "s001"]) & plan["gmv"].isna()
+    plan[~early].to_parquet(tmp_path / "plan.parquet", index=False)
+    capfd.readouterr()
+    outs = {}
+    for chunk in (None, 2):
+        out = tmp_path / f"fc_{chunk}.csv"
+        extra = ["--shops-per-chunk", str(chunk)] if chunk else []
+        assert main(["forecast", str(run), "--data", str(tmp_path / "plan.parquet"), *extra, "--out", str(out)]) == 0
+        stdout, err = capfd.readouterr()
+        assert "forecast: 6 shop(s), 112 rows" in stdout  # 4 shops x 14 days x (pv, gmv)
+        assert err.count("warning:") == 1 and "'s000', 's001'" in err
+        outs[chunk] = pd.read_csv(out)
+    whole, parts = outs[None], outs[2]
+    key = ["shop", "date", "node"]
+    merged = whole.merge(parts, on=key, suffixes=("", "_chunk"))
+    assert len(merged) == len(whole) == len(parts) == 112 and set(whole["shop"]) == {"s002", "s003", "s004", "s005"}
+    inside = merged["mean_chunk"].between(merged["lower"], merged["upper"])
+    assert inside.mean() >= 0.9
+    # no plan anywhere: one line, nothing written
+    plan[plan["gmv"].notna()].to_parquet(tmp_path / "none.parquet", index=False)
+    code = main(["forecast", str(run), "--data", str(tmp_path / "none.parquet"), "--shops-per-chunk", "2", "--out",
+                 str(tmp_path / "none.csv"), "--quiet"])
+    assert_one_line_error(code, capfd.readouterr()[1], "no rows with an empty 'gmv' to forecast")
+    assert not (tmp_path / "none.csv").exists()

@@ -65,15 +65,37 @@ def load_run_and_data(run: str, data: str, *, allow_missing_target: bool, args: 
     return fit, panel
 
 
-def data_in_chunks(fit, run: str, data: str, shops_per_chunk: int, *, allow_missing_target: bool,
+def data_in_chunks(run: str, data: str, columns, shops_per_chunk: int | None, *, allow_missing_target: bool,
                    args: Any = None):
-    """``DATA`` ``shops_per_chunk`` shops at a time (:class:`~causalmmm_ppl.data.load.PanelChunks`), each part read
-    as :func:`load_run_and_data` reads the whole; check each part against the run's schema
-    (``fit.schema.check``)."""
+    """``DATA`` ``shops_per_chunk`` shops at a time (:class:`~causalmmm_ppl.data.load.PanelChunks`; None: whole),
+    each part read with the run's ``columns`` and reading as :func:`load_run_and_data` reads the whole; check each
+    part against the run's schema where it has one."""
     from causalmmm_ppl.data.load import load_panel_chunks
 
-    return load_panel_chunks(data, fit.schema.columns, shops_per_chunk, allow_missing_target=allow_missing_target,
+    return load_panel_chunks(data, columns, shops_per_chunk, allow_missing_target=allow_missing_target,
                              **reading_for(run, args))
+
+
+def stream_csv(out: str, parts, table_of, *, desc: str, quiet: bool, total: int | None, check=None,
+               **to_csv) -> int:
+    """Write ``table_of(part)`` for each part of ``parts`` to the CSV ``out`` as it comes (one header; formulas
+    neutralised), with progress over ``total`` shops; the number of rows. Atomic: nothing is left when a part or
+    ``check()`` (called after the last part) raises."""
+    from causalmmm_ppl._io import atomic_file, neutralise_formulas
+    from causalmmm_ppl._progress import progress
+
+    rows = 0
+    with atomic_file(out) as tmp, open(tmp, "w", newline="") as fh, \
+            progress(total=total, disable=quiet or total is None, desc=desc, unit="shop") as bar:
+        for part in parts:
+            table = table_of(part)
+            if len(table):
+                neutralise_formulas(table).to_csv(fh, index=False, header=not rows, **to_csv)
+            rows += len(table)
+            bar.update(part.n_shops)
+        if check is not None:
+            check()
+    return rows
 
 
 def load_any_run_and_data(run: str, data: str, *, allow_missing_target: bool, args: Any = None):

@@ -19,12 +19,12 @@ import sys
 import numpy as np
 import pandas as pd
 
-from causalmmm_ppl._io import write_csv
-from causalmmm_ppl.commands._run import load_any_run_and_data
+from causalmmm_ppl.commands._run import data_in_chunks, stream_csv
 from causalmmm_ppl.errors import InputError, require_finite
+from causalmmm_ppl.inference.mmm_fit import load_run
 
 
-def plan_groups(panel) -> tuple[dict[tuple[int, int], np.ndarray], list[str]]:
+def plan_groups(panel, require: bool = True) -> tuple[dict[tuple[int, int], np.ndarray], list[str]]:
     """Group shops by (first plan day, plan length) on the panel's grid.
 
     Returns
@@ -32,8 +32,8 @@ def plan_groups(panel) -> tuple[dict[tuple[int, int], np.ndarray], list[str]]:
     groups : ``{(first plan day, plan length): shop positions}``
     left_out : the shops without plan rows (their rows all have a target: a shop whose data end early)
 
-    Raises InputError when no shop has plan rows, and for a shop with no history or a plan that stops before the
-    shop's rows do.
+    Raises InputError when no shop has plan rows (unless ``require`` is false: a part of a panel read in chunks),
+    and for a shop with no history or a plan that stops before the shop's rows do.
     """
     rows = panel.mask  # (shop, time)
     target = panel.target_observed
@@ -54,10 +54,14 @@ def plan_groups(panel) -> tuple[dict[tuple[int, int], np.ndarray], list[str]]:
                 f"{panel.label(int(stop - 1))} needs its channel values (the horizon is longer than the plan)"
             )
         groups.setdefault((int(start), int(stop - start)), []).append(s)
-    if not groups:
-        raise InputError(f"no rows with an empty {panel.target!r} to forecast: a shop's plan is its trailing rows "
-                         f"with the target left empty")
+    if not groups and require:
+        raise no_plan(panel.target)
     return {k: np.asarray(v) for k, v in groups.items()}, left_out
+
+
+def no_plan(target: str) -> InputError:
+    return InputError(f"no rows with an empty {target!r} to forecast: a shop's plan is its trailing rows with the "
+                      f"target left empty")
 
 
 def warn_left_out(left_out: list[str], target: str, what: str) -> None:
@@ -71,17 +75,38 @@ def warn_left_out(left_out: list[str], target: str, what: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    fit, panel, _ = load_any_run_and_data(args.run, args.data, allow_missing_target=True, args=args)
-    tables = []
-    groups, left_out = plan_groups(panel)
-    warn_left_out(left_out, panel.target, "forecast")
-    for (start, horizon), shops in groups.items():
-        sub = panel.select_shops(shops)
-        history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
-        tables.append(fit.forecast(history, plan, interval=args.interval, seed=args.seed, progress=not args.quiet))
-    table = pd.concat(tables, ignore_index=True)
-    require_finite(table[["mean", "lower", "upper"]], "the forecast")
-    write_csv(panel.labelled(table), args.out, date_format="%Y-%m-%d")
+    fit, columns = load_run(args.run)
+    parts = data_in_chunks(args.run, args.data, columns, getattr(args, "shops_per_chunk", None),
+                           allow_missing_target=True, args=args)
+    schema = getattr(fit, "schema", None)  # a model that keeps its node schema checks DATA against it
+    shops, left_out = 0, []
+
+    def table_of(panel) -> pd.DataFrame:
+        nonlocal shops
+        if schema is not None:
+            schema.check(panel, what=str(args.data))
+        groups, left = plan_groups(panel, require=parts.n_shops is None)
+        left_out.extend(left)
+        tables = []
+        for (start, horizon), idx in groups.items():
+            sub = panel.select_shops(idx)
+            history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
+            tables.append(fit.forecast(history, plan, interval=args.interval, seed=args.seed,
+                                       progress=not args.quiet and parts.n_shops is None))
+            shops += len(idx)
+        if not tables:
+            return pd.DataFrame()
+        table = pd.concat(tables, ignore_index=True)
+        require_finite(table[["mean", "lower", "upper"]], "the forecast")
+        return panel.labelled(table)
+
+    def check() -> None:
+        if not shops:
+            raise no_plan(columns.target)
+
+    rows = stream_csv(args.out, parts, table_of, desc="forecast", quiet=args.quiet, total=parts.n_shops,
+                      check=check, date_format="%Y-%m-%d")
+    warn_left_out(left_out, columns.target, "forecast")
     if not args.quiet:
-        print(f"forecast: {panel.n_shops} shop(s), {len(table)} rows; wrote {args.out}")
+        print(f"forecast: {shops + len(left_out)} shop(s), {rows} rows; wrote {args.out}")
     return 0

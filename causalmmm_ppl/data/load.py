@@ -253,10 +253,14 @@ def load_panel(
 
 class PanelChunks:
     """A long panel ``shops_per_chunk`` shops at a time (:func:`load_panel_chunks`): iterate for the parts;
-    ``n_shops`` is the panel's number of shops (known before any part is read)."""
+    ``n_shops`` is the panel's number of shops (known before any part is read; None when ``shops_per_chunk`` is
+    None: the whole panel as one part, read as :func:`load_panel` reads it)."""
 
-    def __init__(self, path: Path, spec: ColumnSpec, shops_per_chunk: int, options: dict) -> None:
+    def __init__(self, path: Path, spec: ColumnSpec, shops_per_chunk: int | None, options: dict) -> None:
         self.path, self.spec, self.per_chunk, self.options = path, spec, shops_per_chunk, options
+        if shops_per_chunk is None:
+            self.whole_at_once, self.n_shops = True, None
+            return
         _check_file(path)
         self.kind = _kind_of(path)
         if self.kind == "csv":
@@ -297,7 +301,7 @@ class PanelChunks:
             yield _load_frame(self._rows(rows), self.spec, part, min_days=None, **self.options)
 
 
-def load_panel_chunks(path: str | os.PathLike[str], spec: ColumnSpec, shops_per_chunk: int, *,
+def load_panel_chunks(path: str | os.PathLike[str], spec: ColumnSpec, shops_per_chunk: int | None, *,
                       fill_gaps: str = "error", context_agg: str = "error", allow_missing_target: bool = False,
                       freq: str = "") -> PanelChunks:
     """A long panel ``shops_per_chunk`` shops at a time, each part loaded and validated as :func:`load_panel` does
@@ -305,10 +309,10 @@ def load_panel_chunks(path: str | os.PathLike[str], spec: ColumnSpec, shops_per_
 
     A Parquet file is read part by part: its shop column first, then each part's rows alone (row groups that hold
     none of them are skipped), so memory follows the part, not the file. A CSV file is read whole and then split.
-    Messages name the row of the file, as for the whole panel.
+    Messages name the row of the file, as for the whole panel. ``shops_per_chunk=None``: the whole panel as one part.
     """
     V.check_options(fill_gaps, context_agg, None, freq)
-    if shops_per_chunk < 1:
+    if shops_per_chunk is not None and shops_per_chunk < 1:
         raise InputError(f"--shops-per-chunk {shops_per_chunk}: must be >= 1")
     options = dict(fill_gaps=fill_gaps, context_agg=context_agg, allow_missing_target=allow_missing_target, freq=freq)
     return PanelChunks(Path(path), spec, shops_per_chunk, options)
