@@ -14,6 +14,10 @@ on one thread at the per-process batch (measured at 4, 16 and 32 shops, interpol
 all-reduce of the measured gradient bytes at an assumed link (``LINK_GBIT`` Gbit/s, ``LINK_LATENCY_US`` µs per
 message: ``2 (W − 1)`` messages of ``bytes / W``).
 
+Two more tables: ``causalmmm edges`` on new shops, whole or with ``--shops-per-chunk`` (seconds and peak memory of
+the process), and the same default fit (seed 0) of sim1 (300 shops) and sim2 (50 shops) with one and with two
+processes, scored by per-shop AUROC over candidate pairs.
+
 ``python -m benchmarks.scale_out``; ``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
 """
 
@@ -36,6 +40,9 @@ QUICK = {"sizes": (12,), "days": 40, "steps": 4, "configs": [(1, 2, 32), (2, 1, 
          "edges": ((6, 2), (12, 2), (12, None))}
 #: ``causalmmm edges`` runs: (shops in DATA, --shops-per-chunk or None for the whole panel at once)
 EDGES = ((2000, 500), (8000, 500), (8000, None))
+#: Recovery with 1 and 2 processes at the default settings: (scenario, shops, days)
+RECOVERY = (("sim1", 300, 100), ("sim2", 50, 676))
+QUICK_RECOVERY = (("sim1", 12, 40),)
 CONFIGS = [(1, 2, 32), (2, 1, 32), (2, 1, 64)]  # (processes, threads each, global minibatch)
 CALIBRATION_BATCHES = (4, 16, 32)
 LINK_GBIT, LINK_LATENCY_US = 10.0, 50.0
@@ -84,8 +91,67 @@ def worker(path: Path, out: Path, batch: int, steps: int) -> None:
     distributed.finish(shard)
 
 
+def recovery_worker(path: Path, out: Path, steps: int) -> None:
+    """One process of a default fit (``steps``: None for the default) of the simulated panel saved at ``path``
+    (``panel.parquet`` with ``truth.npy``); process 0 writes the per-shop AUROC over candidate pairs."""
+    from causalmmm_ppl import _runtime
+
+    _runtime.configure()
+    import numpy as np
+    import pandas as pd
+
+    from benchmarks.graph_recovery import candidate_mask
+    from causalmmm_ppl.data.load import load_panel
+    from causalmmm_ppl.data.panel import ColumnSpec
+    from causalmmm_ppl.evaluation.graph_metrics import per_shop_auroc
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.inference.distributed import Shard
+    from causalmmm_ppl.models.spec import CausalMMMSpec
+
+    columns = ColumnSpec(**json.loads((path / "columns.json").read_text()))
+    panel = load_panel(pd.read_parquet(path / "panel.parquet"), columns)
+    spec = CausalMMMSpec(**({"steps": steps} if steps else {}))
+    t0 = time.perf_counter()
+    fit = fit_causalmmm(panel, spec, seed=SEED, progress=False, shard=Shard.from_env())
+    if fit is not None:
+        prob = fit.edge_probability_array()
+        score = per_shop_auroc(prob, np.load(path / "truth.npy"), candidate_mask(panel, fit.spec))
+        (out / "rank_0.json").write_text(json.dumps({"auroc": float(np.nanmean(score)), "seconds":
+                                                     time.perf_counter() - t0, "svi": fit.log.seconds}))
+
+
+def recovery(tmp: Path, runs: tuple, steps: int | None) -> list[dict]:
+    """Per-shop AUROC of a default fit with 1 and with 2 processes (same seed) on each simulated panel."""
+    import numpy as np
+
+    from causalmmm_ppl.data.simulate import simulate
+
+    rows = []
+    for scenario, n, days in runs:
+        sim = simulate(scenario, n_shops=n, n_days=days, seed=SEED)
+        d = tmp / f"recovery_{scenario}"
+        d.mkdir()
+        sim.panel.to_frame().to_parquet(d / "panel.parquet", index=False)
+        np.save(d / "truth.npy", sim.adjacency)
+        p = sim.panel
+        cols = {"target": p.target, "channels": list(p.nodes[:-1]), "shop_col": "shop", "date_col": "date",
+                "mediators": [v for v, k in zip(p.nodes, p.node_kinds) if k == "mediator"],
+                "context": list(p.context_names)}
+        (d / "columns.json").write_text(json.dumps(cols))
+        for nproc, threads in ((1, 2), (2, 1)):
+            got = _launch(["--recovery", str(d)], nproc, threads, [str(steps or 0)])[0]
+            rows.append({"scenario": scenario, "shops": n, "days": days, "processes": nproc, **got})
+    return rows
+
+
 def launch(path: Path, nproc: int, threads: int, batch: int, steps: int) -> list[dict]:
     """Run one configuration as ``nproc`` processes of ``threads`` threads; every process's row."""
+    return _launch(["--worker", str(path)], nproc, threads, [str(batch), str(steps)])
+
+
+def _launch(head: list[str], nproc: int, threads: int, tail: list[str]) -> list[dict]:
+    """``python -m benchmarks.scale_out HEAD OUT TAIL`` as ``nproc`` processes of ``threads`` threads; the rows the
+    processes wrote to OUT (``rank_<r>.json``)."""
     import logging
 
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
@@ -96,9 +162,8 @@ def launch(path: Path, nproc: int, threads: int, batch: int, steps: int) -> list
         os.environ[var] = str(threads)
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"bench-{uuid.uuid4().hex[:8]}",
                           rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.1)
-    elastic_launch(config, sys.executable)("-m", "benchmarks.scale_out", "--worker", str(path), str(out), str(batch),
-                                           str(steps))
-    return [json.loads((out / f"rank_{r}.json").read_text()) for r in range(nproc)]
+    elastic_launch(config, sys.executable)("-m", "benchmarks.scale_out", *head, str(out), *tail)
+    return [json.loads((out / f"rank_{r}.json").read_text()) for r in range(nproc) if (out / f"rank_{r}.json").exists()]
 
 
 def edges_memory(run_dir: Path, data: Path, per_chunk: int | None) -> dict:
@@ -131,6 +196,7 @@ def run(quick: bool) -> dict:
         path = Path(tmp) / f"sim1_{n}.parquet"
         out["calibration"] = {b: launch(path, 1, 1, b, steps)[0] for b in batches}
         out["edges"] = edges_rows(Path(tmp), QUICK["edges"] if quick else EDGES, days, steps)
+        out["recovery"] = recovery(Path(tmp), QUICK_RECOVERY if quick else RECOVERY, steps if quick else None)
     return out
 
 
@@ -234,6 +300,17 @@ def render(r: dict, command: str) -> str:
     for row in r["edges"]:
         lines.append(f"| {row['shops']:,} | {row['chunk'] or '– (whole panel)'} | {row['seconds']:.1f} | "
                      f"{row['rss_mb']:.0f} |")
+    lines += [
+        "",
+        "The same default fit (seed 0, `CausalMMMSpec()`) with one process (two threads) and with two processes (one "
+        "thread each; per-shop AUROC over candidate pairs against the simulation's truth):",
+        "",
+        "| panel | shops × days | processes | per-shop AUROC | SVI s | fit s (with pooling) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in r["recovery"]:
+        lines.append(f"| {row['scenario']} | {row['shops']} × {row['days']} | {row['processes']} | {row['auroc']:.3f} | "
+                     f"{row['svi']:.1f} | {row['seconds']:.1f} |")
     lines.append("")
     return "\n".join(lines)
 
@@ -242,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--worker":
         worker(Path(argv[1]), Path(argv[2]), int(argv[3]), int(argv[4]))
+        return 0
+    if argv and argv[0] == "--recovery":
+        recovery_worker(Path(argv[1]), Path(argv[2]), int(argv[3]) or None)
         return 0
     return single_benchmark(argv, module="benchmarks.scale_out", title=TITLE, description=__doc__.splitlines()[0],
                             run=run, render=render)
