@@ -309,8 +309,8 @@ def render(r: dict, command: str) -> str:
         "|---|---|---|---|---|---|",
     ]
     for row in r["recovery"]:
-        lines.append(f"| {row['scenario']} | {row['shops']} × {row['days']} | {row['processes']} | {row['auroc']:.3f} | "
-                     f"{row['svi']:.1f} | {row['seconds']:.1f} |")
+        lines.append(f"| {row['scenario']} | {row['shops']} × {row['days']} | {row['processes']} | "
+                     f"{row['auroc']:.3f} | {row['svi']:.1f} | {row['seconds']:.1f} |")
     lines.append("")
     return "\n".join(lines)
 

@@ -4,8 +4,9 @@ Flags: the column flags, ``--holdout H`` (fit on all but the last H days, then f
 values), ``--steps N`` (SVI steps), ``--seed``, ``--quiet``, ``--config FILE`` (JSON object of
 :class:`~causalmmm_ppl.models.spec.CausalMMMSpec` fields, e.g. ``{"prior_prob": 0.2, "edge_priors": {"x0->gmv": 1}}``),
 ``--resume`` (continue a killed fit from ``RUN/checkpoint/``), ``--force`` (replace RUN even if this tool did not
-write it), ``--device cpu|cuda`` (where SVI runs), ``--nproc N`` (train on N local processes, data-parallel: :mod:`causalmmm_ppl.commands._launch`; under
-``torchrun`` every process runs this command and process 0 writes RUN).
+write it), ``--device cpu|cuda`` (where SVI runs), ``--nproc N`` (train on N local processes, data-parallel:
+:mod:`causalmmm_ppl.commands._launch`; under ``torchrun`` every process runs this command and process 0 writes
+RUN).
 
 The whole config is checked before the data is read, and against the data's nodes before any work; RUN is locked
 against a second writer for the whole fit. A fit whose loss, posterior, edges or forecast are not finite is an error.
