@@ -61,24 +61,24 @@ def measure(n_shops: int, n_days: int, steps: int, seed: int = 0) -> dict:
     data = prepare_data(panel, scaler, c_loc, c_scale, spec)
     prep_s = time.perf_counter() - t0
     after_prep = _peak_mb()
-    # Time every SVI step (a wrapper around SVI.step) and take the median after the warm-up steps: robust to bursts
-    # of load from other processes and free of train()'s fixed set-up cost.
-    from pyro.infer import SVI
+    # Time every SVI step (a wrapper around svi.svi_step) and take the median after the warm-up steps: robust to
+    # bursts of load from other processes and free of train()'s fixed set-up cost.
+    from causalmmm_ppl.inference import svi
 
     times: list[float] = []
-    original = SVI.step
+    original = svi.svi_step
 
-    def timed(self, *a, **k):
+    def timed(*a, **k):
         t = time.perf_counter()
-        out = original(self, *a, **k)
+        out = original(*a, **k)
         times.append(time.perf_counter() - t)
         return out
 
-    SVI.step = timed
+    svi.svi_step = timed
     try:
         log = train(model, guide, data, spec, seed=seed, progress=False)
     finally:
-        SVI.step = original
+        svi.svi_step = original
     after_train = _peak_mb()
     step_s = float(np.median(times[WARMUP_STEPS:] if len(times) > WARMUP_STEPS else times))
     t0 = time.perf_counter()

@@ -30,7 +30,6 @@ SCRIPTS = {
     "real_panels": "## Real panels",
     "mediated_effects": "## Mediated effects",
     "btvc_panels": "## BTVC on many shops",
-    "scale_out": "## Scale out",
 }
 #: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (effects: one of each
 #: simulator family).
@@ -41,6 +40,11 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
 def test_quick_mode(name, capsys):
+    run_quick(name, SCRIPTS[name], capsys)
+
+
+def run_quick(name: str, title: str, capsys) -> None:
+    """``benchmarks.<name> --quick --no-write`` prints a filled section ``title`` and leaves the page alone."""
     if name == "graph_recovery":
         pytest.importorskip("tigramite")
         pytest.importorskip("lingam")
@@ -48,6 +52,6 @@ def test_quick_mode(name, capsys):
     module = importlib.import_module(f"benchmarks.{name}")
     assert module.main(["--quick", "--no-write", *EXTRA.get(name, [])]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(SCRIPTS[name]) and "Command: `" in out and "| " in out
+    assert out.startswith(title) and "Command: `" in out and "| " in out
     assert "nan" not in out.split("\n|---")[1].split("\n\n")[0]  # the table is filled
     assert (DOC.read_text() if DOC.exists() else None) == before
