@@ -158,11 +158,18 @@ def _launch(head: list[str], nproc: int, threads: int, tail: list[str]) -> list[
 
     logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
     out = Path(tempfile.mkdtemp(prefix="scale_out_"))
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(threads)
+    saved = {var: os.environ.get(var) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    os.environ.update({var: str(threads) for var in saved})
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"bench-{uuid.uuid4().hex[:8]}",
                           rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.1)
-    elastic_launch(config, sys.executable)("-m", "benchmarks.scale_out", *head, str(out), *tail)
+    try:
+        elastic_launch(config, sys.executable)("-m", "benchmarks.scale_out", *head, str(out), *tail)
+    finally:  # the machine line shows the benchmark's own setting
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
     return [json.loads((out / f"rank_{r}.json").read_text()) for r in range(nproc) if (out / f"rank_{r}.json").exists()]
 
 
