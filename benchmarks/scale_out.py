@@ -120,7 +120,7 @@ def recovery_worker(path: Path, out: Path, steps: int) -> None:
                                                      time.perf_counter() - t0, "svi": fit.log.seconds}))
 
 
-def recovery(tmp: Path, runs: tuple, steps: int | None) -> list[dict]:
+def recovery(tmp: Path, runs: tuple, steps: int | None, procs: tuple = ((1, 2), (2, 1))) -> list[dict]:
     """Per-shop AUROC of a default fit with 1 and with 2 processes (same seed) on each simulated panel."""
     import numpy as np
 
@@ -138,7 +138,7 @@ def recovery(tmp: Path, runs: tuple, steps: int | None) -> list[dict]:
                 "mediators": [v for v, k in zip(p.nodes, p.node_kinds) if k == "mediator"],
                 "context": list(p.context_names)}
         (d / "columns.json").write_text(json.dumps(cols))
-        for nproc, threads in ((1, 2), (2, 1)):
+        for nproc, threads in procs:
             got = _launch(["--recovery", str(d)], nproc, threads, [str(steps or 0)])[0]
             rows.append({"scenario": scenario, "shops": n, "days": days, "processes": nproc, **got})
     return rows
@@ -203,7 +203,8 @@ def run(quick: bool) -> dict:
         path = Path(tmp) / f"sim1_{n}.parquet"
         out["calibration"] = {b: launch(path, 1, 1, b, steps)[0] for b in batches}
         out["edges"] = edges_rows(Path(tmp), QUICK["edges"] if quick else EDGES, days, steps)
-        out["recovery"] = recovery(Path(tmp), QUICK_RECOVERY if quick else RECOVERY, steps if quick else None)
+        out["recovery"] = (recovery(Path(tmp), QUICK_RECOVERY, steps, procs=((2, 1),)) if quick else
+                           recovery(Path(tmp), RECOVERY, None))
     return out
 
 
