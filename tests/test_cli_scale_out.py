@@ -84,9 +84,16 @@ def test_a_gpu_fit_without_a_gpu_is_one_line(panel_dir, config, tmp_path, capfd)
     assert not out.exists()
 
 
-def test_edges_chunk_by_chunk_from_parquet_equal_the_whole_table(panel_dir, config, tmp_path, capfd):
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def one_process_run(panel_dir, config, tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("runs") / "run"
     assert main(fit_argv(panel_dir, config, run)) == 0
+    return run
+
+
+def test_edges_chunk_by_chunk_from_parquet_equal_the_whole_table(panel_dir, one_process_run, tmp_path, capfd):
+    run = one_process_run
+    capfd.readouterr()
     frame = pd.read_csv(panel_dir / "panel.csv")
     frame.to_parquet(tmp_path / "panel.parquet", index=False)
     whole, parts = tmp_path / "whole.csv", tmp_path / "parts.csv"
@@ -110,11 +117,10 @@ def test_edges_chunk_by_chunk_from_parquet_equal_the_whole_table(panel_dir, conf
     assert not (tmp_path / "bad.csv").exists()
 
 
-def test_forecasts_chunk_by_chunk_cover_every_planned_shop_once(panel_dir, config, tmp_path, capfd):
+def test_forecasts_chunk_by_chunk_cover_every_planned_shop_once(panel_dir, one_process_run, tmp_path, capfd):
     """Chunks of 2 shops: the first chunk has no plan (its shops' data end early) and is left out with one warning;
     the others are forecast as the whole panel is (same rows; their means inside the whole run's intervals)."""
-    run = tmp_path / "run"
-    assert main(fit_argv(panel_dir, config, run)) == 0
+    run = one_process_run
     plan = pd.read_csv(panel_dir / "plan.csv")
     early = plan["shop"].isin(["s000", "s001"]) & plan["gmv"].isna()
     plan[~early].to_parquet(tmp_path / "plan.parquet", index=False)
