@@ -29,7 +29,6 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from benchmarks._doc import section_head, single_benchmark
@@ -49,12 +48,23 @@ LINK_GBIT, LINK_LATENCY_US = 10.0, 50.0
 PROJECTED = (8, 64)
 
 
-def sim1_columns():
-    """The columns of a sim1 panel written by ``Panel.to_frame``."""
+def save_panel(sim, path: Path) -> None:
+    """A simulation's panel as Parquet at ``path``, its columns (``Simulation.spec``) beside it as JSON."""
+    import dataclasses
+
+    sim.panel.to_frame().to_parquet(path, index=False)
+    path.with_suffix(".json").write_text(json.dumps(dataclasses.asdict(sim.spec)))
+
+
+def read_panel(path: Path):
+    """The panel :func:`save_panel` wrote, and its columns."""
+    import pandas as pd
+
+    from causalmmm_ppl.data.load import load_panel
     from causalmmm_ppl.data.panel import ColumnSpec
 
-    return ColumnSpec(target="gmv", channels=tuple(f"c{i}" for i in range(6)), mediators=("pv",),
-                      context=("ctx0", "ctx1"), shop_col="shop", date_col="date")
+    columns = ColumnSpec(**json.loads(path.with_suffix(".json").read_text()))
+    return load_panel(pd.read_parquet(path), columns), columns
 
 
 def worker(path: Path, out: Path, batch: int, steps: int) -> None:
@@ -64,7 +74,6 @@ def worker(path: Path, out: Path, batch: int, steps: int) -> None:
     _runtime.configure()
     import torch
 
-    from causalmmm_ppl.data.load import load_panel
     from causalmmm_ppl.inference import distributed
     from causalmmm_ppl.inference.causalmmm_fit import training_setup
     from causalmmm_ppl.inference.distributed import Shard
@@ -74,9 +83,7 @@ def worker(path: Path, out: Path, batch: int, steps: int) -> None:
     shard = Shard.from_env()
     distributed.init(shard)
     t0 = time.perf_counter()
-    import pandas as pd
-
-    panel = load_panel(pd.read_parquet(path), sim1_columns())
+    panel, _ = read_panel(path)
     read = time.perf_counter() - t0
     spec = CausalMMMSpec(steps=steps, batch_shops=batch)
     t0 = time.perf_counter()
@@ -93,29 +100,25 @@ def worker(path: Path, out: Path, batch: int, steps: int) -> None:
 
 def recovery_worker(path: Path, out: Path, steps: int) -> None:
     """One process of a default fit (``steps``: None for the default) of the simulated panel saved at ``path``
-    (``panel.parquet`` with ``truth.npy``); process 0 writes the per-shop AUROC over candidate pairs."""
+    (:func:`save_panel`, with ``truth.npy`` beside it); process 0 writes the per-shop AUROC over candidate pairs."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure()
     import numpy as np
-    import pandas as pd
 
     from benchmarks.graph_recovery import candidate_mask
-    from causalmmm_ppl.data.load import load_panel
-    from causalmmm_ppl.data.panel import ColumnSpec
     from causalmmm_ppl.evaluation.graph_metrics import per_shop_auroc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.inference.distributed import Shard
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
-    columns = ColumnSpec(**json.loads((path / "columns.json").read_text()))
-    panel = load_panel(pd.read_parquet(path / "panel.parquet"), columns)
+    panel, _ = read_panel(path)
     spec = CausalMMMSpec(**({"steps": steps} if steps else {}))
     t0 = time.perf_counter()
     fit = fit_causalmmm(panel, spec, seed=SEED, progress=False, shard=Shard.from_env())
     if fit is not None:
         prob = fit.edge_probability_array()
-        score = per_shop_auroc(prob, np.load(path / "truth.npy"), candidate_mask(panel, fit.spec))
+        score = per_shop_auroc(prob, np.load(path.with_suffix(".npy")), candidate_mask(panel, fit.spec))
         (out / "rank_0.json").write_text(json.dumps({"auroc": float(np.nanmean(score)), "seconds":
                                                      time.perf_counter() - t0, "svi": fit.log.seconds}))
 
@@ -129,17 +132,11 @@ def recovery(tmp: Path, runs: tuple, steps: int | None, procs: tuple = ((1, 2), 
     rows = []
     for scenario, n, days in runs:
         sim = simulate(scenario, n_shops=n, n_days=days, seed=SEED)
-        d = tmp / f"recovery_{scenario}"
-        d.mkdir()
-        sim.panel.to_frame().to_parquet(d / "panel.parquet", index=False)
-        np.save(d / "truth.npy", sim.adjacency)
-        p = sim.panel
-        cols = {"target": p.target, "channels": list(p.nodes[:-1]), "shop_col": "shop", "date_col": "date",
-                "mediators": [v for v, k in zip(p.nodes, p.node_kinds) if k == "mediator"],
-                "context": list(p.context_names)}
-        (d / "columns.json").write_text(json.dumps(cols))
+        path = tmp / f"recovery_{scenario}.parquet"
+        save_panel(sim, path)
+        np.save(path.with_suffix(".npy"), sim.adjacency)
         for nproc, threads in procs:
-            got = _launch(["--recovery", str(d)], nproc, threads, [str(steps or 0)])[0]
+            got = _launch(["--recovery", str(path)], nproc, threads, [str(steps or 0)])[0]
             rows.append({"scenario": scenario, "shops": n, "days": days, "processes": nproc, **got})
     return rows
 
@@ -150,26 +147,13 @@ def launch(path: Path, nproc: int, threads: int, batch: int, steps: int) -> list
 
 
 def _launch(head: list[str], nproc: int, threads: int, tail: list[str]) -> list[dict]:
-    """``python -m benchmarks.scale_out HEAD OUT TAIL`` as ``nproc`` processes of ``threads`` threads; the rows the
-    processes wrote to OUT (``rank_<r>.json``)."""
-    import logging
+    """``python -m benchmarks.scale_out HEAD OUT TAIL`` as ``nproc`` processes of ``threads`` threads
+    (:func:`causalmmm_ppl.commands._launch.run_processes`, as ``fit --nproc``); the rows the processes wrote to OUT
+    (``rank_<r>.json``)."""
+    from causalmmm_ppl.commands._launch import run_processes
 
-    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
-
-    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
     out = Path(tempfile.mkdtemp(prefix="scale_out_"))
-    saved = {var: os.environ.get(var) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    os.environ.update({var: str(threads) for var in saved})
-    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"bench-{uuid.uuid4().hex[:8]}",
-                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.1)
-    try:
-        elastic_launch(config, sys.executable)("-m", "benchmarks.scale_out", *head, str(out), *tail)
-    finally:  # the machine line shows the benchmark's own setting
-        for var, value in saved.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
+    run_processes(["benchmarks.scale_out", *head, str(out), *tail], nproc, threads)
     return [json.loads((out / f"rank_{r}.json").read_text()) for r in range(nproc) if (out / f"rank_{r}.json").exists()]
 
 
@@ -196,7 +180,7 @@ def run(quick: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             path = Path(tmp) / f"sim1_{n}.parquet"
-            simulate("sim1", n_shops=n, n_days=days, seed=SEED).panel.to_frame().to_parquet(path, index=False)
+            save_panel(simulate("sim1", n_shops=n, n_days=days, seed=SEED), path)
             rows = {f"{p}x{t}/{b}": launch(path, p, t, b, steps) for p, t, b in configs}
             out["panels"][n] = rows
         n = sizes[0]
@@ -216,8 +200,8 @@ def edges_rows(tmp: Path, runs: tuple, days: int, steps: int) -> list[dict]:
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
-    fit = fit_causalmmm(simulate("sim1", n_shops=8, n_days=days, seed=SEED).panel, CausalMMMSpec(steps=steps),
-                        columns=sim1_columns(), progress=False)
+    sim = simulate("sim1", n_shops=8, n_days=days, seed=SEED)
+    fit = fit_causalmmm(sim.panel, CausalMMMSpec(steps=steps), columns=sim.spec, progress=False)
     run_dir = tmp / "run"
     fit.save(run_dir / "model")
     write_reading(run_dir / "model", None)
@@ -225,7 +209,7 @@ def edges_rows(tmp: Path, runs: tuple, days: int, steps: int) -> list[dict]:
     for n, per_chunk in runs:
         data = tmp / f"edges_{n}.parquet"
         if not data.exists():
-            simulate("sim1", n_shops=n, n_days=days, seed=SEED + 1).panel.to_frame().to_parquet(data, index=False)
+            save_panel(simulate("sim1", n_shops=n, n_days=days, seed=SEED + 1), data)
         rows.append({"shops": n, "chunk": per_chunk, **edges_memory(run_dir, data, per_chunk)})
     return rows
 

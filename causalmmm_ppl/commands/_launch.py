@@ -14,10 +14,36 @@ import os
 import sys
 import uuid
 
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
 
 def launched() -> bool:
     """Whether this process is one of a launch's processes (``torchrun`` set ``WORLD_SIZE``)."""
     return "WORLD_SIZE" in os.environ
+
+
+def run_processes(module_argv: list[str], nproc: int, threads: int) -> None:
+    """``python -m <module_argv>`` as ``nproc`` local processes of ``threads`` threads each, through torch's
+    elastic launcher (the engine of ``torchrun``); this process's thread settings are restored afterwards.
+
+    Raises ``torch.distributed.elastic.multiprocessing.errors.ChildFailedError`` when a process fails (the launcher
+    has stopped the others by then).
+    """
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    saved = {var: os.environ.get(var) for var in THREAD_VARS}
+    os.environ.update({var: str(threads) for var in THREAD_VARS})  # the processes inherit them
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
+    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"causalmmm-{uuid.uuid4().hex[:8]}",
+                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.1)
+    try:
+        elastic_launch(config, sys.executable)("-m", *module_argv)
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
 
 
 def launch(argv: list[str], nproc: int) -> int:
@@ -30,17 +56,10 @@ def launch(argv: list[str], nproc: int) -> int:
     nproc : processes on this machine
     """
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
     threads = int(os.environ.get("OMP_NUM_THREADS", "1") or 1)
-    per_process = str(max(1, threads // nproc))
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = per_process
-    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
-    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"causalmmm-{uuid.uuid4().hex[:8]}",
-                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.1)
     try:
-        elastic_launch(config, sys.executable)("-m", "causalmmm_ppl.cli", *argv)
+        run_processes(["causalmmm_ppl.cli", *argv], nproc, max(1, threads // nproc))
     except ChildFailedError as exc:
         codes = [f.exitcode for _, f in sorted(exc.failures.items()) if f.exitcode > 0]  # not those stopped
         return int(codes[0]) if codes else 1

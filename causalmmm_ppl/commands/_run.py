@@ -77,14 +77,14 @@ def data_in_chunks(run: str, data: str, columns, shops_per_chunk: int | None, *,
 
 
 def stream_csv(out: str, parts, table_of, *, desc: str, quiet: bool, total: int | None, check=None,
-               **to_csv) -> int:
+               **to_csv) -> tuple[int, int]:
     """Write ``table_of(part)`` for each part of ``parts`` to the CSV ``out`` as it comes (one header; formulas
-    neutralised), with progress over ``total`` shops; the number of rows. Atomic: nothing is left when a part or
-    ``check()`` (called after the last part) raises."""
+    neutralised), with progress over ``total`` shops; the numbers of rows written and of shops read. Atomic: nothing
+    is left when a part or ``check()`` (called after the last part) raises."""
     from causalmmm_ppl._io import atomic_file, neutralise_formulas
     from causalmmm_ppl._progress import progress
 
-    rows = 0
+    rows = shops = 0
     with atomic_file(out) as tmp, open(tmp, "w", newline="") as fh, \
             progress(total=total, disable=quiet or total is None, desc=desc, unit="shop") as bar:
         for part in parts:
@@ -92,10 +92,11 @@ def stream_csv(out: str, parts, table_of, *, desc: str, quiet: bool, total: int 
             if len(table):
                 neutralise_formulas(table).to_csv(fh, index=False, header=not rows, **to_csv)
             rows += len(table)
+            shops += part.n_shops
             bar.update(part.n_shops)
         if check is not None:
             check()
-    return rows
+    return rows, shops
 
 
 def load_any_run_and_data(run: str, data: str, *, allow_missing_target: bool, args: Any = None):

@@ -19,18 +19,15 @@ def run(args: argparse.Namespace) -> int:
     fit = load_causalmmm_run(args.run)
     parts = data_in_chunks(args.run, args.data, fit.schema.columns, getattr(args, "shops_per_chunk", None),
                            allow_missing_target=True, args=args)
-    shops = 0
     t0 = time.perf_counter()
 
     def table_of(panel):
-        nonlocal shops
         fit.schema.check(panel, what=str(args.data))
         table = fit.edge_probabilities(panel)
         require_finite(table["probability"], "edge probabilities")
-        shops += panel.n_shops
         return table
 
-    rows = stream_csv(args.out, parts, table_of, desc="edges", quiet=args.quiet, total=parts.n_shops)
+    rows, shops = stream_csv(args.out, parts, table_of, desc="edges", quiet=args.quiet, total=parts.n_shops)
     if not args.quiet:
         print(f"edges: {shops} shop(s), {rows} ordered pairs in {time.perf_counter() - t0:.2f} s; wrote {args.out}")
     return 0

@@ -79,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
     parts = data_in_chunks(args.run, args.data, columns, getattr(args, "shops_per_chunk", None),
                            allow_missing_target=True, args=args)
     schema = getattr(fit, "schema", None)  # a model that keeps its node schema checks DATA against it
-    shops, left_out = 0, []
+    forecast_shops, left_out = 0, []
 
     def table_of(panel) -> pd.DataFrame:
-        nonlocal shops
+        nonlocal forecast_shops
         if schema is not None:
             schema.check(panel, what=str(args.data))
         groups, left = plan_groups(panel, require=parts.n_shops is None)
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
             tables.append(fit.forecast(history, plan, interval=args.interval, seed=args.seed,
                                        progress=not args.quiet and parts.n_shops is None))
-            shops += len(idx)
+            forecast_shops += len(idx)
         if not tables:
             return pd.DataFrame()
         table = pd.concat(tables, ignore_index=True)
@@ -101,12 +101,12 @@ def run(args: argparse.Namespace) -> int:
         return panel.labelled(table)
 
     def check() -> None:
-        if not shops:
+        if not forecast_shops:
             raise no_plan(columns.target)
 
-    rows = stream_csv(args.out, parts, table_of, desc="forecast", quiet=args.quiet, total=parts.n_shops,
+    rows, shops = stream_csv(args.out, parts, table_of, desc="forecast", quiet=args.quiet, total=parts.n_shops,
                       check=check, date_format="%Y-%m-%d")
     warn_left_out(left_out, columns.target, "forecast")
     if not args.quiet:
-        print(f"forecast: {shops + len(left_out)} shop(s), {rows} rows; wrote {args.out}")
+        print(f"forecast: {shops} shop(s), {rows} rows; wrote {args.out}")
     return 0

@@ -280,25 +280,30 @@ class PanelChunks:
                 raise InputError(f"{path}: cannot read the parquet file ({' '.join(str(exc).split())})") from exc
         # one shop (no shop column) or an empty shop id: the whole panel at once (which names the bad row)
         self.whole_at_once = self.shops is None or bool(pd.isna(self.shops).any())
-        self.order = pd.unique(self.shops) if not self.whole_at_once else None
-        self.n_shops = 1 if self.shops is None else len(pd.unique(self.shops))
+        if self.whole_at_once:
+            self.n_shops = 1 if self.shops is None else len(pd.unique(self.shops))
+            return
+        codes, self.order = pd.factorize(self.shops)  # shops numbered in order of first appearance
+        self.n_shops = len(self.order)
+        chunk = codes // shops_per_chunk  # (row,)
+        # every chunk's rows in file order: one stable sort, cut at the chunks' row counts
+        self.chunk_rows = np.split(np.argsort(chunk, kind="stable"), np.cumsum(np.bincount(chunk))[:-1])
 
-    def _rows(self, rows: np.ndarray) -> pd.DataFrame:
+    def _rows(self, k: int, rows: np.ndarray) -> pd.DataFrame:
         if self.kind == "csv":
             return self.whole.iloc[rows].reset_index(drop=True)
         import pyarrow.dataset as ds
 
-        chosen = pd.unique(self.shops[rows])
+        chosen = self.order[k * self.per_chunk:(k + 1) * self.per_chunk]
         return self.dataset.to_table(filter=ds.field(self.spec.shop_col).isin(chosen)).to_pandas()
 
     def __iter__(self) -> Iterator[Panel]:
         if self.whole_at_once:
             yield load_panel(self.path, self.spec, **self.options)
             return
-        for start in range(0, len(self.order), self.per_chunk):
-            rows = np.flatnonzero(pd.Series(self.shops).isin(self.order[start:start + self.per_chunk]).to_numpy())
-            part = V.Source(self.source.name, self.source.kind, tuple(int(r) for r in rows))
-            yield _load_frame(self._rows(rows), self.spec, part, min_days=None, **self.options)
+        for k, rows in enumerate(self.chunk_rows):
+            part = V.Source(self.source.name, self.source.kind, tuple(rows.tolist()))
+            yield _load_frame(self._rows(k, rows), self.spec, part, min_days=None, **self.options)
 
 
 def load_panel_chunks(path: str | os.PathLike[str], spec: ColumnSpec, shops_per_chunk: int | None, *,

@@ -46,7 +46,7 @@ from causalmmm_ppl.inference.effects import (
     response_curves,
     summarise_effects,
 )
-from causalmmm_ppl.inference.forecast import forecast_trace, guide_draws
+from causalmmm_ppl.inference.forecast import forecast_trace, guide_draws, trace_paths
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.distributed import Shard
 from causalmmm_ppl.inference.svi import TrainingData, TrainingLog, train
@@ -231,8 +231,8 @@ class CausalMMMFit:
     ) -> np.ndarray:
         """Forecast paths in original units: (draw, shop, horizon, node); ``progress`` reports the chunks of draws."""
         scaler, data, plan_t, cal = self._plan_inputs(history, plan)
-        parts = [trace.nodes["_RETURN"]["value"]
-                 for trace in self._plan_traces(data, plan_t, cal, num_draws, seed, "forecast", progress, graph)]
+        traces = self._plan_traces(data, plan_t, cal, num_draws, seed, "forecast", progress, graph)
+        parts = [trace_paths(trace) for trace in traces]
         paths = torch.cat(parts)  # (draw, horizon, shop, node)
         return scaler.inverse(unlink_values(paths.transpose(1, 2).numpy().astype(np.float64), self.spec.link))
 
@@ -823,7 +823,8 @@ def fit_causalmmm(
         fingerprint=fingerprint, shard=shard,
     )
     if where.type != "cpu":
-        model.to("cpu"), guide.to("cpu")
+        model.to("cpu")
+        guide.to("cpu")
         pyro.clear_param_store()  # it holds the GPU tensors of training
     distributed.finish(shard)
     if not shard.is_main:

@@ -26,7 +26,9 @@ import torch
 from pyro import poutine
 
 from causalmmm_ppl.errors import InputError
-from causalmmm_ppl.inference.forecast import guide_draws, history_start, plan_interventions, rollout_trace
+from causalmmm_ppl.inference.forecast import (
+    guide_draws, history_start, plan_interventions, rollout_trace, trace_paths,
+)
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.models.causalmmm import CausalMMM, ChannelResponse, ModelBatch
 
@@ -41,10 +43,6 @@ def _rollout(model: CausalMMM, latents: dict, history: ModelBatch, calendar: tor
     """One rollout from the common seed (every scenario samples the same sites in the same order)."""
     pyro.set_rng_seed(seed)
     return rollout_trace(model, latents, history, calendar, interventions, num_draws, respond, cache, stepped)
-
-
-def _path(trace: poutine.Trace) -> torch.Tensor:
-    return trace.nodes["_RETURN"]["value"]  # (draw, horizon, shop, node)
 
 
 @torch.no_grad()
@@ -94,7 +92,7 @@ def effect_paths(
     # the pass over the history, shared by every rollout below (same history, same draws)
     cache = history_start(model, latents, history, calendar_future, num_draws, history_chunk or num_draws)
     factual_trace = _rollout(model, latents, history, calendar_future, base, None, num_draws, seed, cache)
-    factual = _path(factual_trace)
+    factual = trace_paths(factual_trace)
     hurdle = model.hurdle_mask[model.channel_mask]
     loc = torch.stack([factual_trace.nodes[f"channel_loc_{k}"]["value"] for k in range(horizon)], dim=-3)
     residual = ChannelResponse.abduct(factual[..., model.channel_mask], loc, hurdle)  # (draw, horizon, shop, channel)
@@ -117,7 +115,7 @@ def effect_paths(
         if kind == "direct":
             sites.update(mediators)
             stepped = ~(model.channel_mask | model.mediator_mask)
-        out[(kind, c, float(m))] = _path(
+        out[(kind, c, float(m))] = trace_paths(
             _rollout(model, latents, history, calendar_future, sites, respond, num_draws, seed, cache, stepped)
         )
     return factual, out

@@ -35,7 +35,7 @@ def guide_draws(guide: AmortizedGuide, batch: ModelBatch, num_draws: int) -> dic
 
 
 @torch.no_grad()
-def forecast_draws(
+def forecast_trace(
     model: CausalMMM,
     guide: AmortizedGuide,
     history: ModelBatch,
@@ -44,8 +44,9 @@ def forecast_draws(
     num_draws: int,
     graph: torch.Tensor | None = None,
     latents: dict[str, torch.Tensor] | None = None,
-) -> torch.Tensor:
-    """Sample forecast paths.
+) -> poutine.Trace:
+    """Sample forecast paths: the trace of their rollout, whose paths are :func:`trace_paths` and whose future days'
+    sites (``target_<k>``, ...) hold the distribution each day was drawn from.
 
     Parameters
     ----------
@@ -57,28 +58,7 @@ def forecast_draws(
     graph : optional (shop, node, node) or (draw, shop, node, node) graph to impose with ``poutine.do`` (e.g. an
         edge cut), instead of the sampled one
     latents : optional draws from :func:`guide_draws` to reuse (common random numbers across scenarios)
-
-    Returns
-    -------
-    (draw, horizon, shop, node) scaled values; channels equal the plan
     """
-    return forecast_trace(model, guide, history, plan, calendar_future, num_draws, graph, latents).nodes["_RETURN"][
-        "value"]
-
-
-@torch.no_grad()
-def forecast_trace(
-    model: CausalMMM,
-    guide: AmortizedGuide,
-    history: ModelBatch,
-    plan: torch.Tensor,
-    calendar_future: torch.Tensor,
-    num_draws: int,
-    graph: torch.Tensor | None = None,
-    latents: dict[str, torch.Tensor] | None = None,
-) -> poutine.Trace:
-    """The trace of :func:`forecast_draws`' rollout (same arguments): the paths are ``trace.nodes["_RETURN"]``, and
-    each future day's sites (``target_<k>``, ...) hold the distribution the day was drawn from."""
     draws = latents if latents is not None else guide_draws(guide, history, num_draws)
     return rollout_trace(model, draws, history, calendar_future, plan_interventions(plan, num_draws, graph),
                          num_draws)
@@ -100,8 +80,7 @@ def rollout_trace(
 ) -> poutine.Trace:
     """The trace of one rollout of ``num_draws`` paths over ``calendar_future``'s days: latent sites conditioned on
     ``latents`` (guide draws), ``interventions`` applied with ``poutine.do``; ``respond``, ``history_cache`` and
-    ``stepped`` as in :meth:`~causalmmm_ppl.models.causalmmm.CausalMMM.rollout`. The path is
-    ``trace.nodes["_RETURN"]["value"]``: (draw, horizon, shop, node) scaled values."""
+    ``stepped`` as in :meth:`~causalmmm_ppl.models.causalmmm.CausalMMM.rollout`. Its paths: :func:`trace_paths`."""
     run = poutine.do(poutine.condition(model.rollout, data=latents), data=interventions)
     with pyro.plate("draws", num_draws, dim=-2):
         return poutine.trace(run).get_trace(history, calendar_future, calendar_future.shape[0], respond, history_cache,
@@ -131,3 +110,8 @@ def history_start(
         parts.append(cache["start"])
     pred, h, buffer = zip(*parts)
     return {"start": (Prediction.cat(list(pred)), torch.cat(h), torch.cat(buffer))}
+
+
+def trace_paths(trace: poutine.Trace) -> torch.Tensor:
+    """The paths a rollout trace returned: (draw, horizon, shop, node) scaled values; channels equal the plan."""
+    return trace.nodes["_RETURN"]["value"]

@@ -385,7 +385,7 @@ class CausalMMM(PyroModule):
         ``target_<k>`` (shop, 1), and a deterministic ``channel_loc_<k>`` (shop, channel), the channels' predicted
         location (of log-spend for hurdle channels). Left alone, channels follow the model's own dynamics; a spend
         plan is an intervention, ``poutine.do(model.rollout, data={"channels_<k>": plan_k, ...})`` (see
-        :func:`causalmmm_ppl.inference.forecast.forecast_draws`); holding the mediators at given paths is another.
+        :func:`causalmmm_ppl.inference.forecast.forecast_trace`); holding the mediators at given paths is another.
 
         Parameters
         ----------

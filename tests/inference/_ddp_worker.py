@@ -1,4 +1,5 @@
-"""One process of the data-parallel checks in ``test_distributed.py`` (run by ``torchrun``, not collected).
+"""One process of the data-parallel checks in ``test_distributed.py`` (run by ``torchrun`` with the repository on
+``PYTHONPATH``, as the test does; not collected).
 
 Writes ``features_<rank>.npz`` (the encoder's features, each process computing its own shops'), ``grads_<rank>.npz``
 (the gradients of one fixed-latent SVI step after averaging over the processes) and
@@ -23,7 +24,6 @@ from causalmmm_ppl.inference import distributed  # noqa: E402
 from causalmmm_ppl.inference.distributed import GradientAverager, Shard  # noqa: E402
 from causalmmm_ppl.inference.svi import svi_step, train  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.inference.ddp_fixtures import (  # noqa: E402
     FixedLatentELBO, RecordingOptim, fixed_latents, setup, spec,
 )
