@@ -1,4 +1,6 @@
-"""Each benchmark script's ``--quick`` mode runs end to end once (tiny sizes), so the scripts cannot rot.
+"""Each benchmark script's ``--quick`` mode runs end to end once (tiny sizes), so the scripts cannot rot. The
+planning benchmarks' are in ``test_quick_modes_planning.py`` and scale_out's in ``test_scale_out_quick.py``: files
+of their own, so that the suite's two workers (one file at a time each) share them.
 
 ``--no-write``: docs/benchmarks.md is left alone (checked).
 """
@@ -20,10 +22,6 @@ SCRIPTS = {
     "graph_templates": "## Population graph prior",
     "graph_offhome": "## Graph recovery off home ground",
     "edge_calibration": "## Edge calibration",
-    "effects": "## Causal effects and budget",
-    "allocation": "## Budget allocation",
-    "peer_contributions": "## Contribution shares on PyMC-Marketing's example",
-    "planning_cost": "## Planning cost: effects and allocation",
     "param_recovery": "## Contribution recovery on PyMC Labs' benchmark data",
     "rollout_history": "## Rollout history",
     "switching": "## On/off persistence",
