@@ -121,11 +121,14 @@ def mean_sd(values: list[float]) -> str:
 
 def map_panels(score_panel, scenarios: list[str], seeds: tuple[int, ...], quick: bool, jobs: int) -> list[dict]:
     """``score_panel(scenario, seed, quick)`` for every scenario and seed, ``jobs`` panels at a time in fresh
-    processes (one thread each); results in scenario-then-seed order."""
+    processes (one thread each), or one after another in this process with ``jobs`` 0; results in
+    scenario-then-seed order."""
     import concurrent.futures as cf
     import multiprocessing as mp
 
     pairs = [(s, seed) for s in scenarios for seed in seeds]
+    if jobs == 0:  # in this process, one panel after another (the test suite's quick modes: no worker start-up)
+        return [score_panel(s, seed, quick) for s, seed in pairs]
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with cf.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=mp.get_context("spawn")) as pool:
         return list(pool.map(score_panel, *zip(*pairs), [quick] * len(pairs)))
@@ -139,7 +142,8 @@ def panel_benchmark(argv: list[str] | None, *, module: str, title: str, descript
     p.add_argument("--scenarios", default=",".join(scenarios))
     p.add_argument("--seeds", default=None,
                    help=f"default {','.join(map(str, seeds))} (--quick: {','.join(map(str, quick_seeds))})")
-    p.add_argument("--jobs", type=int, default=2, help="panels fitted at a time (one core each)")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="panels fitted at a time (one core each; 0: one after another in this process)")
     args = p.parse_args(argv)
     chosen = tuple(int(s) for s in args.seeds.split(",") if s) if args.seeds else (quick_seeds if args.quick else seeds)
     results = map_panels(score_panel, [s for s in args.scenarios.split(",") if s], chosen, args.quick, args.jobs)

@@ -11,6 +11,13 @@ if [ "$WORKERS" != "0" ]; then
   PARALLEL=(-n "$WORKERS" --dist loadfile)
   export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 fi
+# One JAX compilation cache for the run's processes (test workers, command-line subprocesses, notebook kernels): a
+# BTVC program compiled in one is read by the others. It starts empty and goes at the end (unless the caller set one).
+if [ -z "${JAX_COMPILATION_CACHE_DIR:-}" ]; then
+  JAX_COMPILATION_CACHE_DIR="$(mktemp -d "${TMPDIR:-/tmp}/causalmmm-jax-cache.XXXXXX")"
+  trap 'rm -rf "$JAX_COMPILATION_CACHE_DIR"' EXIT
+fi
+export JAX_COMPILATION_CACHE_DIR JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
 set +e
 python -m pytest "${PARALLEL[@]}" "$@"
 rc=$?

@@ -36,6 +36,12 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
          "mediated_effects": ["--scenarios", "sim1"]}
 
 
+#: The benchmarks built on ``benchmarks._doc.panel_benchmark``: their quick modes score the panels in the test's own
+#: process (``--jobs 0``), sparing two worker processes' start-up each.
+IN_PROCESS = ("allocation", "edge_calibration", "effects", "graph_offhome", "mediated_effects", "param_recovery",
+              "real_panels", "rollout_history", "switching")
+
+
 @pytest.mark.parametrize("name", list(SCRIPTS))
 def test_quick_mode(name, capsys):
     run_quick(name, SCRIPTS[name], capsys)
@@ -48,7 +54,8 @@ def run_quick(name: str, title: str, capsys) -> None:
         pytest.importorskip("lingam")
     before = DOC.read_text() if DOC.exists() else None
     module = importlib.import_module(f"benchmarks.{name}")
-    assert module.main(["--quick", "--no-write", *EXTRA.get(name, [])]) == 0
+    jobs = ["--jobs", "0"] if name in IN_PROCESS else []
+    assert module.main(["--quick", "--no-write", *EXTRA.get(name, []), *jobs]) == 0
     out = capsys.readouterr().out
     assert out.startswith(title) and "Command: `" in out and "| " in out
     assert "nan" not in out.split("\n|---")[1].split("\n\n")[0]  # the table is filled
