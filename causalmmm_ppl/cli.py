@@ -192,6 +192,7 @@ def _add_commands(sub) -> None:
                    help="also write response curves: the target over the plan vs 0-2x each channel's planned spend")
     p.add_argument("--series", default=None,
                    help="also write each channel's contribution (total effect) on each period of the window")
+    add_shops_per_chunk(p)
     p.add_argument("--out", required=True, help="effects CSV")
     add_common(p)
 

@@ -1,11 +1,12 @@
 """Scaling out through the command line: `fit --nproc N` (a data-parallel fit over N real local processes, torch's
 elastic launcher, gloo: the run's files, determinism, one-line errors before and after the launch), `fit --device`,
-and `edges --shops-per-chunk` (the same table, written chunk by chunk from a Parquet panel)."""
+and `edges`/`forecast`/`effects --shops-per-chunk` (tables written chunk by chunk from a Parquet panel)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -146,3 +147,45 @@ def test_forecasts_chunk_by_chunk_cover_every_planned_shop_once(panel_dir, one_p
                  str(tmp_path / "none.csv"), "--quiet"])
     assert_one_line_error(code, capfd.readouterr()[1], "no rows with an empty 'gmv' to forecast")
     assert not (tmp_path / "none.csv").exists()
+
+
+def test_effects_chunk_by_chunk_sum_the_portfolio_over_every_chunk(panel_dir, one_process_run, tmp_path, capfd):
+    """Chunks of 4 shops (4 + 2): every shop's rows once, in the whole table's order, with means inside the whole
+    run's intervals; the portfolio rows come last and sum every chunk's draws (their means are the sums of the shops'
+    means, their spend the total spend); one chunk of every shop writes the whole table byte for byte."""
+    run = one_process_run
+    plan = pd.read_csv(panel_dir / "plan.csv")
+    plan.to_parquet(tmp_path / "plan.parquet", index=False)
+    capfd.readouterr()
+    paths = {}
+    for chunk in (None, 4, 6):
+        paths[chunk] = tmp_path / f"eff_{chunk}.csv"
+        extra = ["--shops-per-chunk", str(chunk)] if chunk else []
+        assert main(["effects", str(run), "--data", str(tmp_path / "plan.parquet"), "--draws", "30", *extra,
+                     "--out", str(paths[chunk])]) == 0
+        assert "effects: 6 shop(s) x 6 channel(s), 126 rows" in capfd.readouterr()[0]
+    assert paths[6].read_bytes() == paths[None].read_bytes()
+    whole, parts = pd.read_csv(paths[None]), pd.read_csv(paths[4])
+    key = ["shop", "channel", "kind"]
+    pd.testing.assert_frame_equal(whole[key], parts[key])
+    assert list(parts["shop"].unique()) == [f"s00{k}" for k in range(6)] + ["ALL"]
+    shops, portfolio = parts[parts["shop"] != "ALL"], parts[parts["shop"] == "ALL"].set_index(["channel", "kind"])
+    summed = shops.groupby(["channel", "kind"])[["mean", "spend"]].sum()
+    assert np.allclose(portfolio.loc[summed.index, "mean"], summed["mean"], rtol=1e-6, atol=1e-6)
+    assert np.allclose(portfolio.loc[summed.index, "spend"], summed["spend"], rtol=1e-9)
+    one = whole[whole["shop"] != "ALL"]
+    assert shops["mean"].between(one["lower"].to_numpy() - 1e-9, one["upper"].to_numpy() + 1e-9).mean() >= 0.9
+    # the whole-panel outputs stay whole-panel: one line, nothing written
+    code = main(["effects", str(run), "--data", str(tmp_path / "plan.parquet"), "--shops-per-chunk", "4", "--curves",
+                 str(tmp_path / "curves.csv"), "--out", str(tmp_path / "x.csv"), "--quiet"])
+    assert_one_line_error(code, capfd.readouterr()[1], "--shops-per-chunk")
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "curves.csv").exists()
+
+
+def test_chunks_draw_with_seeds_of_their_own():
+    from causalmmm_ppl.commands.effects import chunk_seed
+
+    assert chunk_seed(None, 0) is None and chunk_seed(3, 0) == 3  # a panel read whole draws as it always did
+    later = [chunk_seed(3, k) for k in range(1, 5)] + [chunk_seed(None, k) for k in range(1, 5)]
+    assert len(set(later)) == len(later) and 3 not in later
+    assert later == [chunk_seed(3, k) for k in range(1, 5)] + [chunk_seed(None, k) for k in range(1, 5)]

@@ -76,26 +76,33 @@ def data_in_chunks(run: str, data: str, columns, shops_per_chunk: int | None, *,
                              **reading_for(run, args))
 
 
-def stream_csv(out: str, parts, table_of, *, desc: str, quiet: bool, total: int | None, check=None,
+def stream_csv(out: str, parts, table_of, *, desc: str, quiet: bool, total: int | None, check=None, tail=None,
                **to_csv) -> tuple[int, int]:
     """Write ``table_of(part)`` for each part of ``parts`` to the CSV ``out`` as it comes (one header; formulas
-    neutralised), with progress over ``total`` shops; the numbers of rows written and of shops read. Atomic: nothing
-    is left when a part or ``check()`` (called after the last part) raises."""
+    neutralised), then ``tail()``'s rows when given (what needs every part, e.g. portfolio sums), with progress over
+    ``total`` shops; the numbers of rows written and of shops read. Atomic: nothing is left when a part, ``tail()`` or
+    ``check()`` (called after the last part) raises."""
     from causalmmm_ppl._io import atomic_file, neutralise_formulas
     from causalmmm_ppl._progress import progress
 
     rows = shops = 0
     with atomic_file(out) as tmp, open(tmp, "w", newline="") as fh, \
             progress(total=total, disable=quiet or total is None, desc=desc, unit="shop") as bar:
-        for part in parts:
-            table = table_of(part)
+
+        def write(table) -> None:
+            nonlocal rows
             if len(table):
                 neutralise_formulas(table).to_csv(fh, index=False, header=not rows, **to_csv)
             rows += len(table)
+
+        for part in parts:
+            write(table_of(part))
             shops += part.n_shops
             bar.update(part.n_shops)
         if check is not None:
             check()
+        if tail is not None:
+            write(tail())
     return rows, shops
 
 

@@ -1,4 +1,5 @@
-"""``causalmmm effects RUN --data DATA [--window START:END] [--interval 0.9] [--draws N] [--curves FILE] --out FILE``:
+"""``causalmmm effects RUN --data DATA [--window START:END] [--interval 0.9] [--draws N] [--curves FILE]
+[--shops-per-chunk K] --out FILE``:
 every shop's and channel's effect on the target over the plan rows of DATA (the trailing rows whose target is empty,
 read as ``forecast`` reads them).
 
@@ -19,6 +20,11 @@ lower, upper``: the target that day minus the target that day with the channel's
 (``total``; carryover from before the window stays). Summed over the window's days, a channel's rows give its
 ``total`` row of the effects table (up to Monte-Carlo error: the series use their own rollouts).
 
+``--shops-per-chunk K`` reads DATA K shops at a time (a Parquet file chunk by chunk) and appends each chunk's rows to
+FILE as it goes; the portfolio rows come last, from every chunk's draws summed draw by draw (the chunks draw with
+seeds of their own, so their draws are independent). Memory follows the chunk, not the panel. ``--curves`` and
+``--series`` need the whole panel.
+
 ``--curves FILE`` also writes response curves: ``shop, channel, multiplier, mean, lower, upper``, the
 target summed over the window when the channel's planned spend is multiplied by 0, 0.25, …, 2 (the other channels
 respond through the graph).
@@ -32,11 +38,12 @@ import numpy as np
 import pandas as pd
 
 from causalmmm_ppl._io import write_csv
-from causalmmm_ppl.commands._run import load_any_run_and_data
-from causalmmm_ppl.commands.forecast import plan_groups, warn_left_out
+from causalmmm_ppl.commands._run import data_in_chunks, stream_csv
+from causalmmm_ppl.commands.forecast import no_plan, plan_groups, warn_left_out
 from causalmmm_ppl.data.panel import period_dates
 from causalmmm_ppl.errors import InputError, require_finite
-from causalmmm_ppl.inference.effects import contribution_series
+from causalmmm_ppl.inference.effects import PORTFOLIO, contribution_series
+from causalmmm_ppl.inference.mmm_fit import load_run
 
 
 def window_groups(panel, window: str) -> dict[tuple[int, int], np.ndarray]:
@@ -69,45 +76,104 @@ def window_groups(panel, window: str) -> dict[tuple[int, int], np.ndarray]:
     return {(int(days[0]), int(days.size)): np.arange(panel.n_shops)}
 
 
+def chunk_seed(seed: int | None, part: int) -> int | None:
+    """The seed of the ``part``-th chunk of shops: the given seed for the first (a panel read whole is one chunk), one
+    derived from it and the part for the others, so that the portfolio sums draws that are independent across
+    chunks."""
+    if part == 0:
+        return seed
+    return int(np.random.SeedSequence([part, 0 if seed is None else seed + 1]).generate_state(1)[0])
+
+
 def run(args: argparse.Namespace) -> int:
     if args.draws is not None and args.draws < 2:
         raise InputError(f"--draws must be at least 2, got {args.draws}")
     if not 0.0 < args.interval < 1.0:
         raise InputError(f"--interval must be in (0, 1), got {args.interval}")
-    fit, panel, _ = load_any_run_and_data(args.run, args.data, allow_missing_target=True, args=args)
+    chunked = getattr(args, "shops_per_chunk", None) is not None
+    if chunked and (args.curves is not None or args.series is not None):
+        raise InputError("--curves and --series are computed for the whole panel: leave out --shops-per-chunk")
+    fit, columns = load_run(args.run)
     if args.window is not None and fit.fixed_history:
         raise InputError("--window: this run's model answers only for plans after its training days; past days are "
                          "decomposed by models that start from any history (CausalMMM)")
-    if args.window is None:
-        groups, left_out = plan_groups(panel)
-        warn_left_out(left_out, panel.target, "effects")
-    else:
-        groups = window_groups(panel, args.window)
-    tables, curves, series = [], [], []
-    for (start, horizon), shops in groups.items():
-        sub = panel.select_shops(shops)
-        history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
-        tables.append(fit.effects(history, plan, interval=args.interval, num_draws=args.draws, seed=args.seed,
-                                  progress=not args.quiet))
-        if args.curves is not None:
-            curves.append(fit.response_curves(history, plan, interval=args.interval, num_draws=args.draws,
-                                              seed=args.seed, progress=not args.quiet))
-        if args.series is not None:
-            series.append(contribution_series(fit, history, plan, interval=args.interval, num_draws=args.draws,
-                                              seed=args.seed, progress=not args.quiet))
-    # shops with different windows have no common portfolio: "ALL" rows only when every plan is the same window
-    table = tables[0] if len(tables) == 1 else pd.concat([t[t["shop"] != "ALL"] for t in tables], ignore_index=True)
-    require_finite(table[["mean", "lower", "upper"]], "the effects")
+    if chunked and not hasattr(fit, "effect_draws"):
+        raise InputError(f"{args.run}: this run's model gives no effect draws to sum over chunks; leave out "
+                         f"--shops-per-chunk")
+    parts = data_in_chunks(args.run, args.data, columns, getattr(args, "shops_per_chunk", None),
+                           allow_missing_target=True, args=args)
+    schema = getattr(fit, "schema", None)  # a model that keeps its node schema checks DATA against it
+    progress = not args.quiet and not chunked
+    left_out: list[str] = []
+    windows: set[tuple[pd.Timestamp, int]] = set()  # (first day, length) of every plan: one portfolio if one window
+    portfolio: list = [None]  # the draws summed over the shops so far (EffectDraws)
+    curves, series = [], []
+    done = {"parts": 0, "shops": 0, "channels": 0}
+
+    def table_of(panel) -> pd.DataFrame:
+        if schema is not None:
+            schema.check(panel, what=str(args.data))
+        if args.window is None:
+            groups, left = plan_groups(panel, require=not chunked)
+            left_out.extend(left)
+        else:
+            groups = window_groups(panel, args.window)
+        seed = chunk_seed(args.seed, done["parts"])
+        done["parts"] += 1
+        tables = []
+        for (start, horizon), shops in groups.items():
+            sub = panel.select_shops(shops)
+            history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
+            windows.add((panel.dates[start], horizon))
+            done["shops"] += len(shops)
+            if hasattr(fit, "effect_draws"):
+                draws = fit.effect_draws(history, plan, num_draws=args.draws, seed=seed, progress=progress)
+                tables.append(draws.table(args.interval, portfolio=False))
+                portfolio[0] = draws.portfolio() if portfolio[0] is None else portfolio[0] + draws.portfolio()
+            else:  # a model of the protocol alone: its own table, whose portfolio rows come last
+                table = fit.effects(history, plan, interval=args.interval, num_draws=args.draws, seed=seed,
+                                    progress=progress)
+                tables.append(table[table["shop"] != PORTFOLIO])
+                portfolio[0] = table[table["shop"] == PORTFOLIO]
+            if args.curves is not None:
+                curves.append(fit.response_curves(history, plan, interval=args.interval, num_draws=args.draws,
+                                                  seed=seed, progress=progress))
+            if args.series is not None:
+                series.append(panel.labelled(contribution_series(fit, history, plan, interval=args.interval,
+                                                                 num_draws=args.draws, seed=seed,
+                                                                 progress=progress)))
+        if not tables:
+            return pd.DataFrame()
+        table = pd.concat(tables, ignore_index=True)
+        require_finite(table[["mean", "lower", "upper"]], "the effects")
+        done["channels"] = table["channel"].nunique()
+        return table
+
+    def check() -> None:
+        if not done["shops"]:
+            raise no_plan(columns.target)
+
+    def portfolio_rows() -> pd.DataFrame:
+        # shops with different windows have no common portfolio: "ALL" rows only when every plan is the same window
+        if len(windows) != 1 or portfolio[0] is None:
+            return pd.DataFrame()
+        table = portfolio[0] if isinstance(portfolio[0], pd.DataFrame) else portfolio[0].table(args.interval,
+                                                                                                portfolio=False)
+        require_finite(table[["mean", "lower", "upper"]], "the effects")
+        return table
+
+    rows, _ = stream_csv(args.out, parts, table_of, desc="effects", quiet=args.quiet, total=parts.n_shops,
+                         check=check, tail=portfolio_rows)
+    warn_left_out(left_out, columns.target, "effects")
     if curves:
-        curve = curves[0] if len(curves) == 1 else pd.concat([c[c["shop"] != "ALL"] for c in curves],
+        curve = curves[0] if len(curves) == 1 else pd.concat([c[c["shop"] != PORTFOLIO] for c in curves],
                                                              ignore_index=True)
         require_finite(curve[["mean", "lower", "upper"]], "the response curves")
         write_csv(curve, args.curves)
     if series:
         per_day = pd.concat(series, ignore_index=True)
         require_finite(per_day[["mean", "lower", "upper"]], "the contribution series")
-        write_csv(panel.labelled(per_day), args.series)
-    write_csv(table, args.out)
+        write_csv(per_day, args.series)
     if not args.quiet:
-        print(f"effects: {panel.n_shops} shop(s) x {table['channel'].nunique()} channel(s); wrote {args.out}")
+        print(f"effects: {done['shops']} shop(s) x {done['channels']} channel(s), {rows} rows; wrote {args.out}")
     return 0

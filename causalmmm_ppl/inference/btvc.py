@@ -513,7 +513,13 @@ class BTVCFit:
         DataFrame ``shop, channel, kind, mean, lower, upper, spend, roas, mroas`` in the plan's shop order (see
         :func:`causalmmm_ppl.inference.effects.effects_table`)
         """
-        from causalmmm_ppl.inference.effects import EFFECT_KINDS, effect_scenarios, summarise_effects
+        return self.effect_draws(history, plan, num_draws=num_draws, seed=seed, progress=progress).table(interval)
+
+    def effect_draws(self, history: Panel | None, plan: Panel, *, num_draws: int | None = None,
+                     seed: int | None = None, progress: bool = False):
+        """The draws behind :meth:`effects` (arguments as there), before they are summarised
+        (:class:`~causalmmm_ppl.inference.effects.EffectDraws`)."""
+        from causalmmm_ppl.inference.effects import EFFECT_KINDS, EffectDraws, effect_scenarios
 
         channels = self.channel_names
         kinds = EFFECT_KINDS
@@ -523,7 +529,7 @@ class BTVCFit:
         counter = {(kind, c, m): counter[("total", c, m)] for _, c, m in base for kind in kinds}
         window, _ = self._plan_grid(plan)
         spend = window.values[..., [window.nodes.index(c) for c in channels]].sum(1)  # (shop, channel)
-        return summarise_effects(factual, counter, spend, plan.shops, channels, kinds, interval)
+        return EffectDraws.from_samples(factual, counter, spend, plan.shops, channels, kinds)
 
     def response_curves(self, history: Panel | None, plan: Panel, *, interval: float = 0.9,
                         num_draws: int | None = None, seed: int | None = None, progress: bool = False) -> pd.DataFrame:

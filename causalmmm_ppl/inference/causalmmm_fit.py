@@ -42,9 +42,9 @@ from causalmmm_ppl.inference.effects import (
     CURVE_MULTIPLIERS,
     EFFECT_KINDS,
     effect_paths,
+    EffectDraws,
     effect_scenarios,
     response_curves,
-    summarise_effects,
 )
 from causalmmm_ppl.inference.forecast import forecast_trace, guide_draws, trace_paths
 from causalmmm_ppl.inference.guide import AmortizedGuide
@@ -389,11 +389,26 @@ class CausalMMMFit:
         DataFrame ``shop, channel, kind, mean, lower, upper, spend, roas, mroas`` (see
         :func:`causalmmm_ppl.inference.effects.effects_table`); ``shop = "ALL"`` rows sum over shops
         """
+        return self.effect_draws(history, plan, kinds=kinds, num_draws=num_draws, seed=seed, graph=graph,
+                                 progress=progress).table(interval)
+
+    def effect_draws(
+        self,
+        history: Panel,
+        plan: Panel,
+        *,
+        kinds: tuple[str, ...] = EFFECT_KINDS,
+        num_draws: int | None = None,
+        seed: int | None = None,
+        graph: np.ndarray | None = None,
+        progress: bool = False,
+    ) -> EffectDraws:
+        """The draws behind :meth:`effects` (arguments as there), before they are summarised."""
         channels = self.channel_names
         factual, counter = self.effect_samples(history, plan, effect_scenarios(channels, kinds), num_draws=num_draws,
                                                seed=seed, graph=graph, progress=progress)
         spend = plan.values[..., [plan.nodes.index(c) for c in channels]].sum(1)  # (shop, channel)
-        return summarise_effects(factual, counter, spend, plan.shops, channels, kinds, interval)
+        return EffectDraws.from_samples(factual, counter, spend, plan.shops, channels, kinds)
 
     # -------------------------------------------------------------------------------------- posteriors
     def posterior_samples(self, panel: Panel | None = None, num_draws: int | None = None, seed: int | None = None,

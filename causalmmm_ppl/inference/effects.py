@@ -18,6 +18,7 @@ Interventions are ``poutine.do`` on the rollout's ``channels_<k>`` (and ``mediat
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -121,9 +122,13 @@ def effect_paths(
     return factual, out
 
 
+#: The shop name of the portfolio rows (draws summed over shops).
+PORTFOLIO = "ALL"
+
+
 def effects_table(
     effect: dict[str, np.ndarray], spend: np.ndarray, marginal: np.ndarray | None, shops: Sequence[str],
-    channels: Sequence[str], interval: float,
+    channels: Sequence[str], interval: float, portfolio: bool = True,
 ) -> pd.DataFrame:
     """Summarise effect draws into ``shop, channel, kind, mean, lower, upper, spend, roas, mroas``, with portfolio rows
     (``shop = "ALL"``: draws summed over shops before summarising).
@@ -135,20 +140,25 @@ def effects_table(
     marginal : (draw, shop, channel) the ``total`` effect of +:data:`MARGINAL_STEP` spend, or None
     shops, channels : names
     interval : central credible interval
+    portfolio : add the portfolio rows (False: the given shops' rows only)
     """
     if not 0.0 < interval < 1.0:
         raise InputError(f"--interval must be in (0, 1), got {interval}")
     q = [(1 - interval) / 2, (1 + interval) / 2]
-    names = list(shops) + ["ALL"]
-    spend_all = np.concatenate([spend, spend.sum(0, keepdims=True)])  # (shop + 1, channel)
+
+    def with_portfolio(a: np.ndarray, axis: int) -> np.ndarray:
+        return np.concatenate([a, a.sum(axis, keepdims=True)], axis=axis) if portfolio else a
+
+    names = list(shops) + ([PORTFOLIO] if portfolio else [])
+    spend_all = with_portfolio(spend, 0)  # (shop [+ 1], channel)
     with np.errstate(divide="ignore", invalid="ignore"):
         mroas = None
         if marginal is not None:
-            m_all = np.concatenate([marginal, marginal.sum(1, keepdims=True)], axis=1).mean(0)
+            m_all = with_portfolio(marginal, 1).mean(0)
             mroas = np.where(spend_all > 0, m_all / (MARGINAL_STEP * spend_all), np.nan)
         rows = []
         for kind, draws in effect.items():
-            d = np.concatenate([draws, draws.sum(1, keepdims=True)], axis=1)  # (draw, shop + 1, channel)
+            d = with_portfolio(draws, 1)  # (draw, shop [+ 1], channel)
             mean = d.mean(0)
             lo, hi = np.quantile(d, q, axis=0)
             si, ci = np.meshgrid(np.arange(len(names)), np.arange(len(channels)), indexing="ij")
@@ -180,6 +190,58 @@ def effect_scenarios(channels: Sequence[str], kinds: Sequence[str] = EFFECT_KIND
     return scenarios
 
 
+@dataclass(frozen=True)
+class EffectDraws:
+    """Posterior draws of every shop's and channel's effect over a window, before they are summarised.
+
+    Attributes
+    ----------
+    effect : ``{kind: (draw, shop, channel)}`` the target summed over the window minus the same with the channel off
+    marginal : (draw, shop, channel) the ``total`` effect of +:data:`MARGINAL_STEP` spend, or None
+    spend : (shop, channel) the channels' planned spend in the window
+    shops, channels : names
+    """
+
+    effect: dict[str, np.ndarray]
+    marginal: np.ndarray | None
+    spend: np.ndarray
+    shops: tuple[str, ...]
+    channels: tuple[str, ...]
+
+    @classmethod
+    def from_samples(
+        cls, factual: np.ndarray, counter: dict[tuple[str, str, float], np.ndarray], spend: np.ndarray,
+        shops: Sequence[str], channels: Sequence[str], kinds: Sequence[str],
+    ) -> "EffectDraws":
+        """From the draws of :func:`effect_scenarios`' scenarios (any model's ``effect_samples``): ``factual``
+        (draw, shop), the target summed over the window at the plan; ``counter`` ``{(kind, channel, multiplier):
+        (draw, shop)}``, the same under each scenario."""
+        effect = {kind: np.stack([factual - counter[(kind, c, 0.0)] for c in channels], axis=-1) for kind in kinds}
+        marginal = None
+        if "total" in kinds:
+            marginal = np.stack([counter[("total", c, 1.0 + MARGINAL_STEP)] - factual for c in channels], axis=-1)
+        return cls(effect, marginal, np.asarray(spend, dtype=float), tuple(shops), tuple(channels))
+
+    def table(self, interval: float, portfolio: bool = True) -> pd.DataFrame:
+        """The effects table (:func:`effects_table`); ``portfolio``: with the ``shop = "ALL"`` rows."""
+        return effects_table(self.effect, self.spend, self.marginal, self.shops, self.channels, interval, portfolio)
+
+    def portfolio(self) -> "EffectDraws":
+        """The draws summed over shops: one shop, ``"ALL"``."""
+        return EffectDraws({k: v.sum(1, keepdims=True) for k, v in self.effect.items()},
+                           None if self.marginal is None else self.marginal.sum(1, keepdims=True),
+                           self.spend.sum(0, keepdims=True), (PORTFOLIO,), self.channels)
+
+    def __add__(self, other: "EffectDraws") -> "EffectDraws":
+        """Draw by draw sums of two sets of the same shops (e.g. the portfolios of two parts of a panel, whose draws
+        are independent)."""
+        if (self.shops, self.channels, set(self.effect)) != (other.shops, other.channels, set(other.effect)):
+            raise ValueError("effect draws of different shops, channels or kinds do not add")
+        return EffectDraws({k: v + other.effect[k] for k, v in self.effect.items()},
+                           None if self.marginal is None else self.marginal + other.marginal,
+                           self.spend + other.spend, self.shops, self.channels)
+
+
 def summarise_effects(
     factual: np.ndarray, counter: dict[tuple[str, str, float], np.ndarray], spend: np.ndarray, shops: Sequence[str],
     channels: Sequence[str], kinds: Sequence[str], interval: float,
@@ -192,11 +254,7 @@ def summarise_effects(
     counter : ``{(kind, channel, multiplier): (draw, shop)}`` the same under each scenario
     spend : (shop, channel) the channels' planned spend in the window
     """
-    effect = {kind: np.stack([factual - counter[(kind, c, 0.0)] for c in channels], axis=-1) for kind in kinds}
-    marginal = None
-    if "total" in kinds:
-        marginal = np.stack([counter[("total", c, 1.0 + MARGINAL_STEP)] - factual for c in channels], axis=-1)
-    return effects_table(effect, spend, marginal, shops, channels, interval)
+    return EffectDraws.from_samples(factual, counter, spend, shops, channels, kinds).table(interval)
 
 
 #: Spend multipliers of a response curve: the channel's planned spend times 0, 0.25, …, 2.

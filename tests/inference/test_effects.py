@@ -159,3 +159,32 @@ def test_effects_do_not_depend_on_how_the_work_is_chunked(setup):
     torch.testing.assert_close(chunked[0], whole[0])
     for key in scenarios:
         torch.testing.assert_close(chunked[1][key], whole[1][key])
+
+
+def test_portfolios_of_parts_add_up_to_the_portfolio_of_the_whole():
+    """Pure numpy: the portfolio rows of a set of shops equal those of its parts' portfolios added draw by draw
+    (what ``effects --shops-per-chunk`` writes), and draws of different channels do not add."""
+    from causalmmm_ppl.inference.effects import EFFECT_KINDS, EffectDraws, effect_scenarios
+
+    rng = np.random.default_rng(0)
+    channels, shops = ("a", "b"), tuple(f"s{k}" for k in range(5))
+    factual = rng.normal(10.0, 1.0, (40, 5))
+    counter = {s: factual - rng.gamma(2.0, 1.0, (40, 5)) * (1.0 if s[2] == 0.0 else -0.1)
+               for s in effect_scenarios(channels)}
+    spend = rng.uniform(1.0, 2.0, (5, 2))
+    whole = EffectDraws.from_samples(factual, counter, spend, shops, channels, EFFECT_KINDS)
+    table = whole.table(0.9)
+    assert list(table["shop"].unique()) == [*shops, "ALL"]
+    parts = []
+    for idx in (np.arange(3), np.arange(3, 5)):
+        part = EffectDraws.from_samples(factual[:, idx], {k: v[:, idx] for k, v in counter.items()}, spend[idx],
+                                        [shops[i] for i in idx], channels, EFFECT_KINDS)
+        pd.testing.assert_frame_equal(part.table(0.9, portfolio=False).reset_index(drop=True),
+                                      table[table["shop"].isin(part.shops)].reset_index(drop=True))
+        parts.append(part.portfolio())
+    summed = (parts[0] + parts[1]).table(0.9, portfolio=False)
+    expected = table[table["shop"] == "ALL"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(summed, expected, rtol=1e-12)
+    other = EffectDraws.from_samples(factual, counter, spend, shops, ("b", "a"), EFFECT_KINDS).portfolio()
+    with pytest.raises(ValueError, match="do not add"):
+        parts[0] + other
