@@ -48,6 +48,8 @@ _EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precis
 
 # ------------------------------------------------------------------------------------------------- reading
 def _kind_of(path: Path) -> str:
+    if path.is_dir():  # a Parquet dataset: a folder of Parquet files, e.g. partitioned by shop (shop=…/…)
+        return "parquet"
     name = path.name.lower()
     if name.endswith(CSV_SUFFIXES):
         return "csv"
@@ -61,14 +63,43 @@ def _check_file(path: Path) -> None:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a directory, not a data file")
+        if not any(f.is_file() for suffix in PARQUET_SUFFIXES for f in path.rglob(f"*{suffix}")):
+            raise IsADirectoryError(f"{path}: is a directory without Parquet files, not a data file")
+        return
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty")
+
+
+def _parquet_dataset(path: Path):
+    """A Parquet file, or a folder of them, as a pyarrow dataset. A folder's ``name=value`` subfolders (Hive
+    partitioning, as ``DataFrame.to_parquet(partition_cols=...)`` writes them) are columns whose values stay text
+    (shop ``007`` keeps its zeros)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    if not path.is_dir():
+        return ds.dataset(path, format="parquet")
+    keys: dict[str, None] = {}  # the partition keys, outermost first
+    for suffix in PARQUET_SUFFIXES:
+        for f in path.rglob(f"*{suffix}"):
+            keys.update((part.split("=", 1)[0], None) for part in f.relative_to(path).parts[:-1] if "=" in part)
+    schema = pa.schema([(key, pa.string()) for key in keys])
+    return ds.dataset(path, format="parquet", partitioning=ds.partitioning(schema, flavor="hive"))
+
+
+def _dataset_frame(table) -> pd.DataFrame:
+    """A pyarrow table as a DataFrame, partition columns (categorical) as plain text."""
+    frame = table.to_pandas()
+    for name in frame.columns[[isinstance(t, pd.CategoricalDtype) for t in frame.dtypes]]:
+        frame[name] = frame[name].astype(object)
+    return frame
 
 
 def _raw_header(path: Path, kind: str) -> list[Any]:
     """Column names as written in the file, duplicates kept (pandas renames them on reading)."""
     if kind == "parquet":
+        if path.is_dir():
+            return list(_parquet_dataset(path).schema.names)
         import pyarrow.parquet as pq
 
         return list(pq.read_schema(path).names)
@@ -87,13 +118,16 @@ def _read(path: Path, str_columns: tuple[str, ...] = ()) -> tuple[pd.DataFrame, 
         if kind == "csv":
             dtype = {c: str for c in str_columns if c in set(map(str, header))}
             frame = pd.read_csv(path, dtype=dtype, **_EXACT_FLOATS)
+        elif path.is_dir():
+            frame = _dataset_frame(_parquet_dataset(path).to_table())
         else:
             frame = pd.read_parquet(path)
     except InputError:
         raise
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
         detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise InputError(f"{path}: cannot read the {kind} file ({detail})") from exc
+        what = "Parquet dataset" if path.is_dir() else f"{kind} file"
+        raise InputError(f"{path}: cannot read the {what} ({detail})") from exc
     if not len(frame.columns):
         raise InputError(f"{path}: the file is empty")
     return frame, source
@@ -211,7 +245,8 @@ def load_panel(
     Parameters
     ----------
     source
-        A CSV/Parquet path or a DataFrame (not modified; rows are named by 0-based position in messages).
+        A CSV/Parquet path, a folder of Parquet files (e.g. partitioned by shop: ``shop=…/`` subfolders), or a
+        DataFrame (not modified; rows are named by 0-based position in messages).
     spec
         Column roles. A ``spec.shop_col`` that is not a column makes the table one shop named ``"shop0"``.
     fill_gaps
@@ -268,16 +303,15 @@ class PanelChunks:
             cols = self.whole.columns
             self.shops = self.whole[spec.shop_col].to_numpy() if spec.shop_col in cols else None
         else:
-            import pyarrow.dataset as ds
-
             self.source = V.Source(str(path), self.kind)
             try:
                 V.check_header(_raw_header(path, self.kind), self.source)
-                self.dataset = ds.dataset(path, format="parquet")
+                self.dataset = _parquet_dataset(path)
                 self.shops = (self.dataset.to_table(columns=[spec.shop_col]).column(0).to_numpy(zero_copy_only=False)
                               if spec.shop_col in self.dataset.schema.names else None)
             except (OSError, ValueError) as exc:
-                raise InputError(f"{path}: cannot read the parquet file ({' '.join(str(exc).split())})") from exc
+                what = "Parquet dataset" if path.is_dir() else "parquet file"
+                raise InputError(f"{path}: cannot read the {what} ({' '.join(str(exc).split())})") from exc
         # one shop (no shop column) or an empty shop id: the whole panel at once (which names the bad row)
         self.whole_at_once = self.shops is None or bool(pd.isna(self.shops).any())
         if self.whole_at_once:
@@ -295,7 +329,11 @@ class PanelChunks:
         import pyarrow.dataset as ds
 
         chosen = self.order[k * self.per_chunk:(k + 1) * self.per_chunk]
-        return self.dataset.to_table(filter=ds.field(self.spec.shop_col).isin(chosen)).to_pandas()
+        try:
+            return _dataset_frame(self.dataset.to_table(filter=ds.field(self.spec.shop_col).isin(chosen)))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{self.path}: cannot read the rows of shop(s) {', '.join(map(repr, chosen[:3]))}"
+                             f"{', ...' if len(chosen) > 3 else ''} ({' '.join(str(exc).split())})") from exc
 
     def __iter__(self) -> Iterator[Panel]:
         if self.whole_at_once:
@@ -313,7 +351,9 @@ def load_panel_chunks(path: str | os.PathLike[str], spec: ColumnSpec, shops_per_
     (the same options), shops in the order they first appear.
 
     A Parquet file is read part by part: its shop column first, then each part's rows alone (row groups that hold
-    none of them are skipped), so memory follows the part, not the file. A CSV file is read whole and then split.
+    none of them are skipped), so memory follows the part, not the file. A folder of Parquet files partitioned by
+    shop (``shop=…/`` subfolders) is read the same way, each part from its shops' files alone. A CSV file is read
+    whole and then split.
     Messages name the row of the file, as for the whole panel. ``shops_per_chunk=None``: the whole panel as one part.
     """
     V.check_options(fill_gaps, context_agg, None, freq)

@@ -1,5 +1,6 @@
 """A long panel read a few shops at a time (``load_panel_chunks``): each part equals the whole panel's shops, for
-CSV and Parquet files with many row groups, and messages name the file's rows as for the whole file."""
+CSV and Parquet files with many row groups and folders of Parquet files partitioned by shop, and messages name the
+file's rows as for the whole file."""
 
 from __future__ import annotations
 
@@ -56,3 +57,45 @@ def test_a_chunk_size_below_one_is_refused(files):
     _, tmp = files
     with pytest.raises(InputError, match="--shops-per-chunk 0"):
         load_panel_chunks(tmp / "p.csv", SPEC, 0)
+
+
+@pytest.fixture()
+def partitioned(tmp_path):
+    """The panel of :func:`files` with shop ids that are numbers with leading zeros, written as a folder of Parquet
+    files partitioned by shop (``shop=007/…``), and the same table as one CSV."""
+    frame = long_frame(n_shops=5, n_days=10)
+    frame["shop"] = frame["shop"].map({s: f"{k:03d}" for k, s in enumerate(sorted(frame["shop"].unique()))})
+    frame.to_parquet(tmp_path / "panel", partition_cols=["shop"], index=False)
+    frame.to_csv(tmp_path / "panel.csv", index=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("per_chunk", [None, 2])
+def test_a_folder_partitioned_by_shop_reads_as_the_table_it_holds(partitioned, per_chunk):
+    whole = load_panel(partitioned / "panel.csv", SPEC)
+    assert whole.shops == ("000", "001", "002", "003", "004")  # ids as text, zeros kept
+    parts = list(load_panel_chunks(partitioned / "panel", SPEC, per_chunk))
+    assert [p.n_shops for p in parts] == ([5] if per_chunk is None else [2, 2, 1])
+    assert sum((p.shops for p in parts), ()) == whole.shops
+    for part in parts:
+        assert_panels_equal(whole.select_shops(np.array([whole.shops.index(s) for s in part.shops])), part)
+
+
+def test_each_part_of_a_partitioned_folder_reads_only_its_shops_files(partitioned):
+    """Shop 004's file, damaged after the parts were planned (from the files' footers), stops the part that holds
+    004, and only that part: the others never open it."""
+    chunks = load_panel_chunks(partitioned / "panel", SPEC, 2)
+    (bad,) = (partitioned / "panel" / "shop=004").glob("*.parquet")
+    bad.write_bytes(b"not parquet")
+    parts = iter(chunks)
+    assert next(parts).shops == ("000", "001") and next(parts).shops == ("002", "003")
+    with pytest.raises(InputError, match="cannot read the rows of shop.s. '004'"):
+        next(parts)
+    with pytest.raises(InputError, match="Parquet dataset"):
+        load_panel(partitioned / "panel", SPEC)
+
+
+def test_a_folder_without_parquet_files_is_no_data_file(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IsADirectoryError, match="without Parquet files"):
+        load_panel(tmp_path / "empty", SPEC)
