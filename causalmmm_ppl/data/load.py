@@ -286,6 +286,16 @@ def load_panel(
                        allow_missing_target=allow_missing_target, min_days=min_days, freq=freq)
 
 
+def _arrow_codes(column) -> tuple[np.ndarray, np.ndarray]:
+    """A pyarrow shop column → ``(row,)`` int32 codes in order of first appearance (-1 where empty) and the shops
+    in that order, without a Python object per row (memory follows the number of shops, not of rows)."""
+    import pyarrow.compute as pc
+
+    order = pc.drop_null(pc.unique(column))
+    codes = pc.fill_null(pc.index_in(column, value_set=order), -1).to_numpy()
+    return codes, order.to_numpy(zero_copy_only=False)
+
+
 class PanelChunks:
     """A long panel ``shops_per_chunk`` shops at a time (:func:`load_panel_chunks`): iterate for the parts;
     ``n_shops`` is the panel's number of shops (known before any part is read; None when ``shops_per_chunk`` is
@@ -298,26 +308,26 @@ class PanelChunks:
             return
         _check_file(path)
         self.kind = _kind_of(path)
+        codes = None  # (row,) each row's shop, numbered in order of first appearance; None: no shop column
         if self.kind == "csv":
             self.whole, self.source = _read(path, (spec.shop_col,))
-            cols = self.whole.columns
-            self.shops = self.whole[spec.shop_col].to_numpy() if spec.shop_col in cols else None
+            if spec.shop_col in self.whole.columns:
+                codes, self.order = pd.factorize(self.whole[spec.shop_col], use_na_sentinel=True)
         else:
             self.source = V.Source(str(path), self.kind)
             try:
                 V.check_header(_raw_header(path, self.kind), self.source)
                 self.dataset = _parquet_dataset(path)
-                self.shops = (self.dataset.to_table(columns=[spec.shop_col]).column(0).to_numpy(zero_copy_only=False)
-                              if spec.shop_col in self.dataset.schema.names else None)
+                if spec.shop_col in self.dataset.schema.names:
+                    codes, self.order = _arrow_codes(self.dataset.to_table(columns=[spec.shop_col]).column(0))
             except (OSError, ValueError) as exc:
                 what = "Parquet dataset" if path.is_dir() else "parquet file"
                 raise InputError(f"{path}: cannot read the {what} ({' '.join(str(exc).split())})") from exc
         # one shop (no shop column) or an empty shop id: the whole panel at once (which names the bad row)
-        self.whole_at_once = self.shops is None or bool(pd.isna(self.shops).any())
+        self.whole_at_once = codes is None or bool((codes < 0).any())
         if self.whole_at_once:
-            self.n_shops = 1 if self.shops is None else len(pd.unique(self.shops))
+            self.n_shops = 1 if codes is None else len(self.order) + 1
             return
-        codes, self.order = pd.factorize(self.shops)  # shops numbered in order of first appearance
         self.n_shops = len(self.order)
         chunk = codes // shops_per_chunk  # (row,)
         # every chunk's rows in file order: one stable sort, cut at the chunks' row counts

@@ -99,3 +99,31 @@ def test_a_folder_without_parquet_files_is_no_data_file(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(IsADirectoryError, match="without Parquet files"):
         load_panel(tmp_path / "empty", SPEC)
+
+
+@pytest.mark.parametrize("name", ["p.csv", "p.parquet"])
+def test_an_empty_shop_id_is_named_by_its_row_as_in_the_whole_file(files, name):
+    frame, tmp = files
+    frame = frame.reset_index(drop=True).astype({"shop": object})
+    frame.loc[13, "shop"] = None
+    bad = tmp / ("empty" + name[1:])
+    frame.to_csv(bad, index=False) if name.endswith(".csv") else frame.to_parquet(bad, index=False)
+    with pytest.raises(InputError) as whole:
+        load_panel(bad, SPEC)
+    chunks = load_panel_chunks(bad, SPEC, 2)
+    assert chunks.n_shops == 8  # the seven shops and the empty id
+    with pytest.raises(InputError) as parts:
+        list(chunks)
+    assert str(parts.value) == str(whole.value) and "empty shop identifier" in str(whole.value)
+
+
+def test_integer_shop_ids_in_parquet_are_chunked_in_order_of_appearance(files):
+    frame, tmp = files
+    ids = {s: k for k, s in enumerate(["d", "a", "b", "c", "e", "f", "g"])}
+    frame = frame.assign(shop=frame["shop"].map(ids).astype("int64"))
+    frame.to_parquet(tmp / "ints.parquet", index=False)
+    parts = list(load_panel_chunks(tmp / "ints.parquet", SPEC, 3))
+    assert [p.shops for p in parts] == [("0", "1", "2"), ("3", "4", "5"), ("6",)]
+    whole = load_panel(tmp / "ints.parquet", SPEC)
+    for part in parts:
+        assert_panels_equal(whole.select_shops(np.array([whole.shops.index(s) for s in part.shops])), part)
