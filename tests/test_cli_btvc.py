@@ -39,7 +39,7 @@ def runs(data_csv, tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     svi = root / "svi"
     nuts = root / "nuts"
-    assert _fit(data_csv, svi, _config(root, "svi", method="svi"), "--steps", "800", "--holdout", "7") == 0
+    assert _fit(data_csv, svi, _config(root, "svi", method="svi"), "--steps", "400", "--holdout", "7") == 0
     assert _fit(data_csv, nuts, _config(root, "nuts", num_chains=2, num_warmup=60), "--steps", "60",
                 "--holdout", "7", "--seed", "1") == 0
     return svi, nuts

@@ -85,6 +85,76 @@ def chunk_seed(seed: int | None, part: int) -> int | None:
     return int(np.random.SeedSequence([part, 0 if seed is None else seed + 1]).generate_state(1)[0])
 
 
+class _EffectsStream:
+    """The effects of DATA part by part (a part: the whole panel, or ``--shops-per-chunk`` shops): every shop's rows
+    as its part comes, the portfolio rows at the end from the draws summed over every part."""
+
+    def __init__(self, fit, args: argparse.Namespace, target: str, chunked: bool) -> None:
+        self.fit, self.args, self.target, self.chunked = fit, args, target, chunked
+        self.schema = getattr(fit, "schema", None)  # a model that keeps its node schema checks DATA against it
+        self.progress = not args.quiet and not chunked
+        self.left_out: list[str] = []
+        self.windows: set[tuple[pd.Timestamp, int]] = set()  # (first day, length) of every plan
+        self.portfolio = None  # EffectDraws summed over the shops so far, or a model's own portfolio rows
+        self.curves: list[pd.DataFrame] = []
+        self.series: list[pd.DataFrame] = []
+        self.parts = self.shops = self.channels = 0
+
+    def table_of(self, panel) -> pd.DataFrame:
+        """Every shop's rows of one part (no portfolio rows)."""
+        args, fit = self.args, self.fit
+        if self.schema is not None:
+            self.schema.check(panel, what=str(args.data))
+        if args.window is None:
+            groups, left = plan_groups(panel, require=not self.chunked)
+            self.left_out.extend(left)
+        else:
+            groups = window_groups(panel, args.window)
+        seed = chunk_seed(args.seed, self.parts)
+        self.parts += 1
+        kw = dict(num_draws=args.draws, seed=seed, progress=self.progress)
+        tables = []
+        for (start, horizon), shops in groups.items():
+            sub = panel.select_shops(shops)
+            history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
+            self.windows.add((panel.dates[start], horizon))
+            self.shops += len(shops)
+            if hasattr(fit, "effect_draws"):
+                draws = fit.effect_draws(history, plan, **kw)
+                tables.append(draws.table(args.interval, portfolio=False))
+                self.portfolio = draws.portfolio() if self.portfolio is None else self.portfolio + draws.portfolio()
+            else:  # a model of the protocol alone (whole panels only): its own table, portfolio rows last
+                table = fit.effects(history, plan, interval=args.interval, **kw)
+                tables.append(table[table["shop"] != PORTFOLIO])
+                self.portfolio = table[table["shop"] == PORTFOLIO]
+            if args.curves is not None:
+                self.curves.append(fit.response_curves(history, plan, interval=args.interval, **kw))
+            if args.series is not None:
+                self.series.append(panel.labelled(contribution_series(fit, history, plan, interval=args.interval,
+                                                                      **kw)))
+        if not tables:
+            return pd.DataFrame()
+        table = pd.concat(tables, ignore_index=True)
+        require_finite(table[["mean", "lower", "upper"]], "the effects")
+        self.channels = table["channel"].nunique()
+        return table
+
+    def check(self) -> None:
+        if not self.shops:
+            raise no_plan(self.target)
+
+    def portfolio_rows(self) -> pd.DataFrame:
+        """The ``shop = "ALL"`` rows: only when every plan is the same window (shops with different windows have no
+        common portfolio)."""
+        if len(self.windows) != 1 or self.portfolio is None:
+            return pd.DataFrame()
+        table = self.portfolio
+        if not isinstance(table, pd.DataFrame):
+            table = table.table(self.args.interval, portfolio=False)
+        require_finite(table[["mean", "lower", "upper"]], "the effects")
+        return table
+
+
 def run(args: argparse.Namespace) -> int:
     if args.draws is not None and args.draws < 2:
         raise InputError(f"--draws must be at least 2, got {args.draws}")
@@ -102,78 +172,20 @@ def run(args: argparse.Namespace) -> int:
                          f"--shops-per-chunk")
     parts = data_in_chunks(args.run, args.data, columns, getattr(args, "shops_per_chunk", None),
                            allow_missing_target=True, args=args)
-    schema = getattr(fit, "schema", None)  # a model that keeps its node schema checks DATA against it
-    progress = not args.quiet and not chunked
-    left_out: list[str] = []
-    windows: set[tuple[pd.Timestamp, int]] = set()  # (first day, length) of every plan: one portfolio if one window
-    portfolio: list = [None]  # the draws summed over the shops so far (EffectDraws)
-    curves, series = [], []
-    done = {"parts": 0, "shops": 0, "channels": 0}
-
-    def table_of(panel) -> pd.DataFrame:
-        if schema is not None:
-            schema.check(panel, what=str(args.data))
-        if args.window is None:
-            groups, left = plan_groups(panel, require=not chunked)
-            left_out.extend(left)
-        else:
-            groups = window_groups(panel, args.window)
-        seed = chunk_seed(args.seed, done["parts"])
-        done["parts"] += 1
-        tables = []
-        for (start, horizon), shops in groups.items():
-            sub = panel.select_shops(shops)
-            history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
-            windows.add((panel.dates[start], horizon))
-            done["shops"] += len(shops)
-            if hasattr(fit, "effect_draws"):
-                draws = fit.effect_draws(history, plan, num_draws=args.draws, seed=seed, progress=progress)
-                tables.append(draws.table(args.interval, portfolio=False))
-                portfolio[0] = draws.portfolio() if portfolio[0] is None else portfolio[0] + draws.portfolio()
-            else:  # a model of the protocol alone: its own table, whose portfolio rows come last
-                table = fit.effects(history, plan, interval=args.interval, num_draws=args.draws, seed=seed,
-                                    progress=progress)
-                tables.append(table[table["shop"] != PORTFOLIO])
-                portfolio[0] = table[table["shop"] == PORTFOLIO]
-            if args.curves is not None:
-                curves.append(fit.response_curves(history, plan, interval=args.interval, num_draws=args.draws,
-                                                  seed=seed, progress=progress))
-            if args.series is not None:
-                series.append(panel.labelled(contribution_series(fit, history, plan, interval=args.interval,
-                                                                 num_draws=args.draws, seed=seed,
-                                                                 progress=progress)))
-        if not tables:
-            return pd.DataFrame()
-        table = pd.concat(tables, ignore_index=True)
-        require_finite(table[["mean", "lower", "upper"]], "the effects")
-        done["channels"] = table["channel"].nunique()
-        return table
-
-    def check() -> None:
-        if not done["shops"]:
-            raise no_plan(columns.target)
-
-    def portfolio_rows() -> pd.DataFrame:
-        # shops with different windows have no common portfolio: "ALL" rows only when every plan is the same window
-        if len(windows) != 1 or portfolio[0] is None:
-            return pd.DataFrame()
-        table = portfolio[0] if isinstance(portfolio[0], pd.DataFrame) else portfolio[0].table(args.interval,
-                                                                                                portfolio=False)
-        require_finite(table[["mean", "lower", "upper"]], "the effects")
-        return table
-
-    rows, _ = stream_csv(args.out, parts, table_of, desc="effects", quiet=args.quiet, total=parts.n_shops,
-                         check=check, tail=portfolio_rows)
-    warn_left_out(left_out, columns.target, "effects")
-    if curves:
+    stream = _EffectsStream(fit, args, columns.target, chunked)
+    rows, _ = stream_csv(args.out, parts, stream.table_of, desc="effects", quiet=args.quiet, total=parts.n_shops,
+                         check=stream.check, tail=stream.portfolio_rows)
+    warn_left_out(stream.left_out, columns.target, "effects")
+    if stream.curves:
+        curves = stream.curves
         curve = curves[0] if len(curves) == 1 else pd.concat([c[c["shop"] != PORTFOLIO] for c in curves],
                                                              ignore_index=True)
         require_finite(curve[["mean", "lower", "upper"]], "the response curves")
         write_csv(curve, args.curves)
-    if series:
-        per_day = pd.concat(series, ignore_index=True)
+    if stream.series:
+        per_day = pd.concat(stream.series, ignore_index=True)
         require_finite(per_day[["mean", "lower", "upper"]], "the contribution series")
         write_csv(per_day, args.series)
     if not args.quiet:
-        print(f"effects: {done['shops']} shop(s) x {done['channels']} channel(s), {rows} rows; wrote {args.out}")
+        print(f"effects: {stream.shops} shop(s) x {stream.channels} channel(s), {rows} rows; wrote {args.out}")
     return 0
