@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: run the test suite (creates or reuses .venv). Extra arguments go to pytest.
-# Two workers (pytest-xdist), one per core, each test file on one worker and one thread per worker; set
+# Two workers (pytest-xdist), one per core, each test file on one worker (the longest files first, see
+# tests/conftest.py) and one thread per worker; set
 # TEST_WORKERS=0 to run in this process (then with the 2-thread default of env.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -8,7 +9,7 @@ cd "$ROOT"
 WORKERS="${TEST_WORKERS:-2}"
 PARALLEL=()
 if [ "$WORKERS" != "0" ]; then
-  PARALLEL=(-n "$WORKERS" --dist loadfile)
+  PARALLEL=(-n "$WORKERS" --dist loadfile --no-loadscope-reorder)  # files in tests/conftest.py's order
   export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 fi
 # One JAX compilation cache for the run's processes (test workers, command-line subprocesses, notebook kernels): a

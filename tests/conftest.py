@@ -30,3 +30,30 @@ DATASETS = REPO / "datasets"
 def shared_data() -> Path:
     """The peer data sets (``datasets/``, part of the repository)."""
     return DATASETS
+
+
+#: The longest test files (worker-seconds of `scripts/test.sh --durations=0` on a 2-core machine, longest first).
+#: They run first: each test worker takes one file at a time, and one of them left alone at the end with a long
+#: file would keep the run going while the other waits (`scripts/test.sh` turns off pytest-xdist's own ordering,
+#: which puts the files with the most tests first).
+LONGEST_FIRST = (
+    "tests/test_notebooks.py",
+    "tests/benchmarks/test_quick_modes_planning.py",
+    "tests/benchmarks/test_quick_modes.py",
+    "tests/inference/test_btvc.py",
+    "tests/inference/test_causalmmm_fit.py",
+    "tests/test_cli_btvc.py",
+    "tests/test_demo.py",
+    "tests/evaluation/test_compare.py",
+    "tests/test_cli_causalmmm.py",
+    "tests/test_report.py",
+    "tests/models/test_btvc.py",
+    "tests/test_cli_safety.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The files of :data:`LONGEST_FIRST` first, in that order; every file's own tests and the other files keep
+    their order (a stable sort)."""
+    rank = {path: k for k, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
