@@ -100,7 +100,7 @@ def add_reading_flags(p: argparse.ArgumentParser, *, fitted: bool) -> None:
 def add_shops_per_chunk(p: argparse.ArgumentParser) -> None:
     """``--shops-per-chunk K`` of a command that streams over shops."""
     p.add_argument("--shops-per-chunk", type=int, default=None,
-                   help="read DATA and write the table this many shops at a time (memory follows the chunk; a "
+                   help="read DATA and write the table this many shops at a time (one chunk's rows in memory; a "
                         "Parquet DATA is read chunk by chunk)")
 
 

@@ -3,7 +3,7 @@ by one pass of the amortized encoder (no retraining). Text cells that a spreadsh
 written with a leading ``'``.
 
 ``--shops-per-chunk K`` reads DATA K shops at a time (a Parquet file chunk by chunk) and appends each chunk's rows
-to FILE as it goes, so memory follows the chunk, not the panel; the table is the same.
+to FILE as it goes, so it holds one chunk's rows at a time; the table is the same.
 """
 
 from __future__ import annotations

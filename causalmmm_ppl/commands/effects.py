@@ -22,7 +22,7 @@ lower, upper``: the target that day minus the target that day with the channel's
 
 ``--shops-per-chunk K`` reads DATA K shops at a time (a Parquet file chunk by chunk) and appends each chunk's rows to
 FILE as it goes; the portfolio rows come last, from every chunk's draws summed draw by draw (the chunks draw with
-seeds of their own, so their draws are independent). Memory follows the chunk, not the panel. ``--curves`` and
+seeds of their own, so their draws are independent). One chunk's rows are in memory at a time. ``--curves`` and
 ``--series`` need the whole panel.
 
 ``--curves FILE`` also writes response curves: ``shop, channel, multiplier, mean, lower, upper``, the
