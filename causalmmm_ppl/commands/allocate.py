@@ -21,7 +21,7 @@ import pandas as pd
 
 from causalmmm_ppl._io import write_csv
 from causalmmm_ppl.commands._run import load_any_run_and_data
-from causalmmm_ppl.commands.forecast import plan_groups
+from causalmmm_ppl.commands.forecast import plan_groups, split_at_plan
 from causalmmm_ppl.data.load import read_table
 from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.inference.allocate import allocate, read_bounds
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         days = ", ".join(f"{panel.label(int(start))} (+{panel.periods(n)})" for start, n in groups)
         raise InputError(f"the shops' plans cover different windows ({days}); allocate needs one window for all shops")
     (start, horizon), _ = next(iter(groups.items()))
-    history, plan = panel.select_time(0, start), panel.select_time(start, start + horizon)
+    history, plan = split_at_plan(panel, start, horizon)
     result = allocate(fit, history, plan, budget=args.budget, bounds=bounds, scope=args.scope, risk=args.risk,
                       num_draws=args.draws, seed=args.seed, progress=not args.quiet)
     frames = [p.to_frame(columns.shop_col, columns.date_col) for p in (history, result.apply(plan))]

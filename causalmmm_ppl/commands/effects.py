@@ -39,7 +39,7 @@ import pandas as pd
 
 from causalmmm_ppl._io import write_csv
 from causalmmm_ppl.commands._run import data_in_chunks, stream_csv
-from causalmmm_ppl.commands.forecast import no_plan, plan_groups, warn_left_out
+from causalmmm_ppl.commands.forecast import no_plan, plan_groups, split_at_plan, warn_left_out
 from causalmmm_ppl.data.panel import period_dates
 from causalmmm_ppl.errors import InputError, require_finite
 from causalmmm_ppl.inference.effects import PORTFOLIO, contribution_series
@@ -115,8 +115,7 @@ class _EffectsStream:
         kw = dict(num_draws=args.draws, seed=seed, progress=self.progress)
         tables = []
         for (start, horizon), shops in groups.items():
-            sub = panel.select_shops(shops)
-            history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
+            history, plan = split_at_plan(panel.select_shops(shops), start, horizon)
             self.windows.add((panel.dates[start], horizon))
             self.shops += len(shops)
             if hasattr(fit, "effect_draws"):

@@ -59,6 +59,12 @@ def plan_groups(panel, require: bool = True) -> tuple[dict[tuple[int, int], np.n
     return {k: np.asarray(v) for k, v in groups.items()}, left_out
 
 
+def split_at_plan(panel, start: int, horizon: int):
+    """``(history, plan)``: the panel's days before ``start`` and the ``horizon`` days from it (a key of
+    :func:`plan_groups`)."""
+    return panel.select_time(0, start), panel.select_time(start, start + horizon)
+
+
 def no_plan(target: str) -> InputError:
     return InputError(f"no rows with an empty {target!r} to forecast: a shop's plan is its trailing rows with the "
                       f"target left empty")
@@ -89,8 +95,7 @@ def run(args: argparse.Namespace) -> int:
         left_out.extend(left)
         tables = []
         for (start, horizon), idx in groups.items():
-            sub = panel.select_shops(idx)
-            history, plan = sub.select_time(0, start), sub.select_time(start, start + horizon)
+            history, plan = split_at_plan(panel.select_shops(idx), start, horizon)
             tables.append(fit.forecast(history, plan, interval=args.interval, seed=args.seed,
                                        progress=not args.quiet and parts.n_shops is None))
             forecast_shops += len(idx)

@@ -63,11 +63,16 @@ def _check_file(path: Path) -> None:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
-        if not any(f.is_file() for suffix in PARQUET_SUFFIXES for f in path.rglob(f"*{suffix}")):
+        if not _parquet_files(path):
             raise IsADirectoryError(f"{path}: is a directory without Parquet files, not a data file")
         return
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty")
+
+
+def _parquet_files(folder: Path) -> list[Path]:
+    """The Parquet files anywhere under ``folder``."""
+    return [f for suffix in PARQUET_SUFFIXES for f in folder.rglob(f"*{suffix}") if f.is_file()]
 
 
 def _parquet_dataset(path: Path):
@@ -80,9 +85,8 @@ def _parquet_dataset(path: Path):
     if not path.is_dir():
         return ds.dataset(path, format="parquet")
     keys: dict[str, None] = {}  # the partition keys, outermost first
-    for suffix in PARQUET_SUFFIXES:
-        for f in path.rglob(f"*{suffix}"):
-            keys.update((part.split("=", 1)[0], None) for part in f.relative_to(path).parts[:-1] if "=" in part)
+    for f in _parquet_files(path):
+        keys.update((part.split("=", 1)[0], None) for part in f.relative_to(path).parts[:-1] if "=" in part)
     schema = pa.schema([(key, pa.string()) for key in keys])
     return ds.dataset(path, format="parquet", partitioning=ds.partitioning(schema, flavor="hive"))
 

@@ -128,10 +128,10 @@ PORTFOLIO = "ALL"
 
 def effects_table(
     effect: dict[str, np.ndarray], spend: np.ndarray, marginal: np.ndarray | None, shops: Sequence[str],
-    channels: Sequence[str], interval: float, portfolio: bool = True,
+    channels: Sequence[str], interval: float,
 ) -> pd.DataFrame:
-    """Summarise effect draws into ``shop, channel, kind, mean, lower, upper, spend, roas, mroas``, with portfolio rows
-    (``shop = "ALL"``: draws summed over shops before summarising).
+    """Summarise effect draws into ``shop, channel, kind, mean, lower, upper, spend, roas, mroas``, one row per given
+    shop, channel and kind (portfolio rows: :meth:`EffectDraws.table`).
 
     Parameters
     ----------
@@ -140,25 +140,17 @@ def effects_table(
     marginal : (draw, shop, channel) the ``total`` effect of +:data:`MARGINAL_STEP` spend, or None
     shops, channels : names
     interval : central credible interval
-    portfolio : add the portfolio rows (False: the given shops' rows only)
     """
     if not 0.0 < interval < 1.0:
         raise InputError(f"--interval must be in (0, 1), got {interval}")
     q = [(1 - interval) / 2, (1 + interval) / 2]
-
-    def with_portfolio(a: np.ndarray, axis: int) -> np.ndarray:
-        return np.concatenate([a, a.sum(axis, keepdims=True)], axis=axis) if portfolio else a
-
-    names = list(shops) + ([PORTFOLIO] if portfolio else [])
-    spend_all = with_portfolio(spend, 0)  # (shop [+ 1], channel)
+    names = list(shops)
     with np.errstate(divide="ignore", invalid="ignore"):
         mroas = None
         if marginal is not None:
-            m_all = with_portfolio(marginal, 1).mean(0)
-            mroas = np.where(spend_all > 0, m_all / (MARGINAL_STEP * spend_all), np.nan)
+            mroas = np.where(spend > 0, marginal.mean(0) / (MARGINAL_STEP * spend), np.nan)
         rows = []
-        for kind, draws in effect.items():
-            d = with_portfolio(draws, 1)  # (draw, shop [+ 1], channel)
+        for kind, d in effect.items():  # d: (draw, shop, channel)
             mean = d.mean(0)
             lo, hi = np.quantile(d, q, axis=0)
             si, ci = np.meshgrid(np.arange(len(names)), np.arange(len(channels)), indexing="ij")
@@ -169,8 +161,8 @@ def effects_table(
                 "mean": mean.ravel(),
                 "lower": lo.ravel(),
                 "upper": hi.ravel(),
-                "spend": spend_all.ravel(),
-                "roas": np.where(spend_all > 0, mean / spend_all, np.nan).ravel(),
+                "spend": spend.ravel(),
+                "roas": np.where(spend > 0, mean / spend, np.nan).ravel(),
                 "mroas": (mroas if mroas is not None else np.full(mean.shape, np.nan)).ravel()
                 if kind == "total" else np.full(mean.size, np.nan),
             }))
@@ -223,8 +215,12 @@ class EffectDraws:
         return cls(effect, marginal, np.asarray(spend, dtype=float), tuple(shops), tuple(channels))
 
     def table(self, interval: float, portfolio: bool = True) -> pd.DataFrame:
-        """The effects table (:func:`effects_table`); ``portfolio``: with the ``shop = "ALL"`` rows."""
-        return effects_table(self.effect, self.spend, self.marginal, self.shops, self.channels, interval, portfolio)
+        """The effects table (:func:`effects_table`); ``portfolio``: with the ``shop = "ALL"`` rows (of
+        :meth:`portfolio`) last."""
+        table = effects_table(self.effect, self.spend, self.marginal, self.shops, self.channels, interval)
+        if not portfolio:
+            return table
+        return pd.concat([table, self.portfolio().table(interval, portfolio=False)], ignore_index=True)
 
     def portfolio(self) -> "EffectDraws":
         """The draws summed over shops: one shop, ``"ALL"``."""
