@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from causalmmm_ppl.data.simulate import Intervention, SimulationResult, simulate
+from causalmmm_ppl.data.simulate import Intervention, SimulationResult
 
 EFFECT_KINDS = ("total", "held", "direct")
 DEFAULT_HORIZON = 14
@@ -26,13 +26,7 @@ DEFAULT_HORIZON = 14
 
 def _resimulate(sim: SimulationResult, mask: np.ndarray, value: np.ndarray) -> np.ndarray:
     """Normalised values (shop, time, node) of ``sim``'s shops under an intervention (same parameters and noise)."""
-    p = sim.params
-    kinds = np.asarray(sim.panel.node_kinds)
-    again = simulate(
-        p["scenario"], n_shops=sim.panel.n_shops, n_channels=int((kinds == "channel").sum()), n_days=sim.panel.n_time,
-        seed=int(p["seed"]), graph=sim.adjacency, intervention=Intervention(mask, value),
-    )
-    return again.panel.values / p["scale"][:, None, :]
+    return sim.rerun(Intervention(mask, value)) / sim.params["scale"][:, None, :]
 
 
 def _window(sim: SimulationResult, horizon: int) -> slice:

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
+from causalmmm_ppl.data.recursion import Intervention, Recursion
 from causalmmm_ppl.data.simulate_offhome import OFF_HOME, OffHomeScenario, kind_edge_probability, simulate_offhome
 from causalmmm_ppl.transforms.np_ops import adstock, delayed_weights, geometric_weights, hill
 
@@ -148,12 +149,25 @@ class SimulationResult:
     truth : long table ``shop, cause, effect, edge`` (edge 0/1) over all ordered pairs ``i != j`` of nodes, every shop
     adjacency : (shop, cause, effect) int8, 0/1, zero diagonal
     params : generating parameters (numpy arrays with named-dim shapes, see :func:`simulate`)
+    recursion : the dynamics that made the panel, inputs fixed: :meth:`rerun` replays them under an intervention
     """
 
     panel: Panel
     truth: pd.DataFrame
     adjacency: np.ndarray
     params: dict = field(compare=False)
+    recursion: Recursion | None = field(default=None, repr=False, compare=False)
+
+    def rerun(self, intervention: Intervention) -> np.ndarray:
+        """The panel's values under ``intervention`` (same parameters, graph and noise).
+
+        Returns
+        -------
+        (shop, time, node) original units
+        """
+        if self.recursion is None:
+            raise ValueError("this simulation holds no recursion to re-run (build it with simulate())")
+        return self.recursion.replay(intervention) * self.params["scale"][:, None, :]
 
     @property
     def spec(self) -> ColumnSpec:
@@ -424,38 +438,15 @@ def channel_schedules(rng: np.random.Generator, params: dict, n_days: int) -> tu
 
 
 # ------------------------------------------------------------------------------------------------- dynamics
-@dataclass(frozen=True)
-class Intervention:
-    """Values imposed on a simulation: node j of shop n on day t takes ``value[n, t, j]`` (normalised units, i.e. in
-    units of the node's ``scale``) where ``mask[n, t, j]``; every other cell follows the dynamics, with the same
-    noise as without the intervention.
-
-    Attributes
-    ----------
-    mask : (shop, time, node) bool
-    value : (shop, time, node) float
-    """
-
-    mask: np.ndarray
-    value: np.ndarray
-
-    def apply(self, u_t: np.ndarray, t: int) -> np.ndarray:
-        """Day ``t``'s values ``u_t: (shop, node)`` with the imposed cells replaced."""
-        return np.where(self.mask[:, t], self.value[:, t], u_t)
-
-
 def _transform_last(window: np.ndarray, params: dict) -> np.ndarray:
     """Hill(adstock(u)) at the last day of ``window: (shop, node, time)`` → (shop, node)."""
     ad = adstock(window, params["carryover_weights"])[..., -1:]
     return hill(ad, params["alpha"], params["gamma"])[..., 0]
 
 
-def run_dynamics(
-    params: dict, adjacency: np.ndarray, kinds: tuple[str, ...], eps: np.ndarray, on: np.ndarray,
-    burst: np.ndarray, weekday: np.ndarray, demand: np.ndarray, progress: bool = False,
-    intervention: Intervention | None = None,
-) -> np.ndarray:
-    """Simulate the normalised series day by day, vectorised over shops and nodes.
+class MarketRecursion(Recursion):
+    """sim1's and sim2's dynamics (the module docstring's equations), vectorised over shops and nodes; the state is
+    the channels' AR state ``h`` and the other nodes' level ``y``, both (shop, node).
 
     Parameters
     ----------
@@ -464,46 +455,44 @@ def run_dynamics(
     kinds : (node,) node kinds
     eps : (time, shop, node) standard normal innovations
     on, burst : (shop, time, channel) see :func:`channel_schedules`
-    demand : (shop, time) see :func:`demand_path`
     weekday : (time,) 0..6
-    progress : show a tqdm bar over days
-    intervention : optional values imposed on chosen (shop, day, node) cells
-
-    Returns
-    -------
-    (shop, time, node) normalised values ``u`` (>= 0)
+    demand : (shop, time) see :func:`demand_path`
     """
-    n_days, s, v = eps.shape
-    is_ch = np.asarray(kinds) == "channel"
-    d = int(is_ch.sum())
-    w = adjacency * params["weight_full"]
-    rho, sigma = params["rho"], params["sigma"]
-    season = params["season_amp"][:, None, :] * params["season_profile"][:, weekday][..., None]  # (shop, time, node)
-    market = params["demand_load"][:, None, :] * demand[..., None]  # (shop, time, node)
-    l_max = params["l_max"]
-    # Channels: a parent's typical transformed level moves budgets neither up nor down on average.
-    offset = CHANNEL_DRIVE_REF * w[:, :, :d].sum(1)
-    u = np.zeros((s, v, n_days))
-    h = sigma * eps[0] / np.sqrt(1.0 - rho**2)  # channels' AR state starts stationary
-    y = np.ones((s, v)) + sigma * eps[0]
-    days = range(n_days)
-    if progress:
-        from causalmmm_ppl._progress import progress as progress_bar
 
-        days = progress_bar(days, desc="simulate", unit="day", leave=False)
-    for t in days:
+    def __init__(self, params: dict, adjacency: np.ndarray, kinds: tuple[str, ...], eps: np.ndarray, on: np.ndarray,
+                 burst: np.ndarray, weekday: np.ndarray, demand: np.ndarray) -> None:
+        n_days, s, v = eps.shape
+        self.shape = (s, v, n_days)
+        self.params, self.eps, self.on, self.burst = params, eps, on, burst
+        self.d = int((np.asarray(kinds) == "channel").sum())
+        self.w = adjacency * params["weight_full"]
+        self.season = params["season_amp"][:, None, :] * params["season_profile"][:, weekday][..., None]  # (s, t, v)
+        self.market = params["demand_load"][:, None, :] * demand[..., None]  # (shop, time, node)
+        # Channels: a parent's typical transformed level moves budgets neither up nor down on average.
+        self.offset = CHANNEL_DRIVE_REF * self.w[:, :, :self.d].sum(1)
+
+    def initial(self) -> tuple:
+        rho, sigma, eps = self.params["rho"], self.params["sigma"], self.eps
+        h = sigma * eps[0] / np.sqrt(1.0 - rho**2)  # channels' AR state starts stationary
+        y = np.ones(self.shape[:2]) + sigma * eps[0]
+        return h, y
+
+    def step(self, t: int, u: np.ndarray, state: tuple) -> tuple:
+        p, d = self.params, self.d
+        rho, sigma = p["rho"], p["sigma"]
+        h, y = state
         if t > 0:
-            drive = np.einsum("si,sij->sj", _transform_last(u[:, :, max(0, t - l_max):t], params), w)
-            h = rho * h + sigma * eps[t]
-            y = rho * y + (1.0 - rho) * (1.0 + market[:, t]) + season[:, t] + drive + sigma * eps[t]
+            drive = np.einsum("si,sij->sj", _transform_last(u[:, :, max(0, t - p["l_max"]):t], p), self.w)
+            h = rho * h + sigma * self.eps[t]
+            y = (rho * y + (1.0 - rho) * (1.0 + self.market[:, t]) + self.season[:, t] + drive
+                 + sigma * self.eps[t])
         else:
-            drive = np.zeros((s, v))
-        log_spend = h[:, :d] + market[:, t, :d] + season[:, t, :d] + burst[:, t] + drive[:, :d] - offset
-        u[:, :d, t] = on[:, t] * np.exp(log_spend)
+            drive = np.zeros(self.shape[:2])
+        log_spend = (h[:, :d] + self.market[:, t, :d] + self.season[:, t, :d] + self.burst[:, t] + drive[:, :d]
+                     - self.offset)
+        u[:, :d, t] = self.on[:, t] * np.exp(log_spend)
         u[:, d:, t] = _softplus(y[:, d:] * 4.0) / 4.0
-        if intervention is not None:
-            u[:, :, t] = intervention.apply(u[:, :, t], t)
-    return u.transpose(0, 2, 1)
+        return h, y
 
 
 def transformed_causes(result: SimulationResult) -> np.ndarray:
@@ -585,7 +574,7 @@ def simulate(
         params = dict(params, weights=adjacency * params["weight_full"], template=out["template"], scenario=cfg.name,
                       seed=seed)
         return SimulationResult(panel=panel, truth=truth_frame(adjacency, panel.shops, panel.nodes, out["template"]),
-                                adjacency=adjacency, params=params)
+                                adjacency=adjacency, params=params, recursion=out["recursion"])
     nodes, kinds = node_layout(cfg.n_channels, cfg.n_mediators)
     rng_graph, rng_params, rng_noise = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     drawn, template = draw_graph(rng_graph, cfg, kinds)
@@ -595,8 +584,8 @@ def simulate(
     on, burst = channel_schedules(rng_noise, params, cfg.n_days)
     demand = demand_path(rng_noise, params, cfg.n_days)
     dates = pd.date_range(START_DATE, periods=cfg.n_days, freq="D")
-    u = run_dynamics(params, adjacency, kinds, eps, on, burst, np.asarray(dates.day_of_week), demand,
-                     progress=progress, intervention=intervention)
+    recursion = MarketRecursion(params, adjacency, kinds, eps, on, burst, np.asarray(dates.day_of_week), demand)
+    u = recursion.run(intervention, progress=progress)
     width = max(3, len(str(cfg.n_shops - 1)))
     shops = tuple(f"s{i:0{width}d}" for i in range(cfg.n_shops))
     panel = Panel(
@@ -613,4 +602,4 @@ def simulate(
     params = dict(params, weights=adjacency * params["weight_full"], gamma_original=params["gamma"] * params["scale"],
                   template=template, scenario=cfg.name, seed=seed)
     return SimulationResult(panel=panel, truth=truth_frame(adjacency, shops, nodes, template), adjacency=adjacency,
-                            params=params)
+                            params=params, recursion=recursion)

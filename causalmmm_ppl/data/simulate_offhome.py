@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from causalmmm_ppl.data.panel import Panel
+from causalmmm_ppl.data.recursion import Recursion
 
 WEIBULL_SHAPE = (1.5, 4.0)
 WEIBULL_SCALE = (2.0, 9.0)
@@ -239,75 +240,74 @@ def smooth_sources(rng: np.random.Generator, params: dict, n_days: int, d: int) 
     return np.exp(0.5 * z).transpose(1, 0, 2)
 
 
-def run_offhome_dynamics(params: dict, adjacency: np.ndarray, kinds: tuple[str, ...], cfg: OffHomeScenario,
-                         rng: np.random.Generator, dates, intervention=None) -> np.ndarray:
-    """Simulate the normalised series, vectorised over shops and nodes, day by day.
-
-    ``intervention`` (:class:`~causalmmm_ppl.data.simulate.Intervention`, optional) imposes values on chosen
-    (shop, day, node) cells; everything else follows the dynamics with the same noise.
-
-    Returns
-    -------
-    (shop, time, node) normalised values (>= 0; channels' usual level 1, mediators' and the target's about 1)
+class OffHomeRecursion(Recursion):
+    """This module's dynamics, vectorised over shops and nodes. The noise (Student-t innovations, demand, channel
+    schedules or smooth sources) is drawn from ``rng`` here, in that order; the state is the channels' budgets
+    (shop, channel), the log-levels of the mediators (shop, node) and the target's level (shop,).
     """
-    from causalmmm_ppl.data.simulate import channel_schedules
 
-    k = np.asarray(kinds)
-    is_ch, is_med, is_tgt = k == "channel", k == "mediator", k == "target"
-    d, n, v = int(is_ch.sum()), cfg.n_days, cfg.n_nodes
-    s = cfg.n_shops
-    w = adjacency * params["weight_full"]  # (shop, cause, effect)
-    rho, sigma = params["rho"], params["sigma"]
-    eps = _student_t(rng, (n, s, v))
-    demand = offhome_demand(rng, params, n)
-    weekday = np.asarray(dates.day_of_week)
-    month_end = np.asarray(dates.day >= 25, dtype=float)
-    if cfg.channel_mode == "budget":
-        on, burst = channel_schedules(rng, params, n)
-    else:
-        sources = smooth_sources(rng, params, n, d)
-    weights = params["carryover_weights"]  # (shop, node, lag)
-    l_max = weights.shape[-1]
-    u = np.zeros((s, v, n))
-    budget = np.ones((s, d))
-    log_med = np.zeros((s, v))
-    y_tgt = np.ones(s)
-    tgt = int(np.flatnonzero(is_tgt)[0])
-    # a cause at its usual saturation level moves its effects neither up nor down on average (mediators act on the
-    # target through the pull below, centred by itself, so they are left out of the target's reference)
-    drive_ref = DRIVE_REF * (w * (~is_med)[None, :, None]).sum(1) + DRIVE_REF * (w * is_med[None, :, None]).sum(1) * (
-        ~is_tgt)[None]
-    for t in range(n):
+    def __init__(self, params: dict, adjacency: np.ndarray, kinds: tuple[str, ...], cfg: OffHomeScenario,
+                 rng: np.random.Generator, dates) -> None:
+        from causalmmm_ppl.data.simulate import channel_schedules
+
+        k = np.asarray(kinds)
+        self.is_ch, self.is_med, self.is_tgt = k == "channel", k == "mediator", k == "target"
+        self.d, n, v, s = int(self.is_ch.sum()), cfg.n_days, cfg.n_nodes, cfg.n_shops
+        self.shape = (s, v, n)
+        self.params, self.cfg = params, cfg
+        self.w = w = adjacency * params["weight_full"]  # (shop, cause, effect)
+        self.eps = _student_t(rng, (n, s, v))
+        self.demand = offhome_demand(rng, params, n)
+        self.weekday = np.asarray(dates.day_of_week)
+        self.month_end = np.asarray(dates.day >= 25, dtype=float)
+        if cfg.channel_mode == "budget":
+            self.on, self.burst = channel_schedules(rng, params, n)
+        else:
+            self.sources = smooth_sources(rng, params, n, self.d)
+        self.tgt = int(np.flatnonzero(self.is_tgt)[0])
+        # a cause at its usual saturation level moves its effects neither up nor down on average (mediators act on
+        # the target through the pull below, centred by itself, so they are left out of the target's reference)
+        is_med = self.is_med
+        self.drive_ref = DRIVE_REF * (w * (~is_med)[None, :, None]).sum(1) + DRIVE_REF * (
+            w * is_med[None, :, None]).sum(1) * (~self.is_tgt)[None]
+
+    def initial(self) -> tuple:
+        s, v, _ = self.shape
+        return np.ones((s, self.d)), np.zeros((s, v)), np.ones(s)
+
+    def step(self, t: int, u: np.ndarray, state: tuple) -> tuple:
+        p, w, d, tgt, is_med = self.params, self.w, self.d, self.tgt, self.is_med
+        rho, sigma, eps, drive_ref = p["rho"], p["sigma"], self.eps, self.drive_ref
+        budget, log_med, y_tgt = state
         if t > 0:
-            window = u[:, :, max(0, t - l_max):t][:, :, ::-1]  # lag 0 = yesterday
+            weights = p["carryover_weights"]  # (shop, node, lag)
+            window = u[:, :, max(0, t - weights.shape[-1]):t][:, :, ::-1]  # lag 0 = yesterday
             carried = (window * weights[:, :, : window.shape[-1]]).sum(-1)  # (shop, node)
-            f = saturate(carried, params["saturation_family"], params["saturation_k"])
+            f = saturate(carried, p["saturation_family"], p["saturation_k"])
             drive = np.einsum("si,sij->sj", f, w)  # (shop, effect)
         else:
-            drive = np.zeros((s, v))
-        season = params["season_profile"][:, :, weekday[t]]  # (shop, node)
-        market = params["demand_load"] * demand[:, t, None]  # (shop, node)
-        if cfg.channel_mode == "budget":
+            drive = np.zeros(self.shape[:2])
+        season = p["season_profile"][:, :, self.weekday[t]]  # (shop, node)
+        market = p["demand_load"] * self.demand[:, t, None]  # (shop, node)
+        if self.cfg.channel_mode == "budget":
             budget = rho[:, :d] * budget + (1 - rho[:, :d]) * 1.0 + sigma[:, :d] * eps[t, :, :d]
-            level = budget + drive[:, :d] - drive_ref[:, :d] + np.where(params["search"][:d], market[:, :d], 0.0)
-            level = np.maximum(level, 0.05) * np.exp(season[:, :d] + burst[:, t])
-            u[:, :d, t] = on[:, t] * level
+            level = budget + drive[:, :d] - drive_ref[:, :d] + np.where(p["search"][:d], market[:, :d], 0.0)
+            level = np.maximum(level, 0.05) * np.exp(season[:, :d] + self.burst[:, t])
+            u[:, :d, t] = self.on[:, t] * level
         else:
-            u[:, :d, t] = sources[:, t]
+            u[:, :d, t] = self.sources[:, t]
         # mediators: multiplicative (a log-AR whose long-run level moves by the causes' drive and demand)
         log_med = rho * log_med + (1 - rho) * (drive - drive_ref + 0.5 * market) + season + sigma * eps[t]
         u[:, is_med, t] = np.exp(log_med[:, is_med] - 0.5)
         # target: additive around its level; yesterday's mediator level pulls it through tanh(level^power - 1)
         pull = 0.0
         if is_med.any() and t > 0:
-            pull = (w[:, is_med, tgt] * np.tanh(u[:, is_med, t - 1] ** params["pv_power"][:, None] - 1.0)).sum(1)
+            pull = (w[:, is_med, tgt] * np.tanh(u[:, is_med, t - 1] ** p["pv_power"][:, None] - 1.0)).sum(1)
         direct = (f * (~is_med)[None] * w[:, :, tgt]).sum(1) if t > 0 else 0.0
         y_tgt = (rho[:, tgt] * y_tgt + (1 - rho[:, tgt]) * (1.0 + market[:, tgt] + pull + direct - drive_ref[:, tgt])
-                 + season[:, tgt] + params["payday"] * month_end[t] + sigma[:, tgt] * eps[t, :, tgt])
+                 + season[:, tgt] + p["payday"] * self.month_end[t] + sigma[:, tgt] * eps[t, :, tgt])
         u[:, tgt, t] = np.maximum(y_tgt, 0.01)
-        if intervention is not None:
-            u[:, :, t] = intervention.apply(u[:, :, t], t)
-    return u.transpose(0, 2, 1)
+        return budget, log_med, y_tgt
 
 
 def simulate_offhome(cfg: OffHomeScenario, *, seed: int, graph: np.ndarray | None = None, intervention=None) -> dict:
@@ -316,7 +316,8 @@ def simulate_offhome(cfg: OffHomeScenario, *, seed: int, graph: np.ndarray | Non
 
     Returns
     -------
-    dict with ``panel`` (Panel), ``adjacency`` (shop, cause, effect) int8, ``template`` (shop,), ``params``
+    dict with ``panel`` (Panel), ``adjacency`` (shop, cause, effect) int8, ``template`` (shop,), ``params``,
+    ``recursion`` (:class:`OffHomeRecursion`)
     """
     import pandas as pd
 
@@ -329,10 +330,11 @@ def simulate_offhome(cfg: OffHomeScenario, *, seed: int, graph: np.ndarray | Non
     adjacency = drawn if graph is None else check_graph(graph, kinds, cfg.n_shops)
     params = draw_offhome_params(rng_params, cfg, kinds)
     dates = pd.date_range(START_DATE, periods=cfg.n_days, freq="D")
-    u = run_offhome_dynamics(params, adjacency, kinds, cfg, rng_noise, dates, intervention)
+    recursion = OffHomeRecursion(params, adjacency, kinds, cfg, rng_noise, dates)
+    u = recursion.run(intervention)
     width = max(3, len(str(cfg.n_shops - 1)))
     shops = tuple(f"s{i:0{width}d}" for i in range(cfg.n_shops))
     panel = Panel(values=u * params["scale"][:, None, :], observed=np.ones(u.shape, dtype=bool),
                   context=params["context"], shops=shops, dates=dates, nodes=nodes, node_kinds=kinds,
                   context_names=tuple(f"ctx{k}" for k in range(cfg.n_context)), freq="D")
-    return {"panel": panel, "adjacency": adjacency, "template": template, "params": params}
+    return {"panel": panel, "adjacency": adjacency, "template": template, "params": params, "recursion": recursion}
