@@ -95,7 +95,7 @@ class _EffectsStream:
         self.progress = not args.quiet and not chunked
         self.left_out: list[str] = []
         self.windows: set[tuple[pd.Timestamp, int]] = set()  # (first day, length) of every plan
-        self.portfolio = None  # EffectDraws summed over the shops so far, or a model's own portfolio rows
+        self.portfolio = None  # EffectDraws summed over the shops so far
         self.curves: list[pd.DataFrame] = []
         self.series: list[pd.DataFrame] = []
         self.parts = self.shops = self.channels = 0
@@ -118,14 +118,9 @@ class _EffectsStream:
             history, plan = split_at_plan(panel.select_shops(shops), start, horizon)
             self.windows.add((panel.dates[start], horizon))
             self.shops += len(shops)
-            if hasattr(fit, "effect_draws"):
-                draws = fit.effect_draws(history, plan, **kw)
-                tables.append(draws.table(args.interval, portfolio=False))
-                self.portfolio = draws.portfolio() if self.portfolio is None else self.portfolio + draws.portfolio()
-            else:  # a model of the protocol alone (whole panels only): its own table, portfolio rows last
-                table = fit.effects(history, plan, interval=args.interval, **kw)
-                tables.append(table[table["shop"] != PORTFOLIO])
-                self.portfolio = table[table["shop"] == PORTFOLIO]
+            draws = fit.effect_draws(history, plan, **kw)
+            tables.append(draws.table(args.interval, portfolio=False))
+            self.portfolio = draws.portfolio() if self.portfolio is None else self.portfolio + draws.portfolio()
             if args.curves is not None:
                 self.curves.append(fit.response_curves(history, plan, interval=args.interval, **kw))
             if args.series is not None:
@@ -147,9 +142,7 @@ class _EffectsStream:
         common portfolio)."""
         if len(self.windows) != 1 or self.portfolio is None:
             return pd.DataFrame()
-        table = self.portfolio
-        if not isinstance(table, pd.DataFrame):
-            table = table.table(self.args.interval, portfolio=False)
+        table = self.portfolio.table(self.args.interval, portfolio=False)
         require_finite(table[["mean", "lower", "upper"]], "the effects")
         return table
 
@@ -166,9 +159,6 @@ def run(args: argparse.Namespace) -> int:
     if args.window is not None and fit.fixed_history:
         raise InputError("--window: this run's model answers only for plans after its training days; past days are "
                          "decomposed by models that start from any history (CausalMMM)")
-    if chunked and not hasattr(fit, "effect_draws"):
-        raise InputError(f"{args.run}: this run's model gives no effect draws to sum over chunks; leave out "
-                         f"--shops-per-chunk")
     parts = data_in_chunks(args.run, args.data, columns, getattr(args, "shops_per_chunk", None),
                            allow_missing_target=True, args=args)
     stream = _EffectsStream(fit, args, columns.target, chunked)

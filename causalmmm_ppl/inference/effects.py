@@ -238,21 +238,6 @@ class EffectDraws:
                            self.spend + other.spend, self.shops, self.channels)
 
 
-def summarise_effects(
-    factual: np.ndarray, counter: dict[tuple[str, str, float], np.ndarray], spend: np.ndarray, shops: Sequence[str],
-    channels: Sequence[str], kinds: Sequence[str], interval: float,
-) -> pd.DataFrame:
-    """The effects table from the draws of :func:`effect_scenarios`' scenarios (any model's ``effect_samples``).
-
-    Parameters
-    ----------
-    factual : (draw, shop) the target summed over the window at the plan
-    counter : ``{(kind, channel, multiplier): (draw, shop)}`` the same under each scenario
-    spend : (shop, channel) the channels' planned spend in the window
-    """
-    return EffectDraws.from_samples(factual, counter, spend, shops, channels, kinds).table(interval)
-
-
 #: Spend multipliers of a response curve: the channel's planned spend times 0, 0.25, …, 2.
 CURVE_MULTIPLIERS = tuple(float(m) for m in np.linspace(0.0, 2.0, 9))
 

@@ -16,13 +16,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.errors import InputError
+
+if TYPE_CHECKING:
+    from causalmmm_ppl.inference.effects import EffectDraws
 
 #: The file in ``RUN/model`` that holds a run's column schema (what ``--data`` files are read with).
 COLUMNS_FILE = "columns.json"
@@ -57,10 +60,14 @@ class MMMFit(Protocol):
         scenario ``(kind, channel, spend multiplier)``, with common random numbers; ``by_step``: the window's days
         kept apart, ``(draw, shop, step)``."""
 
-    def effects(self, history: Panel | None, plan: Panel, *, interval: float = 0.9, num_draws: int | None = None,
-                seed: int | None = None, progress: bool = False) -> pd.DataFrame:
-        """``shop, channel, kind, mean, lower, upper, spend, roas, mroas`` (see
-        :func:`causalmmm_ppl.inference.effects.summarise_effects`)."""
+    def effect_draws(self, history: Panel | None, plan: Panel, *, num_draws: int | None = None,
+                     seed: int | None = None, progress: bool = False) -> EffectDraws:
+        """Every shop's and channel's effect on the target over the plan's window, per posterior draw, in the kinds
+        ``total``, ``held`` and ``direct``, with the +10% spend draws behind mROAS
+        (:meth:`EffectDraws.from_samples <causalmmm_ppl.inference.effects.EffectDraws.from_samples>` of
+        :meth:`effect_samples` under :func:`~causalmmm_ppl.inference.effects.effect_scenarios`). Its ``table(interval)``
+        is ``causalmmm effects``' table ``shop, channel, kind, mean, lower, upper, spend, roas, mroas``; draws of
+        parts of a panel add up to the portfolio of the whole."""
 
     def response_curves(self, history: Panel | None, plan: Panel, *, interval: float = 0.9,
                         num_draws: int | None = None, seed: int | None = None,

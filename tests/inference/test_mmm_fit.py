@@ -17,9 +17,9 @@ from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.inference import mmm_fit
 from causalmmm_ppl.inference.effects import (
     EFFECT_KINDS,
+    EffectDraws,
     effect_scenarios,
     response_curves,
-    summarise_effects,
 )
 from causalmmm_ppl.inference.mmm_fit import COLUMNS_FILE, MMMFit, RunKind, register_run_kind
 
@@ -29,8 +29,9 @@ class LinearToy:
     protocol. Effects are linear in spend, so they have a closed form: ``β_c`` × the channel's spend in the window."""
 
     def __init__(self, channels: list[str], coef: np.ndarray, sigma: np.ndarray, draws: int = 50,
-                 training_end: str = "2022-03-14") -> None:
+                 training_end: str = "2022-03-14", shops: list[str] | None = None) -> None:
         self.channels = list(channels)
+        self.shops = list(shops) if shops is not None else [f"s{i:03d}" for i in range(len(sigma))]
         self.training_end = pd.Timestamp(training_end)
         self.coef = np.asarray(coef, float)  # (shop, 1 + channel)
         self.sigma = np.asarray(sigma, float)  # (shop,)
@@ -46,7 +47,8 @@ class LinearToy:
             b, *_ = np.linalg.lstsq(x, y, rcond=None)
             coef.append(b)
             sigma.append(np.std(y - x @ b))
-        return cls([panel.nodes[i] for i in ch], np.stack(coef), np.asarray(sigma), training_end=str(panel.dates[-1]))
+        return cls([panel.nodes[i] for i in ch], np.stack(coef), np.asarray(sigma), training_end=str(panel.dates[-1]),
+                   shops=list(panel.shops))
 
     fixed_history = False  # a static regression: any window is a plan
 
@@ -54,14 +56,18 @@ class LinearToy:
     def channel_names(self) -> list[str]:
         return list(self.channels)
 
+    def _rows(self, plan: Panel) -> list[int]:
+        return [self.shops.index(s) for s in plan.shops]  # the plan's shops (a part of the panel, by chunks)
+
     def _mean(self, plan: Panel, spend_scale: np.ndarray) -> np.ndarray:
         x = plan.values[..., [plan.nodes.index(c) for c in self.channels]] * spend_scale[None, None, :]
-        return self.coef[:, :1] + np.einsum("stc,sc->st", x, self.coef[:, 1:])  # (shop, day)
+        coef = self.coef[self._rows(plan)]
+        return coef[:, :1] + np.einsum("stc,sc->st", x, coef[:, 1:])  # (shop, day)
 
     def _paths(self, plan: Panel, spend_scale: np.ndarray, seed: int | None) -> np.ndarray:
         mean = self._mean(plan, spend_scale)
         noise = np.random.default_rng(0 if seed is None else seed).standard_normal((self.draws,) + mean.shape)
-        return mean[None] + self.sigma[None, :, None] * noise  # (draw, shop, day)
+        return mean[None] + self.sigma[self._rows(plan)][None, :, None] * noise  # (draw, shop, day)
 
     def forecast(self, history, plan, *, interval=0.9, seed=None, progress=False):
         paths = self._paths(plan, np.ones(len(self.channels)), seed)
@@ -82,17 +88,18 @@ class LinearToy:
             counter[(kind, c, float(m))] = total(scale)
         return total(np.ones(len(self.channels))), counter
 
-    def effects(self, history, plan, *, interval=0.9, num_draws=None, seed=None, progress=False):
+    def effect_draws(self, history, plan, *, num_draws=None, seed=None, progress=False):
         factual, counter = self.effect_samples(history, plan, effect_scenarios(self.channels), seed=seed)
         spend = plan.values[..., [plan.nodes.index(c) for c in self.channels]].sum(1)
-        return summarise_effects(factual, counter, spend, plan.shops, self.channels, EFFECT_KINDS, interval)
+        return EffectDraws.from_samples(factual, counter, spend, plan.shops, self.channels, EFFECT_KINDS)
 
     def response_curves(self, history, plan, *, interval=0.9, num_draws=None, seed=None, progress=False):
         return response_curves(self, history, plan, interval=interval, seed=seed)
 
     def predictive_log_density(self, history, plan, *, num_draws=None, seed=None, progress=False):
-        z = (plan.values[..., -1] - self._mean(plan, np.ones(len(self.channels)))) / self.sigma[:, None]
-        lp = -0.5 * z**2 - np.log(self.sigma[:, None] * np.sqrt(2 * np.pi))  # one exact "draw"
+        sigma = self.sigma[self._rows(plan)][:, None]
+        z = (plan.values[..., -1] - self._mean(plan, np.ones(len(self.channels)))) / sigma
+        lp = -0.5 * z**2 - np.log(sigma * np.sqrt(2 * np.pi))  # one exact "draw"
         return np.where(plan.target_observed, lp, np.nan)[None]
 
     def save(self, directory) -> None:
@@ -100,13 +107,14 @@ class LinearToy:
         d.mkdir(parents=True, exist_ok=True)
         (d / "linear_toy.json").write_text(json.dumps({"channels": self.channels, "coef": self.coef.tolist(),
                                                        "sigma": self.sigma.tolist(),
-                                                       "training_end": str(self.training_end)}))
+                                                       "training_end": str(self.training_end),
+                                                       "shops": self.shops}))
 
     @classmethod
     def load(cls, directory) -> "LinearToy":
         meta = json.loads((Path(directory) / "linear_toy.json").read_text())
         return cls(meta["channels"], np.asarray(meta["coef"]), np.asarray(meta["sigma"]),
-                   training_end=meta["training_end"])
+                   training_end=meta["training_end"], shops=meta["shops"])
 
 
 @pytest.fixture
@@ -140,7 +148,7 @@ def test_both_fits_satisfy_the_protocol():
     from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit
 
     for cls in (CausalMMMFit, BTVCFit, LinearToy):
-        missing = [name for name in ("channel_names", "forecast", "effect_samples", "effects", "response_curves",
+        missing = [name for name in ("channel_names", "forecast", "effect_samples", "effect_draws", "response_curves",
                                      "predictive_log_density", "save") if not hasattr(cls, name)]
         assert not missing, (cls.__name__, missing)
     assert isinstance(LinearToy(["c0"], np.zeros((1, 2)), np.ones(1)), MMMFit)
@@ -161,6 +169,12 @@ def test_a_third_model_answers_forecast_effects_allocate_and_compare(toy_kind, t
             for k, c in enumerate(fit.channels)}
     expected = [coef[(r.shop, r.channel)] * r.spend for r in shops.itertuples()]
     np.testing.assert_allclose(shops["mean"], expected, rtol=1e-9, atol=1e-6)
+    # by chunks of shops: the same rows (other noise draws, the same common random numbers on both paths)
+    assert main(["effects", str(root / "run"), "--data", str(plan_csv), "--shops-per-chunk", "3", "--out",
+                 str(tmp_path / "eff3.csv"), "--quiet"]) == 0
+    chunked = pd.read_csv(tmp_path / "eff3.csv", dtype={"shop": str})
+    assert chunked[["shop", "channel", "kind"]].equals(table[["shop", "channel", "kind"]])
+    np.testing.assert_allclose(chunked["mean"], table["mean"], rtol=1e-9, atol=1e-6)
     assert main(["allocate", str(root / "run"), "--data", str(plan_csv), "--scope", "shop", "--out",
                  str(tmp_path / "new.csv")]) == 0
     assert "expected uplift vs the plan" in capsys.readouterr().out
@@ -174,7 +188,7 @@ def test_a_third_model_answers_forecast_effects_allocate_and_compare(toy_kind, t
     # compare on the held-out days: the toy against a copy that ignores spend (its intercept only)
     flat = LinearToy(fit.channels, np.column_stack([fit.coef[:, :1],
                                                     np.zeros_like(fit.coef[:, 1:])]), fit.sigma * 3,
-                     training_end=str(fit.training_end))
+                     training_end=str(fit.training_end), shops=fit.shops)
     flat.save(root / "flat" / "model")
     (root / "flat" / "model" / COLUMNS_FILE).write_text((root / "run" / "model" / COLUMNS_FILE).read_text())
     assert main(["compare", str(root / "run"), str(root / "flat"), "--data", str(root / "sim" / "panel.csv"),
