@@ -67,12 +67,24 @@ class _Target:
         return {k: v for k, v in out.items() if k in LATENT_SITES}
 
     def initial(self, key: jax.Array, n: int, radius: float = 0.5) -> dict[str, jax.Array]:
-        """``n`` starting points: the prior means (unconstrained), jittered by ``Uniform(-radius, radius)``."""
+        """``n`` starting points: the prior means (unconstrained), jittered by ``Uniform(-radius, radius)``.
+
+        The prior means are those of NumPyro's ``init_to_mean``, mapped to the unconstrained space by each site's
+        ``biject_to(support)``, as ``initialize_model`` maps them, without the potential and gradient that it also
+        compiles to check them.
+        """
+        from numpyro import handlers
+        from numpyro.distributions.transforms import biject_to
         from numpyro.infer import init_to_mean
-        from numpyro.infer.util import initialize_model
+
+        def prior_means(k: jax.Array) -> dict[str, jax.Array]:
+            model = handlers.substitute(handlers.seed(self.model, k), substitute_fn=init_to_mean())
+            sites = handlers.trace(model).get_trace(self.data, self.y)
+            return {name: biject_to(site["fn"].support).inv(site["value"]) for name, site in sites.items()
+                    if site["type"] == "sample" and not site["is_observed"]}
 
         def run(k: jax.Array) -> dict[str, jax.Array]:
-            z0 = initialize_model(k, self.model, model_args=(self.data, self.y), init_strategy=init_to_mean())[0].z
+            z0 = prior_means(k)
             keys = jax.random.split(k, len(z0))
             return {name: v + jax.random.uniform(kk, (n,) + jnp.shape(v), minval=-radius, maxval=radius)
                     for (name, v), kk in zip(sorted(z0.items()), keys)}
