@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_demo_script_writes_edges_forecasts_and_a_report(tmp_path):
     out = tmp_path / "demo"
-    env = dict(os.environ, DEMO_STEPS="30", DEMO_DAYS="120", DEMO_DRAWS="30", DEMO_QUIET="--quiet")
+    env = dict(os.environ, DEMO_STEPS="30", DEMO_DAYS="90", DEMO_DRAWS="10", DEMO_QUIET="--quiet")
     done = subprocess.run(["bash", str(REPO / "scripts" / "demo.sh"), str(out)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]

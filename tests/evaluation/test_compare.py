@@ -14,13 +14,14 @@ from tests.inference.test_btvc import make_tvc_panel
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    """Two BTVC runs of the same data with different specs (weekly seasonality or not)."""
+    """Two BTVC runs of the same data with different specs (weekly seasonality or not), fitted by SVI (what is
+    compared is the runs' pointwise log-likelihood draws, whatever drew them)."""
     panel, _ = make_tvc_panel(n_shops=1, n_days=100, seed=5, period=400.0)
     root = tmp_path_factory.mktemp("runs")
     runs = []
     for name, weekly in (("weekly", 3), ("noweekly", 0)):
-        fit = fit_btvc(panel, BTVCSpec(yearly_order=0, weekly_order=weekly), num_chains=2,
-                       num_warmup=150, num_samples=150, seed=0, progress=False)
+        fit = fit_btvc(panel, BTVCSpec(yearly_order=0, weekly_order=weekly), method="svi", svi_steps=2000,
+                       svi_draws=300, seed=0, progress=False)
         (root / name).mkdir()
         write_inference_data(fit.to_inference_data(include_paths=False), root / name / "idata.nc")
         runs.append(root / name)
