@@ -29,9 +29,9 @@ SCRIPTS = {
     "mediated_effects": "## Mediated effects",
     "btvc_panels": "## BTVC on many shops",
 }
-#: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (effects: one of each
-#: simulator family).
-EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1,sim3"],
+#: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (the simulators' own
+#: tests cover each simulator family and its true effects, ``tests/data``).
+EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1"],
          "param_recovery": ["--scenarios", "small_business"], "switching": ["--scenarios", "sim1_demo"], "real_panels": ["--scenarios", "robyn"],
          "mediated_effects": ["--scenarios", "sim1"]}
 
