@@ -149,7 +149,8 @@ class SimulationResult:
     truth : long table ``shop, cause, effect, edge`` (edge 0/1) over all ordered pairs ``i != j`` of nodes, every shop
     adjacency : (shop, cause, effect) int8, 0/1, zero diagonal
     params : generating parameters (numpy arrays with named-dim shapes, see :func:`simulate`)
-    recursion : the dynamics that made the panel, inputs fixed: :meth:`rerun` replays them under an intervention
+    recursion : the dynamics that made the panel, inputs fixed (with ``simulate(..., keep_recursion=True)``; else
+        :meth:`rerun` rebuilds them once from the seed): :meth:`rerun` replays them under an intervention
     """
 
     panel: Panel
@@ -157,6 +158,7 @@ class SimulationResult:
     adjacency: np.ndarray
     params: dict = field(compare=False)
     recursion: Recursion | None = field(default=None, repr=False, compare=False)
+    _rebuilt: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def rerun(self, intervention: Intervention) -> np.ndarray:
         """The panel's values under ``intervention`` (same parameters, graph and noise).
@@ -165,9 +167,14 @@ class SimulationResult:
         -------
         (shop, time, node) original units
         """
-        if self.recursion is None:
-            raise ValueError("this simulation holds no recursion to re-run (build it with simulate())")
-        return self.recursion.replay(intervention) * self.params["scale"][:, None, :]
+        recursion = self.recursion or self._rebuilt.get("recursion")
+        if recursion is None:
+            p, kinds = self.params, np.asarray(self.panel.node_kinds)
+            recursion = simulate(p["scenario"], n_shops=self.panel.n_shops, n_channels=int((kinds == "channel").sum()),
+                                 n_days=self.panel.n_time, seed=int(p["seed"]), graph=self.adjacency,
+                                 keep_recursion=True).recursion
+            self._rebuilt["recursion"] = recursion
+        return recursion.replay(intervention) * self.params["scale"][:, None, :]
 
     @property
     def spec(self) -> ColumnSpec:
@@ -466,8 +473,7 @@ class MarketRecursion(Recursion):
         self.params, self.eps, self.on, self.burst = params, eps, on, burst
         self.d = int((np.asarray(kinds) == "channel").sum())
         self.w = adjacency * params["weight_full"]
-        self.season = params["season_amp"][:, None, :] * params["season_profile"][:, weekday][..., None]  # (s, t, v)
-        self.market = params["demand_load"][:, None, :] * demand[..., None]  # (shop, time, node)
+        self.weekday, self.demand = weekday, demand
         # Channels: a parent's typical transformed level moves budgets neither up nor down on average.
         self.offset = CHANNEL_DRIVE_REF * self.w[:, :, :self.d].sum(1)
 
@@ -481,15 +487,15 @@ class MarketRecursion(Recursion):
         p, d = self.params, self.d
         rho, sigma = p["rho"], p["sigma"]
         h, y = state
+        season = p["season_amp"] * p["season_profile"][:, self.weekday[t]][:, None]  # (shop, node)
+        market = p["demand_load"] * self.demand[:, t, None]  # (shop, node)
         if t > 0:
             drive = np.einsum("si,sij->sj", _transform_last(u[:, :, max(0, t - p["l_max"]):t], p), self.w)
             h = rho * h + sigma * self.eps[t]
-            y = (rho * y + (1.0 - rho) * (1.0 + self.market[:, t]) + self.season[:, t] + drive
-                 + sigma * self.eps[t])
+            y = rho * y + (1.0 - rho) * (1.0 + market) + season + drive + sigma * self.eps[t]
         else:
             drive = np.zeros(self.shape[:2])
-        log_spend = (h[:, :d] + self.market[:, t, :d] + self.season[:, t, :d] + self.burst[:, t] + drive[:, :d]
-                     - self.offset)
+        log_spend = h[:, :d] + market[:, :d] + season[:, :d] + self.burst[:, t] + drive[:, :d] - self.offset
         u[:, :d, t] = self.on[:, t] * np.exp(log_spend)
         u[:, d:, t] = _softplus(y[:, d:] * 4.0) / 4.0
         return h, y
@@ -538,6 +544,7 @@ def simulate(
     graph: np.ndarray | None = None,
     intervention: Intervention | None = None,
     progress: bool = False,
+    keep_recursion: bool = False,
 ) -> SimulationResult:
     """Simulate a panel with a known per-shop causal graph.
 
@@ -556,6 +563,8 @@ def simulate(
         channel's spend set to 0 on the last days: the simulator's true counterfactual
         (:mod:`causalmmm_ppl.data.effects_truth`)
     progress : tqdm bar over days
+    keep_recursion : the result holds the recursion (its noise: about the panel's memory again), which
+        :meth:`SimulationResult.rerun` replays; without it, ``rerun`` rebuilds it once from the seed
 
     Returns
     -------
@@ -574,7 +583,8 @@ def simulate(
         params = dict(params, weights=adjacency * params["weight_full"], template=out["template"], scenario=cfg.name,
                       seed=seed)
         return SimulationResult(panel=panel, truth=truth_frame(adjacency, panel.shops, panel.nodes, out["template"]),
-                                adjacency=adjacency, params=params, recursion=out["recursion"])
+                                adjacency=adjacency, params=params,
+                                recursion=out["recursion"] if keep_recursion else None)
     nodes, kinds = node_layout(cfg.n_channels, cfg.n_mediators)
     rng_graph, rng_params, rng_noise = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     drawn, template = draw_graph(rng_graph, cfg, kinds)
@@ -602,4 +612,4 @@ def simulate(
     params = dict(params, weights=adjacency * params["weight_full"], gamma_original=params["gamma"] * params["scale"],
                   template=template, scenario=cfg.name, seed=seed)
     return SimulationResult(panel=panel, truth=truth_frame(adjacency, shops, nodes, template), adjacency=adjacency,
-                            params=params, recursion=recursion)
+                            params=params, recursion=recursion if keep_recursion else None)
