@@ -365,9 +365,9 @@ def load_panel_chunks(path: str | os.PathLike[str], spec: ColumnSpec, shops_per_
     (the same options), shops in the order they first appear.
 
     A Parquet file is read part by part: its shop column first, then each part's rows alone (row groups that hold
-    none of them are skipped), so the rows in memory are the part's, not the file's. A folder of Parquet files partitioned by
-    shop (``shop=…/`` subfolders) is read the same way, each part from its shops' files alone. A CSV file is read
-    whole and then split.
+    none of them are skipped), so the rows in memory are the part's, not the file's. A folder of Parquet files
+    partitioned by shop (``shop=…/`` subfolders) is read the same way, each part from its shops' files alone. A CSV
+    file is read whole and then split.
     Messages name the row of the file, as for the whole panel. ``shops_per_chunk=None``: the whole panel as one part.
     """
     V.check_options(fill_gaps, context_agg, None, freq)

@@ -49,6 +49,9 @@ class Recursion:
     """
 
     shape: tuple[int, int, int]
+    #: the factual run (shop, node, time) and its state before every day, kept by the first :meth:`replay`
+    _factual: np.ndarray | None = None
+    _states: list[tuple] | None = None
 
     def initial(self) -> tuple:
         """The state before day 0."""
@@ -75,7 +78,7 @@ class Recursion:
         -------
         (shop, time, node) normalised values, equal to :meth:`run` with the same intervention
         """
-        if getattr(self, "_states", None) is None:
+        if self._states is None:
             states: list[tuple] = []
             self._factual = self._roll(0, np.zeros(self.shape), self.initial(), None, False, keep=states)
             self._states = states

@@ -81,7 +81,7 @@ class _Target:
             model = handlers.substitute(handlers.seed(self.model, k), substitute_fn=init_to_mean())
             sites = handlers.trace(model).get_trace(self.data, self.y)
             return {name: biject_to(site["fn"].support).inv(site["value"]) for name, site in sites.items()
-                    if site["type"] == "sample" and not site["is_observed"]}
+                    if site["type"] == "sample" and not site["is_observed"] and not site["fn"].support.is_discrete}
 
         def run(k: jax.Array) -> dict[str, jax.Array]:
             z0 = prior_means(k)
