@@ -159,7 +159,8 @@ def check_duplicates(codes: np.ndarray, days: np.ndarray, shops: Sequence[str], 
 
 def infer_step(codes: np.ndarray, days: np.ndarray, shops: Sequence[str], date_col: str,
                source: Source) -> tuple[int, str]:
-    """The grid spacing (the most common gap between a shop's consecutive dates: 1 or 7 days) and its frequency.
+    """The grid spacing (the most common gap between a shop's consecutive dates: 1 or 7 days; where no shop has
+    two rows, 7 when every gap between the panel's dates is a whole number of weeks) and its frequency.
 
     Parameters
     ----------
@@ -177,8 +178,9 @@ def infer_step(codes: np.ndarray, days: np.ndarray, shops: Sequence[str], date_c
     c, d = codes[order], days[order]
     same = c[1:] == c[:-1]
     gaps = np.diff(d)[same]
-    if gaps.size == 0:
-        step = 1
+    if gaps.size == 0:  # no shop has two rows: the spacing of the panel's dates, pooled over shops
+        pooled = np.diff(np.unique(d))
+        step = 7 if pooled.size and np.gcd.reduce(pooled) % 7 == 0 else 1
     else:
         vals, counts = np.unique(gaps, return_counts=True)
         step = int(vals[np.argmax(counts)])

@@ -238,3 +238,13 @@ def test_gap_in_plan_rows_fills_channels_only():
     df.loc[5:, ["gmv", "pv"]] = np.nan
     panel = load_panel(df.drop(index=6), SPEC, allow_missing_target=True, fill_gaps="zero")
     assert panel.mask.all() and not panel.target_observed[0, 5:].any() and not panel.observed[0, 6, 2]
+
+
+@pytest.mark.parametrize("dates, freq, n_time", [(["2022-01-24", "2022-01-03", "2022-01-10"], "W-MON", 4),
+                                                  (["2022-01-05", "2022-01-03", "2022-01-10"], "D", 8)])
+def test_one_row_per_shop_takes_the_spacing_of_the_panels_dates(dates, freq, n_time):
+    """No shop has two rows: the grid is weekly when every gap between the panel's dates is a whole number of
+    weeks, else daily."""
+    frame = pd.DataFrame({"shop": ["s0", "s1", "s2"], "date": dates, "ch0": [1.0, 2.0, 3.0], "y": [4.0, 5.0, 6.0]})
+    panel = load_panel(frame, ColumnSpec(target="y", channels=("ch0",)), allow_missing_target=True)
+    assert panel.freq == freq and panel.n_time == n_time
