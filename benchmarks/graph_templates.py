@@ -48,10 +48,18 @@ def _command(scenario: str, seed: int, spec: list[str], quick: bool, core: int |
     return (["taskset", "-c", str(core)] if core is not None else []) + cmd
 
 
-def run_all(quick: bool) -> list[dict]:
-    """Every (scenario, seed) × variant, two processes at a time; returns their result dicts in order."""
+def run_all(quick: bool, in_process: bool = False) -> list[dict]:
+    """Every (scenario, seed) × variant, two processes at a time (or one after another in this process with
+    ``in_process``: the test suite's quick mode, sparing a start-up per run); returns their result dicts in order."""
     runs = RUNS[:1] if quick else RUNS
     jobs = [(s, seed, label, spec) for s, seed, variants in runs for label, spec in variants.items()]
+    if in_process:
+        from benchmarks.causalmmm_recovery import FULL, QUICK, parse_spec, run_scenario
+
+        table = QUICK if quick else FULL
+        return [{"scenario": s, "seed": seed, "variant": label,
+                 **json.loads(json.dumps(run_scenario(s, table[s], seed, parse_spec(spec)), default=float))}
+                for s, seed, label, spec in jobs]
     pinned = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
     os.environ.update(THREADS)  # the runs' setting, which the section's machine line reports
     env = dict(os.environ)
@@ -101,8 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, print only (for tests)")
     parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
+    parser.add_argument("--jobs", type=int, default=2, choices=(0, 2),
+                        help="2: two pinned processes at a time (the section's setting); 0: one run after another in "
+                             "this process")
     args = parser.parse_args(argv)
-    results = run_all(args.quick)
+    results = run_all(args.quick, in_process=args.jobs == 0)
     command = ".venv/bin/python -m benchmarks.graph_templates" + (" --quick" if args.quick else "")
     section = render(results, command)
     if not (args.quick or args.no_write):

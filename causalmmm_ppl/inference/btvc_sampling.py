@@ -83,13 +83,14 @@ class _Target:
             return {name: biject_to(site["fn"].support).inv(site["value"]) for name, site in sites.items()
                     if site["type"] == "sample" and not site["is_observed"] and not site["fn"].support.is_discrete}
 
-        def run(k: jax.Array) -> dict[str, jax.Array]:
-            z0 = prior_means(k)
-            keys = jax.random.split(k, len(z0))
-            return {name: v + jax.random.uniform(kk, (n,) + jnp.shape(v), minval=-radius, maxval=radius)
-                    for (name, v), kk in zip(sorted(z0.items()), keys)}
-
-        return jax.jit(run)(key)
+        z0 = jax.jit(prior_means)(key)
+        if radius == 0.0:
+            return {name: jnp.broadcast_to(v, (n,) + jnp.shape(v)) for name, v in z0.items()}
+        # the jitter op by op: each site's uniform draw is its own small program, cached by shape, where one
+        # program holding a draw per site compiles for seconds (every draw is a threefry hash)
+        keys = jax.random.split(key, len(z0))
+        return {name: v + jax.random.uniform(kk, (n,) + jnp.shape(v), minval=-radius, maxval=radius)
+                for (name, v), kk in zip(sorted(z0.items()), keys)}
 
 
 def _target(data: BTVCData, y: jax.Array, spec: BTVCSpec, l_max: int) -> _Target:

@@ -36,10 +36,10 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
          "mediated_effects": ["--scenarios", "sim1"]}
 
 
-#: The benchmarks built on ``benchmarks._doc.panel_benchmark``: their quick modes score the panels in the test's own
-#: process (``--jobs 0``), sparing two worker processes' start-up each.
-IN_PROCESS = ("allocation", "edge_calibration", "effects", "graph_offhome", "mediated_effects", "param_recovery",
-              "real_panels", "rollout_history", "switching")
+#: The benchmarks built on ``benchmarks._doc.panel_benchmark`` and ``graph_templates``: their quick modes run in the
+#: test's own process (``--jobs 0``), sparing the worker processes' start-up.
+IN_PROCESS = ("allocation", "edge_calibration", "effects", "graph_offhome", "graph_templates", "mediated_effects",
+              "param_recovery", "real_panels", "rollout_history", "switching")
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
