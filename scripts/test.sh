@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # README command 2: run the test suite (creates or reuses .venv). Extra arguments go to pytest.
-# Two workers (pytest-xdist), one per core, each test file on one worker (the longest files first, see
-# tests/conftest.py) and one thread per worker; set
-# TEST_WORKERS=0 to run in this process (then with the 2-thread default of env.sh).
+# Three workers (pytest-xdist) of one thread each on the 2-core machines this runs on: a worker often waits (for the
+# command-line subprocesses, notebook kernels and process groups that tests start), and a third one fills that time
+# (the whole run: 618 s with two workers, 492 s with three, one run each on the same machine). Each test file runs on
+# one worker, the longest files first (tests/conftest.py). TEST_WORKERS=N sets the number; TEST_WORKERS=0 runs the
+# tests in this process (then with the 2-thread default of env.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
-WORKERS="${TEST_WORKERS:-2}"
+WORKERS="${TEST_WORKERS:-3}"
 PARALLEL=()
 if [ "$WORKERS" != "0" ]; then
   PARALLEL=(-n "$WORKERS" --dist loadfile --no-loadscope-reorder)  # files in tests/conftest.py's order
