@@ -32,23 +32,24 @@ def shared_data() -> Path:
     return DATASETS
 
 
-#: The longest test files (worker-seconds of `scripts/test.sh --durations=0` on a 2-core machine, longest first).
+#: The longest test files (worker-seconds of `scripts/test.sh --durations=0` with three workers on a 2-core machine,
+#: longest first).
 #: They run first: each test worker takes one file at a time, and one of them left alone at the end with a long
-#: file would keep the run going while the other waits (`scripts/test.sh` turns off pytest-xdist's own ordering,
+#: file would keep the run going while the others wait (`scripts/test.sh` turns off pytest-xdist's own ordering,
 #: which puts the files with the most tests first).
 LONGEST_FIRST = (
-    "tests/test_notebooks.py",
-    "tests/benchmarks/test_quick_modes_planning.py",
     "tests/benchmarks/test_quick_modes.py",
-    "tests/inference/test_btvc.py",
     "tests/inference/test_causalmmm_fit.py",
+    "tests/benchmarks/test_quick_modes_planning.py",
+    "tests/inference/test_btvc.py",
+    "tests/test_notebooks.py",
     "tests/test_cli_btvc.py",
     "tests/test_demo.py",
-    "tests/evaluation/test_compare.py",
-    "tests/test_cli_causalmmm.py",
-    "tests/test_report.py",
-    "tests/models/test_btvc.py",
     "tests/test_cli_safety.py",
+    "tests/test_report.py",
+    "tests/test_cli_causalmmm.py",
+    "tests/models/test_btvc.py",
+    "tests/test_cli_fuzz.py",
 )
 
 

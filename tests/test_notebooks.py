@@ -36,7 +36,11 @@ def execute(name: str, out_dir: Path) -> nbformat.NotebookNode:
     km = this_python_kernel()
     client = nbclient.NotebookClient(nb, km=km, timeout=TIMEOUT_S, kernel_name="python3",
                                      resources={"metadata": {"path": str(out_dir)}})
-    client.execute()
+    try:
+        client.execute()
+    finally:  # a client given its kernel manager leaves the kernel running (about 1 GB each) until pytest ends
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     return nb
 
 
@@ -62,7 +66,11 @@ def small_env(monkeypatch, tmp_path):
 def test_the_kernel_is_this_python(small_env):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import sys; print(sys.executable)")])
     km = this_python_kernel()
-    nbclient.NotebookClient(nb, km=km, timeout=60, kernel_name="python3").execute()
+    try:
+        nbclient.NotebookClient(nb, km=km, timeout=60, kernel_name="python3").execute()
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     assert Path(nb.cells[0].outputs[0]["text"].strip()) == Path(sys.executable)
 
 

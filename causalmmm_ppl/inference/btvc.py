@@ -30,6 +30,7 @@ from causalmmm_ppl.inference.btvc_design import BTVCDesign, BTVCScales, prepare_
 from causalmmm_ppl.inference.btvc_sampling import (
     chain_groups,
     chain_method_for,
+    draw_mapper,
     map_draws,
     merge_shops,
     run_nuts,
@@ -421,11 +422,14 @@ class BTVCFit:
         and the saturation's training average on the training days alone."""
         d, spec = self.design, self.spec
         data = d.data(grid.dates, media, grid.controls, np.zeros(media.shape[:2], bool))
+        mapped = self.__dict__.get("_contribution_map")
+        if mapped is None:  # compiled once per fit (and again per new grid shape), reused by every scenario
 
-        def one(q: dict[str, jax.Array]) -> jax.Array:
-            return self._draw_paths(knot_values(q, spec.level_anchor), data)["contribution"]
+            def one(q: dict[str, jax.Array], data: BTVCData) -> jax.Array:
+                return self._draw_paths(knot_values(q, spec.level_anchor), data)["contribution"]
 
-        out = np.asarray(map_draws(one, _flat(self.samples)))[:, :, d.n_train:]
+            mapped = self.__dict__["_contribution_map"] = draw_mapper(one, 1)
+        out = np.asarray(map_draws(None, _flat(self.samples), args=(data,), mapped=mapped))[:, :, d.n_train:]
         return out * self.scales.target[:, None, None]
 
     #: BTVC's level and coefficients are indexed by its training days: plans follow them (see ``MMMFit``)

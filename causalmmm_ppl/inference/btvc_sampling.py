@@ -15,7 +15,7 @@ import numpy as np
 from causalmmm_ppl.models.btvc import LATENT_SITES, BTVCData, btvc_model
 from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
 
-__all__ = ["chain_groups", "chain_method_for", "run_nuts", "run_svi", "merge_shops", "map_draws"]
+__all__ = ["chain_groups", "chain_method_for", "run_nuts", "run_svi", "merge_shops", "map_draws", "draw_mapper"]
 
 _DRAW_BATCH = 250
 
@@ -301,20 +301,29 @@ def merge_shops(parts: list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]
     return samples, stats
 
 
-def map_draws(fn: Any, params: dict[str, jax.Array], batch: int = _DRAW_BATCH) -> Any:
+def map_draws(fn: Any, params: dict[str, jax.Array], batch: int = _DRAW_BATCH, args: tuple = (),
+              mapped: Any = None) -> Any:
     """``jax.vmap(fn)`` over the leading (draw) axis of ``params`` in fixed-size chunks (one compiled program).
 
-    Chunks bound the memory of per-draw intermediates (e.g. adstock windows); the last chunk is padded.
+    Chunks bound the memory of per-draw intermediates (e.g. adstock windows); the last chunk is padded. ``args`` go
+    to every call unmapped: ``fn(draw, *args)``. ``mapped``: the compiled ``jax.jit(jax.vmap(fn, in_axes=(0,
+    None, ...)))`` to use instead of compiling one (:func:`draw_mapper`), so that calls on new ``args`` of the same
+    shapes reuse its program.
     """
     params = {k: np.asarray(v) for k, v in params.items()}  # host arrays: no eager ops on (sharded) devices
     n = next(iter(params.values())).shape[0]
     size = min(batch, n)
-    f = jax.jit(jax.vmap(fn))
+    f = mapped if mapped is not None else draw_mapper(fn, len(args))
     outs = []
     for start in range(0, n, size):
         chunk = {k: v[start:start + size] for k, v in params.items()}
         m = next(iter(chunk.values())).shape[0]
         if m < size:
             chunk = {k: np.concatenate([v, np.repeat(v[-1:], size - m, axis=0)]) for k, v in chunk.items()}
-        outs.append(jax.tree_util.tree_map(lambda a, m=m: np.asarray(a[:m]), f(chunk)))
+        outs.append(jax.tree_util.tree_map(lambda a, m=m: np.asarray(a[:m]), f(chunk, *args)))
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs, axis=0), *outs)
+
+
+def draw_mapper(fn: Any, n_args: int = 0) -> Any:
+    """``jax.jit(jax.vmap(fn))`` over a draw axis of its first argument, its other ``n_args`` arguments unmapped."""
+    return jax.jit(jax.vmap(fn, in_axes=(0,) + (None,) * n_args))
