@@ -56,7 +56,7 @@ def run_all(quick: bool, in_process: bool = False) -> list[dict]:
     if in_process:
         from benchmarks.causalmmm_recovery import FULL, QUICK, parse_spec, run_scenario
 
-        table = QUICK if quick else FULL
+        table = QUICK if quick else FULL  # through JSON, as from a subprocess: numpy scalars become floats
         return [{"scenario": s, "seed": seed, "variant": label,
                  **json.loads(json.dumps(run_scenario(s, table[s], seed, parse_spec(spec)), default=float))}
                 for s, seed, label, spec in jobs]

@@ -2,8 +2,7 @@
 # README command 2: run the test suite (creates or reuses .venv). Extra arguments go to pytest.
 # Three workers (pytest-xdist) of one thread each on the 2-core machines this runs on: a worker often waits (for the
 # command-line subprocesses, notebook kernels and process groups that tests start), and a third one fills part of
-# that time (CPU time over wall time: 1.70 cores with two workers, 1.74 and 1.78 with three, one run each on a machine
-# whose speed varies from run to run). Each test file runs on one worker, the longest files first
+# that time. Each test file runs on one worker, the longest files first
 # (tests/conftest.py). TEST_WORKERS=N sets the number; TEST_WORKERS=0 runs the tests in this process (then with the
 # 2-thread default of env.sh).
 set -euo pipefail

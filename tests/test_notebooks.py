@@ -30,18 +30,22 @@ def this_python_kernel() -> KernelManager:
     return km
 
 
-def execute(name: str, out_dir: Path) -> nbformat.NotebookNode:
-    """Run ``notebooks/<name>.ipynb`` in a fresh kernel of this Python; returns the executed notebook."""
-    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+def run_in_kernel(nb: nbformat.NotebookNode, timeout: int, **kwargs) -> nbformat.NotebookNode:
+    """Execute ``nb`` in a fresh kernel of this Python and shut the kernel down (a client given its kernel manager
+    leaves the kernel running, about 1 GB, until pytest ends); returns ``nb``."""
     km = this_python_kernel()
-    client = nbclient.NotebookClient(nb, km=km, timeout=TIMEOUT_S, kernel_name="python3",
-                                     resources={"metadata": {"path": str(out_dir)}})
     try:
-        client.execute()
-    finally:  # a client given its kernel manager leaves the kernel running (about 1 GB each) until pytest ends
+        nbclient.NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", **kwargs).execute()
+    finally:
         if km.has_kernel:
             km.shutdown_kernel(now=True)
     return nb
+
+
+def execute(name: str, out_dir: Path) -> nbformat.NotebookNode:
+    """Run ``notebooks/<name>.ipynb`` in a fresh kernel of this Python; returns the executed notebook."""
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    return run_in_kernel(nb, TIMEOUT_S, resources={"metadata": {"path": str(out_dir)}})
 
 
 def _text(nb: nbformat.NotebookNode) -> str:
@@ -65,12 +69,7 @@ def small_env(monkeypatch, tmp_path):
 
 def test_the_kernel_is_this_python(small_env):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import sys; print(sys.executable)")])
-    km = this_python_kernel()
-    try:
-        nbclient.NotebookClient(nb, km=km, timeout=60, kernel_name="python3").execute()
-    finally:
-        if km.has_kernel:
-            km.shutdown_kernel(now=True)
+    run_in_kernel(nb, 60)
     assert Path(nb.cells[0].outputs[0]["text"].strip()) == Path(sys.executable)
 
 

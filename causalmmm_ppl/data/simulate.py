@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -158,7 +159,6 @@ class SimulationResult:
     adjacency: np.ndarray
     params: dict = field(compare=False)
     recursion: Recursion | None = field(default=None, repr=False, compare=False)
-    _rebuilt: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def rerun(self, intervention: Intervention) -> np.ndarray:
         """The panel's values under ``intervention`` (same parameters, graph and noise).
@@ -167,14 +167,18 @@ class SimulationResult:
         -------
         (shop, time, node) original units
         """
-        recursion = self.recursion or self._rebuilt.get("recursion")
-        if recursion is None:
-            p, kinds = self.params, np.asarray(self.panel.node_kinds)
-            recursion = simulate(p["scenario"], n_shops=self.panel.n_shops, n_channels=int((kinds == "channel").sum()),
-                                 n_days=self.panel.n_time, seed=int(p["seed"]), graph=self.adjacency,
-                                 keep_recursion=True).recursion
-            self._rebuilt["recursion"] = recursion
-        return recursion.replay(intervention) * self.params["scale"][:, None, :]
+        return self._dynamics.replay(intervention) * self.params["scale"][:, None, :]
+
+    @cached_property
+    def _dynamics(self) -> Recursion:
+        """The recursion :meth:`rerun` replays: the one kept by ``simulate(..., keep_recursion=True)``, else rebuilt
+        once from the seed."""
+        if self.recursion is not None:
+            return self.recursion
+        p, kinds = self.params, np.asarray(self.panel.node_kinds)
+        return simulate(p["scenario"], n_shops=self.panel.n_shops, n_channels=int((kinds == "channel").sum()),
+                        n_days=self.panel.n_time, seed=int(p["seed"]), graph=self.adjacency,
+                        keep_recursion=True).recursion
 
     @property
     def spec(self) -> ColumnSpec:

@@ -429,7 +429,7 @@ class BTVCFit:
                 return self._draw_paths(knot_values(q, spec.level_anchor), data)["contribution"]
 
             mapped = self.__dict__["_contribution_map"] = draw_mapper(one, 1)
-        out = np.asarray(map_draws(None, _flat(self.samples), args=(data,), mapped=mapped))[:, :, d.n_train:]
+        out = np.asarray(map_draws(mapped, _flat(self.samples), args=(data,)))[:, :, d.n_train:]
         return out * self.scales.target[:, None, None]
 
     #: BTVC's level and coefficients are indexed by its training days: plans follow them (see ``MMMFit``)

@@ -301,19 +301,18 @@ def merge_shops(parts: list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]
     return samples, stats
 
 
-def map_draws(fn: Any, params: dict[str, jax.Array], batch: int = _DRAW_BATCH, args: tuple = (),
-              mapped: Any = None) -> Any:
-    """``jax.vmap(fn)`` over the leading (draw) axis of ``params`` in fixed-size chunks (one compiled program).
+def map_draws(fn: Any, params: dict[str, jax.Array], batch: int = _DRAW_BATCH, args: tuple = ()) -> Any:
+    """``fn`` over the leading (draw) axis of ``params`` in fixed-size chunks: one compiled program.
 
-    Chunks bound the memory of per-draw intermediates (e.g. adstock windows); the last chunk is padded. ``args`` go
-    to every call unmapped: ``fn(draw, *args)``. ``mapped``: the compiled ``jax.jit(jax.vmap(fn, in_axes=(0,
-    None, ...)))`` to use instead of compiling one (:func:`draw_mapper`), so that calls on new ``args`` of the same
-    shapes reuse its program.
+    ``fn(draw, *args)`` is vmapped over the draws and compiled here, or, made by :func:`draw_mapper`, is already:
+    a caller that keeps that compiled mapper reuses its program for new ``args`` of the same shapes. ``args`` go to
+    every call unmapped. Chunks bound the memory of per-draw intermediates (e.g. adstock windows); the last chunk is
+    padded.
     """
     params = {k: np.asarray(v) for k, v in params.items()}  # host arrays: no eager ops on (sharded) devices
     n = next(iter(params.values())).shape[0]
     size = min(batch, n)
-    f = mapped if mapped is not None else draw_mapper(fn, len(args))
+    f = fn if isinstance(fn, _DrawMapper) else draw_mapper(fn, len(args))
     outs = []
     for start in range(0, n, size):
         chunk = {k: v[start:start + size] for k, v in params.items()}
@@ -324,6 +323,17 @@ def map_draws(fn: Any, params: dict[str, jax.Array], batch: int = _DRAW_BATCH, a
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs, axis=0), *outs)
 
 
-def draw_mapper(fn: Any, n_args: int = 0) -> Any:
-    """``jax.jit(jax.vmap(fn))`` over a draw axis of its first argument, its other ``n_args`` arguments unmapped."""
-    return jax.jit(jax.vmap(fn, in_axes=(0,) + (None,) * n_args))
+class _DrawMapper:
+    """A compiled ``jax.vmap`` over the draw axis of a function's first argument (:func:`draw_mapper`)."""
+
+    def __init__(self, fn: Any, n_args: int) -> None:
+        self._mapped = jax.jit(jax.vmap(fn, in_axes=(0,) + (None,) * n_args))
+
+    def __call__(self, *a: Any) -> Any:
+        return self._mapped(*a)
+
+
+def draw_mapper(fn: Any, n_args: int = 0) -> _DrawMapper:
+    """``fn(draw, *args)`` compiled over a draw axis of its first argument, its other ``n_args`` arguments unmapped
+    (for :func:`map_draws`; keep it to reuse the program)."""
+    return _DrawMapper(fn, n_args)
