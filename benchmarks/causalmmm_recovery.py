@@ -216,7 +216,7 @@ def render(results: dict[str, dict], command: str) -> str:
         "- Across-shop AUROC: for each ordered pair whose truth differs across shops, the AUROC of its probability "
         "across shops (does the posterior move with the shop's own data?), averaged over such pairs.",
         "- Pooled: the reported edge probabilities, after the population layer (`edge_pooling`, default on) fitted "
-        "to the training shops' encoder logits after SVI, with K graph templates chosen by BIC; a held-out shop's "
+        "to the training shops' encoder logits after SVI, with K graph templates chosen by the approximate marginal likelihood (Cheeseman–Stutz); a held-out shop's "
         "come from its own encoder pass through the same layer. \"Encoder before pooling\": the same fit's encoder "
         "probabilities without that layer.",
         "",

@@ -9,7 +9,8 @@ size (sim2: 20 shops × 338 days) is simulated and scored by:
   with **Normal score distributions** (``edge_score_df=0``, at the default error rates; see
   :mod:`causalmmm_ppl.inference.edge_population`), and the encoder's own (**before pooling**); and the ablation
   **guide without screen** (``screen_weight=0``: the encoder still reads the shop's evidence as features, but SVI
-  does not start from the screen);
+  does not start from the screen); the same fit's layer with its number of templates chosen **by BIC** instead of
+  the approximate marginal likelihood;
 - **screen only**: the guide as it starts SVI (the shop's Granger screen through the untrained encoder, no pooling);
 - **linear Granger** (ridge regression on 1 and on 7 lags of every node);
 - **population frequency**: for each shop, how often each pair is an edge in the *other* shops' true graphs, an
@@ -45,11 +46,13 @@ SCENARIOS = ("sim3", "sources", "sim1", "sim2")
 SIZES = {"sim2": dict(n_shops=20, n_days=338)}
 SEEDS = (0, 1, 2)
 QUICK = dict(n_shops=12, n_days=40, steps=15)
-METHODS = ("causalmmm", "no_rates", "normal_scores", "encoder", "no_screen", "screen", "granger1", "granger7", "population")
+METHODS = ("causalmmm", "bic", "no_rates", "normal_scores", "encoder", "no_screen", "screen", "granger1", "granger7",
+           "population")
 #: the methods whose scores are probabilities (probability columns and proper scoring rules)
-PROBABILITIES = ("causalmmm", "no_rates", "normal_scores", "encoder", "no_screen", "screen")
+PROBABILITIES = ("causalmmm", "bic", "no_rates", "normal_scores", "encoder", "no_screen", "screen")
 LABELS = {
     "causalmmm": "CausalMMM (default, as reported)",
+    "bic": "CausalMMM, layer's template count by BIC",
     "no_rates": "CausalMMM, layer without error rates (μ = ε = 0)",
     "normal_scores": "CausalMMM, layer with Normal score distributions (edge_score_df 0)",
     "encoder": "CausalMMM encoder before pooling",
@@ -92,6 +95,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     no_screen = fit_causalmmm(panel, dataclasses.replace(spec, screen_weight=0.0), seed=seed, progress=False)
     scores = {
         "causalmmm": fit.edge_probability_array(),
+        "bic": probabilities_at_rates(fit, fit.spec.edge_miss_rate, fit.spec.edge_false_rate, criterion="bic"),
         "no_rates": probabilities_at_rates(fit, 0.0, 0.0),
         "normal_scores": probabilities_at_rates(fit, fit.spec.edge_miss_rate, fit.spec.edge_false_rate, df=0.0),
         "encoder": fit.edge_probability_array(pooled=False),
@@ -125,29 +129,32 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     return out
 
 
-def layer_at(fit, df: float | None = None):
+def layer_at(fit, df: float | None = None, criterion: str = "evidence"):
     """The fit's population layer, refitted by EM with score distributions of ``df`` degrees of freedom (0: Normals)
-    where ``df`` is given and differs from the fit's; None where the fit has no layer or the refitted one would not be
-    used (:attr:`~causalmmm_ppl.inference.edge_population.EdgePopulation.separable`)."""
+    where ``df`` is given and differs from the fit's, or with its number of templates chosen by another
+    ``criterion``; None where the fit has no layer or the refitted one would not be used
+    (:attr:`~causalmmm_ppl.inference.edge_population.EdgePopulation.separable`)."""
     from causalmmm_ppl.inference.causalmmm_fit import fit_population_layer
 
     population = fit.guide.population
-    if population is None or df is None or df == fit.spec.edge_score_df:
+    same_df = df is None or df == fit.spec.edge_score_df
+    if population is None or (same_df and criterion == "evidence"):
         return population
-    spec = dataclasses.replace(fit.spec, edge_score_df=df)
-    layer = fit_population_layer(fit.model, fit.guide, fit._train_data(), spec, fit.seed)
+    spec = fit.spec if df is None else dataclasses.replace(fit.spec, edge_score_df=df)
+    layer = fit_population_layer(fit.model, fit.guide, fit._train_data(), spec, fit.seed, criterion=criterion)
     return layer if layer.separable else None
 
 
-def probabilities_at_rates(fit, miss_rate: float, false_rate: float, df: float | None = None) -> np.ndarray:
+def probabilities_at_rates(fit, miss_rate: float, false_rate: float, df: float | None = None,
+                           criterion: str = "evidence") -> np.ndarray:
     """The fit's edge probabilities with its population layer read at error rates (μ, ε) (0, 0: the score
-    distributions alone), refitted with ``df`` (:func:`layer_at`); the encoder's own where no layer is attached.
-    (shop, cause, effect)"""
+    distributions alone), refitted with ``df`` or ``criterion`` (:func:`layer_at`); the encoder's own where no layer
+    is attached. (shop, cause, effect)"""
     population = fit.guide.population
     if population is None:
         return fit.edge_probability_array()
     pooled = fit.guide._pooled
-    layer = layer_at(fit, df)
+    layer = layer_at(fit, df, criterion)
     if layer is None:
         return fit.edge_probability_array(pooled=False)
     fit.guide.attach_population(dataclasses.replace(layer, miss_rate=miss_rate, false_rate=false_rate), pooled)

@@ -696,9 +696,10 @@ def pool_edges(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec
 
 
 def fit_population_layer(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec, seed: int,
-                         progress: bool = False) -> EdgePopulation:
+                         progress: bool = False, criterion: str = "evidence") -> EdgePopulation:
     """The population layer of ``spec`` (its templates, score tails and error rates) fitted to the encoder's logits
-    of the pooled candidates of ``data``'s shops (:func:`pooled_candidates`), whether or not it would be used."""
+    of the pooled candidates of ``data``'s shops (:func:`pooled_candidates`), whether or not it would be used;
+    ``criterion`` chooses its number of templates (:func:`~causalmmm_ppl.inference.edge_population.fit_edge_population`)."""
     pooled = pooled_candidates(model, spec)
     with torch.no_grad():  # the encoder pass streams shops in chunks
         logits = torch.cat([
@@ -708,7 +709,7 @@ def fit_population_layer(model: CausalMMM, guide: AmortizedGuide, data: Training
     groups = null_groups(model.edge_index[pooled].numpy())
     return fit_edge_population(logits.double().numpy(), groups, spec.prior_prob, spec.edge_pooling, seed=seed,
                                progress=progress, miss_rate=spec.edge_miss_rate, false_rate=spec.edge_false_rate,
-                               df=spec.edge_score_df)
+                               df=spec.edge_score_df, criterion=criterion)
 
 
 def edge_table(prob: np.ndarray, shops: tuple[str, ...], nodes: tuple[str, ...]) -> pd.DataFrame:

@@ -17,8 +17,15 @@ node j has its own; the logits of present edges spread widely and share one dist
 two present edges, too few to fit an "on" distribution of its own without it settling on a cluster of absent
 ones). π, ρ and the score distributions
 are fitted by EM (maximum likelihood, with a Beta prior of two pseudo-shops centred on the model's prior edge
-probability for each ρ; the Student-t locations and scales through their scale-mixture weights, ECM), K = 1, 2, ...
-by BIC. The tails (ν = ``spec.edge_score_df``, default :data:`SCORE_DF`; 0: Normals) matter most where the
+probability for each ρ; the Student-t locations and scales through their scale-mixture weights, ECM). K = 1, 2, ... is
+chosen by the Cheeseman–Stutz approximation of the marginal likelihood (Cheeseman & Stutz 1996; Chickering &
+Heckerman 1997, "Efficient approximations for the marginal likelihood of Bayesian networks with hidden variables"):
+the fit's log-likelihood less, for π and every template probability ρ_ke, the gap between the complete-data
+likelihood at the fitted value and its Dirichlet / Beta marginal, both at the fit's expected counts
+(:func:`occam_factors`). Unlike BIC, which charges every ρ_ke ½ log(shops), a template pays little for an edge
+whose probability the Beta prior already expects (an edge off in all of its shops costs about a · log(shops), with
+a = 0.2 pseudo-shops of the prior's "on" side), and most for the edges that set it apart. A K whose smallest
+template holds fewer than ``SHOPS_PER_TEMPLATE`` shops (expected counts) is not chosen. The tails (ν = ``spec.edge_score_df``, default :data:`SCORE_DF`; 0: Normals) matter most where the
 encoder's logits of absent edges cluster tightly: under a Normal null a logit a few null widths above it is
 certain evidence of an edge, yet the encoder puts a few absent edges there; heavy tails leave such a logit
 ambiguous, while a present edge's typical logit stays strong evidence. With K = 1 this is a learned per-edge prior probability; with
@@ -54,7 +61,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, gammaln, logsumexp
+from scipy.special import betaln, expit, gammaln, logsumexp
 from scipy.special import logit as logit_fn
 
 from causalmmm_ppl._progress import progress as progress_bar
@@ -62,7 +69,8 @@ from causalmmm_ppl.models.spec import EDGE_FALSE_RATE, EDGE_MISS_RATE, EDGE_SCOR
 
 PSEUDO_SHOPS = 2.0  # strength of the Beta prior of each template edge probability, in shops
 MIN_SCALE = 1e-2  # floor of the score distributions' standard deviations (logits)
-SHOPS_PER_TEMPLATE = 10  # the largest K tried is at most n_shops / SHOPS_PER_TEMPLATE (and at least 1)
+SHOPS_PER_TEMPLATE = 10  # the largest K tried is at most n_shops / SHOPS_PER_TEMPLATE (and at least 1); every
+# template of a chosen K > 1 holds at least this many shops
 MIN_SEPARATION = 3.0  # present edges must move the encoder's logit this many null sds (median over effect nodes)
 MAX_FIT_SHOPS = 2000  # the layer is fitted on a random sample of this many shops when there are more
 MISS_RATE = EDGE_MISS_RATE  # μ: share of present edges the encoder scores like absent ones (``spec.edge_miss_rate``)
@@ -81,7 +89,9 @@ class EdgePopulation:
     loc_on, scale_on : the encoder logit's Normal given the edge is there (scalars)
     loc_off, scale_off : (group,) the encoder logit's Normal given the edge is absent, per null group
     group : (edge,) int, the null group of each pooled edge (its effect node, :func:`null_groups`)
-    bic : (K tried,) BIC of each number of templates tried (1, 2, ...), the chosen one the smallest
+    evidence : (K tried,) approximate log marginal likelihood of each number of templates tried (1, 2, ...;
+        Cheeseman–Stutz, :func:`occam_factors`; ``-inf`` where a template holds fewer than ``SHOPS_PER_TEMPLATE``
+        shops), the chosen one the largest
     miss_rate, false_rate : μ and ε of the contaminated measurement model through which the posterior reads a score
         (0 and 0: the two Normals alone)
     df : degrees of freedom of the two score distributions, Student-t with the locations and scales above; ``inf``:
@@ -95,7 +105,7 @@ class EdgePopulation:
     loc_off: np.ndarray
     scale_off: np.ndarray
     group: np.ndarray
-    bic: np.ndarray
+    evidence: np.ndarray
     miss_rate: float = MISS_RATE
     false_rate: float = FALSE_RATE
     df: float = np.inf
@@ -142,8 +152,10 @@ class EdgePopulation:
     @classmethod
     def from_dict(cls, d: dict) -> "EdgePopulation":
         """The layer saved by :meth:`to_dict`; one saved without error rates reads scores through the Normals alone,
-        one saved without ``df`` has Normal score distributions."""
+        one saved without ``df`` has Normal score distributions, one saved with ``bic`` has its evidence −BIC / 2."""
         out = {k: np.asarray(v, dtype=np.int64 if k == "group" else np.float64) for k, v in d.items()}
+        if "bic" in out:  # a layer saved with BIC scores: −BIC / 2 approximates the same log evidence
+            out["evidence"] = -0.5 * out.pop("bic")
         out.setdefault("miss_rate", np.float64(0.0))
         out.setdefault("false_rate", np.float64(0.0))
         out["df"] = np.float64(np.inf) if float(out.get("df", 0.0)) == 0 else out["df"]
@@ -174,9 +186,10 @@ def null_groups(edge_index: np.ndarray) -> np.ndarray:
 def fit_edge_population(
     logits: np.ndarray, group: np.ndarray, prior_prob: float, max_templates: int, seed: int = 0,
     restarts: int = 4, iters: int = 300, tol: float = 1e-6, progress: bool = False, max_shops: int = MAX_FIT_SHOPS,
-    miss_rate: float = MISS_RATE, false_rate: float = FALSE_RATE, df: float = SCORE_DF,
+    miss_rate: float = MISS_RATE, false_rate: float = FALSE_RATE, df: float = SCORE_DF, criterion: str = "evidence",
 ) -> EdgePopulation:
-    """Fit the population layer to the training shops' encoder logits, choosing the number of templates by BIC.
+    """Fit the population layer to the training shops' encoder logits, choosing the number of templates by the
+    approximate marginal likelihood (module docstring).
 
     Parameters
     ----------
@@ -191,23 +204,26 @@ def fit_edge_population(
         then applies to every shop as to a new one
     miss_rate, false_rate : the error rates μ and ε its posterior reads scores through (EM fits the clean Normals)
     df : degrees of freedom of the score distributions (Student-t, fitted by ECM); 0 or ``inf``: Normals
+    criterion : ``"evidence"`` (the module docstring's approximate marginal likelihood) or ``"bic"`` (−BIC / 2,
+        charging every template probability ½ log(shops), with no smallest template size; an ablation)
 
     Returns
     -------
-    :class:`EdgePopulation` with the smallest BIC
+    :class:`EdgePopulation` with the largest evidence
     """
+    if criterion not in ("evidence", "bic"):
+        raise ValueError(f"criterion must be 'evidence' or 'bic', got {criterion!r}")
     logits = np.asarray(logits, dtype=np.float64)
     group = np.asarray(group, dtype=np.int64)
     df = np.inf if df == 0 else float(df)
-    n_shops, n_edges = logits.shape
+    n_shops = logits.shape[0]
     top = max(1, min(int(max_templates), n_shops // SHOPS_PER_TEMPLATE))
     rng = np.random.default_rng(seed)
     if n_shops > max_shops:
         logits = logits[np.sort(rng.choice(n_shops, size=max_shops, replace=False))]
         n_shops = max_shops
     best: EdgePopulation | None = None
-    bics = []
-    n_groups = int(group.max()) + 1 if group.size else 0
+    evidence = []
     bar = progress_bar(total=1 + (top - 1) * restarts, disable=not progress, desc="edge pooling", unit="EM", leave=False)
     for k in range(1, top + 1):
         fits = []
@@ -215,14 +231,54 @@ def fit_edge_population(
             fits.append(_em(logits, group, k, prior_prob, rng, iters, tol, df))
             bar.update()
         pop, loglik = max(fits, key=lambda f: f[1])
-        n_params = k * n_edges + (k - 1) + 2 * n_groups + 2
-        bics.append(-2.0 * loglik + n_params * np.log(n_shops))
-        if best is None or bics[-1] < min(bics[:-1]):
+        # the score distributions' parameters are shared by every K and cancel
+        if criterion == "bic":
+            evidence.append(loglik - 0.5 * (k * logits.shape[1] + k - 1) * np.log(n_shops))
+        else:
+            occam_rho, occam_pi, smallest = occam_factors(pop, logits, prior_prob)
+            small = k > 1 and smallest < SHOPS_PER_TEMPLATE
+            evidence.append(-np.inf if small else loglik - occam_rho - occam_pi)
+        if best is None or evidence[-1] > max(evidence[:-1]):
             best = pop
     bar.close()
-    best.bic = np.asarray(bics)
+    best.evidence = np.asarray(evidence)
     best.miss_rate, best.false_rate = float(miss_rate), float(false_rate)
     return best
+
+
+def occam_factors(pop: EdgePopulation, logits: np.ndarray, prior_prob: float) -> tuple[float, float, float]:
+    """Cheeseman–Stutz Occam factors of a fitted layer: how much the complete-data log-likelihood at the fitted
+    template probabilities and weights exceeds its marginal under their priors, at the fit's expected counts.
+
+    With r_nk = P(k_n = k | ℓ_n·) and q_nke = P(z_ne = 1 | ℓ_n·, k), the expected counts are n_k = Σ_n r_nk shops in
+    template k and on_ke = Σ_n r_nk q_nke (off_ke = n_k − on_ke) of them with edge e. For each ρ_ke the factor is
+
+        on log ρ_ke + off log(1 − ρ_ke) − log B(a + on, b + off) + log B(a, b)    (a, b: the EM's Beta prior)
+
+    and for π the same with a uniform Dirichlet prior. log evidence ≈ log-likelihood − the two factors.
+
+    Parameters
+    ----------
+    pop : the fitted layer (its score distributions read without error rates, as EM fits them)
+    logits : (shop, edge) the encoder logits it was fitted to
+    prior_prob : the model's prior edge probability (centre of the Beta prior)
+
+    Returns
+    -------
+    (factor of the template probabilities, factor of the weights, smallest expected template size in shops)
+    """
+    lr = _log_ratio(logits, pop.loc_on, pop.scale_on, pop.loc_off, pop.scale_off, pop.group, pop.df)
+    r, _ = _membership(lr, pop.weights, pop.rho)
+    q_k, _ = _edge_posterior(lr, r, pop.rho)
+    n_k = r.sum(0)  # (template,)
+    on = np.einsum("sk,ske->ke", r, q_k)
+    off = n_k[:, None] - on
+    a, b = PSEUDO_SHOPS * prior_prob, PSEUDO_SHOPS * (1 - prior_prob)
+    occam_rho = (on * np.log(pop.rho) + off * np.log1p(-pop.rho)).sum() - (betaln(a + on, b + off) - betaln(a, b)).sum()
+    k, n = n_k.size, n_k.sum()
+    plug_pi = float((n_k * np.log(np.maximum(n_k / n, 1e-300))).sum())
+    marg_pi = gammaln(k) - gammaln(n + k) + gammaln(n_k + 1.0).sum()
+    return float(occam_rho), float(plug_pi - marg_pi), float(n_k.min())
 
 
 # ------------------------------------------------------------------------------------------------- internals

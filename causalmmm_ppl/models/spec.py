@@ -55,9 +55,10 @@ class CausalMMMSpec:
 
     edge_pooling : after SVI, pool the shops' edge evidence through a population layer with up to this many graph
         templates (:mod:`causalmmm_ppl.inference.edge_population`): an empirical-Bayes two-groups model of the
-        guide's edge logits whose prior on which edges are on is a mixture of K templates, K chosen by BIC (at most
-        one per ``SHOPS_PER_TEMPLATE`` = 10 shops). Reported edge probabilities, posterior edge draws and forecasts
-        use the pooled posterior; a new shop's comes from its own encoder pass, as before. Needs at least 10
+        guide's edge logits whose prior on which edges are on is a mixture of K templates, K chosen by an
+        approximate marginal likelihood (at most one per ``SHOPS_PER_TEMPLATE`` = 10 shops, each template holding
+        at least 10). Reported edge probabilities, posterior edge draws and forecasts use the pooled posterior; a
+        new shop's comes from its own encoder pass, as before. Needs at least 10
         training shops, and present edges that move the encoder's logits at least 3 null standard deviations
         (otherwise the guide's probabilities are reported: where the logits barely move from the prior, a pooled fit
         would turn their noise into confident edges). Default 5: on short series the guide leaves many true edges

@@ -48,7 +48,7 @@ def test_finds_shared_templates_and_beats_the_raw_scores(edges):
     truth = templates[member]
     logits = scores(rng, truth, group, null_loc)
     pop = fit_edge_population(logits, group, prior_prob=0.1, max_templates=5, seed=0)
-    assert pop.n_templates == 3, pop.bic
+    assert pop.n_templates == 3, pop.evidence
     pooled = pop.posterior(logits)
     raw, ours = per_shop_auroc(logits, truth), per_shop_auroc(pooled, truth)
     assert ours > raw + 0.05, (raw, ours)
@@ -65,14 +65,56 @@ def test_finds_shared_templates_and_beats_the_raw_scores(edges):
 
 
 def test_independent_graphs_get_one_template(edges):
-    """Shops that share no structure: BIC keeps one template (a learned per-edge probability)."""
+    """Shops that share no structure: the evidence keeps one template (a learned per-edge probability)."""
     group, null_loc = edges
     rng = np.random.default_rng(1)
     edge_prob = rng.uniform(0.05, 0.5, group.size)
     truth = (rng.random((200, group.size)) < edge_prob).astype(int)
     pop = fit_edge_population(scores(rng, truth, group, null_loc), group, 0.1, max_templates=4, seed=0)
-    assert pop.n_templates == 1, pop.bic
+    assert pop.n_templates == 1, pop.evidence
     assert np.corrcoef(pop.rho[0], edge_prob)[0, 1] > 0.9
+
+
+def test_templates_that_differ_in_two_edges_are_told_apart(edges):
+    """Three templates share a graph but for two edges each (of 40 candidates): the marginal likelihood charges a
+    template for the edges that set it apart, not ½ log(shops) for every edge as BIC does."""
+    group, null_loc = edges
+    found, by_bic = [], []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        templates = np.repeat((rng.random((1, group.size)) < 0.2).astype(int), 3, 0)
+        flip = rng.choice(group.size, 6, replace=False).reshape(3, 2)
+        for k in range(3):
+            templates[k, flip[k]] ^= 1
+        logits = scores(rng, templates[rng.integers(0, 3, 240)], group, null_loc)
+        found.append(fit_edge_population(logits, group, 0.1, max_templates=5, seed=0).n_templates)
+        by_bic.append(fit_edge_population(logits, group, 0.1, max_templates=5, seed=0, criterion="bic").n_templates)
+    assert found.count(3) >= 4, found
+    assert by_bic.count(3) <= 1, by_bic
+
+
+def test_a_template_needs_enough_shops(edges):
+    """A handful of shops with a graph of their own does not get a template (fewer than ``SHOPS_PER_TEMPLATE``);
+    thirty such shops do."""
+    group, null_loc = edges
+    rng = np.random.default_rng(6)
+    common, rare = (rng.random((2, group.size)) < 0.25).astype(int)
+    for n_rare, k in ((SHOPS_PER_TEMPLATE // 2, 1), (30, 2)):
+        truth = np.concatenate([np.repeat(common[None], 200, 0), np.repeat(rare[None], n_rare, 0)])
+        pop = fit_edge_population(scores(rng, truth, group, null_loc), group, 0.1, max_templates=4, seed=0)
+        assert pop.n_templates == k, (n_rare, pop.evidence)
+
+
+def test_a_layer_saved_with_bic_scores_loads(edges):
+    """Runs saved before the evidence field hold ``bic``; −BIC / 2 is read as their log evidence."""
+    group, null_loc = edges
+    rng = np.random.default_rng(7)
+    logits = scores(rng, (rng.random((40, group.size)) < 0.3).astype(int), group, null_loc)
+    pop = fit_edge_population(logits, group, 0.1, 3)
+    old = {k: v for k, v in pop.to_dict().items() if k != "evidence"} | {"bic": [20.0, 30.0]}
+    back = EdgePopulation.from_dict(old)
+    np.testing.assert_array_equal(back.evidence, [-10.0, -15.0])
+    np.testing.assert_array_equal(back.posterior(logits), pop.posterior(logits))
 
 
 def test_few_shops_allow_few_templates(edges):
@@ -80,7 +122,7 @@ def test_few_shops_allow_few_templates(edges):
     rng = np.random.default_rng(2)
     truth = (rng.random((2 * SHOPS_PER_TEMPLATE - 1, group.size)) < 0.3).astype(int)
     pop = fit_edge_population(scores(rng, truth, group, null_loc), group, 0.1, max_templates=5)
-    assert pop.bic.shape == (1,) and pop.n_templates == 1
+    assert pop.evidence.shape == (1,) and pop.n_templates == 1
 
 
 def test_same_seed_same_fit_and_exact_round_trip(edges):
@@ -104,7 +146,7 @@ def test_same_seed_same_fit_and_exact_round_trip(edges):
 def test_a_larger_logit_is_never_weaker_evidence(m1, s1, m0, s0, rho, rates):
     pop = EdgePopulation(
         weights=np.ones(1), rho=np.full((1, 1), rho), loc_on=m1, scale_on=s1, loc_off=np.array([m0]),
-        scale_off=np.array([s0]), group=np.zeros(1, dtype=np.int64), bic=np.zeros(1), miss_rate=rates[0],
+        scale_off=np.array([s0]), group=np.zeros(1, dtype=np.int64), evidence=np.zeros(1), miss_rate=rates[0],
         false_rate=rates[1],
     )
     grid = np.linspace(-10, 10, 401)[:, None]
@@ -189,7 +231,7 @@ def test_many_shops_are_fitted_on_a_sample(edges):
     truth = templates[rng.integers(0, 3, 400)]
     logits = scores(rng, truth, group, null_loc)
     pop = fit_edge_population(logits, group, 0.1, max_templates=5, max_shops=150)
-    assert pop.n_templates == 3, pop.bic
+    assert pop.n_templates == 3, pop.evidence
     assert per_shop_auroc(pop.posterior(logits), truth) > 0.97
     full = fit_edge_population(logits, group, 0.1, max_templates=5)
     assert np.abs(pop.posterior(logits) - full.posterior(logits)).mean() < 0.02  # agrees with the fit on all shops
