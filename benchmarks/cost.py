@@ -44,7 +44,8 @@ def measure(n_shops: int, n_days: int, steps: int, seed: int = 0) -> dict:
     from causalmmm_ppl.data.scaling import PanelScaler
     from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.inference.causalmmm_data import prepare_data
-    from causalmmm_ppl.inference.causalmmm_fit import build_model, pool_edges
+    from causalmmm_ppl.inference.causalmmm_pooling import pool_edges
+    from causalmmm_ppl.inference.causalmmm_setup import build_model
     from causalmmm_ppl.inference.svi import train
     from causalmmm_ppl.models.spec import CausalMMMSpec
 

@@ -54,7 +54,8 @@ def run(sizes: dict, seed: int, overrides: dict | None = None) -> dict:
     import torch
 
     from causalmmm_ppl.data.simulate import simulate
-    from causalmmm_ppl.inference.causalmmm_fit import build_model, fit_causalmmm
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.inference.causalmmm_setup import build_model
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
     kw = {k: sizes[k] for k in ("n_days", "n_channels") if sizes.get(k)}

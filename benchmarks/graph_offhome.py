@@ -134,7 +134,7 @@ def layer_at(fit, df: float | None = None, criterion: str = "evidence"):
     where ``df`` is given and differs from the fit's, or with its number of templates chosen by another
     ``criterion``; None where the fit has no layer or the refitted one would not be used
     (:attr:`~causalmmm_ppl.inference.edge_population.EdgePopulation.separable`)."""
-    from causalmmm_ppl.inference.causalmmm_fit import fit_population_layer
+    from causalmmm_ppl.inference.causalmmm_pooling import fit_population_layer
 
     population = fit.guide.population
     same_df = df is None or df == fit.spec.edge_score_df

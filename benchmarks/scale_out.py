@@ -75,7 +75,7 @@ def worker(path: Path, out: Path, batch: int, steps: int) -> None:
     import torch
 
     from causalmmm_ppl.inference import distributed
-    from causalmmm_ppl.inference.causalmmm_fit import training_setup
+    from causalmmm_ppl.inference.causalmmm_setup import training_setup
     from causalmmm_ppl.inference.distributed import Shard
     from causalmmm_ppl.inference.svi import train
     from causalmmm_ppl.models.spec import CausalMMMSpec

@@ -8,13 +8,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import json
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -23,21 +18,20 @@ import torch
 from pyro import poutine
 
 from causalmmm_ppl._progress import progress as progress_bar
-from causalmmm_ppl._tensor_store import load_tree, save_tree
-from causalmmm_ppl.data.calendar import calendar_features
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.data.scaling import PanelScaler
 from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.inference import distributed
 from causalmmm_ppl.inference.causalmmm_data import (
     Schema,
-    control_standardisation,
     link_values,
     model_calendar,
     prepare_data,
     unlink_values,
 )
-from causalmmm_ppl.inference.edge_population import SHOPS_PER_TEMPLATE, EdgePopulation, fit_edge_population, null_groups
+from causalmmm_ppl.inference.causalmmm_pooling import pool_edges
+from causalmmm_ppl.inference.causalmmm_setup import training_setup
+from causalmmm_ppl.inference.causalmmm_store import read_run, write_run
 from causalmmm_ppl.inference.effects import (
     CURVE_MULTIPLIERS,
     EFFECT_KINDS,
@@ -53,12 +47,9 @@ from causalmmm_ppl.inference.svi import TrainingData, TrainingLog, train
 from causalmmm_ppl.models.causalmmm import CausalMMM
 from causalmmm_ppl.models.components import constrain_response
 from causalmmm_ppl.models.likelihood import Prediction
-from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix, expert_edge_mask
+from causalmmm_ppl.models.spec import CausalMMMSpec
 
-ENCODER_CHUNK = 1024
 IDATA_DRAWS = 100
-WEIGHTS_NAME = "weights.safetensors"
-LEGACY_WEIGHTS_NAME = "weights.pt"  # earlier versions; read only through torch's tensors-only loader
 POSTERIOR_CHUNK_ELEMENTS = 5e7
 #: Numbers a rollout step holds per draw, shop and node besides its paths (recent days, inputs, state)
 ROLLOUT_STATE = 96
@@ -88,7 +79,7 @@ class CausalMMMFit:
         scaler: PanelScaler,
         context_loc: np.ndarray,
         context_scale: np.ndarray,
-        train_panel: Panel | Callable[[], Panel],
+        train_panel: Panel | Callable[..., Panel],
         log: TrainingLog,
         seed: int = 0,
         control_loc: np.ndarray | None = None,
@@ -510,34 +501,14 @@ class CausalMMMFit:
 
     # ------------------------------------------------------------------------------------------ saving
     def save(self, directory: str | os.PathLike) -> None:
-        """Write everything needed to reload and predict: weights, settings, schema, scalers, training panel."""
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        save_tree({"model": self.model.state_dict(), "guide": self.guide.state_dict()}, d / WEIGHTS_NAME)
-        meta = {
-            "spec": self.spec.to_dict(),
-            "schema": self.schema.to_dict(),
-            "scaler": self.scaler.to_dict(),
-            "context_loc": self.context_loc.tolist(),
-            "context_scale": self.context_scale.tolist(),
-            "control_loc": self.control_loc.tolist(),
-            "control_scale": self.control_scale.tolist(),
-            "seed": self.seed,
-            "loss": self.log.loss,
-            "seconds": self.log.seconds,
-            "edge_population": self.guide.population.to_dict() if self.guide.population is not None else None,
-            "period_index": self.train_panel.period_index,
-        }
-        (d / "fit.json").write_text(json.dumps(meta))
-        # with its grid's dates (nominal ones for numbered periods), so that it reads back without --freq
-        dated = dataclasses.replace(self.train_panel, period_index=False)
-        dated.to_frame().to_parquet(d / "train_panel.parquet", index=False)
+        """Write everything needed to reload and predict (:func:`~causalmmm_ppl.inference.causalmmm_store.write_run`:
+        weights, settings, schema, scalers, training panel)."""
+        write_run(self, directory)
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "CausalMMMFit":
-        """Reload a fit written by :meth:`save`. Nothing in ``directory`` is executed: weights are safetensors (or,
-        for runs of earlier versions, a ``weights.pt`` read by torch's tensors-only loader), the rest JSON and
-        Parquet.
+        """Reload a fit written by :meth:`save` (:func:`~causalmmm_ppl.inference.causalmmm_store.read_run`). Nothing
+        in ``directory`` is executed.
 
         Raises
         ------
@@ -545,52 +516,7 @@ class CausalMMMFit:
             ``directory`` is not a CausalMMM model directory, or a file in it is damaged or of another version
             (the message names the file and says to fit the run again).
         """
-        from causalmmm_ppl.data.load import load_panel
-
-        d = Path(directory)
-        if not (d / "fit.json").exists():
-            raise InputError(f"{d}: not a CausalMMM run (no fit.json); fit one with `causalmmm fit`")
-        with _run_file(d / "fit.json"):
-            meta = json.loads((d / "fit.json").read_text())
-            # settings added after a run was saved did not exist when it was fitted: it ran as they are off
-            spec = CausalMMMSpec.from_dict({"graph_templates": 0, "learn_df": False, "edge_pooling": 0,
-                                            "switching": False, "edge_score_df": 0.0, **meta["spec"]})
-            schema = Schema.from_dict(meta["schema"])
-            scaler = PanelScaler.from_dict(meta["scaler"])
-            context_loc, context_scale = np.asarray(meta["context_loc"]), np.asarray(meta["context_scale"])
-            control_loc = np.asarray(meta.get("control_loc", []), dtype=float)
-            control_scale = np.asarray(meta.get("control_scale", []), dtype=float)
-            log = TrainingLog(loss=list(meta["loss"]), seconds=float(meta["seconds"]), steps_done=len(meta["loss"]))
-            seed = int(meta["seed"])
-            population = EdgePopulation.from_dict(meta["edge_population"]) if meta.get("edge_population") else None
-        nodes = schema.nodes
-        mediators = tuple(n for n, k in zip(nodes, schema.node_kinds) if k == "mediator")
-        cols = ColumnSpec(target=nodes[-1], channels=nodes[:-1], mediators=mediators, context=schema.context_names,
-                          controls=schema.control_names)
-        train_file, numbered = d / "train_panel.parquet", bool(meta.get("period_index", False))
-
-        def read_train_panel(first_shop_only: bool = False) -> Panel:
-            import pyarrow.parquet as pq
-
-            only = [("shop", "==", scaler.shops[0])] if first_shop_only else None
-            with _run_file(train_file):
-                panel = load_panel(pq.read_table(train_file, filters=only).to_pandas(), cols)
-            return dataclasses.replace(panel, period_index=numbered)
-
-        # the networks' shapes come from the schema and one shop; the whole panel is read when first needed
-        model, guide = build_model(read_train_panel(first_shop_only=True), spec)
-        state = _read_weights(d)
-        try:
-            model.load_state_dict(state["model"])
-            guide.load_state_dict(state["guide"])
-        except (KeyError, TypeError, RuntimeError) as exc:  # saved by a version whose networks had other shapes
-            first = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else type(exc).__name__
-            raise InputError(f"{d}: the saved weights do not fit this version's model ({first}); fit the run again"
-                             ) from None
-        if population is not None:
-            guide.attach_population(population, pooled_candidates(model, spec))
-        return cls(model, guide, spec, schema, scaler, context_loc, context_scale, read_train_panel, log, seed,
-                   control_loc, control_scale)
+        return cls(*read_run(directory))
 
     # ------------------------------------------------------------------------------------------ internals
     def _plan_inputs(self, history: Panel, plan: Panel) -> tuple[PanelScaler, TrainingData, torch.Tensor, torch.Tensor]:
@@ -626,90 +552,10 @@ class CausalMMMFit:
 
 
 # --------------------------------------------------------------------------------------------------- helpers
-@contextlib.contextmanager
-def _run_file(path: Path) -> Iterator[None]:
-    """Turn any failure to read a saved file into one InputError naming it (a damaged run, or another version's)."""
-    try:
-        yield
-    except InputError as exc:
-        raise InputError(f"{path}: {exc}; fit the run again") from None
-    except Exception as exc:  # whatever a damaged file makes a reader raise
-        msg = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise InputError(f"{path}: unreadable ({type(exc).__name__}: {msg}); fit the run again") from None
-
-
-def _read_weights(d: Path) -> dict:
-    """The saved ``{"model": state_dict, "guide": state_dict}``: ``weights.safetensors``, or the ``weights.pt`` of
-    an earlier version through torch's tensors-only unpickler (``weights_only=True``: it refuses anything that
-    would run code)."""
-    if (d / WEIGHTS_NAME).exists():
-        state = load_tree(d / WEIGHTS_NAME, hint="fit the run again")
-    elif (d / LEGACY_WEIGHTS_NAME).exists():
-        with _run_file(d / LEGACY_WEIGHTS_NAME):
-            state = torch.load(d / LEGACY_WEIGHTS_NAME, weights_only=True, map_location="cpu")
-    else:
-        raise InputError(f"{d}: no {WEIGHTS_NAME}; fit the run again")
-    if not isinstance(state, dict):
-        raise InputError(f"{d}: the saved weights are not a model's; fit the run again")
-    return state
-
-
 def _chunks(num_draws: int, per_draw: int) -> list[tuple[int, int]]:
     """``(first draw, draws)`` chunks of about ``POSTERIOR_CHUNK_ELEMENTS`` numbers, ``per_draw`` numbers a draw."""
     chunk = max(1, int(POSTERIOR_CHUNK_ELEMENTS // per_draw))
     return [(k, min(chunk, num_draws - k)) for k in range(0, num_draws, chunk)]
-
-
-def build_model(panel: Panel, spec: CausalMMMSpec) -> tuple[CausalMMM, AmortizedGuide]:
-    """Model and guide for a panel's nodes and context (weights freshly initialised from the torch RNG)."""
-    rho = edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, spec.edge_priors, spec.forbid_target_causes)
-    k = panel.context.shape[1]
-    fixed = expert_edge_mask(panel.nodes, spec.edge_priors)
-    model = CausalMMM(panel.nodes, panel.node_kinds, k, calendar_features(panel.dates[:1]).shape[1], rho, spec, fixed,
-                      n_controls=len(panel.control_names))
-    guide = AmortizedGuide(model, k, spec.encoder_hidden, spec.screen_weight)
-    return model, guide
-
-
-def pooled_candidates(model: CausalMMM, spec: CausalMMMSpec) -> torch.Tensor:
-    """(edge,) bool: the ordinary candidates a population layer pools (expert, required and forbidden pairs keep
-    their prior)."""
-    cause, effect = model.edge_index[:, 0], model.edge_index[:, 1]
-    expert = torch.as_tensor(expert_edge_mask(model.nodes, spec.edge_priors))[cause, effect]
-    rho = model.rho[cause, effect]
-    return ~expert & (rho > 0) & (rho < 1)
-
-
-def pool_edges(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec, seed: int,
-               progress: bool = False) -> None:
-    """Fit the population layer (``spec.edge_pooling``) to the training shops' encoder logits and attach it to the
-    guide. The guide's own logits stay with fewer than ``SHOPS_PER_TEMPLATE`` shops, with nothing to pool, or when
-    the fitted layer cannot tell present edges from the null's spread (``EdgePopulation.separable``)."""
-    pooled = pooled_candidates(model, spec)
-    guide.attach_population(None, pooled)
-    n_shops = data.x.shape[0]
-    if not spec.edge_pooling or n_shops < SHOPS_PER_TEMPLATE or not bool(pooled.any()):
-        return
-    population = fit_population_layer(model, guide, data, spec, seed, progress)
-    if population.separable:
-        guide.attach_population(population, pooled)
-
-
-def fit_population_layer(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec, seed: int,
-                         progress: bool = False, criterion: str = "evidence") -> EdgePopulation:
-    """The population layer of ``spec`` (its templates, score tails and error rates) fitted to the encoder's logits
-    of the pooled candidates of ``data``'s shops (:func:`pooled_candidates`), whether or not it would be used;
-    ``criterion`` chooses its number of templates (:func:`~causalmmm_ppl.inference.edge_population.fit_edge_population`)."""
-    pooled = pooled_candidates(model, spec)
-    with torch.no_grad():  # the encoder pass streams shops in chunks
-        logits = torch.cat([
-            guide.encoder_logits(data.full_batch(idx, temperature=spec.temperature))[:, pooled]
-            for idx in torch.arange(data.x.shape[0]).split(ENCODER_CHUNK)
-        ])
-    groups = null_groups(model.edge_index[pooled].numpy())
-    return fit_edge_population(logits.double().numpy(), groups, spec.prior_prob, spec.edge_pooling, seed=seed,
-                               progress=progress, miss_rate=spec.edge_miss_rate, false_rate=spec.edge_false_rate,
-                               df=spec.edge_score_df, criterion=criterion)
 
 
 def edge_table(prob: np.ndarray, shops: tuple[str, ...], nodes: tuple[str, ...]) -> pd.DataFrame:
@@ -751,37 +597,6 @@ def forecast_table(draws: np.ndarray, plan: Panel, interval: float) -> pd.DataFr
             "upper": hi[si, ti, ni],
         }
     )
-
-
-class TrainingSetup(NamedTuple):
-    """What SVI starts from (:func:`training_setup`): the modules at their initial weights, the prepared panel and
-    the standardisations a fit keeps."""
-
-    model: CausalMMM
-    guide: AmortizedGuide
-    data: TrainingData
-    scaler: PanelScaler
-    context_loc: np.ndarray  # (context,)
-    context_scale: np.ndarray  # (context,)
-    control_loc: np.ndarray  # (control,)
-    control_scale: np.ndarray  # (control,)
-
-
-def training_setup(panel: Panel, spec: CausalMMMSpec, seed: int, shard: Shard | None = None) -> TrainingSetup:
-    """Scale and standardise a training panel, prepare its tensors and build the model and guide (weights seeded by
-    ``seed``: every process of a data-parallel fit starts from the same; the processes share out the features,
-    :func:`~causalmmm_ppl.inference.causalmmm_data.prepare_data`)."""
-    scaler = PanelScaler.fit(panel, method="mean")
-    if panel.context.shape[1]:
-        c_loc, c_scale = panel.context.mean(0), panel.context.std(0)
-        c_scale = np.where(c_scale > 0, c_scale, 1.0)
-    else:
-        c_loc, c_scale = np.zeros(0), np.ones(0)
-    ctrl_loc, ctrl_scale = control_standardisation(panel)
-    torch.manual_seed(seed)
-    model, guide = build_model(panel, spec)
-    data = prepare_data(panel, scaler, c_loc, c_scale, spec, ctrl_loc, ctrl_scale, shard)
-    return TrainingSetup(model, guide, data, scaler, c_loc, c_scale, ctrl_loc, ctrl_scale)
 
 
 def fit_causalmmm(

@@ -43,7 +43,7 @@ class TrainingData:
     ----------
     x : (shop, time, node) scaled values; observed : (shop, time, node) bool; valid : (shop, time) bool
     context : (shop, k) standardised; calendar : (time, n_calendar), or (shop, time, n_calendar + control) with
-    time-varying controls (:func:`~causalmmm_ppl.inference.causalmmm_fit.model_calendar`); features : encoder inputs
+    time-varying controls (:func:`~causalmmm_ppl.inference.causalmmm_data.model_calendar`); features : encoder inputs
     of every shop
     """
 

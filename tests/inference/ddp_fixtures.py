@@ -10,7 +10,7 @@ import torch
 from pyro import poutine
 
 from causalmmm_ppl.data.simulate import simulate
-from causalmmm_ppl.inference.causalmmm_fit import training_setup
+from causalmmm_ppl.inference.causalmmm_setup import training_setup
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 N_SHOPS = 4

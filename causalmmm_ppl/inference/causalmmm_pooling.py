@@ -1,0 +1,55 @@
+"""The population layer of a fitted CausalMMM: the encoder's logits of the training shops' ordinary candidate edges,
+pooled by :mod:`causalmmm_ppl.inference.edge_population` and attached to the guide."""
+
+from __future__ import annotations
+
+import torch
+
+from causalmmm_ppl.inference.edge_population import SHOPS_PER_TEMPLATE, EdgePopulation, fit_edge_population, null_groups
+from causalmmm_ppl.inference.guide import AmortizedGuide
+from causalmmm_ppl.inference.svi import TrainingData
+from causalmmm_ppl.models.causalmmm import CausalMMM
+from causalmmm_ppl.models.spec import CausalMMMSpec, expert_edge_mask
+
+ENCODER_CHUNK = 1024  # shops per encoder pass
+
+
+def pooled_candidates(model: CausalMMM, spec: CausalMMMSpec) -> torch.Tensor:
+    """(edge,) bool: the ordinary candidates a population layer pools (expert, required and forbidden pairs keep
+    their prior)."""
+    cause, effect = model.edge_index[:, 0], model.edge_index[:, 1]
+    expert = torch.as_tensor(expert_edge_mask(model.nodes, spec.edge_priors))[cause, effect]
+    rho = model.rho[cause, effect]
+    return ~expert & (rho > 0) & (rho < 1)
+
+
+def pool_edges(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec, seed: int,
+               progress: bool = False) -> None:
+    """Fit the population layer (``spec.edge_pooling``) to the training shops' encoder logits and attach it to the
+    guide. The guide's own logits stay with fewer than ``SHOPS_PER_TEMPLATE`` shops, with nothing to pool, or when
+    the fitted layer cannot tell present edges from the null's spread (``EdgePopulation.separable``)."""
+    pooled = pooled_candidates(model, spec)
+    guide.attach_population(None, pooled)
+    n_shops = data.x.shape[0]
+    if not spec.edge_pooling or n_shops < SHOPS_PER_TEMPLATE or not bool(pooled.any()):
+        return
+    population = fit_population_layer(model, guide, data, spec, seed, progress)
+    if population.separable:
+        guide.attach_population(population, pooled)
+
+
+def fit_population_layer(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec, seed: int,
+                         progress: bool = False, criterion: str = "evidence") -> EdgePopulation:
+    """The population layer of ``spec`` (its templates, score tails and error rates) fitted to the encoder's logits
+    of the pooled candidates of ``data``'s shops (:func:`pooled_candidates`), whether or not it would be used;
+    ``criterion`` chooses its number of templates (:func:`~causalmmm_ppl.inference.edge_population.fit_edge_population`)."""
+    pooled = pooled_candidates(model, spec)
+    with torch.no_grad():  # the encoder pass streams shops in chunks
+        logits = torch.cat([
+            guide.encoder_logits(data.full_batch(idx, temperature=spec.temperature))[:, pooled]
+            for idx in torch.arange(data.x.shape[0]).split(ENCODER_CHUNK)
+        ])
+    groups = null_groups(model.edge_index[pooled].numpy())
+    return fit_edge_population(logits.double().numpy(), groups, spec.prior_prob, spec.edge_pooling, seed=seed,
+                               progress=progress, miss_rate=spec.edge_miss_rate, false_rate=spec.edge_false_rate,
+                               df=spec.edge_score_df, criterion=criterion)

@@ -1,0 +1,61 @@
+"""What a CausalMMM fit starts from: the model and guide built for a panel, and the panel scaled, standardised and
+prepared as tensors (:class:`TrainingSetup`)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from causalmmm_ppl.data.calendar import calendar_features
+from causalmmm_ppl.data.panel import Panel
+from causalmmm_ppl.data.scaling import PanelScaler
+from causalmmm_ppl.inference.causalmmm_data import control_standardisation, prepare_data
+from causalmmm_ppl.inference.distributed import Shard
+from causalmmm_ppl.inference.guide import AmortizedGuide
+from causalmmm_ppl.inference.svi import TrainingData
+from causalmmm_ppl.models.causalmmm import CausalMMM
+from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix, expert_edge_mask
+
+
+def build_model(panel: Panel, spec: CausalMMMSpec) -> tuple[CausalMMM, AmortizedGuide]:
+    """Model and guide for a panel's nodes and context (weights freshly initialised from the torch RNG)."""
+    rho = edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, spec.edge_priors, spec.forbid_target_causes)
+    k = panel.context.shape[1]
+    fixed = expert_edge_mask(panel.nodes, spec.edge_priors)
+    model = CausalMMM(panel.nodes, panel.node_kinds, k, calendar_features(panel.dates[:1]).shape[1], rho, spec, fixed,
+                      n_controls=len(panel.control_names))
+    guide = AmortizedGuide(model, k, spec.encoder_hidden, spec.screen_weight)
+    return model, guide
+
+
+class TrainingSetup(NamedTuple):
+    """What SVI starts from (:func:`training_setup`): the modules at their initial weights, the prepared panel and
+    the standardisations a fit keeps."""
+
+    model: CausalMMM
+    guide: AmortizedGuide
+    data: TrainingData
+    scaler: PanelScaler
+    context_loc: np.ndarray  # (context,)
+    context_scale: np.ndarray  # (context,)
+    control_loc: np.ndarray  # (control,)
+    control_scale: np.ndarray  # (control,)
+
+
+def training_setup(panel: Panel, spec: CausalMMMSpec, seed: int, shard: Shard | None = None) -> TrainingSetup:
+    """Scale and standardise a training panel, prepare its tensors and build the model and guide (weights seeded by
+    ``seed``: every process of a data-parallel fit starts from the same; the processes share out the features,
+    :func:`~causalmmm_ppl.inference.causalmmm_data.prepare_data`)."""
+    scaler = PanelScaler.fit(panel, method="mean")
+    if panel.context.shape[1]:
+        c_loc, c_scale = panel.context.mean(0), panel.context.std(0)
+        c_scale = np.where(c_scale > 0, c_scale, 1.0)
+    else:
+        c_loc, c_scale = np.zeros(0), np.ones(0)
+    ctrl_loc, ctrl_scale = control_standardisation(panel)
+    torch.manual_seed(seed)
+    model, guide = build_model(panel, spec)
+    data = prepare_data(panel, scaler, c_loc, c_scale, spec, ctrl_loc, ctrl_scale, shard)
+    return TrainingSetup(model, guide, data, scaler, c_loc, c_scale, ctrl_loc, ctrl_scale)

@@ -1,0 +1,166 @@
+"""A CausalMMM run directory: what :meth:`CausalMMMFit.save` writes and :meth:`CausalMMMFit.load` reads.
+
+``weights.safetensors`` (the model's and guide's state dicts), ``fit.json`` (settings, schema, scalers,
+standardisations, training log, population layer) and ``train_panel.parquet``. Nothing read is executed: weights
+are safetensors (or, for runs of earlier versions, a ``weights.pt`` read by torch's tensors-only loader), the rest
+JSON and Parquet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+import torch
+
+from causalmmm_ppl._tensor_store import load_tree, save_tree
+from causalmmm_ppl.data.panel import ColumnSpec, Panel
+from causalmmm_ppl.data.scaling import PanelScaler
+from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.inference.causalmmm_data import Schema
+from causalmmm_ppl.inference.causalmmm_pooling import pooled_candidates
+from causalmmm_ppl.inference.causalmmm_setup import build_model
+from causalmmm_ppl.inference.edge_population import EdgePopulation
+from causalmmm_ppl.inference.guide import AmortizedGuide
+from causalmmm_ppl.inference.svi import TrainingLog
+from causalmmm_ppl.models.causalmmm import CausalMMM
+from causalmmm_ppl.models.spec import CausalMMMSpec
+
+if TYPE_CHECKING:
+    from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit
+
+WEIGHTS_NAME = "weights.safetensors"
+LEGACY_WEIGHTS_NAME = "weights.pt"  # earlier versions; read only through torch's tensors-only loader
+
+
+class SavedRun(NamedTuple):
+    """The parts of a fit that :func:`read_run` returns, in the order of :class:`CausalMMMFit`'s constructor."""
+
+    model: CausalMMM
+    guide: AmortizedGuide
+    spec: CausalMMMSpec
+    schema: Schema
+    scaler: PanelScaler
+    context_loc: np.ndarray  # (context,)
+    context_scale: np.ndarray  # (context,)
+    train_panel: Callable[..., Panel]  # reads the training panel when first needed
+    log: TrainingLog
+    seed: int
+    control_loc: np.ndarray  # (control,)
+    control_scale: np.ndarray  # (control,)
+
+
+def write_run(fit: "CausalMMMFit", directory: str | os.PathLike) -> None:
+    """Write everything needed to reload and predict: weights, settings, schema, scalers, training panel."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    save_tree({"model": fit.model.state_dict(), "guide": fit.guide.state_dict()}, d / WEIGHTS_NAME)
+    meta = {
+        "spec": fit.spec.to_dict(),
+        "schema": fit.schema.to_dict(),
+        "scaler": fit.scaler.to_dict(),
+        "context_loc": fit.context_loc.tolist(),
+        "context_scale": fit.context_scale.tolist(),
+        "control_loc": fit.control_loc.tolist(),
+        "control_scale": fit.control_scale.tolist(),
+        "seed": fit.seed,
+        "loss": fit.log.loss,
+        "seconds": fit.log.seconds,
+        "edge_population": fit.guide.population.to_dict() if fit.guide.population is not None else None,
+        "period_index": fit.train_panel.period_index,
+    }
+    (d / "fit.json").write_text(json.dumps(meta))
+    # with its grid's dates (nominal ones for numbered periods), so that it reads back without --freq
+    dated = dataclasses.replace(fit.train_panel, period_index=False)
+    dated.to_frame().to_parquet(d / "train_panel.parquet", index=False)
+
+
+def read_run(directory: str | os.PathLike) -> SavedRun:
+    """Read a run written by :func:`write_run`.
+
+    Raises
+    ------
+    InputError
+        ``directory`` is not a CausalMMM model directory, or a file in it is damaged or of another version (the
+        message names the file and says to fit the run again).
+    """
+    from causalmmm_ppl.data.load import load_panel
+
+    d = Path(directory)
+    if not (d / "fit.json").exists():
+        raise InputError(f"{d}: not a CausalMMM run (no fit.json); fit one with `causalmmm fit`")
+    with run_file(d / "fit.json"):
+        meta = json.loads((d / "fit.json").read_text())
+        # settings added after a run was saved did not exist when it was fitted: it ran as they are off
+        spec = CausalMMMSpec.from_dict({"graph_templates": 0, "learn_df": False, "edge_pooling": 0,
+                                        "switching": False, "edge_score_df": 0.0, **meta["spec"]})
+        schema = Schema.from_dict(meta["schema"])
+        scaler = PanelScaler.from_dict(meta["scaler"])
+        context_loc, context_scale = np.asarray(meta["context_loc"]), np.asarray(meta["context_scale"])
+        control_loc = np.asarray(meta.get("control_loc", []), dtype=float)
+        control_scale = np.asarray(meta.get("control_scale", []), dtype=float)
+        log = TrainingLog(loss=list(meta["loss"]), seconds=float(meta["seconds"]), steps_done=len(meta["loss"]))
+        seed = int(meta["seed"])
+        population = EdgePopulation.from_dict(meta["edge_population"]) if meta.get("edge_population") else None
+    nodes = schema.nodes
+    mediators = tuple(n for n, k in zip(nodes, schema.node_kinds) if k == "mediator")
+    cols = ColumnSpec(target=nodes[-1], channels=nodes[:-1], mediators=mediators, context=schema.context_names,
+                      controls=schema.control_names)
+    train_file, numbered = d / "train_panel.parquet", bool(meta.get("period_index", False))
+
+    def read_train_panel(first_shop_only: bool = False) -> Panel:
+        import pyarrow.parquet as pq
+
+        only = [("shop", "==", scaler.shops[0])] if first_shop_only else None
+        with run_file(train_file):
+            panel = load_panel(pq.read_table(train_file, filters=only).to_pandas(), cols)
+        return dataclasses.replace(panel, period_index=numbered)
+
+    # the networks' shapes come from the schema and one shop; the whole panel is read when first needed
+    model, guide = build_model(read_train_panel(first_shop_only=True), spec)
+    state = read_weights(d)
+    try:
+        model.load_state_dict(state["model"])
+        guide.load_state_dict(state["guide"])
+    except (KeyError, TypeError, RuntimeError) as exc:  # saved by a version whose networks had other shapes
+        first = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{d}: the saved weights do not fit this version's model ({first}); fit the run again"
+                         ) from None
+    if population is not None:
+        guide.attach_population(population, pooled_candidates(model, spec))
+    return SavedRun(model, guide, spec, schema, scaler, context_loc, context_scale, read_train_panel, log, seed,
+                    control_loc, control_scale)
+
+
+@contextlib.contextmanager
+def run_file(path: Path) -> Iterator[None]:
+    """Turn any failure to read a saved file into one InputError naming it (a damaged run, or another version's)."""
+    try:
+        yield
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}; fit the run again") from None
+    except Exception as exc:  # whatever a damaged file makes a reader raise
+        msg = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise InputError(f"{path}: unreadable ({type(exc).__name__}: {msg}); fit the run again") from None
+
+
+def read_weights(d: Path) -> dict:
+    """The saved ``{"model": state_dict, "guide": state_dict}``: ``weights.safetensors``, or the ``weights.pt`` of
+    an earlier version through torch's tensors-only unpickler (``weights_only=True``: it refuses anything that
+    would run code)."""
+    if (d / WEIGHTS_NAME).exists():
+        state = load_tree(d / WEIGHTS_NAME, hint="fit the run again")
+    elif (d / LEGACY_WEIGHTS_NAME).exists():
+        with run_file(d / LEGACY_WEIGHTS_NAME):
+            state = torch.load(d / LEGACY_WEIGHTS_NAME, weights_only=True, map_location="cpu")
+    else:
+        raise InputError(f"{d}: no {WEIGHTS_NAME}; fit the run again")
+    if not isinstance(state, dict):
+        raise InputError(f"{d}: the saved weights are not a model's; fit the run again")
+    return state
