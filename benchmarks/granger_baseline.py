@@ -179,7 +179,7 @@ def render(results: dict[str, dict], seeds: list[int], command: str) -> str:
         "per ordered pair whose truth differs across shops, AUROC of its scores across shops (sim1 shares 3 graph "
         "templates across shops).",
         "- Scores are coefficient norms, not probabilities, so SHD at 0.5 is not reported for these scorers.",
-        f"- Wall time of this run: "
+        "- Wall time of this run: "
         + ", ".join(f"{s} {r['seconds']:.2f} s" for s, r in results.items())
         + " (simulation + all scorers, all seeds).",
         "",

@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 
 from benchmarks._btvc import quick_inference
 from benchmarks._doc import section_head, single_benchmark

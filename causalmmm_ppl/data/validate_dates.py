@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from causalmmm_ppl.data.validate import Source, _col, _shop
-from causalmmm_ppl.errors import InputError
 
 __all__ = ["shop_labels", "parse_dates", "parse_periods", "check_duplicates", "infer_step", "check_trailing_target",
            "find_gaps"]

@@ -84,7 +84,6 @@ def lagged_ridge_scores(
     (shop, cause, effect) scores >= 0, zero diagonal
     """
     s, t, v, f = causes.shape
-    g = own.shape[-1]
     scores = np.zeros((s, v, v))
     wt = weight[..., None]
     for j in range(v):
