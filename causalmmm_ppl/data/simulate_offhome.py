@@ -1,6 +1,6 @@
 """Simulators built to differ from the model: the scenarios a graph claim must survive off home ground.
 
-sim1 and sim2 (:mod:`causalmmm_ppl.data.simulate`) share the model's functional forms. The scenarios here do not:
+sim1 and sim2 (:mod:`causalmmm_ppl.data.sim_market`) share the model's functional forms. The scenarios here do not:
 
 ``sim3`` (misspecified)
     - carryover is a Weibull-shaped kernel with a delayed peak over 21 lags (the model keeps 14 lags of a geometric
@@ -35,6 +35,8 @@ import numpy as np
 
 from causalmmm_ppl.data.panel import Panel
 from causalmmm_ppl.data.recursion import Recursion
+from causalmmm_ppl.data.sim_layout import START_DATE, allowed_edges, check_graph, kind_edge_probability, node_layout
+from causalmmm_ppl.data.sim_market import channel_schedules
 
 WEIBULL_SHAPE = (1.5, 4.0)
 WEIBULL_SCALE = (2.0, 9.0)
@@ -96,22 +98,6 @@ OFF_HOME: dict[str, OffHomeScenario] = {
 
 
 # ------------------------------------------------------------------------------------------------- graph
-def kind_edge_probability(kinds: tuple[str, ...], allowed: np.ndarray, *, cc: float, cm: float, ct: float, mm: float,
-                          mt: float) -> np.ndarray:
-    """(cause, effect) probability of an edge by the kinds of its ends (channel → channel ``cc``, channel → mediator
-    ``cm``, channel → target ``ct``, mediator → mediator ``mm``, mediator → target ``mt``), zero where not
-    ``allowed``."""
-    k = np.asarray(kinds)
-    ch, med, tgt = k == "channel", k == "mediator", k == "target"
-    prob = np.zeros((len(k), len(k)))
-    prob[np.ix_(ch, ch)] = cc
-    prob[np.ix_(ch, med)] = cm
-    prob[np.ix_(ch, tgt)] = ct
-    prob[np.ix_(med, med)] = mm
-    prob[np.ix_(med, tgt)] = mt
-    return prob * allowed
-
-
 def template_graphs(rng: np.random.Generator, cfg: OffHomeScenario, kinds: tuple[str, ...],
                     allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Templates, then each shop's graph: its template with each allowed pair flipped with probability ``flip``.
@@ -248,7 +234,6 @@ class OffHomeRecursion(Recursion):
 
     def __init__(self, params: dict, adjacency: np.ndarray, kinds: tuple[str, ...], cfg: OffHomeScenario,
                  rng: np.random.Generator, dates) -> None:
-        from causalmmm_ppl.data.simulate import channel_schedules
 
         k = np.asarray(kinds)
         self.is_ch, self.is_med, self.is_tgt = k == "channel", k == "mediator", k == "target"
@@ -321,7 +306,6 @@ def simulate_offhome(cfg: OffHomeScenario, *, seed: int, graph: np.ndarray | Non
     """
     import pandas as pd
 
-    from causalmmm_ppl.data.simulate import START_DATE, allowed_edges, check_graph, node_layout
 
     nodes, kinds = node_layout(cfg.n_channels, cfg.n_mediators)
     rng_graph, rng_params, rng_noise = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))

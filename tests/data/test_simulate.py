@@ -6,16 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalmmm_ppl.data.simulate import (
-    MIN_DAYS,
-    SimulationResult,
-    allowed_edges,
-    check_graph,
-    node_layout,
-    scenario_config,
-    simulate,
-    transformed_causes,
-)
+from causalmmm_ppl.data.sim_layout import allowed_edges, check_graph, node_layout
+from causalmmm_ppl.data.simulate import MIN_DAYS, SimulationResult, scenario_config, simulate, transformed_causes
 
 SMALL2 = {"n_shops": 4, "n_channels": 5, "n_days": 60}
 SMALL1 = {"n_shops": 9, "n_days": 40}

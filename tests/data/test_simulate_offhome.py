@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from causalmmm_ppl.cli import main
-from causalmmm_ppl.data.simulate import allowed_edges, simulate
+from causalmmm_ppl.data.sim_layout import allowed_edges
+from causalmmm_ppl.data.simulate import simulate
 from causalmmm_ppl.data.simulate_offhome import saturate, weibull_weights
 
 SMALL = dict(n_shops=40, n_days=60)
