@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ from causalmmm_ppl.inference.effects import (
 from causalmmm_ppl.inference.forecast import forecast_trace, guide_draws, trace_paths
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.distributed import Shard
-from causalmmm_ppl.inference.svi import TrainingData, TrainingLog, train
+from causalmmm_ppl.inference.svi import TrainingData, TrainingLog, evaluation_loss, train
 from causalmmm_ppl.models.causalmmm import CausalMMM
 from causalmmm_ppl.models.components import constrain_response
 from causalmmm_ppl.models.likelihood import Prediction
@@ -623,7 +624,8 @@ def fit_causalmmm(
     columns : the column names the panel came from (kept in the schema for reloading new files)
     seed : seeds weights, minibatches and outputs
     progress : progress bar
-    checkpoint_dir, resume, stop_after, fingerprint : see :func:`causalmmm_ppl.inference.svi.train`
+    checkpoint_dir, resume, stop_after, fingerprint : see :func:`causalmmm_ppl.inference.svi.train` (with
+        ``spec.restarts`` > 1, the runs after the first keep theirs in ``restart<k>`` subfolders)
     shard : this process's place in a data-parallel fit (:mod:`causalmmm_ppl.inference.distributed`; default: one
         process). Every process trains; process 0 alone then pools the edges and returns the fit, the others
         return None.
@@ -645,23 +647,44 @@ def fit_causalmmm(
     if shard.world > panel.n_shops:
         raise InputError(f"{shard.world} processes for {panel.n_shops} shop(s): each process trains on its own "
                          f"shops; use {panel.n_shops} process(es) or fewer")
+    if spec.restarts > 1 and shard.parallel:
+        raise InputError(f"restarts = {spec.restarts} needs a one-process fit; use restarts = 1 with --nproc")
     where = distributed.training_device(device, shard)
     distributed.init(shard, device)
-    model, guide, data, scaler, c_loc, c_scale, ctrl_loc, ctrl_scale = training_setup(panel, spec, seed, shard)
-    log = train(
-        model.to(where), guide.to(where), data.to(where) if where.type != "cpu" else data, spec, seed=seed,
-        progress=progress and shard.is_main, checkpoint_dir=checkpoint_dir, resume=resume, stop_after=stop_after,
-        fingerprint=fingerprint, shard=shard,
-    )
-    if where.type != "cpu":
-        model.to("cpu")
-        guide.to("cpu")
-        pyro.clear_param_store()  # it holds the GPU tensors of training
+    kept, kept_loss = None, np.inf
+    for r in range(spec.restarts):  # run r trains from seed + r; the run with the highest full-panel ELBO is kept
+        setup = training_setup(panel, spec, seed + r, shard)
+        log = train(
+            setup.model.to(where), setup.guide.to(where), setup.data.to(where) if where.type != "cpu" else setup.data,
+            spec, seed=seed + r, progress=progress and shard.is_main, checkpoint_dir=_restart_dir(checkpoint_dir, r),
+            resume=resume, stop_after=stop_after, fingerprint=fingerprint, shard=shard,
+        )
+        if where.type != "cpu":
+            setup.model.to("cpu")
+            setup.guide.to("cpu")
+            pyro.clear_param_store()  # it holds the GPU tensors of training
+        if log.steps_done < spec.steps:  # interrupted (``stop_after``): this run is the fit, to be resumed
+            kept = (setup, log)
+            break
+        loss = evaluation_loss(setup.model, setup.guide, setup.data, spec, seed) if spec.restarts > 1 else 0.0
+        if kept is None or loss < kept_loss:
+            kept, kept_loss = (setup, log), loss
     distributed.finish(shard)
     if not shard.is_main:
         return None
+    (model, guide, data, scaler, c_loc, c_scale, ctrl_loc, ctrl_scale), log = kept
     pool_edges(model, guide, data, spec, seed, progress)
     fit = CausalMMMFit(model, guide, spec, Schema.of(panel, columns), scaler, c_loc, c_scale, panel, log, seed,
                        ctrl_loc, ctrl_scale)
     fit._cached_train = data
     return fit
+
+
+def _restart_dir(checkpoint_dir: str | os.PathLike | None, restart: int) -> Path | None:
+    """Where run ``restart`` of a fit keeps its checkpoints: the fit's folder for the first run, a ``restart<k>``
+    subfolder for the others."""
+    if checkpoint_dir is None or restart == 0:
+        return None if checkpoint_dir is None else Path(checkpoint_dir)
+    out = Path(checkpoint_dir) / f"restart{restart}"
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -307,6 +307,27 @@ def train(
     return log
 
 
+def evaluation_loss(model: torch.nn.Module, guide: torch.nn.Module, data: TrainingData, spec, seed: int,
+                    particles: int = 3, chunk: int = 64) -> float:
+    """Negative ELBO of the whole training panel (every shop, every day, at the final temperature) per scored value,
+    averaged over ``particles`` estimates: the number :func:`train`'s restarts are compared by (lower is better).
+
+    The estimates are seeded by ``seed`` (Pyro's random state is restored afterwards); shops are scored ``chunk`` at
+    a time.
+    """
+    state = pyro.util.get_rng_state()
+    pyro.set_rng_seed(seed)
+    elbo, total = Trace_ELBO(), 0.0
+    try:
+        with torch.no_grad():
+            for _ in range(particles):
+                for idx in torch.arange(data.x.shape[0]).split(chunk):
+                    total += float(elbo.loss(model, guide, data.full_batch(idx, temperature=spec.temperature)))
+    finally:
+        pyro.util.set_rng_state(state)
+    return total / particles / float(data.valid.sum())
+
+
 def _random_states(sampler: MinibatchSampler, device: torch.device) -> dict:
     """This process's random states: the minibatch sampler's, torch's, and the GPU's when it trains on one."""
     states = {"sampler": sampler.rng.bit_generator.state, "torch": torch.get_rng_state()}

@@ -123,6 +123,10 @@ class CausalMMMSpec:
     Inference
     ---------
     steps, lr, batch_shops, window : SVI steps, Adam learning rate, shops per minibatch, days per training window.
+    restarts : independent SVI runs (seeds ``seed``, ``seed + 1``, ...); the fit keeps the one whose guide has the
+        highest ELBO on the full training panel (:func:`causalmmm_ppl.inference.svi.evaluation_loss`). SVI can
+        settle in an optimum where the encoder's edge probabilities stay at the prior; a restart that escapes it has
+        a clearly higher ELBO. Each run costs a full training; 1: one run.
     encoder_hidden : width of the amortized encoder. num_draws : posterior draws kept for outputs.
     """
 
@@ -167,6 +171,7 @@ class CausalMMMSpec:
     encoder_hidden: int = 64
     num_draws: int = 200
     checkpoint_every: int = 100
+    restarts: int = 1
 
     def __post_init__(self) -> None:
         check_field_types(self)
@@ -183,7 +188,7 @@ class CausalMMMSpec:
             if not getattr(self, name) > 0:
                 raise InputError(f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("l_max", "hidden", "msg_dim", "node_emb", "steps", "batch_shops", "window", "encoder_hidden",
-                     "num_draws", "checkpoint_every"):
+                     "num_draws", "checkpoint_every", "restarts"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.likelihood == "studentt" and not self.df > 2:
