@@ -435,3 +435,33 @@ def test_a_panel_of_numbered_weeks_fits_forecasts_and_reports_in_week_numbers(pa
     assert list(pd.DatetimeIndex(drawn.unique()).sort_values()) == list(period_dates([56, 57, 58, 59, 60], "W"))
     assert contents.freq == "W"  # ... labelled with their numbers (plots.number_periods)
     assert "periods 1 to 55;" in data_section(contents).parts[0]
+
+
+def test_a_restarted_fit_killed_in_its_second_run_resumes_to_the_same_edges(panel_dir, tmp_path, monkeypatch,
+                                                                            capsys):
+    """With ``restarts = 2`` the second run checkpoints in its own folder: a fit killed there resumes (the first run
+    from its last checkpoint, the second from its own) and writes the edges of a fit never killed."""
+    import causalmmm_ppl.inference.svi as svi
+
+    cfg = tmp_path / "restarts.json"
+    cfg.write_text(json.dumps(FAST | {"restarts": 2}))
+    base = ["fit", str(panel_dir / "panel.csv"), *flags(panel_dir), "--config", str(cfg), "--quiet"]
+    assert main([*base, "--out", str(tmp_path / "whole")]) == 0
+    real_save = svi._save_checkpoint
+    calls = {"n": 0}
+
+    def die_in_the_second_run(path, state):
+        real_save(path, state)
+        calls["n"] += 1
+        if calls["n"] == 3:  # the first run saved at steps 10 and 20, the second at step 10
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(svi, "_save_checkpoint", die_in_the_second_run)
+    out = tmp_path / "killed"
+    assert main([*base, "--out", str(out)]) == 130
+    assert (out / "checkpoint" / "restart1" / "checkpoint.safetensors").exists()
+    monkeypatch.setattr(svi, "_save_checkpoint", real_save)
+    code, _, err = run_cli(capsys, *base, "--out", str(out), "--resume")
+    assert code == 0, err
+    assert (out / "edges.csv").read_text() == (tmp_path / "whole" / "edges.csv").read_text()
+    assert not (out / "checkpoint").exists()
