@@ -150,18 +150,13 @@ def probabilities_at_rates(fit, miss_rate: float, false_rate: float, df: float |
     """The fit's edge probabilities with its population layer read at error rates (μ, ε) (0, 0: the score
     distributions alone), refitted with ``df`` or ``criterion`` (:func:`layer_at`); the encoder's own where no layer
     is attached. (shop, cause, effect)"""
-    population = fit.guide.population
-    if population is None:
+    if fit.guide.population is None:
         return fit.edge_probability_array()
-    pooled = fit.guide._pooled
     layer = layer_at(fit, df, criterion)
     if layer is None:
         return fit.edge_probability_array(pooled=False)
-    fit.guide.attach_population(dataclasses.replace(layer, miss_rate=miss_rate, false_rate=false_rate), pooled)
-    try:
+    with fit.guide.reporting_through(dataclasses.replace(layer, miss_rate=miss_rate, false_rate=false_rate)):
         return fit.edge_probability_array()
-    finally:
-        fit.guide.attach_population(population, pooled)
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:

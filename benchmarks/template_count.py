@@ -19,6 +19,7 @@ All rules read the same fits, so they differ only in the layer. With the environ
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -87,7 +88,13 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from scipy.special import expit
 
     from causalmmm_ppl.evaluation.graph_metrics import edge_log_loss, graph_report
-    from causalmmm_ppl.inference.edge_population import SHOPS_PER_TEMPLATE, fit_edge_population
+    from causalmmm_ppl.inference.edge_population import (
+        FALSE_RATE,
+        MISS_RATE,
+        SHOPS_PER_TEMPLATE,
+        best_em,
+        fit_edge_population,
+    )
 
     d = fit_logits(scenario, seed, quick)
     logits, truth, cand, templates, ei = d["logits"], d["truth"], d["cand"], d["templates"], d["edge_index"]
@@ -105,27 +112,17 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
         if rule == "encoder":
             prob = matrix(expit(logits))
         else:
-            crit = "bic" if rule == "bic" else "evidence"
-            most = min(3, logits.shape[0] // SHOPS_PER_TEMPLATE) if rule == "k3" else top
-            pop = fit_edge_population(logits, d["groups"], prior, most, seed=seed, criterion=crit)
-            if rule == "k3" and pop.n_templates != most:  # K = 3 itself, whatever the evidence says
-                pop = _fixed_k(logits, d["groups"], prior, most, seed)
+            if rule == "k3":  # K = 3 itself (at most one template per SHOPS_PER_TEMPLATE shops), read as the default
+                k3 = min(3, logits.shape[0] // SHOPS_PER_TEMPLATE)
+                pop = dataclasses.replace(best_em(logits, d["groups"], k3, prior, np.random.default_rng(seed))[0],
+                                          miss_rate=MISS_RATE, false_rate=FALSE_RATE)
+            else:
+                pop = fit_edge_population(logits, d["groups"], prior, top, seed=seed, criterion=rule)
             k = pop.n_templates
             prob = matrix(pop.posterior(logits) if pop.separable else expit(logits))
         rep = graph_report(prob, truth, candidates=cand, templates=templates)
         out[rule] = {m: rep[m] for m in METRICS[:3]} | {"log_loss": edge_log_loss(prob, truth, cand), "K": k}
     return out
-
-
-def _fixed_k(logits, groups, prior, k, seed):
-    """The layer with exactly ``k`` templates (the best of the EM starts), read as the default reads it."""
-    from causalmmm_ppl.inference import edge_population as ep
-
-    rng = np.random.default_rng(seed)
-    fits = [ep._em(logits, groups, k, prior, rng, 300, 1e-6, ep.SCORE_DF) for _ in range(4 if k > 1 else 1)]
-    pop = max(fits, key=lambda f: f[1])[0]
-    pop.miss_rate, pop.false_rate = ep.MISS_RATE, ep.FALSE_RATE
-    return pop
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:

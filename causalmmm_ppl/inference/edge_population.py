@@ -226,11 +226,7 @@ def fit_edge_population(
     evidence = []
     bar = progress_bar(total=1 + (top - 1) * restarts, disable=not progress, desc="edge pooling", unit="EM", leave=False)
     for k in range(1, top + 1):
-        fits = []
-        for _ in range(restarts if k > 1 else 1):
-            fits.append(_em(logits, group, k, prior_prob, rng, iters, tol, df))
-            bar.update()
-        pop, loglik = max(fits, key=lambda f: f[1])
+        pop, loglik = best_em(logits, group, k, prior_prob, rng, restarts, iters, tol, df, on_start=bar.update)
         # the score distributions' parameters are shared by every K and cancel
         if criterion == "bic":
             evidence.append(loglik - 0.5 * (k * logits.shape[1] + k - 1) * np.log(n_shops))
@@ -244,6 +240,22 @@ def fit_edge_population(
     best.evidence = np.asarray(evidence)
     best.miss_rate, best.false_rate = float(miss_rate), float(false_rate)
     return best
+
+
+def best_em(logits: np.ndarray, group: np.ndarray, k: int, prior_prob: float, rng: np.random.Generator,
+            restarts: int = 4, iters: int = 300, tol: float = 1e-6, df: float = SCORE_DF,
+            on_start=lambda: None) -> tuple[EdgePopulation, float]:
+    """The layer with exactly ``k`` templates: the EM run of highest log-likelihood among ``restarts`` random starts
+    (one for K = 1), with that log-likelihood. Its posterior reads scores without error rates until they are set.
+
+    logits : (shop, edge); group : (edge,); on_start : called after each EM run (a progress bar's update)
+    """
+    df = np.inf if df == 0 else float(df)
+    fits = []
+    for _ in range(restarts if k > 1 else 1):
+        fits.append(_em(logits, group, k, prior_prob, rng, iters, tol, df))
+        on_start()
+    return max(fits, key=lambda f: f[1])
 
 
 def occam_factors(pop: EdgePopulation, logits: np.ndarray, prior_prob: float) -> tuple[float, float, float]:

@@ -10,6 +10,9 @@ each node's own least-squares weekday harmonics over the days the guide sees, an
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pyro
 import pyro.distributions as dist
 import torch
@@ -186,6 +189,17 @@ class AmortizedGuide(PyroModule):
         """
         self.__dict__["population"] = population
         self.__dict__["_pooled"] = pooled
+
+    @contextlib.contextmanager
+    def reporting_through(self, population: EdgePopulation | None) -> Iterator[None]:
+        """Report edges through ``population`` (None: the encoder's own logits) inside the block, on the same pooled
+        candidates; the attached layer is restored afterwards."""
+        kept = self.population
+        self.attach_population(population, self._pooled)
+        try:
+            yield
+        finally:
+            self.attach_population(kept, self._pooled)
 
     def encoder_logits(self, batch: ModelBatch) -> torch.Tensor:
         """The encoder's own edge logits, before any population layer: (shop, edge)."""
