@@ -111,6 +111,58 @@ def control_standardisation(panel: Panel) -> tuple[np.ndarray, np.ndarray]:
     return rows.mean(0), np.where(scale > 0, scale, 1.0)
 
 
+@dataclass(frozen=True)
+class Standardisation:
+    """How a fit puts a panel on the model's scale, learned from the training panel and reused for every panel a run
+    reads (:meth:`of`): each shop's node scaling, the context's and the time-varying controls' standardisation.
+
+    Attributes
+    ----------
+    scaler : per-shop, per-node scaling of the training shops
+    context_loc, context_scale : (context,) mean and standard deviation of the shops' context (1 for a constant one)
+    control_loc, control_scale : (control,) the same for the controls, over every shop's rows
+    """
+
+    scaler: PanelScaler
+    context_loc: np.ndarray
+    context_scale: np.ndarray
+    control_loc: np.ndarray
+    control_scale: np.ndarray
+
+    @classmethod
+    def of(cls, panel: Panel) -> "Standardisation":
+        """The standardisation of a training panel."""
+        if panel.context.shape[1]:
+            c_loc, c_scale = panel.context.mean(0), panel.context.std(0)
+            c_scale = np.where(c_scale > 0, c_scale, 1.0)
+        else:
+            c_loc, c_scale = np.zeros(0), np.ones(0)
+        return cls(PanelScaler.fit(panel, method="mean"), c_loc, c_scale, *control_standardisation(panel))
+
+    def prepare(self, panel: Panel, spec: CausalMMMSpec, scaler: PanelScaler | None = None,
+                shard: Shard | None = None) -> TrainingData:
+        """:func:`prepare_data` with this standardisation (``scaler`` replaces the training shops' one)."""
+        return prepare_data(panel, scaler or self.scaler, self.context_loc, self.context_scale, spec,
+                            self.control_loc, self.control_scale, shard)
+
+    def calendar(self, panel: Panel) -> torch.Tensor:
+        """:func:`model_calendar` of a panel with these controls' standardisation."""
+        return model_calendar(panel, self.control_loc, self.control_scale)
+
+    def to_dict(self) -> dict:
+        """The run directory's entries (``fit.json``)."""
+        return {"scaler": self.scaler.to_dict(), "context_loc": self.context_loc.tolist(),
+                "context_scale": self.context_scale.tolist(), "control_loc": self.control_loc.tolist(),
+                "control_scale": self.control_scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, meta: dict) -> "Standardisation":
+        """Read :meth:`to_dict`'s entries (runs saved before controls existed have none: no controls)."""
+        return cls(PanelScaler.from_dict(meta["scaler"]), np.asarray(meta["context_loc"]),
+                   np.asarray(meta["context_scale"]), np.asarray(meta.get("control_loc", []), dtype=float),
+                   np.asarray(meta.get("control_scale", []), dtype=float))
+
+
 def prepare_data(
     panel: Panel, scaler: PanelScaler, context_loc: np.ndarray, context_scale: np.ndarray, spec: CausalMMMSpec,
     control_loc: np.ndarray | None = None, control_scale: np.ndarray | None = None, shard: Shard | None = None,

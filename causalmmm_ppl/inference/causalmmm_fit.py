@@ -25,9 +25,8 @@ from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.inference import distributed
 from causalmmm_ppl.inference.causalmmm_data import (
     Schema,
+    Standardisation,
     link_values,
-    model_calendar,
-    prepare_data,
     unlink_values,
 )
 from causalmmm_ppl.inference.causalmmm_pooling import pool_edges
@@ -63,9 +62,7 @@ class CausalMMMFit:
     ----------
     model, guide : the Pyro model and its amortized guide
     spec : settings; schema : nodes, kinds, context, frequency
-    scaler : per-shop, per-node scaling of the training shops
-    context_loc, context_scale : (k,) standardisation of context
-    control_loc, control_scale : (control,) standardisation of the time-varying controls
+    standardisation : how the run puts a panel on the model's scale (node scaling, context and controls)
     train_panel : the panel the model was fitted on (original units)
     log : SVI loss per step and wall time
     seed : the fit's seed (outputs are seeded from it)
@@ -77,21 +74,19 @@ class CausalMMMFit:
         guide: AmortizedGuide,
         spec: CausalMMMSpec,
         schema: Schema,
-        scaler: PanelScaler,
-        context_loc: np.ndarray,
-        context_scale: np.ndarray,
+        standardisation: Standardisation,
         train_panel: Panel | Callable[..., Panel],
         log: TrainingLog,
         seed: int = 0,
-        control_loc: np.ndarray | None = None,
-        control_scale: np.ndarray | None = None,
     ) -> None:
         self.model, self.guide, self.spec, self.schema = model, guide, spec, schema
-        self.scaler, self.context_loc, self.context_scale = scaler, context_loc, context_scale
+        self.standardisation = standardisation
         self._train_panel, self.log, self.seed = train_panel, log, seed
-        n_ctrl = len(schema.control_names)
-        self.control_loc = np.zeros(n_ctrl) if control_loc is None else np.asarray(control_loc, dtype=float)
-        self.control_scale = np.ones(n_ctrl) if control_scale is None else np.asarray(control_scale, dtype=float)
+
+    @property
+    def scaler(self) -> PanelScaler:
+        """Per-shop, per-node scaling of the training shops."""
+        return self.standardisation.scaler
 
     @property
     def train_panel(self) -> Panel:
@@ -119,8 +114,7 @@ class CausalMMMFit:
     def prepare(self, panel: Panel, scaler: PanelScaler | None = None) -> TrainingData:
         """Tensors for ``panel`` (scaled with ``scaler``, default :meth:`scaler_for`), encoder features included."""
         self.schema.check(panel)
-        return prepare_data(panel, scaler or self.scaler_for(panel), self.context_loc, self.context_scale, self.spec,
-                            self.control_loc, self.control_scale)
+        return self.standardisation.prepare(panel, self.spec, scaler or self.scaler_for(panel))
 
     # -------------------------------------------------------------------------------------------- edges
     def edge_probability_array(self, panel: Panel | None = None, pooled: bool = True) -> np.ndarray:
@@ -541,14 +535,12 @@ class CausalMMMFit:
             )
         plan_scaled = link_values(scaler.transform(plan.values), self.spec.link)[..., ch]  # (shop, horizon, channel)
         plan_t = torch.as_tensor(plan_scaled, dtype=torch.float32).transpose(0, 1)
-        calendar = model_calendar(plan, self.control_loc, self.control_scale)
+        calendar = self.standardisation.calendar(plan)
         return scaler, data, plan_t, calendar.transpose(0, 1) if calendar.ndim == 3 else calendar
 
     def _train_data(self) -> TrainingData:
         if getattr(self, "_cached_train", None) is None:
-            self._cached_train = prepare_data(
-                self.train_panel, self.scaler, self.context_loc, self.context_scale, self.spec, self.control_loc,
-                self.control_scale)
+            self._cached_train = self.standardisation.prepare(self.train_panel, self.spec)
         return self._cached_train
 
 
@@ -672,10 +664,9 @@ def fit_causalmmm(
     distributed.finish(shard)
     if not shard.is_main:
         return None
-    (model, guide, data, scaler, c_loc, c_scale, ctrl_loc, ctrl_scale), log = kept
+    (model, guide, data, std), log = kept
     pool_edges(model, guide, data, spec, seed, progress)
-    fit = CausalMMMFit(model, guide, spec, Schema.of(panel, columns), scaler, c_loc, c_scale, panel, log, seed,
-                       ctrl_loc, ctrl_scale)
+    fit = CausalMMMFit(model, guide, spec, Schema.of(panel, columns), std, panel, log, seed)
     fit._cached_train = data
     return fit
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
 import torch
 
 from causalmmm_ppl.data.calendar import calendar_features
 from causalmmm_ppl.data.panel import Panel
-from causalmmm_ppl.data.scaling import PanelScaler
-from causalmmm_ppl.inference.causalmmm_data import control_standardisation, prepare_data
+from causalmmm_ppl.inference.causalmmm_data import Standardisation
 from causalmmm_ppl.inference.distributed import Shard
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingData
@@ -32,30 +30,19 @@ def build_model(panel: Panel, spec: CausalMMMSpec) -> tuple[CausalMMM, Amortized
 
 class TrainingSetup(NamedTuple):
     """What SVI starts from (:func:`training_setup`): the modules at their initial weights, the prepared panel and
-    the standardisations a fit keeps."""
+    the standardisation a fit keeps."""
 
     model: CausalMMM
     guide: AmortizedGuide
     data: TrainingData
-    scaler: PanelScaler
-    context_loc: np.ndarray  # (context,)
-    context_scale: np.ndarray  # (context,)
-    control_loc: np.ndarray  # (control,)
-    control_scale: np.ndarray  # (control,)
+    standardisation: Standardisation
 
 
 def training_setup(panel: Panel, spec: CausalMMMSpec, seed: int, shard: Shard | None = None) -> TrainingSetup:
     """Scale and standardise a training panel, prepare its tensors and build the model and guide (weights seeded by
     ``seed``: every process of a data-parallel fit starts from the same; the processes share out the features,
     :func:`~causalmmm_ppl.inference.causalmmm_data.prepare_data`)."""
-    scaler = PanelScaler.fit(panel, method="mean")
-    if panel.context.shape[1]:
-        c_loc, c_scale = panel.context.mean(0), panel.context.std(0)
-        c_scale = np.where(c_scale > 0, c_scale, 1.0)
-    else:
-        c_loc, c_scale = np.zeros(0), np.ones(0)
-    ctrl_loc, ctrl_scale = control_standardisation(panel)
+    std = Standardisation.of(panel)
     torch.manual_seed(seed)
     model, guide = build_model(panel, spec)
-    data = prepare_data(panel, scaler, c_loc, c_scale, spec, ctrl_loc, ctrl_scale, shard)
-    return TrainingSetup(model, guide, data, scaler, c_loc, c_scale, ctrl_loc, ctrl_scale)
+    return TrainingSetup(model, guide, std.prepare(panel, spec, shard=shard), std)

@@ -16,14 +16,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
 import torch
 
 from causalmmm_ppl._tensor_store import load_tree, save_tree
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
-from causalmmm_ppl.data.scaling import PanelScaler
 from causalmmm_ppl.errors import InputError
-from causalmmm_ppl.inference.causalmmm_data import Schema
+from causalmmm_ppl.inference.causalmmm_data import Schema, Standardisation
 from causalmmm_ppl.inference.causalmmm_pooling import pooled_candidates
 from causalmmm_ppl.inference.causalmmm_setup import build_model
 from causalmmm_ppl.inference.edge_population import EdgePopulation
@@ -46,14 +44,10 @@ class SavedRun(NamedTuple):
     guide: AmortizedGuide
     spec: CausalMMMSpec
     schema: Schema
-    scaler: PanelScaler
-    context_loc: np.ndarray  # (context,)
-    context_scale: np.ndarray  # (context,)
+    standardisation: Standardisation
     train_panel: Callable[..., Panel]  # reads the training panel when first needed
     log: TrainingLog
     seed: int
-    control_loc: np.ndarray  # (control,)
-    control_scale: np.ndarray  # (control,)
 
 
 def write_run(fit: "CausalMMMFit", directory: str | os.PathLike) -> None:
@@ -64,11 +58,7 @@ def write_run(fit: "CausalMMMFit", directory: str | os.PathLike) -> None:
     meta = {
         "spec": fit.spec.to_dict(),
         "schema": fit.schema.to_dict(),
-        "scaler": fit.scaler.to_dict(),
-        "context_loc": fit.context_loc.tolist(),
-        "context_scale": fit.context_scale.tolist(),
-        "control_loc": fit.control_loc.tolist(),
-        "control_scale": fit.control_scale.tolist(),
+        **fit.standardisation.to_dict(),
         "seed": fit.seed,
         "loss": fit.log.loss,
         "seconds": fit.log.seconds,
@@ -101,10 +91,7 @@ def read_run(directory: str | os.PathLike) -> SavedRun:
         spec = CausalMMMSpec.from_dict({"graph_templates": 0, "learn_df": False, "edge_pooling": 0,
                                         "switching": False, "edge_score_df": 0.0, **meta["spec"]})
         schema = Schema.from_dict(meta["schema"])
-        scaler = PanelScaler.from_dict(meta["scaler"])
-        context_loc, context_scale = np.asarray(meta["context_loc"]), np.asarray(meta["context_scale"])
-        control_loc = np.asarray(meta.get("control_loc", []), dtype=float)
-        control_scale = np.asarray(meta.get("control_scale", []), dtype=float)
+        std = Standardisation.from_dict(meta)
         log = TrainingLog(loss=list(meta["loss"]), seconds=float(meta["seconds"]), steps_done=len(meta["loss"]))
         seed = int(meta["seed"])
         population = EdgePopulation.from_dict(meta["edge_population"]) if meta.get("edge_population") else None
@@ -117,7 +104,7 @@ def read_run(directory: str | os.PathLike) -> SavedRun:
     def read_train_panel(first_shop_only: bool = False) -> Panel:
         import pyarrow.parquet as pq
 
-        only = [("shop", "==", scaler.shops[0])] if first_shop_only else None
+        only = [("shop", "==", std.scaler.shops[0])] if first_shop_only else None
         with run_file(train_file):
             panel = load_panel(pq.read_table(train_file, filters=only).to_pandas(), cols)
         return dataclasses.replace(panel, period_index=numbered)
@@ -134,8 +121,7 @@ def read_run(directory: str | os.PathLike) -> SavedRun:
                          ) from None
     if population is not None:
         guide.attach_population(population, pooled_candidates(model, spec))
-    return SavedRun(model, guide, spec, schema, scaler, context_loc, context_scale, read_train_panel, log, seed,
-                    control_loc, control_scale)
+    return SavedRun(model, guide, spec, schema, std, read_train_panel, log, seed)
 
 
 @contextlib.contextmanager

@@ -73,3 +73,31 @@ def test_channels_do_not_read_the_controls(promo_panel, promo_fit):
     assert not changed[..., ch].any()
     assert changed[:, 39, ~ch].all()
     assert not changed[:, :39].any()  # nothing before the day that reads it
+
+
+def test_the_standardisation_is_learned_from_the_training_panel_and_round_trips(promo_panel):
+    """One record scales every panel a run reads: learned from the training panel (each control's mean and standard
+    deviation over every shop's rows, 1 for a constant one), written to and read from ``fit.json``'s entries."""
+    import json
+
+    from causalmmm_ppl.inference.causalmmm_data import Standardisation
+
+    panel = dataclasses.replace(promo_panel, controls=np.concatenate([promo_panel.controls,
+                                                                      np.ones_like(promo_panel.controls)], -1),
+                                control_names=("promo", "flat"))
+    std = Standardisation.of(panel)
+    rows = panel.controls[panel.mask]
+    np.testing.assert_allclose(std.control_loc, rows.mean(0))
+    np.testing.assert_allclose(std.control_scale, [rows[:, 0].std(), 1.0])
+    entries = json.loads(json.dumps(std.to_dict()))
+    assert set(entries) == {"scaler", "context_loc", "context_scale", "control_loc", "control_scale"}
+    back = Standardisation.from_dict(entries)
+    for name in ("context_loc", "context_scale", "control_loc", "control_scale"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(std, name))
+    np.testing.assert_array_equal(back.scaler.scale, std.scaler.scale)
+    # a run saved before controls existed has no control entries: it reads as a run without controls
+    old = Standardisation.from_dict({k: v for k, v in entries.items() if not k.startswith("control")})
+    assert old.control_loc.shape == (0,) and old.control_scale.shape == (0,)
+    spec = CausalMMMSpec()
+    plain = std.prepare(panel, spec)
+    torch.testing.assert_close(std.calendar(panel), plain.calendar)
