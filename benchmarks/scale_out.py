@@ -152,9 +152,11 @@ def _launch(head: list[str], nproc: int, threads: int, tail: list[str]) -> list[
     (``rank_<r>.json``)."""
     from causalmmm_ppl.commands._launch import run_processes
 
-    out = Path(tempfile.mkdtemp(prefix="scale_out_"))
-    run_processes(["benchmarks.scale_out", *head, str(out), *tail], nproc, threads)
-    return [json.loads((out / f"rank_{r}.json").read_text()) for r in range(nproc) if (out / f"rank_{r}.json").exists()]
+    with tempfile.TemporaryDirectory(prefix="scale_out_") as tmp:
+        out = Path(tmp)
+        run_processes(["benchmarks.scale_out", *head, str(out), *tail], nproc, threads)
+        return [json.loads((out / f"rank_{r}.json").read_text()) for r in range(nproc)
+                if (out / f"rank_{r}.json").exists()]
 
 
 def edges_memory(run_dir: Path, data: Path, per_chunk: int | None) -> dict:
