@@ -145,6 +145,17 @@ class Standardisation:
         return prepare_data(panel, scaler or self.scaler, self.context_loc, self.context_scale, spec,
                             self.control_loc, self.control_scale, shard)
 
+    def scaler_for(self, panel: Panel) -> PanelScaler:
+        """The scaling of ``panel``'s shops: the training scaler's rows for shops seen in training, a scaler fitted
+        on ``panel`` for new shops."""
+        own = PanelScaler.fit(panel, method=self.scaler.method)
+        known = {s: i for i, s in enumerate(self.scaler.shops)}
+        loc, scale = own.loc.copy(), own.scale.copy()
+        for k, shop in enumerate(panel.shops):
+            if shop in known:
+                loc[k], scale[k] = self.scaler.loc[known[shop]], self.scaler.scale[known[shop]]
+        return PanelScaler(loc=loc, scale=scale, method=self.scaler.method, shops=panel.shops, nodes=panel.nodes)
+
     def calendar(self, panel: Panel) -> torch.Tensor:
         """:func:`model_calendar` of a panel with these controls' standardisation."""
         return model_calendar(panel, self.control_loc, self.control_scale)

@@ -101,20 +101,11 @@ class CausalMMMFit:
         return self.train_panel.dates[-1]
 
     # ---------------------------------------------------------------------------------------- data → tensors
-    def scaler_for(self, panel: Panel) -> PanelScaler:
-        """The training scaler's rows for shops seen in training; a scaler fitted on ``panel`` for new shops."""
-        own = PanelScaler.fit(panel, method=self.scaler.method)
-        known = {s: i for i, s in enumerate(self.scaler.shops)}
-        loc, scale = own.loc.copy(), own.scale.copy()
-        for k, shop in enumerate(panel.shops):
-            if shop in known:
-                loc[k], scale[k] = self.scaler.loc[known[shop]], self.scaler.scale[known[shop]]
-        return PanelScaler(loc=loc, scale=scale, method=self.scaler.method, shops=panel.shops, nodes=panel.nodes)
-
     def prepare(self, panel: Panel, scaler: PanelScaler | None = None) -> TrainingData:
-        """Tensors for ``panel`` (scaled with ``scaler``, default :meth:`scaler_for`), encoder features included."""
+        """Tensors for ``panel`` (scaled with ``scaler``, default
+        :meth:`~causalmmm_ppl.inference.causalmmm_data.Standardisation.scaler_for`), encoder features included."""
         self.schema.check(panel)
-        return self.standardisation.prepare(panel, self.spec, scaler or self.scaler_for(panel))
+        return self.standardisation.prepare(panel, self.spec, scaler or self.standardisation.scaler_for(panel))
 
     # -------------------------------------------------------------------------------------------- edges
     def edge_probability_array(self, panel: Panel | None = None, pooled: bool = True) -> np.ndarray:
@@ -413,7 +404,7 @@ class CausalMMMFit:
         """
         data = self.prepare(panel) if panel is not None else self._train_data()
         panel = panel if panel is not None else self.train_panel
-        scaler = self.scaler_for(panel)
+        scaler = self.standardisation.scaler_for(panel)
         n = num_draws or self.spec.num_draws
         pyro.set_rng_seed(self.seed if seed is None else seed)
         batch = data.full_batch(temperature=self.spec.temperature)
@@ -524,7 +515,7 @@ class CausalMMMFit:
             raise InputError("the plan has no days to forecast")
         if history.shops != plan.shops:
             raise InputError("history and plan must hold the same shops in the same order")
-        scaler = self.scaler_for(history)
+        scaler = self.standardisation.scaler_for(history)
         data = self.prepare(history, scaler)
         ch = plan.channel_index
         if not plan.observed[..., ch].all():

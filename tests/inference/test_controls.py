@@ -101,3 +101,25 @@ def test_the_standardisation_is_learned_from_the_training_panel_and_round_trips(
     spec = CausalMMMSpec()
     plain = std.prepare(panel, spec)
     torch.testing.assert_close(std.calendar(panel), plain.calendar)
+
+
+def test_a_panel_of_known_and_new_shops_is_scaled_by_the_training_rows_and_its_own(promo_panel):
+    """Shops seen in training keep the training scaler's rows whatever values the panel holds for them now; a new
+    shop is scaled by its own values."""
+    from causalmmm_ppl.data.scaling import PanelScaler
+    from causalmmm_ppl.inference.causalmmm_data import Standardisation
+
+    train = promo_panel.select_shops([0, 1])
+    std = Standardisation.of(train)
+    other = dataclasses.replace(promo_panel.select_shops([2]), values=promo_panel.values[2:3] * 3.0, shops=("new",))
+    mixed = dataclasses.replace(promo_panel.select_shops([1, 2]), values=np.concatenate(
+        [promo_panel.values[1:2] * 2.0, other.values]), shops=(train.shops[1], "new"))
+    scaler = std.scaler_for(mixed)
+    assert scaler.shops == mixed.shops
+    np.testing.assert_array_equal(scaler.scale[0], std.scaler.scale[1])
+    np.testing.assert_array_equal(scaler.loc[0], std.scaler.loc[1])
+    assert not np.allclose(PanelScaler.fit(mixed, method=std.scaler.method).scale[0], std.scaler.scale[1])
+    own = PanelScaler.fit(other, method=std.scaler.method)
+    np.testing.assert_allclose(scaler.scale[1], own.scale[0])
+    np.testing.assert_allclose(scaler.loc[1], own.loc[0])
+
