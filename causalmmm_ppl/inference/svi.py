@@ -307,7 +307,7 @@ def train(
     return log
 
 
-def evaluation_loss(model: torch.nn.Module, guide: torch.nn.Module, data: TrainingData, spec, seed: int,
+def evaluation_loss(model: CausalMMM, guide: torch.nn.Module, data: TrainingData, spec: CausalMMMSpec, seed: int,
                     particles: int = 3, chunk: int = 64) -> float:
     """Negative ELBO of the whole training panel (every shop, every day, at the final temperature) per scored value,
     averaged over ``particles`` estimates: the number :func:`train`'s restarts are compared by (lower is better).
