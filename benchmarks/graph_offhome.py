@@ -108,7 +108,8 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     population = fit.guide.population
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
                  "fit_seconds": seconds, "templates": int(len(np.unique(templates[templates >= 0]))),
-                 "pooled_templates": population.n_templates if population is not None else 0}
+                 "pooled_templates": population.n_templates if population is not None else 0,
+                 "svi_runs": len(fit.svi_runs)}
     mask = pair_mask(truth.shape, cand)
     for name, score in scores.items():
         rep = graph_report(score, truth, candidates=cand, templates=templates)
@@ -179,7 +180,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         rows = [r for r in results if r["scenario"] == scenario]
         first = rows[0]
         fit_s = np.mean([r["fit_seconds"] for r in rows])
-        per_seed = ", ".join(f"seed {r['seed']} {r['causalmmm']['auroc_mean']:.3f} (K = {r['pooled_templates']})"
+        per_seed = ", ".join(f"seed {r['seed']} {r['causalmmm']['auroc_mean']:.3f} (K = {r['pooled_templates']}"
+                             + (f", {r['svi_runs']} SVI runs" if r.get("svi_runs", 1) > 1 else "") + ")"
                              for r in rows)
         lines += [
             f"### {scenario}: {first['shape']} (shops × nodes × days), {first['templates']} templates, "
@@ -188,7 +190,7 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
             f"CausalMMM fit {fit_s:.0f} s on one core (mean over seeds). Pairs with varying truth: "
             f"{first['causalmmm']['across_shop_pairs']} across shops, {first['causalmmm']['deviation_pairs']} "
             f"(template, pair) cells within templates. CausalMMM per-shop AUROC by seed (K: the pooling layer's "
-            f"templates, 0 where it was not used): {per_seed}.",
+            f"templates, 0 where it was not used; SVI runs where the first collapsed): {per_seed}.",
             "",
         ]
         extra = scenario == "sources"

@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
             fit.save(tmp / "model")
             write_reading(tmp / "model", args)
     # after the work: a failed command prints one line only
-    for line in [*panel.warnings, short_shop_warning(train, spec.window), split.note]:
+    for line in [*panel.warnings, short_shop_warning(train, spec.window), split.note, fit.svi_runs_note()]:
         if line:
             print(f"warning: {line}", file=sys.stderr)
     population = fit.guide.population

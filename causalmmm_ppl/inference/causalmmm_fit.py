@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,8 @@ from causalmmm_ppl.inference.causalmmm_data import (
     link_values,
     unlink_values,
 )
-from causalmmm_ppl.inference.causalmmm_pooling import pool_edges
-from causalmmm_ppl.inference.causalmmm_setup import training_setup
+from causalmmm_ppl.inference.causalmmm_pooling import edge_information, pool_edges
+from causalmmm_ppl.inference.causalmmm_setup import TrainingSetup, training_setup
 from causalmmm_ppl.inference.causalmmm_store import read_run, write_run
 from causalmmm_ppl.inference.effects import (
     CURVE_MULTIPLIERS,
@@ -64,8 +65,11 @@ class CausalMMMFit:
     spec : settings; schema : nodes, kinds, context, frequency
     standardisation : how the run puts a panel on the model's scale (node scaling, context and controls)
     train_panel : the panel the model was fitted on (original units)
-    log : SVI loss per step and wall time
+    log : SVI loss per step and wall time (of the kept run)
     seed : the fit's seed (outputs are seeded from it)
+    svi_runs : every SVI run of the fit (``restarts``, ``collapse_restarts``): its seed, ``edge_information``
+        (nats per candidate pair), full-panel ``loss`` (None where runs were not compared) and whether it was
+        ``kept``; empty for runs saved before fits recorded them
     """
 
     def __init__(
@@ -78,10 +82,23 @@ class CausalMMMFit:
         train_panel: Panel | Callable[..., Panel],
         log: TrainingLog,
         seed: int = 0,
+        svi_runs: tuple[dict, ...] = (),
     ) -> None:
         self.model, self.guide, self.spec, self.schema = model, guide, spec, schema
         self.standardisation = standardisation
-        self._train_panel, self.log, self.seed = train_panel, log, seed
+        self._train_panel, self.log, self.seed, self.svi_runs = train_panel, log, seed, tuple(svi_runs)
+
+    def svi_runs_note(self) -> str:
+        """One line on the fit's SVI runs when there was more than one ('' otherwise): which were collapsed and
+        which was kept."""
+        if len(self.svi_runs) < 2:
+            return ""
+        limit = self.spec.collapse_information
+        parts = [f"seed {run['seed']}: {run['edge_information']:.3f} nats per candidate pair"
+                 f"{' (collapsed)' if run['edge_information'] < limit else ''}, loss {run['loss']:.3f}"
+                 f"{' (kept)' if run['kept'] else ''}" for run in self.svi_runs]
+        return (f"{len(self.svi_runs)} SVI runs (collapsed: the encoder's edges within {limit:g} nats of the "
+                f"prior; the lowest full-panel loss is kept): " + "; ".join(parts))
 
     @property
     def scaler(self) -> PanelScaler:
@@ -634,8 +651,11 @@ def fit_causalmmm(
         raise InputError(f"restarts = {spec.restarts} needs a one-process fit; use restarts = 1 with --nproc")
     where = distributed.training_device(device, shard)
     distributed.init(shard, device)
-    kept, kept_loss = None, np.inf
-    for r in range(spec.restarts):  # run r trains from seed + r; the run with the highest full-panel ELBO is kept
+    runs: list[SVIRun] = []
+    r = 0
+    # run r trains from seed + r: the planned runs, then one more while the best is collapsed and runs remain
+    while r < spec.restarts or (not shard.parallel and r < spec.restarts + spec.collapse_restarts
+                                and _best(runs).collapsed(spec)):
         setup = training_setup(panel, spec, seed + r, shard)
         log = train(
             setup.model.to(where), setup.guide.to(where), setup.data.to(where) if where.type != "cpu" else setup.data,
@@ -647,19 +667,60 @@ def fit_causalmmm(
             setup.guide.to("cpu")
             pyro.clear_param_store()  # it holds the GPU tensors of training
         if log.steps_done < spec.steps:  # interrupted (``stop_after``): this run is the fit, to be resumed
-            kept = (setup, log)
+            runs = [SVIRun(seed + r, setup, log)]
             break
-        loss = evaluation_loss(setup.model, setup.guide, setup.data, spec, seed) if spec.restarts > 1 else 0.0
-        if kept is None or loss < kept_loss:
-            kept, kept_loss = (setup, log), loss
+        info = np.nan if shard.parallel else edge_information(setup.model, setup.guide, setup.data, spec)
+        runs.append(SVIRun(seed + r, setup, log, info))
+        r += 1
+        if len(runs) > 1:  # the runs are compared by their full-panel ELBO
+            runs = [run.scored(spec, seed) for run in runs]
     distributed.finish(shard)
     if not shard.is_main:
         return None
-    (model, guide, data, std), log = kept
+    kept = _best(runs)
+    (model, guide, data, std), log = kept.setup, kept.log
     pool_edges(model, guide, data, spec, seed, progress)
-    fit = CausalMMMFit(model, guide, spec, Schema.of(panel, columns), std, panel, log, seed)
+    fit = CausalMMMFit(model, guide, spec, Schema.of(panel, columns), std, panel, log, seed,
+                       tuple(run.summary(run is kept) for run in runs))
     fit._cached_train = data
     return fit
+
+
+class SVIRun(NamedTuple):
+    """One SVI run of a fit: its seed, what it trained, its log; how far its encoder's edges moved from the prior
+    (:func:`~causalmmm_ppl.inference.causalmmm_pooling.edge_information`, nats per candidate pair) and its
+    full-panel loss (:func:`~causalmmm_ppl.inference.svi.evaluation_loss`, lower is better; NaN until runs are
+    compared)."""
+
+    seed: int
+    setup: TrainingSetup
+    log: TrainingLog
+    information: float = np.nan
+    loss: float = np.nan
+
+    def collapsed(self, spec: CausalMMMSpec) -> bool:
+        """Whether the run's encoder left its edges at the prior (below ``spec.collapse_information``)."""
+        return bool(self.information < spec.collapse_information)
+
+    def scored(self, spec: CausalMMMSpec, seed: int) -> "SVIRun":
+        """The run with its full-panel loss (computed once)."""
+        if not np.isnan(self.loss):
+            return self
+        return self._replace(loss=evaluation_loss(self.setup.model, self.setup.guide, self.setup.data, spec, seed))
+
+    def summary(self, kept: bool) -> dict:
+        """What ``fit.json`` records of the run (``svi_runs``)."""
+        return {"seed": self.seed, "edge_information": _finite(self.information), "loss": _finite(self.loss),
+                "kept": kept}
+
+
+def _best(runs: list[SVIRun]) -> SVIRun:
+    """The run a fit keeps: the only one, or the one of lowest full-panel loss (the first on a tie)."""
+    return min(runs, key=lambda run: 0.0 if np.isnan(run.loss) else run.loss)
+
+
+def _finite(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
 
 
 def _restart_dir(checkpoint_dir: str | os.PathLike | None, restart: int) -> Path | None:

@@ -1,5 +1,6 @@
 """The population layer of a fitted CausalMMM: the encoder's logits of the training shops' ordinary candidate edges,
-pooled by :mod:`causalmmm_ppl.inference.edge_population` and attached to the guide."""
+pooled by :mod:`causalmmm_ppl.inference.edge_population` and attached to the guide; and how far those logits moved
+from the prior (:func:`edge_information`, the check of a collapsed SVI run)."""
 
 from __future__ import annotations
 
@@ -44,12 +45,40 @@ def fit_population_layer(model: CausalMMM, guide: AmortizedGuide, data: Training
     of the pooled candidates of ``data``'s shops (:func:`pooled_candidates`), whether or not it would be used;
     ``criterion`` chooses its number of templates (:func:`~causalmmm_ppl.inference.edge_population.fit_edge_population`)."""
     pooled = pooled_candidates(model, spec)
-    with torch.no_grad():  # the encoder pass streams shops in chunks
-        logits = torch.cat([
-            guide.encoder_logits(data.full_batch(idx, temperature=spec.temperature))[:, pooled]
-            for idx in torch.arange(data.x.shape[0]).split(ENCODER_CHUNK)
-        ])
+    logits = encoder_logits(guide, data, spec)[:, pooled]
     groups = null_groups(model.edge_index[pooled].numpy())
     return fit_edge_population(logits.double().numpy(), groups, spec.prior_prob, spec.edge_pooling, seed=seed,
                                progress=progress, miss_rate=spec.edge_miss_rate, false_rate=spec.edge_false_rate,
                                df=spec.edge_score_df, criterion=criterion)
+
+
+def encoder_logits(guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec) -> torch.Tensor:
+    """The encoder's own edge logits of every shop of ``data``: (shop, edge), no gradient; the encoder pass streams
+    shops in chunks."""
+    with torch.no_grad():
+        return torch.cat([
+            guide.encoder_logits(data.full_batch(idx, temperature=spec.temperature))
+            for idx in torch.arange(data.x.shape[0]).split(ENCODER_CHUNK)
+        ])
+
+
+def edge_information(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec) -> float:
+    """What the encoder learned about the graphs: KL(q || prior) of its Bernoulli edge probabilities from their
+    prior probabilities, in nats, averaged over the training shops' ordinary candidates (:func:`pooled_candidates`).
+
+    0 when every edge probability sits at its prior. An SVI run can end so (a collapsed run: the decoder learned to
+    do without edges early in training and the encoder followed the prior); ``spec.collapse_information`` is the
+    level below which :func:`~causalmmm_ppl.inference.causalmmm_fit.fit_causalmmm` counts a run as collapsed.
+    """
+    pooled = pooled_candidates(model, spec)
+    if not bool(pooled.any()):
+        return 0.0
+    logit = encoder_logits(guide, data, spec)[:, pooled]
+    return float(bernoulli_kl(logit.double(), model.prior_logit[pooled].double()).mean())
+
+
+def bernoulli_kl(logit: torch.Tensor, prior_logit: torch.Tensor) -> torch.Tensor:
+    """KL(Bernoulli(sigmoid(logit)) || Bernoulli(sigmoid(prior_logit))) in nats, elementwise (broadcasting)."""
+    q = torch.sigmoid(logit)
+    log_sig = torch.nn.functional.logsigmoid
+    return q * (log_sig(logit) - log_sig(prior_logit)) + (1 - q) * (log_sig(-logit) - log_sig(-prior_logit))

@@ -48,6 +48,7 @@ class SavedRun(NamedTuple):
     train_panel: Callable[..., Panel]  # reads the training panel when first needed
     log: TrainingLog
     seed: int
+    svi_runs: tuple[dict, ...]
 
 
 def write_run(fit: "CausalMMMFit", directory: str | os.PathLike) -> None:
@@ -62,6 +63,7 @@ def write_run(fit: "CausalMMMFit", directory: str | os.PathLike) -> None:
         "seed": fit.seed,
         "loss": fit.log.loss,
         "seconds": fit.log.seconds,
+        "svi_runs": list(fit.svi_runs),
         "edge_population": fit.guide.population.to_dict() if fit.guide.population is not None else None,
         "period_index": fit.train_panel.period_index,
     }
@@ -89,11 +91,13 @@ def read_run(directory: str | os.PathLike) -> SavedRun:
         meta = json.loads((d / "fit.json").read_text())
         # settings added after a run was saved did not exist when it was fitted: it ran as they are off
         spec = CausalMMMSpec.from_dict({"graph_templates": 0, "learn_df": False, "edge_pooling": 0,
-                                        "switching": False, "edge_score_df": 0.0, **meta["spec"]})
+                                        "switching": False, "edge_score_df": 0.0, "collapse_restarts": 0,
+                                        **meta["spec"]})
         schema = Schema.from_dict(meta["schema"])
         std = Standardisation.from_dict(meta)
         log = TrainingLog(loss=list(meta["loss"]), seconds=float(meta["seconds"]), steps_done=len(meta["loss"]))
         seed = int(meta["seed"])
+        svi_runs = tuple(dict(run) for run in meta.get("svi_runs", ()))
         population = EdgePopulation.from_dict(meta["edge_population"]) if meta.get("edge_population") else None
     nodes = schema.nodes
     mediators = tuple(n for n, k in zip(nodes, schema.node_kinds) if k == "mediator")
@@ -121,7 +125,7 @@ def read_run(directory: str | os.PathLike) -> SavedRun:
                          ) from None
     if population is not None:
         guide.attach_population(population, pooled_candidates(model, spec))
-    return SavedRun(model, guide, spec, schema, std, read_train_panel, log, seed)
+    return SavedRun(model, guide, spec, schema, std, read_train_panel, log, seed, svi_runs)
 
 
 @contextlib.contextmanager

@@ -127,6 +127,10 @@ class CausalMMMSpec:
         highest ELBO on the full training panel (:func:`causalmmm_ppl.inference.svi.evaluation_loss`). SVI can
         settle in an optimum where the encoder's edge probabilities stay at the prior; a restart that escapes it has
         a clearly higher ELBO. Each run costs a full training; 1: one run.
+    collapse_restarts, collapse_information : further runs (seeds after the planned ones) made only while the kept
+        run is collapsed: its encoder's edge probabilities carry less than ``collapse_information`` nats per
+        ordinary candidate pair beyond the prior (:func:`causalmmm_ppl.inference.causalmmm_pooling.edge_information`).
+        The fit keeps, of all its runs, the one with the highest ELBO, as with ``restarts``. 0: no such runs.
     encoder_hidden : width of the amortized encoder. num_draws : posterior draws kept for outputs.
     """
 
@@ -172,6 +176,8 @@ class CausalMMMSpec:
     num_draws: int = 200
     checkpoint_every: int = 100
     restarts: int = 1
+    collapse_restarts: int = 1
+    collapse_information: float = 0.02
 
     def __post_init__(self) -> None:
         check_field_types(self)
@@ -191,6 +197,9 @@ class CausalMMMSpec:
                      "num_draws", "checkpoint_every", "restarts"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if int(self.collapse_restarts) < 0 or not self.collapse_information >= 0:
+            raise InputError(f"collapse_restarts and collapse_information must be >= 0, got {self.collapse_restarts} "
+                             f"and {self.collapse_information}")
         if self.likelihood == "studentt" and not self.df > 2:
             raise InputError(f"df must be > 2 (finite variance), got {self.df}")
         for name in ("saturation", "carryover", "forbid_target_causes", "seasonality", "learn_df", "switching"):

@@ -1,19 +1,25 @@
 """SVI restarts: the fit keeps the run with the highest full-panel ELBO, run k trains from seed + k, checkpoints of
-later runs live in their own folders, and one-process fits only."""
+later runs live in their own folders, and one-process fits only; a collapsed run (its encoder's edges at the prior)
+gets a further run, as many as ``collapse_restarts`` allows."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 
 from causalmmm_ppl.data.simulate import simulate
 from causalmmm_ppl.errors import InputError
-from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit, fit_causalmmm
+from causalmmm_ppl.inference.causalmmm_pooling import bernoulli_kl, edge_information
 from causalmmm_ppl.inference.distributed import Shard
 from causalmmm_ppl.inference.svi import evaluation_loss
 from causalmmm_ppl.models.spec import CausalMMMSpec
+from hypothesis import given
+from hypothesis import strategies as st
 
-TINY = dict(steps=25, batch_shops=8, window=32, num_draws=8)
+TINY = dict(steps=25, batch_shops=8, window=32, num_draws=8, collapse_restarts=0)
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +60,37 @@ def test_restarts_need_one_process(panel):
         fit_causalmmm(panel, CausalMMMSpec(**TINY, restarts=2), seed=0, progress=False, shard=Shard(0, 2))
     with pytest.raises(InputError, match="restarts"):
         CausalMMMSpec(restarts=0)
+    with pytest.raises(InputError, match="collapse_restarts"):
+        CausalMMMSpec(collapse_restarts=-1)
+
+
+def test_a_collapsed_run_gets_one_more_run_and_the_better_one_is_kept(panel, tmp_path):
+    """Below ``collapse_information`` (here: every run) the fit trains seed + 1 too and keeps the lower loss, as
+    ``restarts = 2`` does; at 0 no run counts as collapsed; the runs are recorded and read back with the run."""
+    both = fit_causalmmm(panel, CausalMMMSpec(**TINY, restarts=2), seed=7, progress=False)
+    spec = CausalMMMSpec(**{**TINY, "collapse_restarts": 1}, collapse_information=10.0)
+    again = fit_causalmmm(panel, spec, seed=7, progress=False)
+    np.testing.assert_array_equal(again.edge_probability_array(), both.edge_probability_array())
+    assert [run["seed"] for run in again.svi_runs] == [7, 8]
+    assert sum(run["kept"] for run in again.svi_runs) == 1
+    kept = next(run for run in again.svi_runs if run["kept"])
+    assert kept["loss"] == min(run["loss"] for run in again.svi_runs)
+    info = edge_information(again.model, again.guide, again._train_data(), again.spec)
+    assert kept["edge_information"] == pytest.approx(info) and info > 0
+    assert "2 SVI runs" in again.svi_runs_note() and "(kept)" in again.svi_runs_note()
+    again.save(tmp_path / "run")
+    assert CausalMMMFit.load(tmp_path / "run").svi_runs == again.svi_runs
+    once = fit_causalmmm(panel, dataclasses.replace(spec, collapse_information=0.0), seed=7, progress=False)
+    assert len(once.svi_runs) == 1 and once.svi_runs[0]["loss"] is None and once.svi_runs_note() == ""
+
+
+@given(st.floats(-12, 12), st.floats(-8, 8))
+def test_bernoulli_kl_is_the_kl_of_the_two_bernoullis(logit, prior):
+    import torch
+
+    got = bernoulli_kl(torch.tensor(logit, dtype=torch.float64), torch.tensor(prior, dtype=torch.float64))
+    want = torch.distributions.kl_divergence(torch.distributions.Bernoulli(logits=torch.tensor(logit)),
+                                             torch.distributions.Bernoulli(logits=torch.tensor(prior)))
+    assert float(got) == pytest.approx(float(want), rel=1e-4, abs=1e-6)
+    assert float(got) >= -1e-12
+    assert float(bernoulli_kl(torch.tensor(prior), torch.tensor(prior))) == pytest.approx(0.0, abs=1e-6)
