@@ -387,22 +387,22 @@ class BTVCFit:
         d = self.design
         future = np.flatnonzero(plan.dates > d.dates[-1])
         if len(future) == 0:
-            raise ValueError(f"btvc forecast: no dates after the training end {d.dates[-1].date()}")
+            raise InputError(f"btvc forecast: no dates after the training end {d.dates[-1].date()}")
         plan = plan.select_time(int(future[0]), plan.n_time)
         expected = pd.date_range(d.dates[-1], periods=plan.n_time + 1, freq=plan.freq or d.freq)[1:]
         if not plan.dates.equals(expected):
-            raise ValueError(f"btvc forecast: the plan must continue the training grid from "
+            raise InputError(f"btvc forecast: the plan must continue the training grid from "
                              f"{expected[0].date()} every {d.step_days:g} days")
         missing = [c for c in d.media if c not in plan.nodes]
         if missing:
-            raise ValueError(f"btvc forecast: the plan has no column {missing[0]!r}")
+            raise InputError(f"btvc forecast: the plan has no column {missing[0]!r}")
         missing = [c for c in d.controls if c not in plan.control_names and c not in plan.nodes]
         if missing:
-            raise ValueError(f"btvc forecast: the plan has no control column {missing[0]!r} (--controls); the "
+            raise InputError(f"btvc forecast: the plan has no control column {missing[0]!r} (--controls); the "
                              f"model's controls must be known on the plan's days")
         unknown = [s for s in plan.shops if s not in d.shops]
         if unknown:
-            raise ValueError(f"btvc forecast: shop {unknown[0]!r} was not in the training data")
+            raise InputError(f"btvc forecast: shop {unknown[0]!r} was not in the training data")
         order = [plan.shops.index(s) if s in plan.shops else -1 for s in d.shops]
         plan_media, plan_controls = scaled_inputs(plan.select_shops([max(o, 0) for o in order]), d, self.scales)
         grid = _PlanGrid(dates=d.dates.append(plan.dates), media=np.concatenate([self.media, plan_media], axis=1),
@@ -575,7 +575,7 @@ class BTVCFit:
         """Read a fit written by :meth:`save`."""
         d = Path(directory)
         if not (d / "btvc.json").is_file():
-            raise ValueError(f"{d}: not a BTVC model directory (no btvc.json)")
+            raise InputError(f"{d}: not a BTVC model directory (no btvc.json)")
         meta = json.loads((d / "btvc.json").read_text())
         scales = BTVCScales.from_dict(json.loads((d / "scaler.json").read_text()))
         with np.load(d / "inputs.npz", allow_pickle=False) as z:

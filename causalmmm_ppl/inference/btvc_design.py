@@ -18,6 +18,7 @@ import pandas as pd
 from causalmmm_ppl.data.panel import Panel
 from causalmmm_ppl.models.btvc import BTVCData, fourier_features, kernel_weights, knot_positions, media_lag_windows
 from causalmmm_ppl.models.btvc_spec import BTVCSpec
+from causalmmm_ppl.errors import InputError
 
 __all__ = ["BTVCDesign", "BTVCScales", "prepare_design", "scaled_inputs"]
 
@@ -150,7 +151,7 @@ def _roles(panel: Panel) -> tuple[list[int], list[int]]:
     ``panel.control_names`` (every control column: ``ColumnSpec.controls``, ``--controls``)."""
     media = [int(i) for i in panel.channel_index]
     if not media:
-        raise ValueError("btvc: at least one channel (--channels) is needed")
+        raise InputError("btvc: at least one channel (--channels) is needed")
     return media, list(range(len(panel.control_names)))
 
 
@@ -170,11 +171,11 @@ def prepare_design(panel: Panel, spec: BTVCSpec) -> tuple[BTVCDesign, BTVCScales
     counts = mask.sum(1)
     for s, shop in enumerate(panel.shops):
         if counts[s] == 0:
-            raise ValueError(f"btvc: shop {shop!r} has no observed {panel.target!r} in the training days")
+            raise InputError(f"btvc: shop {shop!r} has no observed {panel.target!r} in the training days")
     y_scale = y.sum(1) / counts
     for s, shop in enumerate(panel.shops):
         if not y_scale[s] > 0:
-            raise ValueError(f"btvc: shop {shop!r}: the mean of {panel.target!r} over the training days is "
+            raise InputError(f"btvc: shop {shop!r}: the mean of {panel.target!r} over the training days is "
                              f"{y_scale[s]:.4g}; BTVC needs a positive mean target")
     rows = panel.mask[..., None]
     media = np.where(rows, panel.values[..., media_idx], 0.0)

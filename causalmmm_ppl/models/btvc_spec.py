@@ -154,21 +154,21 @@ class BTVCSpec:
                      "coef_prior_mean", "coef_prior_log_sd", "coef_knot_scale", "coef_knot_log_sd", "seasonality_scale",
                      "control_scale", "noise_scale"):
             if not float(getattr(self, name)) > 0:
-                raise ValueError(f"btvc config: {name} must be > 0, got {getattr(self, name)!r}")
+                raise InputError(f"btvc config: {name} must be > 0, got {getattr(self, name)!r}")
         if self.level_anchor not in ("mean", "first"):
-            raise ValueError(f"btvc config: level_anchor must be 'mean' or 'first', got {self.level_anchor!r}")
+            raise InputError(f"btvc config: level_anchor must be 'mean' or 'first', got {self.level_anchor!r}")
         if self.coef_knot_prior not in ("lognormal", "halfnormal"):
-            raise ValueError(f"btvc config: coef_knot_prior must be 'lognormal' or 'halfnormal', got "
+            raise InputError(f"btvc config: coef_knot_prior must be 'lognormal' or 'halfnormal', got "
                              f"{self.coef_knot_prior!r}")
         if self.knots not in ("auto", "centered", "noncentered"):
-            raise ValueError(f"btvc config: knots must be 'auto', 'centered' or 'noncentered', got {self.knots!r}")
+            raise InputError(f"btvc config: knots must be 'auto', 'centered' or 'noncentered', got {self.knots!r}")
         for name in ("weekly_order", "yearly_order"):
             if int(getattr(self, name)) < 0:
-                raise ValueError(f"btvc config: {name} must be >= 0, got {getattr(self, name)!r}")
+                raise InputError(f"btvc config: {name} must be >= 0, got {getattr(self, name)!r}")
         if self.l_max is not None and int(self.l_max) < 1:
-            raise ValueError(f"btvc config: l_max must be >= 1, got {self.l_max!r}")
+            raise InputError(f"btvc config: l_max must be >= 1, got {self.l_max!r}")
         if self.likelihood_df is not None and not float(self.likelihood_df) > 0:
-            raise ValueError(f"btvc config: likelihood_df must be > 0 or null, got {self.likelihood_df!r}")
+            raise InputError(f"btvc config: likelihood_df must be > 0 or null, got {self.likelihood_df!r}")
 
     def resolved_knots(self, n_train: int, n_coef_knots: int, n_channels: int = 1) -> str:
         """``"centered"`` or ``"noncentered"`` for a training grid of ``n_train`` steps, ``n_coef_knots``
@@ -267,29 +267,29 @@ class BTVCInference:
     def __post_init__(self) -> None:
         check_field_types(self, "btvc config")
         if self.method not in ("auto", "nuts", "svi"):
-            raise ValueError(f"btvc config: method must be 'auto', 'nuts' or 'svi', got {self.method!r}")
+            raise InputError(f"btvc config: method must be 'auto', 'nuts' or 'svi', got {self.method!r}")
         if self.nuts_init not in ("svi", "prior"):
-            raise ValueError(f"btvc config: nuts_init must be 'svi' or 'prior', got {self.nuts_init!r}")
+            raise InputError(f"btvc config: nuts_init must be 'svi' or 'prior', got {self.nuts_init!r}")
         if self.svi_guide not in ("normal", "lowrank"):
-            raise ValueError(f"btvc config: svi_guide must be 'normal' or 'lowrank', got {self.svi_guide!r}")
+            raise InputError(f"btvc config: svi_guide must be 'normal' or 'lowrank', got {self.svi_guide!r}")
         if self.nuts_reparam not in ("level_total", "none"):
-            raise ValueError(f"btvc config: nuts_reparam must be 'level_total' or 'none', got {self.nuts_reparam!r}")
+            raise InputError(f"btvc config: nuts_reparam must be 'level_total' or 'none', got {self.nuts_reparam!r}")
         if self.shop_mode not in ("joint", "sequential"):
-            raise ValueError(f"btvc config: shop_mode must be 'joint' or 'sequential', got {self.shop_mode!r}")
+            raise InputError(f"btvc config: shop_mode must be 'joint' or 'sequential', got {self.shop_mode!r}")
         depth = self.max_tree_depth
         if isinstance(depth, (list, tuple)):
             if len(depth) != 2 or any(int(d) < 1 for d in depth):
-                raise ValueError(f"btvc config: max_tree_depth must be a depth >= 1 or two of them (warm-up, "
+                raise InputError(f"btvc config: max_tree_depth must be a depth >= 1 or two of them (warm-up, "
                                  f"sampling), got {depth!r}")
             object.__setattr__(self, "max_tree_depth", (int(depth[0]), int(depth[1])))  # frozen dataclass
         for name in ("num_chains", "num_samples", "svi_steps", "svi_draws", "svi_rank", "nuts_init_steps") + (
                 () if isinstance(self.max_tree_depth, tuple) else ("max_tree_depth",)):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"btvc config: {name} must be >= 1, got {getattr(self, name)!r}")
+                raise InputError(f"btvc config: {name} must be >= 1, got {getattr(self, name)!r}")
         if int(self.num_warmup) < 0:
-            raise ValueError(f"btvc config: num_warmup must be >= 0, got {self.num_warmup!r}")
+            raise InputError(f"btvc config: num_warmup must be >= 0, got {self.num_warmup!r}")
         if not 0.0 < float(self.target_accept_prob) < 1.0:
-            raise ValueError(f"btvc config: target_accept_prob must be in (0, 1), got {self.target_accept_prob!r}")
+            raise InputError(f"btvc config: target_accept_prob must be in (0, 1), got {self.target_accept_prob!r}")
 
     def resolved(self, n_shops: int) -> "BTVCInference":
         """These settings with ``method="auto"`` replaced by the method a panel of ``n_shops`` shops gets."""
@@ -327,7 +327,7 @@ def split_config(config: dict[str, Any]) -> tuple[BTVCSpec, BTVCInference]:
     Keys may also be nested under ``"model"`` and ``"inference"``. Unknown keys raise ``ValueError`` naming the key.
     """
     if not isinstance(config, dict):
-        raise ValueError("btvc config: expected a JSON object")
+        raise InputError("btvc config: expected a JSON object")
     flat: dict[str, Any] = {}
     for k, v in config.items():
         if k in ("model", "inference") and isinstance(v, dict):

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.evaluation.diagnostics import diagnostics_table
 from causalmmm_ppl.inference.btvc import BTVCFit, chain_method_for, fit_btvc
@@ -131,9 +132,9 @@ def test_forecast_continues_the_grid_with_the_plan(svi_fit):
     plan = panel.select_time(136, 150)
     zero = dataclasses.replace(plan, values=np.where(np.arange(2) == 0, 0.0, plan.values))
     assert fit.forecast(None, zero)["mean"].mean() < fc["mean"].mean()
-    with pytest.raises(ValueError, match="continue the training grid"):
+    with pytest.raises(InputError, match="continue the training grid"):
         fit.forecast(None, panel.select_time(140, 150))
-    with pytest.raises(ValueError, match="no dates after"):
+    with pytest.raises(InputError, match="no dates after"):
         fit.forecast(None, panel.select_time(0, 100))
 
 
@@ -169,7 +170,7 @@ def test_save_and_load_reproduce_the_forecast(svi_fit, tmp_path):
     again = BTVCFit.load(tmp_path / "model")
     assert again.spec == fit.spec and again.design.media == fit.design.media
     pd.testing.assert_frame_equal(again.forecast(None, panel, seed=5), fit.forecast(None, panel, seed=5))
-    with pytest.raises(ValueError, match="not a BTVC model"):
+    with pytest.raises(InputError, match="not a BTVC model"):
         BTVCFit.load(tmp_path)
     # a fit saved before ``coef_knot_prior`` existed had the HalfNormal prior on the knot spreads
     meta = json.loads((tmp_path / "model" / "btvc.json").read_text())
@@ -186,10 +187,10 @@ def test_sequential_shop_mode_matches_shapes():
     assert fit.sample_stats["svi_loss"].shape == (40,)
 
 
-def test_bad_inputs_are_value_errors():
+def test_bad_inputs_are_input_errors():
     panel, _ = make_tvc_panel(n_shops=1, n_days=60)
     neg = dataclasses.replace(panel, values=panel.values * np.array([1, -1.0]))
-    with pytest.raises(ValueError, match="positive mean"):
+    with pytest.raises(InputError, match="positive mean"):
         fit_btvc(neg, BTVCSpec(), method="svi", svi_steps=5, progress=False)
 
 

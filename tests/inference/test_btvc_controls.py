@@ -85,7 +85,7 @@ def test_the_forecast_reads_the_plan_rows_control_values(fitted):
     # a plan that lacks a control column (loaded without it) cannot be forecast
     bare = load_panel(frame.drop(columns=["promo"]), ColumnSpec(target="y", channels=("x",), controls=("price",)),
                       allow_missing_target=True)
-    with pytest.raises(ValueError, match="no control column 'promo'"):
+    with pytest.raises(InputError, match="no control column 'promo'"):
         fit.forecast(None, bare)
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from numpyro.infer import Predictive
 
+from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.models.btvc import (
     LATENT_SITES,
     SITE_DIMS,
@@ -210,29 +211,29 @@ def test_spec_round_trips_and_rejects_unknown_settings():
     spec = BTVCSpec(decay_prior=(3.0, 2.0), yearly_order=0, likelihood_df=None)
     again = BTVCSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert again == spec
-    with pytest.raises(ValueError, match="knot_days"):
+    with pytest.raises(InputError, match="knot_days"):
         BTVCSpec(level_knot_days=0)
     spec2, inf = split_config({"model": {"yearly_order": 1}, "num_chains": 2, "method": "svi"})
     assert spec2.yearly_order == 1 and inf.num_chains == 2 and inf.method == "svi"
-    with pytest.raises(ValueError, match="'nope'"):
+    with pytest.raises(InputError, match="'nope'"):
         split_config({"nope": 1})
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(InputError, match="method"):
         BTVCInference(method="mh")
-    with pytest.raises(ValueError, match="level_anchor"):
+    with pytest.raises(InputError, match="level_anchor"):
         BTVCSpec(level_anchor="last")
-    with pytest.raises(ValueError, match="coef_knot_prior"):
+    with pytest.raises(InputError, match="coef_knot_prior"):
         BTVCSpec(coef_knot_prior="gamma")
-    with pytest.raises(ValueError, match="coef_knot_log_sd"):
+    with pytest.raises(InputError, match="coef_knot_log_sd"):
         BTVCSpec(coef_knot_log_sd=0.0)
     assert BTVCSpec.from_dict({"coef_knot_prior": "halfnormal"}).coef_knot_prior == "halfnormal"
-    with pytest.raises(ValueError, match="nuts_init"):
+    with pytest.raises(InputError, match="nuts_init"):
         BTVCInference(nuts_init="map")
-    with pytest.raises(ValueError, match="nuts_reparam"):
+    with pytest.raises(InputError, match="nuts_reparam"):
         BTVCInference(nuts_reparam="level")
     assert BTVCInference.from_dict({"nuts_reparam": "none"}).nuts_reparam == "none"
     assert BTVCInference.from_dict({"max_tree_depth": [8, 10]}).max_tree_depth == (8, 10)  # warm-up, sampling
     for depth in ([8], [0, 10], 0):
-        with pytest.raises(ValueError, match="max_tree_depth"):
+        with pytest.raises(InputError, match="max_tree_depth"):
             BTVCInference(max_tree_depth=depth)
     assert BTVCSpec().resolved_knots(700, 8) == "centered"
     assert BTVCSpec().resolved_knots(179, 14) == "noncentered"
@@ -250,5 +251,5 @@ def test_auto_samples_small_panels_by_nuts_and_fits_larger_ones_by_svi():
     assert auto.resolved(NUTS_MAX_SHOPS + 1).method == "svi"
     assert BTVCInference(method="nuts").resolved(30).method == "nuts"
     assert BTVCInference(method="svi").resolved(1).method == "svi"
-    with pytest.raises(ValueError, match="'auto', 'nuts' or 'svi'"):
+    with pytest.raises(InputError, match="'auto', 'nuts' or 'svi'"):
         BTVCInference(method="hmc")
