@@ -75,11 +75,19 @@ def _encoder_loss(fit, seed: int) -> float:
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
+    """The section "SVI restarts": the reported seeds' runs."""
+    return render_runs(results, command, TITLE,
+                       f"Reported seeds {', '.join(map(str, seeds))}; nothing was chosen here (the collapse threshold "
+                       "was chosen on development seeds: \"Collapse threshold (development seeds)\").")
+
+
+def render_runs(results: list[dict], command: str, title: str, purpose: str) -> str:
+    """A section ``title`` of two-run panels (:func:`score_panel`'s results): ``purpose`` says what its seeds are
+    for; then the table by scenario and run, and each panel's two runs."""
     lines = [
-        *section_head(TITLE, command),
+        *section_head(title, command),
         "",
-        f"Reported seeds {', '.join(map(str, seeds))}; nothing was chosen here (the collapse threshold was chosen on "
-        "development seeds, \"Graph recovery off home ground\"). Each panel fitted from SVI seeds S and S + 1 with the "
+        f"{purpose} Each panel fitted from SVI seeds S and S + 1 with the "
         "default settings but one run each. Per-shop AUROC over candidate pairs (pooled, as reported; encoder: before "
         "pooling); loss: negative ELBO of the whole training panel per scored value (lower is better); information: "
         "the encoder's edges' KL from the prior, nats per candidate pair; fit seconds on one core (two runs: both). "
@@ -106,9 +114,15 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         for r in results)
     better = sum(r["kept_better"] for r in results)
     collapsed = [f"{r['scenario']} seed {r['seed']}" for r in results if r["collapsed"]]
+    from causalmmm_ppl.models.spec import CausalMMMSpec
+
+    lowest = min((r[run]["information"], f"{r['scenario']} seed {r['seed']}, SVI seed {r['seed'] + i}")
+                 for r in results for i, run in enumerate(("first", "second")))
     lines += ["", f"Per panel, per-shop AUROC of S / S + 1 (loss; information): {per_seed}. The kept run has the "
                   f"higher per-shop AUROC of the two on {better} of {len(results)} panels. Collapsed first runs "
-                  f"(the defaults train S + 1 there): {', '.join(collapsed) or 'none'}.", ""]
+                  f"(the defaults train S + 1 there): {', '.join(collapsed) or 'none'}. Lowest edge information of "
+                  f"a run: {lowest[0]:.3f} ({lowest[1]}); the collapse threshold (collapse_information) is "
+                  f"{CausalMMMSpec().collapse_information}.", ""]
     return "\n".join(lines)
 
 
