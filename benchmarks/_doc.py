@@ -35,8 +35,21 @@ def machine_line() -> str:
     threads = os.environ.get("OMP_NUM_THREADS", "?")
     return (
         f"Date: {dt.date.today().isoformat()}; machine: {platform.platform()}, {os.cpu_count()} CPUs "
-        f"(OMP_NUM_THREADS={threads}), " + ", ".join(versions) + "."
+        f"({processor()}; OMP_NUM_THREADS={threads}), " + ", ".join(versions) + "."
     )
+
+
+def processor() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; the platform's processor field elsewhere): another processor takes
+    another floating-point path through the same SVI steps, so the page's figures name it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "processor unknown"
 
 
 def section_head(title: str, command: str) -> list[str]:
