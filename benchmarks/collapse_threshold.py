@@ -1,5 +1,5 @@
-"""Collapse threshold (development seeds): the edge information of sound and collapsed SVI runs, where the default
-``collapse_information`` was chosen.
+"""Collapse threshold (development seeds): the edge information of SVI runs, against which the default
+``collapse_information`` is checked.
 
 Writes the section "Collapse threshold (development seeds)" of docs/benchmarks.md: the panels and runs of
 :mod:`benchmarks.restarts` (each panel fitted from SVI seeds S and S + 1, one run each) on development seeds of every
@@ -18,10 +18,10 @@ SEEDS = (104, 105, 106)
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
-    """The section: development seeds' runs, where the threshold is chosen."""
+    """The section: development seeds' runs, where the threshold is checked."""
     return render_runs(results, command, TITLE,
                        f"Development seeds {', '.join(map(str, seeds))}, where the default collapse_information is "
-                       "chosen: it must lie below the edge information of every run that recovers a graph.")
+                       "checked: it must lie below the edge information of every run that recovers a graph.")
 
 
 def main(argv: list[str] | None = None) -> int:

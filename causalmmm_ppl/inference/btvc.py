@@ -382,7 +382,7 @@ class BTVCFit:
     def _plan_grid(self, plan: Panel) -> tuple[Panel, "_PlanGrid"]:
         """The plan's days after the training end, checked, and the inputs over the stored history followed by them.
 
-        Raises ValueError when the plan does not continue the training grid, lacks a column, or has an unknown shop.
+        Raises InputError when the plan does not continue the training grid, lacks a column, or has an unknown shop.
         """
         d = self.design
         future = np.flatnonzero(plan.dates > d.dates[-1])

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from causalmmm_ppl.data.panel import Panel
+from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.models.btvc import BTVCData, fourier_features, kernel_weights, knot_positions, media_lag_windows
 from causalmmm_ppl.models.btvc_spec import BTVCSpec
-from causalmmm_ppl.errors import InputError
 
 __all__ = ["BTVCDesign", "BTVCScales", "prepare_design", "scaled_inputs"]
 
@@ -160,7 +160,7 @@ def prepare_design(panel: Panel, spec: BTVCSpec) -> tuple[BTVCDesign, BTVCScales
 
     Raises
     ------
-    ValueError
+    InputError
         A shop whose target is never observed or has a mean <= 0; a panel without channels.
     """
     media_idx, control_idx = _roles(panel)

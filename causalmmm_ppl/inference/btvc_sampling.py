@@ -14,7 +14,6 @@ import numpy as np
 
 from causalmmm_ppl.models.btvc import LATENT_SITES, BTVCData, btvc_model
 from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
-from causalmmm_ppl.errors import InputError
 
 __all__ = ["chain_groups", "chain_method_for", "run_nuts", "run_svi", "merge_shops", "map_draws", "draw_mapper"]
 
@@ -32,7 +31,7 @@ def chain_groups(num_chains: int) -> list[int]:
     """
     d = jax.local_device_count()
     if num_chains < 1:
-        raise InputError(f"btvc: num_chains must be >= 1, got {num_chains}")
+        raise ValueError(f"btvc: num_chains must be >= 1, got {num_chains}")
     if d < 2:
         return [num_chains]
     return [min(d, num_chains - start) for start in range(0, num_chains, d)]

@@ -324,7 +324,7 @@ def _known(cls: type, d: dict[str, Any], where: str) -> dict[str, Any]:
 def split_config(config: dict[str, Any]) -> tuple[BTVCSpec, BTVCInference]:
     """Split one flat settings dict (a ``--config`` file) into model and inference settings.
 
-    Keys may also be nested under ``"model"`` and ``"inference"``. Unknown keys raise ``ValueError`` naming the key.
+    Keys may also be nested under ``"model"`` and ``"inference"``. Unknown keys raise ``InputError`` naming the key.
     """
     if not isinstance(config, dict):
         raise InputError("btvc config: expected a JSON object")

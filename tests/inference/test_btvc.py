@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
+from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.evaluation.diagnostics import diagnostics_table
 from causalmmm_ppl.inference.btvc import BTVCFit, chain_method_for, fit_btvc
 from causalmmm_ppl.models.btvc_spec import BTVCSpec
