@@ -1,9 +1,12 @@
 """Ablations as in the paper: CausalMMM without saturation, without carryover, and without the graph (empty and
-full graph), at horizon 7 — target MSE and edge AUROC. Writes the "Ablations" section of docs/benchmarks.md.
+full graph), at horizon 7 — target MSE and edge AUROC — and the other response families. Writes the "Ablations"
+section of docs/benchmarks.md.
 
 Rolling origins as in benchmarks/forecasting.py (fit on the days before the origin only, channels as the plan).
-- "without saturation" / "without carryover": refitted with ``CausalMMMSpec(saturation=False)`` /
-  ``CausalMMMSpec(carryover=False)`` (the causes' signal is adstock(x) / Hill(x));
+- "without saturation" / "without carryover": refitted with ``CausalMMMSpec(saturation="none")`` /
+  ``CausalMMMSpec(adstock="none")`` (the causes' signal is adstock(x) / Hill(x));
+- "delayed carryover" / "Michaelis–Menten saturation": refitted with the other registered families
+  (:mod:`causalmmm_ppl.models.response`);
 - "empty graph" / "full graph": the full model's fit, forecast with the graph imposed by ``poutine.do`` on the
   ``graph`` site (``forecast_samples(..., graph=...)``): every edge cut, or every candidate edge on;
 - "true graph": the same, with the simulation's graph (an oracle reference, not an ablation).
@@ -24,8 +27,10 @@ TITLE = "## Ablations"
 FULL = dict(scenario="sim2", n_shops=20, n_days=338, n_origins=2, horizon=7)
 QUICK = dict(scenario="sim2", n_shops=2, n_days=50, n_channels=3, n_origins=1, horizon=3)
 QUICK_SPEC = dict(steps=10, batch_shops=2, window=30, num_draws=8, hidden=8, encoder_hidden=16)
-VARIANTS = ("CausalMMM (full)", "without saturation", "without carryover", "empty graph", "full graph",
-            "true graph (oracle)")
+#: the refitted variants and the settings each changes
+REFITS = {"CausalMMM (full)": {}, "without saturation": {"saturation": "none"}, "without carryover": {"adstock": "none"},
+          "delayed carryover": {"adstock": "delayed"}, "Michaelis–Menten saturation": {"saturation": "michaelis_menten"}}
+VARIANTS = (*REFITS, "empty graph", "full graph", "true graph (oracle)")
 NUM_DRAWS = 200
 
 
@@ -49,8 +54,7 @@ def run(cfg: dict, seed: int, quick: bool, steps: int | None) -> tuple[dict, str
     for k, o in enumerate(origins):
         history, plan, obs = panel.select_time(0, o), blind_plan(panel, o, o + h), panel.select_time(o, o + h)
         fits = {}
-        for variant, extra in (("CausalMMM (full)", {}), ("without saturation", {"saturation": False}),
-                               ("without carryover", {"carryover": False})):
+        for variant, extra in REFITS.items():
             t0 = time.perf_counter()
             fits[variant] = fit_causalmmm(history, CausalMMMSpec(**base, **extra), seed=seed + k, progress=False)
             out[variant]["seconds"].append(time.perf_counter() - t0)
@@ -88,9 +92,8 @@ def render(out: dict, shape: str, cfg: dict, command: str, steps: int | None, no
         "|---|---|---|---|---|---|---|---|",
     ]
     how = {
-        "CausalMMM (full)": "as fitted",
-        "without saturation": "refit, `saturation=False`",
-        "without carryover": "refit, `carryover=False`",
+        **{v: "refit, " + ", ".join(f"`{k}={x!r}`" for k, x in extra.items()) if extra else "as fitted"
+           for v, extra in REFITS.items()},
         "empty graph": "full fit, `do(graph = 0)`",
         "full graph": "full fit, `do(graph = all candidates)`",
         "true graph (oracle)": "full fit, `do(graph = truth)`",

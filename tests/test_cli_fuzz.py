@@ -134,7 +134,7 @@ JSON_VALUES = st.one_of(
                     st.one_of(st.floats(-0.5, 1.5), st.text(max_size=2)), max_size=2),
 )
 CONFIG_KEYS = ["prior_prob", "edge_priors", "forbid_target_causes", "temperature", "temperature_start", "kl_weight",
-               "kl_warmup", "screen_weight", "l_max", "response_scale", "seasonality", "saturation", "carryover",
+               "kl_warmup", "screen_weight", "l_max", "response_scale", "seasonality", "saturation", "adstock",
                "hidden", "likelihood", "link", "spend_model", "df", "learn_df", "lr", "batch_shops", "window",
                "num_draws", "checkpoint_every", "graph_templates", "edge_pooling", "unknown_setting"]
 

@@ -315,8 +315,9 @@ def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> 
     fit : the fitted model (for names, the training panel and the ELBO trace)
     samples : :meth:`CausalMMMFit.posterior_samples` of the training panel (one chain of ``draw`` draws)
 
-    Groups: ``posterior`` (``edge`` 0/1 draws and ``edge_probability`` (shop, cause, effect); ``decay``, ``alpha``,
-    ``gamma`` (shop, node): carryover and Hill curve of each node as a cause, gamma in the cause's original units;
+    Groups: ``posterior`` (``edge`` 0/1 draws and ``edge_probability`` (shop, cause, effect); the response family's
+    parameters by name (default ``decay``, ``alpha``, ``gamma``; :mod:`causalmmm_ppl.models.response`) (shop, node):
+    carryover and saturation of each node as a cause, levels such as gamma in the cause's original units;
     with graph templates, ``template`` (shop, template): the shop's membership given the draw's edges),
     ``posterior_predictive`` (the target one day ahead, original units, with noise), ``observed_data``,
     ``log_likelihood`` (the target one day ahead given the past, original units; the days after each shop's first
@@ -327,13 +328,14 @@ def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> 
     coords: dict[str, Any] = panel_coords(panel.shops, panel.dates)
     coords.update({"node": np.asarray(panel.nodes, dtype=str), "cause": np.asarray(panel.nodes, dtype=str),
                    "effect": np.asarray(panel.nodes, dtype=str)})
-    one_chain = {k: np.asarray(samples[k], dtype=np.float32)[None] for k in ("decay", "alpha", "gamma")}
+    response = fit.spec.response.names
+    one_chain = {k: np.asarray(samples[k], dtype=np.float32)[None] for k in response}
     one_chain["edge"] = np.asarray(samples["edge"], dtype=np.int8)[None]
     n = one_chain["edge"].shape[1]
     q = np.asarray(samples["edge_probability"], dtype=np.float32)
     one_chain["edge_probability"] = np.broadcast_to(q, (1, n) + q.shape)
-    dims = {"edge": ["shop", "cause", "effect"], "edge_probability": ["shop", "cause", "effect"],
-            "decay": ["shop", "node"], "alpha": ["shop", "node"], "gamma": ["shop", "node"]}
+    dims = {"edge": ["shop", "cause", "effect"], "edge_probability": ["shop", "cause", "effect"]}
+    dims |= {k: ["shop", "node"] for k in response}
     if "template" in samples:  # population graph prior: each shop's template membership per draw
         one_chain["template"] = np.asarray(samples["template"], dtype=np.float32)[None]
         dims["template"] = ["shop", "template"]
@@ -343,7 +345,7 @@ def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> 
     idata = build_inference_data(
         posterior=one_chain, dims=dims, coords=coords, model="causalmmm", target_name=panel.target, inference="svi",
         log_likelihood=samples["loglik"][None].astype(np.float32), observed=observed,
-        posterior_predictive=np.asarray(samples["predictive"], dtype=np.float32)[None], latent=["edge", "decay", "alpha", "gamma"],
+        posterior_predictive=np.asarray(samples["predictive"], dtype=np.float32)[None], latent=["edge", *response],
         attrs={"causalmmm_spec": json.dumps(fit.spec.to_dict()), "seed": int(fit.seed),
                "wall_time_s": float(fit.log.seconds),
                "units": "log_likelihood, observed_data, posterior_predictive: original target units; "

@@ -46,7 +46,6 @@ from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.distributed import Shard
 from causalmmm_ppl.inference.svi import TrainingData, TrainingLog, evaluation_loss, train
 from causalmmm_ppl.models.causalmmm import CausalMMM
-from causalmmm_ppl.models.components import constrain_response
 from causalmmm_ppl.models.likelihood import Prediction
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
@@ -412,8 +411,9 @@ class CausalMMMFit:
         Returns
         -------
         dict with ``edge`` (draw, shop, cause, effect) 0/1 draws of the graph, ``edge_probability``
-        (shop, cause, effect), ``decay``/``alpha``/``gamma`` (draw, shop, node) (gamma in the cause's original
-        units), and for the target ``mu`` (draw, shop, time), the one-step-ahead location mapped to original units
+        (shop, cause, effect), the response family's parameters by name (:attr:`~causalmmm_ppl.models.response.
+        ResponseFamily.names`; default ``decay``/``alpha``/``gamma``) (draw, shop, node) (levels such as gamma in the
+        cause's original units), and for the target ``mu`` (draw, shop, time), the one-step-ahead location mapped to original units
         (the predictive median), ``predictive`` (draw, shop, time), one-step-ahead predictive draws, and ``loglik``
         (draw, shop, time), the pointwise log-likelihood, all in original units; ``[..., t]`` refers to day t, and
         day 0 (no past) is NaN. With graph templates, ``template`` (draw, shop, template): each shop's membership
@@ -438,7 +438,7 @@ class CausalMMMFit:
             for k, m in progress_bar(self._draw_chunks(n, data.x.shape), desc="posterior draws", unit="chunk",
                                      disable=not progress):
                 pred_k, _ = self.model.one_step_means(
-                    data.x.expand(m, -1, -1, -1).reshape(m * s_, t_, v_), u[k : k + m].reshape(m * s_, v_, 3),
+                    data.x.expand(m, -1, -1, -1).reshape(m * s_, t_, v_), u[k : k + m].reshape(m * s_, v_, u.shape[-1]),
                     z[k : k + m].reshape(m * s_, v_, v_), data.calendar,
                     None if weekly is None else weekly[k : k + m].reshape(m * s_, v_, -1),
                     switching=None if switching is None else switching[k : k + m].reshape(m * s_, -1, 2),
@@ -446,7 +446,7 @@ class CausalMMMFit:
                 pred_k = pred_k.reshape(m, s_, t_, v_)
                 mu[k : k + m] = pred_k.loc[..., tgt]
                 ll[k : k + m] = self.model.observation(pred_k[:, :, :-1]).log_prob(data.x[:, 1:])[..., tgt]
-            decay, alpha, gamma = constrain_response(u)
+            response = {k: v.numpy() for k, v in self.spec.response.constrain(u).items()}
         nan = np.full((n, s_, 1), np.nan)
         loc, scale = scaler.loc[:, tgt][None, :, None], scaler.scale[:, tgt][None, :, None]
         link = self.spec.link
@@ -466,9 +466,7 @@ class CausalMMMFit:
         return out | {
             "edge": z.numpy().astype(np.int8),
             "edge_probability": self.model.edges_to_matrix(q).numpy(),
-            "decay": decay.numpy(),
-            "alpha": alpha.numpy(),
-            "gamma": gamma.numpy() * scaler.scale[None],
+            **{k: v * scaler.scale[None] if k in self.spec.response.levels else v for k, v in response.items()},
             "mu": np.concatenate([nan, mu_orig], axis=2),
             "predictive": np.concatenate([nan, pred], axis=2),
             "loglik": np.concatenate([nan, ll], axis=2),

@@ -28,6 +28,7 @@ from causalmmm_ppl.inference.edge_population import EdgePopulation
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingLog
 from causalmmm_ppl.models.causalmmm import CausalMMM
+from causalmmm_ppl.models.response import family_of
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def read_run(directory: str | os.PathLike) -> SavedRun:
         # settings added after a run was saved did not exist when it was fitted: it ran as they are off
         spec = CausalMMMSpec.from_dict({"graph_templates": 0, "learn_df": False, "edge_pooling": 0,
                                         "switching": False, "edge_score_df": 0.0, "collapse_restarts": 0,
-                                        **meta["spec"]})
+                                        **_response_settings(meta["spec"], d)})
         schema = Schema.from_dict(meta["schema"])
         std = Standardisation.from_dict(meta)
         log = TrainingLog(loss=list(meta["loss"]), seconds=float(meta["seconds"]), steps_done=len(meta["loss"]))
@@ -154,3 +155,24 @@ def read_weights(d: Path) -> dict:
     if not isinstance(state, dict):
         raise InputError(f"{d}: the saved weights are not a model's; fit the run again")
     return state
+
+
+def _response_settings(saved: dict, directory: Path) -> dict:
+    """A saved run's settings with its response family by name: runs saved with the on/off switches ``saturation``
+    and ``carryover`` (both on) read as the geometric carryover and Hill families they fitted.
+
+    Raises
+    ------
+    InputError
+        The run was saved with a switch off: its saved parameters hold a response parameter that the family
+        ``"none"`` does not have.
+    """
+    if "carryover" not in saved and not isinstance(saved.get("saturation"), bool):
+        return saved
+    if saved.get("carryover") is False or saved.get("saturation") is False:
+        raise InputError(f"{directory}: fitted with saturation or carryover switched off, which runs of this version "
+                         f"store differently; fit the run again (with --config setting adstock or saturation to "
+                         f"'none')")
+    family = family_of(saved)
+    return {k: v for k, v in saved.items() if k != "carryover"} | {"adstock": family.adstock,
+                                                                   "saturation": family.saturation}

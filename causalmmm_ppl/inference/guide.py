@@ -38,14 +38,15 @@ class GraphEncoder(nn.Module):
     prior_logit : (edge,) logit of the prior edge probabilities (an offset of the edge logits)
     screen_weight : initial weight of the shop's Granger screen (the conditional t-statistics of the edge features)
         in the edge logits; 0 starts every ordinary candidate at q = 0.5
+    n_response : response parameters per node (the model's response family's size)
     """
 
     def __init__(
         self, n_nodes: int, n_context: int, hidden: int, edge_index: torch.Tensor, prior_logit: torch.Tensor,
-        screen_weight: float = 0.0,
+        screen_weight: float = 0.0, n_response: int = 3,
     ):
         super().__init__()
-        self.n_nodes = n_nodes
+        self.n_nodes, self.n_response = n_nodes, n_response
         self.register_buffer("edge_index", edge_index.clone())
         self.register_buffer("prior_logit", prior_logit.clone())
         emb = 8
@@ -54,14 +55,15 @@ class GraphEncoder(nn.Module):
         self.edge_in = mlp([2 * hidden + N_EDGE_FEATURES, hidden, hidden])
         self.node_mid = mlp([3 * hidden, hidden, hidden])
         self.edge_out = mlp([2 * hidden + hidden + N_EDGE_FEATURES, hidden, 1])
-        self.response_out = mlp([hidden + n_context, hidden, 6])
+        self.response_out = mlp([hidden + n_context, hidden, 2 * n_response]) if n_response else None
         # Start with the decoder seeing edges: logits = out + logit(ρ) with out = -median(logit ρ) puts ordinary
         # candidates at q = 0.5 (required and expert edges keep their offset from them). Starting at q = ρ leaves
         # edges off while the decoder learns what they could carry, and the prior then prunes them for good.
         nn.init.zeros_(self.edge_out[-1].weight)
         nn.init.constant_(self.edge_out[-1].bias, float(-prior_logit.median()) if prior_logit.numel() else 0.0)
-        nn.init.zeros_(self.response_out[-1].weight)
-        nn.init.zeros_(self.response_out[-1].bias)
+        if self.response_out is not None:
+            nn.init.zeros_(self.response_out[-1].weight)
+            nn.init.zeros_(self.response_out[-1].bias)
         # A linear path from the screen's |slog t| to the logit, learned like the rest. Initialised at
         # screen_weight * (sum |slog t| - 2), it starts edges with strong evidence on and weak ones off (|t| ≈ 1.7 on
         # both statistics is q = 0.5), so the decoder first learns what the likely edges carry. Starting every
@@ -80,7 +82,7 @@ class GraphEncoder(nn.Module):
 
         Returns
         -------
-        logits : (shop, edge); loc : (shop, node, 3); scale : (shop, node, 3)
+        logits : (shop, edge); loc : (shop, node, param); scale : (shop, node, param)
         """
         s, v = features.node.shape[:2]
         ctx = context.unsqueeze(1).expand(s, v, context.shape[-1])
@@ -98,8 +100,9 @@ class GraphEncoder(nn.Module):
         f_c = features.edge[:, ci, cj]
         logit = self.edge_out(torch.cat([h2[:, ci], h2[:, cj], e_c, f_c], dim=-1)).squeeze(-1)
         logits = logit + self.edge_screen(f_c[..., SCREEN_COLUMNS].abs()).squeeze(-1) + self.prior_logit
-        r = self.response_out(torch.cat([h2, ctx], dim=-1))
-        loc, scale = r[..., :3], nn.functional.softplus(r[..., 3:] - 1.0) + 1e-3
+        k = self.n_response
+        r = self.response_out(torch.cat([h2, ctx], dim=-1)) if k else h2.new_zeros(s, v, 0)
+        loc, scale = r[..., :k], nn.functional.softplus(r[..., k:] - 1.0) + 1e-3
         return logits, loc, scale
 
 
@@ -169,7 +172,8 @@ class AmortizedGuide(PyroModule):
         self.__dict__["_log_nodes"] = model.hurdle_mask
         self.seasonality = bool(model.spec.seasonality)
         self.encoder = GraphEncoder(
-            model.n_nodes, n_context, hidden, model.edge_index, model.prior_logit, screen_weight
+            model.n_nodes, n_context, hidden, model.edge_index, model.prior_logit, screen_weight,
+            model.spec.response.size,
         )
         n_harm = WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start
         self.weekly_gain = nn.Parameter(torch.ones(model.n_nodes, 1))
@@ -206,7 +210,7 @@ class AmortizedGuide(PyroModule):
         return self.encoder(batch.features, batch.context)[0]
 
     def distributions(self, batch: ModelBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Edge logits (shop, edge) and the response Normal's loc and scale (shop, node, 3)."""
+        """Edge logits (shop, edge) and the response Normal's loc and scale (shop, node, param)."""
         logits, offset, scale = self.encoder(batch.features, batch.context)
         if self.population is not None:
             logits = self._pooled_logits(logits)

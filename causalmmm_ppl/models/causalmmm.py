@@ -9,13 +9,14 @@ For every shop n (a batch dimension, in ``pyro.plate("shop")`` with subsampling)
    matrix: ``poutine.do(model, data={"graph": g})`` cuts or forces edges. With ``spec.graph_templates = K`` the
    prior of a shop's edge logits is a population mixture, Σ_k π_k Π_ij Logistic(logit(ρ_kij) / τ, 1 / τ), of K
    learned graph templates (expert, required and forbidden pairs keep their ρ in every template).
-2. Response. Per shop and node, unconstrained (decay, alpha, gamma) ~ Normal(context network(c_n), s): carryover
-   and Hill saturation of that node when it acts as a cause. Weekly profile (``spec.seasonality``): per shop and
+2. Response. Per shop and node, the unconstrained parameters of the response family (``spec.adstock``,
+   ``spec.saturation``; default geometric carryover's decay and Hill's alpha and gamma, :mod:`~causalmmm_ppl.models.
+   response`) ~ Normal(context network(c_n), s): carryover and saturation of that node when it acts as a cause. Weekly profile (``spec.seasonality``): per shop and
    node, coefficients w_nj of two day-of-week harmonics ~ Normal(0, ``seasonality_scale``): the shop's own weekday
    pattern S_nj(t) (a shop's nodes share one, which no population-level calendar term can capture). On/off
    persistence (``spec.switching``): per shop and hurdle channel, two shifts b_nj = (b⁺_nj, b⁻_nj) ~ Normal(0,
    ``switching_scale``) of the channel's on-logit after an active and after an off day (the shop's own flighting).
-3. Dynamics. s_i(t) = Hill(adstock(x_i))(t); effect j receives m_j(t) = Σ_i z_ij W_ij s_i(t) and updates its own
+3. Dynamics. s_i(t) = saturation(adstock(x_i))(t); effect j receives m_j(t) = Σ_i z_ij W_ij s_i(t) and updates its own
    recurrent state from its own value and the message; μ_j(t + 1) = readout(h_j(t + 1)) + S_nj(t + 1) − S_nj(t)
    (the readout is relative to the node's own latest value, which holds S_nj(t); a channel that was off holds none).
 4. Likelihood. Mediators and the target: x_j(t + 1) ~ StudentT(df, μ_j(t + 1), σ_j) (or Normal) on per-shop,
@@ -41,7 +42,7 @@ from pyro.nn import PyroModule
 from torch import nn
 
 from causalmmm_ppl.data.calendar import WEEKDAY_COLUMNS
-from causalmmm_ppl.models.components import Decoder, ResponsePrior, saturated_carryover, weekly_profile
+from causalmmm_ppl.models.components import Decoder, ResponsePrior, weekly_profile
 from causalmmm_ppl.models.likelihood import LOG_CLAMP, NodeLikelihood, Prediction, holds_level, spend_view
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
@@ -75,7 +76,7 @@ class ShopLatents(NamedTuple):
 
     Attributes
     ----------
-    z : (..., shop, node, node) graph; u : (..., shop, node, 3) unconstrained response parameters
+    z : (..., shop, node, node) graph; u : (..., shop, node, param) unconstrained response parameters
     weekly : (..., shop, node, harmonic) weekly profiles, None when ``spec.seasonality`` is off
     switching : (..., shop, switching channel, 2) on/off persistence, None without hurdle channels or
         ``spec.switching``
@@ -167,7 +168,7 @@ class CausalMMM(PyroModule):
         self.register_buffer("mediator_mask", torch.as_tensor(kinds == "mediator"), persistent=False)
         self.register_buffer("hurdle_mask", torch.as_tensor(spec.hurdle_nodes(node_kinds)))
         self.register_buffer("switch_mask", self.hurdle_mask & bool(spec.switching), persistent=False)
-        self.response_prior = ResponsePrior(v, n_context)
+        self.response_prior = ResponsePrior(v, n_context, spec.response)
         self.decoder = Decoder(v, n_calendar + self.n_controls, spec.hidden, spec.msg_dim, spec.node_emb,
                                log_nodes=self.hurdle_mask, n_controls=self.n_controls,
                                control_nodes=~self.channel_mask)
@@ -244,7 +245,7 @@ class CausalMMM(PyroModule):
 
         Parameters
         ----------
-        x : (batch, time, node); u : (batch, node, 3); z : (batch, node, node)
+        x : (batch, time, node); u : (batch, node, param); z : (batch, node, node)
         calendar : (time, n_calendar) shared by the batch, or (shop, time, n_calendar) with batch = draws × shop
             (with controls: ``n_calendar + n_controls`` columns, each day's own controls)
         weekly : (batch, node, harmonic) the shops' weekly profiles (the ``weekly`` site); None: no shop profile
@@ -340,10 +341,10 @@ class CausalMMM(PyroModule):
         return dist.Normal(loc, self.spec.seasonality_scale).expand(n_shops + loc.shape).to_event(2)
 
     def signals(self, x: torch.Tensor, u: torch.Tensor, last_only: bool = False) -> torch.Tensor:
-        """Causes' signals ``Hill(adstock(x_i))``: ``x: (batch, time, node)`` modelled values, ``u: (batch, node, 3)``
-        → ``(batch, node, time)``; ``last_only``: the last day's alone (time 1)."""
-        return saturated_carryover(self.unlink(x), u, self.spec.l_max, self.spec.saturation, self.spec.carryover,
-                                   last_only)
+        """Causes' signals ``saturation(adstock(x_i))``: ``x: (batch, time, node)`` modelled values, ``u: (batch, node,
+        param)`` unconstrained response parameters → ``(batch, node, time)``; ``last_only``: the last day's alone
+        (time 1)."""
+        return self.spec.response.signals(self.unlink(x), u, self.spec.l_max, last_only)
 
     # ------------------------------------------------------------------------------------------ the model
     def sample_latents(self, batch: ModelBatch) -> ShopLatents:
@@ -417,7 +418,7 @@ class CausalMMM(PyroModule):
             n_draw = int(np.prod(lead)) if lead else 1
             n_shop, t_hist, _ = batch.x.shape
             b = n_draw * n_shop
-            zf, uf = z.reshape(b, v, v), u.reshape(b, v, 3)
+            zf, uf = z.reshape(b, v, v), u.reshape(b, v, u.shape[-1])
             wf = None if weekly is None else weekly.reshape(b, v, -1)
             sf = None if switching is None else switching.reshape(b, -1, 2)
             table = None if sf is None else self.switch_table(sf)  # (b, node, 2)

@@ -10,11 +10,7 @@ import torch
 from torch import nn
 
 from causalmmm_ppl.models.likelihood import Prediction, spend_view
-from causalmmm_ppl.transforms import torch_ops
-
-#: Order of the three response parameters along the last axis of the ``response`` site.
-RESPONSE_PARAMS = ("decay", "alpha", "gamma")
-
+from causalmmm_ppl.models.response import ResponseFamily
 
 def mlp(sizes: list[int], activation: type[nn.Module] = nn.ELU) -> nn.Sequential:
     """A small MLP: Linear-activation pairs, linear output."""
@@ -26,76 +22,30 @@ def mlp(sizes: list[int], activation: type[nn.Module] = nn.ELU) -> nn.Sequential
     return nn.Sequential(*layers)
 
 
-def constrain_response(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Map unconstrained response parameters to (decay, alpha, gamma).
-
-    Parameters
-    ----------
-    u : (..., node, 3) unconstrained
-
-    Returns
-    -------
-    decay : (..., node) in (0, 1), carryover per day
-    alpha : (..., node) in (0.2, 6.2), Hill shape
-    gamma : (..., node) > 0, Hill half-saturation in scaled units
-    """
-    decay = torch.sigmoid(u[..., 0]) * 0.98
-    alpha = 0.2 + 6.0 * torch.sigmoid(u[..., 1])
-    gamma = torch.exp(u[..., 2].clamp(-6.0, 6.0))
-    return decay, alpha, gamma
-
-
 class ResponsePrior(nn.Module):
-    """Context → prior location of each node's unconstrained (decay, alpha, gamma).
+    """Context → prior location of each node's unconstrained response parameters (those of a
+    :class:`~causalmmm_ppl.models.response.ResponseFamily`, in its order).
 
-    A node-specific intercept plus a small network of the shop's (standardised) context, so that shops with
-    similar context get similar curves a priori; the shop's own curve is a latent variable around it.
+    A node-specific intercept, starting where the family's parameters start, plus a small network of the shop's
+    (standardised) context, so that shops with similar context get similar curves a priori; the shop's own curve is a
+    latent variable around it.
     """
 
-    def __init__(self, n_nodes: int, n_context: int, hidden: int = 16) -> None:
+    def __init__(self, n_nodes: int, n_context: int, family: ResponseFamily, hidden: int = 16) -> None:
         super().__init__()
-        self.n_nodes = n_nodes
-        # decay ≈ 0.5, alpha ≈ 1.7, gamma ≈ 1 (the per-shop mean level after scaling)
-        self.intercept = nn.Parameter(torch.tensor([0.0, -1.0, 0.0]).repeat(n_nodes, 1))
-        self.net = mlp([n_context, hidden, n_nodes * 3]) if n_context > 0 else None
+        self.n_nodes, self.n_params = n_nodes, family.size
+        self.intercept = nn.Parameter(family.start().repeat(n_nodes, 1))
+        self.net = mlp([n_context, hidden, n_nodes * self.n_params]) if n_context > 0 and self.n_params else None
         if self.net is not None:
             nn.init.zeros_(self.net[-1].weight)
             nn.init.zeros_(self.net[-1].bias)
 
     def forward(self, context: torch.Tensor) -> torch.Tensor:
-        """``context: (shop, k)`` → ``(shop, node, 3)`` prior locations."""
-        loc = self.intercept.expand(context.shape[0], self.n_nodes, 3)
+        """``context: (shop, k)`` → ``(shop, node, param)`` prior locations."""
+        loc = self.intercept.expand(context.shape[0], self.n_nodes, self.n_params)
         if self.net is not None:
-            loc = loc + self.net(context).view(-1, self.n_nodes, 3)
+            loc = loc + self.net(context).view(context.shape[0], self.n_nodes, self.n_params)
         return loc
-
-
-def saturated_carryover(
-    x: torch.Tensor, u: torch.Tensor, l_max: int, saturation: bool = True, carryover: bool = True,
-    last_only: bool = False,
-) -> torch.Tensor:
-    """The causes' signals ``s_i(t) = Hill(adstock(x_i))(t)``.
-
-    Parameters
-    ----------
-    x : (batch, time, node) scaled values
-    u : (batch, node, 3) unconstrained response parameters
-    l_max : carryover lags
-    saturation : False skips the Hill curve (ablation): ``s_i = adstock(x_i)`` in scaled units
-    carryover : False skips the carryover (ablation, decay weights ``[1, 0, …]``): ``s_i = Hill(x_i)``
-    last_only : the last day's signal alone (time 1), what a rollout needs each day
-
-    Returns
-    -------
-    s : (batch, node, time), in [0, 1) with saturation
-    """
-    decay, alpha, gamma = constrain_response(u)
-    xt = x.transpose(1, 2).clamp_min(0.0)
-    if not carryover:
-        carried = xt[..., -1:] if last_only else xt
-    else:
-        carried = torch_ops.geometric_adstock(xt, decay, l_max, normalize=True, last_only=last_only)
-    return torch_ops.hill(carried, alpha, gamma) if saturation else carried
 
 
 def weekly_profile(coef: torch.Tensor, weekday: torch.Tensor) -> torch.Tensor:

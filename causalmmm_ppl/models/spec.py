@@ -15,6 +15,7 @@ import numpy as np
 
 from causalmmm_ppl.errors import InputError, unknown_setting
 from causalmmm_ppl.models.field_types import check_field_types
+from causalmmm_ppl.models.response import ResponseFamily
 
 #: The population layer's default score tails and error rates (``edge_score_df``, ``edge_miss_rate``,
 #: ``edge_false_rate``; chosen on development seeds, docs/benchmarks.md "Edge calibration").
@@ -79,10 +80,12 @@ class CausalMMMSpec:
     Response (per shop and cause node, context-driven, latent)
     ----------------------------------------------------------
     l_max : carryover lags kept.
-    saturation : apply the Hill curve to a cause's carried signal (False: the signal is the carried value itself,
-        in scaled units — the "without saturation" ablation).
-    carryover : spread a cause's effect over ``l_max`` lags (False: only the day's own value, i.e. decay weights
-        ``[1, 0, 0, …]`` — the "without carryover" ablation).
+    adstock : the carryover family of a cause (:mod:`causalmmm_ppl.models.response`): ``"geometric"`` (default;
+        weights decay**l), ``"delayed"`` (weights decay**((l − delay)²), a peak after ``delay`` periods) or
+        ``"none"`` (only the period's own value — the "without carryover" ablation).
+    saturation : the saturation family applied to the carried signal: ``"hill"`` (default; shape alpha and
+        half-saturation gamma), ``"michaelis_menten"`` (x / (x + gamma)) or ``"none"`` (the carried value itself, in
+        scaled units — the "without saturation" ablation). Each family's parameters are latent per shop and node.
     response_scale : prior scale of the shop-level response parameters around the context networks (unconstrained).
 
     seasonality : give every shop and node its own weekly profile, a latent variable (two day-of-week harmonics,
@@ -156,8 +159,8 @@ class CausalMMMSpec:
     seasonality_scale: float = 0.3
     switching: bool = False
     switching_scale: float = 1.0
-    saturation: bool = True
-    carryover: bool = True
+    adstock: str = "geometric"
+    saturation: str = "hill"
     # decoder
     hidden: int = 24
     msg_dim: int = 8
@@ -202,7 +205,8 @@ class CausalMMMSpec:
                              f"and {self.collapse_information}")
         if self.likelihood == "studentt" and not self.df > 2:
             raise InputError(f"df must be > 2 (finite variance), got {self.df}")
-        for name in ("saturation", "carryover", "forbid_target_causes", "seasonality", "learn_df", "switching"):
+        ResponseFamily(self.adstock, self.saturation)  # raises InputError for an unknown family
+        for name in ("forbid_target_causes", "seasonality", "learn_df", "switching"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
         for name in ("graph_templates", "edge_pooling"):
@@ -228,6 +232,11 @@ class CausalMMMSpec:
         if unknown:
             raise unknown_setting("CausalMMM settings", unknown[0], known)
         return cls(**dict(d))
+
+    @property
+    def response(self) -> ResponseFamily:
+        """The causes' response family (carryover and saturation), from ``adstock`` and ``saturation``."""
+        return ResponseFamily(self.adstock, self.saturation)
 
     def hurdle_nodes(self, node_kinds: Sequence[str]) -> np.ndarray:
         """``(node,)`` bool: the nodes scored by the hurdle spend model (channels, unless ``spend_model="same"``)."""
