@@ -180,7 +180,7 @@ class Decoder(nn.Module):
         Parameters
         ----------
         x : (batch, time, node) scaled values
-        s : (batch, node, time) causes' signals (see :func:`saturated_carryover`)
+        s : (batch, node, time) causes' signals (:meth:`~causalmmm_ppl.models.response.ResponseFamily.signals`)
         z : (batch, node, node) graph, ``z[b, i, j]`` gates cause i → effect j
         calendar : (batch, time, n_calendar) calendar features of each day
         last_only : read out the last day only (what a rollout starts from; the state still runs over every day)

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from pyro import poutine
 
 from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
-from causalmmm_ppl.models.components import Decoder, gated_scan, saturated_carryover
+from causalmmm_ppl.models.components import Decoder, gated_scan
+from causalmmm_ppl.models.response import ResponseFamily
 from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix, expert_edge_mask
 from causalmmm_ppl.models.likelihood import Prediction
 from causalmmm_ppl.inference.forecast import LATENT_SITES
@@ -138,7 +139,7 @@ def test_decoder_step_matches_teacher_forced_forward():
                   log_nodes=torch.tensor([True, True, False, False, False]))
     x = torch.rand(2, 12, 5) * (torch.rand(2, 12, 5) > 0.2)  # some zero-spend days
     u = torch.randn(2, 5, 3) * 0.3
-    s = saturated_carryover(x, u, l_max=6)
+    s = ResponseFamily().signals(x, u, l_max=6)
     z = torch.rand(2, 5, 5)
     cal = torch.randn(2, 12, 6)
     with torch.no_grad():
@@ -153,10 +154,10 @@ def test_decoder_step_matches_teacher_forced_forward():
 
 
 @given(decay=st.floats(0.05, 0.9), scale=st.floats(0.1, 10.0))
-def test_saturated_carryover_is_bounded_and_monotone_in_spend(decay, scale):
+def test_the_default_signal_is_bounded_and_monotone_in_spend(decay, scale):
     x = torch.linspace(0, 5, 20).view(1, 20, 1).repeat(1, 1, 2) * scale
     u = torch.tensor([[[float(np.log(decay / (0.98 - decay))), 0.0, 0.0]] * 2])
-    s = saturated_carryover(x, u, l_max=5)
+    s = ResponseFamily().signals(x, u, l_max=5)
     assert torch.all((s >= 0) & (s < 1))
     assert torch.all(s[..., 1:] >= s[..., :-1] - 1e-7)  # increasing spend → increasing response
 
