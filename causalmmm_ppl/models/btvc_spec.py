@@ -242,6 +242,12 @@ class BTVCInference:
     svi_steps, svi_lr, svi_guide, svi_rank, svi_draws
         SVI settings: optimisation steps, Adam learning rate, guide (``"normal"`` or ``"lowrank"``), rank of the
         low-rank guide, posterior draws taken from the fitted guide.
+    svi_engine
+        What fits the guide: ``"flat"`` (default): the guide over one flat vector of the unconstrained parameters,
+        with its entropy in closed form, stepped by ``jax.lax.scan`` in compiled chunks
+        (:mod:`causalmmm_ppl.inference.btvc_sampling`); ``"numpyro"``: NumPyro's ``SVI`` with ``AutoNormal`` or
+        ``AutoLowRankMultivariateNormal``. Both fit the same family of guides; ``docs/benchmarks.md``, "BTVC: SVI
+        engines", compares them.
     shop_mode
         ``"joint"``: all shops in one vectorized model (shops as a batch axis; shops are independent a priori);
         ``"sequential"``: one fit per shop with a progress bar (robust when shops differ a lot).
@@ -261,6 +267,7 @@ class BTVCInference:
     svi_guide: str = "normal"
     svi_rank: int = 8
     svi_draws: int = 1000
+    svi_engine: str = "flat"
     shop_mode: str = "joint"
     nuts_reparam: str = "none"
 
@@ -272,6 +279,8 @@ class BTVCInference:
             raise InputError(f"btvc config: nuts_init must be 'svi' or 'prior', got {self.nuts_init!r}")
         if self.svi_guide not in ("normal", "lowrank"):
             raise InputError(f"btvc config: svi_guide must be 'normal' or 'lowrank', got {self.svi_guide!r}")
+        if self.svi_engine not in ("flat", "numpyro"):
+            raise InputError(f"btvc config: svi_engine must be 'flat' or 'numpyro', got {self.svi_engine!r}")
         if self.nuts_reparam not in ("level_total", "none"):
             raise InputError(f"btvc config: nuts_reparam must be 'level_total' or 'none', got {self.nuts_reparam!r}")
         if self.shop_mode not in ("joint", "sequential"):

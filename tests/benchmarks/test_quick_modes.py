@@ -32,6 +32,7 @@ SCRIPTS = {
     "restarts": "## SVI restarts",
     "collapse_threshold": "## Collapse threshold (development seeds)",
     "response_families": "## Response families",
+    "btvc_svi_engines": "## BTVC: SVI engines",
 }
 #: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (the simulators' own
 #: tests cover each simulator family and its true effects, ``tests/data``).

@@ -231,6 +231,9 @@ def test_spec_round_trips_and_rejects_unknown_settings():
     with pytest.raises(InputError, match="nuts_reparam"):
         BTVCInference(nuts_reparam="level")
     assert BTVCInference.from_dict({"nuts_reparam": "none"}).nuts_reparam == "none"
+    with pytest.raises(InputError, match="svi_engine"):
+        BTVCInference(svi_engine="pyro")
+    assert BTVCInference.from_dict({"svi_engine": "numpyro"}).svi_engine == "numpyro"
     assert BTVCInference.from_dict({"max_tree_depth": [8, 10]}).max_tree_depth == (8, 10)  # warm-up, sampling
     for depth in ([8], [0, 10], 0):
         with pytest.raises(InputError, match="max_tree_depth"):
