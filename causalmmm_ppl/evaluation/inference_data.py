@@ -348,6 +348,8 @@ def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> 
         posterior_predictive=np.asarray(samples["predictive"], dtype=np.float32)[None], latent=["edge", *response],
         attrs={"causalmmm_spec": json.dumps(fit.spec.to_dict()), "seed": int(fit.seed),
                "wall_time_s": float(fit.log.seconds),
+               "response_family": f"{fit.spec.adstock} carryover, {fit.spec.saturation} saturation; "
+                                  + "; ".join(f"{p.name}: {p.meaning}" for p in fit.spec.response.params),
                "units": "log_likelihood, observed_data, posterior_predictive: original target units; "
                         "gamma: original units of the cause"},
     )

@@ -171,6 +171,7 @@ def test_a_fit_with_another_family_reports_its_parameters_by_name_and_reloads(tm
     assert np.all((samples["delay"] > 0) & (samples["delay"] < 7))
     idata = fit.to_inference_data(num_draws=4)
     assert {"decay", "delay", "gamma"} <= set(idata.posterior.data_vars)
+    assert idata.posterior.attrs["response_family"].startswith("delayed carryover, michaelis_menten saturation; decay:")
     fit.save(tmp_path / "run")
     saved = json.loads((tmp_path / "run" / "fit.json").read_text())["spec"]
     assert saved["adstock"] == "delayed" and "carryover" not in saved
