@@ -1,7 +1,7 @@
 """Response families: CausalMMM fitted with each registered carryover and saturation family on the same panels.
 
 Writes the section "Response families" of docs/benchmarks.md. For every scenario and reported seed, one panel at the
-scenario's default size is fitted three times from the same SVI seed: with the default family (geometric carryover,
+size of "Graph recovery off home ground" (the scenario's default; sim2 20 shops × 338 days) is fitted three times from the same SVI seed: with the default family (geometric carryover,
 Hill saturation), with delayed carryover (a latent peak, ``adstock="delayed"``) and with Michaelis–Menten saturation
 (``saturation="michaelis_menten"``). sim3 is built with forms the model does not have (Weibull carryover with a delayed
 peak, Michaelis–Menten and tanh saturation); sim1 with the model's own (geometric and delayed carryover, Hill).
@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from benchmarks._doc import mean_sd, panel_benchmark, section_head
+from benchmarks.graph_offhome import SIZES
 from benchmarks.graph_recovery import candidate_mask
 
 TITLE = "## Response families"
@@ -46,7 +47,8 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.inference.svi import evaluation_loss
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
-    sim = simulate(scenario, seed=seed, **({k: QUICK[k] for k in ("n_shops", "n_days")} if quick else {}))
+    sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
+    sim = simulate(scenario, seed=seed, **sizes)
     panel, truth = sim.panel, sim.adjacency
     templates = np.asarray(sim.params["template"])
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}"}
