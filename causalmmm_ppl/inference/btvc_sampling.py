@@ -1,5 +1,12 @@
 """BTVC's posterior engines: NUTS over chains on the JAX host devices, and SVI with a normal guide, both on the
 model's unconstrained parameters; draws come back constrained, as ``(chain, draw, ...)`` arrays.
+
+Both run on NumPyro's model (``btvc_model``), its ``potential_energy`` and ``constrain_fn``, and its ``NUTS``;
+what is written here is the guide and the loop that fits it (:func:`_fit_guide`): one flat vector of unconstrained
+parameters, the entropy in closed form, and the steps in compiled ``jax.lax.scan`` chunks. NumPyro's own ``SVI``
+with ``AutoNormal`` fits the same family of guides (``BTVCInference(svi_engine="numpyro")``, :func:`_run_numpyro_svi`)
+to the same forecasts, but pays for tracing the model and the guide op by op at initialisation, several times the
+whole flat fit on CPU (``docs/benchmarks.md``, "BTVC: SVI engines"): the flat guide is the default for that reason.
 """
 
 from __future__ import annotations
