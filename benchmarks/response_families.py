@@ -1,9 +1,9 @@
 """Response families: CausalMMM fitted with each registered carryover and saturation family on the same panels.
 
 Writes the section "Response families" of docs/benchmarks.md. For every scenario and reported seed, one panel at the
-size of "Graph recovery off home ground" (the scenario's default; sim2 20 shops × 338 days) is fitted three times from the same SVI seed: with the default family (geometric carryover,
-Hill saturation), with delayed carryover (a latent peak, ``adstock="delayed"``) and with Michaelis–Menten saturation
-(``saturation="michaelis_menten"``). sim3 is built with forms the model does not have (Weibull carryover with a delayed
+size of "Graph recovery off home ground" (the scenario's default; sim2 20 shops × 338 days) is fitted three times
+from the same SVI seed: with the default family (geometric carryover, Hill saturation), with delayed carryover (a
+latent peak, ``adstock="delayed"``) and with Michaelis–Menten saturation (``saturation="michaelis_menten"``). sim3 is built with forms the model does not have (Weibull carryover with a delayed
 peak, Michaelis–Menten and tanh saturation); sim1 with the model's own (geometric and delayed carryover, Hill).
 
 Per fit: the graph metrics of "Graph recovery off home ground" over the model's candidate pairs
@@ -73,8 +73,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
     lines = [
         *section_head(TITLE, command),
         "",
-        f"Each panel fitted with each family from the same SVI seed; mean ± sd over seeds {', '.join(map(str, seeds))} "
-        "of each panel's figure. Graph metrics over the model's candidate pairs as in \"Graph recovery off home "
+        "Each panel fitted with each family from the same SVI seed; mean ± sd over seeds "
+        f"{', '.join(map(str, seeds))} of each panel's figure. Graph metrics over the model's candidate pairs as in \"Graph recovery off home "
         "ground\" (per shop, across shops, within templates; `false on`: share of absent candidate edges above 0.5; "
         "log loss of the edge probabilities). Loss: the fit's negative ELBO per scored value on the whole training "
         "panel (lower is better; comparable between families on one panel). Fit: seconds on one core.",

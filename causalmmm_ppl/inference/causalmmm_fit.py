@@ -411,10 +411,10 @@ class CausalMMMFit:
         Returns
         -------
         dict with ``edge`` (draw, shop, cause, effect) 0/1 draws of the graph, ``edge_probability``
-        (shop, cause, effect), the response family's parameters by name (:attr:`~causalmmm_ppl.models.response.
-        ResponseFamily.names`; default ``decay``/``alpha``/``gamma``) (draw, shop, node) (levels such as gamma in the
-        cause's original units), and for the target ``mu`` (draw, shop, time), the one-step-ahead location mapped to original units
-        (the predictive median), ``predictive`` (draw, shop, time), one-step-ahead predictive draws, and ``loglik``
+        (shop, cause, effect), the response family's parameters by name
+        (:attr:`~causalmmm_ppl.models.response.ResponseFamily.names`; default ``decay``/``alpha``/``gamma``)
+        (draw, shop, node) (levels such as gamma in the cause's original units), and for the target ``mu``
+        (draw, shop, time), the one-step-ahead location mapped to original units (the predictive median), ``predictive`` (draw, shop, time), one-step-ahead predictive draws, and ``loglik``
         (draw, shop, time), the pointwise log-likelihood, all in original units; ``[..., t]`` refers to day t, and
         day 0 (no past) is NaN. With graph templates, ``template`` (draw, shop, template): each shop's membership
         given that draw's edges. Draws are processed in chunks so memory stays bounded on long panels.

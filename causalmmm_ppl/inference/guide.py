@@ -43,7 +43,7 @@ class GraphEncoder(nn.Module):
 
     def __init__(
         self, n_nodes: int, n_context: int, hidden: int, edge_index: torch.Tensor, prior_logit: torch.Tensor,
-        screen_weight: float = 0.0, n_response: int = 3,
+        screen_weight: float = 0.0, *, n_response: int,
     ):
         super().__init__()
         self.n_nodes, self.n_response = n_nodes, n_response
@@ -173,7 +173,7 @@ class AmortizedGuide(PyroModule):
         self.seasonality = bool(model.spec.seasonality)
         self.encoder = GraphEncoder(
             model.n_nodes, n_context, hidden, model.edge_index, model.prior_logit, screen_weight,
-            model.spec.response.size,
+            n_response=model.spec.response.size,
         )
         n_harm = WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start
         self.weekly_gain = nn.Parameter(torch.ones(model.n_nodes, 1))

@@ -12,6 +12,7 @@ from torch import nn
 from causalmmm_ppl.models.likelihood import Prediction, spend_view
 from causalmmm_ppl.models.response import ResponseFamily
 
+
 def mlp(sizes: list[int], activation: type[nn.Module] = nn.ELU) -> nn.Sequential:
     """A small MLP: Linear-activation pairs, linear output."""
     layers: list[nn.Module] = []

@@ -44,7 +44,8 @@ class CurveParams:
     family : the response family the parameters belong to
     values : ``{parameter: (sample, node)}`` by the family's parameter names
     x_units : what the x axis of a response curve is in
-    l_max : carryover lags; normalize : carryover weights sum to one; at_mean : the model divides the curve by its value at x = 1 (mean spend)
+    l_max : carryover lags; normalize : carryover weights sum to one
+    at_mean : the model divides the curve by its value at x = 1 (mean spend)
     """
 
     names: list[str]
