@@ -41,6 +41,7 @@ LONGEST_FIRST = (
     "tests/benchmarks/test_quick_modes.py",
     "tests/inference/test_causalmmm_fit.py",
     "tests/benchmarks/test_quick_modes_planning.py",
+    "tests/benchmarks/test_quick_modes_btvc.py",
     "tests/inference/test_btvc.py",
     "tests/test_notebooks.py",
     "tests/test_cli_btvc.py",

@@ -1,6 +1,7 @@
 """Each benchmark script's ``--quick`` mode runs end to end once (tiny sizes), so the scripts cannot rot. The
-planning benchmarks' are in ``test_quick_modes_planning.py`` and scale_out's in ``test_scale_out_quick.py``: files
-of their own, so that the suite's two workers (one file at a time each) share them.
+planning benchmarks' are in ``test_quick_modes_planning.py``, the longer BTVC ones' in ``test_quick_modes_btvc.py``
+and scale_out's in ``test_scale_out_quick.py``: files of their own, so that the suite's workers (one file at a time
+each) share them.
 
 ``--no-write``: docs/benchmarks.md is left alone (checked).
 """
@@ -27,12 +28,10 @@ SCRIPTS = {
     "switching": "## On/off persistence",
     "real_panels": "## Real panels",
     "mediated_effects": "## Mediated effects",
-    "btvc_panels": "## BTVC on many shops",
     "template_count": "## Template count (development seeds)",
     "restarts": "## SVI restarts",
     "collapse_threshold": "## Collapse threshold (development seeds)",
     "response_families": "## Response families",
-    "btvc_svi_engines": "## BTVC: SVI engines",
 }
 #: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (the simulators' own
 #: tests cover each simulator family and its true effects, ``tests/data``).
