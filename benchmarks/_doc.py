@@ -132,6 +132,14 @@ def mean_sd(values: list[float]) -> str:
     return f"{np.nanmean(v):.3f} ± {np.nanstd(v):.3f}"
 
 
+def by_scenario(results: list[dict]) -> dict[str, list[dict]]:
+    """Results of :func:`map_panels` grouped by their ``scenario``, in the order the scenarios first appear."""
+    out: dict[str, list[dict]] = {}
+    for r in results:
+        out.setdefault(r["scenario"], []).append(r)
+    return out
+
+
 def map_panels(score_panel, scenarios: list[str], seeds: tuple[int, ...], quick: bool, jobs: int) -> list[dict]:
     """``score_panel(scenario, seed, quick)`` for every scenario and seed, ``jobs`` panels at a time in fresh
     processes (one thread each), or one after another in this process with ``jobs`` 0; results in

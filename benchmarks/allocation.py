@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import mean_sd, panel_benchmark, section_head
+from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
 from benchmarks.effects import DRAWS, HORIZON, SCENARIOS, SEEDS, SIZES  # the effects section's panels and window
 
 TITLE = "## Budget allocation"
@@ -100,8 +100,7 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         f"interval. Mean ± sd over the reported seeds ({', '.join(map(str, seeds))}).",
         "",
     ]
-    for scenario in dict.fromkeys(r["scenario"] for r in results):
-        rows = [r for r in results if r["scenario"] == scenario]
+    for scenario, rows in by_scenario(results).items():
         lines += [
             f"### {scenario}: {rows[0]['shape']} (shops × nodes × days), {rows[0]['channels']} channels",
             "",

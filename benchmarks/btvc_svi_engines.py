@@ -74,17 +74,17 @@ def run(quick: bool) -> dict:
 
     panels = QUICK_PANELS if quick else PANELS
     seeds = SEEDS[:1] if quick else SEEDS
+    tasks = [(label, engine, seed) for label in panels for engine in ENGINES for seed in seeds]
+    args = ([panels[label] for label, _, _ in tasks], [engine for _, engine, _ in tasks],
+            [seed for _, _, seed in tasks], [quick] * len(tasks))
+    if quick:  # in this process (the test suite's quick mode: no worker start-up)
+        rows = list(map(fit_one, *args))
+    else:  # one worker at a time, replaced after every fit: each fit compiles from scratch, as a user's first does
+        with cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
+            rows = list(pool.map(fit_one, *args))
     out: dict = {}
-    for label, kw in panels.items():
-        for engine in ENGINES:
-            rows = []
-            for seed in seeds:
-                if quick:  # in this process (the test suite's quick mode: no worker start-up)
-                    rows.append(fit_one(kw, engine, seed, quick))
-                    continue
-                with cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
-                    rows.append(pool.submit(fit_one, kw, engine, seed, quick).result())
-            out[(label, engine)] = rows
+    for (label, engine, _), row in zip(tasks, rows):
+        out.setdefault((label, engine), []).append(row)
     return {"results": out, "seeds": seeds}
 
 

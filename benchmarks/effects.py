@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import mean_sd, panel_benchmark, section_head
+from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
 
 TITLE = "## Causal effects and budget"
 SCENARIOS = ("sim1", "sim2", "sim3")
@@ -118,8 +118,7 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         "true effects inside the 90% interval (goal 0.85–0.95). Error share: Σ|estimate − truth| / Σ|truth|.",
         "",
     ]
-    for scenario in dict.fromkeys(r["scenario"] for r in results):
-        rows = [r for r in results if r["scenario"] == scenario]
+    for scenario, rows in by_scenario(results).items():
         fit_s = np.mean([r["causalmmm_fit_seconds"] for r in rows])
         eff_s = np.mean([r["causalmmm_effects_seconds"] for r in rows])
         ratio = np.mean([r["true_total_over_held"] for r in rows])

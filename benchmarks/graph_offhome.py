@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import mean_sd, panel_benchmark, section_head
+from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
 from benchmarks.graph_recovery import candidate_mask, screen_only_scores
 
 TITLE = "## Graph recovery off home ground"
@@ -72,13 +72,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
     from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.evaluation.granger import granger_scores
-    from causalmmm_ppl.evaluation.graph_metrics import (
-        edge_brier,
-        edge_log_loss,
-        graph_report,
-        pair_mask,
-        population_frequency,
-    )
+    from causalmmm_ppl.evaluation.graph_metrics import graph_report, pair_mask, population_frequency
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
@@ -112,14 +106,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
                  "svi_runs": len(fit.svi_runs)}
     mask = pair_mask(truth.shape, cand)
     for name, score in scores.items():
-        rep = graph_report(score, truth, candidates=cand, templates=templates)
-        row = {k: rep[k] for k in ("auroc_mean", "auprc_mean", "across_shop_auroc_mean", "deviation_auroc_mean",
-                                   "candidate_pairs", "across_shop_pairs", "deviation_pairs")}
-        if name in PROBABILITIES:
-            absent, present = score[mask & (truth == 0)], score[mask & (truth == 1)]
-            row.update(p_absent=float(absent.mean()), p_present=float(present.mean()),
-                       false_on=float((absent > 0.5).mean()), log_loss=edge_log_loss(score, truth, cand),
-                       brier=edge_brier(score, truth, cand))
+        row = score_row(score, truth, cand, templates, probabilities=name in PROBABILITIES)
         if scenario == "sources":
             source = np.asarray(panel.node_kinds) == "channel"
             if name in PROBABILITIES:
@@ -128,6 +115,28 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
             row["auroc_receivers"] = graph_report(score, truth, candidates=receivers)["auroc_mean"]
         out[name] = row
     return out
+
+
+def score_row(score: np.ndarray, truth: np.ndarray, cand: np.ndarray, templates: np.ndarray,
+              probabilities: bool = True) -> dict:
+    """One method's figures on one panel: per-shop, across-shop and deviation AUROC (and AUPRC, and the counts of
+    pairs behind them) over the candidate pairs ``cand``; where the scores are ``probabilities``, also the mean
+    probability of absent and present edges, the share of absent ones above 0.5, log loss and Brier score.
+
+    score, truth : (shop, cause, effect); cand : (cause, effect) bool; templates : (shop,) graph template (-1: none)
+    """
+    from causalmmm_ppl.evaluation.graph_metrics import edge_brier, edge_log_loss, graph_report, pair_mask
+
+    rep = graph_report(score, truth, candidates=cand, templates=templates)
+    row = {k: rep[k] for k in ("auroc_mean", "auprc_mean", "across_shop_auroc_mean", "deviation_auroc_mean",
+                               "candidate_pairs", "across_shop_pairs", "deviation_pairs")}
+    if probabilities:
+        mask = pair_mask(truth.shape, cand)
+        absent, present = score[mask & (truth == 0)], score[mask & (truth == 1)]
+        row.update(p_absent=float(absent.mean()), p_present=float(present.mean()),
+                   false_on=float((absent > 0.5).mean()), log_loss=edge_log_loss(score, truth, cand),
+                   brier=edge_brier(score, truth, cand))
+    return row
 
 
 def layer_at(fit, df: float | None = None, criterion: str = "evidence"):
@@ -176,8 +185,7 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         "costs 11.5 nats).",
         "",
     ]
-    for scenario in dict.fromkeys(r["scenario"] for r in results):
-        rows = [r for r in results if r["scenario"] == scenario]
+    for scenario, rows in by_scenario(results).items():
         first = rows[0]
         fit_s = np.mean([r["fit_seconds"] for r in rows])
         per_seed = ", ".join(f"seed {r['seed']} {r['causalmmm']['auroc_mean']:.3f} (K = {r['pooled_templates']}"

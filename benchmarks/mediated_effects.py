@@ -26,7 +26,7 @@ import dataclasses
 
 import numpy as np
 
-from benchmarks._doc import mean_sd, panel_benchmark, section_head
+from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
 from benchmarks.effects import HORIZON, QUICK, effects_panel
 
 TITLE = "## Mediated effects"
@@ -87,8 +87,7 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         "seeds.",
         "",
     ]
-    for scenario in dict.fromkeys(r["scenario"] for r in results):
-        rows = [r for r in results if r["scenario"] == scenario]
+    for scenario, rows in by_scenario(results).items():
         lines += [
             f"### {scenario}: {rows[0]['shape']} (shops × nodes × days)",
             "",

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._btvc import quick_inference
-from benchmarks._doc import mean_sd, panel_benchmark, section_head
+from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
 
 TITLE = "## Real panels"
 DATASETS = Path(__file__).resolve().parents[1] / "datasets"
@@ -141,8 +141,7 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         f"seeds {', '.join(map(str, seeds))} (fits, draws and bootstraps). Seconds on one core, two panels at a time.",
         "",
     ]
-    for scenario in dict.fromkeys(r["scenario"] for r in results):
-        rows = [r for r in results if r["scenario"] == scenario]
+    for scenario, rows in by_scenario(results).items():
         h_lo, h_hi = HORIZONS
         lines += [
             f"### {scenario}: {rows[0]['shape']} (shops × nodes × weeks), BTVC by {rows[0]['btvc_method'].upper()}",

@@ -19,7 +19,7 @@ import numpy as np
 
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
-from benchmarks._doc import mean_sd, panel_benchmark, section_head
+from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
 from benchmarks.graph_offhome import QUICK, SIZES
 
 TITLE = "## SVI restarts"
@@ -100,8 +100,7 @@ def render_runs(results: list[dict], command: str, title: str, purpose: str) -> 
     labels = {"first": "seed S alone (one run)",
               "default": "the defaults (S; S + 1 too where S is collapsed, the lower loss kept)",
               "kept": "lower loss of S, S + 1 (restarts 2)", "second": "seed S + 1 alone"}
-    for scenario in dict.fromkeys(r["scenario"] for r in results):
-        rows = [r for r in results if r["scenario"] == scenario]
+    for scenario, rows in by_scenario(results).items():
         for key, label in labels.items():
             cells = [mean_sd([r[key][m] for r in rows]) for m in ("auroc", "encoder_auroc", "loss", "information")]
             # restarts = 2 trains both runs

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._doc import mean_sd, panel_benchmark, section_head
+from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
 from benchmarks.graph_offhome import QUICK, SIZES
 
 TITLE = "## Template count (development seeds)"
@@ -138,8 +138,7 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         "| scenario | rule | K | per-shop AUROC | across-shop AUROC | deviation AUROC | log loss |",
         "|---|---|---|---|---|---|---|",
     ]
-    for scenario in dict.fromkeys(r["scenario"] for r in results):
-        rows = [r for r in results if r["scenario"] == scenario]
+    for scenario, rows in by_scenario(results).items():
         name = f"{scenario} ({rows[0]['shape']}, {rows[0]['templates']} templates)"
         for rule in RULES:
             ks = "–" if rule == "encoder" else f"{np.mean([r[rule]['K'] for r in rows]):.2f}"

@@ -308,7 +308,7 @@ def _run_numpyro_svi(data: BTVCData, y: jax.Array, spec: BTVCSpec, l_max: int, i
     from numpyro.infer.initialization import init_to_mean
     from numpyro.optim import Adam
 
-    model = partial(btvc_model, spec=spec, l_max=l_max)
+    model = _target(data, y, spec, l_max).model
     if inf.svi_guide == "lowrank":
         guide = AutoLowRankMultivariateNormal(model, init_loc_fn=init_to_mean, init_scale=0.1, rank=inf.svi_rank)
     else:

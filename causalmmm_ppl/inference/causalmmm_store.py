@@ -167,8 +167,6 @@ def _response_settings(saved: dict, directory: Path) -> dict:
         The run was saved with a switch off: its saved parameters hold a response parameter that the family
         ``"none"`` does not have.
     """
-    if "carryover" not in saved and not isinstance(saved.get("saturation"), bool):
-        return saved
     if saved.get("carryover") is False or saved.get("saturation") is False:
         raise InputError(f"{directory}: fitted with saturation or carryover switched off, which runs of this version "
                          f"store differently; fit the run again (with --config setting adstock or saturation to "
