@@ -40,7 +40,7 @@ def run(cfg: dict, seed: int, quick: bool, steps: int | None) -> tuple[dict, str
     from causalmmm_ppl.evaluation.backtest import blind_plan, rolling_origins, score_origin
     from causalmmm_ppl.evaluation.graph_metrics import per_shop_auroc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     kw = {k: cfg[k] for k in ("n_shops", "n_days", "n_channels") if k in cfg}
     sim = simulate(cfg["scenario"], seed=seed, **kw)
@@ -52,13 +52,14 @@ def run(cfg: dict, seed: int, quick: bool, steps: int | None) -> tuple[dict, str
         base["steps"] = steps
     out: dict = {v: {"metrics": [], "auroc": [], "seconds": []} for v in VARIANTS}
     target = panel.n_nodes - 1
-    cand = candidate_mask(panel, CausalMMMSpec(**base))  # the variants share the graph prior, hence the candidates
+    # the variants share the graph prior, hence the candidates
+    cand = candidate_mask(panel, CausalMMMSettings.of(**base).model)
     for k, o in enumerate(origins):
         history, plan, obs = panel.select_time(0, o), blind_plan(panel, o, o + h), panel.select_time(o, o + h)
         fits = {}
         for variant, extra in REFITS.items():
             t0 = time.perf_counter()
-            fits[variant] = fit_causalmmm(history, CausalMMMSpec(**base, **extra), seed=seed + k, progress=False)
+            fits[variant] = fit_causalmmm(history, CausalMMMSettings.of(**base, **extra), seed=seed + k, progress=False)
             out[variant]["seconds"].append(time.perf_counter() - t0)
             out[variant]["auroc"].extend(per_shop_auroc(fits[variant].edge_probability_array(), truth, cand).tolist())
             print(f"origin {o} {variant}: fitted in {out[variant]['seconds'][-1]:.0f} s", file=sys.stderr, flush=True)

@@ -50,7 +50,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.inference.btvc import fit_btvc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
     sim = simulate(scenario, seed=seed, **sizes)
@@ -63,7 +63,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
                  "channels": int(len(panel.channel_index)), "base": base}
     fits = {}
     t0 = time.perf_counter()
-    fits["causalmmm"] = fit_causalmmm(history, CausalMMMSpec(**({"steps": QUICK["steps"]} if quick else {})),
+    fits["causalmmm"] = fit_causalmmm(history, CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {})),
                                       seed=seed, progress=False)
     out["causalmmm_fit_seconds"] = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -64,7 +64,7 @@ def coverage(draws: np.ndarray, observed: np.ndarray, horizon: int, level: float
 
 def run_scenario(name: str, sizes: dict, seed: int, spec_overrides: dict | None = None) -> dict:
     """Fit, evaluate and time one scenario (call in a fresh process for a clean peak-memory figure);
-    ``spec_overrides`` are ``CausalMMMSpec`` settings that replace the defaults (a variant)."""
+    ``spec_overrides`` are ``CausalMMMSettings`` fields that replace the defaults (a variant)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure()
@@ -72,7 +72,7 @@ def run_scenario(name: str, sizes: dict, seed: int, spec_overrides: dict | None 
     from causalmmm_ppl.evaluation.granger import granger_scores
     from causalmmm_ppl.evaluation.graph_metrics import graph_report
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     scenario = "sim1" if name == "small" else name
     n_train, held = sizes["n_shops"], sizes["held_out"]
@@ -83,17 +83,19 @@ def run_scenario(name: str, sizes: dict, seed: int, spec_overrides: dict | None 
     train = panel.select_shops(np.arange(n_train))
     hold = name != "small"
     fit_panel = train.select_time(0, t - HOLDOUT) if hold else train
-    spec = CausalMMMSpec(**({"steps": sizes["steps"]} if "steps" in sizes else {}), **(spec_overrides or {}))
+    settings = CausalMMMSettings.of(**({"steps": sizes["steps"]} if "steps" in sizes else {}),
+                                    **(spec_overrides or {}))
     t0 = time.perf_counter()
-    fit = fit_causalmmm(fit_panel, spec, seed=seed, progress=False)
+    fit = fit_causalmmm(fit_panel, settings, seed=seed, progress=False)
     fit_seconds = time.perf_counter() - t0
     out: dict = {
         "name": name,
         "shape": f"{n_train}×{panel.n_nodes}×{fit_panel.n_time}",
-        "steps": spec.steps,
+        "steps": settings.inference.steps,
         "fit_seconds": fit_seconds,
         "step_seconds": fit.log.seconds / max(1, fit.log.steps_done),
-        "epoch_seconds": fit.log.seconds / max(1, fit.log.steps_done) * np.ceil(n_train / spec.batch_shops),
+        "epoch_seconds": fit.log.seconds / max(1, fit.log.steps_done)
+        * np.ceil(n_train / settings.inference.batch_shops),
         "converged_step": converged_step(fit.log.loss),
     }
     truth = sim.adjacency
@@ -231,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("sim1", "sim2", "small"), help="run one scenario in this process, print JSON")
     parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
     parser.add_argument("--spec", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="with --only: CausalMMMSpec settings of a variant, e.g. graph_templates=5")
+                        help="with --only: CausalMMMSettings fields of a variant, e.g. graph_templates=5")
     args = parser.parse_args(argv)
     table = QUICK if args.quick else FULL
     if args.only:

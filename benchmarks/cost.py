@@ -47,10 +47,10 @@ def measure(n_shops: int, n_days: int, steps: int, seed: int = 0) -> dict:
     from causalmmm_ppl.inference.causalmmm_pooling import pool_edges
     from causalmmm_ppl.inference.causalmmm_setup import build_model
     from causalmmm_ppl.inference.svi import train
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     base = _peak_mb()
-    spec = CausalMMMSpec(steps=steps)
+    settings = CausalMMMSettings.of(steps=steps)
     t0 = time.perf_counter()
     panel = simulate("sim1", n_shops=n_shops, n_days=n_days, seed=seed).panel
     sim_s = time.perf_counter() - t0
@@ -58,8 +58,8 @@ def measure(n_shops: int, n_days: int, steps: int, seed: int = 0) -> dict:
     scaler = PanelScaler.fit(panel, method="mean")
     c_loc, c_scale = panel.context.mean(0), np.where(panel.context.std(0) > 0, panel.context.std(0), 1.0)
     torch.manual_seed(seed)
-    model, guide = build_model(panel, spec)
-    data = prepare_data(panel, scaler, c_loc, c_scale, spec)
+    model, guide = build_model(panel, settings)
+    data = prepare_data(panel, scaler, c_loc, c_scale, settings.model)
     prep_s = time.perf_counter() - t0
     after_prep = _peak_mb()
     # Time every SVI step (a wrapper around svi.svi_step) and take the median after the warm-up steps: robust to
@@ -77,25 +77,26 @@ def measure(n_shops: int, n_days: int, steps: int, seed: int = 0) -> dict:
 
     svi.svi_step = timed
     try:
-        log = train(model, guide, data, spec, seed=seed, progress=False)
+        log = train(model, guide, data, settings, seed=seed, progress=False)
     finally:
         svi.svi_step = original
     after_train = _peak_mb()
     step_s = float(np.median(times[WARMUP_STEPS:] if len(times) > WARMUP_STEPS else times))
     t0 = time.perf_counter()
-    pool_edges(model, guide, data, spec, seed)  # the population layer, fitted once after SVI
+    pool_edges(model, guide, data, settings, seed)  # the population layer, fitted once after SVI
     pool_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     with torch.no_grad():
         for k in range(0, n_shops, 1024):  # the encoder pass streams shops in chunks
             idx = torch.arange(k, min(n_shops, k + 1024))
-            guide.edge_probabilities(data.full_batch(idx, temperature=spec.temperature))
+            guide.edge_probabilities(data.full_batch(idx, temperature=settings.model.temperature))
     edges_s = time.perf_counter() - t0
     return {
         "shops": n_shops, "days": n_days, "nodes": panel.n_nodes, "steps": log.steps_done,
         "sim_s": sim_s, "prep_s": prep_s, "step_s": step_s,
-        "epoch_s": step_s * math.ceil(n_shops / spec.batch_shops),
-        "pass_s": step_s * math.ceil(n_shops / spec.batch_shops) * math.ceil(n_days / spec.window),
+        "epoch_s": step_s * math.ceil(n_shops / settings.inference.batch_shops),
+        "pass_s": step_s * math.ceil(n_shops / settings.inference.batch_shops)
+        * math.ceil(n_days / settings.inference.window),
         "edges_s": edges_s, "pool_s": pool_s, "base_mb": base, "prep_mb": after_prep, "peak_mb": after_train,
         "train_add_mb": after_train - after_prep, "panel_mb": (data.x.numel() * 4 + data.observed.numel()) / 2**20,
     }

@@ -59,14 +59,14 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.evaluation.graph_metrics import edge_brier, edge_log_loss, graph_report, pair_mask
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     name, sizes = PANELS[scenario]
     sim = simulate(name, seed=seed, **({k: QUICK[k] for k in ("n_shops", "n_days")} if quick else sizes))
     panel, truth = sim.panel, sim.adjacency
-    spec = CausalMMMSpec(**({"steps": QUICK["steps"]} if quick else {}))
-    cand = candidate_mask(panel, spec)
-    fit = fit_causalmmm(panel, spec, seed=seed, progress=False)
+    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
+    cand = candidate_mask(panel, settings.model)
+    fit = fit_causalmmm(panel, settings, seed=seed, progress=False)
 
     absent = pair_mask(truth.shape, cand) & (truth == 0)
 

@@ -56,20 +56,20 @@ def run(sizes: dict, seed: int, overrides: dict | None = None) -> dict:
     from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.inference.causalmmm_setup import build_model
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     kw = {k: sizes[k] for k in ("n_days", "n_channels") if sizes.get(k)}
     sim = simulate(sizes["scenario"], n_shops=sizes["n_shops"], seed=seed, **kw)
     panel, truth = sim.panel, sim.adjacency
-    settings = dict(overrides or {})
+    flat = dict(overrides or {})
     if sizes.get("steps"):
-        settings.setdefault("steps", sizes["steps"])
-    spec = CausalMMMSpec.from_dict(settings)
-    fit = fit_causalmmm(panel, spec, seed=seed, progress=False)
+        flat.setdefault("steps", sizes["steps"])
+    settings = CausalMMMSettings.from_dict(flat)
+    fit = fit_causalmmm(panel, settings, seed=seed, progress=False)
     data = fit._train_data()
-    batch = data.full_batch(temperature=spec.temperature)
+    batch = data.full_batch(temperature=settings.model.temperature)
     torch.manual_seed(seed)  # the same initial weights as the fit: what SVI started from
-    _, guide0 = build_model(panel, spec)
+    _, guide0 = build_model(panel, settings)
     with torch.no_grad():
         start = fit.model.edges_to_matrix(guide0.edge_probabilities(batch)).numpy()
     post = fit.edge_probability_array()
@@ -77,7 +77,7 @@ def run(sizes: dict, seed: int, overrides: dict | None = None) -> dict:
     kinds = np.asarray(panel.node_kinds)
     groups = {"all": np.ones(len(kinds), bool), "channels": kinds == "channel", "mediators": kinds == "mediator",
               "target": kinds == "target"}
-    out = {"shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}", "steps": spec.steps, "auroc": {},
+    out = {"shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}", "steps": settings.inference.steps, "auroc": {},
            "evidence": evidence_by_scale(sim)}
     for name, cols in groups.items():
         out["auroc"][name] = (per_column_auroc(start, truth, cand, cols), per_column_auroc(post, truth, cand, cols))
@@ -93,7 +93,7 @@ def run(sizes: dict, seed: int, overrides: dict | None = None) -> dict:
     out["loglik"] = {}
     with torch.no_grad():
         u = fit.guide.distributions(batch)[1]
-        weekly = fit.guide.weekly_distribution(batch).mean if spec.seasonality else None
+        weekly = fit.guide.weekly_distribution(batch).mean if settings.model.seasonality else None
         for name, g in graphs.items():
             z = torch.as_tensor(g, dtype=torch.float32)
             pred, _ = fit.model.one_step_means(data.x, u, z, data.calendar, weekly)
@@ -185,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = benchmark_parser(__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--spec", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="CausalMMMSpec overrides (a variant: use with --no-write so the docs keep the default)")
+                        help="CausalMMMSettings overrides (a variant: use with --no-write so the docs keep the "
+                             "default)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     overrides = parse_spec(args.spec)

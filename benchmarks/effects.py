@@ -64,15 +64,13 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
-    import dataclasses
-
     from causalmmm_ppl.evaluation.effect_metrics import effect_report
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     panel = sim.panel
-    spec = CausalMMMSpec(**({"steps": QUICK["steps"]} if quick else {}))
+    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
     draws = QUICK["draws"] if quick else DRAWS
     kinds = np.asarray(panel.node_kinds)
     only = {f"{c}->{e}": 0.0 for c in panel.nodes for e in panel.nodes
@@ -80,7 +78,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
                  "channel_pairs": int((sim.adjacency[:, kinds == "channel"][:, :, kinds == "channel"]).sum())}
     tables = {}
-    for name, s in (("causalmmm", spec), ("direct_only", dataclasses.replace(spec, edge_priors=only))):
+    for name, s in (("causalmmm", settings), ("direct_only", settings.replace(edge_priors=only))):
         t0 = time.perf_counter()
         fit = fit_causalmmm(history, s, seed=seed, progress=False)
         out[f"{name}_fit_seconds"] = time.perf_counter() - t0

@@ -76,10 +76,10 @@ def _target_only(panel_like, plan, target_draws: np.ndarray) -> np.ndarray:
 def causalmmm_forecaster(spec_kw: dict, keep: dict | None = None):
     """Fit CausalMMM on the history, forecast with its posterior graph; ``keep`` (if given) stores each origin's fit."""
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     def run(history, plan, seed):
-        fit = fit_causalmmm(history, CausalMMMSpec(**spec_kw), seed=seed, progress=False)
+        fit = fit_causalmmm(history, CausalMMMSettings.of(**spec_kw), seed=seed, progress=False)
         if keep is not None:
             keep[history.n_time] = fit
         return fit.forecast_samples(history, plan, num_draws=NUM_DRAWS, seed=seed)

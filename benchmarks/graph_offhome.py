@@ -74,24 +74,25 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.evaluation.granger import granger_scores
     from causalmmm_ppl.evaluation.graph_metrics import graph_report, pair_mask, population_frequency
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
     sim = simulate(scenario, seed=seed, **sizes)
     panel, truth = sim.panel, sim.adjacency
     templates = np.asarray(sim.params["template"])
-    spec = CausalMMMSpec(**({"steps": QUICK["steps"]} if quick else {}))
-    cand = candidate_mask(panel, spec)
+    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
+    cand = candidate_mask(panel, settings.model)
     t0 = time.perf_counter()
-    fit = fit_causalmmm(panel, spec, seed=seed, progress=False)
+    fit = fit_causalmmm(panel, settings, seed=seed, progress=False)
     seconds = time.perf_counter() - t0
-    screen = screen_only_scores(panel, spec, seed)
-    no_screen = fit_causalmmm(panel, dataclasses.replace(spec, screen_weight=0.0), seed=seed, progress=False)
+    screen = screen_only_scores(panel, settings, seed)
+    no_screen = fit_causalmmm(panel, settings.replace(screen_weight=0.0), seed=seed, progress=False)
+    rates = fit.settings.outputs.edge_miss_rate, fit.settings.outputs.edge_false_rate
     scores = {
         "causalmmm": fit.edge_probability_array(),
-        "bic": probabilities_at_rates(fit, fit.spec.edge_miss_rate, fit.spec.edge_false_rate, criterion="bic"),
+        "bic": probabilities_at_rates(fit, *rates, criterion="bic"),
         "no_rates": probabilities_at_rates(fit, 0.0, 0.0),
-        "normal_scores": probabilities_at_rates(fit, fit.spec.edge_miss_rate, fit.spec.edge_false_rate, df=0.0),
+        "normal_scores": probabilities_at_rates(fit, *rates, df=0.0),
         "encoder": fit.edge_probability_array(pooled=False),
         "no_screen": no_screen.edge_probability_array(),
         "screen": screen,
@@ -147,11 +148,11 @@ def layer_at(fit, df: float | None = None, criterion: str = "evidence"):
     from causalmmm_ppl.inference.causalmmm_pooling import fit_population_layer
 
     population = fit.guide.population
-    same_df = df is None or df == fit.spec.edge_score_df
+    same_df = df is None or df == fit.settings.outputs.edge_score_df
     if population is None or (same_df and criterion == "evidence"):
         return population
-    spec = fit.spec if df is None else dataclasses.replace(fit.spec, edge_score_df=df)
-    layer = fit_population_layer(fit.model, fit.guide, fit._train_data(), spec, fit.seed, criterion=criterion)
+    settings = fit.settings if df is None else fit.settings.replace(edge_score_df=df)
+    layer = fit_population_layer(fit.model, fit.guide, fit._train_data(), settings, fit.seed, criterion=criterion)
     return layer if layer.separable else None
 
 

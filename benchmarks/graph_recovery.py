@@ -58,15 +58,15 @@ def load(name: str, sizes: dict, seed: int):
     return sim.panel, sim.adjacency, np.asarray(sim.params["template"])
 
 
-def causalmmm_spec(quick: bool, steps: int | None, netsim: bool):
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+def causalmmm_settings(quick: bool, steps: int | None, netsim: bool):
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     kw = dict(QUICK_SPEC) if quick else {}
     if steps:
         kw["steps"] = steps
     if netsim:
         kw["forbid_target_causes"] = False
-    return CausalMMMSpec(**kw)
+    return CausalMMMSettings.of(**kw)
 
 
 def candidate_mask(panel, spec) -> np.ndarray:
@@ -77,15 +77,13 @@ def candidate_mask(panel, spec) -> np.ndarray:
                              spec.forbid_target_causes) > 0
 
 
-def screen_only_scores(panel, spec, seed: int) -> np.ndarray:
+def screen_only_scores(panel, settings, seed: int) -> np.ndarray:
     """(shop, cause, effect) edge probabilities of CausalMMM's guide as SVI starts from it: no step taken, no
     pooling (the shop's Granger screen through the untrained encoder)."""
-    import dataclasses
-
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
 
-    spec = dataclasses.replace(spec, edge_pooling=0)
-    return fit_causalmmm(panel, spec, seed=seed, progress=False, stop_after=0).edge_probability_array()
+    settings = settings.replace(edge_pooling=0)
+    return fit_causalmmm(panel, settings, seed=seed, progress=False, stop_after=0).edge_probability_array()
 
 
 def method_scores(method: str, panel, truth: np.ndarray, candidates: np.ndarray, seed: int, quick: bool,
@@ -113,10 +111,10 @@ def method_scores(method: str, panel, truth: np.ndarray, candidates: np.ndarray,
         return cmlp.scores(panel, seed=seed, **(CMLP_QUICK if quick else CMLP_FULL))
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
 
-    spec = causalmmm_spec(quick, steps, netsim)
+    settings = causalmmm_settings(quick, steps, netsim)
     if method == "screen only":
-        return screen_only_scores(panel, spec, seed)
-    return fit_causalmmm(panel, spec, seed=seed, progress=False).edge_probability_array()
+        return screen_only_scores(panel, settings, seed)
+    return fit_causalmmm(panel, settings, seed=seed, progress=False).edge_probability_array()
 
 
 def _mean_defined(x: np.ndarray) -> float:
@@ -137,8 +135,7 @@ def run(table: dict, seeds: list[int], quick: bool, steps: int | None, methods: 
     for name, sizes in table.items():
         for seed in seeds:
             panel, truth, templates = load(name, sizes, seed)
-            spec = causalmmm_spec(quick, steps, name == "netsim")
-            cand = candidate_mask(panel, spec)
+            cand = candidate_mask(panel, causalmmm_settings(quick, steps, name == "netsim").model)
             shape = f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}"
             for method in methods:
                 t0 = time.perf_counter()

@@ -22,8 +22,6 @@ for the direct effect, the mean edge probability of mediator → target pairs (a
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
@@ -49,7 +47,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     _runtime.configure(1)
     from causalmmm_ppl.evaluation.effect_metrics import effect_report
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     panel = sim.panel
@@ -57,14 +55,14 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     mediators = [n for n, k in zip(panel.nodes, kinds) if k == "mediator"]
     tgt = panel.nodes.index(panel.target)
     med_idx = [panel.nodes.index(m) for m in mediators]
-    spec = CausalMMMSpec(**({"steps": QUICK["steps"]} if quick else {}))
+    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
     required = {f"{m}->{panel.target}": 1.0 for m in mediators}
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
                  "true_edge_frequency": float(sim.adjacency[:, med_idx, tgt].mean())}
     t = truth.rename(columns={"effect": "mean"})
     true_direct, true_held = _portfolio(t, "direct", "mean"), _portfolio(t, "held", "mean")
     out["true_mediated_share"] = (true_held - true_direct) / true_held
-    for name, s in (("default", spec), ("required", dataclasses.replace(spec, edge_priors=required))):
+    for name, s in (("default", settings), ("required", settings.replace(edge_priors=required))):
         fit = fit_causalmmm(history, s, seed=seed, progress=False)
         table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
         direct, held = _portfolio(table, "direct", "mean"), _portfolio(table, "held", "mean")

@@ -85,7 +85,7 @@ def score_panel(name: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.inference.btvc import fit_btvc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     panel, channels, _, true = load(name)
     true = true[:, HISTORY_WEEKS:]  # the weeks both models are scored on
@@ -103,7 +103,7 @@ def score_panel(name: str, seed: int, quick: bool) -> dict:
     out["btvc_seconds"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    fit = fit_causalmmm(panel, CausalMMMSpec(**({"steps": 20} if quick else {})), seed=seed, progress=False)
+    fit = fit_causalmmm(panel, CausalMMMSettings.of(**({"steps": 20} if quick else {})), seed=seed, progress=False)
     history, window = panel.select_time(0, HISTORY_WEEKS), panel.select_time(HISTORY_WEEKS, panel.n_time)
     scenarios = [("total", c, 0.0) for c in channels]
     factual, counter = fit.effect_samples(history, window, scenarios, num_draws=8 if quick else DRAWS, seed=seed,

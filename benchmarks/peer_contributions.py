@@ -40,7 +40,7 @@ def run(quick: bool, seed: int = 0) -> dict:
     from causalmmm_ppl.inference.btvc import fit_btvc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     events = ("event_1", "event_2")
     # BTVC reads the events as control columns; CausalMMM reads the same rows with the events as channels, its input
@@ -56,7 +56,7 @@ def run(quick: bool, seed: int = 0) -> dict:
     shares = btvc.contribution_shares().set_index("channel")
     out["btvc"] = {c: shares.loc[c, ["mean", "lower", "upper"]].astype(float).tolist() for c in TRUTH}
     t0 = time.perf_counter()
-    fit = fit_causalmmm(panel, CausalMMMSpec(**({"steps": 20} if quick else {})), seed=seed, progress=False)
+    fit = fit_causalmmm(panel, CausalMMMSettings.of(**({"steps": 20} if quick else {})), seed=seed, progress=False)
     history, window = panel.select_time(0, HISTORY_WEEKS), panel.select_time(HISTORY_WEEKS, panel.n_time)
     table = fit.effects(history, window, kinds=("total",), num_draws=8 if quick else DRAWS, seed=seed)
     out["causalmmm_seconds"] = time.perf_counter() - t0

@@ -34,7 +34,7 @@ def run(quick: bool) -> dict:
     from causalmmm_ppl.inference.btvc import fit_btvc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     size = QUICK if quick else FULL
     sim = simulate("sim2", n_shops=size["n_shops"], **({"n_days": size["n_days"]} if "n_days" in size else {}), seed=0)
@@ -43,7 +43,7 @@ def run(quick: bool) -> dict:
     plan = panel.select_time(panel.n_time - HORIZON, panel.n_time)
     out = {"shape": f"{panel.n_shops}×{len(panel.channel_index)}×{panel.n_time}", "draws": size["draws"], "rows": {}}
     t0 = time.perf_counter()
-    fits = {"CausalMMM": fit_causalmmm(history, CausalMMMSpec(steps=size["steps"]), seed=0, progress=False)}
+    fits = {"CausalMMM": fit_causalmmm(history, CausalMMMSettings.of(steps=size["steps"]), seed=0, progress=False)}
     fit_s = {"CausalMMM": time.perf_counter() - t0}
     t0 = time.perf_counter()
     fits["BTVC (SVI)"] = fit_btvc(history, BTVCSpec(), BTVCInference(method="svi", svi_steps=size["btvc_steps"],
@@ -62,7 +62,8 @@ def run(quick: bool) -> dict:
                              "allocate": time.perf_counter() - t0}
     wide = simulate("sim1", **WIDE_QUICK if quick else WIDE, seed=0).panel
     past = wide.select_time(0, wide.n_time - WIDE_HORIZON)
-    fit = fit_causalmmm(past, CausalMMMSpec(steps=size["steps"], num_draws=size["draws"]), seed=0, progress=False)
+    fit = fit_causalmmm(past, CausalMMMSettings.of(steps=size["steps"], num_draws=size["draws"]), seed=0,
+                        progress=False)
     t0 = time.perf_counter()
     fit.forecast(past, wide.select_time(wide.n_time - WIDE_HORIZON, wide.n_time), seed=0)
     out["wide"] = {"shape": f"{wide.n_shops}×{WIDE_HORIZON}", "history": past.n_time,

@@ -30,12 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     _runtime.configure(args.threads)
     from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     panel = simulate("sim2", n_shops=args.shops, seed=0).panel
     history = panel.select_time(0, panel.n_time - HORIZON)
     plan = panel.select_time(panel.n_time - HORIZON, panel.n_time)
-    fit = fit_causalmmm(history, CausalMMMSpec(steps=args.steps), seed=0, progress=False)
+    fit = fit_causalmmm(history, CausalMMMSettings.of(steps=args.steps), seed=0, progress=False)
     profile = cProfile.Profile()
     t0 = time.perf_counter()
     profile.enable()

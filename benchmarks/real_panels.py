@@ -84,7 +84,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.inference.btvc import fit_btvc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     panel, plain = load(scenario, quick)
     split = panel.n_time - HOLDOUT
@@ -101,7 +101,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
     def causalmmm(controls: bool):
         h, p = data[controls]
-        fit = fit_causalmmm(h, CausalMMMSpec(**(QUICK_SPEC if quick else {})), seed=seed, progress=False)
+        fit = fit_causalmmm(h, CausalMMMSettings.of(**(QUICK_SPEC if quick else {})), seed=seed, progress=False)
         return fit, lambda: fit.forecast_samples(h, p, num_draws=NUM_DRAWS, seed=seed)
 
     def btvc(controls: bool):

@@ -46,6 +46,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.inference.svi import evaluation_loss
+    from causalmmm_ppl.models.settings import CausalMMMSettings
     from causalmmm_ppl.models.spec import CausalMMMSpec
 
     sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
@@ -55,9 +56,9 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}"}
     cand = candidate_mask(panel, CausalMMMSpec())  # the families share the graph prior, hence the candidates
     for label, extra in FAMILIES.items():
-        spec = CausalMMMSpec(**extra, **({"steps": QUICK["steps"]} if quick else {}))
+        settings = CausalMMMSettings.of(**extra, **({"steps": QUICK["steps"]} if quick else {}))
         t0 = time.perf_counter()
-        fit = fit_causalmmm(panel, spec, seed=seed, progress=False)
+        fit = fit_causalmmm(panel, settings, seed=seed, progress=False)
         seconds = time.perf_counter() - t0
         with fit.guide.reporting_through(None):  # the guide SVI trained, not the pooled edges reported after it
             loss = evaluation_loss(fit.model, fit.guide, fit._train_data(), fit.spec, seed)

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from causalmmm_ppl.models.spec import CausalMMMSpec
+from causalmmm_ppl.models.settings import CausalMMMInference, CausalMMMSettings
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
 from benchmarks.graph_offhome import QUICK, SIZES
@@ -42,12 +42,12 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
     sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
     sim = simulate(scenario, seed=seed, **sizes)
-    spec = CausalMMMSpec(collapse_restarts=0, **({"steps": QUICK["steps"]} if quick else {}))
-    cand = candidate_mask(sim.panel, spec)
+    settings = CausalMMMSettings.of(collapse_restarts=0, **({"steps": QUICK["steps"]} if quick else {}))
+    cand = candidate_mask(sim.panel, settings.model)
     runs = []
     for run_seed in (seed, seed + 1):
         t0 = time.perf_counter()
-        fit = fit_causalmmm(sim.panel, spec, seed=run_seed, progress=False)
+        fit = fit_causalmmm(sim.panel, settings, seed=run_seed, progress=False)
         seconds = time.perf_counter() - t0
         encoder = graph_report(fit.edge_probability_array(pooled=False), sim.adjacency, candidates=cand)
         runs.append({
@@ -60,7 +60,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
             "svi_seed": run_seed,
         })
     kept = int(np.argmin([r["loss"] for r in runs]))
-    collapsed = runs[0]["information"] < spec.collapse_information
+    collapsed = runs[0]["information"] < settings.inference.collapse_information
     default = runs[kept] if collapsed else runs[0]  # the defaults train S + 1 only where S collapsed
     return {"scenario": scenario, "seed": seed, "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}",
             "first": runs[0], "second": runs[1], "kept": runs[kept], "kept_index": kept,
@@ -120,7 +120,7 @@ def render_runs(results: list[dict], command: str, title: str, purpose: str) -> 
                   f"higher per-shop AUROC of the two on {better} of {len(results)} panels. Collapsed first runs "
                   f"(the defaults train S + 1 there): {', '.join(collapsed) or 'none'}. Lowest edge information of "
                   f"a run: {lowest[0]:.3f} ({lowest[1]}); the collapse threshold (collapse_information) is "
-                  f"{CausalMMMSpec().collapse_information}.", ""]
+                  f"{CausalMMMInference().collapse_information}.", ""]
     return "\n".join(lines)
 
 

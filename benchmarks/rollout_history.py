@@ -17,7 +17,6 @@ runs it so the script cannot rot).
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import numpy as np
@@ -40,23 +39,22 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     _runtime.configure(1)
     from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else PANELS[scenario]
     panel = simulate("sim2", seed=seed, **sizes).panel
     history = panel.select_time(0, panel.n_time - HORIZON)
     plan = panel.select_time(panel.n_time - HORIZON, panel.n_time)
-    spec = CausalMMMSpec(**({"steps": QUICK["steps"], "window": QUICK["window"]} if quick else {}))
-    fit = fit_causalmmm(history, spec, seed=seed, progress=False)
+    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"], "window": QUICK["window"]} if quick else {}))
+    fit = fit_causalmmm(history, settings, seed=seed, progress=False)
     truth = plan.values  # (shop, day, node): the channels are the plan; mediators and the target are scored
     scale = history.values.reshape(-1, panel.n_nodes).std(0)
     scored = np.asarray(panel.node_kinds) != "channel"
     out = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
            "window_days": fit.model.rollout_history_days(history.n_time), "history_days": history.n_time}
-    window_spec = fit.model.spec
-    for name, model_spec in (("window", window_spec),
-                             ("whole", dataclasses.replace(window_spec, window=history.n_time))):
-        fit.model.spec = model_spec
+    window = fit.model.window  # the training window the rollout's state runs over (with l_max)
+    for name, days in (("window", window), ("whole", history.n_time)):
+        fit.model.window = days
         t0 = time.perf_counter()
         draws = fit.forecast_samples(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=0)
         seconds = time.perf_counter() - t0
@@ -66,7 +64,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
         out[name] = {"mse_target": float(err[..., -1].mean()), "mse_scored": float(err[..., scored].mean()),
                      "cov_target": float(inside[..., -1].mean()), "cov_scored": float(inside[..., scored].mean()),
                      "seconds": seconds}
-    fit.model.spec = window_spec
+    fit.model.window = window
     return out
 
 

@@ -78,18 +78,18 @@ def worker(path: Path, out: Path, batch: int, steps: int) -> None:
     from causalmmm_ppl.inference.causalmmm_setup import training_setup
     from causalmmm_ppl.inference.distributed import Shard
     from causalmmm_ppl.inference.svi import train
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     shard = Shard.from_env()
     distributed.init(shard)
     t0 = time.perf_counter()
     panel, _ = read_panel(path)
     read = time.perf_counter() - t0
-    spec = CausalMMMSpec(steps=steps, batch_shops=batch)
+    settings = CausalMMMSettings.of(steps=steps, batch_shops=batch)
     t0 = time.perf_counter()
-    setup = training_setup(panel, spec, SEED, shard)
+    setup = training_setup(panel, settings, SEED, shard)
     prepared = time.perf_counter() - t0
-    log = train(setup.model, setup.guide, setup.data, spec, seed=SEED, progress=False, shard=shard)
+    log = train(setup.model, setup.guide, setup.data, settings, seed=SEED, progress=False, shard=shard)
     params = sum(p.numel() for p in setup.model.parameters()) + sum(p.numel() for p in setup.guide.parameters())
     row = {"rank": shard.rank, "world": shard.world, "threads": torch.get_num_threads(), "read": read,
            "prepare": prepared, "svi": log.seconds, "reduce": log.reduce_seconds, "steps": log.steps_done,
@@ -110,12 +110,12 @@ def recovery_worker(path: Path, out: Path, steps: int) -> None:
     from causalmmm_ppl.evaluation.graph_metrics import per_shop_auroc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.inference.distributed import Shard
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     panel, _ = read_panel(path)
-    spec = CausalMMMSpec(**({"steps": steps} if steps else {}))
+    settings = CausalMMMSettings.of(**({"steps": steps} if steps else {}))
     t0 = time.perf_counter()
-    fit = fit_causalmmm(panel, spec, seed=SEED, progress=False, shard=Shard.from_env())
+    fit = fit_causalmmm(panel, settings, seed=SEED, progress=False, shard=Shard.from_env())
     if fit is not None:
         prob = fit.edge_probability_array()
         score = per_shop_auroc(prob, np.load(path.with_suffix(".npy")), candidate_mask(panel, fit.spec))
@@ -200,10 +200,10 @@ def edges_rows(tmp: Path, runs: tuple, days: int, steps: int) -> list[dict]:
     from causalmmm_ppl.commands._run import write_reading
     from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim = simulate("sim1", n_shops=8, n_days=days, seed=SEED)
-    fit = fit_causalmmm(sim.panel, CausalMMMSpec(steps=steps), columns=sim.spec, progress=False)
+    fit = fit_causalmmm(sim.panel, CausalMMMSettings.of(steps=steps), columns=sim.spec, progress=False)
     run_dir = tmp / "run"
     fit.save(run_dir / "model")
     write_reading(run_dir / "model", None)

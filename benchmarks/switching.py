@@ -18,7 +18,6 @@ time); ``--quick`` runs tiny sizes (the test suite runs it so the script cannot 
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import numpy as np
@@ -45,21 +44,21 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.evaluation.graph_metrics import edge_brier, edge_log_loss, graph_report, pair_mask
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     name, sizes = PANELS[scenario]
     sim = simulate(name, seed=seed, **({k: QUICK[k] for k in ("n_shops", "n_days")} if quick else sizes))
     panel, truth = sim.panel, sim.adjacency
     templates = np.asarray(sim.params["template"]) if "template" in sim.params else None
-    base = CausalMMMSpec(**({"steps": QUICK["steps"]} if quick else {}))
-    cand = candidate_mask(panel, base)
+    base = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
+    cand = candidate_mask(panel, base.model)
     mask = pair_mask(truth.shape, cand)
     absent = mask & (truth == 0)
     into_channels = absent & (np.asarray(panel.node_kinds) == "channel")[None, None, :]
     out = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}"}
     for key, on in VARIANTS:
         t0 = time.perf_counter()
-        fit = fit_causalmmm(panel, dataclasses.replace(base, switching=on), seed=seed, progress=False)
+        fit = fit_causalmmm(panel, base.replace(switching=on), seed=seed, progress=False)
         seconds = time.perf_counter() - t0
         prob = fit.edge_probability_array()
         rep = graph_report(prob, truth, candidates=cand, templates=templates)

@@ -55,15 +55,16 @@ def fit_logits(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.inference.causalmmm_pooling import ENCODER_CHUNK, pooled_candidates
     from causalmmm_ppl.inference.edge_population import null_groups
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     from benchmarks.graph_recovery import candidate_mask
 
     sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
     sim = simulate(scenario, seed=seed, **sizes)
-    spec = CausalMMMSpec(**({"steps": QUICK["steps"]} if quick else {}))
+    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
+    spec = settings.model
     t0 = time.perf_counter()
-    fit = fit_causalmmm(sim.panel, spec, seed=seed, progress=False)
+    fit = fit_causalmmm(sim.panel, settings, seed=seed, progress=False)
     seconds = time.perf_counter() - t0
     data, pooled = fit._train_data(), pooled_candidates(fit.model, spec)
     with torch.no_grad():
@@ -73,7 +74,7 @@ def fit_logits(scenario: str, seed: int, quick: bool) -> dict:
     out = {"logits": logits.double().numpy(), "edge_index": edge_index, "groups": null_groups(edge_index),
            "truth": sim.adjacency, "cand": candidate_mask(sim.panel, spec),
            "templates": np.asarray(sim.params["template"]), "prior": np.float64(spec.prior_prob),
-           "K": np.int64(spec.edge_pooling)}
+           "K": np.int64(settings.outputs.edge_pooling)}
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, **out)

@@ -5,7 +5,7 @@ The names most users need are importable from the package itself; each is loaded
 
 >>> import causalmmm_ppl as cm                                        # doctest: +SKIP
 >>> panel = cm.simulate("sim1", n_shops=12, n_days=240, seed=0).panel
->>> fit = cm.fit_causalmmm(panel, cm.CausalMMMSpec(), seed=0)
+>>> fit = cm.fit_causalmmm(panel, cm.CausalMMMSettings.of(steps=800), seed=0)
 >>> fit, columns = cm.load_run("run")
 
 Subpackages
@@ -34,6 +34,9 @@ _EXPORTS = {
     "load_panel": "causalmmm_ppl.data.load",
     "simulate": "causalmmm_ppl.data.simulate",
     "CausalMMMSpec": "causalmmm_ppl.models.spec",
+    "CausalMMMInference": "causalmmm_ppl.models.settings",
+    "CausalMMMOutputs": "causalmmm_ppl.models.settings",
+    "CausalMMMSettings": "causalmmm_ppl.models.settings",
     "BTVCSpec": "causalmmm_ppl.models.btvc_spec",
     "BTVCInference": "causalmmm_ppl.models.btvc_spec",
     "fit_causalmmm": "causalmmm_ppl.inference.causalmmm_fit",

@@ -2,7 +2,9 @@
 
 Flags: the column flags, ``--holdout H`` (fit on all but the last H days, then forecast them given their channel
 values), ``--steps N`` (SVI steps), ``--seed``, ``--quiet``, ``--config FILE`` (JSON object of
-:class:`~causalmmm_ppl.models.spec.CausalMMMSpec` fields, e.g. ``{"prior_prob": 0.2, "edge_priors": {"x0->gmv": 1}}``),
+:class:`~causalmmm_ppl.models.settings.CausalMMMSettings` fields: the model's, the inference's and the outputs', flat
+or under ``"model"``/``"inference"``/``"outputs"``; e.g. ``{"prior_prob": 0.2, "edge_priors": {"x0->gmv": 1},
+"steps": 800}``),
 ``--resume`` (continue a killed fit from ``RUN/checkpoint/``), ``--force`` (replace RUN even if this tool did not
 write it), ``--device cpu|cuda`` (where SVI runs), ``--nproc N`` (train on N local processes, data-parallel:
 :mod:`causalmmm_ppl.commands._launch`; under ``torchrun`` every process runs this command and process 0 writes
@@ -20,7 +22,6 @@ While training, a checkpoint is kept in ``RUN/checkpoint/``; it is removed when 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import sys
@@ -35,37 +36,38 @@ from causalmmm_ppl.errors import require_finite
 MIN_TRAIN_DAYS = 8
 
 
-def spec_from_args(args: argparse.Namespace):
-    """CausalMMMSpec from ``--config`` and ``--steps``."""
-    from causalmmm_ppl.models.spec import CausalMMMSpec
+def settings_from_args(args: argparse.Namespace):
+    """CausalMMMSettings from ``--config`` and ``--steps``."""
+    from causalmmm_ppl.models.settings import CausalMMMSettings
 
     config = read_config(getattr(args, "config", None))
     try:
-        spec = CausalMMMSpec.from_dict(config)
+        settings = CausalMMMSettings.from_dict(config, where="settings")
     except (TypeError, ValueError) as exc:
         raise ValueError(f"--config {args.config}: {exc}") from None
     steps = getattr(args, "steps", None)
     if steps is not None:
         if steps < 1:
             raise ValueError(f"--steps {steps}: must be >= 1")
-        spec = dataclasses.replace(spec, steps=int(steps))
-    return spec
+        settings = settings.replace(steps=int(steps))
+    return settings
 
 
-def _fingerprint(spec, panel, seed: int) -> str:
+def _fingerprint(settings, panel, seed: int) -> str:
     """What a checkpoint must match to be resumed: settings, seed and the training data."""
-    h = hashlib.sha256(json.dumps(spec.to_dict(), sort_keys=True).encode())
+    h = hashlib.sha256(json.dumps(settings.flat(), sort_keys=True).encode())
     h.update(str(seed).encode())
     h.update(panel.values.tobytes())
     h.update("|".join(panel.shops + panel.nodes).encode())
     return h.hexdigest()[:16]
 
 
-def check_spec_for_panel(spec, panel) -> None:
+def check_settings_for_panel(settings, panel) -> None:
     """The settings that depend on the data (edge priors name the panel's nodes and respect the target-sink rule);
     InputError naming the key, before any work."""
     from causalmmm_ppl.models.spec import edge_prior_matrix
 
+    spec = settings.model
     edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, spec.edge_priors, spec.forbid_target_causes)
 
 
@@ -89,14 +91,14 @@ def preflight(args: argparse.Namespace, check_out: bool = True, loaded: tuple | 
 
     Returns
     -------
-    spec, :class:`~causalmmm_ppl.commands.fit.FitData`
+    settings, :class:`~causalmmm_ppl.commands.fit.FitData`
     """
     from causalmmm_ppl.commands.fit import read_fit_data
 
-    spec = spec_from_args(args)
+    settings = settings_from_args(args)
     data = read_fit_data(args, MIN_TRAIN_DAYS, check_out=check_out, loaded=loaded)
-    check_spec_for_panel(spec, data.train)
-    return spec, data
+    check_settings_for_panel(settings, data.train)
+    return settings, data
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     device = getattr(args, "device", "cpu") or "cpu"
     shard = Shard.from_env()
     # process 0 holds RUN (the others only read a checkpoint in it on --resume)
-    spec, (panel, columns, split, train, out, holdout) = preflight(args, check_out=shard.is_main)
+    settings, (panel, columns, split, train, out, holdout) = preflight(args, check_out=shard.is_main)
     training_device(device, Shard())  # no GPU: one line before any work
     if nproc > 1 and not launched():
         if nproc > train.n_shops:
@@ -123,14 +125,14 @@ def run(args: argparse.Namespace) -> int:
     seed = int(args.seed or 0)
     resume = bool(getattr(args, "resume", False))
     if not shard.is_main:  # trains its shard; process 0 holds RUN, writes the checkpoints and the outputs
-        fit_causalmmm(train, spec, columns=columns, seed=seed, progress=False,
+        fit_causalmmm(train, settings, columns=columns, seed=seed, progress=False,
                       checkpoint_dir=Path(args.out) / "checkpoint",
-                      resume=resume, fingerprint=_fingerprint(spec, train, seed), shard=shard, device=device)
+                      resume=resume, fingerprint=_fingerprint(settings, train, seed), shard=shard, device=device)
         return 0
     with run_directory(out, kind="run", force=force) as held:
         fit = fit_causalmmm(
-            train, spec, columns=columns, seed=seed, progress=not args.quiet,
-            checkpoint_dir=held.scratch("checkpoint"), resume=resume, fingerprint=_fingerprint(spec, train, seed),
+            train, settings, columns=columns, seed=seed, progress=not args.quiet,
+            checkpoint_dir=held.scratch("checkpoint"), resume=resume, fingerprint=_fingerprint(settings, train, seed),
             shard=shard, device=device,
         )
         edges = fit.edge_probabilities()
@@ -153,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
             fit.save(tmp / "model")
             write_reading(tmp / "model", args)
     # after the work: a failed command prints one line only
-    for line in [*panel.warnings, short_shop_warning(train, spec.window), split.note, fit.svi_runs_note()]:
+    for line in [*panel.warnings, short_shop_warning(train, settings.inference.window), split.note, fit.svi_runs_note()]:
         if line:
             print(f"warning: {line}", file=sys.stderr)
     population = fit.guide.population

@@ -342,12 +342,14 @@ def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> 
         coords["template"] = np.arange(one_chain["template"].shape[-1])
     target = panel.n_nodes - 1
     observed = np.where(panel.target_observed, panel.values[..., target], np.nan)
+    # the model's settings as "causalmmm_spec" (what the plots read), the other groups beside them
+    settings_attrs = {"spec" if group == "model" else group: part for group, part in fit.settings.to_dict().items()}
     idata = build_inference_data(
         posterior=one_chain, dims=dims, coords=coords, model="causalmmm", target_name=panel.target, inference="svi",
         log_likelihood=samples["loglik"][None].astype(np.float32), observed=observed,
         posterior_predictive=np.asarray(samples["predictive"], dtype=np.float32)[None], latent=["edge", *response],
-        attrs={"causalmmm_spec": json.dumps(fit.spec.to_dict()), "seed": int(fit.seed),
-               "wall_time_s": float(fit.log.seconds),
+        attrs={**{f"causalmmm_{group}": json.dumps(part) for group, part in settings_attrs.items()},
+               "seed": int(fit.seed), "wall_time_s": float(fit.log.seconds),
                "response_family": f"{fit.spec.adstock} carryover, {fit.spec.saturation} saturation; "
                                   + "; ".join(f"{p.name}: {p.meaning}" for p in fit.spec.response.params),
                "units": "log_likelihood, observed_data, posterior_predictive: original target units; "

@@ -47,6 +47,7 @@ from causalmmm_ppl.inference.distributed import Shard
 from causalmmm_ppl.inference.svi import TrainingData, TrainingLog, evaluation_loss, train
 from causalmmm_ppl.models.causalmmm import CausalMMM
 from causalmmm_ppl.models.likelihood import Prediction
+from causalmmm_ppl.models.settings import CausalMMMSettings
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 IDATA_DRAWS = 100
@@ -61,7 +62,8 @@ class CausalMMMFit:
     Attributes
     ----------
     model, guide : the Pyro model and its amortized guide
-    spec : settings; schema : nodes, kinds, context, frequency
+    settings : the model, inference and output settings fitted with (``spec``: the model's alone); schema : nodes,
+        kinds, context, frequency
     standardisation : how the run puts a panel on the model's scale (node scaling, context and controls)
     train_panel : the panel the model was fitted on (original units)
     log : SVI loss per step and wall time (of the kept run)
@@ -75,7 +77,7 @@ class CausalMMMFit:
         self,
         model: CausalMMM,
         guide: AmortizedGuide,
-        spec: CausalMMMSpec,
+        settings: CausalMMMSettings,
         schema: Schema,
         standardisation: Standardisation,
         train_panel: Panel | Callable[..., Panel],
@@ -83,16 +85,21 @@ class CausalMMMFit:
         seed: int = 0,
         svi_runs: tuple[dict, ...] = (),
     ) -> None:
-        self.model, self.guide, self.spec, self.schema = model, guide, spec, schema
+        self.model, self.guide, self.settings, self.schema = model, guide, settings, schema
         self.standardisation = standardisation
         self._train_panel, self.log, self.seed, self.svi_runs = train_panel, log, seed, tuple(svi_runs)
+
+    @property
+    def spec(self) -> CausalMMMSpec:
+        """The model's settings (``settings.model``)."""
+        return self.settings.model
 
     def svi_runs_note(self) -> str:
         """One line on the fit's SVI runs when there was more than one ('' otherwise): which were collapsed and
         which was kept."""
         if len(self.svi_runs) < 2:
             return ""
-        limit = self.spec.collapse_information
+        limit = self.settings.inference.collapse_information
         parts = [f"seed {run['seed']}: {run['edge_information']:.3f} nats per candidate pair"
                  f"{' (collapsed)' if run['edge_information'] < limit else ''}, loss {run['loss']:.3f}"
                  f"{' (kept)' if run['kept'] else ''}" for run in self.svi_runs]
@@ -128,7 +135,7 @@ class CausalMMMFit:
         """q(z_nij = 1) for every ordered pair: (shop, cause, effect); forbidden pairs and the diagonal are 0.
 
         ``panel`` defaults to the training panel; any panel with the run's schema works (amortized inference).
-        ``pooled=False`` gives the encoder's own probabilities, before the population layer (``spec.edge_pooling``).
+        ``pooled=False`` gives the encoder's own probabilities, before the population layer (``outputs.edge_pooling``).
         """
         data = self.prepare(panel) if panel is not None else self._train_data()
         batch = data.full_batch(temperature=self.spec.temperature)
@@ -153,7 +160,7 @@ class CausalMMMFit:
         the template's population share π_k and ``probability`` the shop's posterior membership.
 
         With ``spec.graph_templates > 0`` the templates are the model's and the membership is averaged over draws of
-        the shop's edges from the guide; otherwise they are the population layer's (``spec.edge_pooling``), whose
+        the shop's edges from the guide; otherwise they are the population layer's (``outputs.edge_pooling``), whose
         membership is exact given the shop's encoder logits. ``panel`` defaults to the training panel; new shops work
         as for :meth:`edge_probabilities`.
         """
@@ -166,7 +173,7 @@ class CausalMMMFit:
         with torch.no_grad():
             if self.spec.graph_templates:
                 pyro.set_rng_seed(self.seed if seed is None else seed)
-                y = guide_draws(self.guide, batch, num_draws or self.spec.num_draws)["edge_logit"]  # (draw, shop, edge)
+                y = guide_draws(self.guide, batch, num_draws or self.settings.outputs.num_draws)["edge_logit"]  # (draw, shop, edge)
                 member = self.model.template_membership(y, self.spec.temperature).mean(0).numpy()  # (shop, template)
                 share = self.model.template_weights().numpy()
             else:
@@ -200,7 +207,7 @@ class CausalMMMFit:
         plan : the days to forecast; channel values are the plan, other nodes are ignored (their observed values,
             where present, are reported beside the forecast)
         interval : central credible interval (default 90%)
-        num_draws : posterior draws (default ``spec.num_draws``)
+        num_draws : posterior draws (default ``outputs.num_draws``)
         seed : defaults to the fit's seed
         graph : optional (shop, cause, effect) graph to impose instead of the posterior one (``poutine.do``)
         progress : report progress over the chunks of draws
@@ -234,10 +241,10 @@ class CausalMMMFit:
                      seed: int | None, desc: str, progress: bool, graph: np.ndarray | None = None
                      ) -> Iterator[poutine.Trace]:
         """The plan's rollouts (:func:`~causalmmm_ppl.inference.forecast.forecast_trace`) from the end of ``data``,
-        ``num_draws`` (default ``spec.num_draws``) in chunks of draws so that memory stays bounded: every draw runs
+        ``num_draws`` (default ``outputs.num_draws``) in chunks of draws so that memory stays bounded: every draw runs
         over the history's last days of every shop. Seeded with ``seed`` (default: the fit's)."""
         pyro.set_rng_seed(self.seed if seed is None else seed)
-        n = num_draws or self.spec.num_draws
+        n = num_draws or self.settings.outputs.num_draws
         g = None if graph is None else torch.as_tensor(graph, dtype=torch.float32)
         batch = data.full_batch(temperature=self.spec.temperature)
         for k, m in progress_bar(self._draw_chunks(n, self._rollout_history(data)), desc=desc, unit="chunk",
@@ -300,7 +307,7 @@ class CausalMMMFit:
         history, plan : as in :meth:`forecast` (the plan gives every channel on every window day)
         scenarios : ``(kind, channel name, spend multiplier)``: kind ``total``, ``held`` or ``direct``; the channel's
             planned spend is multiplied on the window (0: switched off)
-        num_draws, seed : posterior draws (default ``spec.num_draws``) and the seed (default: the fit's)
+        num_draws, seed : posterior draws (default ``outputs.num_draws``) and the seed (default: the fit's)
         graph : optional (shop, cause, effect) graph imposed instead of the posterior one
         progress : a tqdm bar over the scenarios' rollouts
         by_step : keep the window's days apart instead of summing them
@@ -316,7 +323,7 @@ class CausalMMMFit:
             raise InputError(f"unknown channel(s) {', '.join(map(repr, unknown))}; the run's channels are "
                              f"{', '.join(channels)}")
         scaler, data, plan_t, cal = self._plan_inputs(history, plan)
-        n = num_draws or self.spec.num_draws
+        n = num_draws or self.settings.outputs.num_draws
         seed = self.seed if seed is None else int(seed)
         g = None if graph is None else torch.as_tensor(graph, dtype=torch.float32)
         batch = data.full_batch(temperature=self.spec.temperature)
@@ -422,7 +429,7 @@ class CausalMMMFit:
         data = self.prepare(panel) if panel is not None else self._train_data()
         panel = panel if panel is not None else self.train_panel
         scaler = self.standardisation.scaler_for(panel)
-        n = num_draws or self.spec.num_draws
+        n = num_draws or self.settings.outputs.num_draws
         pyro.set_rng_seed(self.seed if seed is None else seed)
         batch = data.full_batch(temperature=self.spec.temperature)
         s_, t_, v_ = data.x.shape
@@ -491,13 +498,13 @@ class CausalMMMFit:
     def to_inference_data(self, num_draws: int | None = None, progress: bool = False):
         """ArviZ InferenceData of the training panel (see :mod:`causalmmm_ppl.evaluation.inference_data`).
 
-        ``num_draws`` defaults to ``min(spec.num_draws, IDATA_DRAWS)``: pointwise log-likelihoods and predictive
+        ``num_draws`` defaults to ``min(outputs.num_draws, IDATA_DRAWS)``: pointwise log-likelihoods and predictive
         draws of every shop-day are stored, so the file grows with draws × shops × days. ``progress`` reports the
         chunks of draws.
         """
         from causalmmm_ppl.evaluation.inference_data import causalmmm_to_inference_data
 
-        n = num_draws or min(self.spec.num_draws, IDATA_DRAWS)
+        n = num_draws or min(self.settings.outputs.num_draws, IDATA_DRAWS)
         return causalmmm_to_inference_data(self, self.posterior_samples(num_draws=n, progress=progress))
 
     # ------------------------------------------------------------------------------------------ saving
@@ -600,7 +607,7 @@ def forecast_table(draws: np.ndarray, plan: Panel, interval: float) -> pd.DataFr
 
 def fit_causalmmm(
     panel: Panel,
-    spec: CausalMMMSpec | None = None,
+    settings: CausalMMMSettings | CausalMMMSpec | None = None,
     *,
     columns: ColumnSpec | None = None,
     seed: int = 0,
@@ -617,20 +624,23 @@ def fit_causalmmm(
     Parameters
     ----------
     panel : training panel (every shop needs its target observed on the training days)
-    spec : settings (defaults are the tuned ones), adapted to the panel's frequency
-        (:meth:`~causalmmm_ppl.models.spec.CausalMMMSpec.for_frequency`; the fit's ``spec`` is what was fitted)
+    settings : model, inference and output settings (:class:`~causalmmm_ppl.models.settings.CausalMMMSettings`;
+        a :class:`~causalmmm_ppl.models.spec.CausalMMMSpec` alone is the model with the default inference and
+        outputs; defaults are the tuned ones), adapted to the panel's frequency
+        (:meth:`~causalmmm_ppl.models.spec.CausalMMMSpec.for_frequency`; the fit's ``settings`` are what was fitted)
     columns : the column names the panel came from (kept in the schema for reloading new files)
     seed : seeds weights, minibatches and outputs
     progress : progress bar
     checkpoint_dir, resume, stop_after, fingerprint : see :func:`causalmmm_ppl.inference.svi.train` (with
-        ``spec.restarts`` > 1, the runs after the first keep theirs in ``restart<k>`` subfolders)
+        ``restarts`` > 1, the runs after the first keep theirs in ``restart<k>`` subfolders)
     shard : this process's place in a data-parallel fit (:mod:`causalmmm_ppl.inference.distributed`; default: one
         process). Every process trains; process 0 alone then pools the edges and returns the fit, the others
         return None.
     device : ``cpu``, or ``cuda`` to train on a GPU (each process on the GPU of its local rank); everything after
         training runs on the CPU
     """
-    spec = (spec or CausalMMMSpec()).for_frequency(panel.freq)
+    settings = CausalMMMSettings.coerce(settings).for_frequency(panel.freq)
+    inf = settings.inference
     mask = panel.mask
     missing_target = mask & ~panel.target_observed
     if missing_target.any():
@@ -645,40 +655,40 @@ def fit_causalmmm(
     if shard.world > panel.n_shops:
         raise InputError(f"{shard.world} processes for {panel.n_shops} shop(s): each process trains on its own "
                          f"shops; use {panel.n_shops} process(es) or fewer")
-    if spec.restarts > 1 and shard.parallel:
-        raise InputError(f"restarts = {spec.restarts} needs a one-process fit; use restarts = 1 with --nproc")
+    if inf.restarts > 1 and shard.parallel:
+        raise InputError(f"restarts = {inf.restarts} needs a one-process fit; use restarts = 1 with --nproc")
     where = distributed.training_device(device, shard)
     distributed.init(shard, device)
     runs: list[SVIRun] = []
     r = 0
     # run r trains from seed + r: the planned runs, then one more while the best is collapsed and runs remain
-    while r < spec.restarts or (not shard.parallel and r < spec.restarts + spec.collapse_restarts
-                                and _best(runs).collapsed(spec)):
-        setup = training_setup(panel, spec, seed + r, shard)
+    while r < inf.restarts or (not shard.parallel and r < inf.restarts + inf.collapse_restarts
+                               and _best(runs).collapsed(inf.collapse_information)):
+        setup = training_setup(panel, settings, seed + r, shard)
         log = train(
             setup.model.to(where), setup.guide.to(where), setup.data.to(where) if where.type != "cpu" else setup.data,
-            spec, seed=seed + r, progress=progress and shard.is_main, checkpoint_dir=_restart_dir(checkpoint_dir, r),
+            settings, seed=seed + r, progress=progress and shard.is_main, checkpoint_dir=_restart_dir(checkpoint_dir, r),
             resume=resume, stop_after=stop_after, fingerprint=fingerprint, shard=shard,
         )
         if where.type != "cpu":
             setup.model.to("cpu")
             setup.guide.to("cpu")
             pyro.clear_param_store()  # it holds the GPU tensors of training
-        if log.steps_done < spec.steps:  # interrupted (``stop_after``): this run is the fit, to be resumed
+        if log.steps_done < inf.steps:  # interrupted (``stop_after``): this run is the fit, to be resumed
             runs = [SVIRun(seed + r, setup, log)]
             break
-        info = np.nan if shard.parallel else edge_information(setup.model, setup.guide, setup.data, spec)
+        info = np.nan if shard.parallel else edge_information(setup.model, setup.guide, setup.data, settings.model)
         runs.append(SVIRun(seed + r, setup, log, info))
         r += 1
         if len(runs) > 1:  # the runs are compared by their full-panel ELBO
-            runs = [run.scored(spec, seed) for run in runs]
+            runs = [run.scored(settings.model, seed) for run in runs]
     distributed.finish(shard)
     if not shard.is_main:
         return None
     kept = _best(runs)
     (model, guide, data, std), log = kept.setup, kept.log
-    pool_edges(model, guide, data, spec, seed, progress)
-    fit = CausalMMMFit(model, guide, spec, Schema.of(panel, columns), std, panel, log, seed,
+    pool_edges(model, guide, data, settings, seed, progress)
+    fit = CausalMMMFit(model, guide, settings, Schema.of(panel, columns), std, panel, log, seed,
                        tuple(run.summary(run is kept) for run in runs))
     fit._cached_train = data
     return fit
@@ -696,9 +706,10 @@ class SVIRun(NamedTuple):
     information: float = np.nan
     loss: float = np.nan
 
-    def collapsed(self, spec: CausalMMMSpec) -> bool:
-        """Whether the run's encoder left its edges at the prior (below ``spec.collapse_information``)."""
-        return bool(self.information < spec.collapse_information)
+    def collapsed(self, collapse_information: float) -> bool:
+        """Whether the run's encoder left its edges at the prior (below ``collapse_information`` nats per
+        candidate pair)."""
+        return bool(self.information < collapse_information)
 
     def scored(self, spec: CausalMMMSpec, seed: int) -> "SVIRun":
         """The run with its full-panel loss (computed once)."""

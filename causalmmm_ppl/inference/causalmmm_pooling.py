@@ -10,6 +10,7 @@ from causalmmm_ppl.inference.edge_population import SHOPS_PER_TEMPLATE, EdgePopu
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingData
 from causalmmm_ppl.models.causalmmm import CausalMMM
+from causalmmm_ppl.models.settings import CausalMMMSettings
 from causalmmm_ppl.models.spec import CausalMMMSpec, expert_edge_mask
 
 ENCODER_CHUNK = 1024  # shops per encoder pass
@@ -24,32 +25,33 @@ def pooled_candidates(model: CausalMMM, spec: CausalMMMSpec) -> torch.Tensor:
     return ~expert & (rho > 0) & (rho < 1)
 
 
-def pool_edges(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec, seed: int,
+def pool_edges(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, settings: CausalMMMSettings, seed: int,
                progress: bool = False) -> None:
-    """Fit the population layer (``spec.edge_pooling``) to the training shops' encoder logits and attach it to the
+    """Fit the population layer (``settings.outputs.edge_pooling``) to the training shops' encoder logits and attach it to the
     guide. The guide's own logits stay with fewer than ``SHOPS_PER_TEMPLATE`` shops, with nothing to pool, or when
     the fitted layer cannot tell present edges from the null's spread (``EdgePopulation.separable``)."""
-    pooled = pooled_candidates(model, spec)
+    pooled = pooled_candidates(model, settings.model)
     guide.attach_population(None, pooled)
     n_shops = data.x.shape[0]
-    if not spec.edge_pooling or n_shops < SHOPS_PER_TEMPLATE or not bool(pooled.any()):
+    if not settings.outputs.edge_pooling or n_shops < SHOPS_PER_TEMPLATE or not bool(pooled.any()):
         return
-    population = fit_population_layer(model, guide, data, spec, seed, progress)
+    population = fit_population_layer(model, guide, data, settings, seed, progress)
     if population.separable:
         guide.attach_population(population, pooled)
 
 
-def fit_population_layer(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec, seed: int,
-                         progress: bool = False, criterion: str = "evidence") -> EdgePopulation:
-    """The population layer of ``spec`` (its templates, score tails and error rates) fitted to the encoder's logits
+def fit_population_layer(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, settings: CausalMMMSettings,
+                         seed: int, progress: bool = False, criterion: str = "evidence") -> EdgePopulation:
+    """The population layer of ``settings.outputs`` (its templates, score tails and error rates) fitted to the encoder's logits
     of the pooled candidates of ``data``'s shops (:func:`pooled_candidates`), whether or not it would be used;
     ``criterion`` chooses its number of templates (:func:`~causalmmm_ppl.inference.edge_population.fit_edge_population`)."""
+    spec, out = settings.model, settings.outputs
     pooled = pooled_candidates(model, spec)
     logits = encoder_logits(guide, data, spec)[:, pooled]
     groups = null_groups(model.edge_index[pooled].numpy())
-    return fit_edge_population(logits.double().numpy(), groups, spec.prior_prob, spec.edge_pooling, seed=seed,
-                               progress=progress, miss_rate=spec.edge_miss_rate, false_rate=spec.edge_false_rate,
-                               df=spec.edge_score_df, criterion=criterion)
+    return fit_edge_population(logits.double().numpy(), groups, spec.prior_prob, out.edge_pooling, seed=seed,
+                               progress=progress, miss_rate=out.edge_miss_rate, false_rate=out.edge_false_rate,
+                               df=out.edge_score_df, criterion=criterion)
 
 
 def encoder_logits(guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec) -> torch.Tensor:
@@ -67,7 +69,7 @@ def edge_information(model: CausalMMM, guide: AmortizedGuide, data: TrainingData
     prior probabilities, in nats, averaged over the training shops' ordinary candidates (:func:`pooled_candidates`).
 
     0 when every edge probability sits at its prior. An SVI run can end so (a collapsed run: the decoder learned to
-    do without edges early in training and the encoder followed the prior); ``spec.collapse_information`` is the
+    do without edges early in training and the encoder followed the prior); ``CausalMMMInference.collapse_information`` is the
     level below which :func:`~causalmmm_ppl.inference.causalmmm_fit.fit_causalmmm` counts a run as collapsed.
     """
     pooled = pooled_candidates(model, spec)

@@ -14,17 +14,19 @@ from causalmmm_ppl.inference.distributed import Shard
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingData
 from causalmmm_ppl.models.causalmmm import CausalMMM
-from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix, expert_edge_mask
+from causalmmm_ppl.models.settings import CausalMMMSettings
+from causalmmm_ppl.models.spec import edge_prior_matrix, expert_edge_mask
 
 
-def build_model(panel: Panel, spec: CausalMMMSpec) -> tuple[CausalMMM, AmortizedGuide]:
+def build_model(panel: Panel, settings: CausalMMMSettings) -> tuple[CausalMMM, AmortizedGuide]:
     """Model and guide for a panel's nodes and context (weights freshly initialised from the torch RNG)."""
+    spec, inf = settings.model, settings.inference
     rho = edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, spec.edge_priors, spec.forbid_target_causes)
     k = panel.context.shape[1]
     fixed = expert_edge_mask(panel.nodes, spec.edge_priors)
     model = CausalMMM(panel.nodes, panel.node_kinds, k, calendar_features(panel.dates[:1]).shape[1], rho, spec, fixed,
-                      n_controls=len(panel.control_names))
-    guide = AmortizedGuide(model, k, spec.encoder_hidden, spec.screen_weight)
+                      n_controls=len(panel.control_names), window=inf.window)
+    guide = AmortizedGuide(model, k, inf.encoder_hidden, inf.screen_weight)
     return model, guide
 
 
@@ -38,11 +40,12 @@ class TrainingSetup(NamedTuple):
     standardisation: Standardisation
 
 
-def training_setup(panel: Panel, spec: CausalMMMSpec, seed: int, shard: Shard | None = None) -> TrainingSetup:
+def training_setup(panel: Panel, settings: CausalMMMSettings, seed: int, shard: Shard | None = None
+                   ) -> TrainingSetup:
     """Scale and standardise a training panel, prepare its tensors and build the model and guide (weights seeded by
     ``seed``: every process of a data-parallel fit starts from the same; the processes share out the features,
     :func:`~causalmmm_ppl.inference.causalmmm_data.prepare_data`)."""
     std = Standardisation.of(panel)
     torch.manual_seed(seed)
-    model, guide = build_model(panel, spec)
-    return TrainingSetup(model, guide, std.prepare(panel, spec, shard=shard), std)
+    model, guide = build_model(panel, settings)
+    return TrainingSetup(model, guide, std.prepare(panel, settings.model, shard=shard), std)

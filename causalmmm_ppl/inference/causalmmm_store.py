@@ -29,7 +29,7 @@ from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingLog
 from causalmmm_ppl.models.causalmmm import CausalMMM
 from causalmmm_ppl.models.response import family_of
-from causalmmm_ppl.models.spec import CausalMMMSpec
+from causalmmm_ppl.models.settings import CausalMMMSettings
 
 if TYPE_CHECKING:
     from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit
@@ -43,7 +43,7 @@ class SavedRun(NamedTuple):
 
     model: CausalMMM
     guide: AmortizedGuide
-    spec: CausalMMMSpec
+    settings: CausalMMMSettings
     schema: Schema
     standardisation: Standardisation
     train_panel: Callable[..., Panel]  # reads the training panel when first needed
@@ -58,7 +58,7 @@ def write_run(fit: "CausalMMMFit", directory: str | os.PathLike) -> None:
     d.mkdir(parents=True, exist_ok=True)
     save_tree({"model": fit.model.state_dict(), "guide": fit.guide.state_dict()}, d / WEIGHTS_NAME)
     meta = {
-        "spec": fit.spec.to_dict(),
+        "settings": fit.settings.to_dict(),
         "schema": fit.schema.to_dict(),
         **fit.standardisation.to_dict(),
         "seed": fit.seed,
@@ -90,10 +90,7 @@ def read_run(directory: str | os.PathLike) -> SavedRun:
         raise InputError(f"{d}: not a CausalMMM run (no fit.json); fit one with `causalmmm fit`")
     with run_file(d / "fit.json"):
         meta = json.loads((d / "fit.json").read_text())
-        # settings added after a run was saved did not exist when it was fitted: it ran as they are off
-        spec = CausalMMMSpec.from_dict({"graph_templates": 0, "learn_df": False, "edge_pooling": 0,
-                                        "switching": False, "edge_score_df": 0.0, "collapse_restarts": 0,
-                                        **_response_settings(meta["spec"], d)})
+        settings = _saved_settings(meta, d)
         schema = Schema.from_dict(meta["schema"])
         std = Standardisation.from_dict(meta)
         log = TrainingLog(loss=list(meta["loss"]), seconds=float(meta["seconds"]), steps_done=len(meta["loss"]))
@@ -115,7 +112,7 @@ def read_run(directory: str | os.PathLike) -> SavedRun:
         return dataclasses.replace(panel, period_index=numbered)
 
     # the networks' shapes come from the schema and one shop; the whole panel is read when first needed
-    model, guide = build_model(read_train_panel(first_shop_only=True), spec)
+    model, guide = build_model(read_train_panel(first_shop_only=True), settings)
     state = read_weights(d)
     try:
         model.load_state_dict(state["model"])
@@ -125,8 +122,8 @@ def read_run(directory: str | os.PathLike) -> SavedRun:
         raise InputError(f"{d}: the saved weights do not fit this version's model ({first}); fit the run again"
                          ) from None
     if population is not None:
-        guide.attach_population(population, pooled_candidates(model, spec))
-    return SavedRun(model, guide, spec, schema, std, read_train_panel, log, seed, svi_runs)
+        guide.attach_population(population, pooled_candidates(model, settings.model))
+    return SavedRun(model, guide, settings, schema, std, read_train_panel, log, seed, svi_runs)
 
 
 @contextlib.contextmanager
@@ -155,6 +152,16 @@ def read_weights(d: Path) -> dict:
     if not isinstance(state, dict):
         raise InputError(f"{d}: the saved weights are not a model's; fit the run again")
     return state
+
+
+def _saved_settings(meta: dict, directory: Path) -> CausalMMMSettings:
+    """The settings a run was fitted with: ``fit.json``'s ``settings`` (by group), or the flat ``spec`` of a run
+    saved with all settings in one group, where settings added after it was saved are read as off (it ran so)."""
+    if "settings" in meta:
+        return CausalMMMSettings.from_dict(meta["settings"], where="fit.json settings")
+    return CausalMMMSettings.from_dict({"graph_templates": 0, "learn_df": False, "edge_pooling": 0, "switching": False,
+                                        "edge_score_df": 0.0, "collapse_restarts": 0,
+                                        **_response_settings(meta["spec"], directory)}, where="fit.json spec")
 
 
 def _response_settings(saved: dict, directory: Path) -> dict:

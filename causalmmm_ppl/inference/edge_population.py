@@ -25,7 +25,7 @@ likelihood at the fitted value and its Dirichlet / Beta marginal, both at the fi
 (:func:`occam_factors`). Unlike BIC, which charges every ρ_ke ½ log(shops), a template pays little for an edge
 whose probability the Beta prior already expects (an edge off in all of its shops costs about a · log(shops), with
 a = 0.2 pseudo-shops of the prior's "on" side), and most for the edges that set it apart. A K whose smallest
-template holds fewer than ``SHOPS_PER_TEMPLATE`` shops (expected counts) is not chosen. The tails (ν = ``spec.edge_score_df``, default :data:`SCORE_DF`; 0: Normals) matter most where the
+template holds fewer than ``SHOPS_PER_TEMPLATE`` shops (expected counts) is not chosen. The tails (ν = ``outputs.edge_score_df``, default :data:`SCORE_DF`; 0: Normals) matter most where the
 encoder's logits of absent edges cluster tightly: under a Normal null a logit a few null widths above it is
 certain evidence of an edge, yet the encoder puts a few absent edges there; heavy tails leave such a logit
 ambiguous, while a present edge's typical logit stays strong evidence. With K = 1 this is a learned per-edge prior probability; with
@@ -43,7 +43,7 @@ happens. The posterior and the template memberships therefore read a score throu
 
     p(ℓ | on) = (1 − μ) f1(ℓ) + μ f0_j(ℓ),    p(ℓ | off) = (1 − ε) f0_j(ℓ) + ε f1(ℓ),
 
-with fixed error rates μ and ε (``spec.edge_miss_rate``, ``spec.edge_false_rate``; defaults :data:`MISS_RATE` and
+with fixed error rates μ and ε (``outputs.edge_miss_rate``, ``outputs.edge_false_rate``; defaults :data:`MISS_RATE` and
 :data:`FALSE_RATE`): one shop's score moves the prior odds of an
 edge by at most (1 − μ) / ε and at least μ / (1 − ε). Without it, a single missed or spurious call becomes a
 probability of 10⁻⁵ or 1 − 10⁻⁵ (f1, f0_j: the two score distributions above). EM fits them without it. The rates were chosen on development seeds
@@ -65,7 +65,7 @@ from scipy.special import betaln, expit, gammaln, logsumexp
 from scipy.special import logit as logit_fn
 
 from causalmmm_ppl._progress import progress as progress_bar
-from causalmmm_ppl.models.spec import EDGE_FALSE_RATE, EDGE_MISS_RATE, EDGE_SCORE_DF
+from causalmmm_ppl.models.settings import EDGE_FALSE_RATE, EDGE_MISS_RATE, EDGE_SCORE_DF
 
 PSEUDO_SHOPS = 2.0  # strength of the Beta prior of each template edge probability, in shops
 MIN_SCALE = 1e-2  # floor of the score distributions' standard deviations (logits)
@@ -73,9 +73,9 @@ SHOPS_PER_TEMPLATE = 10  # the largest K tried is at most n_shops / SHOPS_PER_TE
 # template of a chosen K > 1 holds at least this many shops
 MIN_SEPARATION = 3.0  # present edges must move the encoder's logit this many null sds (median over effect nodes)
 MAX_FIT_SHOPS = 2000  # the layer is fitted on a random sample of this many shops when there are more
-MISS_RATE = EDGE_MISS_RATE  # μ: share of present edges the encoder scores like absent ones (``spec.edge_miss_rate``)
-FALSE_RATE = EDGE_FALSE_RATE  # ε: share of absent edges it scores like present ones (``spec.edge_false_rate``)
-SCORE_DF = EDGE_SCORE_DF  # ν: degrees of freedom of the score distributions (``spec.edge_score_df``; 0: Normals)
+MISS_RATE = EDGE_MISS_RATE  # μ: share of present edges the encoder scores like absent ones (``outputs.edge_miss_rate``)
+FALSE_RATE = EDGE_FALSE_RATE  # ε: share of absent edges it scores like present ones (``outputs.edge_false_rate``)
+SCORE_DF = EDGE_SCORE_DF  # ν: degrees of freedom of the score distributions (``outputs.edge_score_df``; 0: Normals)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.inference.distributed import GradientAverager, Shard, barrier, gather
 from causalmmm_ppl.inference.features import ShopFeatures
 from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
+from causalmmm_ppl.models.settings import CausalMMMSettings
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -104,16 +105,17 @@ class MinibatchSampler:
     of ``W × |shard|`` shops (so that each stands for the whole panel).
     """
 
-    def __init__(self, data: TrainingData, spec: CausalMMMSpec, seed: int, shard: Shard | None = None) -> None:
-        self.data, self.spec = data, spec
+    def __init__(self, data: TrainingData, settings: CausalMMMSettings, seed: int, shard: Shard | None = None) -> None:
+        self.data = data
+        batch_shops, window, l_max = settings.inference.batch_shops, settings.inference.window, settings.model.l_max
         shard = shard or Shard()
         self.rng = np.random.default_rng(shard.seed(seed))
         self.pool = shard.shops(data.n_shops)  # the shops this process draws from (every process has one)
-        self.batch = min(-(-spec.batch_shops // shard.world), self.pool.size)
+        self.batch = min(-(-batch_shops // shard.world), self.pool.size)
         self.plate_size = shard.world * self.pool.size
         t = data.n_time
-        self.burn = min(spec.l_max, max(0, t - spec.window - 1))
-        self.length = min(t, spec.window + self.burn)
+        self.burn = min(l_max, max(0, t - window - 1))
+        self.length = min(t, window + self.burn)
         valid = data.valid.cpu().numpy()
         has = valid.any(1)
         first = np.where(has, np.argmax(valid, axis=1), 0)
@@ -200,16 +202,16 @@ def svi_step(model: CausalMMM, guide: torch.nn.Module, optim: PyroOptim, elbo: T
     return loss, error
 
 
-def _diverged(step: int, spec: CausalMMMSpec, what: str) -> InputError:
+def _diverged(step: int, lr: float, what: str) -> InputError:
     return InputError(f"SVI diverged at step {step + 1} ({what}); the data's scale or the settings (e.g. lr "
-                      f"{spec.lr:g}) make the fit unstable; check the panel with `causalmmm validate`")
+                      f"{lr:g}) make the fit unstable; check the panel with `causalmmm validate`")
 
 
 def train(
     model: CausalMMM,
     guide: torch.nn.Module,
     data: TrainingData,
-    spec: CausalMMMSpec,
+    settings: CausalMMMSettings,
     *,
     seed: int = 0,
     progress: bool = True,
@@ -225,10 +227,11 @@ def train(
     ----------
     model, guide : the Pyro model and its amortized guide (modules, trained in place)
     data : the training panel as tensors
-    spec : settings (steps, lr, batch_shops, window, temperature schedule, checkpoint_every)
+    settings : the inference settings (steps, lr, batch_shops, window, annealing, checkpoint_every) and the model's
+        (its final temperature and ``l_max``)
     seed : seeds pyro/torch and the minibatch sampler
     progress : show a progress bar with the running loss
-    checkpoint_dir : where ``checkpoint.safetensors`` is written every ``spec.checkpoint_every`` steps
+    checkpoint_dir : where ``checkpoint.safetensors`` is written every ``settings.inference.checkpoint_every`` steps
     resume : continue from the checkpoint in ``checkpoint_dir`` if there is one
     stop_after : stop after this many steps in this call (to simulate an interruption in tests)
     fingerprint : identifies settings and data; a checkpoint with another fingerprint is not resumed (InputError)
@@ -242,8 +245,9 @@ def train(
     shard = shard or Shard()
     pyro.clear_param_store()
     pyro.set_rng_seed(shard.seed(seed))
-    sampler = MinibatchSampler(data, spec, seed, shard)
-    optim = ClippedAdam({"lr": spec.lr, "lrd": 0.1 ** (1.0 / max(1, spec.steps)), "clip_norm": 10.0, "betas": (0.9, 0.99)})
+    inf, temperature = settings.inference, settings.model.temperature
+    sampler = MinibatchSampler(data, settings, seed, shard)
+    optim = ClippedAdam({"lr": inf.lr, "lrd": 0.1 ** (1.0 / max(1, inf.steps)), "clip_norm": 10.0, "betas": (0.9, 0.99)})
     elbo, average = Trace_ELBO(), GradientAverager(shard)
     log = TrainingLog()
     ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
@@ -267,23 +271,23 @@ def train(
     n_scored = float(data.valid.sum())
     start = log.steps_done
     t0 = time.perf_counter() - log.seconds
-    bar = progress_bar(total=spec.steps, initial=start, disable=not progress, desc="SVI", unit="step", leave=False)
+    bar = progress_bar(total=inf.steps, initial=start, disable=not progress, desc="SVI", unit="step", leave=False)
     try:
-        for step in range(start, spec.steps):
+        for step in range(start, inf.steps):
             if stop_after is not None and step - start >= stop_after:
                 break
-            batch = sampler.sample(spec.temperature_at(step, spec.steps), spec.kl_weight_at(step, spec.steps))
+            batch = sampler.sample(inf.temperature_at(step, temperature), inf.kl_weight_at(step))
             loss, error = svi_step(model, guide, optim, elbo, batch, average)
             loss /= n_scored
             if not math.isfinite(loss):
-                raise _diverged(step, spec, error or (f"loss {loss}" if not shard.parallel else
+                raise _diverged(step, inf.lr, error or (f"loss {loss}" if not shard.parallel else
                                                       "non-finite loss on another process"))
             log.loss.append(float(loss))
             log.steps_done = step + 1
             if step % 10 == 0:
                 bar.set_postfix(loss=f"{np.mean(log.loss[-50:]):.3f}")
             bar.update(1)
-            if ckpt is not None and (log.steps_done % spec.checkpoint_every == 0):
+            if ckpt is not None and (log.steps_done % inf.checkpoint_every == 0):
                 log.seconds = time.perf_counter() - t0
                 log.reduce_seconds = average.seconds
                 random = gather(shard, _random_states(sampler, data.x.device))

@@ -13,8 +13,8 @@ import dataclasses
 from dataclasses import InitVar, dataclass
 from typing import Any
 
-from causalmmm_ppl.errors import InputError, unknown_setting
-from causalmmm_ppl.models.field_types import check_field_types
+from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.models.field_types import check_field_types, known_fields, split_settings
 
 
 AUTO_CENTERED_STEPS_PER_KNOT = 30
@@ -323,36 +323,20 @@ def controls_moved(where: str) -> InputError:
 def _known(cls: type, d: dict[str, Any], where: str) -> dict[str, Any]:
     if "controls" in d:
         raise controls_moved(where)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise unknown_setting(where, unknown[0], names)
-    return dict(d)
+    return known_fields(cls, d, where)
 
 
 def split_config(config: dict[str, Any]) -> tuple[BTVCSpec, BTVCInference]:
-    """Split one flat settings dict (a ``--config`` file) into model and inference settings.
+    """Split one settings object (a ``--config`` file) into model and inference settings.
 
-    Keys may also be nested under ``"model"`` and ``"inference"``. Unknown keys raise ``InputError`` naming the key.
+    Keys may be flat or nested under ``"model"`` and ``"inference"``
+    (:func:`~causalmmm_ppl.models.field_types.split_settings`). Unknown keys raise ``InputError`` naming the key.
     """
-    if not isinstance(config, dict):
-        raise InputError("btvc config: expected a JSON object")
-    flat: dict[str, Any] = {}
-    for k, v in config.items():
-        if k in ("model", "inference") and isinstance(v, dict):
-            flat.update(v)
-        else:
-            flat[k] = v
-    if "controls" in flat:
+    if isinstance(config, dict) and any("controls" in part for part in
+                                        [config, *(v for v in config.values() if isinstance(v, dict))]):
         raise controls_moved("btvc config")
-    spec_names = {f.name for f in dataclasses.fields(BTVCSpec)}
-    inf_names = {f.name for f in dataclasses.fields(BTVCInference)}
-    unknown = sorted(set(flat) - spec_names - inf_names)
-    if unknown:
-        raise unknown_setting("btvc config", unknown[0], spec_names | inf_names)
-    spec = BTVCSpec.from_dict({k: v for k, v in flat.items() if k in spec_names})
-    inf = BTVCInference.from_dict({k: v for k, v in flat.items() if k in inf_names})
-    return spec, inf
+    parts = split_settings(config, {"model": BTVCSpec, "inference": BTVCInference}, "btvc config")
+    return BTVCSpec.from_dict(parts["model"]), BTVCInference.from_dict(parts["inference"])
 
 
 DEFAULT_SPEC = BTVCSpec()

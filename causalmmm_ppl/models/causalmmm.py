@@ -44,6 +44,7 @@ from torch import nn
 from causalmmm_ppl.data.calendar import WEEKDAY_COLUMNS
 from causalmmm_ppl.models.components import Decoder, ResponsePrior, weekly_profile
 from causalmmm_ppl.models.likelihood import LOG_CLAMP, NodeLikelihood, Prediction, holds_level, spend_view
+from causalmmm_ppl.models.settings import CausalMMMInference
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 PROB_CLAMP = 1e-3
@@ -135,6 +136,8 @@ class CausalMMM(PyroModule):
     n_controls : time-varying controls, read by the mediators' and the target's decoder after the calendar
         features: a calendar input is ``(..., n_calendar + n_controls)``, the controls those of the same day (the
         model reads the next day's, the day it predicts)
+    window : days per SVI training window (:class:`~causalmmm_ppl.models.settings.CausalMMMInference`; None: its
+        default): a rollout's recurrent state runs over as many days as SVI fits (:meth:`rollout_history_days`)
     """
 
     def __init__(
@@ -147,9 +150,11 @@ class CausalMMM(PyroModule):
         spec: CausalMMMSpec,
         fixed: np.ndarray | None = None,
         n_controls: int = 0,
+        window: int | None = None,
     ) -> None:
         super().__init__()
         self.nodes, self.node_kinds, self.spec = tuple(nodes), tuple(node_kinds), spec
+        self.window = int(CausalMMMInference().window if window is None else window)
         self.n_controls = int(n_controls)
         v = len(nodes)
         rho_t = torch.as_tensor(rho, dtype=torch.float32)
@@ -314,7 +319,7 @@ class CausalMMM(PyroModule):
     def rollout_history_days(self, n_days: int) -> int:
         """Days of history a rollout's recurrent state runs over: the last ``window + l_max`` (a training window and
         its warm-up, the longest run from a zero state that SVI fits), or all ``n_days`` if fewer."""
-        return min(n_days, self.spec.window + self.spec.l_max)
+        return min(n_days, self.window + self.spec.l_max)
 
     def switching_prior(self, n_shops: torch.Size) -> dist.Distribution:
         """Prior of the shops' on/off persistence: ``(shop, switching channel, 2)`` events, the shifts of a channel's

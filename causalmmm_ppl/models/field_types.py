@@ -1,4 +1,6 @@
-"""Type checks of settings dataclasses against their annotations, for values that arrive from JSON configs.
+"""Checks of settings dataclasses, shared by both models' settings: types against the annotations, bounds, unknown
+keys, and a flat config split into its groups. Every failure is an :class:`~causalmmm_ppl.errors.InputError` that
+names the setting.
 
 ``{"prior_prob": "high"}``, ``{"lr": Infinity}`` or ``{"steps": true}`` must fail before any work with a message
 that names the setting, not later inside torch. :func:`check_field_types` walks a dataclass's fields and checks each
@@ -14,11 +16,12 @@ import math
 import numbers
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.errors import InputError, unknown_setting
 
 
 class _Mismatch(Exception):
@@ -120,3 +123,64 @@ def check_field_types(obj: Any, where: str = "") -> None:
             raise InputError(f"{prefix}{f.name} must be {exc.expected}, got {value!r}") from None
         if converted is not value:
             object.__setattr__(obj, f.name, converted)
+
+
+def require_positive(obj: Any, *names: str) -> None:
+    """InputError naming the first of ``names`` whose value in ``obj`` is not > 0."""
+    for name in names:
+        if not getattr(obj, name) > 0:
+            raise InputError(f"{name} must be > 0, got {getattr(obj, name)}")
+
+
+def require_at_least_one(obj: Any, *names: str) -> None:
+    """InputError naming the first of ``names`` whose value in ``obj`` is below 1."""
+    for name in names:
+        if getattr(obj, name) < 1:
+            raise InputError(f"{name} must be >= 1, got {getattr(obj, name)}")
+
+
+def known_fields(cls: type, d: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``d`` as keyword arguments of dataclass ``cls``; a key that is not one of its fields is an InputError
+    naming it (and the nearest field)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise unknown_setting(where, unknown[0], names)
+    return dict(d)
+
+
+def split_settings(config: Mapping[str, Any], groups: Mapping[str, type], where: str) -> dict[str, dict[str, Any]]:
+    """Split a settings object (a ``--config`` file, a saved run's settings) into its groups' keyword arguments.
+
+    Parameters
+    ----------
+    config : settings, flat (every key a field of one group; field names are unique across groups) or with a
+        group's fields nested under its name (``{"model": {...}, "inference": {...}}``), or both.
+    groups : group name → settings dataclass, e.g. ``{"model": CausalMMMSpec, "inference": CausalMMMInference}``.
+    where : what the settings are, for messages (``"--config run.json"``).
+
+    Returns
+    -------
+    dict
+        group name → ``{field: value}`` (empty for a group the config does not mention).
+
+    Raises
+    ------
+    InputError
+        ``config`` is not an object, a key belongs to no group (the message names it and the nearest field), or a
+        group's entry is not an object.
+    """
+    if not isinstance(config, Mapping):
+        raise InputError(f"{where}: expected a JSON object")
+    owner = {f.name: group for group, cls in groups.items() for f in dataclasses.fields(cls)}
+    out: dict[str, dict[str, Any]] = {group: {} for group in groups}
+    for key, value in config.items():
+        if key in groups and key not in owner:
+            if not isinstance(value, Mapping):
+                raise InputError(f"{where}: {key!r} must be an object of {key} settings, got {value!r}")
+            out[key].update(known_fields(groups[key], value, f"{where}: {key}"))
+        elif key in owner:
+            out[owner[key]][key] = value
+        else:
+            raise unknown_setting(where, key, set(owner) | set(groups))
+    return out

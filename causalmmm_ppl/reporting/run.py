@@ -120,7 +120,9 @@ def read_run(path: str | os.PathLike[str], effects: str | os.PathLike[str] | Non
         fit = _read_json(p / "model" / "fit.json")
         schema = fit.get("schema", {})
         node_kinds = dict(zip(schema.get("nodes", []), schema.get("node_kinds", [])))
-        settings = {**fit.get("spec", {}), "seed": fit.get("seed"), "svi_seconds": fit.get("seconds")}
+        saved = fit.get("settings") or {"model": fit.get("spec", {})}  # by group; a flat "spec" in older runs
+        settings = {**{f"{group}.{k}": v for group, part in saved.items() for k, v in part.items()},
+                    "seed": fit.get("seed"), "svi_seconds": fit.get("seconds")}
         panel_file = p / "model" / "train_panel.parquet"
         if panel_file.is_file():
             try:

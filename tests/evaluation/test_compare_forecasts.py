@@ -13,7 +13,7 @@ from causalmmm_ppl.evaluation.compare import FORECAST_COLUMNS, compare_forecasts
 from causalmmm_ppl.inference.btvc import fit_btvc
 from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
 from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
-from causalmmm_ppl.models.spec import CausalMMMSpec
+from causalmmm_ppl.models.settings import CausalMMMSettings
 
 DAYS, HISTORY = 80, 70
 
@@ -26,8 +26,8 @@ def panel():
 @pytest.fixture(scope="module")
 def fits(panel):
     history = panel.select_time(0, HISTORY)
-    trained = fit_causalmmm(history, CausalMMMSpec(steps=120), seed=1, progress=False)
-    untrained = fit_causalmmm(history, CausalMMMSpec(steps=2), seed=1, progress=False)
+    trained = fit_causalmmm(history, CausalMMMSettings.of(steps=120), seed=1, progress=False)
+    untrained = fit_causalmmm(history, CausalMMMSettings.of(steps=2), seed=1, progress=False)
     btvc = fit_btvc(history, BTVCSpec(yearly_order=0), BTVCInference(method="svi", svi_steps=300, svi_draws=200),
                     seed=0, progress=False)
     return {"trained": trained, "untrained": untrained, "btvc": btvc}
@@ -72,7 +72,7 @@ def test_held_out_comparison_ranks_the_trained_fit_first(panel, fits):
 
 
 def test_runs_fitted_up_to_different_periods_are_refused(panel, fits):
-    shorter = fit_causalmmm(panel.select_time(0, HISTORY - 1), CausalMMMSpec(steps=2), seed=1, progress=False)
+    shorter = fit_causalmmm(panel.select_time(0, HISTORY - 1), CausalMMMSettings.of(steps=2), seed=1, progress=False)
     with pytest.raises(ValueError, match="fitted up to different periods"):
         compare_forecasts({"a": (fits["trained"], panel, "causalmmm"), "b": (shorter, panel, "causalmmm")})
     with pytest.raises(ValueError, match="no periods after the runs' training end"):

@@ -11,13 +11,13 @@ from pyro import poutine
 
 from causalmmm_ppl.data.simulate import simulate
 from causalmmm_ppl.inference.causalmmm_setup import training_setup
-from causalmmm_ppl.models.spec import CausalMMMSpec
+from causalmmm_ppl.models.settings import CausalMMMSettings
 
 N_SHOPS = 4
 
 
-def spec() -> CausalMMMSpec:
-    return CausalMMMSpec(steps=6, batch_shops=4, window=24, num_draws=8, checkpoint_every=3)
+def spec() -> CausalMMMSettings:
+    return CausalMMMSettings.of(steps=6, batch_shops=4, window=24, num_draws=8, checkpoint_every=3)
 
 
 def setup(shard=None):

@@ -17,7 +17,7 @@ from causalmmm_ppl.evaluation.granger import granger_scores
 from causalmmm_ppl.evaluation.inference_data import az
 from causalmmm_ppl.evaluation.graph_metrics import graph_report
 from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit, fit_causalmmm
-from causalmmm_ppl.models.spec import CausalMMMSpec
+from causalmmm_ppl.models.settings import CausalMMMSettings
 
 FAST = dict(steps=400, batch_shops=16, window=96, num_draws=64)
 
@@ -30,7 +30,7 @@ def sim():
 @pytest.fixture(scope="module")
 def fitted(sim):
     train = sim.panel.select_shops(np.arange(16))
-    return fit_causalmmm(train, CausalMMMSpec(**FAST), seed=0, progress=False)
+    return fit_causalmmm(train, CausalMMMSettings.of(**FAST), seed=0, progress=False)
 
 
 def test_recovers_the_graph_better_than_linear_granger(sim, fitted):
@@ -93,7 +93,7 @@ def test_forecast_intervals_and_an_edge_cut(sim, fitted):
 
 def test_same_seed_same_edges_and_forecasts(sim):
     panel = sim.panel.select_shops(np.arange(4)).select_time(0, 80)
-    spec = CausalMMMSpec(steps=15, batch_shops=2, window=40, num_draws=8)
+    spec = CausalMMMSettings.of(steps=15, batch_shops=2, window=40, num_draws=8)
     a = fit_causalmmm(panel, spec, seed=5, progress=False)
     b = fit_causalmmm(panel, spec, seed=5, progress=False)
     c = fit_causalmmm(panel, spec, seed=6, progress=False)
@@ -105,7 +105,7 @@ def test_same_seed_same_edges_and_forecasts(sim):
 
 def test_a_killed_fit_resumes_from_its_checkpoint_exactly(sim, tmp_path):
     panel = sim.panel.select_shops(np.arange(4)).select_time(0, 80)
-    spec = CausalMMMSpec(steps=30, batch_shops=2, window=40, checkpoint_every=10)
+    spec = CausalMMMSettings.of(steps=30, batch_shops=2, window=40, checkpoint_every=10)
     full = fit_causalmmm(panel, spec, seed=2, progress=False)
     fit_causalmmm(panel, spec, seed=2, progress=False, checkpoint_dir=tmp_path, stop_after=20)  # "killed" at 20
     resumed = fit_causalmmm(panel, spec, seed=2, progress=False, checkpoint_dir=tmp_path, resume=True)
@@ -172,7 +172,7 @@ def test_training_rows_need_their_target(sim):
     observed[1, 12, -1] = False
     broken = type(panel)(**{**panel.__dict__, "observed": observed})
     with pytest.raises(InputError, match=r"shop 's001'.*target 'gmv' is empty"):
-        fit_causalmmm(broken, CausalMMMSpec(steps=1), progress=False)
+        fit_causalmmm(broken, CausalMMMSettings.of(steps=1), progress=False)
 
 
 def test_inference_data_has_the_contract_groups(fitted, caplog):
@@ -202,12 +202,12 @@ def test_population_prior_and_learned_tails_fit_forecast_and_reload(sim, tmp_pat
     import json
 
     panel = sim.panel.select_shops(np.arange(6)).select_time(0, 90)
-    spec = CausalMMMSpec(steps=30, batch_shops=6, window=60, num_draws=8, graph_templates=3, learn_df=True)
+    spec = CausalMMMSettings.of(steps=30, batch_shops=6, window=60, num_draws=8, graph_templates=3, learn_df=True)
     fit = fit_causalmmm(panel, spec, seed=1, progress=False)
-    start = torch.logit(torch.tensor(spec.prior_prob))
+    start = torch.logit(torch.tensor(spec.model.prior_prob))
     assert not torch.allclose(fit.model.template_logits(), start)
     assert fit.model.template_weights().sum().item() == pytest.approx(1.0)
-    assert not torch.allclose(fit.model.degrees_of_freedom(), torch.tensor(spec.df))
+    assert not torch.allclose(fit.model.degrees_of_freedom(), torch.tensor(spec.model.df))
     member = fit.template_probabilities()
     np.testing.assert_allclose(member.groupby("shop")["probability"].sum(), 1.0, rtol=1e-5)
     new = sim.panel.select_shops([18, 19]).select_time(0, 90)
@@ -224,16 +224,19 @@ def test_population_prior_and_learned_tails_fit_forecast_and_reload(sim, tmp_pat
     np.testing.assert_allclose(loaded.edge_probability_array(), fit.edge_probability_array(), atol=1e-6)
     np.testing.assert_allclose(loaded.forecast_samples(history, plan, seed=0), draws, rtol=1e-5, atol=1e-5)
     old = tmp_path / "old"
-    plain = fit_causalmmm(panel, CausalMMMSpec(steps=5, batch_shops=6, window=60, learn_df=False, switching=False),
+    plain = fit_causalmmm(panel, CausalMMMSettings.of(steps=5, batch_shops=6, window=60, learn_df=False, switching=False),
                           seed=1, progress=False)  # as runs were saved before learn_df and switching existed
     plain.save(old)
     meta = json.loads((old / "fit.json").read_text())
+    # runs of earlier versions saved every setting in one flat "spec"
+    meta["spec"] = {k: v for group in meta.pop("settings").values() for k, v in group.items()}
     for key in ("graph_templates", "template_spread", "learn_df", "edge_pooling", "switching", "switching_scale"):
         del meta["spec"][key]
     del meta["edge_population"]
     (old / "fit.json").write_text(json.dumps(meta))
     reloaded = CausalMMMFit.load(old)
-    assert reloaded.spec.graph_templates == 0 and not reloaded.spec.learn_df and reloaded.spec.edge_pooling == 0
+    assert reloaded.spec.graph_templates == 0 and not reloaded.spec.learn_df
+    assert reloaded.settings.outputs.edge_pooling == 0
     assert not reloaded.spec.switching
     with pytest.raises(InputError, match="no graph templates"):
         reloaded.template_probabilities()
@@ -245,7 +248,7 @@ def test_reported_edges_are_the_population_layers_posterior(sim, fitted, tmp_pat
     pooled posterior is what edges, posterior draws and new shops get, and it survives save/load."""
     population = fitted.guide.population
     assert population is not None and population.n_templates == 1
-    assert (population.miss_rate, population.false_rate) == (fitted.spec.edge_miss_rate, fitted.spec.edge_false_rate)
+    assert (population.miss_rate, population.false_rate) == (fitted.settings.outputs.edge_miss_rate, fitted.settings.outputs.edge_false_rate)
     batch = fitted._train_data().full_batch(temperature=fitted.spec.temperature)
     with torch.no_grad():
         own = fitted.model.edges_to_matrix(torch.sigmoid(fitted.guide.encoder_logits(batch))).numpy()
@@ -264,7 +267,7 @@ def test_reported_edges_are_the_population_layers_posterior(sim, fitted, tmp_pat
     held_out = sim.panel.select_shops(np.arange(16, 20))
     np.testing.assert_allclose(loaded.edge_probability_array(held_out), fitted.edge_probability_array(held_out),
                                atol=1e-6)
-    unpooled = fit_causalmmm(fitted.train_panel, CausalMMMSpec(**FAST | {"steps": 5, "edge_pooling": 0}), seed=0,
+    unpooled = fit_causalmmm(fitted.train_panel, CausalMMMSettings.of(**FAST | {"steps": 5, "edge_pooling": 0}), seed=0,
                              progress=False)
     assert unpooled.guide.population is None
 
@@ -284,7 +287,7 @@ def test_pooling_keeps_the_extra_edge_of_a_few_shops():
     extra = np.argsort(-base.params["weight_full"][:, c, e])[:3]
     graph[extra, c, e] = 1
     sim = simulate("sim1", n_shops=n, n_days=100, seed=7, graph=graph)
-    fit = fit_causalmmm(sim.panel, CausalMMMSpec(steps=600), seed=0, progress=False)
+    fit = fit_causalmmm(sim.panel, CausalMMMSettings.of(steps=600), seed=0, progress=False)
     assert fit.guide.population is not None  # the layer is in use
     pooled, encoder = fit.edge_probability_array(), fit.edge_probability_array(pooled=False)
     found = encoder[extra, c, e] > 0.4
@@ -335,14 +338,14 @@ def test_weekly_panels_are_fitted_without_weekday_profiles():
     daily = simulate("sim1", n_shops=3, n_days=40, seed=5).panel
     weeks = pd.date_range("2024-01-07", periods=daily.n_time, freq="W-SUN")
     weekly = dataclasses.replace(daily, dates=weeks, freq="W-SUN")
-    spec = CausalMMMSpec(steps=2, batch_shops=3, window=20, num_draws=4, hidden=8, encoder_hidden=16)
+    spec = CausalMMMSettings.of(steps=2, batch_shops=3, window=20, num_draws=4, hidden=8, encoder_hidden=16)
     from causalmmm_ppl.inference.forecast import guide_draws
 
     def sites(fit):
         return set(guide_draws(fit.guide, fit._train_data().full_batch(), 2))
 
     fit = fit_causalmmm(weekly, spec, seed=0, progress=False)
-    assert spec.seasonality and not fit.spec.seasonality
+    assert spec.model.seasonality and not fit.spec.seasonality
     assert sites(fit) == {"edge_logit", "response"}
     assert fit.forecast(weekly.select_time(0, 30), weekly.select_time(30, 40), num_draws=4)["mean"].notna().all()
     on_days = fit_causalmmm(daily, spec, seed=0, progress=False)

@@ -11,6 +11,7 @@ import torch
 
 from causalmmm_ppl.data.simulate import simulate
 from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit, fit_causalmmm
+from causalmmm_ppl.models.settings import CausalMMMSettings
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 HISTORY, DAYS = 76, 90
@@ -28,7 +29,7 @@ def promo_panel():
 
 @pytest.fixture(scope="module")
 def promo_fit(promo_panel):
-    return fit_causalmmm(promo_panel.select_time(0, HISTORY), CausalMMMSpec(steps=300), seed=0, progress=False)
+    return fit_causalmmm(promo_panel.select_time(0, HISTORY), CausalMMMSettings.of(steps=300), seed=0, progress=False)
 
 
 def _target_forecast(fit, history, plan) -> np.ndarray:

@@ -19,7 +19,7 @@ from causalmmm_ppl.inference import distributed
 from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
 from causalmmm_ppl.inference.distributed import GradientAverager, Shard
 from causalmmm_ppl.inference.svi import MinibatchSampler, svi_step
-from causalmmm_ppl.models.spec import CausalMMMSpec
+from causalmmm_ppl.models.settings import CausalMMMSettings
 from tests.inference.ddp_fixtures import FixedLatentELBO, RecordingOptim, fixed_latents, setup, spec
 
 WORKER = Path(__file__).with_name("_ddp_worker.py")
@@ -72,7 +72,7 @@ def test_processes_stay_in_step_while_training(two_processes):
     initial = {k: v.numpy() for k, v in {**model.state_dict(), **guide.state_dict()}.items()}
     with np.load(two_processes / "params_0.npz") as a, np.load(two_processes / "params_1.npz") as b:
         assert set(a.files) == set(b.files) == set(initial) | {"loss"}
-        assert np.isfinite(a["loss"]).all() and len(a["loss"]) == spec().steps
+        assert np.isfinite(a["loss"]).all() and len(a["loss"]) == spec().inference.steps
         np.testing.assert_array_equal(a["loss"], b["loss"])  # the averaged loss
         for name in a.files:
             np.testing.assert_array_equal(a[name], b[name], err_msg=name)
@@ -121,11 +121,11 @@ def test_the_training_device_is_checked_before_any_work():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_a_fit_trains_on_the_gpu_and_answers_on_the_cpu():
     panel = simulate("sim1", n_shops=6, n_days=60, seed=2).panel
-    fit = fit_causalmmm(panel, CausalMMMSpec(steps=30, batch_shops=4, window=40, num_draws=8), progress=False,
+    fit = fit_causalmmm(panel, CausalMMMSettings.of(steps=30, batch_shops=4, window=40, num_draws=8), progress=False,
                         device="cuda")
     assert np.isfinite(fit.log.loss).all() and len(fit.log.loss) == 30
     assert {p.device.type for p in fit.model.parameters()} == {"cpu"}
     probs = fit.edge_probability_array()
     assert np.isfinite(probs).all() and probs.shape == (6, 8, 8)
-    cpu = fit_causalmmm(panel, CausalMMMSpec(steps=30, batch_shops=4, window=40, num_draws=8), progress=False)
+    cpu = fit_causalmmm(panel, CausalMMMSettings.of(steps=30, batch_shops=4, window=40, num_draws=8), progress=False)
     assert np.abs(probs - cpu.edge_probability_array()).max() < 0.5  # the same model, other random streams

@@ -10,7 +10,7 @@ from causalmmm_ppl.data.simulate import simulate
 from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
 from causalmmm_ppl.inference.effects import contribution_series
-from causalmmm_ppl.models.spec import CausalMMMSpec
+from causalmmm_ppl.models.settings import CausalMMMSettings
 
 H = 7
 
@@ -20,7 +20,7 @@ def setup():
     sim = simulate("sim1", n_shops=5, n_days=60, seed=2)
     p = sim.panel
     history, plan = p.select_time(0, p.n_time - H), p.select_time(p.n_time - H, p.n_time)
-    spec = CausalMMMSpec(steps=25, batch_shops=5, window=40, num_draws=6, hidden=8, encoder_hidden=16)
+    spec = CausalMMMSettings.of(steps=25, batch_shops=5, window=40, num_draws=6, hidden=8, encoder_hidden=16)
     return fit_causalmmm(history, spec, seed=0, progress=False), history, plan
 
 

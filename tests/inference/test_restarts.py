@@ -4,8 +4,6 @@ gets a further run, as many as ``collapse_restarts`` allows."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -15,7 +13,7 @@ from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit, fit_causalmmm
 from causalmmm_ppl.inference.causalmmm_pooling import bernoulli_kl, edge_information
 from causalmmm_ppl.inference.distributed import Shard
 from causalmmm_ppl.inference.svi import evaluation_loss
-from causalmmm_ppl.models.spec import CausalMMMSpec
+from causalmmm_ppl.models.settings import CausalMMMSettings
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,11 +26,11 @@ def panel():
 
 
 def test_the_run_with_the_higher_elbo_is_kept(panel, tmp_path):
-    runs = [fit_causalmmm(panel, CausalMMMSpec(**TINY), seed=s, progress=False) for s in (7, 8)]
+    runs = [fit_causalmmm(panel, CausalMMMSettings.of(**TINY), seed=s, progress=False) for s in (7, 8)]
     losses = [evaluation_loss(f.model, f.guide, f._train_data(), f.spec, seed=7) for f in runs]
     assert losses[0] != losses[1]
     best = runs[int(np.argmin(losses))]
-    spec = CausalMMMSpec(**TINY, restarts=2, checkpoint_every=10)
+    spec = CausalMMMSettings.of(**TINY, restarts=2, checkpoint_every=10)
     both = fit_causalmmm(panel, spec, seed=7, progress=False, checkpoint_dir=tmp_path)
     np.testing.assert_array_equal(both.edge_probability_array(), best.edge_probability_array())
     assert both.log.loss == best.log.loss
@@ -44,7 +42,7 @@ def test_evaluation_loss_is_seeded_and_leaves_pyro_rng_alone(panel):
     import pyro
     import torch
 
-    fit = fit_causalmmm(panel, CausalMMMSpec(**TINY), seed=1, progress=False)
+    fit = fit_causalmmm(panel, CausalMMMSettings.of(**TINY), seed=1, progress=False)
     pyro.set_rng_seed(99)
     before = torch.rand(3)
     pyro.set_rng_seed(99)
@@ -57,18 +55,18 @@ def test_evaluation_loss_is_seeded_and_leaves_pyro_rng_alone(panel):
 
 def test_restarts_need_one_process(panel):
     with pytest.raises(InputError, match="restarts = 2"):
-        fit_causalmmm(panel, CausalMMMSpec(**TINY, restarts=2), seed=0, progress=False, shard=Shard(0, 2))
+        fit_causalmmm(panel, CausalMMMSettings.of(**TINY, restarts=2), seed=0, progress=False, shard=Shard(0, 2))
     with pytest.raises(InputError, match="restarts"):
-        CausalMMMSpec(restarts=0)
+        CausalMMMSettings.of(restarts=0)
     with pytest.raises(InputError, match="collapse_restarts"):
-        CausalMMMSpec(collapse_restarts=-1)
+        CausalMMMSettings.of(collapse_restarts=-1)
 
 
 def test_a_collapsed_run_gets_one_more_run_and_the_better_one_is_kept(panel, tmp_path):
     """Below ``collapse_information`` (here: every run) the fit trains seed + 1 too and keeps the lower loss, as
     ``restarts = 2`` does; at 0 no run counts as collapsed; the runs are recorded and read back with the run."""
-    both = fit_causalmmm(panel, CausalMMMSpec(**TINY, restarts=2), seed=7, progress=False)
-    spec = CausalMMMSpec(**{**TINY, "collapse_restarts": 1}, collapse_information=10.0)
+    both = fit_causalmmm(panel, CausalMMMSettings.of(**TINY, restarts=2), seed=7, progress=False)
+    spec = CausalMMMSettings.of(**{**TINY, "collapse_restarts": 1}, collapse_information=10.0)
     again = fit_causalmmm(panel, spec, seed=7, progress=False)
     np.testing.assert_array_equal(again.edge_probability_array(), both.edge_probability_array())
     assert [run["seed"] for run in again.svi_runs] == [7, 8]
@@ -80,7 +78,7 @@ def test_a_collapsed_run_gets_one_more_run_and_the_better_one_is_kept(panel, tmp
     assert "2 SVI runs" in again.svi_runs_note() and "(kept)" in again.svi_runs_note()
     again.save(tmp_path / "run")
     assert CausalMMMFit.load(tmp_path / "run").svi_runs == again.svi_runs
-    once = fit_causalmmm(panel, dataclasses.replace(spec, collapse_information=0.0), seed=7, progress=False)
+    once = fit_causalmmm(panel, spec.replace(collapse_information=0.0), seed=7, progress=False)
     assert len(once.svi_runs) == 1 and once.svi_runs[0]["loss"] is None and once.svi_runs_note() == ""
 
 

@@ -13,6 +13,7 @@ from pyro import poutine
 from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
 from causalmmm_ppl.models.components import Decoder, gated_scan
 from causalmmm_ppl.models.response import ResponseFamily
+from causalmmm_ppl.models.settings import CausalMMMInference, CausalMMMOutputs
 from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix, expert_edge_mask
 from causalmmm_ppl.models.likelihood import Prediction
 from causalmmm_ppl.inference.forecast import LATENT_SITES
@@ -172,10 +173,13 @@ def test_spec_round_trip_and_validation():
     with pytest.raises(InputError):
         CausalMMMSpec(prior_prob=1.5)
     with pytest.raises(InputError, match="edge_false_rate must be in"):
-        CausalMMMSpec(edge_false_rate=1.0)
-    assert spec.temperature_at(0, 100) == pytest.approx(spec.temperature_start)
-    assert spec.temperature_at(100, 100) == pytest.approx(spec.temperature)
-    assert spec.kl_weight_at(10**6, 100) == pytest.approx(spec.kl_weight)
+        CausalMMMOutputs(edge_false_rate=1.0)
+    with pytest.raises(InputError, match="unknown setting 'steps'"):
+        CausalMMMSpec.from_dict({"steps": 10})  # an inference setting, not the model's
+    inf = CausalMMMInference(steps=100)
+    assert inf.temperature_at(0, spec.temperature) == pytest.approx(inf.temperature_start)
+    assert inf.temperature_at(100, spec.temperature) == pytest.approx(spec.temperature)
+    assert inf.kl_weight_at(10**6) == pytest.approx(inf.kl_weight)
 
 
 def test_weekly_profile_site_and_its_shift_of_the_location():

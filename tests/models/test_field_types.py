@@ -6,6 +6,7 @@ import pytest
 
 from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.models.btvc_spec import split_config
+from causalmmm_ppl.models.settings import CausalMMMInference, CausalMMMOutputs, CausalMMMSettings
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 
@@ -23,14 +24,53 @@ from causalmmm_ppl.models.spec import CausalMMMSpec
 ])
 def test_causalmmm_settings_of_the_wrong_type_name_the_setting(config, words):
     with pytest.raises(InputError) as err:
-        CausalMMMSpec.from_dict(config)
+        CausalMMMSettings.from_dict(config)
     for w in words:
         assert w in str(err.value)
 
 
 def test_integral_numbers_are_taken_as_whole_numbers():
-    spec = CausalMMMSpec.from_dict({"steps": 20.0, "prior_prob": 1 / 5, "kl_weight": 1})
-    assert spec.steps == 20 and isinstance(spec.steps, int) and isinstance(spec.kl_weight, float)
+    settings = CausalMMMSettings.from_dict({"steps": 20.0, "prior_prob": 1 / 5, "kl_weight": 1})
+    inf = settings.inference
+    assert inf.steps == 20 and isinstance(inf.steps, int) and isinstance(inf.kl_weight, float)
+
+
+def test_settings_are_split_by_concern_flat_or_nested():
+    """Each key of a flat config reaches the group that owns it; a nested config gives the same settings; the
+    groups round-trip through their dict and ``replace`` routes by name too."""
+    flat = {"prior_prob": 0.2, "adstock": "delayed", "steps": 40, "kl_warmup": 0.5, "edge_pooling": 0, "num_draws": 9}
+    settings = CausalMMMSettings.of(**flat)
+    assert settings.model == CausalMMMSpec(prior_prob=0.2, adstock="delayed")
+    assert settings.inference == CausalMMMInference(steps=40, kl_warmup=0.5)
+    assert settings.outputs == CausalMMMOutputs(edge_pooling=0, num_draws=9)
+    nested = {"model": {"prior_prob": 0.2, "adstock": "delayed"}, "inference": {"steps": 40, "kl_warmup": 0.5},
+              "outputs": {"edge_pooling": 0}, "num_draws": 9}
+    assert CausalMMMSettings.from_dict(nested) == settings
+    assert CausalMMMSettings.from_dict(settings.to_dict()) == settings
+    assert {k: settings.flat()[k] for k in flat} == flat
+    moved = settings.replace(steps=5, link="log1p")
+    assert moved.inference.steps == 5 and moved.model.link == "log1p" and moved.outputs == settings.outputs
+    assert CausalMMMSettings.coerce(CausalMMMSpec(hidden=8)) == CausalMMMSettings(model=CausalMMMSpec(hidden=8))
+
+
+@pytest.mark.parametrize("config, words", [
+    ({"stepz": 3}, ["unknown setting 'stepz'", "did you mean 'steps'"]),
+    ({"model": {"steps": 3}}, ["model", "unknown setting 'steps'"]),  # an inference setting under the model
+    ({"inference": 3}, ["'inference' must be an object"]),
+    ([1, 2], ["expected a JSON object"]),
+])
+def test_settings_in_the_wrong_place_name_the_key(config, words):
+    with pytest.raises(InputError) as err:
+        CausalMMMSettings.from_dict(config)
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_settings_groups_are_frozen():
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        CausalMMMSettings().inference.steps = 3
 
 
 @pytest.mark.parametrize("config, word", [

@@ -19,6 +19,7 @@ from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit, fit_causalmmm
 from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
 from causalmmm_ppl.models.response import ADSTOCKS, SATURATIONS, ResponseFamily, family_of
+from causalmmm_ppl.models.settings import CausalMMMSettings
 from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix
 from causalmmm_ppl.transforms import np_ops, torch_ops
 
@@ -161,8 +162,8 @@ def test_a_fit_with_another_family_reports_its_parameters_by_name_and_reloads(tm
     """The guide and the model agree on the family's parameters (a fit runs); posterior summaries, InferenceData
     and a saved run use their names, and levels are in the cause's original units."""
     panel = simulate("sim1", n_shops=4, n_days=40, seed=1).panel
-    spec = CausalMMMSpec(adstock="delayed", saturation="michaelis_menten", steps=6, batch_shops=4, window=20,
-                         num_draws=4, hidden=6, encoder_hidden=12, edge_pooling=0)
+    spec = CausalMMMSettings.of(adstock="delayed", saturation="michaelis_menten", steps=6, batch_shops=4, window=20,
+                                num_draws=4, hidden=6, encoder_hidden=12, edge_pooling=0)
     fit = fit_causalmmm(panel, spec, seed=0, progress=False)
     guide_tr = poutine.trace(fit.guide).get_trace(fit._train_data().full_batch(temperature=1.0))
     assert guide_tr.nodes["response"]["value"].shape == (4, panel.n_nodes, 3)
@@ -173,7 +174,7 @@ def test_a_fit_with_another_family_reports_its_parameters_by_name_and_reloads(tm
     assert {"decay", "delay", "gamma"} <= set(idata.posterior.data_vars)
     assert idata.posterior.attrs["response_family"].startswith("delayed carryover, michaelis_menten saturation; decay:")
     fit.save(tmp_path / "run")
-    saved = json.loads((tmp_path / "run" / "fit.json").read_text())["spec"]
+    saved = json.loads((tmp_path / "run" / "fit.json").read_text())["settings"]["model"]
     assert saved["adstock"] == "delayed" and "carryover" not in saved
     loaded = CausalMMMFit.load(tmp_path / "run")
     np.testing.assert_allclose(loaded.posterior_samples(num_draws=4, seed=2)["gamma"],
@@ -184,12 +185,14 @@ def test_a_run_saved_with_the_switches_loads_as_its_families(tmp_path):
     """Runs written with ``saturation``/``carryover`` switches (on) load as geometric carryover and Hill; a run with a
     switch off is a one-line error (its parameters have another shape)."""
     panel = simulate("sim1", n_shops=3, n_days=30, seed=2).panel
-    spec = CausalMMMSpec(steps=3, batch_shops=3, window=16, num_draws=4, hidden=6, encoder_hidden=12, edge_pooling=0)
+    spec = CausalMMMSettings.of(steps=3, batch_shops=3, window=16, num_draws=4, hidden=6, encoder_hidden=12,
+                                edge_pooling=0)
     fit = fit_causalmmm(panel, spec, seed=0, progress=False)
     fit.save(tmp_path / "run")
     meta_path = tmp_path / "run" / "fit.json"
     meta = json.loads(meta_path.read_text())
-    meta["spec"] = {k: v for k, v in meta["spec"].items() if k != "adstock"} | {"saturation": True, "carryover": True}
+    flat = {k: v for group in meta.pop("settings").values() for k, v in group.items()}  # one "spec", as then
+    meta["spec"] = {k: v for k, v in flat.items() if k != "adstock"} | {"saturation": True, "carryover": True}
     meta_path.write_text(json.dumps(meta))
     loaded = CausalMMMFit.load(tmp_path / "run")
     assert loaded.spec.response == ResponseFamily("geometric", "hill")
