@@ -1,6 +1,6 @@
 """What every fitted model answers (:class:`MMMFit`), and the registry that reads a run directory back as one.
 
-The commands ``forecast``, ``effects`` and ``allocate`` and the Python helpers above the fits
+The commands ``forecast``, ``effects``, ``allocate``, ``compare`` and ``report`` and the Python helpers above the fits
 (:mod:`causalmmm_ppl.inference.effects`, :mod:`causalmmm_ppl.inference.allocate`) use only these calls, so a new
 model answers all of them once it implements the protocol and registers its run directory:
 
@@ -84,6 +84,11 @@ class MMMFit(Protocol):
         """Log density of the plan's observed target under each posterior draw, ``(draw, shop, day)`` in original
         units (NaN where unobserved), each day forecast from the history and the plan's channels alone; the log of
         the mean of its exponential over draws is the log predictive density (``causalmmm compare --data``)."""
+
+    def to_inference_data(self) -> Any:
+        """The posterior as ArviZ InferenceData, built with
+        :func:`~causalmmm_ppl.evaluation.inference_data.build_inference_data` (at least the observed target over
+        ``shop`` and ``date``): what ``causalmmm report`` shows of a run that has no ``idata.nc``."""
 
     def save(self, directory: str | Path) -> None:
         """Write the fit into ``directory`` (data files only)."""

@@ -20,10 +20,13 @@ __all__ = ["build_report", "write_report", "read_run", "RunContents"]
 MAX_SHOPS = 4
 """Shops drawn per figure (the first ones of the run)."""
 
+#: A report's title by run kind (another registered kind is titled by its name)
+TITLES = {"causalmmm": "CausalMMM", "btvc": "BTVC"}
+
 
 def build_report(run: str | os.PathLike[str], *, max_shops: int = MAX_SHOPS,
                  effects: str | os.PathLike[str] | None = None, curves: str | os.PathLike[str] | None = None) -> str:
-    """The HTML page of a CausalMMM or BTVC run directory; ``effects`` and ``curves``: tables written by
+    """The HTML page of a run directory of any registered model; ``effects`` and ``curves``: tables written by
     ``causalmmm effects`` (``--out``, ``--curves``) to show as well.
 
     Raises
@@ -33,14 +36,16 @@ def build_report(run: str | os.PathLike[str], *, max_shops: int = MAX_SHOPS,
     """
     contents = read_run(run, effects=effects, curves=curves)
     shops = [str(s) for s in contents.idata.observed_data["shop"].values][:max_shops]
-    if contents.kind == "causalmmm":
-        model_sections = [S.graph_section(contents, shops)]
-        if "channel_effects" in contents.tables or "response_curves" in contents.tables:
-            model_sections.append(S.channel_effects_section(contents))
-        title = "CausalMMM run report"
-    else:
-        model_sections = [S.effects_section(contents, shops)]
-        title = "BTVC run report"
+    # what the run has decides its sections: a graph (edges), time-varying media effects, given effect tables
+    post = contents.idata.posterior
+    model_sections = []
+    if "edges" in contents.tables or "edge" in post:
+        model_sections.append(S.graph_section(contents, shops))
+    if "contribution_shares" in contents.tables or "beta" in post:
+        model_sections.append(S.effects_section(contents, shops))
+    if "channel_effects" in contents.tables or "response_curves" in contents.tables:
+        model_sections.append(S.channel_effects_section(contents))
+    title = f"{TITLES.get(contents.kind, contents.kind)} run report"
     sections = [S.data_section(contents), *model_sections, S.response_section(contents, shops),
                 S.forecast_section(contents, shops), S.diagnostics_section(contents), S.settings_section(contents)]
     attrs = contents.idata.posterior.attrs

@@ -1,10 +1,15 @@
 """Read a run directory into plain data for the report: its kind, InferenceData, result tables and settings.
 
-A CausalMMM run (``causalmmm fit --model causalmmm``) holds ``idata.nc``, ``edges.csv``, ``model/fit.json`` and
-``model/train_panel.parquet`` (and ``forecast.csv`` with ``--holdout``); a BTVC run holds ``idata.nc``,
-``diagnostics.csv``, ``contributions.csv``, ``contribution_shares.csv``, ``model/btvc.json``,
-``model/columns.json`` (and ``forecast.csv``). Nothing here loads a model object, and nothing read here can run
-code: JSON, CSV, Parquet and netCDF are data.
+A run's kind is the registered kind whose marker file is in ``RUN/model``
+(:func:`causalmmm_ppl.inference.mmm_fit.run_kind`). A CausalMMM run (``causalmmm fit --model causalmmm``) holds
+``idata.nc``, ``edges.csv``, ``model/fit.json`` and ``model/train_panel.parquet`` (and ``forecast.csv`` with
+``--holdout``); a BTVC run holds ``idata.nc``, ``diagnostics.csv``, ``contributions.csv``,
+``contribution_shares.csv``, ``model/btvc.json``, ``model/columns.json`` (and ``forecast.csv``). Their settings are
+read from those JSON files. A run of another registered model is read the same way where it has the files (its
+``idata.nc``, its CSV tables, ``model/columns.json`` for the nodes); where it has no ``idata.nc``, the fit is loaded
+through its kind and its :meth:`~causalmmm_ppl.inference.mmm_fit.MMMFit.to_inference_data` gives one. Nothing
+else loads a model object, and nothing read here can run code: JSON, CSV, Parquet and netCDF are data, and a fit
+is loaded by its kind's own reader.
 """
 
 from __future__ import annotations
@@ -23,9 +28,6 @@ from causalmmm_ppl.evaluation.inference_data import read_inference_data
 
 __all__ = ["RunContents", "read_run", "run_kind"]
 
-_MARKERS = {"causalmmm": "model/fit.json", "btvc": "model/btvc.json"}
-
-
 @dataclass
 class RunContents:
     """What a report shows of one run.
@@ -33,9 +35,9 @@ class RunContents:
     Attributes
     ----------
     path : the run directory
-    kind : ``"causalmmm"`` or ``"btvc"``
+    kind : the registered kind's name (``"causalmmm"``, ``"btvc"``, …)
     idata : its InferenceData
-    node_kinds : node name → ``channel``/``mediator``/``target`` (CausalMMM), channels and target (BTVC)
+    node_kinds : node name → ``channel``/``mediator``/``target`` (CausalMMM), channels and target (other models)
     settings : model and inference settings (flat name → value)
     tables : name → DataFrame of the run's CSV files that exist (``edges``, ``forecast``, ``diagnostics``,
         ``contribution_shares``), ``train_panel`` (CausalMMM) and ``channel_effects``, ``response_curves`` (when the
@@ -54,21 +56,35 @@ class RunContents:
 
 
 def run_kind(path: str | os.PathLike[str]) -> str:
-    """``"causalmmm"`` or ``"btvc"``.
+    """The name of the registered kind of the run directory ``path``.
 
     Raises
     ------
     ValueError
-        ``path`` is not a directory written by ``causalmmm fit``.
+        ``path`` is not a directory written by ``causalmmm fit`` or by a registered model's ``save``.
     """
-    p = Path(path)
-    if not p.is_dir():
-        raise ValueError(f"{p}: no such run directory")
-    kinds = [k for k, marker in _MARKERS.items() if (p / marker).is_file()]
-    if not kinds or not (p / "idata.nc").is_file():
-        raise ValueError(f"{p}: not a run directory (expected idata.nc and model/fit.json or model/btvc.json, "
-                         f"written by `causalmmm fit`)")
-    return kinds[0]
+    from causalmmm_ppl.errors import InputError
+    from causalmmm_ppl.inference.mmm_fit import run_kind as registered_kind
+
+    try:
+        return registered_kind(path).name
+    except FileNotFoundError as exc:
+        raise ValueError(str(exc)) from None
+    except InputError as exc:  # "RUN: not a run directory of a known model (…)"
+        raise ValueError(str(exc)) from None
+
+
+#: posterior attrs that describe the file, not the fit
+_BOOKKEEPING_ATTRS = ("latent_vars", "created_at", "arviz_version", "inference_library", "inference_library_version")
+
+
+def _column_kinds(path: Path) -> dict[str, str]:
+    """Node name → kind from a run's column schema (``model/columns.json``; ``{}`` without one)."""
+    cols = _read_json(path) if path.is_file() else {}
+    kinds = {**{c: "channel" for c in cols.get("channels", [])}, **{c: "mediator" for c in cols.get("mediators", [])}}
+    if cols.get("target"):
+        kinds[cols["target"]] = "target"
+    return kinds
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -95,7 +111,12 @@ def read_run(path: str | os.PathLike[str], effects: str | os.PathLike[str] | Non
     when given."""
     p = Path(path)
     kind = run_kind(p)
-    idata = read_inference_data(p / "idata.nc")
+    if (p / "idata.nc").is_file():
+        idata = read_inference_data(p / "idata.nc")
+    else:  # a registered model's run without one: its fit says what it is
+        from causalmmm_ppl.inference.mmm_fit import load_run
+
+        idata = load_run(p)[0].to_inference_data()
     tables = {name: _read_csv(p / f"{name}.csv")
               for name in ("edges", "forecast", "diagnostics", "contribution_shares") if (p / f"{name}.csv").is_file()}
     reading = p / "model" / "reading.json"
@@ -130,14 +151,14 @@ def read_run(path: str | os.PathLike[str], effects: str | os.PathLike[str] | Non
             except Exception as exc:  # whatever pyarrow raises on a damaged file
                 raise ValueError(f"{panel_file}: unreadable ({type(exc).__name__}: {exc})") from None
     else:
-        cfg = _read_json(p / "model" / "btvc.json")
-        cols_file = p / "model" / "columns.json"
-        cols = _read_json(cols_file) if cols_file.is_file() else {}
-        node_kinds = {c: "channel" for c in cols.get("channels", [])}
-        if cols.get("target"):
-            node_kinds[cols["target"]] = "target"
-        settings = {**{f"model.{k}": v for k, v in cfg.get("spec", {}).items()},
-                    **{f"inference.{k}": v for k, v in cfg.get("inference", {}).items()},
-                    "seed": idata.posterior.attrs.get("seed"), "wall_time_s": idata.posterior.attrs.get("wall_time_s")}
+        node_kinds = _column_kinds(p / "model" / "columns.json")
+        if kind == "btvc":
+            cfg = _read_json(p / "model" / "btvc.json")
+            settings = {**{f"model.{k}": v for k, v in cfg.get("spec", {}).items()},
+                        **{f"inference.{k}": v for k, v in cfg.get("inference", {}).items()},
+                        "seed": idata.posterior.attrs.get("seed"),
+                        "wall_time_s": idata.posterior.attrs.get("wall_time_s")}
+        else:  # another registered model: its settings are what its posterior's attrs record
+            settings = {k: v for k, v in idata.posterior.attrs.items() if k not in _BOOKKEEPING_ATTRS}
     return RunContents(path=p, kind=kind, idata=idata, node_kinds=node_kinds, settings=settings, tables=tables,
                        freq=freq)

@@ -1,6 +1,6 @@
 """The MMMFit protocol and the run-kind registry: both fits satisfy it, and a third model written against it (a linear
-toy, defined here) gets `forecast`, `effects`, `allocate` and `compare --data` from the command line with one registry
-line."""
+toy, defined here) gets `forecast`, `effects`, `allocate`, `compare --data` and `report` from the command line with
+one registry line."""
 
 from __future__ import annotations
 
@@ -29,8 +29,10 @@ class LinearToy:
     protocol. Effects are linear in spend, so they have a closed form: ``β_c`` × the channel's spend in the window."""
 
     def __init__(self, channels: list[str], coef: np.ndarray, sigma: np.ndarray, draws: int = 50,
-                 training_end: str = "2022-03-14", shops: list[str] | None = None) -> None:
+                 training_end: str = "2022-03-14", shops: list[str] | None = None,
+                 training: dict | None = None) -> None:
         self.channels = list(channels)
+        self.training = training or {}  # the training days: "dates", "x" (shop, day, channel), "y" (shop, day)
         self.shops = list(shops) if shops is not None else [f"s{i:03d}" for i in range(len(sigma))]
         self.training_end = pd.Timestamp(training_end)
         self.coef = np.asarray(coef, float)  # (shop, 1 + channel)
@@ -47,8 +49,10 @@ class LinearToy:
             b, *_ = np.linalg.lstsq(x, y, rcond=None)
             coef.append(b)
             sigma.append(np.std(y - x @ b))
+        training = {"dates": [str(d) for d in panel.dates], "x": panel.values[..., ch].tolist(),
+                    "y": panel.values[..., -1].tolist(), "target": panel.target}
         return cls([panel.nodes[i] for i in ch], np.stack(coef), np.asarray(sigma), training_end=str(panel.dates[-1]),
-                   shops=list(panel.shops))
+                   shops=list(panel.shops), training=training)
 
     fixed_history = False  # a static regression: any window is a plan
 
@@ -102,19 +106,39 @@ class LinearToy:
         lp = -0.5 * z**2 - np.log(sigma * np.sqrt(2 * np.pi))  # one exact "draw"
         return np.where(plan.target_observed, lp, np.nan)[None]
 
+    def to_inference_data(self):
+        """The coefficients (one point, repeated over the draws), the observed training target, its replicates and
+        their log-likelihood, through the project's one InferenceData builder."""
+        from causalmmm_ppl.evaluation.inference_data import build_inference_data, panel_coords
+
+        x, y = np.asarray(self.training["x"]), np.asarray(self.training["y"])
+        mean = self.coef[:, :1] + np.einsum("stc,sc->st", x, self.coef[:, 1:])  # (shop, day)
+        noise = np.random.default_rng(0).standard_normal((1, self.draws) + mean.shape)
+        sigma = self.sigma[:, None]
+        loglik = -0.5 * ((y - mean) / sigma) ** 2 - np.log(sigma * np.sqrt(2 * np.pi))
+        return build_inference_data(
+            posterior={"coef": np.broadcast_to(self.coef, (1, self.draws) + self.coef.shape),
+                       "sigma": np.broadcast_to(self.sigma, (1, self.draws) + self.sigma.shape)},
+            dims={"coef": ["shop", "term"], "sigma": ["shop"]},
+            coords={**panel_coords(self.shops, pd.DatetimeIndex(self.training["dates"])),
+                    "term": ["intercept", *self.channels]},
+            model="linear_toy", target_name=self.training["target"], inference="least squares",
+            log_likelihood=np.broadcast_to(loglik, (1, self.draws) + loglik.shape), observed=y,
+            posterior_predictive=mean + sigma * noise, latent=["coef", "sigma"], attrs={"draws": self.draws})
+
     def save(self, directory) -> None:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         (d / "linear_toy.json").write_text(json.dumps({"channels": self.channels, "coef": self.coef.tolist(),
                                                        "sigma": self.sigma.tolist(),
                                                        "training_end": str(self.training_end),
-                                                       "shops": self.shops}))
+                                                       "shops": self.shops, "training": self.training}))
 
     @classmethod
     def load(cls, directory) -> "LinearToy":
         meta = json.loads((Path(directory) / "linear_toy.json").read_text())
         return cls(meta["channels"], np.asarray(meta["coef"]), np.asarray(meta["sigma"]),
-                   training_end=meta["training_end"], shops=meta["shops"])
+                   training_end=meta["training_end"], shops=meta["shops"], training=meta.get("training"))
 
 
 @pytest.fixture
@@ -149,12 +173,12 @@ def test_both_fits_satisfy_the_protocol():
 
     for cls in (CausalMMMFit, BTVCFit, LinearToy):
         missing = [name for name in ("channel_names", "forecast", "effect_samples", "effect_draws", "response_curves",
-                                     "predictive_log_density", "save") if not hasattr(cls, name)]
+                                     "predictive_log_density", "to_inference_data", "save") if not hasattr(cls, name)]
         assert not missing, (cls.__name__, missing)
     assert isinstance(LinearToy(["c0"], np.zeros((1, 2)), np.ones(1)), MMMFit)
 
 
-def test_a_third_model_answers_forecast_effects_allocate_and_compare(toy_kind, toy_run, tmp_path, capsys):
+def test_a_third_model_answers_forecast_effects_allocate_compare_and_report(toy_kind, toy_run, tmp_path, capsys):
     fit, root = toy_run
     plan_csv = root / "sim" / "plan.csv"
     assert main(["forecast", str(root / "run"), "--data", str(plan_csv), "--out", str(tmp_path / "fc.csv"),
@@ -195,6 +219,16 @@ def test_a_third_model_answers_forecast_effects_allocate_and_compare(toy_kind, t
                  "--out", str(tmp_path / "cmp.csv"), "--quiet"]) == 0
     cmp = pd.read_csv(tmp_path / "cmp.csv")
     assert list(cmp["run"]) == ["run", "flat"] and set(cmp["model"]) == {"linear_toy"} and (cmp["n_obs"] == 28).all()
+    # the report: the run has no idata.nc, so the fit's own InferenceData is shown, with its nodes and settings
+    assert not (root / "run" / "idata.nc").exists()
+    assert main(["report", str(root / "run"), "--effects", str(tmp_path / "eff.csv"), "--out",
+                 str(tmp_path / "toy.html")]) == 0
+    page = (tmp_path / "toy.html").read_text(encoding="utf-8")
+    assert "linear_toy run report" in page and "inference least squares" in page
+    for title in ("Data", "Channel effects", "Forecasts", "Diagnostics", "Fit settings"):
+        assert f"<h2>{title}</h2>" in page
+    assert "<h2>Causal graph</h2>" not in page and "<h2>Media effects</h2>" not in page
+    assert "4 shops × 73 training steps" in page and "channels: " + ", ".join(fit.channels) in page
 
 
 def test_an_unknown_run_is_refused(tmp_path):
