@@ -581,7 +581,9 @@ class BTVCFit:
         with np.load(d / "inputs.npz", allow_pickle=False) as z:
             inputs = {k: z[k] for k in z.files}
         with np.load(d / "posterior.npz", allow_pickle=False) as z:
-            samples = {k: z[k] for k in z.files}
+            # ``coef_knots_raw``: the non-centred coefficient knots' standard normals in fits saved with the
+            # hand-written non-centring, the draws of ``coef_log_knots_decentered``
+            samples = {("coef_log_knots_decentered" if k == "coef_knots_raw" else k): z[k] for k in z.files}
         with np.load(d / "sample_stats.npz", allow_pickle=False) as z:
             stats = {k: z[k] for k in z.files}
         # fits saved before these settings used these values

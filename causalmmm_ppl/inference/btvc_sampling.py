@@ -317,7 +317,11 @@ def _run_numpyro_svi(data: BTVCData, y: jax.Array, spec: BTVCSpec, l_max: int, i
     result = SVI(model, guide, Adam(inf.svi_lr), Trace_ELBO()).run(k_fit, inf.svi_steps, data, y,
                                                                    progress_bar=progress)
     draws = guide.sample_posterior(k_draw, result.params, sample_shape=(inf.svi_draws,))
-    samples = {k: np.asarray(v)[None] for k, v in draws.items() if k in LATENT_SITES}
+    # the guide's sites (its draws also hold the model's deterministic sites, e.g. ``coef_log_knots`` of the
+    # non-centred knots)
+    latent = {name for name, site in guide.prototype_trace.items()
+              if site["type"] == "sample" and not site["is_observed"]}
+    samples = {k: np.asarray(v)[None] for k, v in draws.items() if k in latent}
     return samples, {"svi_loss": np.asarray(result.losses)}
 
 

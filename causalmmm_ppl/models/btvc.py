@@ -16,16 +16,27 @@ contribution at mean spend (``hill_at_mean``) as before, so ``beta * saturation`
 ``saturation = h / Hill(1)`` is the same contribution. Without it, ``b`` is ``beta`` itself and ``hbar`` is replaced
 by ``Hill(1)`` (or 1 without ``hill_at_mean``).
 
-``W`` are row-normalised Gaussian kernels over knots (Ng, Wang & Dai, KDD 2021). Shops are a batch axis (independent
-a priori), time is handled with vectorized ops (no Python loop over time). The carryover and saturation come from
-:mod:`causalmmm_ppl.transforms.jax_ops`, the twin of the transforms the CausalMMM model uses.
+``W`` are row-normalised Gaussian kernels over knots (Ng, Wang & Dai, KDD 2021). Time is handled with vectorized ops
+(no Python loop over time). The carryover and saturation come from :mod:`causalmmm_ppl.transforms.jax_ops`, the twin
+of the transforms the CausalMMM model uses.
+
+Shops are independent a priori: every parameter is drawn in ``numpyro.plate("shop", dim=-1)``, and its other named
+dims (``channel``, ``coef_knot``, ``control``, ``season_term``, ``level_step``) are event dims, so each site's value
+has the shape :data:`SITE_DIMS` names. Those dims are not plates because a plate keeps one dim across the model's
+latent sites (NumPyro's autoguides assert it) and ``shop`` leads every value: with ``channel`` a plate at dim -1,
+``shop`` would be one at dim -2 and a ``(shop,)`` site would take the shape ``(shop, 1)``. The likelihood, an
+observed site, is drawn in the plates ``shop`` (dim -2) and ``time`` (dim -1), masked where the target is
+unobserved.
+
+The non-centred coefficient knots are NumPyro's ``LocScaleReparam`` of the centred ones (:func:`sample_params`).
 
 Dims used throughout: ``shop``, ``time``, ``channel`` (media channels), ``control`` (linear regressors),
-``level_knot``, ``coef_knot``, ``season_term``.
+``level_knot``, ``level_step`` (the level knots after the first), ``coef_knot``, ``season_term``.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import NamedTuple
 
 import jax
@@ -34,6 +45,8 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import pandas as pd
+from numpyro import handlers
+from numpyro.infer.reparam import LocScaleReparam
 
 from causalmmm_ppl.models.btvc_spec import BTVCSpec
 from causalmmm_ppl.transforms import jax_ops
@@ -47,15 +60,16 @@ LATENT_SITES: tuple[str, ...] = (
     "control_coef",
     "coef_mean",
     "coef_knot_sd",
-    "coef_knots_raw",
     "coef_log_knots",
+    "coef_log_knots_decentered",
     "decay",
     "hill_alpha",
     "hill_gamma",
     "sigma",
     "nu",
 )
-"""Names of the latent sample sites (those present depend on the data: no controls, no ``control_coef``)."""
+"""Names of the latent sample sites (those present depend on the data, no controls: no ``control_coef``, and on
+``knots``: ``coef_log_knots`` when centred, ``coef_log_knots_decentered`` when not)."""
 
 SITE_DIMS: dict[str, tuple[str, ...]] = {
     "level_init": ("shop",),
@@ -66,8 +80,8 @@ SITE_DIMS: dict[str, tuple[str, ...]] = {
     "control_coef": ("shop", "control"),
     "coef_mean": ("shop", "channel"),
     "coef_knot_sd": ("shop", "channel"),
-    "coef_knots_raw": ("shop", "channel", "coef_knot"),
     "coef_log_knots": ("shop", "channel", "coef_knot"),
+    "coef_log_knots_decentered": ("shop", "channel", "coef_knot"),
     "decay": ("shop", "channel"),
     "hill_alpha": ("shop", "channel"),
     "hill_gamma": ("shop", "channel"),
@@ -182,59 +196,64 @@ def fourier_features(dates: pd.DatetimeIndex, *, weekly_order: int, yearly_order
 # ------------------------------------------------------------------------------------------------ the model
 def sample_params(n_shops: int, n_channels: int, n_controls: int, n_level_knots: int, n_coef_knots: int,
                   n_season: int, spec: BTVCSpec) -> dict[str, jax.Array]:
-    """Draw every latent site and return them with the knot values.
+    """Draw every latent site, each in the ``shop`` plate, and return them with the knot values.
 
     Knots are parameterised as ``spec.knots`` says: ``"centered"`` samples the level knots after the first
     (``level_centered``, a Gaussian random walk from ``level_init``) and the log coefficient knots
     (``coef_log_knots ~ Normal(log coef_mean, coef_knot_sd)``) directly, which suits informative data (long daily
-    series); ``"noncentered"`` samples standard normals (``level_steps``, ``coef_knots_raw``) scaled by the
-    spreads, which suits weak data. The spreads ``coef_knot_sd`` have the prior :func:`coef_knot_sd_prior`.
+    series); ``"noncentered"`` samples standard normals scaled by the spreads, which suits weak data. The
+    non-centred coefficient knots are ``LocScaleReparam(centered=0)`` of the same ``coef_log_knots`` site: the
+    latent site is ``coef_log_knots_decentered ~ Normal(0, 1)`` and ``coef_log_knots`` its deterministic value
+    ``log coef_mean + coef_knot_sd * coef_log_knots_decentered``. The non-centred level is written out by hand
+    (standard normals ``level_steps`` whose scaled cumulative sum is the walk, :func:`knot_values`) because
+    ``LocScaleReparam`` applies to loc-scale distributions and a walk anchored at its mean
+    (``level_anchor="mean"``) is not one. The spreads ``coef_knot_sd`` have the prior :func:`coef_knot_sd_prior`.
 
     Returns
     -------
     dict
-        The latent sites present for these sizes, plus ``level_knots`` ``(shop, level_knot)`` and ``coef_knots``
+        The sites present for these sizes (``coef_log_knots`` in both parameterisations, not
+        ``coef_log_knots_decentered``), plus ``level_knots`` ``(shop, level_knot)`` and ``coef_knots``
         ``(shop, channel, coef_knot)``.
     """
     s, k = n_shops, n_channels
     if spec.knots not in ("centered", "noncentered"):
         raise ValueError(f"btvc model: knots={spec.knots!r}; resolve 'auto' first (BTVCSpec.resolved_knots)")
     centered = spec.knots == "centered"
+    reparam = (contextlib.nullcontext() if centered
+               else handlers.reparam(config={"coef_log_knots": LocScaleReparam(centered=0)}))
     p: dict[str, jax.Array] = {}
-    p["level_init"] = numpyro.sample(  # the first knot, or their mean (non-centred, level_anchor="mean")
-        "level_init", dist.Normal(spec.level_init_mean, spec.level_init_scale).expand([s]).to_event(1))
-    p["level_rw_sd"] = numpyro.sample("level_rw_sd", dist.HalfNormal(spec.level_rw_scale).expand([s]).to_event(1))
-    if n_level_knots > 1:
-        if centered:
-            p["level_centered"] = numpyro.sample(
-                "level_centered", random_walk_knots(p["level_init"], p["level_rw_sd"], n_level_knots))
-        else:
-            p["level_steps"] = numpyro.sample(
-                "level_steps", dist.Normal(0.0, 1.0).expand([s, n_level_knots - 1]).to_event(2))
-    if n_season:
-        p["season_coef"] = numpyro.sample(
-            "season_coef", dist.Normal(0.0, spec.seasonality_scale).expand([s, n_season]).to_event(2))
-    if n_controls:
-        p["control_coef"] = numpyro.sample(
-            "control_coef", dist.Normal(0.0, spec.control_scale).expand([s, n_controls]).to_event(2))
-    p["coef_mean"] = numpyro.sample(
-        "coef_mean",
-        dist.LogNormal(float(np.log(spec.coef_prior_mean)), spec.coef_prior_log_sd).expand([s, k]).to_event(2))
-    p["coef_knot_sd"] = numpyro.sample("coef_knot_sd", coef_knot_sd_prior(spec).expand([s, k]).to_event(2))
-    if centered:
+    with reparam, numpyro.plate("shop", s, dim=-1):
+        p["level_init"] = numpyro.sample(  # the first knot, or their mean (non-centred, level_anchor="mean")
+            "level_init", dist.Normal(spec.level_init_mean, spec.level_init_scale))
+        p["level_rw_sd"] = numpyro.sample("level_rw_sd", dist.HalfNormal(spec.level_rw_scale))
+        if n_level_knots > 1:
+            if centered:
+                p["level_centered"] = numpyro.sample(
+                    "level_centered", random_walk_knots(p["level_init"], p["level_rw_sd"], n_level_knots))
+            else:
+                p["level_steps"] = numpyro.sample(
+                    "level_steps", dist.Normal(0.0, 1.0).expand([n_level_knots - 1]).to_event(1))
+        if n_season:
+            p["season_coef"] = numpyro.sample(
+                "season_coef", dist.Normal(0.0, spec.seasonality_scale).expand([n_season]).to_event(1))
+        if n_controls:
+            p["control_coef"] = numpyro.sample(
+                "control_coef", dist.Normal(0.0, spec.control_scale).expand([n_controls]).to_event(1))
+        p["coef_mean"] = numpyro.sample(
+            "coef_mean",
+            dist.LogNormal(float(np.log(spec.coef_prior_mean)), spec.coef_prior_log_sd).expand([k]).to_event(1))
+        p["coef_knot_sd"] = numpyro.sample("coef_knot_sd", coef_knot_sd_prior(spec).expand([k]).to_event(1))
         p["coef_log_knots"] = numpyro.sample(
             "coef_log_knots", dist.Normal(jnp.log(p["coef_mean"])[..., None], p["coef_knot_sd"][..., None])
-            .expand([s, k, n_coef_knots]).to_event(3))
-    else:
-        p["coef_knots_raw"] = numpyro.sample(
-            "coef_knots_raw", dist.Normal(0.0, 1.0).expand([s, k, n_coef_knots]).to_event(3))
-    a, b = spec.decay_prior
-    p["decay"] = numpyro.sample("decay", dist.Beta(a, b).expand([s, k]).to_event(2))
-    p["hill_alpha"] = numpyro.sample("hill_alpha", dist.LogNormal(*spec.hill_alpha_prior).expand([s, k]).to_event(2))
-    p["hill_gamma"] = numpyro.sample("hill_gamma", dist.LogNormal(*spec.hill_gamma_prior).expand([s, k]).to_event(2))
-    p["sigma"] = numpyro.sample("sigma", dist.HalfNormal(spec.noise_scale).expand([s]).to_event(1))
-    if spec.likelihood_df is None:
-        p["nu"] = numpyro.sample("nu", dist.Gamma(2.0, 0.1).expand([s]).to_event(1))
+            .expand([s, k, n_coef_knots]).to_event(2))
+        a, b = spec.decay_prior
+        p["decay"] = numpyro.sample("decay", dist.Beta(a, b).expand([k]).to_event(1))
+        p["hill_alpha"] = numpyro.sample("hill_alpha", dist.LogNormal(*spec.hill_alpha_prior).expand([k]).to_event(1))
+        p["hill_gamma"] = numpyro.sample("hill_gamma", dist.LogNormal(*spec.hill_gamma_prior).expand([k]).to_event(1))
+        p["sigma"] = numpyro.sample("sigma", dist.HalfNormal(spec.noise_scale))
+        if spec.likelihood_df is None:
+            p["nu"] = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
     return knot_values(p, spec.level_anchor)
 
 
@@ -252,22 +271,24 @@ def coef_knot_sd_prior(spec: BTVCSpec) -> dist.Distribution:
 def random_walk_knots(start: jax.Array, step_sd: jax.Array, n_knots: int) -> dist.Distribution:
     """Knots ``2..n`` of a Gaussian random walk from ``start`` with step ``step_sd``, as one multivariate normal.
 
-    ``start, step_sd: (shop,)`` → a distribution with batch shape ``(shop,)`` and event shape ``(n_knots - 1,)``;
-    ``cov[i, j] = step_sd**2 * (min(i, j) + 1)``. Sampling the knots themselves (not their increments) keeps
-    the posterior close to independent when the data pin each knot down.
+    ``start, step_sd: (shop,)`` → a distribution with batch shape ``(shop,)`` (the ``shop`` plate) and event shape
+    ``(level_step,)`` = ``(n_knots - 1,)``; ``cov[i, j] = step_sd**2 * (min(i, j) + 1)``. Sampling the knots
+    themselves (not their increments) keeps the posterior close to independent when the data pin each knot down.
     """
     j = jnp.arange(1, n_knots)
     base = jnp.linalg.cholesky(jnp.minimum(j[:, None], j[None, :]).astype(float))  # (knot-1, knot-1)
     tril = step_sd[..., None, None] * base
     loc = jnp.broadcast_to(start[..., None], start.shape + (n_knots - 1,))
-    return dist.MultivariateNormal(loc, scale_tril=tril).to_event(1)
+    return dist.MultivariateNormal(loc, scale_tril=tril)
 
 
 def knot_values(p: dict[str, jax.Array], level_anchor: str = "first") -> dict[str, jax.Array]:
     """Add ``level_knots`` ``(..., shop, level_knot)`` and ``coef_knots`` ``(..., shop, channel, coef_knot)``
     computed from the latent sites (either parameterisation).
 
-    ``level_anchor`` (non-centred knots only): ``"first"``: ``level_init`` is the first level knot;
+    ``coef_knots = exp(coef_log_knots)``; without ``coef_log_knots`` (non-centred draws), ``coef_log_knots`` is
+    ``log coef_mean + coef_knot_sd * coef_log_knots_decentered``, the value ``LocScaleReparam`` gives it in the
+    model. ``level_anchor`` (non-centred knots only): ``"first"``: ``level_init`` is the first level knot;
     ``"mean"``: it is the mean of the level knots (the walk of ``level_steps`` is centred on its mean).
     """
     out = dict(p)
@@ -283,9 +304,11 @@ def knot_values(p: dict[str, jax.Array], level_anchor: str = "first") -> dict[st
     else:
         out["level_knots"] = p["level_init"][..., None]
     if "coef_log_knots" in p:
-        out["coef_knots"] = jnp.exp(p["coef_log_knots"])
+        log_knots = p["coef_log_knots"]
     else:
-        out["coef_knots"] = p["coef_mean"][..., None] * jnp.exp(p["coef_knot_sd"][..., None] * p["coef_knots_raw"])
+        log_knots = (jnp.log(p["coef_mean"])[..., None]
+                     + p["coef_knot_sd"][..., None] * p["coef_log_knots_decentered"])
+    out["coef_knots"] = jnp.exp(log_knots)
     return out
 
 
@@ -386,8 +409,8 @@ def btvc_model(data: BTVCData, y: jax.Array | None = None, *, spec: BTVCSpec, l_
         for name, value in paths.items():
             numpyro.deterministic(name, value)
     nu = p["nu"][:, None] if "nu" in p else spec.likelihood_df
-    lik = dist.StudentT(nu, paths["mu"], p["sigma"][:, None])
-    numpyro.sample("y", lik.mask(data.mask).to_event(2), obs=y)
+    with numpyro.plate("shop", s, dim=-2), numpyro.plate("time", data.mask.shape[-1], dim=-1):
+        numpyro.sample("y", dist.StudentT(nu, paths["mu"], p["sigma"][:, None]).mask(data.mask), obs=y)
 
 
 def pointwise_log_likelihood(p: dict[str, jax.Array], mu: jax.Array, y: jax.Array,

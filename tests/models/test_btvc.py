@@ -97,6 +97,54 @@ def test_model_samples_every_site_with_its_named_dims(knots):
     assert np.isfinite(np.asarray(out["y"])).all()
 
 
+@pytest.mark.parametrize("knots", ["centered", "noncentered"])
+def test_trace_sites_have_their_named_dims_in_the_shop_plate(knots):
+    """A 2-shop, 2-channel design: every latent site's value has the shape ``SITE_DIMS`` names and sits in the
+    ``shop`` plate (dim -1); the non-centred coefficient knots are ``LocScaleReparam``'s decentred site, their
+    ``coef_log_knots`` a deterministic site; the likelihood is in the plates ``shop`` and ``time``."""
+    from numpyro import handlers
+
+    data = _data(s=2, k=2, m=1)
+    spec = BTVCSpec(knots=knots, likelihood_df=None)
+    y = jnp.zeros(data.mask.shape)
+    tr = handlers.trace(handlers.seed(btvc_model, 0)).get_trace(data, y, spec=spec, l_max=7)
+    sizes = {"shop": 2, "channel": 2, "control": 1, "season_term": 4, "level_step": data.level_weights.shape[1] - 1,
+             "coef_knot": data.coef_weights.shape[1]}
+    latent = {name: site for name, site in tr.items() if site["type"] == "sample" and not site["is_observed"]}
+    assert set(latent) <= set(LATENT_SITES)
+    for name, site in latent.items():
+        assert site["value"].shape == tuple(sizes[d] for d in SITE_DIMS[name]), name
+        assert [(f.name, f.dim, f.size) for f in site["cond_indep_stack"]] == [("shop", -1, 2)], name
+    coef_site = "coef_log_knots" if knots == "centered" else "coef_log_knots_decentered"
+    assert coef_site in latent and ("level_centered" if knots == "centered" else "level_steps") in latent
+    if knots == "noncentered":
+        assert "coef_log_knots" not in latent and tr["coef_log_knots"]["type"] == "deterministic"
+        p = {k: site["value"] for k, site in latent.items()}
+        assert np.allclose(tr["coef_log_knots"]["value"], np.log(knot_values(p)["coef_knots"]), atol=1e-6)
+    assert {(f.name, f.dim) for f in tr["y"]["cond_indep_stack"]} == {("shop", -2), ("time", -1)}
+
+
+def test_a_fit_saved_with_the_old_knot_name_loads_and_predicts_the_same(tmp_path):
+    """Non-centred coefficient knots saved as ``coef_knots_raw`` (the same standard normals) load as
+    ``coef_log_knots_decentered`` and give the same forecasts."""
+    from causalmmm_ppl.inference.btvc import BTVCFit, fit_btvc
+    from tests.inference.test_btvc import make_tvc_panel
+
+    panel, _ = make_tvc_panel(n_shops=1, n_days=60, seed=4)
+    fit = fit_btvc(panel.select_time(0, 50), BTVCSpec(knots="noncentered", yearly_order=0), method="svi",
+                   svi_steps=20, svi_draws=10, seed=0, progress=False)
+    assert "coef_log_knots_decentered" in fit.samples and "coef_knots_raw" not in fit.samples
+    fit.save(tmp_path / "model")
+    posterior = tmp_path / "model" / "posterior.npz"
+    with np.load(posterior) as z:
+        old = {("coef_knots_raw" if k == "coef_log_knots_decentered" else k): z[k] for k in z.files}
+    np.savez_compressed(posterior, **old)
+    again = BTVCFit.load(tmp_path / "model")
+    assert set(again.samples) == set(fit.samples)
+    assert np.array_equal(again.samples["coef_log_knots_decentered"], fit.samples["coef_log_knots_decentered"])
+    pd.testing.assert_frame_equal(again.forecast(None, panel, seed=5), fit.forecast(None, panel, seed=5))
+
+
 def test_model_refuses_an_unresolved_knot_setting():
     with pytest.raises(ValueError, match="auto"):
         Predictive(btvc_model, num_samples=1)(jax.random.PRNGKey(0), _data(), None, spec=BTVCSpec(), l_max=7)
@@ -109,7 +157,7 @@ def test_paths_use_the_shared_transforms_and_add_up():
         "level_steps": jnp.zeros((1, data.level_weights.shape[1] - 1)),
         "season_coef": jnp.full((1, 4), 0.1), "control_coef": jnp.array([[0.3]]),
         "coef_mean": jnp.array([[0.2, 0.4]]), "coef_knot_sd": jnp.array([[0.1, 0.1]]),
-        "coef_knots_raw": jnp.zeros((1, 2, data.coef_weights.shape[1])),
+        "coef_log_knots_decentered": jnp.zeros((1, 2, data.coef_weights.shape[1])),
         "decay": jnp.array([[0.3, 0.6]]), "hill_alpha": jnp.array([[1.5, 0.8]]),
         "hill_gamma": jnp.array([[1.0, 2.0]]), "sigma": jnp.array([0.1]),
     }
@@ -140,7 +188,7 @@ def test_precomputed_lag_windows_and_the_training_average_reference():
         "level_init": jnp.array([0.5]), "level_rw_sd": jnp.array([0.1]),
         "level_steps": jnp.zeros((1, data.level_weights.shape[1] - 1)),
         "coef_mean": jnp.array([[0.2, 0.4]]), "coef_knot_sd": jnp.array([[0.1, 0.1]]),
-        "coef_knots_raw": jnp.zeros((1, 2, data.coef_weights.shape[1])),
+        "coef_log_knots_decentered": jnp.zeros((1, 2, data.coef_weights.shape[1])),
         "decay": jnp.array([[0.3, 0.6]]), "hill_alpha": jnp.array([[1.5, 0.8]]),
         "hill_gamma": jnp.array([[1.0, 2.0]]), "sigma": jnp.array([0.1]),
     })
@@ -169,7 +217,7 @@ def test_level_anchor_mean_centres_the_walk_on_level_init():
     there; both have the same increments."""
     p = {"level_init": jnp.array([0.7]), "level_rw_sd": jnp.array([0.2]),
          "level_steps": jnp.array([[1.0, -0.5, 2.0]]), "coef_mean": jnp.array([[0.2]]),
-         "coef_knot_sd": jnp.array([[0.1]]), "coef_knots_raw": jnp.zeros((1, 1, 2))}
+         "coef_knot_sd": jnp.array([[0.1]]), "coef_log_knots_decentered": jnp.zeros((1, 1, 2))}
     mean = np.asarray(knot_values(p, "mean")["level_knots"])
     first = np.asarray(knot_values(p, "first")["level_knots"])
     assert np.allclose(mean.mean(-1), 0.7) and np.allclose(first[:, 0], 0.7)
@@ -196,13 +244,13 @@ def test_coef_knot_sd_prior_keeps_the_spread_away_from_zero():
         site = tr["coef_knot_sd"]
         assert site["value"].shape == (2, 2)
         expected = coef_knot_sd_prior(s).log_prob(site["value"]).sum()
-        assert np.isclose(float(site["fn"].log_prob(site["value"])), float(expected), rtol=1e-6)
+        assert np.isclose(float(site["fn"].log_prob(site["value"]).sum()), float(expected), rtol=1e-6)
 
 
 def test_random_walk_knots_have_random_walk_covariance():
     d = random_walk_knots(jnp.array([1.0]), jnp.array([0.5]), 4)
-    assert d.batch_shape == () and d.event_shape == (1, 3)
-    cov = np.asarray(d.base_dist.covariance_matrix[0])
+    assert d.batch_shape == (1,) and d.event_shape == (3,)  # (shop,), (level_step,)
+    cov = np.asarray(d.covariance_matrix[0])
     j = np.arange(1, 4)
     assert np.allclose(cov, 0.25 * np.minimum(j[:, None], j[None, :]))
 
