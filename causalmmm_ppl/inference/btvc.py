@@ -43,10 +43,15 @@ from causalmmm_ppl.models.btvc import (
     knot_values,
     pointwise_log_likelihood,
 )
+from causalmmm_ppl.inference.mmm_fit import run_format
 from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
 
 __all__ = ["BTVCDesign", "BTVCScales", "BTVCFit", "fit_btvc", "prepare_design", "chain_method_for",
            "chain_groups"]
+
+#: The run format ``btvc.json`` declares: 2 stores the non-centred coefficient knots as ``coef_log_knots_decentered``;
+#: 1 (no ``format`` key) as ``coef_knots_raw``. Both are read.
+RUN_FORMAT = 2
 
 
 def fit_btvc(panel: Panel, spec: BTVCSpec | None = None, inference: BTVCInference | None = None, *,
@@ -561,7 +566,7 @@ class BTVCFit:
         """
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        meta = {"model": "btvc", "spec": self.spec.to_dict(), "inference": self.inference.to_dict(),
+        meta = {"model": "btvc", "format": RUN_FORMAT, "spec": self.spec.to_dict(), "inference": self.inference.to_dict(),
                 "design": self.design.to_dict(), "seed": self.seed, "wall_time_s": self.wall_time_s}
         (out / "btvc.json").write_text(json.dumps(meta, indent=2))
         (out / "scaler.json").write_text(json.dumps(self.scales.to_dict(), indent=2))
@@ -577,6 +582,7 @@ class BTVCFit:
         if not (d / "btvc.json").is_file():
             raise InputError(f"{d}: not a BTVC model directory (no btvc.json)")
         meta = json.loads((d / "btvc.json").read_text())
+        run_format(meta, RUN_FORMAT, d / "btvc.json")
         scales = BTVCScales.from_dict(json.loads((d / "scaler.json").read_text()))
         with np.load(d / "inputs.npz", allow_pickle=False) as z:
             inputs = {k: z[k] for k in z.files}

@@ -26,6 +26,7 @@ from causalmmm_ppl.inference.causalmmm_pooling import pooled_candidates
 from causalmmm_ppl.inference.causalmmm_setup import build_model
 from causalmmm_ppl.inference.edge_population import EdgePopulation
 from causalmmm_ppl.inference.guide import AmortizedGuide
+from causalmmm_ppl.inference.mmm_fit import run_format
 from causalmmm_ppl.inference.svi import TrainingLog
 from causalmmm_ppl.models.causalmmm import CausalMMM
 from causalmmm_ppl.models.response import family_of
@@ -33,6 +34,10 @@ from causalmmm_ppl.models.settings import CausalMMMSettings
 
 if TYPE_CHECKING:
     from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit
+
+#: The run format ``fit.json`` declares: 2 saves the settings by group (``settings``); 1 (no ``format`` key) is one
+#: flat ``spec``. Both are read.
+RUN_FORMAT = 2
 
 WEIGHTS_NAME = "weights.safetensors"
 LEGACY_WEIGHTS_NAME = "weights.pt"  # earlier versions; read only through torch's tensors-only loader
@@ -58,6 +63,7 @@ def write_run(fit: "CausalMMMFit", directory: str | os.PathLike) -> None:
     d.mkdir(parents=True, exist_ok=True)
     save_tree({"model": fit.model.state_dict(), "guide": fit.guide.state_dict()}, d / WEIGHTS_NAME)
     meta = {
+        "format": RUN_FORMAT,
         "settings": fit.settings.to_dict(),
         "schema": fit.schema.to_dict(),
         **fit.standardisation.to_dict(),
@@ -90,6 +96,9 @@ def read_run(directory: str | os.PathLike) -> SavedRun:
         raise InputError(f"{d}: not a CausalMMM run (no fit.json); fit one with `causalmmm fit`")
     with run_file(d / "fit.json"):
         meta = json.loads((d / "fit.json").read_text())
+    if isinstance(meta, dict):
+        run_format(meta, RUN_FORMAT, d / "fit.json")  # its own message: a newer version's run is not damaged
+    with run_file(d / "fit.json"):
         settings = _saved_settings(meta, d)
         schema = Schema.from_dict(meta["schema"])
         std = Standardisation.from_dict(meta)

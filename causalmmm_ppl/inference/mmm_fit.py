@@ -112,6 +112,25 @@ class RunKind:
     columns: Callable[[Path, Any], ColumnSpec | None] | None = None
 
 
+def run_format(meta: dict, current: int, path: Path) -> int:
+    """The format number a saved run's settings file declares (``meta["format"]``; 1 for runs written before
+    formats were numbered), checked against ``current``, the newest format this version reads and writes.
+
+    Raises
+    ------
+    InputError
+        The file declares a format newer than ``current`` (written by a newer version: the message names the file
+        and both numbers), or one that is not a whole number.
+    """
+    value = meta.get("format", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{path}: format {value!r} is not a run format; fit the run again")
+    if value > current:
+        raise InputError(f"{path}: written in run format {value} by a newer version of causalmmm_ppl; this version "
+                         f"reads formats up to {current}; upgrade causalmmm_ppl or fit the run again")
+    return value
+
+
 def columns_file(model_dir: Path, fit: Any = None) -> ColumnSpec:
     """The column schema in ``model_dir/columns.json``; InputError naming the file when absent or unreadable."""
     path = Path(model_dir) / COLUMNS_FILE

@@ -122,6 +122,15 @@ def test_save_and_load_round_trip(fitted, tmp_path):
     np.testing.assert_allclose(loaded.edge_probability_array(), fitted.edge_probability_array(), atol=1e-6)
     assert loaded.schema == fitted.schema
     assert loaded.log.loss == fitted.log.loss
+    assert loaded.settings == fitted.settings
+    # the run declares its format; one written by a newer version is refused in one line naming the file
+    import json
+
+    meta = json.loads((tmp_path / "model" / "fit.json").read_text())
+    assert meta["format"] == 2 and set(meta["settings"]) == {"model", "inference", "outputs"}
+    (tmp_path / "model" / "fit.json").write_text(json.dumps({**meta, "format": 3}))
+    with pytest.raises(InputError, match="fit.json: written in run format 3 by a newer version"):
+        CausalMMMFit.load(tmp_path / "model")
 
 
 def test_a_reloaded_run_reads_its_training_panel_only_when_asked(fitted, sim, tmp_path):

@@ -237,3 +237,14 @@ def test_an_unknown_run_is_refused(tmp_path):
         mmm_fit.load_run(tmp_path)
     with pytest.raises(FileNotFoundError):
         mmm_fit.load_run(tmp_path / "absent")
+
+
+@pytest.mark.parametrize("declared, fails", [(None, False), (1, False), (2, False), (3, True), ("2", True),
+                                             (True, True), (0, True)])
+def test_a_saved_run_declares_its_format_and_a_newer_one_is_refused(declared, fails, tmp_path):
+    meta = {} if declared is None else {"format": declared}
+    if fails:
+        with pytest.raises(InputError, match="format"):
+            mmm_fit.run_format(meta, 2, tmp_path / "fit.json")
+    else:
+        assert mmm_fit.run_format(meta, 2, tmp_path / "fit.json") == (declared or 1)
