@@ -66,7 +66,7 @@ def run(sizes: dict, seed: int, overrides: dict | None = None) -> dict:
         flat.setdefault("steps", sizes["steps"])
     settings = CausalMMMSettings.from_dict(flat)
     fit = fit_causalmmm(panel, settings, seed=seed, progress=False)
-    data = fit._train_data()
+    data = fit.training_data()
     batch = data.full_batch(temperature=settings.model.temperature)
     torch.manual_seed(seed)  # the same initial weights as the fit: what SVI started from
     _, guide0 = build_model(panel, settings)

@@ -61,7 +61,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
         fit = fit_causalmmm(panel, settings, seed=seed, progress=False)
         seconds = time.perf_counter() - t0
         with fit.guide.reporting_through(None):  # the guide SVI trained, not the pooled edges reported after it
-            loss = evaluation_loss(fit.model, fit.guide, fit._train_data(), fit.spec, seed)
+            loss = evaluation_loss(fit.model, fit.guide, fit.training_data(), fit.spec, seed)
         out[label] = score_row(fit.edge_probability_array(), truth, cand, templates) | {"loss": loss,
                                                                                         "seconds": seconds}
     return out

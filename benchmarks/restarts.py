@@ -55,7 +55,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
             "encoder_auroc": encoder["auroc_mean"],
             # the encoder's own edges, as restarts = 2 compares the runs (before the population layer is fitted)
             "loss": _encoder_loss(fit, seed),
-            "information": edge_information(fit.model, fit.guide, fit._train_data(), fit.spec),
+            "information": edge_information(fit.model, fit.guide, fit.training_data(), fit.spec),
             "seconds": seconds,
             "svi_seed": run_seed,
         })
@@ -73,7 +73,7 @@ def _encoder_loss(fit, seed: int) -> float:
     from causalmmm_ppl.inference.svi import evaluation_loss
 
     with fit.guide.reporting_through(None):
-        return evaluation_loss(fit.model, fit.guide, fit._train_data(), fit.spec, seed=seed)
+        return evaluation_loss(fit.model, fit.guide, fit.training_data(), fit.spec, seed=seed)
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:

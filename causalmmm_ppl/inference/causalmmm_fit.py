@@ -137,7 +137,7 @@ class CausalMMMFit:
         ``panel`` defaults to the training panel; any panel with the run's schema works (amortized inference).
         ``pooled=False`` gives the encoder's own probabilities, before the population layer (``outputs.edge_pooling``).
         """
-        data = self.prepare(panel) if panel is not None else self._train_data()
+        data = self.prepare(panel) if panel is not None else self.training_data()
         batch = data.full_batch(temperature=self.spec.temperature)
         with torch.no_grad():
             q = self.guide.edge_probabilities(batch) if pooled else torch.sigmoid(self.guide.encoder_logits(batch))
@@ -167,7 +167,7 @@ class CausalMMMFit:
         if not self.has_templates:
             raise InputError("this run has no graph templates (fit with graph_templates > 0 or edge_pooling > 0 in "
                              "--config, on at least 10 shops)")
-        data = self.prepare(panel) if panel is not None else self._train_data()
+        data = self.prepare(panel) if panel is not None else self.training_data()
         panel = panel if panel is not None else self.train_panel
         batch = data.full_batch(temperature=self.spec.temperature)
         with torch.no_grad():
@@ -426,7 +426,7 @@ class CausalMMMFit:
         day 0 (no past) is NaN. With graph templates, ``template`` (draw, shop, template): each shop's membership
         given that draw's edges. Draws are processed in chunks so memory stays bounded on long panels.
         """
-        data = self.prepare(panel) if panel is not None else self._train_data()
+        data = self.prepare(panel) if panel is not None else self.training_data()
         panel = panel if panel is not None else self.train_panel
         scaler = self.standardisation.scaler_for(panel)
         n = num_draws or self.settings.outputs.num_draws
@@ -551,7 +551,10 @@ class CausalMMMFit:
         calendar = self.standardisation.calendar(plan)
         return scaler, data, plan_t, calendar.transpose(0, 1) if calendar.ndim == 3 else calendar
 
-    def _train_data(self) -> TrainingData:
+    def training_data(self) -> TrainingData:
+        """The training panel as the model's tensors (scaled, standardised, with the encoder's features), prepared
+        once: what the fit's ELBO (:func:`~causalmmm_ppl.inference.svi.evaluation_loss`), its edge information and
+        its population layer are computed on."""
         if getattr(self, "_cached_train", None) is None:
             self._cached_train = self.standardisation.prepare(self.train_panel, self.spec)
         return self._cached_train

@@ -59,7 +59,7 @@ def test_edges_for_unseen_shops_come_from_the_encoder(sim, fitted):
 def test_the_graph_matters_for_forecasts(sim, fitted):
     """One-step-ahead target forecasts under the true graph beat those under the empty graph."""
     panel = fitted.train_panel
-    data = fitted._train_data()
+    data = fitted.training_data()
     target = panel.n_nodes - 1
     batch = data.full_batch()
     u = fitted.guide.distributions(batch)[1]
@@ -258,7 +258,7 @@ def test_reported_edges_are_the_population_layers_posterior(sim, fitted, tmp_pat
     population = fitted.guide.population
     assert population is not None and population.n_templates == 1
     assert (population.miss_rate, population.false_rate) == (fitted.settings.outputs.edge_miss_rate, fitted.settings.outputs.edge_false_rate)
-    batch = fitted._train_data().full_batch(temperature=fitted.spec.temperature)
+    batch = fitted.training_data().full_batch(temperature=fitted.spec.temperature)
     with torch.no_grad():
         own = fitted.model.edges_to_matrix(torch.sigmoid(fitted.guide.encoder_logits(batch))).numpy()
     pooled = fitted.edge_probability_array()
@@ -351,7 +351,7 @@ def test_weekly_panels_are_fitted_without_weekday_profiles():
     from causalmmm_ppl.inference.forecast import guide_draws
 
     def sites(fit):
-        return set(guide_draws(fit.guide, fit._train_data().full_batch(), 2))
+        return set(guide_draws(fit.guide, fit.training_data().full_batch(), 2))
 
     fit = fit_causalmmm(weekly, spec, seed=0, progress=False)
     assert spec.model.seasonality and not fit.spec.seasonality

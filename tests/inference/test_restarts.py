@@ -27,7 +27,7 @@ def panel():
 
 def test_the_run_with_the_higher_elbo_is_kept(panel, tmp_path):
     runs = [fit_causalmmm(panel, CausalMMMSettings.of(**TINY), seed=s, progress=False) for s in (7, 8)]
-    losses = [evaluation_loss(f.model, f.guide, f._train_data(), f.spec, seed=7) for f in runs]
+    losses = [evaluation_loss(f.model, f.guide, f.training_data(), f.spec, seed=7) for f in runs]
     assert losses[0] != losses[1]
     best = runs[int(np.argmin(losses))]
     spec = CausalMMMSettings.of(**TINY, restarts=2, checkpoint_every=10)
@@ -46,9 +46,9 @@ def test_evaluation_loss_is_seeded_and_leaves_pyro_rng_alone(panel):
     pyro.set_rng_seed(99)
     before = torch.rand(3)
     pyro.set_rng_seed(99)
-    a = evaluation_loss(fit.model, fit.guide, fit._train_data(), fit.spec, seed=5)
+    a = evaluation_loss(fit.model, fit.guide, fit.training_data(), fit.spec, seed=5)
     after = torch.rand(3)
-    b = evaluation_loss(fit.model, fit.guide, fit._train_data(), fit.spec, seed=5)
+    b = evaluation_loss(fit.model, fit.guide, fit.training_data(), fit.spec, seed=5)
     assert a == b and np.isfinite(a)
     assert torch.equal(before, after)
 
@@ -73,7 +73,7 @@ def test_a_collapsed_run_gets_one_more_run_and_the_better_one_is_kept(panel, tmp
     assert sum(run["kept"] for run in again.svi_runs) == 1
     kept = next(run for run in again.svi_runs if run["kept"])
     assert kept["loss"] == min(run["loss"] for run in again.svi_runs)
-    info = edge_information(again.model, again.guide, again._train_data(), again.spec)
+    info = edge_information(again.model, again.guide, again.training_data(), again.spec)
     assert kept["edge_information"] == pytest.approx(info) and info > 0
     assert "2 SVI runs" in again.svi_runs_note() and "(kept)" in again.svi_runs_note()
     again.save(tmp_path / "run")

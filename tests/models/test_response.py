@@ -165,7 +165,7 @@ def test_a_fit_with_another_family_reports_its_parameters_by_name_and_reloads(tm
     spec = CausalMMMSettings.of(adstock="delayed", saturation="michaelis_menten", steps=6, batch_shops=4, window=20,
                                 num_draws=4, hidden=6, encoder_hidden=12, edge_pooling=0)
     fit = fit_causalmmm(panel, spec, seed=0, progress=False)
-    guide_tr = poutine.trace(fit.guide).get_trace(fit._train_data().full_batch(temperature=1.0))
+    guide_tr = poutine.trace(fit.guide).get_trace(fit.training_data().full_batch(temperature=1.0))
     assert guide_tr.nodes["response"]["value"].shape == (4, panel.n_nodes, 3)
     samples = fit.posterior_samples(num_draws=4)
     assert {"decay", "delay", "gamma"} <= set(samples) and "alpha" not in samples
