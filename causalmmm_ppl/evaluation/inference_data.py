@@ -308,7 +308,7 @@ def require_finite_posterior(idata: az.InferenceData) -> None:
 
 
 def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> az.InferenceData:
-    """ArviZ view of a :class:`~causalmmm_ppl.inference.causalmmm_fit.CausalMMMFit`.
+    """ArviZ view of a :class:`~causalmmm_ppl.inference.causalmmm_results.CausalMMMFit`.
 
     Parameters
     ----------

@@ -458,7 +458,7 @@ class BTVCFit:
     ) -> tuple[np.ndarray, dict[tuple[str, str, float], np.ndarray]]:
         """The target summed over the plan's days after the training end, at the plan and under each scenario, with
         the same predictive noise on every path (the same call as
-        :meth:`~causalmmm_ppl.inference.causalmmm_fit.CausalMMMFit.effect_samples`).
+        :meth:`~causalmmm_ppl.inference.causalmmm_results.CausalMMMFit.effect_samples`).
 
         Parameters
         ----------

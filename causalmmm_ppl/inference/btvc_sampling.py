@@ -186,6 +186,8 @@ def run_nuts(data: BTVCData, y: jax.Array, spec: BTVCSpec, l_max: int, inf: BTVC
         z_start = target.initial(k_init, inf.num_chains)
         centre = {k: v[0] for k, v in target.initial(k_init, 1, radius=0.0).items()}
         unravel = ravel_pytree(centre)[1]
+    if inf.nuts_engine == "numpyro":
+        return _run_numpyro_nuts(target, z_start, inverse_mass, inf, k_run, progress)
     coords = _Coordinates(target, inf.nuts_reparam, jnp.exp(centre["coef_mean"]))
     z0 = jax.vmap(lambda d: ravel_pytree(d)[0])(coords.from_model(z_start))  # (chain, param)
     # one compiled program: NumPyro's initialisation differentiates the potential outside jit, op by op otherwise
@@ -210,15 +212,49 @@ def run_nuts(data: BTVCData, y: jax.Array, spec: BTVCSpec, l_max: int, inf: BTVC
     z_all = map_draws(lambda d: coords.to_model(unravel(d["w"])), {"w": w_all.reshape(-1, w_all.shape[-1])})
     z_all = {k: np.asarray(v).reshape(w_all.shape[:2] + v.shape[1:]) for k, v in z_all.items()}
     extra = {k: np.concatenate([np.asarray(e[k]) for e in extras]) for k in extras[0]}
-    samples = _constrain_draws(target, z_all)
-    stats = {
+    return _constrain_draws(target, z_all), _nuts_stats(extra)
+
+
+def _nuts_stats(extra: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The sample stats of NUTS's extra fields, ``(chain, draw)`` each, under ArviZ's names."""
+    return {
         "diverging": np.asarray(extra["diverging"], bool),
         "energy": np.asarray(extra["energy"], float),
         "tree_size": np.asarray(extra["num_steps"], float),
         "acceptance_rate": np.asarray(extra["accept_prob"], float),
         "lp": -np.asarray(extra["potential_energy"], float),
     }
-    return samples, stats
+
+
+def _run_numpyro_nuts(target: _Target, z_start: dict[str, jax.Array], inverse_mass: jax.Array | None,
+                      inf: BTVCInference, key: jax.Array, progress: bool
+                      ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """:func:`run_nuts` through NumPyro's machinery: ``NUTS(model)`` on the model's sites, started where the flat
+    engine starts (``z_start``: each chain's unconstrained sites) with the same inverse mass matrix (the model's
+    sites flattened in the same order), in the same rounds of chains; NumPyro traces the model, builds the
+    potential and constrains the draws itself."""
+    from numpyro.infer import MCMC, NUTS
+
+    kernel = NUTS(target.model, target_accept_prob=inf.target_accept_prob, max_tree_depth=inf.max_tree_depth,
+                  dense_mass=inf.dense_mass, inverse_mass_matrix=inverse_mass)
+    fields = ("diverging", "energy", "num_steps", "accept_prob", "potential_energy")
+    draws: list[dict[str, np.ndarray]] = []
+    extras: list[dict[str, jax.Array]] = []
+    start_chain = 0
+    for size in chain_groups(inf.num_chains):
+        init = {k: v[start_chain] if size == 1 else v[start_chain:start_chain + size] for k, v in z_start.items()}
+        mcmc = MCMC(kernel, num_warmup=inf.num_warmup, num_samples=inf.num_samples, num_chains=size,
+                    chain_method="parallel" if 1 < size <= jax.local_device_count() else "sequential",
+                    progress_bar=progress)
+        mcmc.run(jax.random.fold_in(key, start_chain) if start_chain else key, target.data, target.y,
+                 init_params=init, extra_fields=fields)
+        got = mcmc.get_samples(group_by_chain=True)  # constrained; the model's deterministic sites too
+        draws.append({k: np.asarray(got[k]) for k in z_start})
+        extras.append(mcmc.get_extra_fields(group_by_chain=True))
+        start_chain += size
+    samples = {k: np.concatenate([d[k] for d in draws]) for k in z_start}
+    extra = {k: np.concatenate([np.asarray(e[k]) for e in extras]) for k in extras[0]}
+    return samples, _nuts_stats(extra)
 
 
 def _fit_guide(target: _Target, *, steps: int, lr: float, rank: int, key: jax.Array,

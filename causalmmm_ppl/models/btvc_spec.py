@@ -248,6 +248,12 @@ class BTVCInference:
         (:mod:`causalmmm_ppl.inference.btvc_sampling`); ``"numpyro"``: NumPyro's ``SVI`` with ``AutoNormal`` or
         ``AutoLowRankMultivariateNormal``. Both fit the same family of guides; ``docs/benchmarks.md``, "BTVC: SVI
         engines", compares them.
+    nuts_engine
+        What runs NUTS: ``"flat"`` (default): NumPyro's ``NUTS`` on the model's potential over one flat vector of
+        the unconstrained parameters, compiled as one program (:func:`causalmmm_ppl.inference.btvc_sampling.run_nuts`;
+        it also offers the coordinates of ``nuts_reparam``); ``"numpyro"``: ``NUTS(model)`` on the model's sites,
+        NumPyro tracing the model itself. Both start alike (``nuts_init``) and sample the same posterior;
+        ``docs/benchmarks.md``, "BTVC: NUTS engines", compares them.
     shop_mode
         ``"joint"``: all shops in one vectorized model (shops as a batch axis; shops are independent a priori);
         ``"sequential"``: one fit per shop with a progress bar (robust when shops differ a lot).
@@ -268,6 +274,7 @@ class BTVCInference:
     svi_rank: int = 8
     svi_draws: int = 1000
     svi_engine: str = "flat"
+    nuts_engine: str = "flat"
     shop_mode: str = "joint"
     nuts_reparam: str = "none"
 
@@ -281,6 +288,11 @@ class BTVCInference:
             raise InputError(f"btvc config: svi_guide must be 'normal' or 'lowrank', got {self.svi_guide!r}")
         if self.svi_engine not in ("flat", "numpyro"):
             raise InputError(f"btvc config: svi_engine must be 'flat' or 'numpyro', got {self.svi_engine!r}")
+        if self.nuts_engine not in ("flat", "numpyro"):
+            raise InputError(f"btvc config: nuts_engine must be 'flat' or 'numpyro', got {self.nuts_engine!r}")
+        if self.nuts_engine == "numpyro" and self.nuts_reparam != "none":
+            raise InputError("btvc config: nuts_reparam 'level_total' needs nuts_engine 'flat' (NumPyro's NUTS "
+                             "moves in the model's own coordinates)")
         if self.nuts_reparam not in ("level_total", "none"):
             raise InputError(f"btvc config: nuts_reparam must be 'level_total' or 'none', got {self.nuts_reparam!r}")
         if self.shop_mode not in ("joint", "sequential"):

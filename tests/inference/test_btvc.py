@@ -13,7 +13,7 @@ from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.evaluation.diagnostics import diagnostics_table
 from causalmmm_ppl.inference.btvc import BTVCFit, chain_method_for, fit_btvc
-from causalmmm_ppl.models.btvc_spec import BTVCSpec
+from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
 from causalmmm_ppl.transforms import np_ops
 
 MMM_TRUTH = {"x1": 0.29, "x2": 0.07}  # documented shares of total y (datasets/README.md)
@@ -224,6 +224,25 @@ def test_level_total_coordinates_are_an_exact_unit_jacobian_shear():
     fit = fit_btvc(panel, spec, num_chains=1, num_warmup=20, num_samples=10, nuts_reparam="level_total",
                    progress=False)  # draws come back in the model's coordinates
     assert fit.samples["level_init"].shape == (1, 10, 2) and np.isfinite(fit.samples["level_init"]).all()
+
+
+@pytest.mark.parametrize("knots", ["centered", "noncentered"])
+def test_numpyro_nuts_engine_samples_the_same_sites_from_the_same_start(knots):
+    """``nuts_engine="numpyro"`` runs ``NUTS(model)``: the same latent sites, shapes and sample stats as the flat
+    engine, from the same start; its draws stay in the model's support and forecast."""
+    panel, _ = make_tvc_panel(n_shops=2, n_days=80, seed=2)
+    spec = BTVCSpec(yearly_order=0, knots=knots)
+    kw = dict(num_chains=2, num_warmup=30, num_samples=15, nuts_init_steps=50, seed=1, progress=False)
+    flat = fit_btvc(panel, spec, **kw)
+    own = fit_btvc(panel, spec, nuts_engine="numpyro", **kw)
+    assert own.inference.nuts_engine == "numpyro"
+    assert {k: v.shape for k, v in own.samples.items()} == {k: v.shape for k, v in flat.samples.items()}
+    assert set(own.sample_stats) == set(flat.sample_stats)
+    assert (own.samples["decay"] > 0).all() and (own.samples["decay"] < 1).all() and (own.samples["sigma"] > 0).all()
+    plan = make_tvc_panel(n_shops=2, n_days=90, seed=2)[0].select_time(80, 90)
+    assert np.isfinite(own.forecast_samples(plan, seed=0)).all()
+    with pytest.raises(InputError, match="nuts_reparam"):
+        BTVCInference(nuts_engine="numpyro", nuts_reparam="level_total")
 
 
 def test_chain_method_follows_the_devices():
