@@ -300,6 +300,20 @@ def _arrow_codes(column) -> tuple[np.ndarray, np.ndarray]:
     return codes, order.to_numpy(zero_copy_only=False)
 
 
+def _file_rows(path: Path, rows: np.ndarray):
+    """The rows at positions ``rows`` (ascending) of one Parquet file, as a pyarrow table, decoding only the row
+    groups that hold them: memory follows the chunk's row groups, not the file."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    group = np.searchsorted(starts, rows, side="right") - 1  # (row,) the row group of each row
+    groups = np.unique(group)
+    offset = np.concatenate([[0], np.cumsum([sizes[g] for g in groups])])[np.searchsorted(groups, group)]
+    return pf.read_row_groups(groups.tolist()).take(rows - starts[group] + offset)
+
+
 class PanelChunks:
     """A long panel ``shops_per_chunk`` shops at a time (:func:`load_panel_chunks`): iterate for the parts;
     ``n_shops`` is the panel's number of shops (known before any part is read; None when ``shops_per_chunk`` is
@@ -338,12 +352,15 @@ class PanelChunks:
         self.chunk_rows = np.split(np.argsort(chunk, kind="stable"), np.cumsum(np.bincount(chunk))[:-1])
 
     def _rows(self, k: int, rows: np.ndarray) -> pd.DataFrame:
+        """Chunk ``k``'s rows (``rows``: their positions in the file, ascending) as a frame."""
         if self.kind == "csv":
             return self.whole.iloc[rows].reset_index(drop=True)
         import pyarrow.dataset as ds
 
         chosen = self.order[k * self.per_chunk:(k + 1) * self.per_chunk]
         try:
+            if not self.path.is_dir():  # one file: only the row groups that hold the chunk's rows are decoded
+                return _dataset_frame(_file_rows(self.path, rows))
             return _dataset_frame(self.dataset.to_table(filter=ds.field(self.spec.shop_col).isin(chosen)))
         except (OSError, ValueError) as exc:
             raise InputError(f"{self.path}: cannot read the rows of shop(s) {', '.join(map(repr, chosen[:3]))}"

@@ -127,3 +127,28 @@ def test_integer_shop_ids_in_parquet_are_chunked_in_order_of_appearance(files):
     whole = load_panel(tmp / "ints.parquet", SPEC)
     for part in parts:
         assert_panels_equal(whole.select_shops(np.array([whole.shops.index(s) for s in part.shops])), part)
+
+
+@pytest.mark.parametrize("per_chunk", [2, 5])
+def test_a_parquet_file_with_interleaved_shops_reads_as_the_whole(tmp_path, per_chunk):
+    """Rows sorted by date (every row group holds every shop): each part still equals the whole panel's shops."""
+    frame = long_frame(n_shops=6, n_days=10).sort_values(["date", "shop"], kind="stable")
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "by_date.parquet", row_group_size=9)
+    whole = load_panel(tmp_path / "by_date.parquet", SPEC)
+    for part in load_panel_chunks(tmp_path / "by_date.parquet", SPEC, per_chunk):
+        assert_panels_equal(whole.select_shops(np.array([whole.shops.index(s) for s in part.shops])), part)
+
+
+def test_each_part_of_a_parquet_file_decodes_only_its_row_groups(files, monkeypatch):
+    """A file written shop by shop (one shop per row group here): a part of one shop decodes that shop's group."""
+    read: list[list[int]] = []
+    original = pq.ParquetFile.read_row_groups
+
+    def recording(self, row_groups, *args, **kwargs):
+        read.append(list(row_groups))
+        return original(self, row_groups, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", recording)
+    _, tmp = files
+    parts = list(load_panel_chunks(tmp / "p.parquet", SPEC, 1))
+    assert len(parts) == 7 and read == [[k] for k in range(7)]
