@@ -7,6 +7,10 @@ parameters, the entropy in closed form, and the steps in compiled ``jax.lax.scan
 with ``AutoNormal`` fits the same family of guides (``BTVCInference(svi_engine="numpyro")``, :func:`_run_numpyro_svi`)
 to the same forecasts, but pays for tracing the model and the guide op by op at initialisation, several times the
 whole flat fit on CPU (``docs/benchmarks.md``, "BTVC: SVI engines"): the flat guide is the default for that reason.
+NUTS runs likewise on the potential compiled as one program over a flat vector; NumPyro's ``NUTS(model)``
+(``BTVCInference(nuts_engine="numpyro")``, :func:`_run_numpyro_nuts`) samples the same posterior from the same start,
+a little slower (``docs/benchmarks.md``, "BTVC: NUTS engines"), and without the optional sheared coordinates
+(``nuts_reparam``), which is why the flat engine is the default.
 """
 
 from __future__ import annotations
