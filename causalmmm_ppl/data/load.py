@@ -301,17 +301,18 @@ def _arrow_codes(column) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _file_rows(path: Path, rows: np.ndarray):
-    """The rows at positions ``rows`` (ascending) of one Parquet file, as a pyarrow table, decoding only the row
-    groups that hold them: memory follows the chunk's row groups, not the file."""
+    """The rows at positions ``rows`` (ascending) of one Parquet file, as a pyarrow table: the row groups that hold
+    them are decoded one at a time and only their rows kept, so memory follows one row group and the chunk, not
+    the file (a file written shop by shop holds a chunk in a few groups; one written date by date, in all)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path)
     sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
     starts = np.concatenate([[0], np.cumsum(sizes)])
     group = np.searchsorted(starts, rows, side="right") - 1  # (row,) the row group of each row
-    groups = np.unique(group)
-    offset = np.concatenate([[0], np.cumsum([sizes[g] for g in groups])])[np.searchsorted(groups, group)]
-    return pf.read_row_groups(groups.tolist()).take(rows - starts[group] + offset)
+    parts = [pf.read_row_group(int(g)).take(rows[group == g] - starts[g]) for g in np.unique(group)]
+    return pa.concat_tables(parts) if parts else pf.schema_arrow.empty_table()
 
 
 class PanelChunks:

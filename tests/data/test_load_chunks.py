@@ -141,14 +141,14 @@ def test_a_parquet_file_with_interleaved_shops_reads_as_the_whole(tmp_path, per_
 
 def test_each_part_of_a_parquet_file_decodes_only_its_row_groups(files, monkeypatch):
     """A file written shop by shop (one shop per row group here): a part of one shop decodes that shop's group."""
-    read: list[list[int]] = []
-    original = pq.ParquetFile.read_row_groups
+    read: list[int] = []
+    original = pq.ParquetFile.read_row_group
 
-    def recording(self, row_groups, *args, **kwargs):
-        read.append(list(row_groups))
-        return original(self, row_groups, *args, **kwargs)
+    def recording(self, i, *args, **kwargs):
+        read.append(i)
+        return original(self, i, *args, **kwargs)
 
-    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", recording)
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", recording)
     _, tmp = files
     parts = list(load_panel_chunks(tmp / "p.parquet", SPEC, 1))
-    assert len(parts) == 7 and read == [[k] for k in range(7)]
+    assert len(parts) == 7 and read == list(range(7))
