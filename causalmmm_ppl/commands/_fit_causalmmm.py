@@ -155,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
             fit.save(tmp / "model")
             write_reading(tmp / "model", args)
     # after the work: a failed command prints one line only
-    for line in [*panel.warnings, short_shop_warning(train, settings.inference.window), split.note, fit.svi_runs_note()]:
+    window = settings.inference.window
+    for line in [*panel.warnings, short_shop_warning(train, window), split.note, fit.svi_runs_note()]:
         if line:
             print(f"warning: {line}", file=sys.stderr)
     population = fit.guide.population

@@ -26,6 +26,7 @@ import pandas as pd
 
 from causalmmm_ppl.data.panel import Panel
 from causalmmm_ppl.errors import InputError
+from causalmmm_ppl.inference.mmm_fit import run_format
 from causalmmm_ppl.inference.btvc_design import BTVCDesign, BTVCScales, prepare_design, scaled_inputs
 from causalmmm_ppl.inference.btvc_sampling import (
     chain_groups,
@@ -43,7 +44,6 @@ from causalmmm_ppl.models.btvc import (
     knot_values,
     pointwise_log_likelihood,
 )
-from causalmmm_ppl.inference.mmm_fit import run_format
 from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
 
 __all__ = ["BTVCDesign", "BTVCScales", "BTVCFit", "fit_btvc", "prepare_design", "chain_method_for",
@@ -566,8 +566,9 @@ class BTVCFit:
         """
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        meta = {"model": "btvc", "format": RUN_FORMAT, "spec": self.spec.to_dict(), "inference": self.inference.to_dict(),
-                "design": self.design.to_dict(), "seed": self.seed, "wall_time_s": self.wall_time_s}
+        meta = {"model": "btvc", "format": RUN_FORMAT, "spec": self.spec.to_dict(),
+                "inference": self.inference.to_dict(), "design": self.design.to_dict(), "seed": self.seed,
+                "wall_time_s": self.wall_time_s}
         (out / "btvc.json").write_text(json.dumps(meta, indent=2))
         (out / "scaler.json").write_text(json.dumps(self.scales.to_dict(), indent=2))
         np.savez_compressed(out / "inputs.npz", media=self.media, controls=self.controls, y=self.y,

@@ -94,8 +94,8 @@ def fit_causalmmm(
         setup = training_setup(panel, settings, seed + r, shard)
         log = train(
             setup.model.to(where), setup.guide.to(where), setup.data.to(where) if where.type != "cpu" else setup.data,
-            settings, seed=seed + r, progress=progress and shard.is_main, checkpoint_dir=_restart_dir(checkpoint_dir, r),
-            resume=resume, stop_after=stop_after, fingerprint=fingerprint, shard=shard,
+            settings, seed=seed + r, progress=progress and shard.is_main,
+            checkpoint_dir=_restart_dir(checkpoint_dir, r), resume=resume, stop_after=stop_after, fingerprint=fingerprint, shard=shard,
         )
         if where.type != "cpu":
             setup.model.to("cpu")

@@ -27,8 +27,8 @@ def pooled_candidates(model: CausalMMM, spec: CausalMMMSpec) -> torch.Tensor:
 
 def pool_edges(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, settings: CausalMMMSettings, seed: int,
                progress: bool = False) -> None:
-    """Fit the population layer (``settings.outputs.edge_pooling``) to the training shops' encoder logits and attach it to the
-    guide. The guide's own logits stay with fewer than ``SHOPS_PER_TEMPLATE`` shops, with nothing to pool, or when
+    """Fit the population layer (``settings.outputs.edge_pooling``) to the training shops' encoder logits and
+    attach it to the guide. The guide's own logits stay with fewer than ``SHOPS_PER_TEMPLATE`` shops, with nothing to pool, or when
     the fitted layer cannot tell present edges from the null's spread (``EdgePopulation.separable``)."""
     pooled = pooled_candidates(model, settings.model)
     guide.attach_population(None, pooled)
@@ -42,8 +42,8 @@ def pool_edges(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, sett
 
 def fit_population_layer(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, settings: CausalMMMSettings,
                          seed: int, progress: bool = False, criterion: str = "evidence") -> EdgePopulation:
-    """The population layer of ``settings.outputs`` (its templates, score tails and error rates) fitted to the encoder's logits
-    of the pooled candidates of ``data``'s shops (:func:`pooled_candidates`), whether or not it would be used;
+    """The population layer of ``settings.outputs`` (its templates, score tails and error rates) fitted to the
+    encoder's logits of the pooled candidates of ``data``'s shops (:func:`pooled_candidates`), whether or not it would be used;
     ``criterion`` chooses its number of templates (:func:`~causalmmm_ppl.inference.edge_population.fit_edge_population`)."""
     spec, out = settings.model, settings.outputs
     pooled = pooled_candidates(model, spec)
@@ -69,8 +69,8 @@ def edge_information(model: CausalMMM, guide: AmortizedGuide, data: TrainingData
     prior probabilities, in nats, averaged over the training shops' ordinary candidates (:func:`pooled_candidates`).
 
     0 when every edge probability sits at its prior. An SVI run can end so (a collapsed run: the decoder learned to
-    do without edges early in training and the encoder followed the prior); ``CausalMMMInference.collapse_information`` is the
-    level below which :func:`~causalmmm_ppl.inference.causalmmm_fit.fit_causalmmm` counts a run as collapsed.
+    do without edges early in training and the encoder followed the prior);
+    ``CausalMMMInference.collapse_information`` is the level below which :func:`~causalmmm_ppl.inference.causalmmm_fit.fit_causalmmm` counts a run as collapsed.
     """
     pooled = pooled_candidates(model, spec)
     if not bool(pooled.any()):

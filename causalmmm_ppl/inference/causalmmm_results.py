@@ -165,7 +165,8 @@ class CausalMMMFit:
         with torch.no_grad():
             if self.spec.graph_templates:
                 pyro.set_rng_seed(self.seed if seed is None else seed)
-                y = guide_draws(self.guide, batch, num_draws or self.settings.outputs.num_draws)["edge_logit"]  # (draw, shop, edge)
+                n = num_draws or self.settings.outputs.num_draws
+                y = guide_draws(self.guide, batch, n)["edge_logit"]  # (draw, shop, edge)
                 member = self.model.template_membership(y, self.spec.temperature).mean(0).numpy()  # (shop, template)
                 share = self.model.template_weights().numpy()
             else:
@@ -413,7 +414,8 @@ class CausalMMMFit:
         (shop, cause, effect), the response family's parameters by name
         (:attr:`~causalmmm_ppl.models.response.ResponseFamily.names`; default ``decay``/``alpha``/``gamma``)
         (draw, shop, node) (levels such as gamma in the cause's original units), and for the target ``mu``
-        (draw, shop, time), the one-step-ahead location mapped to original units (the predictive median), ``predictive`` (draw, shop, time), one-step-ahead predictive draws, and ``loglik``
+        (draw, shop, time), the one-step-ahead location mapped to original units (the predictive median),
+        ``predictive`` (draw, shop, time), one-step-ahead predictive draws, and ``loglik``
         (draw, shop, time), the pointwise log-likelihood, all in original units; ``[..., t]`` refers to day t, and
         day 0 (no past) is NaN. With graph templates, ``template`` (draw, shop, template): each shop's membership
         given that draw's edges. Draws are processed in chunks so memory stays bounded on long panels.

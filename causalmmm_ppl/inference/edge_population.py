@@ -25,7 +25,8 @@ likelihood at the fitted value and its Dirichlet / Beta marginal, both at the fi
 (:func:`occam_factors`). Unlike BIC, which charges every ρ_ke ½ log(shops), a template pays little for an edge
 whose probability the Beta prior already expects (an edge off in all of its shops costs about a · log(shops), with
 a = 0.2 pseudo-shops of the prior's "on" side), and most for the edges that set it apart. A K whose smallest
-template holds fewer than ``SHOPS_PER_TEMPLATE`` shops (expected counts) is not chosen. The tails (ν = ``outputs.edge_score_df``, default :data:`SCORE_DF`; 0: Normals) matter most where the
+template holds fewer than ``SHOPS_PER_TEMPLATE`` shops (expected counts) is not chosen. The tails
+(ν = ``outputs.edge_score_df``, default :data:`SCORE_DF`; 0: Normals) matter most where the
 encoder's logits of absent edges cluster tightly: under a Normal null a logit a few null widths above it is
 certain evidence of an edge, yet the encoder puts a few absent edges there; heavy tails leave such a logit
 ambiguous, while a present edge's typical logit stays strong evidence. With K = 1 this is a learned per-edge prior probability; with

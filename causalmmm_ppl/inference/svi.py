@@ -247,7 +247,8 @@ def train(
     pyro.set_rng_seed(shard.seed(seed))
     inf, temperature = settings.inference, settings.model.temperature
     sampler = MinibatchSampler(data, settings, seed, shard)
-    optim = ClippedAdam({"lr": inf.lr, "lrd": 0.1 ** (1.0 / max(1, inf.steps)), "clip_norm": 10.0, "betas": (0.9, 0.99)})
+    optim = ClippedAdam({"lr": inf.lr, "lrd": 0.1 ** (1.0 / max(1, inf.steps)), "clip_norm": 10.0,
+                         "betas": (0.9, 0.99)})
     elbo, average = Trace_ELBO(), GradientAverager(shard)
     log = TrainingLog()
     ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None

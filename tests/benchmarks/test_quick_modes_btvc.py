@@ -1,6 +1,6 @@
 """The quick modes of the BTVC benchmarks that compile several JAX programs (many shops: NUTS and SVI; the two SVI
-engines; the two NUTS engines), in a file of their own so that the test suite's workers share the benchmarks' quick modes (see
-``test_quick_modes.py``)."""
+engines; the two NUTS engines), in a file of their own so that the test suite's workers share the benchmarks'
+quick modes (see ``test_quick_modes.py``)."""
 
 from __future__ import annotations
 

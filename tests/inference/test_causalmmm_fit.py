@@ -233,8 +233,8 @@ def test_population_prior_and_learned_tails_fit_forecast_and_reload(sim, tmp_pat
     np.testing.assert_allclose(loaded.edge_probability_array(), fit.edge_probability_array(), atol=1e-6)
     np.testing.assert_allclose(loaded.forecast_samples(history, plan, seed=0), draws, rtol=1e-5, atol=1e-5)
     old = tmp_path / "old"
-    plain = fit_causalmmm(panel, CausalMMMSettings.of(steps=5, batch_shops=6, window=60, learn_df=False, switching=False),
-                          seed=1, progress=False)  # as runs were saved before learn_df and switching existed
+    plain = fit_causalmmm(panel, CausalMMMSettings.of(steps=5, batch_shops=6, window=60, learn_df=False,
+                                                      switching=False), seed=1, progress=False)  # as runs were saved before learn_df and switching existed
     plain.save(old)
     meta = json.loads((old / "fit.json").read_text())
     # runs of earlier versions saved every setting in one flat "spec"
@@ -257,7 +257,8 @@ def test_reported_edges_are_the_population_layers_posterior(sim, fitted, tmp_pat
     pooled posterior is what edges, posterior draws and new shops get, and it survives save/load."""
     population = fitted.guide.population
     assert population is not None and population.n_templates == 1
-    assert (population.miss_rate, population.false_rate) == (fitted.settings.outputs.edge_miss_rate, fitted.settings.outputs.edge_false_rate)
+    outputs = fitted.settings.outputs
+    assert (population.miss_rate, population.false_rate) == (outputs.edge_miss_rate, outputs.edge_false_rate)
     batch = fitted.training_data().full_batch(temperature=fitted.spec.temperature)
     with torch.no_grad():
         own = fitted.model.edges_to_matrix(torch.sigmoid(fitted.guide.encoder_logits(batch))).numpy()
