@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import time
 import numpy as np
 
 from benchmarks._doc import DOC, machine_line, parse_spec, replace_section
+from benchmarks._memory import peak_memory_mb
 
 TITLE = "## CausalMMM (Pyro): graph recovery, calibration, cost"
 HOLDOUT = 14
@@ -130,7 +130,7 @@ def run_scenario(name: str, sizes: dict, seed: int, spec_overrides: dict | None 
             )
         out["coverage_7"] = coverage(draws["posterior"], obs, 7)
         out["coverage_14"] = coverage(draws["posterior"], obs, 14)
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    out["peak_mb"] = peak_memory_mb()
     return out
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import resource
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import time
 import numpy as np
 
 from benchmarks._doc import benchmark_parser, command_for, publish, section_head
+from benchmarks._memory import peak_memory_mb
 
 TITLE = "## Cost vs size"
 WARMUP_STEPS = 3
@@ -31,7 +31,7 @@ QUICK = dict(shops=(4, 8), days=(40, 60), fixed_days=40, fixed_shops=4, steps=6)
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return peak_memory_mb()
 
 
 def measure(n_shops: int, n_days: int, steps: int, seed: int = 0) -> dict:

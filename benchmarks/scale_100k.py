@@ -7,7 +7,7 @@ read the Parquet file, prepare this process's share of the encoder's features, r
 shops), launched by torch's elastic launcher. ``causalmmm edges RUN --data PANEL --shops-per-chunk N`` then scores
 every shop of the panel in a fresh process with a run fitted on a few other shops (only its networks matter to the
 cost), reading and encoding ``N`` shops at a time (:func:`benchmarks.scale_out.edges_memory`). Peak resident memory
-is ``ru_maxrss`` of each process.
+is each process's own high-water mark (:func:`benchmarks._memory.peak_memory_mb`).
 
 ``python -m benchmarks.scale_100k``; ``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
 """

@@ -6,7 +6,7 @@ as Parquet; every configuration is launched by torch's elastic launcher (what ``
 (:func:`causalmmm_ppl.inference.causalmmm_data.prepare_data` with a shard) and runs ``STEPS`` SVI steps
 (:func:`causalmmm_ppl.inference.svi.train`) on its own shops. Measured per process: reading and preparation time,
 SVI seconds per step, the share of those spent in the gradient all-reduce, and peak resident memory
-(``ru_maxrss``). Rows: one process with both threads, two processes with one thread each at the same global
+(``VmHWM``, :func:`benchmarks._memory.peak_memory_mb`). Rows: one process with both threads, two processes with one thread each at the same global
 minibatch (32 shops: 16 per process, the same optimisation as one process) and at twice it (32 per process).
 
 The projection to 8 and 64 processes is arithmetic on measured figures, not a measurement: the compute of one step
@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks._doc import section_head, single_benchmark
+from benchmarks._memory import peak_memory_mb
 
 TITLE = "## Scale out"
 SIZES, DAYS, STEPS, SEED = (1000, 10000), 100, 100, 0
@@ -93,7 +93,7 @@ def worker(path: Path, out: Path, batch: int, steps: int) -> None:
     params = sum(p.numel() for p in setup.model.parameters()) + sum(p.numel() for p in setup.guide.parameters())
     row = {"rank": shard.rank, "world": shard.world, "threads": torch.get_num_threads(), "read": read,
            "prepare": prepared, "svi": log.seconds, "reduce": log.reduce_seconds, "steps": log.steps_done,
-           "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "params": params}
+           "rss_mb": peak_memory_mb(), "params": params}
     (out / f"rank_{shard.rank}.json").write_text(json.dumps(row))
     distributed.finish(shard)
 
@@ -164,10 +164,11 @@ def edges_memory(run_dir: Path, data: Path, per_chunk: int | None) -> dict:
     import subprocess
 
     chunk = f", '--shops-per-chunk', '{per_chunk}'" if per_chunk else ""
-    code = ("import resource, sys, time; from causalmmm_ppl.cli import main; t = time.perf_counter(); "
+    code = ("import sys, time; from benchmarks._memory import peak_memory_mb; from causalmmm_ppl.cli import main; "
+            "t = time.perf_counter(); "
             f"rc = main(['edges', {str(run_dir)!r}, '--data', {str(data)!r}, '--out', {str(data) + '.edges.csv'!r}, "
             f"'--quiet'{chunk}]); print(time.perf_counter() - t, "
-            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024); sys.exit(rc)")
+            "peak_memory_mb()); sys.exit(rc)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     seconds, rss = map(float, done.stdout.split()[-2:])
     return {"seconds": seconds, "rss_mb": rss}
