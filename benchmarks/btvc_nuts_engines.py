@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 
 from benchmarks._doc import mean_sd, section_head, single_benchmark
+from benchmarks._engines import each_in_fresh_process
 
 TITLE = "## BTVC: NUTS engines"
 ENGINES = ("flat", "numpyro")
@@ -42,44 +43,30 @@ def fit_one(engine: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl import _runtime
 
     _runtime.configure()
-    from benchmarks.forecasting import _target_only
+    from benchmarks._engines import holdout, score_holdout
     from causalmmm_ppl.data.simulate import simulate
-    from causalmmm_ppl.evaluation.backtest import blind_plan, score_origin
     from causalmmm_ppl.evaluation.diagnostics import diagnostics_table
     from causalmmm_ppl.inference.btvc import fit_btvc
     from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
 
     panel = simulate("sim2", n_shops=1, n_days=120 if quick else None, seed=0).panel
-    days = panel.n_time
-    split = days - (3 if quick else HOLDOUT)
-    history, plan, truth = panel.select_time(0, split), blind_plan(panel, split, days), panel.select_time(split, days)
+    history, plan, truth = holdout(panel, 3 if quick else HOLDOUT)
     inf = BTVCInference(method="nuts", nuts_engine=engine, **(QUICK if quick else {}))
     t0 = time.perf_counter()
     fit = fit_btvc(history, BTVCSpec(), inf, seed=seed, progress=False)
     seconds = time.perf_counter() - t0
     overall = diagnostics_table(fit.to_inference_data(include_paths=False, posterior_predictive=False))
     overall = overall.set_index("group").loc["all"]
-    draws = _target_only(history, plan, fit.forecast_samples(plan, seed=seed + 2))
-    scores = score_origin(draws, truth, history, (days - split,), [panel.n_nodes - 1])[0]
     return {"seconds": seconds, "ess_min_s": float(overall["ess_bulk_min"]) / seconds,
             "rhat_max": float(overall["rhat_max"]), "divergences": float(overall["divergences"]),
-            "knots": fit.spec.knots, "wape": scores["wape"], "crps": scores["crps_scaled"],
-            "coverage": scores["coverage"]}
+            "knots": fit.spec.knots, **score_holdout(fit, history, plan, truth, seed + 2)}
 
 
 def run(quick: bool) -> dict:
     """Every engine and seed, each in a fresh process, one after another (``quick``: in this process)."""
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
     seeds = SEEDS[:1] if quick else SEEDS
     tasks = [(engine, seed) for engine in ENGINES for seed in seeds]
-    args = ([engine for engine, _ in tasks], [seed for _, seed in tasks], [quick] * len(tasks))
-    if quick:  # in this process (the test suite's quick mode: no worker start-up)
-        rows = list(map(fit_one, *args))
-    else:  # one worker at a time, replaced after every fit: each fit compiles from scratch, as a user's first does
-        with cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
-            rows = list(pool.map(fit_one, *args))
+    rows = each_in_fresh_process(fit_one, [(engine, seed, quick) for engine, seed in tasks], quick)
     out: dict = {}
     for (engine, _), row in zip(tasks, rows):
         out.setdefault(engine, []).append(row)

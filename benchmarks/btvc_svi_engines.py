@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 from benchmarks._doc import mean_sd, section_head, single_benchmark
+from benchmarks._engines import each_in_fresh_process
 
 TITLE = "## BTVC: SVI engines"
 PANELS = {"1 shop × 676 days": dict(n_shops=1, n_days=676), "10 shops × 300 days": dict(n_shops=10, n_days=300)}
@@ -46,42 +47,28 @@ def fit_one(panel_kw: dict, engine: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl import _runtime
 
     _runtime.configure()
-    from benchmarks.forecasting import _target_only
+    from benchmarks._engines import holdout, score_holdout
     from causalmmm_ppl.data.simulate import simulate
-    from causalmmm_ppl.evaluation.backtest import blind_plan, score_origin
     from causalmmm_ppl.inference.btvc import fit_btvc
     from causalmmm_ppl.models.btvc_spec import BTVCInference, BTVCSpec
 
-    panel = simulate("sim2", seed=0, **panel_kw).panel
-    days = panel.n_time
-    split = days - (3 if quick else HOLDOUT)
-    history, plan, truth = panel.select_time(0, split), blind_plan(panel, split, days), panel.select_time(split, days)
+    history, plan, truth = holdout(simulate("sim2", seed=0, **panel_kw).panel, 3 if quick else HOLDOUT)
     inf = BTVCInference(method="svi", svi_engine=engine, **(QUICK if quick else {}))
     t0 = time.perf_counter()
     fit = fit_btvc(history, BTVCSpec(), inf, seed=seed, progress=False)
     seconds = time.perf_counter() - t0
     losses = np.asarray(fit.sample_stats["svi_loss"], dtype=float)
-    draws = _target_only(history, plan, fit.forecast_samples(plan, seed=seed + 2))
-    scores = score_origin(draws, truth, history, (days - split,), [panel.n_nodes - 1])[0]
-    return {"seconds": seconds, "loss": float(losses[-min(300, losses.size):].mean()), "wape": scores["wape"],
-            "crps": scores["crps_scaled"], "coverage": scores["coverage"]}
+    return {"seconds": seconds, "loss": float(losses[-min(300, losses.size):].mean()),
+            **score_holdout(fit, history, plan, truth, seed + 2)}
 
 
 def run(quick: bool) -> dict:
     """Every panel, engine and seed, each in a fresh process, one after another (``quick``: in this process)."""
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
     panels = QUICK_PANELS if quick else PANELS
     seeds = SEEDS[:1] if quick else SEEDS
     tasks = [(label, engine, seed) for label in panels for engine in ENGINES for seed in seeds]
-    args = ([panels[label] for label, _, _ in tasks], [engine for _, engine, _ in tasks],
-            [seed for _, _, seed in tasks], [quick] * len(tasks))
-    if quick:  # in this process (the test suite's quick mode: no worker start-up)
-        rows = list(map(fit_one, *args))
-    else:  # one worker at a time, replaced after every fit: each fit compiles from scratch, as a user's first does
-        with cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
-            rows = list(pool.map(fit_one, *args))
+    rows = each_in_fresh_process(fit_one, [(panels[label], engine, seed, quick) for label, engine, seed in tasks],
+                                 quick)
     out: dict = {}
     for (label, engine, _), row in zip(tasks, rows):
         out.setdefault((label, engine), []).append(row)

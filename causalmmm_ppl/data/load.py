@@ -310,8 +310,9 @@ def _file_rows(path: Path, rows: np.ndarray):
     pf = pq.ParquetFile(path)
     sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
     starts = np.concatenate([[0], np.cumsum(sizes)])
-    group = np.searchsorted(starts, rows, side="right") - 1  # (row,) the row group of each row
-    parts = [pf.read_row_group(int(g)).take(rows[group == g] - starts[g]) for g in np.unique(group)]
+    group = np.searchsorted(starts, rows, side="right") - 1  # (row,) the row group of each row, ascending
+    groups, first = np.unique(group, return_index=True)
+    parts = [pf.read_row_group(int(g)).take(part - starts[g]) for g, part in zip(groups, np.split(rows, first[1:]))]
     return pa.concat_tables(parts) if parts else pf.schema_arrow.empty_table()
 
 
