@@ -44,7 +44,7 @@ def measure(n_shops: int, n_days: int, steps: int, seed: int = 0) -> dict:
     from causalmmm_ppl.data.scaling import PanelScaler
     from causalmmm_ppl.data.simulate import simulate
     from causalmmm_ppl.inference.causalmmm_data import prepare_data
-    from causalmmm_ppl.inference.causalmmm_pooling import pool_edges
+    from causalmmm_ppl.inference.causalmmm_pooling import encoder_logits, pool_edges
     from causalmmm_ppl.inference.causalmmm_setup import build_model
     from causalmmm_ppl.inference.svi import train
     from causalmmm_ppl.models.settings import CausalMMMSettings
@@ -83,7 +83,7 @@ def measure(n_shops: int, n_days: int, steps: int, seed: int = 0) -> dict:
     after_train = _peak_mb()
     step_s = float(np.median(times[WARMUP_STEPS:] if len(times) > WARMUP_STEPS else times))
     t0 = time.perf_counter()
-    pool_edges(model, guide, data, settings, seed)  # the population layer, fitted once after SVI
+    pool_edges(model, guide, encoder_logits(guide, data, settings.model), settings, seed)  # once, after SVI
     pool_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     with torch.no_grad():

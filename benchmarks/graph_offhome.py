@@ -152,7 +152,7 @@ def layer_at(fit, df: float | None = None, criterion: str = "evidence"):
     if population is None or (same_df and criterion == "evidence"):
         return population
     settings = fit.settings if df is None else fit.settings.replace(edge_score_df=df)
-    layer = fit_population_layer(fit.model, fit.guide, fit.training_data(), settings, fit.seed, criterion=criterion)
+    layer = fit_population_layer(fit.model, fit.training_logits(), settings, fit.seed, criterion=criterion)
     return layer if layer.separable else None
 
 

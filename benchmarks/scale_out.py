@@ -146,15 +146,16 @@ def launch(path: Path, nproc: int, threads: int, batch: int, steps: int) -> list
     return _launch(["--worker", str(path)], nproc, threads, [str(batch), str(steps)])
 
 
-def _launch(head: list[str], nproc: int, threads: int, tail: list[str]) -> list[dict]:
-    """``python -m benchmarks.scale_out HEAD OUT TAIL`` as ``nproc`` processes of ``threads`` threads
+def _launch(head: list[str], nproc: int, threads: int, tail: list[str], module: str = "benchmarks.scale_out"
+            ) -> list[dict]:
+    """``python -m MODULE HEAD OUT TAIL`` as ``nproc`` processes of ``threads`` threads
     (:func:`causalmmm_ppl.commands._launch.run_processes`, as ``fit --nproc``); the rows the processes wrote to OUT
     (``rank_<r>.json``)."""
     from causalmmm_ppl.commands._launch import run_processes
 
     with tempfile.TemporaryDirectory(prefix="scale_out_") as tmp:
         out = Path(tmp)
-        run_processes(["benchmarks.scale_out", *head, str(out), *tail], nproc, threads)
+        run_processes([module, *head, str(out), *tail], nproc, threads)
         return [json.loads((out / f"rank_{r}.json").read_text()) for r in range(nproc)
                 if (out / f"rank_{r}.json").exists()]
 

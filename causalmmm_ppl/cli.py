@@ -170,6 +170,10 @@ def _add_commands(sub) -> None:
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="causalmmm: train on the CPU (default) or on a GPU (each process on its own); the outputs are "
                         "computed on the CPU")
+    p.add_argument("--shops-per-chunk", type=int, default=None,
+                   help="causalmmm: each process reads and holds only its own shops of DATA, this many at a time (a "
+                        "Parquet DATA is read part by part); the run gets edges.csv, templates.csv and model/, not "
+                        "idata.nc (default: every process reads the whole panel)")
     p.add_argument("--out", required=True, help="run directory")
     add_force(p)
     add_common(p)

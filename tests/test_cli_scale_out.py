@@ -85,6 +85,78 @@ def test_a_gpu_fit_without_a_gpu_is_one_line(panel_dir, config, tmp_path, capfd)
     assert not out.exists()
 
 
+def test_processes_reading_their_own_shops_fit_as_processes_reading_the_whole_panel(panel_dir, config, tmp_path,
+                                                                                      capfd):
+    """``--shops-per-chunk``: each of 2 processes reads and holds only its own shops of a Parquet panel, 2 at a time;
+    the same seed gives the edges of the fit whose processes read the whole panel, and a run that reloads."""
+    pd.read_csv(panel_dir / "panel.csv").to_parquet(tmp_path / "panel.parquet", index=False)
+    argv = fit_argv(panel_dir, config, tmp_path / "whole", "--nproc", "2")
+    argv[1] = str(tmp_path / "panel.parquet")
+    assert main(argv) == 0
+    argv[argv.index("--out") + 1] = str(tmp_path / "shards")
+    assert main([*argv, "--shops-per-chunk", "2"]) == 0
+    stdout, err = capfd.readouterr()
+    assert "causalmmm: 6 shop(s) read 2 at a time by 2 process(es), 20 SVI steps" in stdout, stdout + err
+    assert err.count("writes no idata.nc") == 1 and "Traceback" not in err
+    assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == [".causalmmm-run", "edges.csv", "model"]
+    a, b = (pd.read_csv(tmp_path / r / "edges.csv") for r in ("whole", "shards"))
+    pd.testing.assert_frame_equal(a, b)
+    # the run is an ordinary run: `edges` with its model gives its table again
+    assert main(["edges", str(tmp_path / "shards"), "--data", str(tmp_path / "panel.parquet"), "--out",
+                 str(tmp_path / "e.csv"), "--quiet", "--shops-per-chunk", "4"]) == 0
+    assert (pd.read_csv(tmp_path / "e.csv")["probability"] - b["probability"]).abs().max() < 1e-6
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--nproc", "2", "--holdout", "7"], "--holdout 7"),
+    (["--model", "btvc"], "only --model causalmmm reads"),
+    (["--nproc", "2", "--shops-per-chunk", "0"], "must be >= 1"),
+])
+def test_a_fit_read_shard_by_shard_refuses_what_it_cannot_serve(panel_dir, config, tmp_path, capfd, extra, needle):
+    out = tmp_path / "run"
+    code = main([*fit_argv(panel_dir, config, out), "--shops-per-chunk", "2", *extra])
+    assert_one_line_error(code, capfd.readouterr()[1], needle)
+    assert not out.exists()
+
+
+def test_an_empty_target_in_one_process_shops_stops_every_process_in_one_line(panel_dir, config, tmp_path, capfd):
+    """Shop s003 (read by process 1 of 2) has plan rows: every process stops before training and process 0 names
+    the shop."""
+    frame = pd.read_csv(panel_dir / "panel.csv")
+    frame.loc[frame.index[frame["shop"] == "s003"][-2:], "gmv"] = np.nan
+    frame.to_parquet(tmp_path / "plan.parquet", index=False)
+    argv = [*fit_argv(panel_dir, config, tmp_path / "run", "--nproc", "2"), "--shops-per-chunk", "2"]
+    argv[1] = str(tmp_path / "plan.parquet")
+    code = main(argv)
+    assert_one_line_error(code, capfd.readouterr()[1], "shop 's003'")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_fit_read_shard_by_shard_resumes_where_it_stopped(panel_dir, config, tmp_path, monkeypatch, capfd):
+    """Killed after its first checkpoint and resumed, a one-process fit read 2 shops at a time ends with the edges
+    of the fit that was never stopped; its checkpoint is refused by a fit that reads the panel whole."""
+    import causalmmm_ppl.inference.svi as svi
+
+    argv = [*fit_argv(panel_dir, config, tmp_path / "once"), "--shops-per-chunk", "2"]
+    assert main(argv) == 0
+    real_save = svi._save_checkpoint
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(svi, "_save_checkpoint", save_then_die)
+    argv[argv.index("--out") + 1] = str(tmp_path / "twice")
+    assert main(argv) == 130
+    monkeypatch.setattr(svi, "_save_checkpoint", real_save)
+    capfd.readouterr()
+    whole = argv[:-2]  # the same fit, reading the panel whole
+    assert_one_line_error(main([*whole, "--resume"]), capfd.readouterr()[1], "checkpoint belongs to other data")
+    assert main([*argv, "--resume"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "once" / "edges.csv"),
+                                  pd.read_csv(tmp_path / "twice" / "edges.csv"))
+
+
 @pytest.fixture(scope="module")
 def one_process_run(panel_dir, config, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("runs") / "run"

@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import json
 import sys
+from typing import NamedTuple
 
 import numpy as np
 
@@ -110,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.inference.distributed import Shard, training_device
 
+    if getattr(args, "shops_per_chunk", None) is not None:
+        return run_shards(args)
     nproc = int(getattr(args, "nproc", 1) or 1)
     device = getattr(args, "device", "cpu") or "cpu"
     shard = Shard.from_env()
@@ -166,4 +169,108 @@ def run(args: argparse.Namespace) -> int:
         f"{fit.log.steps_done} SVI steps in {fit.log.seconds:.1f} s{pooled}; wrote {out}",
         file=sys.stdout,
     )
+    return 0
+
+
+def shards_preflight(args: argparse.Namespace, check_out: bool = True):
+    """What ``fit --shops-per-chunk K`` checks before training: the settings, the flags it cannot serve, the output
+    folder (``check_out``), the file's header and first part, and the settings against the panel's nodes.
+
+    Returns
+    -------
+    settings, chunks (:class:`~causalmmm_ppl.data.load.PanelChunks`), columns, the checked output folder (or None)
+    """
+    from causalmmm_ppl._io import check_replaceable
+    from causalmmm_ppl.data.load import chunks_from_args
+
+    settings = settings_from_args(args)
+    if int(getattr(args, "holdout", 0) or 0):
+        raise ValueError(f"--holdout {args.holdout}: a fit read shard by shard (--shops-per-chunk) holds no whole "
+                         f"panel to forecast; fit with --holdout without --shops-per-chunk, or forecast afterwards "
+                         f"with `causalmmm forecast --shops-per-chunk`")
+    out = check_replaceable(args.out, force=bool(getattr(args, "force", False))) if check_out else None
+    chunks, columns = chunks_from_args(args, args.shops_per_chunk)
+    first = next(iter(chunks))  # one part: the nodes the settings must name
+    check_settings_for_panel(settings, first)
+    return settings, chunks, columns, out
+
+
+def _shards_fingerprint(settings, chunks, seed: int) -> str:
+    """What a checkpoint of a fit read shard by shard must match: settings, seed, the shops and the data file as it
+    was (size and modification time of each of its files)."""
+    from pathlib import Path
+
+    h = hashlib.sha256(json.dumps(settings.flat(), sort_keys=True).encode())
+    h.update(str(seed).encode())
+    path = Path(chunks.path)
+    for f in sorted(path.rglob("*")) if path.is_dir() else [path]:
+        if f.is_file():
+            st = f.stat()
+            h.update(f"{f.relative_to(path) if path.is_dir() else f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    h.update("|".join(map(str, chunks.order if chunks.n_shops and not chunks.whole_at_once else ())).encode())
+    return h.hexdigest()[:16]
+
+
+class _ShopRows(NamedTuple):
+    """Shops ``start:stop`` of a table written part by part."""
+
+    start: int
+    stop: int
+
+    @property
+    def n_shops(self) -> int:
+        return self.stop - self.start
+
+
+def run_shards(args: argparse.Namespace) -> int:
+    """``fit --shops-per-chunk K``: CausalMMM fitted with each process reading and holding its own shops only
+    (:mod:`causalmmm_ppl.inference.causalmmm_shards`); process 0 writes ``edges.csv`` part by part,
+    ``templates.csv`` and ``model/`` (its training panel copied part by part), and no ``idata.nc``."""
+    from pathlib import Path
+
+    from causalmmm_ppl.commands._launch import launch, launched
+    from causalmmm_ppl.commands._run import stream_csv
+    from causalmmm_ppl.inference.causalmmm_results import edge_table
+    from causalmmm_ppl.inference.causalmmm_shards import fit_causalmmm_shards
+    from causalmmm_ppl.inference.distributed import Shard, training_device
+
+    nproc = int(getattr(args, "nproc", 1) or 1)
+    device = getattr(args, "device", "cpu") or "cpu"
+    shard = Shard.from_env()
+    settings, chunks, columns, out = shards_preflight(args, check_out=shard.is_main)
+    training_device(device, Shard())  # no GPU: one line before any work
+    if nproc > 1 and not launched():
+        if nproc > chunks.n_shops:
+            raise ValueError(f"--nproc {nproc}: more processes than the panel's {chunks.n_shops} shop(s); each "
+                             f"process trains on its own shops")
+        return launch(args.argv, nproc)
+    seed, resume = int(args.seed or 0), bool(getattr(args, "resume", False))
+    common = dict(columns=columns, seed=seed, resume=resume, fingerprint=_shards_fingerprint(settings, chunks, seed),
+                  shard=shard, device=device)
+    if not shard.is_main:
+        fit_causalmmm_shards(chunks, settings, progress=False, checkpoint_dir=Path(args.out) / "checkpoint", **common)
+        return 0
+    with run_directory(out, kind="run", force=bool(getattr(args, "force", False))) as held:
+        fit = fit_causalmmm_shards(chunks, settings, progress=not args.quiet,
+                                   checkpoint_dir=held.scratch("checkpoint"), **common)
+        prob, shops, nodes = fit.edge_probability_array(), fit.scaler.shops, fit.schema.nodes
+        require_finite(prob, "edge probabilities")
+        per = args.shops_per_chunk
+        with held.commit() as tmp:
+            stream_csv(tmp / "edges.csv", [_ShopRows(k, min(k + per, len(shops))) for k in range(0, len(shops), per)],
+                       lambda r: edge_table(prob[r.start:r.stop], shops[r.start:r.stop], nodes), desc="edges",
+                       quiet=args.quiet, total=len(shops))
+            if fit.has_templates:
+                write_csv(fit.template_probabilities(), tmp / "templates.csv")
+            fit.save(tmp / "model")
+            write_reading(tmp / "model", args)
+    for line in [fit.svi_runs_note(), "a fit read shard by shard (--shops-per-chunk) writes no idata.nc: posterior "
+                 "draws of every shop would hold the whole panel; `causalmmm report` and `fit.to_inference_data()` "
+                 "compute them when asked"]:
+        if line:
+            print(f"warning: {line}", file=sys.stderr)
+    population = fit.guide.population
+    pooled = f"; edges pooled over {population.n_templates} graph template(s)" if population is not None else ""
+    print(f"causalmmm: {len(shops)} shop(s) read {per} at a time by {shard.world} process(es), "
+          f"{fit.log.steps_done} SVI steps in {fit.log.seconds:.1f} s{pooled}; wrote {out}", file=sys.stdout)
     return 0

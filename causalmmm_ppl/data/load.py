@@ -19,6 +19,7 @@ Conventions
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,6 +234,34 @@ def panel_from_args(args: Any, *, allow_missing_target: bool = False,
     return panel, spec
 
 
+def chunks_from_args(args: Any, shops_per_chunk: int, *,
+                     allow_missing_target: bool = False) -> tuple["PanelChunks", ColumnSpec]:
+    """:func:`panel_from_args` for a panel read ``shops_per_chunk`` shops at a time (:func:`load_panel_chunks`):
+    only the file's header is read here.
+
+    Returns
+    -------
+    chunks, spec
+    """
+    path = Path(args.data)
+    _check_file(path)
+    source = V.Source(str(path), _kind_of(path))
+    try:
+        header = _raw_header(path, source.kind)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read the {source.kind} file ({' '.join(str(exc).split())})") from exc
+    V.check_header(header, source)
+    try:
+        spec = spec_from_args(args, header)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    chunks = load_panel_chunks(path, spec, shops_per_chunk,
+                               fill_gaps=getattr(args, "fill_gaps", "error") or "error",
+                               context_agg=getattr(args, "context_agg", "error") or "error",
+                               freq=getattr(args, "freq", "") or "", allow_missing_target=allow_missing_target)
+    return chunks, spec
+
+
 # ------------------------------------------------------------------------------------------------- loading
 def load_panel(
     source: str | os.PathLike[str] | pd.DataFrame,
@@ -349,9 +378,8 @@ class PanelChunks:
             self.n_shops = 1 if codes is None else len(self.order) + 1
             return
         self.n_shops = len(self.order)
-        chunk = codes // shops_per_chunk  # (row,)
-        # every chunk's rows in file order: one stable sort, cut at the chunks' row counts
-        self.chunk_rows = np.split(np.argsort(chunk, kind="stable"), np.cumsum(np.bincount(chunk))[:-1])
+        self.codes = codes  # (row,)
+        self.chunk_shops, self.chunk_rows = _chunk_rows(codes, np.arange(self.n_shops) // shops_per_chunk)
 
     def _rows(self, k: int, rows: np.ndarray) -> pd.DataFrame:
         """Chunk ``k``'s rows (``rows``: their positions in the file, ascending) as a frame."""
@@ -359,7 +387,7 @@ class PanelChunks:
             return self.whole.iloc[rows].reset_index(drop=True)
         import pyarrow.dataset as ds
 
-        chosen = self.order[k * self.per_chunk:(k + 1) * self.per_chunk]
+        chosen = self.order[self.chunk_shops[k]]
         try:
             if not self.path.is_dir():  # one file: only the row groups that hold the chunk's rows are decoded
                 return _dataset_frame(_file_rows(self.path, rows))
@@ -375,6 +403,41 @@ class PanelChunks:
         for k, rows in enumerate(self.chunk_rows):
             part = V.Source(self.source.name, self.source.kind, tuple(rows.tolist()))
             yield _load_frame(self._rows(k, rows), self.spec, part, min_days=None, **self.options)
+
+    def shard(self, rank: int, world: int) -> "PanelChunks":
+        """The same reader over the shops of one process of ``world`` only: the panel's shops ``rank, rank + world,
+        …`` (:meth:`~causalmmm_ppl.inference.distributed.Shard.shops`), ``shops_per_chunk`` of them a part. Where the
+        panel is read whole (no shop column, an empty shop id), each part is the whole panel's shops of the shard."""
+        if self.whole_at_once:
+            return _WholeShard(self, rank, world)
+        mine = np.arange(self.n_shops)
+        chunk = np.where(mine % world == rank, mine // world // self.per_chunk, -1)  # (shop,) -1: another's
+        out = copy.copy(self)
+        out.chunk_shops, out.chunk_rows = _chunk_rows(self.codes, chunk)
+        return out
+
+
+class _WholeShard:
+    """:meth:`PanelChunks.shard` of a panel that is read whole: one part, the shard's shops of the whole panel."""
+
+    def __init__(self, chunks: PanelChunks, rank: int, world: int) -> None:
+        self.chunks, self.rank, self.world = chunks, rank, world
+
+    def __iter__(self) -> Iterator[Panel]:
+        for panel in self.chunks:
+            yield panel.select_shops(np.arange(self.rank, panel.n_shops, self.world))
+
+
+def _chunk_rows(codes: np.ndarray, chunk_of_shop: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Parts of a file's rows: ``chunk_of_shop`` (shop,) numbers each shop's part (0, 1, …; -1: in none) →
+    each part's shops (ascending) and its rows (positions in the file, ascending)."""
+    def parts(of: np.ndarray) -> list[np.ndarray]:  # positions with of >= 0, by part, ascending within each
+        kept = np.flatnonzero(of >= 0)
+        order = kept[np.argsort(of[kept], kind="stable")]  # one stable sort, cut at the parts' counts
+        return np.split(order, np.cumsum(np.bincount(of[kept], minlength=n_parts))[:-1])
+
+    n_parts = int(chunk_of_shop.max()) + 1 if chunk_of_shop.size else 0
+    return parts(chunk_of_shop), parts(chunk_of_shop[codes])
 
 
 def load_panel_chunks(path: str | os.PathLike[str], spec: ColumnSpec, shops_per_chunk: int | None, *,

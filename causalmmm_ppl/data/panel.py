@@ -239,6 +239,20 @@ class Panel:
         return replace(self, values=self.values[:, start:stop], observed=self.observed[:, start:stop],
                        dates=self.dates[start:stop], controls=self.controls[:, start:stop])
 
+    def on_dates(self, dates: pd.DatetimeIndex) -> "Panel":
+        """The panel laid on a wider grid ``dates`` (same frequency, holding every date of this panel's grid): the
+        new dates are no rows of any shop (nothing observed, like the days outside a ragged shop's range)."""
+        if len(dates) == self.n_time and dates.equals(self.dates):
+            return self
+        t = dates.get_indexer(self.dates)
+        if (t < 0).any():
+            raise ValueError(f"the grid lacks {self.dates[int(np.argmax(t < 0))].date()} of the panel")
+        s, v = self.n_shops, self.n_nodes
+        values, observed = np.zeros((s, len(dates), v)), np.zeros((s, len(dates), v), dtype=bool)
+        controls = np.zeros((s, len(dates), len(self.control_names)))
+        values[:, t], observed[:, t], controls[:, t] = self.values, self.observed, self.controls
+        return replace(self, values=values, observed=observed, controls=controls, dates=dates)
+
     # ------------------------------------------------------------------------------------------ conversion
     def labels(self, dates: Sequence | pd.DatetimeIndex) -> pd.DatetimeIndex | np.ndarray:
         """How tables name the grid's ``dates``: the dates themselves, or their period numbers (int64) when the panel
@@ -298,3 +312,24 @@ class Panel:
             "zero_spend_share": float((spend == 0).mean()) if spend.size else 0.0,
             "warnings": list(self.warnings),
         }
+
+
+def date_grid(first: pd.Timestamp, last: pd.Timestamp, freq: str) -> pd.DatetimeIndex:
+    """The regular grid of ``freq`` (``"D"`` or ``"W-..."``) from ``first`` to ``last``."""
+    return pd.date_range(first, last, freq=freq)
+
+
+def concat_shops(panels: Sequence[Panel]) -> Panel:
+    """One panel of the shops of ``panels`` (in order; the same nodes, context, controls and frequency), on the grid
+    from their first to their last date (:meth:`Panel.on_dates`); warnings of the parts are kept once each."""
+    first = panels[0]
+    if len(panels) == 1:
+        return first
+    dates = date_grid(min(p.dates[0] for p in panels), max(p.dates[-1] for p in panels), first.freq)
+    laid = [p.on_dates(dates) for p in panels]
+    warnings = tuple(dict.fromkeys(w for p in panels for w in p.warnings))
+    return replace(first, values=np.concatenate([p.values for p in laid]),
+                   observed=np.concatenate([p.observed for p in laid]),
+                   context=np.concatenate([p.context for p in laid]),
+                   controls=np.concatenate([p.controls for p in laid]),
+                   shops=tuple(s for p in panels for s in p.shops), dates=dates, warnings=warnings)

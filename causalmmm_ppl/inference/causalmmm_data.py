@@ -13,7 +13,7 @@ from causalmmm_ppl.data.calendar import calendar_features
 from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.data.scaling import PanelScaler
 from causalmmm_ppl.errors import InputError
-from causalmmm_ppl.inference.distributed import Shard, gather_shops
+from causalmmm_ppl.inference.distributed import Shard, all_sum, gather, gather_shops
 from causalmmm_ppl.inference.features import ShopFeatures, shop_features
 from causalmmm_ppl.inference.svi import TrainingData
 from causalmmm_ppl.models.spec import CausalMMMSpec
@@ -102,6 +102,14 @@ def model_calendar(panel: Panel, control_loc: np.ndarray, control_scale: np.ndar
     return torch.cat([cal.expand(panel.n_shops, -1, -1), ctrl], dim=-1)
 
 
+def _context_standardisation(context: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation ``(context,)`` of the shops' context ``(shop, context)`` (1 for a constant one)."""
+    if not context.shape[1]:
+        return np.zeros(0), np.ones(0)
+    scale = context.std(0)
+    return context.mean(0), np.where(scale > 0, scale, 1.0)
+
+
 def control_standardisation(panel: Panel) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation ``(control,)`` of each control over every shop's rows (1 for a constant one)."""
     rows = panel.controls[panel.mask]  # (row, control)
@@ -132,12 +140,43 @@ class Standardisation:
     @classmethod
     def of(cls, panel: Panel) -> "Standardisation":
         """The standardisation of a training panel."""
-        if panel.context.shape[1]:
-            c_loc, c_scale = panel.context.mean(0), panel.context.std(0)
-            c_scale = np.where(c_scale > 0, c_scale, 1.0)
+        return cls(PanelScaler.fit(panel, method="mean"), *_context_standardisation(panel.context),
+                   *control_standardisation(panel))
+
+    @classmethod
+    def of_shards(cls, panel: Panel, shard: Shard, n_shops: int) -> tuple["Standardisation", "Standardisation"]:
+        """The standardisation of a training panel that its processes hold shard by shard (:meth:`of` of the whole
+        panel, up to the rounding of the controls' sums).
+
+        Parameters
+        ----------
+        panel : this process's shops (:meth:`~causalmmm_ppl.inference.distributed.Shard.shops`, in order), on the
+            whole panel's date grid
+        shard : this process's place; the processes must have joined their group
+        n_shops : the whole panel's number of shops
+
+        Returns
+        -------
+        local : this process's: its own shops' scaling, the whole panel's context and control statistics
+        whole : the same with every shop's scaling (what the fit keeps)
+        """
+        context = gather_shops(torch.as_tensor(panel.context), shard, n_shops).numpy()  # (shop, context): small
+        rows = panel.controls[panel.mask]  # (row, control)
+        count = all_sum(shard, [len(rows)])[0]
+        if count:
+            c_loc = all_sum(shard, rows.sum(0)) / count
+            c_scale = np.sqrt(all_sum(shard, ((rows - c_loc) ** 2).sum(0)) / count)
+            controls = (c_loc, np.where(c_scale > 0, c_scale, 1.0))
         else:
-            c_loc, c_scale = np.zeros(0), np.ones(0)
-        return cls(PanelScaler.fit(panel, method="mean"), c_loc, c_scale, *control_standardisation(panel))
+            controls = (np.zeros(len(panel.control_names)), np.ones(len(panel.control_names)))
+        own = PanelScaler.fit(panel, method="mean")
+        loc, scale = (gather_shops(torch.as_tensor(a), shard, n_shops).numpy() for a in (own.loc, own.scale))
+        names = np.empty(n_shops, dtype=object)
+        for rank, shops in enumerate(gather(shard, panel.shops)):
+            names[Shard(rank, shard.world).shops(n_shops)] = shops
+        stats = (*_context_standardisation(context), *controls)
+        whole = PanelScaler(loc=loc, scale=scale, method=own.method, shops=tuple(names), nodes=own.nodes)
+        return cls(own, *stats), cls(whole, *stats)
 
     def prepare(self, panel: Panel, spec: CausalMMMSpec, scaler: PanelScaler | None = None,
                 shard: Shard | None = None) -> TrainingData:
@@ -181,7 +220,8 @@ def prepare_data(
     """Scale a panel and compute the encoder's features (in chunks of shops, to bound memory); controls are
     standardised with ``control_loc`` and ``control_scale`` (``(control,)``, needed when the panel has controls).
     With a ``shard`` of several processes (in their process group), each computes its own shops' features and
-    every process receives all of them."""
+    every process receives all of them; with a ``shard`` whose panel holds its own shops only (``shard.local``),
+    the features are this panel's."""
     x = link_values(np.where(panel.observed, scaler.transform(panel.values), 0.0), spec.link)
     xt = torch.as_tensor(x, dtype=torch.float32)
     observed = torch.as_tensor(panel.observed)
@@ -191,11 +231,12 @@ def prepare_data(
     kinds = _one_hot_kinds(panel.node_kinds)
     log_nodes = torch.as_tensor(spec.hurdle_nodes(panel.node_kinds))
     shard = shard or Shard()
-    mine = torch.as_tensor(shard.shops(panel.n_shops))
+    mine = torch.as_tensor(shard.pool(panel.n_shops))
     parts = [
         shop_features(xt[idx], valid[idx], cal[idx] if cal.ndim == 3 else cal, kinds, spec.l_max, log_nodes)
         for idx in mine.split(FEATURE_CHUNK)
     ]
-    feats = ShopFeatures(*(gather_shops(torch.cat(f), shard, panel.n_shops)
+    whole = Shard() if shard.local else shard  # a shard-only panel's features are this process's alone
+    feats = ShopFeatures(*(gather_shops(torch.cat(f), whole, panel.n_shops)
                            for f in ([p.node for p in parts], [p.edge for p in parts])))
     return TrainingData(xt, observed, valid, torch.as_tensor(ctx, dtype=torch.float32), cal, feats)

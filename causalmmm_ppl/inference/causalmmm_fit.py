@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -21,7 +22,7 @@ from causalmmm_ppl.data.panel import ColumnSpec, Panel
 from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.inference import distributed
 from causalmmm_ppl.inference.causalmmm_data import Schema
-from causalmmm_ppl.inference.causalmmm_pooling import edge_information, pool_edges
+from causalmmm_ppl.inference.causalmmm_pooling import edge_information, encoder_logits, pool_edges
 from causalmmm_ppl.inference.causalmmm_results import CausalMMMFit
 from causalmmm_ppl.inference.causalmmm_setup import TrainingSetup, training_setup
 from causalmmm_ppl.inference.distributed import Shard
@@ -45,6 +46,7 @@ def fit_causalmmm(
     fingerprint: str = "",
     shard: Shard | None = None,
     device: str = "cpu",
+    whole_panel: WholePanel | None = None,
 ) -> CausalMMMFit | None:
     """Fit CausalMMM to a panel by SVI with the amortized guide.
 
@@ -65,21 +67,17 @@ def fit_causalmmm(
         return None.
     device : ``cpu``, or ``cuda`` to train on a GPU (each process on the GPU of its local rank); everything after
         training runs on the CPU
+    whole_panel : with ``shard.local`` (``panel`` is this process's shops only, on the whole panel's grid:
+        :func:`~causalmmm_ppl.inference.causalmmm_shards.fit_causalmmm_shards`), how process 0's fit reads the
+        whole training panel when asked, and its parts to save
     """
     settings = CausalMMMSettings.coerce(settings).for_frequency(panel.freq)
     inf = settings.inference
-    mask = panel.mask
-    missing_target = mask & ~panel.target_observed
-    if missing_target.any():
-        s, t = np.argwhere(missing_target)[0]
-        raise InputError(
-            f"shop {panel.shops[s]!r}, {panel.label(int(t))}: target {panel.target!r} is empty in a training row; "
-            "forecast such rows with `causalmmm forecast` instead"
-        )
-    if panel.n_time < 3:
-        raise InputError(f"{panel.n_time} days are too few to fit (need at least 3)")
+    check_training_panel(panel)
     shard = shard or Shard()
-    if shard.world > panel.n_shops:
+    if shard.local and whole_panel is None:
+        raise ValueError("a fit on this process's shops only (shard.local) needs whole_panel")
+    if not shard.local and shard.world > panel.n_shops:
         raise InputError(f"{shard.world} processes for {panel.n_shops} shop(s): each process trains on its own "
                          f"shops; use {panel.n_shops} process(es) or fewer")
     if inf.restarts > 1 and shard.parallel:
@@ -109,16 +107,48 @@ def fit_causalmmm(
         r += 1
         if len(runs) > 1:  # the runs are compared by their full-panel ELBO
             runs = [run.scored(settings.model, seed) for run in runs]
+    kept = _best(runs)
+    (model, guide, data, std), log = kept.setup, kept.log
+    logits = None
+    if shard.local:  # every process encodes its own shops; process 0 receives all
+        logits = distributed.gather_shops(encoder_logits(guide, data, settings.model), shard, std.scaler.n_shops)
     distributed.finish(shard)
     if not shard.is_main:
         return None
-    kept = _best(runs)
-    (model, guide, data, std), log = kept.setup, kept.log
-    pool_edges(model, guide, data, settings, seed, progress)
-    fit = CausalMMMFit(model, guide, settings, Schema.of(panel, columns), std, panel, log, seed,
+    if logits is None:
+        logits = encoder_logits(guide, data, settings.model)
+    pool_edges(model, guide, logits, settings, seed, progress)
+    fit = CausalMMMFit(model, guide, settings, Schema.of(panel, columns), std,
+                       whole_panel.read if shard.local else panel, log, seed,
                        tuple(run.summary(run is kept) for run in runs))
-    fit._cached_train = data
+    fit._train_logits = logits
+    if shard.local:
+        fit._train_parts = whole_panel.parts
+    else:
+        fit._cached_train = data
     return fit
+
+
+class WholePanel(NamedTuple):
+    """How process 0 of a fit read shard by shard reaches the whole training panel: ``read()`` loads it (when a
+    user asks for something of every shop), ``parts()`` yields it in parts of shops (what the run saves)."""
+
+    read: Callable[[], Panel]
+    parts: Callable[[], Iterable[Panel]]
+
+
+def check_training_panel(panel: Panel, min_periods: int = 3) -> None:
+    """InputError where ``panel`` cannot be fitted: a training row with an empty target, fewer than ``min_periods``
+    periods."""
+    missing_target = panel.mask & ~panel.target_observed
+    if missing_target.any():
+        s, t = np.argwhere(missing_target)[0]
+        raise InputError(
+            f"shop {panel.shops[s]!r}, {panel.label(int(t))}: target {panel.target!r} is empty in a training row; "
+            "forecast such rows with `causalmmm forecast` instead"
+        )
+    if panel.n_time < min_periods:
+        raise InputError(f"{panel.n_time} days are too few to fit (need at least {min_periods})")
 
 
 class SVIRun(NamedTuple):

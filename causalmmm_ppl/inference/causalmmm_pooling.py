@@ -25,33 +25,34 @@ def pooled_candidates(model: CausalMMM, spec: CausalMMMSpec) -> torch.Tensor:
     return ~expert & (rho > 0) & (rho < 1)
 
 
-def pool_edges(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, settings: CausalMMMSettings, seed: int,
+def pool_edges(model: CausalMMM, guide: AmortizedGuide, logits: torch.Tensor, settings: CausalMMMSettings, seed: int,
                progress: bool = False) -> None:
-    """Fit the population layer (``settings.outputs.edge_pooling``) to the training shops' encoder logits and
-    attach it to the guide. The guide's own logits stay with fewer than ``SHOPS_PER_TEMPLATE`` shops, with nothing to pool, or when
-    the fitted layer cannot tell present edges from the null's spread (``EdgePopulation.separable``)."""
+    """Fit the population layer (``settings.outputs.edge_pooling``) to the training shops' encoder logits
+    (``logits``: (shop, edge), :func:`encoder_logits`) and attach it to the guide. The guide's own logits stay with
+    fewer than ``SHOPS_PER_TEMPLATE`` shops, with nothing to pool, or when the fitted layer cannot tell present edges
+    from the null's spread (``EdgePopulation.separable``)."""
     pooled = pooled_candidates(model, settings.model)
     guide.attach_population(None, pooled)
-    n_shops = data.x.shape[0]
+    n_shops = logits.shape[0]
     if not settings.outputs.edge_pooling or n_shops < SHOPS_PER_TEMPLATE or not bool(pooled.any()):
         return
-    population = fit_population_layer(model, guide, data, settings, seed, progress)
+    population = fit_population_layer(model, logits, settings, seed, progress)
     if population.separable:
         guide.attach_population(population, pooled)
 
 
-def fit_population_layer(model: CausalMMM, guide: AmortizedGuide, data: TrainingData, settings: CausalMMMSettings,
-                         seed: int, progress: bool = False, criterion: str = "evidence") -> EdgePopulation:
+def fit_population_layer(model: CausalMMM, logits: torch.Tensor, settings: CausalMMMSettings, seed: int,
+                         progress: bool = False, criterion: str = "evidence") -> EdgePopulation:
     """The population layer of ``settings.outputs`` (its templates, score tails and error rates) fitted to the
-    encoder's logits of the pooled candidates of ``data``'s shops (:func:`pooled_candidates`), whether or not it would be used;
-    ``criterion`` chooses its number of templates (:func:`~causalmmm_ppl.inference.edge_population.fit_edge_population`)."""
+    training shops' encoder logits (``logits``: (shop, edge), :func:`encoder_logits`) of the pooled candidates
+    (:func:`pooled_candidates`), whether or not it would be used; ``criterion`` chooses its number of templates
+    (:func:`~causalmmm_ppl.inference.edge_population.fit_edge_population`)."""
     spec, out = settings.model, settings.outputs
     pooled = pooled_candidates(model, spec)
-    logits = encoder_logits(guide, data, spec)[:, pooled]
     groups = null_groups(model.edge_index[pooled].numpy())
-    return fit_edge_population(logits.double().numpy(), groups, spec.prior_prob, out.edge_pooling, seed=seed,
-                               progress=progress, miss_rate=out.edge_miss_rate, false_rate=out.edge_false_rate,
-                               df=out.edge_score_df, criterion=criterion)
+    return fit_edge_population(logits[:, pooled].double().numpy(), groups, spec.prior_prob, out.edge_pooling,
+                               seed=seed, progress=progress, miss_rate=out.edge_miss_rate,
+                               false_rate=out.edge_false_rate, df=out.edge_score_df, criterion=criterion)
 
 
 def encoder_logits(guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec) -> torch.Tensor:

@@ -25,6 +25,7 @@ from causalmmm_ppl.inference.causalmmm_data import (
     link_values,
     unlink_values,
 )
+from causalmmm_ppl.inference.causalmmm_pooling import encoder_logits
 from causalmmm_ppl.inference.causalmmm_store import read_run, write_run
 from causalmmm_ppl.inference.effects import (
     CURVE_MULTIPLIERS,
@@ -129,16 +130,28 @@ class CausalMMMFit:
         ``panel`` defaults to the training panel; any panel with the run's schema works (amortized inference).
         ``pooled=False`` gives the encoder's own probabilities, before the population layer (``outputs.edge_pooling``).
         """
-        data = self.prepare(panel) if panel is not None else self.training_data()
-        batch = data.full_batch(temperature=self.spec.temperature)
+        own = self.training_logits() if panel is None else encoder_logits(self.guide, self.prepare(panel), self.spec)
         with torch.no_grad():
-            q = self.guide.edge_probabilities(batch) if pooled else torch.sigmoid(self.guide.encoder_logits(batch))
+            q = torch.sigmoid(self.guide.reported_logits(own) if pooled else own)
             return self.model.edges_to_matrix(q).numpy().astype(np.float64)
 
     def edge_probabilities(self, panel: Panel | None = None) -> pd.DataFrame:
         """Long table ``shop, cause, effect, probability`` over all ordered pairs i ≠ j."""
-        panel = panel if panel is not None else self.train_panel
-        return edge_table(self.edge_probability_array(panel), panel.shops, self.schema.nodes)
+        shops = panel.shops if panel is not None else self.scaler.shops
+        return edge_table(self.edge_probability_array(panel), shops, self.schema.nodes)
+
+    def train_panel_parts(self) -> Iterator[Panel]:
+        """The training panel in parts of shops (what :meth:`save` writes): the whole panel as one part, or, for a
+        fit read shard by shard (:mod:`~causalmmm_ppl.inference.causalmmm_shards`), its reader's parts."""
+        parts = getattr(self, "_train_parts", None)
+        return iter(parts()) if parts is not None else iter([self.train_panel])
+
+    def training_logits(self) -> torch.Tensor:
+        """The encoder's own edge logits of the training shops, ``(shop, edge)`` (before any population layer):
+        what the population layer was fitted on; computed once."""
+        if getattr(self, "_train_logits", None) is None:
+            self._train_logits = encoder_logits(self.guide, self.training_data(), self.spec)
+        return self._train_logits
 
     @property
     def has_templates(self) -> bool:
@@ -159,22 +172,24 @@ class CausalMMMFit:
         if not self.has_templates:
             raise InputError("this run has no graph templates (fit with graph_templates > 0 or edge_pooling > 0 in "
                              "--config, on at least 10 shops)")
-        data = self.prepare(panel) if panel is not None else self.training_data()
-        panel = panel if panel is not None else self.train_panel
-        batch = data.full_batch(temperature=self.spec.temperature)
+        shops = panel.shops if panel is not None else self.scaler.shops
         with torch.no_grad():
             if self.spec.graph_templates:
+                data = self.prepare(panel) if panel is not None else self.training_data()
+                batch = data.full_batch(temperature=self.spec.temperature)
                 pyro.set_rng_seed(self.seed if seed is None else seed)
                 n = num_draws or self.settings.outputs.num_draws
                 y = guide_draws(self.guide, batch, n)["edge_logit"]  # (draw, shop, edge)
                 member = self.model.template_membership(y, self.spec.temperature).mean(0).numpy()  # (shop, template)
                 share = self.model.template_weights().numpy()
             else:
-                member = self.guide.population_membership(batch).numpy()
+                own = (self.training_logits() if panel is None
+                       else encoder_logits(self.guide, self.prepare(panel), self.spec))
+                member = self.guide.membership_of(own).numpy()
                 share = self.guide.population.weights
         s, k = member.shape
         return pd.DataFrame({
-            "shop": np.repeat(np.asarray(panel.shops, dtype=object), k),
+            "shop": np.repeat(np.asarray(shops, dtype=object), k),
             "template": np.tile(np.arange(k), s),
             "share": np.tile(share, s).astype(np.float64),
             "probability": member.ravel().astype(np.float64),

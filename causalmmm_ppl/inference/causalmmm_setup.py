@@ -10,7 +10,7 @@ import torch
 from causalmmm_ppl.data.calendar import calendar_features
 from causalmmm_ppl.data.panel import Panel
 from causalmmm_ppl.inference.causalmmm_data import Standardisation
-from causalmmm_ppl.inference.distributed import Shard
+from causalmmm_ppl.inference.distributed import Shard, all_sum
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingData
 from causalmmm_ppl.models.causalmmm import CausalMMM
@@ -44,8 +44,13 @@ def training_setup(panel: Panel, settings: CausalMMMSettings, seed: int, shard: 
                    ) -> TrainingSetup:
     """Scale and standardise a training panel, prepare its tensors and build the model and guide (weights seeded by
     ``seed``: every process of a data-parallel fit starts from the same; the processes share out the features,
-    :func:`~causalmmm_ppl.inference.causalmmm_data.prepare_data`)."""
-    std = Standardisation.of(panel)
+    :func:`~causalmmm_ppl.inference.causalmmm_data.prepare_data`). With ``shard.local``, ``panel`` is this process's
+    shops only: the data are its own, the standardisation the whole panel's
+    (:meth:`~causalmmm_ppl.inference.causalmmm_data.Standardisation.of_shards`)."""
+    if shard is not None and shard.local:
+        own, std = Standardisation.of_shards(panel, shard, int(all_sum(shard, [panel.n_shops])[0]))
+    else:
+        own = std = Standardisation.of(panel)
     torch.manual_seed(seed)
     model, guide = build_model(panel, settings)
-    return TrainingSetup(model, guide, std.prepare(panel, settings.model, shard=shard), std)
+    return TrainingSetup(model, guide, own.prepare(panel, settings.model, shard=shard), std)

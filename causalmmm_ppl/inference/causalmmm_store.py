@@ -59,6 +59,9 @@ class SavedRun(NamedTuple):
 
 def write_run(fit: "CausalMMMFit", directory: str | os.PathLike) -> None:
     """Write everything needed to reload and predict: weights, settings, schema, scalers, training panel."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     save_tree({"model": fit.model.state_dict(), "guide": fit.guide.state_dict()}, d / WEIGHTS_NAME)
@@ -72,12 +75,20 @@ def write_run(fit: "CausalMMMFit", directory: str | os.PathLike) -> None:
         "seconds": fit.log.seconds,
         "svi_runs": list(fit.svi_runs),
         "edge_population": fit.guide.population.to_dict() if fit.guide.population is not None else None,
-        "period_index": fit.train_panel.period_index,
     }
+    # part by part (a fit read shard by shard holds no whole panel), with the grid's dates (nominal ones for
+    # numbered periods), so that it reads back without --freq
+    writer = None
+    try:
+        for part in fit.train_panel_parts():
+            meta.setdefault("period_index", part.period_index)
+            table = pa.Table.from_pandas(dataclasses.replace(part, period_index=False).to_frame(), preserve_index=False)
+            writer = writer or pq.ParquetWriter(d / "train_panel.parquet", table.schema)
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
     (d / "fit.json").write_text(json.dumps(meta))
-    # with its grid's dates (nominal ones for numbered periods), so that it reads back without --freq
-    dated = dataclasses.replace(fit.train_panel, period_index=False)
-    dated.to_frame().to_parquet(d / "train_panel.parquet", index=False)
 
 
 def read_run(directory: str | os.PathLike) -> SavedRun:

@@ -32,17 +32,20 @@ class Shard:
     Attributes
     ----------
     rank : this process (0 … world − 1); world : the number of processes
+    local : whether this process's training data holds its own shops only (a fit read shard by shard,
+        :mod:`causalmmm_ppl.inference.causalmmm_shards`), rather than the whole panel
     """
 
     rank: int = 0
     world: int = 1
+    local: bool = False
 
     @classmethod
-    def from_env(cls) -> "Shard":
+    def from_env(cls, local: bool = False) -> "Shard":
         """The shard ``torchrun`` describes in ``RANK`` / ``WORLD_SIZE`` (one process when they are unset)."""
         world = int(os.environ.get("WORLD_SIZE", "1") or 1)
         rank = int(os.environ.get("RANK", "0") or 0)
-        return cls(rank, world)
+        return cls(rank, world, local)
 
     @property
     def is_main(self) -> bool:
@@ -56,6 +59,11 @@ class Shard:
     def shops(self, n_shops: int) -> np.ndarray:
         """Positions of this process's shops among ``n_shops``: ``rank, rank + world, …``."""
         return np.arange(self.rank, n_shops, self.world)
+
+    def pool(self, n_rows: int) -> np.ndarray:
+        """The rows of this process's training data that it draws its minibatches from: every row when the data
+        holds its own shops only (``local``), else its shops among the whole panel's (:meth:`shops`)."""
+        return np.arange(n_rows) if self.local else self.shops(n_rows)
 
     def seed(self, seed: int) -> int:
         """This process's seed for minibatches and guide draws (``seed`` itself on process 0)."""
@@ -141,6 +149,17 @@ def gather_shops(local: torch.Tensor, shard: Shard, n_shops: int) -> torch.Tenso
         rows = Shard(rank, shard.world).shops(n_shops)
         out[rows] = part[: rows.size]
     return out
+
+
+def all_sum(shard: Shard, values: np.ndarray) -> np.ndarray:
+    """The sum over the processes of every process's ``values`` (float64, any shape; ``values`` for one
+    process)."""
+    values = np.asarray(values, dtype=np.float64)
+    if not shard.parallel:
+        return values
+    total = torch.as_tensor(values.copy())
+    dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    return total.numpy()
 
 
 def barrier(shard: Shard) -> None:

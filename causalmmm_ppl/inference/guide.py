@@ -212,15 +212,17 @@ class AmortizedGuide(PyroModule):
     def distributions(self, batch: ModelBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Edge logits (shop, edge) and the response Normal's loc and scale (shop, node, param)."""
         logits, offset, scale = self.encoder(batch.features, batch.context)
-        if self.population is not None:
-            logits = self._pooled_logits(logits)
-        return logits, self._response_prior(batch.context) + offset, scale
+        return self.reported_logits(logits), self._response_prior(batch.context) + offset, scale
 
-    def population_membership(self, batch: ModelBatch) -> torch.Tensor:
-        """Each shop's membership of the attached population layer's templates, from its encoder logits:
-        (shop, template)."""
-        own = self.encoder_logits(batch)[:, self._pooled].detach().double().numpy()
-        return torch.as_tensor(self.population.membership(own))
+    def reported_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """The edge logits the guide reports for the encoder's own ``logits`` (shop, edge): the attached population
+        layer's posterior on the pooled candidates, or ``logits`` themselves without a layer."""
+        return logits if self.population is None else self._pooled_logits(logits)
+
+    def membership_of(self, logits: torch.Tensor) -> torch.Tensor:
+        """Each shop's membership of the attached population layer's templates, from its encoder's own ``logits``
+        (shop, edge): (shop, template)."""
+        return torch.as_tensor(self.population.membership(logits[:, self._pooled].detach().double().numpy()))
 
     def _pooled_logits(self, logits: torch.Tensor) -> torch.Tensor:
         """The population layer's posterior logits on the pooled candidates (no gradient: it is fitted after SVI)."""

@@ -26,7 +26,7 @@ from pyro.optim import ClippedAdam, PyroOptim
 from causalmmm_ppl._progress import progress as progress_bar
 from causalmmm_ppl._tensor_store import load_tree, save_tree
 from causalmmm_ppl.errors import InputError
-from causalmmm_ppl.inference.distributed import GradientAverager, Shard, barrier, gather
+from causalmmm_ppl.inference.distributed import GradientAverager, Shard, all_sum, barrier, gather, gather_shops
 from causalmmm_ppl.inference.features import ShopFeatures
 from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
 from causalmmm_ppl.models.settings import CausalMMMSettings
@@ -102,7 +102,8 @@ class MinibatchSampler:
     Windows have ``window`` scored days preceded by ``burn`` warm-up days (carryover and recurrent state); a shop
     whose series is shorter than a window is used whole. With a :class:`~causalmmm_ppl.inference.distributed.Shard`
     of ``W`` processes, the minibatches hold ``ceil(batch_shops / W)`` shops of this process's shard, in a shop plate
-    of ``W × |shard|`` shops (so that each stands for the whole panel).
+    of ``W × |shard|`` shops (so that each stands for the whole panel); ``data`` holds the whole panel, or only the
+    shard where ``shard.local``.
     """
 
     def __init__(self, data: TrainingData, settings: CausalMMMSettings, seed: int, shard: Shard | None = None) -> None:
@@ -110,7 +111,7 @@ class MinibatchSampler:
         batch_shops, window, l_max = settings.inference.batch_shops, settings.inference.window, settings.model.l_max
         shard = shard or Shard()
         self.rng = np.random.default_rng(shard.seed(seed))
-        self.pool = shard.shops(data.n_shops)  # the shops this process draws from (every process has one)
+        self.pool = shard.pool(data.n_shops)  # the rows this process draws from (every process has some)
         self.batch = min(-(-batch_shops // shard.world), self.pool.size)
         self.plate_size = shard.world * self.pool.size
         t = data.n_time
@@ -124,7 +125,11 @@ class MinibatchSampler:
         self.n_starts = np.maximum(1, last - first + 2 - self.length)  # windows inside each shop's range
         n_valid = valid.sum(1).clip(min=2)
         scored = max(1, self.length - max(self.burn, 1))
-        self.time_scale = float(np.mean((n_valid - 1) / scored))
+        ratio = (n_valid - 1) / scored  # (row,)
+        if shard.local:  # the mean over the whole panel's shops (O(shop) numbers), as a whole-panel fit takes it
+            n_shops = int(all_sum(shard, [ratio.size])[0])
+            ratio = gather_shops(torch.as_tensor(ratio), shard, n_shops).numpy()
+        self.time_scale = float(np.mean(ratio))
 
     def sample(self, temperature: float, kl_weight: float = 1.0) -> ModelBatch:
         n, b = self.pool.size, self.batch
@@ -270,6 +275,8 @@ def train(
             raise InputError(f"{ckpt}: a damaged checkpoint ({type(exc).__name__}: {exc}); drop --resume to start "
                              f"afresh") from None
     n_scored = float(data.valid.sum())
+    if shard.local:  # the whole panel's, as with the whole panel on every process
+        n_scored = float(all_sum(shard, [n_scored])[0])
     start = log.steps_done
     t0 = time.perf_counter() - log.seconds
     bar = progress_bar(total=inf.steps, initial=start, disable=not progress, desc="SVI", unit="step", leave=False)

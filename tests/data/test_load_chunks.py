@@ -152,3 +152,41 @@ def test_each_part_of_a_parquet_file_decodes_only_its_row_groups(files, monkeypa
     _, tmp = files
     parts = list(load_panel_chunks(tmp / "p.parquet", SPEC, 1))
     assert len(parts) == 7 and read == list(range(7))
+
+
+@pytest.mark.parametrize("name", ["p.csv", "p.parquet"])
+@pytest.mark.parametrize("world, per_chunk", [(1, 3), (2, 2), (3, 1), (3, 100)])
+def test_a_process_reads_its_own_shops_and_together_they_read_the_panel_once(files, name, world, per_chunk):
+    """Process r of W reads shops r, r + W, … (``Shard.shops``), ``per_chunk`` at a time, equal to the whole
+    panel's rows of those shops."""
+    _, tmp = files
+    whole = load_panel(tmp / name, SPEC)
+    chunks = load_panel_chunks(tmp / name, SPEC, per_chunk)
+    seen = []
+    for rank in range(world):
+        parts = list(chunks.shard(rank, world))
+        mine = whole.shops[rank::world]
+        assert sum((p.shops for p in parts), ()) == mine
+        assert all(len(p.shops) <= per_chunk for p in parts)
+        for part in parts:
+            assert_panels_equal(whole.select_shops(np.array([whole.shops.index(s) for s in part.shops])), part)
+        seen += mine
+    assert sorted(seen) == sorted(whole.shops)
+    assert [p.shops for p in chunks] == [p.shops for p in load_panel_chunks(tmp / name, SPEC, per_chunk)]
+
+
+def test_shops_on_other_dates_join_on_one_grid(files):
+    """A ragged panel split into parts with grids of their own: ``concat_shops`` lays them on their common grid and
+    gives the whole panel back; ``on_dates`` refuses a grid without one of the panel's dates."""
+    from causalmmm_ppl.data.panel import concat_shops
+
+    frame, tmp = files
+    frame = frame[~(frame["shop"].isin(["d", "a"]) & (frame["date"] < "2021-03-04"))]  # "d" and "a" start late
+    frame = frame[~((frame["shop"] == "g") & (frame["date"] > "2021-03-07"))]  # "g" ends early
+    frame.to_csv(tmp / "ragged.csv", index=False)
+    whole = load_panel(tmp / "ragged.csv", SPEC)
+    parts = [load_panel(frame[frame["shop"].isin(group)], SPEC) for group in (["d", "a"], ["b", "c", "e", "f"], ["g"])]
+    assert parts[0].n_time < whole.n_time and parts[2].n_time < whole.n_time
+    assert_panels_equal(concat_shops(parts), whole)
+    with pytest.raises(ValueError, match="lacks"):
+        whole.on_dates(whole.dates[1:])
