@@ -447,6 +447,8 @@ class CausalMMMFit:
             latents = guide_draws(self.guide, batch, n)
             q = self.guide.edge_probabilities(batch)
             z = self.model.edges_to_matrix(torch.bernoulli(q.expand(n, *q.shape)))  # (draw, shop, node, node)
+            if "edge_gain" in latents:
+                z = z * self.model.edges_to_matrix(torch.exp(latents["edge_gain"]))
             u = latents["response"]
             weekly, switching = latents.get("weekly"), latents.get("switching")
             mu = torch.empty(n, s_, t_)

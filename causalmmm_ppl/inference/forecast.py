@@ -16,7 +16,7 @@ from causalmmm_ppl.models.likelihood import Prediction
 
 
 #: the model's shop-level latent sites, which the guide samples
-LATENT_SITES = ("edge_logit", "response", "weekly", "switching")
+LATENT_SITES = ("edge_logit", "edge_gain", "response", "weekly", "switching")
 
 
 @torch.no_grad()
@@ -25,9 +25,9 @@ def guide_draws(guide: AmortizedGuide, batch: ModelBatch, num_draws: int) -> dic
 
     Returns
     -------
-    ``{"edge_logit": (draw, shop, edge), "response": (draw, shop, node, 3)}`` and, when the model has them, weekly
-    profiles ``"weekly": (draw, shop, node, harmonic)`` and on/off persistence ``"switching": (draw, shop, switching
-    channel, 2)``
+    ``{"edge_logit": (draw, shop, edge), "response": (draw, shop, node, 3)}`` and, when the model has them, log edge
+    gains ``"edge_gain": (draw, shop, edge)``, weekly profiles ``"weekly": (draw, shop, node, harmonic)`` and on/off
+    persistence ``"switching": (draw, shop, switching channel, 2)``
     """
     with pyro.plate("draws", num_draws, dim=-2):
         trace = poutine.trace(guide).get_trace(batch)

@@ -11,6 +11,7 @@ each node's own least-squares weekday harmonics over the days the guide sees, an
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 
 import pyro
@@ -39,11 +40,12 @@ class GraphEncoder(nn.Module):
     screen_weight : initial weight of the shop's Granger screen (the conditional t-statistics of the edge features)
         in the edge logits; 0 starts every ordinary candidate at q = 0.5
     n_response : response parameters per node (the model's response family's size)
+    gain : also give each candidate edge's log gain a location and scale (the model's ``spec.edge_gain``)
     """
 
     def __init__(
         self, n_nodes: int, n_context: int, hidden: int, edge_index: torch.Tensor, prior_logit: torch.Tensor,
-        screen_weight: float = 0.0, *, n_response: int,
+        screen_weight: float = 0.0, *, n_response: int, gain: bool = False,
     ):
         super().__init__()
         self.n_nodes, self.n_response = n_nodes, n_response
@@ -56,6 +58,7 @@ class GraphEncoder(nn.Module):
         self.node_mid = mlp([3 * hidden, hidden, hidden])
         self.edge_out = mlp([2 * hidden + hidden + N_EDGE_FEATURES, hidden, 1])
         self.response_out = mlp([hidden + n_context, hidden, 2 * n_response]) if n_response else None
+        self.gain_out = mlp([2 * hidden + hidden + N_EDGE_FEATURES, hidden, 2]) if gain else None
         # Start with the decoder seeing edges: logits = out + logit(ρ) with out = -median(logit ρ) puts ordinary
         # candidates at q = 0.5 (required and expert edges keep their offset from them). Starting at q = ρ leaves
         # edges off while the decoder learns what they could carry, and the prior then prunes them for good.
@@ -64,6 +67,11 @@ class GraphEncoder(nn.Module):
         if self.response_out is not None:
             nn.init.zeros_(self.response_out[-1].weight)
             nn.init.zeros_(self.response_out[-1].bias)
+        if self.gain_out is not None:  # every gain starts at 1 (log gain 0) with a scale of about 0.1
+            nn.init.zeros_(self.gain_out[-1].weight)
+            nn.init.constant_(self.gain_out[-1].bias, 0.0)
+            with torch.no_grad():
+                self.gain_out[-1].bias[1] = math.log(math.expm1(0.1)) + 1.0
         # A linear path from the screen's |slog t| to the logit, learned like the rest. Initialised at
         # screen_weight * (sum |slog t| - 2), it starts edges with strong evidence on and weak ones off (|t| ≈ 1.7 on
         # both statistics is q = 0.5), so the decoder first learns what the likely edges carry. Starting every
@@ -73,16 +81,18 @@ class GraphEncoder(nn.Module):
         nn.init.constant_(self.edge_screen.weight, screen_weight)
         nn.init.constant_(self.edge_screen.bias, -2.0 * screen_weight)
 
-    def forward(self, features: ShopFeatures, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, features: ShopFeatures, context: torch.Tensor, with_gain: bool = False) -> tuple[torch.Tensor, ...]:
         """
         Parameters
         ----------
         features : node (shop, node, F_n), edge (shop, node, node, F_e)
         context : (shop, k)
+        with_gain : also return the log gains' location and scale (an encoder built with ``gain``)
 
         Returns
         -------
-        logits : (shop, edge); loc : (shop, node, param); scale : (shop, node, param)
+        logits : (shop, edge); loc : (shop, node, param); scale : (shop, node, param); with ``with_gain``,
+        gain_loc : (shop, edge) and gain_scale : (shop, edge)
         """
         s, v = features.node.shape[:2]
         ctx = context.unsqueeze(1).expand(s, v, context.shape[-1])
@@ -98,12 +108,16 @@ class GraphEncoder(nn.Module):
         ci, cj = self.edge_index[:, 0], self.edge_index[:, 1]
         e_c = e[:, ci, cj]
         f_c = features.edge[:, ci, cj]
-        logit = self.edge_out(torch.cat([h2[:, ci], h2[:, cj], e_c, f_c], dim=-1)).squeeze(-1)
+        edge_h = torch.cat([h2[:, ci], h2[:, cj], e_c, f_c], dim=-1)
+        logit = self.edge_out(edge_h).squeeze(-1)
         logits = logit + self.edge_screen(f_c[..., SCREEN_COLUMNS].abs()).squeeze(-1) + self.prior_logit
         k = self.n_response
         r = self.response_out(torch.cat([h2, ctx], dim=-1)) if k else h2.new_zeros(s, v, 0)
         loc, scale = r[..., :k], nn.functional.softplus(r[..., k:] - 1.0) + 1e-3
-        return logits, loc, scale
+        if not with_gain:
+            return logits, loc, scale
+        g = self.gain_out(edge_h)
+        return logits, loc, scale, g[..., 0], nn.functional.softplus(g[..., 1] - 1.0) + 1e-3
 
 
 def own_switching(x: torch.Tensor, observed: torch.Tensor, pseudo: float = 1.0) -> torch.Tensor:
@@ -173,8 +187,9 @@ class AmortizedGuide(PyroModule):
         self.seasonality = bool(model.spec.seasonality)
         self.encoder = GraphEncoder(
             model.n_nodes, n_context, hidden, model.edge_index, model.prior_logit, screen_weight,
-            n_response=model.spec.response.size,
+            n_response=model.spec.response.size, gain=bool(model.spec.edge_gain),
         )
+        self.gain = bool(model.spec.edge_gain)
         n_harm = WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start
         self.weekly_gain = nn.Parameter(torch.ones(model.n_nodes, 1))
         self.weekly_log_scale = nn.Parameter(torch.full((model.n_nodes, n_harm), -3.0))
@@ -209,10 +224,11 @@ class AmortizedGuide(PyroModule):
         """The encoder's own edge logits, before any population layer: (shop, edge)."""
         return self.encoder(batch.features, batch.context)[0]
 
-    def distributions(self, batch: ModelBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Edge logits (shop, edge) and the response Normal's loc and scale (shop, node, param)."""
-        logits, offset, scale = self.encoder(batch.features, batch.context)
-        return self.reported_logits(logits), self._response_prior(batch.context) + offset, scale
+    def distributions(self, batch: ModelBatch, with_gain: bool = False) -> tuple[torch.Tensor, ...]:
+        """Edge logits (shop, edge) and the response Normal's loc and scale (shop, node, param); with ``with_gain``,
+        also the log edge gains' Normal loc and scale (shop, edge)."""
+        logits, offset, scale, *gain = self.encoder(batch.features, batch.context, with_gain)
+        return (self.reported_logits(logits), self._response_prior(batch.context) + offset, scale, *gain)
 
     def reported_logits(self, logits: torch.Tensor) -> torch.Tensor:
         """The edge logits the guide reports for the encoder's own ``logits`` (shop, edge): the attached population
@@ -244,10 +260,12 @@ class AmortizedGuide(PyroModule):
         return dist.Normal(self.switching_loc + self.switching_gain * own, self.switching_log_scale.exp()).to_event(2)
 
     def forward(self, batch: ModelBatch, *args, **kwargs) -> None:
-        logits, loc, scale = self.distributions(batch)
+        logits, loc, scale, *gain = self.distributions(batch, with_gain=self.gain)
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx, dim=-1):
             with poutine.scale(scale=batch.kl_weight):
                 pyro.sample("edge_logit", EdgeLogistic.relaxed(logits, batch.temperature))
+            if gain:
+                pyro.sample("edge_gain", dist.Normal(*gain).to_event(1))
             pyro.sample("response", dist.Normal(loc, scale).to_event(2))
             if self.seasonality:
                 pyro.sample("weekly", self.weekly_distribution(batch))

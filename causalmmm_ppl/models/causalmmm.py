@@ -77,7 +77,8 @@ class ShopLatents(NamedTuple):
 
     Attributes
     ----------
-    z : (..., shop, node, node) graph; u : (..., shop, node, param) unconstrained response parameters
+    z : (..., shop, node, node) graph, times each edge's gain with ``spec.edge_gain``; u : (..., shop, node, param)
+        unconstrained response parameters
     weekly : (..., shop, node, harmonic) weekly profiles, None when ``spec.seasonality`` is off
     switching : (..., shop, switching channel, 2) on/off persistence, None without hurdle channels or
         ``spec.switching``
@@ -340,6 +341,11 @@ class CausalMMM(PyroModule):
         ``table: (..., node, 2)`` (:meth:`switch_table`, broadcastable) → ``(..., node)``."""
         return torch.where(x > 0, table[..., 0], table[..., 1])
 
+    def gain_prior(self, n_shops: torch.Size) -> dist.Distribution:
+        """Prior of the shops' log edge gains (``spec.edge_gain``): ``(shop, edge)`` events."""
+        loc = self.log_sigma.new_zeros(self.n_edges)
+        return dist.Normal(loc, self.spec.edge_gain).expand(n_shops + loc.shape).to_event(1)
+
     def weekly_prior(self, n_shops: torch.Size) -> dist.Distribution:
         """Prior of the shops' weekly profiles: ``(shop, node, harmonic)`` events."""
         loc = self.log_sigma.new_zeros(self.n_nodes, WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start)
@@ -358,6 +364,8 @@ class CausalMMM(PyroModule):
         with poutine.scale(scale=batch.kl_weight):
             y = pyro.sample("edge_logit", prior)
         z = pyro.deterministic("graph", self.edges_to_matrix(torch.sigmoid(y)), event_dim=2)
+        if self.spec.edge_gain:
+            z = z * self.edges_to_matrix(torch.exp(pyro.sample("edge_gain", self.gain_prior(batch.shop_idx.shape))))
         loc = self.response_prior(batch.context)
         u = pyro.sample("response", dist.Normal(loc, self.spec.response_scale).to_event(2))
         weekly = pyro.sample("weekly", self.weekly_prior(batch.shop_idx.shape)) if self.spec.seasonality else None

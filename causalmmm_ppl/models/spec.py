@@ -73,6 +73,10 @@ class CausalMMMSpec:
         development seeds it cut false edges into channels at the demo's panel size but lowered per-shop AUROC on
         three of the other four scenarios (``docs/benchmarks.md``, "On/off persistence").
     switching_scale : prior standard deviation of each of those shifts (logits).
+    edge_gain : give every shop and candidate edge its own gain, a latent variable: the message of edge i → j in
+        shop n is ``exp(g_nij) · z_nij · W_ij · s_i(t)`` with ``g_nij ~ Normal(0, edge_gain)``, so the size of an
+        effect varies over shops and has a posterior (the population weights W_ij are point estimates). 0 (default):
+        no gain, every shop's edge carries the population's message.
 
     Decoder
     -------
@@ -107,6 +111,7 @@ class CausalMMMSpec:
     seasonality_scale: float = 0.3
     switching: bool = False
     switching_scale: float = 1.0
+    edge_gain: float = 0.0
     adstock: str = "geometric"
     saturation: str = "hill"
     # decoder
@@ -135,6 +140,8 @@ class CausalMMMSpec:
         if self.likelihood == "studentt" and not self.df > 2:
             raise InputError(f"df must be > 2 (finite variance), got {self.df}")
         ResponseFamily(self.adstock, self.saturation)  # raises InputError for an unknown family
+        if not self.edge_gain >= 0:
+            raise InputError(f"edge_gain must be >= 0 (0: no gain), got {self.edge_gain!r}")
         if self.graph_templates < 0:
             raise InputError(f"graph_templates must be an integer >= 0, got {self.graph_templates!r}")
 

@@ -357,3 +357,34 @@ def test_a_rollout_predicts_each_day_as_the_teacher_forced_pass_over_its_own_pat
             on = tr.nodes[f"channels_{k}"]["fn"].base_dist.pred.on_logit
             torch.testing.assert_close(on, pred.on_logit[:, -1, :3], atol=1e-5, rtol=1e-5)
     assert path.shape == (2, horizon, 3)
+
+
+def test_edge_gains_scale_each_shops_messages():
+    """With ``edge_gain`` every shop and candidate edge has a log gain (a latent site in the shop plate); at gain 1
+    the model predicts as without gains, and a gain scales exactly its own edge's message."""
+    with pytest.raises(InputError, match="edge_gain"):
+        CausalMMMSpec(edge_gain=-0.1)
+    model, batch = make_model(edge_gain=0.5), make_batch()
+    plain = make_model(edge_gain=0.0)
+    plain.load_state_dict(model.state_dict())  # the same networks: a gain adds no parameter to the model
+    trace = poutine.trace(model).get_trace(batch)
+    assert trace.nodes["edge_gain"]["value"].shape == (3, model.n_edges)
+    assert trace.nodes["edge_gain"]["fn"].event_shape == (model.n_edges,)
+    assert "edge_gain" not in poutine.trace(plain).get_trace(batch).nodes
+    fixed = {name: trace.nodes[name]["value"] for name in ("edge_logit", "response", "weekly")}
+    with torch.no_grad():
+        base = poutine.condition(plain, data=fixed)(batch)
+        ones = poutine.condition(model, data={**fixed, "edge_gain": torch.zeros(3, model.n_edges)})(batch)
+        torch.testing.assert_close(ones.loc, base.loc, rtol=0, atol=0)
+        # a gain on c1 -> pv moves pv alone, and as the edge's own z scaled by the gain does
+        k = int(((model.edge_index[:, 0] == 1) & (model.edge_index[:, 1] == 3)).nonzero())
+        gain = torch.zeros(3, model.n_edges)
+        gain[:, k] = np.log(3.0)
+        moved = poutine.condition(model, data={**fixed, "edge_gain": gain})(batch)
+        z = trace.nodes["graph"]["value"].clone()
+        z[:, 1, 3] *= 3.0
+        u, weekly = fixed["response"], fixed["weekly"]
+        expected, _ = model.one_step_means(batch.x, u, z, batch.calendar, weekly)
+    torch.testing.assert_close(moved.loc, expected.loc)
+    diff = (moved.loc - base.loc).abs().amax(dim=(0, 1))
+    assert diff[3] > 1e-4 and torch.all(diff[[0, 1, 2, 4]] == 0)
