@@ -8,7 +8,9 @@ or under ``"model"``/``"inference"``/``"outputs"``; e.g. ``{"prior_prob": 0.2, "
 ``--resume`` (continue a killed fit from ``RUN/checkpoint/``), ``--force`` (replace RUN even if this tool did not
 write it), ``--device cpu|cuda`` (where SVI runs), ``--nproc N`` (train on N local processes, data-parallel:
 :mod:`causalmmm_ppl.commands._launch`; under ``torchrun`` every process runs this command and process 0 writes
-RUN).
+RUN), ``--shops-per-chunk K`` (each process reads and holds only its own shops, K at a time:
+:mod:`causalmmm_ppl.inference.causalmmm_shards`; RUN then holds ``edges.csv``, ``templates.csv`` and ``model/``,
+no ``idata.nc``, and ``--holdout`` is refused).
 
 The whole config is checked before the data is read, and against the data's nodes before any work; RUN is locked
 against a second writer for the whole fit. A fit whose loss, posterior, edges or forecast are not finite is an error.

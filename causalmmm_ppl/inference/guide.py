@@ -81,7 +81,8 @@ class GraphEncoder(nn.Module):
         nn.init.constant_(self.edge_screen.weight, screen_weight)
         nn.init.constant_(self.edge_screen.bias, -2.0 * screen_weight)
 
-    def forward(self, features: ShopFeatures, context: torch.Tensor, with_gain: bool = False) -> tuple[torch.Tensor, ...]:
+    def forward(self, features: ShopFeatures, context: torch.Tensor,
+                with_gain: bool = False) -> tuple[torch.Tensor, ...]:
         """
         Parameters
         ----------
