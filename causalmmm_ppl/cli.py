@@ -151,6 +151,9 @@ def _add_commands(sub) -> None:
     p.add_argument("--holdout", type=int, default=0, help="check that the last H periods can be held out and "
                                                           "forecast as `fit --holdout H` would")
     p.add_argument("--config", default=None, help="JSON settings file to check, as `fit --config` reads it")
+    p.add_argument("--shops-per-chunk", type=int, default=None,
+                   help="read and check DATA this many shops at a time, as `fit --shops-per-chunk` reads it (default: "
+                        "the whole panel at once)")
     add_common(p)
 
     p = sub.add_parser("fit", help="fit a model to a panel")

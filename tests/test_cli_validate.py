@@ -200,3 +200,26 @@ def test_validate_runs_the_checks_fit_makes_before_training(capsys, tmp_path):
     assert "setting 'controls' was removed" in err and "--controls" in err
     out, _ = _validate(capsys, tmp_path, data, FLAGS, 0)
     assert "fit checks" not in out  # the panel's own checks only
+
+
+def test_a_panel_read_part_by_part_gives_the_whole_panels_summary_and_checks(capsys, tmp_path):
+    """``--shops-per-chunk K``: the parts of a ragged panel, summarised together, print what the whole panel prints
+    (its warnings included, not a part's own); a short shop and a holdout (which ``fit --shops-per-chunk`` refuses)
+    fail in one line."""
+    frame = long_frame(n_shops=7, n_days=12)
+    frame = frame[~((frame["shop"] == "b") & (frame["date"] < "2021-03-04"))]  # "b" starts late
+    frame = frame[~((frame["shop"] == "g") & (frame["date"] > "2021-03-09"))]  # "g" ends early
+    frame.loc[frame["shop"] == "e", "tv"] = 0.0  # zero in one part's every shop, not in the panel's: no warning
+    frame.loc[frame["shop"] == "f", "gmv"] = 0.0  # a warning about the panel's shop "f"
+    data = tmp_path / "p.parquet"
+    frame.to_parquet(data, index=False)
+    whole, _ = _validate(capsys, tmp_path, data, FLAGS, 0)
+    for per in ("1", "3"):
+        parts, _ = _validate(capsys, tmp_path, data, [*FLAGS, "--shops-per-chunk", per], 0)
+        assert parts == whole
+    assert "warnings:    1" in whole and "zero on every day of shop 'f'" in whole and "'tv'" not in whole
+    assert "date range:  2021-03-01 to 2021-03-12" in whole and "shops:       7" in whole
+    checked, _ = _validate(capsys, tmp_path, data, [*FLAGS, "--shops-per-chunk", "3", "--model", "causalmmm"], 0)
+    assert "read 3 shop(s) at a time: ok" in checked
+    assert "shop 'b'" in _fails(capsys, tmp_path, data, [*FLAGS, "--shops-per-chunk", "3", "--window", "10"])
+    assert "--holdout 2" in _fails(capsys, tmp_path, data, [*FLAGS, "--shops-per-chunk", "3", "--holdout", "2"])

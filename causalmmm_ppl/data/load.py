@@ -234,8 +234,8 @@ def panel_from_args(args: Any, *, allow_missing_target: bool = False,
     return panel, spec
 
 
-def chunks_from_args(args: Any, shops_per_chunk: int, *,
-                     allow_missing_target: bool = False) -> tuple["PanelChunks", ColumnSpec]:
+def chunks_from_args(args: Any, shops_per_chunk: int, *, allow_missing_target: bool = False,
+                     min_days: int | None = None) -> tuple["PanelChunks", ColumnSpec]:
     """:func:`panel_from_args` for a panel read ``shops_per_chunk`` shops at a time (:func:`load_panel_chunks`):
     only the file's header is read here.
 
@@ -258,7 +258,8 @@ def chunks_from_args(args: Any, shops_per_chunk: int, *,
     chunks = load_panel_chunks(path, spec, shops_per_chunk,
                                fill_gaps=getattr(args, "fill_gaps", "error") or "error",
                                context_agg=getattr(args, "context_agg", "error") or "error",
-                               freq=getattr(args, "freq", "") or "", allow_missing_target=allow_missing_target)
+                               freq=getattr(args, "freq", "") or "", allow_missing_target=allow_missing_target,
+                               min_days=min_days)
     return chunks, spec
 
 
@@ -402,7 +403,7 @@ class PanelChunks:
             return
         for k, rows in enumerate(self.chunk_rows):
             part = V.Source(self.source.name, self.source.kind, tuple(rows.tolist()))
-            yield _load_frame(self._rows(k, rows), self.spec, part, min_days=None, **self.options)
+            yield _load_frame(self._rows(k, rows), self.spec, part, **self.options)
 
     def shard(self, rank: int, world: int) -> "PanelChunks":
         """The same reader over the shops of one process of ``world`` only: the panel's shops ``rank, rank + world,
@@ -442,7 +443,7 @@ def _chunk_rows(codes: np.ndarray, chunk_of_shop: np.ndarray) -> tuple[list[np.n
 
 def load_panel_chunks(path: str | os.PathLike[str], spec: ColumnSpec, shops_per_chunk: int | None, *,
                       fill_gaps: str = "error", context_agg: str = "error", allow_missing_target: bool = False,
-                      freq: str = "") -> PanelChunks:
+                      freq: str = "", min_days: int | None = None) -> PanelChunks:
     """A long panel ``shops_per_chunk`` shops at a time, each part loaded and validated as :func:`load_panel` does
     (the same options), shops in the order they first appear.
 
@@ -451,11 +452,13 @@ def load_panel_chunks(path: str | os.PathLike[str], spec: ColumnSpec, shops_per_
     partitioned by shop (``shop=…/`` subfolders) is read the same way, each part from its shops' files alone. A CSV
     file is read whole and then split.
     Messages name the row of the file, as for the whole panel. ``shops_per_chunk=None``: the whole panel as one part.
+    ``min_days`` is checked part by part.
     """
-    V.check_options(fill_gaps, context_agg, None, freq)
+    V.check_options(fill_gaps, context_agg, min_days, freq)
     if shops_per_chunk is not None and shops_per_chunk < 1:
         raise InputError(f"--shops-per-chunk {shops_per_chunk}: must be >= 1")
-    options = dict(fill_gaps=fill_gaps, context_agg=context_agg, allow_missing_target=allow_missing_target, freq=freq)
+    options = dict(fill_gaps=fill_gaps, context_agg=context_agg, allow_missing_target=allow_missing_target, freq=freq,
+                   min_days=min_days)
     return PanelChunks(Path(path), spec, shops_per_chunk, options)
 
 
