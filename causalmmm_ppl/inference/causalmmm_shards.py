@@ -89,7 +89,8 @@ def read_shard(chunks: PanelChunks, shard: Shard) -> Panel:
         error = str(exc)
     seen = distributed.gather(shard, (error, None if panel is None else (panel.dates[0], panel.dates[-1], panel.freq)))
     first = next((e for e, _ in seen if e is not None), None)
-    if first is not None:
+    if first is not None:  # every process leaves the group before it stops, so none is stopped inside it
+        distributed.finish(shard)
         raise InputError(first)
     freqs = sorted({freq for _, (_, _, freq) in seen})
     if len(freqs) > 1:
