@@ -52,11 +52,15 @@ def run(quick: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="scale_100k_") as tmp:
         path = Path(tmp) / "panel.parquet"
         t0 = time.perf_counter()
-        save_panel(simulate("sim1", n_shops=shops, n_days=days, seed=SEED), path)
+        sim = simulate("sim1", n_shops=shops, n_days=days, seed=SEED)
+        save_panel(sim, path)
+        flags = sim.fit_flags().split()  # the column flags of `causalmmm fit`
+        del sim
         out["simulate_s"], out["parquet_mb"] = time.perf_counter() - t0, path.stat().st_size / 1e6
         out["training"] = [{"processes": p, "threads": t, "batch": b, "ranks": launch(path, p, t, b, steps)}
                            for p, t, b in configs]
-        out["fits"] = [{"processes": p, "threads": t, **command_fit(path, Path(tmp) / f"fit_{p}", p, t, steps, chunk)}
+        out["fits"] = [{"processes": p, "threads": t,
+                        **command_fit(path, flags, Path(tmp) / f"fit_{p}", p, t, steps, chunk)}
                        for p, t in (QUICK["fit_configs"] if quick else FIT_CONFIGS)]
         small = simulate("sim1", n_shops=8, n_days=days, seed=SEED + 1)
         fit = fit_causalmmm(small.panel, CausalMMMSettings.of(steps=steps), columns=small.spec, progress=False)
@@ -67,17 +71,15 @@ def run(quick: bool) -> dict:
     return out
 
 
-def command_fit(path: Path, run: Path, nproc: int, threads: int, steps: int, chunk: int) -> dict:
-    """``causalmmm fit PATH --nproc NPROC --shops-per-chunk CHUNK`` as ``nproc`` launched processes of ``threads``
-    threads: every process's wall time and peak memory, and the run's SVI seconds and edge rows."""
-    from benchmarks.scale_out import _launch
+def command_fit(path: Path, flags: list[str], run: Path, nproc: int, threads: int, steps: int, chunk: int) -> dict:
+    """``causalmmm fit PATH FLAGS --nproc NPROC --shops-per-chunk CHUNK`` (``FLAGS``: the column flags) as ``nproc``
+    launched processes of ``threads`` threads: every process's wall time and peak memory, and the run's SVI seconds
+    and edge rows."""
+    from benchmarks.scale_out import launch_module
 
-    columns = json.loads(path.with_suffix(".json").read_text())
-    argv = ["fit", str(path), "--target", columns["target"], "--channels", ",".join(columns["channels"]),
-            "--mediators", ",".join(columns["mediators"]), "--context", ",".join(columns["context"]),
-            "--steps", str(steps), "--shops-per-chunk", str(chunk), "--nproc", str(nproc), "--out", str(run),
-            "--quiet", "--seed", str(SEED)]
-    ranks = _launch(["--fit-worker"], nproc, threads, argv, module="benchmarks.scale_100k")
+    argv = ["fit", str(path), *flags, "--steps", str(steps), "--shops-per-chunk", str(chunk), "--nproc", str(nproc),
+            "--out", str(run), "--quiet", "--seed", str(SEED)]
+    ranks = launch_module(["--fit-worker"], nproc, threads, argv, module="benchmarks.scale_100k")
     meta = json.loads((run / "model" / "fit.json").read_text())
     with open(run / "edges.csv") as fh:
         rows = sum(1 for _ in fh) - 1

@@ -136,18 +136,18 @@ def recovery(tmp: Path, runs: tuple, steps: int | None, procs: tuple = ((1, 2), 
         save_panel(sim, path)
         np.save(path.with_suffix(".npy"), sim.adjacency)
         for nproc, threads in procs:
-            got = _launch(["--recovery", str(path)], nproc, threads, [str(steps or 0)])[0]
+            got = launch_module(["--recovery", str(path)], nproc, threads, [str(steps or 0)])[0]
             rows.append({"scenario": scenario, "shops": n, "days": days, "processes": nproc, **got})
     return rows
 
 
 def launch(path: Path, nproc: int, threads: int, batch: int, steps: int) -> list[dict]:
     """Run one configuration as ``nproc`` processes of ``threads`` threads; every process's row."""
-    return _launch(["--worker", str(path)], nproc, threads, [str(batch), str(steps)])
+    return launch_module(["--worker", str(path)], nproc, threads, [str(batch), str(steps)])
 
 
-def _launch(head: list[str], nproc: int, threads: int, tail: list[str], module: str = "benchmarks.scale_out"
-            ) -> list[dict]:
+def launch_module(head: list[str], nproc: int, threads: int, tail: list[str],
+                  module: str = "benchmarks.scale_out") -> list[dict]:
     """``python -m MODULE HEAD OUT TAIL`` as ``nproc`` processes of ``threads`` threads
     (:func:`causalmmm_ppl.commands._launch.run_processes`, as ``fit --nproc``); the rows the processes wrote to OUT
     (``rank_<r>.json``)."""

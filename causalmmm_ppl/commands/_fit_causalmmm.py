@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     """Fit CausalMMM to ``args.data`` and write the run directory ``args.out``."""
     from pathlib import Path
 
-    from causalmmm_ppl.commands._launch import launch, launched
+    from causalmmm_ppl.commands._launch import launched
     from causalmmm_ppl.evaluation.inference_data import require_finite_posterior, write_inference_data
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.inference.distributed import Shard, training_device
@@ -121,11 +121,8 @@ def run(args: argparse.Namespace) -> int:
     # process 0 holds RUN (the others only read a checkpoint in it on --resume)
     settings, (panel, columns, split, train, out, holdout) = preflight(args, check_out=shard.is_main)
     training_device(device, Shard())  # no GPU: one line before any work
-    if nproc > 1 and not launched():
-        if nproc > train.n_shops:
-            raise ValueError(f"--nproc {nproc}: more processes than the panel's {train.n_shops} shop(s); each "
-                             f"process trains on its own shops")
-        return launch(args.argv, nproc)  # checked above: a bad panel or flag fails here, before any process starts
+    if nproc > 1 and not launched():  # checked above: a bad panel or flag fails here, before any process starts
+        return _launch(args, nproc, train.n_shops)
     force = bool(getattr(args, "force", False))
     seed = int(args.seed or 0)
     resume = bool(getattr(args, "resume", False))
@@ -164,19 +161,32 @@ def run(args: argparse.Namespace) -> int:
     for line in [*panel.warnings, short_shop_warning(train, window), split.note, fit.svi_runs_note()]:
         if line:
             print(f"warning: {line}", file=sys.stderr)
-    population = fit.guide.population
-    pooled = f"; edges pooled over {population.n_templates} graph template(s)" if population is not None else ""
-    print(
-        f"causalmmm: {train.n_shops} shop(s) x {train.periods(train.n_time)} x {train.n_nodes} nodes, "
-        f"{fit.log.steps_done} SVI steps in {fit.log.seconds:.1f} s{pooled}; wrote {out}",
-        file=sys.stdout,
-    )
+    print(f"causalmmm: {train.n_shops} shop(s) x {train.periods(train.n_time)} x {train.n_nodes} nodes, "
+          f"{_trained(fit)}; wrote {out}", file=sys.stdout)
     return 0
 
 
-def shards_preflight(args: argparse.Namespace, check_out: bool = True):
+def _launch(args: argparse.Namespace, nproc: int, n_shops: int) -> int:
+    """Run this command as ``nproc`` local processes (``--nproc``); ValueError for more processes than shops."""
+    from causalmmm_ppl.commands._launch import launch
+
+    if nproc > n_shops:
+        raise ValueError(f"--nproc {nproc}: more processes than the panel's {n_shops} shop(s); each process trains "
+                         f"on its own shops")
+    return launch(args.argv, nproc)
+
+
+def _trained(fit) -> str:
+    """What the summary line says of the training: steps, seconds and the pooling's templates."""
+    population = fit.guide.population
+    pooled = f"; edges pooled over {population.n_templates} graph template(s)" if population is not None else ""
+    return f"{fit.log.steps_done} SVI steps in {fit.log.seconds:.1f} s{pooled}"
+
+
+def shards_preflight(args: argparse.Namespace, check_out: bool = True, min_days: int | None = None):
     """What ``fit --shops-per-chunk K`` checks before training: the settings, the flags it cannot serve, the output
-    folder (``check_out``), the file's header and first part, and the settings against the panel's nodes.
+    folder (``check_out``), the file's header and first part, and the settings against the panel's nodes
+    (``min_days``: the periods every shop of a part needs, as ``validate --window`` asks).
 
     Returns
     -------
@@ -191,7 +201,7 @@ def shards_preflight(args: argparse.Namespace, check_out: bool = True):
                          f"panel to forecast; fit with --holdout without --shops-per-chunk, or forecast afterwards "
                          f"with `causalmmm forecast --shops-per-chunk`")
     out = check_replaceable(args.out, force=bool(getattr(args, "force", False))) if check_out else None
-    chunks, columns = chunks_from_args(args, args.shops_per_chunk)
+    chunks, columns = chunks_from_args(args, args.shops_per_chunk, min_days=min_days)
     first = next(iter(chunks))  # one part: the nodes the settings must name
     check_settings_for_panel(settings, first)
     return settings, chunks, columns, out
@@ -230,7 +240,7 @@ def run_shards(args: argparse.Namespace) -> int:
     ``templates.csv`` and ``model/`` (its training panel copied part by part), and no ``idata.nc``."""
     from pathlib import Path
 
-    from causalmmm_ppl.commands._launch import launch, launched
+    from causalmmm_ppl.commands._launch import launched
     from causalmmm_ppl.commands._run import stream_csv
     from causalmmm_ppl.inference.causalmmm_results import edge_table
     from causalmmm_ppl.inference.causalmmm_shards import fit_causalmmm_shards
@@ -242,10 +252,7 @@ def run_shards(args: argparse.Namespace) -> int:
     settings, chunks, columns, out = shards_preflight(args, check_out=shard.is_main)
     training_device(device, Shard())  # no GPU: one line before any work
     if nproc > 1 and not launched():
-        if nproc > chunks.n_shops:
-            raise ValueError(f"--nproc {nproc}: more processes than the panel's {chunks.n_shops} shop(s); each "
-                             f"process trains on its own shops")
-        return launch(args.argv, nproc)
+        return _launch(args, nproc, chunks.n_shops)
     seed, resume = int(args.seed or 0), bool(getattr(args, "resume", False))
     common = dict(columns=columns, seed=seed, resume=resume, fingerprint=_shards_fingerprint(settings, chunks, seed),
                   shard=shard, device=device)
@@ -271,8 +278,6 @@ def run_shards(args: argparse.Namespace) -> int:
                  "compute them when asked"]:
         if line:
             print(f"warning: {line}", file=sys.stderr)
-    population = fit.guide.population
-    pooled = f"; edges pooled over {population.n_templates} graph template(s)" if population is not None else ""
-    print(f"causalmmm: {len(shops)} shop(s) read {per} at a time by {shard.world} process(es), "
-          f"{fit.log.steps_done} SVI steps in {fit.log.seconds:.1f} s{pooled}; wrote {out}", file=sys.stdout)
+    print(f"causalmmm: {len(shops)} shop(s) read {per} at a time by {shard.world} process(es), {_trained(fit)}; "
+          f"wrote {out}", file=sys.stdout)
     return 0

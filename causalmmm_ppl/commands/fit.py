@@ -55,8 +55,13 @@ def run(args: argparse.Namespace) -> int:
         if model != "causalmmm":
             raise ValueError(f"--nproc {nproc}: several processes train --model causalmmm only (BTVC runs its NUTS "
                              f"chains or its SVI in one process)")
-    if getattr(args, "shops_per_chunk", None) is not None and model != "causalmmm":
-        raise ValueError(f"--shops-per-chunk {args.shops_per_chunk}: only --model causalmmm reads its panel shard by "
-                         f"shard")
+    check_shard_reading(args, model)
     module = importlib.import_module(_MODULES[model])
     return int(module.run(args) or 0)
+
+
+def check_shard_reading(args: argparse.Namespace, model: str | None) -> None:
+    """``--shops-per-chunk`` (a panel read shard by shard) is for ``--model causalmmm`` only: ValueError naming it."""
+    if getattr(args, "shops_per_chunk", None) is not None and model not in (None, "causalmmm"):
+        raise ValueError(f"--shops-per-chunk {args.shops_per_chunk}: only --model causalmmm reads its panel shard by "
+                         f"shard")

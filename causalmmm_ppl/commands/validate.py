@@ -46,9 +46,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if getattr(args, "shops_per_chunk", None) is not None:
         return _run_parts(args, out)
     loaded = panel_from_args(args, min_days=getattr(args, "window", None))
-    model = getattr(args, "model", None)
-    if model is None and (getattr(args, "holdout", None) or getattr(args, "config", None)):
-        model = "causalmmm"
+    model = _model_to_check(args)
     checked = None
     if model is not None:
         _, checked = importlib.import_module(_MODULES[model]).preflight(args, check_out=False, loaded=loaded)
@@ -63,21 +61,29 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0
 
 
+def _model_to_check(args: argparse.Namespace) -> str | None:
+    """The model whose fit checks ``validate`` runs: ``--model``, causalmmm when ``--holdout`` or ``--config`` is
+    given, else none."""
+    model = getattr(args, "model", None)
+    if model is None and (getattr(args, "holdout", None) or getattr(args, "config", None)):
+        model = "causalmmm"
+    return model
+
+
 def _run_parts(args: argparse.Namespace, out: TextIO) -> int:
     """``validate --shops-per-chunk K``: every part read and checked as the whole panel would be, one at a time,
     and summarised together; with a model, the checks of ``fit --shops-per-chunk K``."""
     from causalmmm_ppl.commands._fit_causalmmm import shards_preflight
+    from causalmmm_ppl.commands.fit import check_shard_reading
     from causalmmm_ppl.data.load import chunks_from_args
 
-    model = getattr(args, "model", None)
-    if model is None and (getattr(args, "holdout", None) or getattr(args, "config", None)):
-        model = "causalmmm"
-    if model not in (None, "causalmmm"):
-        raise ValueError(f"--shops-per-chunk {args.shops_per_chunk}: only --model causalmmm reads its panel shard by "
-                         f"shard")
+    model = _model_to_check(args)
+    check_shard_reading(args, model)
+    window = getattr(args, "window", None)
     if model is not None:
-        shards_preflight(args, check_out=False)
-    chunks, _ = chunks_from_args(args, args.shops_per_chunk, min_days=getattr(args, "window", None))
+        _, chunks, _, _ = shards_preflight(args, check_out=False, min_days=window)
+    else:
+        chunks, _ = chunks_from_args(args, args.shops_per_chunk, min_days=window)
     print(format_summary(summarise_parts(chunks), str(args.data)), file=out)
     if model is not None:
         print(f"fit checks:  {model}: settings, data against settings, read {args.shops_per_chunk} shop(s) at a "
@@ -101,7 +107,7 @@ def summarise_parts(parts) -> dict:
     for part in parts:
         s = part.summary()
         if summary is None:
-            summary = s
+            summary, nodes, kinds = s, part.nodes, part.node_kinds
         else:
             summary["shops"] += s["shops"]
             summary["days_per_shop_min"] = min(summary["days_per_shop_min"], s["days_per_shop_min"])
@@ -112,8 +118,8 @@ def summarise_parts(parts) -> dict:
             last = (part.dates[-1], s["date_max"])
         values = part.values[..., part.channel_index][part.mask]
         spend, zeros = spend + values.size, zeros + int((values == 0).sum())
-        extremes = _node_warnings(part.values, part.observed, part)
-        gaps.update(dict.fromkeys(w for w in part.warnings if w not in extremes))
+        own = _node_warnings(part.values, part.observed, nodes, kinds, part.shops)
+        gaps.update(dict.fromkeys(w for w in part.warnings if w not in own))
         lows.append(np.where(part.observed, part.values, np.inf).min(1))
         highs.append(np.where(part.observed, part.values, -np.inf).max(1))
         seen.append(part.observed.any(1))
@@ -121,16 +127,16 @@ def summarise_parts(parts) -> dict:
     # each shop's least and greatest value as a two-day panel: the node and target warnings depend on nothing else
     seen_all = np.concatenate(seen)
     two_days = np.where(seen_all[:, None], np.stack([np.concatenate(lows), np.concatenate(highs)], axis=1), 0.0)
-    warnings = [*gaps, *_node_warnings(two_days, np.stack([seen_all, seen_all], axis=1), part, shops)]
+    warnings = [*gaps, *_node_warnings(two_days, np.stack([seen_all, seen_all], axis=1), nodes, kinds, shops)]
     summary.update(time_steps=len(date_grid(first[0], last[0], summary["freq"])), date_min=first[1],
                    date_max=last[1], zero_spend_share=zeros / spend if spend else 0.0, warnings=warnings)
     return summary
 
 
-def _node_warnings(values, observed, panel, shops=None) -> list[str]:
+def _node_warnings(values, observed, nodes, kinds, shops) -> list[str]:
     """The loader's warnings about nodes constant in every shop and about the target, for ``values, observed``
-    ``(shop, time, node)`` with ``panel``'s nodes (and its shops unless ``shops`` are given)."""
+    ``(shop, time, node)``."""
     from causalmmm_ppl.data import validate as V
 
-    return [*V.constant_node_warnings(values, observed, panel.nodes, panel.node_kinds),
-            *V.target_warnings(values, observed, panel.nodes, panel.node_kinds, shops or panel.shops)]
+    return [*V.constant_node_warnings(values, observed, nodes, kinds),
+            *V.target_warnings(values, observed, nodes, kinds, shops)]

@@ -112,14 +112,29 @@ def _raw_header(path: Path, kind: str) -> list[Any]:
     return head.iloc[0].tolist() if len(head) else []
 
 
+def _header(path: Path) -> tuple[list[Any], V.Source]:
+    """A table's checked header (column names as written) and its source, without reading its rows."""
+    _check_file(path)
+    source = V.Source(str(path), _kind_of(path))
+    try:
+        header = _raw_header(path, source.kind)
+    except (OSError, ValueError) as exc:
+        raise _unreadable(path, source.kind, exc) from exc
+    V.check_header(header, source)
+    return header, source
+
+
+def _unreadable(path: Path, kind: str, exc: Exception) -> InputError:
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    what = "Parquet dataset" if path.is_dir() else f"{kind} file"
+    return InputError(f"{path}: cannot read the {what} ({detail})")
+
+
 def _read(path: Path, str_columns: tuple[str, ...] = ()) -> tuple[pd.DataFrame, V.Source]:
     """Read a table and check its header; ``str_columns`` are read as text (shop ids keep leading zeros)."""
-    _check_file(path)
-    kind = _kind_of(path)
-    source = V.Source(str(path), kind)
+    header, source = _header(path)
+    kind = source.kind
     try:
-        header = _raw_header(path, kind)
-        V.check_header(header, source)
         if kind == "csv":
             dtype = {c: str for c in str_columns if c in set(map(str, header))}
             frame = pd.read_csv(path, dtype=dtype, **_EXACT_FLOATS)
@@ -130,9 +145,7 @@ def _read(path: Path, str_columns: tuple[str, ...] = ()) -> tuple[pd.DataFrame, 
     except InputError:
         raise
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        detail = " ".join(str(exc).split()) or type(exc).__name__
-        what = "Parquet dataset" if path.is_dir() else f"{kind} file"
-        raise InputError(f"{path}: cannot read the {what} ({detail})") from exc
+        raise _unreadable(path, kind, exc) from exc
     if not len(frame.columns):
         raise InputError(f"{path}: the file is empty")
     return frame, source
@@ -223,15 +236,15 @@ def panel_from_args(args: Any, *, allow_missing_target: bool = False,
         spec = spec_from_args(args, frame.columns)
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
-    panel = _load_frame(
-        frame, spec, source,
-        fill_gaps=getattr(args, "fill_gaps", "error") or "error",
-        context_agg=getattr(args, "context_agg", "error") or "error",
-        freq=getattr(args, "freq", "") or "",
-        allow_missing_target=allow_missing_target,
-        min_days=min_days,
-    )
+    panel = _load_frame(frame, spec, source, allow_missing_target=allow_missing_target, min_days=min_days,
+                        **_reading_options(args))
     return panel, spec
+
+
+def _reading_options(args: Any) -> dict:
+    """The reading flags ``--fill-gaps``, ``--context-agg`` and ``--freq`` (their defaults where absent)."""
+    return dict(fill_gaps=getattr(args, "fill_gaps", "error") or "error",
+                context_agg=getattr(args, "context_agg", "error") or "error", freq=getattr(args, "freq", "") or "")
 
 
 def chunks_from_args(args: Any, shops_per_chunk: int, *, allow_missing_target: bool = False,
@@ -244,22 +257,13 @@ def chunks_from_args(args: Any, shops_per_chunk: int, *, allow_missing_target: b
     chunks, spec
     """
     path = Path(args.data)
-    _check_file(path)
-    source = V.Source(str(path), _kind_of(path))
-    try:
-        header = _raw_header(path, source.kind)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read the {source.kind} file ({' '.join(str(exc).split())})") from exc
-    V.check_header(header, source)
+    header, _ = _header(path)
     try:
         spec = spec_from_args(args, header)
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
-    chunks = load_panel_chunks(path, spec, shops_per_chunk,
-                               fill_gaps=getattr(args, "fill_gaps", "error") or "error",
-                               context_agg=getattr(args, "context_agg", "error") or "error",
-                               freq=getattr(args, "freq", "") or "", allow_missing_target=allow_missing_target,
-                               min_days=min_days)
+    chunks = load_panel_chunks(path, spec, shops_per_chunk, allow_missing_target=allow_missing_target,
+                               min_days=min_days, **_reading_options(args))
     return chunks, spec
 
 
@@ -364,15 +368,13 @@ class PanelChunks:
             if spec.shop_col in self.whole.columns:
                 codes, self.order = pd.factorize(self.whole[spec.shop_col], use_na_sentinel=True)
         else:
-            self.source = V.Source(str(path), self.kind)
+            _, self.source = _header(path)
             try:
-                V.check_header(_raw_header(path, self.kind), self.source)
                 self.dataset = _parquet_dataset(path)
                 if spec.shop_col in self.dataset.schema.names:
                     codes, self.order = _arrow_codes(self.dataset.to_table(columns=[spec.shop_col]).column(0))
             except (OSError, ValueError) as exc:
-                what = "Parquet dataset" if path.is_dir() else "parquet file"
-                raise InputError(f"{path}: cannot read the {what} ({' '.join(str(exc).split())})") from exc
+                raise _unreadable(path, self.kind, exc) from exc
         # one shop (no shop column) or an empty shop id: the whole panel at once (which names the bad row)
         self.whole_at_once = codes is None or bool((codes < 0).any())
         if self.whole_at_once:

@@ -242,7 +242,7 @@ class Panel:
     def on_dates(self, dates: pd.DatetimeIndex) -> "Panel":
         """The panel laid on a wider grid ``dates`` (same frequency, holding every date of this panel's grid): the
         new dates are no rows of any shop (nothing observed, like the days outside a ragged shop's range)."""
-        if len(dates) == self.n_time and dates.equals(self.dates):
+        if dates.equals(self.dates):
             return self
         t = dates.get_indexer(self.dates)
         if (t < 0).any():

@@ -144,7 +144,7 @@ class Standardisation:
                    *control_standardisation(panel))
 
     @classmethod
-    def of_shards(cls, panel: Panel, shard: Shard, n_shops: int) -> tuple["Standardisation", "Standardisation"]:
+    def of_shards(cls, panel: Panel, shard: Shard) -> tuple["Standardisation", "Standardisation"]:
         """The standardisation of a training panel that its processes hold shard by shard (:meth:`of` of the whole
         panel, up to the rounding of the controls' sums).
 
@@ -153,14 +153,14 @@ class Standardisation:
         panel : this process's shops (:meth:`~causalmmm_ppl.inference.distributed.Shard.shops`, in order), on the
             whole panel's date grid
         shard : this process's place; the processes must have joined their group
-        n_shops : the whole panel's number of shops
 
         Returns
         -------
         local : this process's: its own shops' scaling, the whole panel's context and control statistics
         whole : the same with every shop's scaling (what the fit keeps)
         """
-        context = gather_shops(torch.as_tensor(panel.context), shard, n_shops).numpy()  # (shop, context): small
+        context = gather_shops(torch.as_tensor(panel.context), shard).numpy()  # (shop, context): small
+        n_shops = context.shape[0]
         rows = panel.controls[panel.mask]  # (row, control)
         count = all_sum(shard, [len(rows)])[0]
         if count:

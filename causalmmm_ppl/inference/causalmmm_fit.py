@@ -118,15 +118,10 @@ def fit_causalmmm(
     if logits is None:
         logits = encoder_logits(guide, data, settings.model)
     pool_edges(model, guide, logits, settings, seed, progress)
-    fit = CausalMMMFit(model, guide, settings, Schema.of(panel, columns), std,
-                       whole_panel.read if shard.local else panel, log, seed,
-                       tuple(run.summary(run is kept) for run in runs))
-    fit._train_logits = logits
-    if shard.local:
-        fit._train_parts = whole_panel.parts
-    else:
-        fit._cached_train = data
-    return fit
+    local = shard.local  # process 0 holds its own shops only: the whole panel is read when asked, saved in parts
+    return CausalMMMFit(model, guide, settings, Schema.of(panel, columns), std, whole_panel.read if local else panel,
+                        log, seed, tuple(run.summary(run is kept) for run in runs), train_data=None if local else data,
+                        train_logits=logits, train_parts=whole_panel.parts if local else None)
 
 
 class WholePanel(NamedTuple):

@@ -7,7 +7,7 @@ fit_causalmmm` makes one; :meth:`CausalMMMFit.load` reads one back.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,11 @@ class CausalMMMFit:
     svi_runs : every SVI run of the fit (``restarts``, ``collapse_restarts``): its seed, ``edge_information``
         (nats per candidate pair), full-panel ``loss`` (None where runs were not compared) and whether it was
         ``kept``; empty for runs saved before fits recorded them
+
+    What the fit already holds (none needed: each is computed, or read, when first asked for):
+    ``train_data`` the training panel's tensors (:meth:`training_data`), ``train_logits`` the encoder's logits of
+    the training shops (:meth:`training_logits`), ``train_parts`` the training panel in parts of shops
+    (:meth:`train_panel_parts`; a fit read shard by shard, whose process 0 never holds the whole panel).
     """
 
     def __init__(
@@ -77,10 +82,15 @@ class CausalMMMFit:
         log: TrainingLog,
         seed: int = 0,
         svi_runs: tuple[dict, ...] = (),
+        *,
+        train_data: TrainingData | None = None,
+        train_logits: torch.Tensor | None = None,
+        train_parts: Callable[[], Iterable[Panel]] | None = None,
     ) -> None:
         self.model, self.guide, self.settings, self.schema = model, guide, settings, schema
         self.standardisation = standardisation
         self._train_panel, self.log, self.seed, self.svi_runs = train_panel, log, seed, tuple(svi_runs)
+        self._cached_train, self._train_logits, self._train_parts = train_data, train_logits, train_parts
 
     @property
     def spec(self) -> CausalMMMSpec:
@@ -143,13 +153,12 @@ class CausalMMMFit:
     def train_panel_parts(self) -> Iterator[Panel]:
         """The training panel in parts of shops (what :meth:`save` writes): the whole panel as one part, or, for a
         fit read shard by shard (:mod:`~causalmmm_ppl.inference.causalmmm_shards`), its reader's parts."""
-        parts = getattr(self, "_train_parts", None)
-        return iter(parts()) if parts is not None else iter([self.train_panel])
+        return iter(self._train_parts()) if self._train_parts is not None else iter([self.train_panel])
 
     def training_logits(self) -> torch.Tensor:
         """The encoder's own edge logits of the training shops, ``(shop, edge)`` (before any population layer):
         what the population layer was fitted on; computed once."""
-        if getattr(self, "_train_logits", None) is None:
+        if self._train_logits is None:
             self._train_logits = encoder_logits(self.guide, self.training_data(), self.spec)
         return self._train_logits
 
@@ -448,7 +457,7 @@ class CausalMMMFit:
             q = self.guide.edge_probabilities(batch)
             z = self.model.edges_to_matrix(torch.bernoulli(q.expand(n, *q.shape)))  # (draw, shop, node, node)
             if "edge_gain" in latents:
-                z = z * self.model.edges_to_matrix(torch.exp(latents["edge_gain"]))
+                z = self.model.with_gains(z, latents["edge_gain"])
             u = latents["response"]
             weekly, switching = latents.get("weekly"), latents.get("switching")
             mu = torch.empty(n, s_, t_)
@@ -566,7 +575,7 @@ class CausalMMMFit:
         """The training panel as the model's tensors (scaled, standardised, with the encoder's features), prepared
         once: what the fit's ELBO (:func:`~causalmmm_ppl.inference.svi.evaluation_loss`), its edge information and
         its population layer are computed on."""
-        if getattr(self, "_cached_train", None) is None:
+        if self._cached_train is None:
             self._cached_train = self.standardisation.prepare(self.train_panel, self.spec)
         return self._cached_train
 

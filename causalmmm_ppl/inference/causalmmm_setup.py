@@ -10,7 +10,7 @@ import torch
 from causalmmm_ppl.data.calendar import calendar_features
 from causalmmm_ppl.data.panel import Panel
 from causalmmm_ppl.inference.causalmmm_data import Standardisation
-from causalmmm_ppl.inference.distributed import Shard, all_sum
+from causalmmm_ppl.inference.distributed import Shard
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingData
 from causalmmm_ppl.models.causalmmm import CausalMMM
@@ -48,7 +48,7 @@ def training_setup(panel: Panel, settings: CausalMMMSettings, seed: int, shard: 
     shops only: the data are its own, the standardisation the whole panel's
     (:meth:`~causalmmm_ppl.inference.causalmmm_data.Standardisation.of_shards`)."""
     if shard is not None and shard.local:
-        own, std = Standardisation.of_shards(panel, shard, int(all_sum(shard, [panel.n_shops])[0]))
+        own, std = Standardisation.of_shards(panel, shard)
     else:
         own = std = Standardisation.of(panel)
     torch.manual_seed(seed)

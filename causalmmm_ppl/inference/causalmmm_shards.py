@@ -17,10 +17,10 @@ draws, InferenceData); it saves the training panel part by part.
 
 from __future__ import annotations
 
-import os
+import dataclasses
 
 from causalmmm_ppl.data.load import PanelChunks, load_panel
-from causalmmm_ppl.data.panel import ColumnSpec, Panel, concat_shops, date_grid
+from causalmmm_ppl.data.panel import Panel, concat_shops, date_grid
 from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.inference import distributed
 from causalmmm_ppl.inference.causalmmm_fit import WholePanel, check_training_panel, fit_causalmmm
@@ -32,20 +32,8 @@ from causalmmm_ppl.models.spec import CausalMMMSpec
 __all__ = ["fit_causalmmm_shards", "read_shard"]
 
 
-def fit_causalmmm_shards(
-    chunks: PanelChunks,
-    settings: CausalMMMSettings | CausalMMMSpec | None = None,
-    *,
-    columns: ColumnSpec | None = None,
-    seed: int = 0,
-    progress: bool = True,
-    checkpoint_dir: str | os.PathLike | None = None,
-    resume: bool = False,
-    stop_after: int | None = None,
-    fingerprint: str = "",
-    shard: Shard | None = None,
-    device: str = "cpu",
-) -> CausalMMMFit | None:
+def fit_causalmmm_shards(chunks: PanelChunks, settings: CausalMMMSettings | CausalMMMSpec | None = None, *,
+                         shard: Shard | None = None, **options) -> CausalMMMFit | None:
     """:func:`~causalmmm_ppl.inference.causalmmm_fit.fit_causalmmm` of the panel ``chunks`` reads, each process
     reading and holding its own shops only.
 
@@ -53,9 +41,10 @@ def fit_causalmmm_shards(
     ----------
     chunks : the training panel's reader, ``shops_per_chunk`` shops a part (:func:`~causalmmm_ppl.data.load.
         load_panel_chunks`)
+    settings : as for :func:`~causalmmm_ppl.inference.causalmmm_fit.fit_causalmmm`
     shard : this process's place (default: from ``torchrun``'s environment; one process without it)
-    settings, columns, seed, progress, checkpoint_dir, resume, stop_after, fingerprint, device : as for
-        :func:`~causalmmm_ppl.inference.causalmmm_fit.fit_causalmmm`
+    options : the keywords of :func:`~causalmmm_ppl.inference.causalmmm_fit.fit_causalmmm` (``columns``, ``seed``,
+        ``progress``, ``checkpoint_dir``, ``resume``, ``stop_after``, ``fingerprint``, ``device``)
 
     Returns
     -------
@@ -63,18 +52,16 @@ def fit_causalmmm_shards(
     """
     if chunks.n_shops is None:
         raise InputError("a fit read shard by shard needs --shops-per-chunk")
-    here = shard or Shard.from_env()
-    shard = Shard(here.rank, here.world, local=True)
+    shard = dataclasses.replace(shard or Shard.from_env(), local=True)
     if shard.world > chunks.n_shops:
         raise InputError(f"{shard.world} processes for {chunks.n_shops} shop(s): each process trains on its own "
                          f"shops; use {chunks.n_shops} process(es) or fewer")
+    device = options.get("device", "cpu")
     distributed.training_device(device, shard)
     distributed.init(shard, device)
     panel = read_shard(chunks, shard)
     whole = WholePanel(read=lambda: load_panel(chunks.path, chunks.spec, **chunks.options), parts=lambda: iter(chunks))
-    return fit_causalmmm(panel, settings, columns=columns, seed=seed, progress=progress, checkpoint_dir=checkpoint_dir,
-                         resume=resume, stop_after=stop_after, fingerprint=fingerprint, shard=shard, device=device,
-                         whole_panel=whole)
+    return fit_causalmmm(panel, settings, shard=shard, whole_panel=whole, **options)
 
 
 def read_shard(chunks: PanelChunks, shard: Shard) -> Panel:
@@ -88,13 +75,12 @@ def read_shard(chunks: PanelChunks, shard: Shard) -> Panel:
     except InputError as exc:
         error = str(exc)
     seen = distributed.gather(shard, (error, None if panel is None else (panel.dates[0], panel.dates[-1], panel.freq)))
-    first = next((e for e, _ in seen if e is not None), None)
-    if first is not None:  # every process leaves the group before it stops, so none is stopped inside it
+    error = next((e for e, _ in seen if e is not None), None)
+    freqs = sorted({b[2] for _, b in seen if b is not None})
+    if error is None and len(freqs) > 1:
+        error = (f"{chunks.path}: the shops' dates follow different frequencies ({', '.join(freqs)}); give --freq or "
+                 f"read the panel whole (leave out --shops-per-chunk)")
+    if error is not None:  # every process leaves the group before it stops, so none is stopped inside it
         distributed.finish(shard)
-        raise InputError(first)
-    freqs = sorted({freq for _, (_, _, freq) in seen})
-    if len(freqs) > 1:
-        raise InputError(f"{chunks.path}: the shops' dates follow different frequencies ({', '.join(freqs)}); give "
-                         f"--freq or read the panel whole (leave out --shops-per-chunk)")
-    dates = date_grid(min(b[0] for _, b in seen), max(b[1] for _, b in seen), freqs[0])
-    return panel.on_dates(dates)
+        raise InputError(error)
+    return panel.on_dates(date_grid(min(b[0] for _, b in seen), max(b[1] for _, b in seen), freqs[0]))

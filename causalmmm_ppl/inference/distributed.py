@@ -41,11 +41,11 @@ class Shard:
     local: bool = False
 
     @classmethod
-    def from_env(cls, local: bool = False) -> "Shard":
+    def from_env(cls) -> "Shard":
         """The shard ``torchrun`` describes in ``RANK`` / ``WORLD_SIZE`` (one process when they are unset)."""
         world = int(os.environ.get("WORLD_SIZE", "1") or 1)
         rank = int(os.environ.get("RANK", "0") or 0)
-        return cls(rank, world, local)
+        return cls(rank, world)
 
     @property
     def is_main(self) -> bool:
@@ -134,11 +134,14 @@ class GradientAverager:
         return float(flat[-1])
 
 
-def gather_shops(local: torch.Tensor, shard: Shard, n_shops: int) -> torch.Tensor:
+def gather_shops(local: torch.Tensor, shard: Shard, n_shops: int | None = None) -> torch.Tensor:
     """The whole panel's rows from every process's own: ``local: (shard shop, ...)`` holds this process's shops
-    (:meth:`Shard.shops`, in order) → ``(shop, ...)`` on every process (``local`` itself for one process)."""
+    (:meth:`Shard.shops`, in order) → ``(shop, ...)`` on every process (``local`` itself for one process);
+    ``n_shops``: the panel's shops (None: the sum of the processes' rows)."""
     if not shard.parallel:
         return local
+    if n_shops is None:
+        n_shops = int(all_sum(shard, [local.shape[0]])[0])
     most = -(-n_shops // shard.world)
     padded = torch.zeros((most, *local.shape[1:]), dtype=local.dtype)
     padded[: local.shape[0]] = local

@@ -26,7 +26,7 @@ from pyro.optim import ClippedAdam, PyroOptim
 from causalmmm_ppl._progress import progress as progress_bar
 from causalmmm_ppl._tensor_store import load_tree, save_tree
 from causalmmm_ppl.errors import InputError
-from causalmmm_ppl.inference.distributed import GradientAverager, Shard, all_sum, barrier, gather, gather_shops
+from causalmmm_ppl.inference.distributed import GradientAverager, Shard, barrier, gather, gather_shops
 from causalmmm_ppl.inference.features import ShopFeatures
 from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
 from causalmmm_ppl.models.settings import CausalMMMSettings
@@ -123,13 +123,12 @@ class MinibatchSampler:
         last = np.where(has, t - 1 - np.argmax(valid[:, ::-1], axis=1), 0)
         self.first = first
         self.n_starts = np.maximum(1, last - first + 2 - self.length)  # windows inside each shop's range
-        n_valid = valid.sum(1).clip(min=2)
+        n_valid = valid.sum(1)  # (row,)
+        if shard.local:  # the whole panel's shops (O(shop) numbers), as a whole-panel fit counts them
+            n_valid = gather_shops(torch.as_tensor(n_valid), shard).numpy()
+        self.n_scored = float(n_valid.sum())  # the whole panel's valid days: what a step's loss is divided by
         scored = max(1, self.length - max(self.burn, 1))
-        ratio = (n_valid - 1) / scored  # (row,)
-        if shard.local:  # the mean over the whole panel's shops (O(shop) numbers), as a whole-panel fit takes it
-            n_shops = int(all_sum(shard, [ratio.size])[0])
-            ratio = gather_shops(torch.as_tensor(ratio), shard, n_shops).numpy()
-        self.time_scale = float(np.mean(ratio))
+        self.time_scale = float(np.mean((n_valid.clip(min=2) - 1) / scored))
 
     def sample(self, temperature: float, kl_weight: float = 1.0) -> ModelBatch:
         n, b = self.pool.size, self.batch
@@ -274,9 +273,7 @@ def train(
         except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
             raise InputError(f"{ckpt}: a damaged checkpoint ({type(exc).__name__}: {exc}); drop --resume to start "
                              f"afresh") from None
-    n_scored = float(data.valid.sum())
-    if shard.local:  # the whole panel's, as with the whole panel on every process
-        n_scored = float(all_sum(shard, [n_scored])[0])
+    n_scored = sampler.n_scored
     start = log.steps_done
     t0 = time.perf_counter() - log.seconds
     bar = progress_bar(total=inf.steps, initial=start, disable=not progress, desc="SVI", unit="step", leave=False)

@@ -341,6 +341,11 @@ class CausalMMM(PyroModule):
         ``table: (..., node, 2)`` (:meth:`switch_table`, broadcastable) → ``(..., node)``."""
         return torch.where(x > 0, table[..., 0], table[..., 1])
 
+    def with_gains(self, z: torch.Tensor, log_gain: torch.Tensor) -> torch.Tensor:
+        """The graph ``z: (..., cause, effect)`` with each candidate edge scaled by its gain, ``log_gain: (..., edge)``
+        (the ``edge_gain`` site)."""
+        return z * self.edges_to_matrix(torch.exp(log_gain))
+
     def gain_prior(self, n_shops: torch.Size) -> dist.Distribution:
         """Prior of the shops' log edge gains (``spec.edge_gain``): ``(shop, edge)`` events."""
         loc = self.log_sigma.new_zeros(self.n_edges)
@@ -365,7 +370,7 @@ class CausalMMM(PyroModule):
             y = pyro.sample("edge_logit", prior)
         z = pyro.deterministic("graph", self.edges_to_matrix(torch.sigmoid(y)), event_dim=2)
         if self.spec.edge_gain:
-            z = z * self.edges_to_matrix(torch.exp(pyro.sample("edge_gain", self.gain_prior(batch.shop_idx.shape))))
+            z = self.with_gains(z, pyro.sample("edge_gain", self.gain_prior(batch.shop_idx.shape)))
         loc = self.response_prior(batch.context)
         u = pyro.sample("response", dist.Normal(loc, self.spec.response_scale).to_event(2))
         weekly = pyro.sample("weekly", self.weekly_prior(batch.shop_idx.shape)) if self.spec.seasonality else None
