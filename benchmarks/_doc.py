@@ -132,6 +132,12 @@ def mean_sd(values: list[float]) -> str:
     return f"{np.nanmean(v):.3f} ± {np.nanstd(v):.3f}"
 
 
+def table_head(heading: str, columns: list[str]) -> list[str]:
+    """The lines that open a subsection's table: ``heading`` (e.g. ``### sim1: …``), a blank line, the header row
+    of ``columns`` and its rule."""
+    return [heading, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
 def by_scenario(results: list[dict]) -> dict[str, list[dict]]:
     """Results of :func:`map_panels` grouped by their ``scenario``, in the order the scenarios first appear."""
     out: dict[str, list[dict]] = {}

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
+from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
 from benchmarks.effects import DRAWS, HORIZON, SCENARIOS, SEEDS, SIZES  # the effects section's panels and window
 
 TITLE = "## Budget allocation"
@@ -101,12 +101,9 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         "",
     ]
     for scenario, rows in by_scenario(results).items():
-        lines += [
-            f"### {scenario}: {rows[0]['shape']} (shops × nodes × days), {rows[0]['channels']} channels",
-            "",
-            "| method | true uplift % | share of oracle | predicted uplift % | covered | allocate s |",
-            "|---|---|---|---|---|---|",
-        ]
+        heading = f"### {scenario}: {rows[0]['shape']} (shops × nodes × days), {rows[0]['channels']} channels"
+        lines += table_head(heading, ["method", "true uplift %", "share of oracle", "predicted uplift %", "covered",
+                                      "allocate s"])
         for m in METHODS:
             true = [100 * r[m]["uplift"] / r["base"] for r in rows]
             share = [r[m]["uplift"] / r["oracle"]["uplift"] for r in rows]

@@ -16,70 +16,24 @@ by per-shop AUROC of the edge probabilities over the candidate pairs.
 
 from __future__ import annotations
 
-import numpy as np
+from functools import partial
 
-from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
-from benchmarks.effects import HORIZON, QUICK, effects_panel
+from benchmarks._doc import panel_benchmark
+from benchmarks._effect_variants import render_variants, score_variants
 
 TITLE = "## Edge gains (development seeds)"
 SCENARIOS = ("sim1", "sim2", "sim3")
 SEEDS = (100, 101)
-DRAWS = 100
 GAINS = (0.0, 0.3, 1.0)
-METRICS = ("spearman", "roas_rel_error", "coverage", "error_share", "auroc")
-
-
-def score_panel(scenario: str, seed: int, quick: bool) -> dict:
-    """Simulate one panel, fit it once per gain scale, and score its effects and edges (runs in a worker process)."""
-    from causalmmm_ppl import _runtime
-
-    _runtime.configure(1)
-    from benchmarks.graph_recovery import candidate_mask
-    from causalmmm_ppl.evaluation.effect_metrics import effect_report
-    from causalmmm_ppl.evaluation.graph_metrics import per_shop_auroc
-    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.settings import CausalMMMSettings
-
-    sim, truth, history, plan = effects_panel(scenario, seed, quick)
-    out: dict = {"scenario": scenario, "seed": seed,
-                 "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
-    for gain in GAINS:
-        settings = CausalMMMSettings.of(edge_gain=gain, **({"steps": QUICK["steps"]} if quick else {}))
-        fit = fit_causalmmm(history, settings, seed=seed, progress=False)
-        table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
-        auroc = per_shop_auroc(fit.edge_probability_array(), sim.adjacency, candidate_mask(sim.panel, settings.model))
-        out[str(gain)] = {**effect_report(table, truth, "total"), "auroc": float(np.nanmean(auroc))}
-    return out
-
-
-def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
-    lines = [
-        *section_head(TITLE, command),
-        "",
-        f"Development seeds {', '.join(map(str, seeds))} only. Each panel is fitted on all but its last {HORIZON} "
-        "days once per prior scale s of the log edge gains (`edge_gain`; 0: no gain, the default) and scored as in "
-        f"\"Causal effects and budget\" (`total` effects over shop × channel, {DRAWS} draws) and by per-shop AUROC of "
-        "the edge probabilities over the candidate pairs (the whole panel's graph; the fit saw all but the last "
-        f"{HORIZON} days). Mean ± sd over seeds.",
-        "",
-    ]
-    for scenario, rows in by_scenario(results).items():
-        lines += [
-            f"### {scenario}: {rows[0]['shape']} (shops × nodes × days)",
-            "",
-            "| edge_gain | Spearman | ROAS error | coverage 90% | error share | per-shop AUROC |",
-            "|---|---|---|---|---|---|",
-        ]
-        for gain in GAINS:
-            cells = [mean_sd([r[str(gain)][k] for r in rows]) for k in METRICS]
-            lines.append(f"| {gain:g}{' (default)' if gain == 0 else ''} | " + " | ".join(cells) + " |")
-        lines.append("")
-    return "\n".join(lines)
+VARIANTS = {f"{gain:g}{' (default)' if gain == 0 else ''}": {"edge_gain": gain} for gain in GAINS}
 
 
 def main(argv: list[str] | None = None) -> int:
+    render = partial(render_variants, title=TITLE, variants=VARIANTS, column="edge_gain",
+                     what="prior scale s of the log edge gains, `edge_gain`; 0: no gain, the default")
     return panel_benchmark(argv, module="benchmarks.edge_gain", title=TITLE, description=__doc__.splitlines()[0],
-                           scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=(100,), score_panel=score_panel,
+                           scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=(100,),
+                           score_panel=partial(score_variants, variants=VARIANTS),
                            render=render)
 
 

@@ -458,6 +458,7 @@ class CausalMMMFit:
             z = self.model.edges_to_matrix(torch.bernoulli(q.expand(n, *q.shape)))  # (draw, shop, node, node)
             if "edge_gain" in latents:
                 z = self.model.with_gains(z, latents["edge_gain"])
+            additive = None if "edge_beta" not in latents else self.model.additive_matrix(z, latents["edge_beta"])
             u = latents["response"]
             weekly, switching = latents.get("weekly"), latents.get("switching")
             mu = torch.empty(n, s_, t_)
@@ -469,6 +470,7 @@ class CausalMMMFit:
                     z[k : k + m].reshape(m * s_, v_, v_), data.calendar,
                     None if weekly is None else weekly[k : k + m].reshape(m * s_, v_, -1),
                     switching=None if switching is None else switching[k : k + m].reshape(m * s_, -1, 2),
+                    additive=None if additive is None else additive[k : k + m].reshape(m * s_, v_, v_),
                 )
                 pred_k = pred_k.reshape(m, s_, t_, v_)
                 mu[k : k + m] = pred_k.loc[..., tgt]

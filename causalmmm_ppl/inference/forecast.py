@@ -16,7 +16,7 @@ from causalmmm_ppl.models.likelihood import Prediction
 
 
 #: the model's shop-level latent sites, which the guide samples
-LATENT_SITES = ("edge_logit", "edge_gain", "response", "weekly", "switching")
+LATENT_SITES = ("edge_logit", "edge_gain", "edge_beta", "response", "weekly", "switching")
 
 
 @torch.no_grad()
@@ -26,7 +26,8 @@ def guide_draws(guide: AmortizedGuide, batch: ModelBatch, num_draws: int) -> dic
     Returns
     -------
     ``{"edge_logit": (draw, shop, edge), "response": (draw, shop, node, 3)}`` and, when the model has them, log edge
-    gains ``"edge_gain": (draw, shop, edge)``, weekly profiles ``"weekly": (draw, shop, node, harmonic)`` and on/off
+    gains ``"edge_gain": (draw, shop, edge)``, log additive effect sizes ``"edge_beta": (draw, shop, additive edge)``,
+    weekly profiles ``"weekly": (draw, shop, node, harmonic)`` and on/off
     persistence ``"switching": (draw, shop, switching channel, 2)``
     """
     with pyro.plate("draws", num_draws, dim=-2):
@@ -99,7 +100,8 @@ def history_start(
 
     Returns
     -------
-    ``{"start": (prediction of the first future day, recurrent state, recent values)}``, draws × shops flattened
+    ``{"start": (prediction of the first future day, recurrent state, recent values, recent additive contributions
+    or None)}``, draws × shops flattened
     """
     parts = []
     for k in range(0, num_draws, chunk):
@@ -108,8 +110,8 @@ def history_start(
         rollout_trace(model, {name: v[k : k + m] for name, v in latents.items()}, history, calendar_future[:1], {}, m,
                       history_cache=cache)
         parts.append(cache["start"])
-    pred, h, buffer = zip(*parts)
-    return {"start": (Prediction.cat(list(pred)), torch.cat(h), torch.cat(buffer))}
+    pred, *rest = zip(*parts)
+    return {"start": (Prediction.cat(list(pred)), *(None if r[0] is None else torch.cat(r) for r in rest))}
 
 
 def trace_paths(trace: poutine.Trace) -> torch.Tensor:

@@ -41,11 +41,14 @@ class GraphEncoder(nn.Module):
         in the edge logits; 0 starts every ordinary candidate at q = 0.5
     n_response : response parameters per node (the model's response family's size)
     gain : also give each candidate edge's log gain a location and scale (the model's ``spec.edge_gain``)
+    additive_edges : (edge,) bool, the candidates whose log additive effect size gets an offset (from the model's
+        population location) and a scale (the model's ``spec.additive``); None: none
     """
 
     def __init__(
         self, n_nodes: int, n_context: int, hidden: int, edge_index: torch.Tensor, prior_logit: torch.Tensor,
         screen_weight: float = 0.0, *, n_response: int, gain: bool = False,
+        additive_edges: torch.Tensor | None = None,
     ):
         super().__init__()
         self.n_nodes, self.n_response = n_nodes, n_response
@@ -59,6 +62,11 @@ class GraphEncoder(nn.Module):
         self.edge_out = mlp([2 * hidden + hidden + N_EDGE_FEATURES, hidden, 1])
         self.response_out = mlp([hidden + n_context, hidden, 2 * n_response]) if n_response else None
         self.gain_out = mlp([2 * hidden + hidden + N_EDGE_FEATURES, hidden, 2]) if gain else None
+        self.register_buffer("additive_edges", None if additive_edges is None else additive_edges.clone(),
+                             persistent=False)
+        self.beta_out = None
+        if additive_edges is not None and bool(additive_edges.any()):
+            self.beta_out = mlp([2 * hidden + hidden + N_EDGE_FEATURES, hidden, 2])
         # Start with the decoder seeing edges: logits = out + logit(ρ) with out = -median(logit ρ) puts ordinary
         # candidates at q = 0.5 (required and expert edges keep their offset from them). Starting at q = ρ leaves
         # edges off while the decoder learns what they could carry, and the prior then prunes them for good.
@@ -67,11 +75,12 @@ class GraphEncoder(nn.Module):
         if self.response_out is not None:
             nn.init.zeros_(self.response_out[-1].weight)
             nn.init.zeros_(self.response_out[-1].bias)
-        if self.gain_out is not None:  # every gain starts at 1 (log gain 0) with a scale of about 0.1
-            nn.init.zeros_(self.gain_out[-1].weight)
-            nn.init.constant_(self.gain_out[-1].bias, 0.0)
-            with torch.no_grad():
-                self.gain_out[-1].bias[1] = math.log(math.expm1(0.1)) + 1.0
+        for head in (self.gain_out, self.beta_out):  # every offset starts at 0 with a scale of about 0.1
+            if head is not None:
+                nn.init.zeros_(head[-1].weight)
+                nn.init.constant_(head[-1].bias, 0.0)
+                with torch.no_grad():
+                    head[-1].bias[1] = math.log(math.expm1(0.1)) + 1.0
         # A linear path from the screen's |slog t| to the logit, learned like the rest. Initialised at
         # screen_weight * (sum |slog t| - 2), it starts edges with strong evidence on and weak ones off (|t| ≈ 1.7 on
         # both statistics is q = 0.5), so the decoder first learns what the likely edges carry. Starting every
@@ -82,18 +91,19 @@ class GraphEncoder(nn.Module):
         nn.init.constant_(self.edge_screen.bias, -2.0 * screen_weight)
 
     def forward(self, features: ShopFeatures, context: torch.Tensor,
-                with_gain: bool = False) -> tuple[torch.Tensor, ...]:
+                with_edge_sites: bool = False) -> tuple[torch.Tensor, ...]:
         """
         Parameters
         ----------
         features : node (shop, node, F_n), edge (shop, node, node, F_e)
         context : (shop, k)
-        with_gain : also return the log gains' location and scale (an encoder built with ``gain``)
+        with_edge_sites : also return the per-edge sites' Normals (those the encoder was built for)
 
         Returns
         -------
-        logits : (shop, edge); loc : (shop, node, param); scale : (shop, node, param); with ``with_gain``,
-        gain_loc : (shop, edge) and gain_scale : (shop, edge)
+        logits : (shop, edge); loc : (shop, node, param); scale : (shop, node, param); with ``with_edge_sites``, a
+        dict ``{site: (loc, scale)}``: ``"edge_gain"`` (shop, edge) log gains, ``"edge_beta"`` (shop, additive edge)
+        offsets of the log additive effect sizes from the population's and their scales
         """
         s, v = features.node.shape[:2]
         ctx = context.unsqueeze(1).expand(s, v, context.shape[-1])
@@ -115,10 +125,15 @@ class GraphEncoder(nn.Module):
         k = self.n_response
         r = self.response_out(torch.cat([h2, ctx], dim=-1)) if k else h2.new_zeros(s, v, 0)
         loc, scale = r[..., :k], nn.functional.softplus(r[..., k:] - 1.0) + 1e-3
-        if not with_gain:
+        if not with_edge_sites:
             return logits, loc, scale
-        g = self.gain_out(edge_h)
-        return logits, loc, scale, g[..., 0], nn.functional.softplus(g[..., 1] - 1.0) + 1e-3
+        sites = {}
+        for name, head, h_e in (("edge_gain", self.gain_out, edge_h),
+                                ("edge_beta", self.beta_out, edge_h[:, self.additive_edges] if self.beta_out else None)):
+            if head is not None:
+                g = head(h_e)
+                sites[name] = (g[..., 0], nn.functional.softplus(g[..., 1] - 1.0) + 1e-3)
+        return logits, loc, scale, sites
 
 
 def own_switching(x: torch.Tensor, observed: torch.Tensor, pseudo: float = 1.0) -> torch.Tensor:
@@ -189,8 +204,9 @@ class AmortizedGuide(PyroModule):
         self.encoder = GraphEncoder(
             model.n_nodes, n_context, hidden, model.edge_index, model.prior_logit, screen_weight,
             n_response=model.spec.response.size, gain=bool(model.spec.edge_gain),
+            additive_edges=model.additive_edges if model.spec.additive != "off" else None,
         )
-        self.gain = bool(model.spec.edge_gain)
+        self.__dict__["_additive_loc"] = getattr(model, "additive_loc", None)
         n_harm = WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start
         self.weekly_gain = nn.Parameter(torch.ones(model.n_nodes, 1))
         self.weekly_log_scale = nn.Parameter(torch.full((model.n_nodes, n_harm), -3.0))
@@ -225,11 +241,21 @@ class AmortizedGuide(PyroModule):
         """The encoder's own edge logits, before any population layer: (shop, edge)."""
         return self.encoder(batch.features, batch.context)[0]
 
-    def distributions(self, batch: ModelBatch, with_gain: bool = False) -> tuple[torch.Tensor, ...]:
-        """Edge logits (shop, edge) and the response Normal's loc and scale (shop, node, param); with ``with_gain``,
-        also the log edge gains' Normal loc and scale (shop, edge)."""
-        logits, offset, scale, *gain = self.encoder(batch.features, batch.context, with_gain)
-        return (self.reported_logits(logits), self._response_prior(batch.context) + offset, scale, *gain)
+    def distributions(self, batch: ModelBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Edge logits (shop, edge) and the response Normal's loc and scale (shop, node, param)."""
+        logits, offset, scale = self.encoder(batch.features, batch.context)
+        return self.reported_logits(logits), self._response_prior(batch.context) + offset, scale
+
+    def edge_site_distributions(self, batch: ModelBatch) -> tuple[torch.Tensor, ...]:
+        """As :meth:`distributions`, and a dict ``{site: Normal}`` of the per-edge sites the model has: log edge
+        gains ``"edge_gain"`` (shop, edge events), log additive effect sizes ``"edge_beta"`` (shop, additive edge
+        events, around the model's population location)."""
+        logits, offset, scale, sites = self.encoder(batch.features, batch.context, True)
+        if "edge_beta" in sites:
+            beta_offset, beta_scale = sites["edge_beta"]
+            sites["edge_beta"] = (self._additive_loc + beta_offset, beta_scale)
+        normals = {name: dist.Normal(*ls).to_event(1) for name, ls in sites.items()}
+        return self.reported_logits(logits), self._response_prior(batch.context) + offset, scale, normals
 
     def reported_logits(self, logits: torch.Tensor) -> torch.Tensor:
         """The edge logits the guide reports for the encoder's own ``logits`` (shop, edge): the attached population
@@ -261,12 +287,12 @@ class AmortizedGuide(PyroModule):
         return dist.Normal(self.switching_loc + self.switching_gain * own, self.switching_log_scale.exp()).to_event(2)
 
     def forward(self, batch: ModelBatch, *args, **kwargs) -> None:
-        logits, loc, scale, *gain = self.distributions(batch, with_gain=self.gain)
+        logits, loc, scale, edge_sites = self.edge_site_distributions(batch)
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx, dim=-1):
             with poutine.scale(scale=batch.kl_weight):
                 pyro.sample("edge_logit", EdgeLogistic.relaxed(logits, batch.temperature))
-            if gain:
-                pyro.sample("edge_gain", dist.Normal(*gain).to_event(1))
+            for name, q in edge_sites.items():
+                pyro.sample(name, q)
             pyro.sample("response", dist.Normal(loc, scale).to_event(2))
             if self.seasonality:
                 pyro.sample("weekly", self.weekly_distribution(batch))

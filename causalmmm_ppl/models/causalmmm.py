@@ -50,6 +50,7 @@ from causalmmm_ppl.models.spec import CausalMMMSpec
 PROB_CLAMP = 1e-3
 MAX_DF = 200.0  # learned Student-t degrees of freedom stop here (a Normal, for all practical purposes)
 TEMPLATE_INIT_SD = 0.5  # spread of the graph templates' starting offsets (before tanh) around the prior's logit
+ADDITIVE_INIT = 0.1  # where the population's additive effect sizes β start (scaled target per unit of signal)
 
 
 class EdgeLogistic(dist.Logistic):
@@ -82,12 +83,15 @@ class ShopLatents(NamedTuple):
     weekly : (..., shop, node, harmonic) weekly profiles, None when ``spec.seasonality`` is off
     switching : (..., shop, switching channel, 2) on/off persistence, None without hurdle channels or
         ``spec.switching``
+    additive : (..., shop, node, node) additive effect sizes z_nij · β_nij (cause, effect), None without
+        ``spec.additive``
     """
 
     z: torch.Tensor
     u: torch.Tensor
     weekly: torch.Tensor | None
     switching: torch.Tensor | None
+    additive: torch.Tensor | None = None
 
 
 @dataclass
@@ -174,6 +178,14 @@ class CausalMMM(PyroModule):
         self.register_buffer("mediator_mask", torch.as_tensor(kinds == "mediator"), persistent=False)
         self.register_buffer("hurdle_mask", torch.as_tensor(spec.hurdle_nodes(node_kinds)))
         self.register_buffer("switch_mask", self.hurdle_mask & bool(spec.switching), persistent=False)
+        # additive response (spec.additive): the candidate edges into mediators and the target carry a β each
+        additive = ~self.channel_mask[cand[:, 1]] & (spec.additive != "off")
+        self.register_buffer("additive_edges", additive, persistent=False)
+        self.register_buffer("additive_nodes", ~self.channel_mask & (spec.additive != "off"), persistent=False)
+        cut = self.additive_nodes & (not spec.additive_messages)
+        self.register_buffer("message_keep", (~cut).float(), persistent=False)  # (effect,): 0 where messages are cut
+        if spec.additive != "off":
+            self.additive_loc = nn.Parameter(torch.full((int(additive.sum()),), float(np.log(ADDITIVE_INIT))))
         self.response_prior = ResponsePrior(v, n_context, spec.response)
         self.decoder = Decoder(v, n_calendar + self.n_controls, spec.hidden, spec.msg_dim, spec.node_emb,
                                log_nodes=self.hurdle_mask, n_controls=self.n_controls,
@@ -245,7 +257,7 @@ class CausalMMM(PyroModule):
     def one_step_means(
         self, x: torch.Tensor, u: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor,
         weekly: torch.Tensor | None = None, calendar_next: torch.Tensor | None = None, last_only: bool = False,
-        switching: torch.Tensor | None = None,
+        switching: torch.Tensor | None = None, additive: torch.Tensor | None = None,
     ) -> tuple[Prediction, torch.Tensor]:
         """Teacher-forced predictions: ``pred[:, t]`` predicts ``x[:, t + 1]``.
 
@@ -260,6 +272,9 @@ class CausalMMM(PyroModule):
             has the same weekday (with fewer than 7 days, the last day's), and the last day's controls
         last_only : predict the day after the last only (``pred`` has time 1): what a rollout starts from
         switching : (batch, switching channel, 2) the shops' on/off persistence (the ``switching`` site); None: none
+        additive : (batch, cause, effect) additive effect sizes (:meth:`additive_matrix`); None: none. Each
+            prediction gets the next day's contribution added; with ``spec.additive = "level"`` the decoder reads the
+            effects' own past net of the contributions (their baseline)
 
         Returns
         -------
@@ -268,7 +283,15 @@ class CausalMMM(PyroModule):
         cal = _per_batch(calendar, x.shape[0])
         after = None if calendar_next is None or not self.n_controls else _per_batch(calendar_next.unsqueeze(-2),
                                                                                     x.shape[0])
-        pred, h = self.decoder(x, self.signals(x, u), z, self.controls_ahead(cal, after), last_only=last_only)
+        s = self.signals(x, u)
+        if additive is None:
+            pred, h = self.decoder(x, s, z, self.controls_ahead(cal, after), last_only=last_only)
+        else:
+            carried = self.contributions(s, additive)  # (batch, time, node): [:, t] is added to day t + 1
+            if self.spec.additive == "level":  # what each day's value holds (day 0: day 1's)
+                x = x - torch.cat([carried[:, :1], carried[:, :-1]], dim=1)
+            pred, h = self.decoder(x, s, self.message_graph(z), self.controls_ahead(cal, after), last_only=last_only)
+            pred = pred.shifted(carried[:, -1:] if last_only else carried)
         if switching is not None:
             pred = pred.switched(self.switch_shift(x[:, -1:] if last_only else x, self.switch_table(switching)[:, None]))
         if weekly is None:
@@ -317,6 +340,15 @@ class CausalMMM(PyroModule):
         """
         return season_next - holds_level(x, self.hurdle_mask) * season
 
+    def _held_contributions(self, x: torch.Tensor, u: torch.Tensor, additive: torch.Tensor) -> torch.Tensor:
+        """What the causes added to the last ``lags`` days of a history and add to the day after it: ``x: (batch,
+        time, node)``, ``u: (batch, node, param)``, ``additive: (batch, cause, effect)`` → ``(batch, node, lags + 1)``,
+        oldest first (zeros before the history's first day). Only the days whose signals it needs are read."""
+        lags = self.decoder.lags
+        recent = x[:, -(self.spec.l_max + lags) :]
+        carried = self.contributions(self.signals(recent, u), additive)  # (batch, time, node)
+        return nn.functional.pad(carried.transpose(1, 2), (lags + 1, 0))[..., -(lags + 1) :]
+
     def rollout_history_days(self, n_days: int) -> int:
         """Days of history a rollout's recurrent state runs over: the last ``window + l_max`` (a training window and
         its warm-up, the longest run from a zero state that SVI fits), or all ``n_days`` if fewer."""
@@ -351,6 +383,31 @@ class CausalMMM(PyroModule):
         loc = self.log_sigma.new_zeros(self.n_edges)
         return dist.Normal(loc, self.spec.edge_gain).expand(n_shops + loc.shape).to_event(1)
 
+    def additive_prior(self, n_shops: torch.Size) -> dist.Distribution:
+        """Prior of the shops' log additive effect sizes (``spec.additive``): ``(shop, additive edge)`` events around
+        the population's ``additive_loc``."""
+        return dist.Normal(self.additive_loc, self.spec.additive_scale).expand(
+            n_shops + self.additive_loc.shape).to_event(1)
+
+    def additive_matrix(self, z: torch.Tensor, log_beta: torch.Tensor) -> torch.Tensor:
+        """The additive effect sizes z_nij · β_nij: ``z: (..., cause, effect)`` graph, ``log_beta: (..., additive
+        edge)`` (the ``edge_beta`` site) → ``(..., cause, effect)``, zero off the additive edges."""
+        beta = log_beta.new_zeros(log_beta.shape[:-1] + (self.n_edges,))
+        beta[..., self.additive_edges] = torch.exp(log_beta.clamp(max=LOG_CLAMP))
+        return z * self.edges_to_matrix(beta)
+
+    @staticmethod
+    def contributions(s: torch.Tensor, additive: torch.Tensor) -> torch.Tensor:
+        """What the causes' signals add to their effects the next day: ``s: (batch, cause, time)`` signals,
+        ``additive: (batch, cause, effect)`` (:meth:`additive_matrix`) → ``(batch, time, effect)``, ``[:, t]`` the
+        contribution to day t + 1."""
+        return torch.einsum("bit,bij->btj", s, additive)
+
+    def message_graph(self, z: torch.Tensor) -> torch.Tensor:
+        """The graph the decoder's messages follow: ``z: (..., cause, effect)`` without the edges into the nodes
+        whose effects are additive only (``spec.additive`` without ``additive_messages``)."""
+        return z if self.spec.additive == "off" or self.spec.additive_messages else z * self.message_keep
+
     def weekly_prior(self, n_shops: torch.Size) -> dist.Distribution:
         """Prior of the shops' weekly profiles: ``(shop, node, harmonic)`` events."""
         loc = self.log_sigma.new_zeros(self.n_nodes, WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start)
@@ -377,13 +434,17 @@ class CausalMMM(PyroModule):
         switching = None
         if bool(self.switch_mask.any()):
             switching = pyro.sample("switching", self.switching_prior(batch.shop_idx.shape))
-        return ShopLatents(z, u, weekly, switching)
+        additive = None
+        if self.spec.additive != "off":
+            additive = self.additive_matrix(z, pyro.sample("edge_beta", self.additive_prior(batch.shop_idx.shape)))
+        return ShopLatents(z, u, weekly, switching, additive)
 
     def forward(self, batch: ModelBatch) -> Prediction:
         """Score the batch's days ``score_from..`` given the days before; returns the predictions ``(shop, time, node)``."""
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx):
-            z, u, weekly, switching = self.sample_latents(batch)
-            pred, _ = self.one_step_means(batch.x, u, z, batch.calendar, weekly, switching=switching)
+            z, u, weekly, switching, additive = self.sample_latents(batch)
+            pred, _ = self.one_step_means(batch.x, u, z, batch.calendar, weekly, switching=switching,
+                                          additive=additive)
             k = batch.score_from
             target = batch.x[:, k:]
             mask = batch.observed[:, k:] & batch.observed[:, k - 1 : -1]
@@ -431,7 +492,7 @@ class CausalMMM(PyroModule):
         tgt = torch.zeros_like(ch)
         tgt[-1] = True
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx, dim=-1):
-            z, u, weekly, switching = self.sample_latents(batch)
+            z, u, weekly, switching, additive = self.sample_latents(batch)
             lead = z.shape[:-3]
             n_draw = int(np.prod(lead)) if lead else 1
             n_shop, t_hist, _ = batch.x.shape
@@ -440,18 +501,23 @@ class CausalMMM(PyroModule):
             wf = None if weekly is None else weekly.reshape(b, v, -1)
             sf = None if switching is None else switching.reshape(b, -1, 2)
             table = None if sf is None else self.switch_table(sf)  # (b, node, 2)
+            af = None if additive is None else additive.reshape(b, v, v)
+            zm = self.message_graph(zf)
+            lags = self.decoder.lags
             if history_cache is not None and "start" in history_cache:
-                pred_next, h, buffer = history_cache["start"]
+                pred_next, h, buffer, held = history_cache["start"]
             else:
                 days = self.rollout_history_days(t_hist)
                 xh = batch.x[:, t_hist - days :].expand(lead + (n_shop, days, v)).reshape(b, days, v)
                 cal = batch.calendar[..., t_hist - days :, :]
-                pred, h = self.one_step_means(xh, uf, zf, cal, wf, calendar_future[0], last_only=True, switching=sf)
-                keep = max(self.spec.l_max, self.decoder.lags)
+                pred, h = self.one_step_means(xh, uf, zf, cal, wf, calendar_future[0], last_only=True, switching=sf,
+                                              additive=af)
+                keep = max(self.spec.l_max, lags)
                 buffer = nn.functional.pad(xh.transpose(1, 2), (keep, 0))[..., -keep:]  # (b, node, keep), oldest first
                 pred_next = pred[:, -1]  # (b, node): prediction of the first future day
+                held = None if af is None or self.spec.additive != "level" else self._held_contributions(xh, uf, af)
                 if history_cache is not None:
-                    history_cache["start"] = (pred_next, h, buffer)
+                    history_cache["start"] = (pred_next, h, buffer, held)
             weekday = calendar_future[..., WEEKDAY_COLUMNS]  # the same for every shop
             if wf is not None:  # the shop's weekly profile on each future day: (b, horizon, node)
                 season = weekly_profile(wf, weekday[:, 0] if weekday.ndim == 3 else weekday)
@@ -475,14 +541,24 @@ class CausalMMM(PyroModule):
                 window = buffer[..., -self.spec.l_max :].transpose(1, 2)  # (b, lag, node), oldest first
                 s_k = self.signals(window, uf, last_only=True)[..., -1]  # today's signal, as in training
                 cal_k = steps[k].expand(b, -1) if steps.ndim == 2 else steps[k].repeat(b // n_shop, 1)
+                own, c_next = recent[..., :lags], None
+                if af is not None:
+                    c_next = self.contributions(s_k.unsqueeze(-1), af)[:, 0]  # (b, node): added to tomorrow
+                if held is not None:  # the baseline's own past: the values net of what the causes added
+                    own = own - held[..., 1:].flip(-1)
+                    held = torch.cat([held[..., 1:], c_next.unsqueeze(-1)], dim=-1)
                 if stepped is None:
-                    pred_next, h = self.decoder.step(recent[..., : self.decoder.lags], s_k, zf, cal_k, h)
+                    pred_next, h = self.decoder.step(own, s_k, zm, cal_k, h)
                     if table is not None:
                         pred_next = pred_next.switched(self.switch_shift(recent[..., 0], table))
+                    if c_next is not None:
+                        pred_next = pred_next.shifted(c_next)
                 else:
-                    sub, h_sub = self.decoder.step(recent[:, idx, : self.decoder.lags], s_k, zf, cal_k, h[:, idx], idx)
+                    sub, h_sub = self.decoder.step(own[:, idx], s_k, zm, cal_k, h[:, idx], idx)
                     if table is not None:
                         sub = sub.switched(self.switch_shift(recent[:, idx, 0], table[:, idx]))
+                    if c_next is not None:
+                        sub = sub.shifted(c_next[:, idx])
                     h, loc, on = h.clone(), pred_next.loc.clone(), pred_next.on_logit.clone()
                     h[:, idx], loc[:, idx], on[:, idx] = h_sub, sub.loc, sub.on_logit
                     pred_next = Prediction(loc, on)

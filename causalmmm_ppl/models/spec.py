@@ -14,6 +14,10 @@ from causalmmm_ppl.errors import InputError
 from causalmmm_ppl.models.field_types import check_field_types, known_fields, require_at_least_one, require_positive
 from causalmmm_ppl.models.response import ResponseFamily
 
+#: the forms of ``CausalMMMSpec.additive``
+ADDITIVE_FORMS = ("off", "level", "drive")
+
+
 @dataclass(frozen=True)
 class CausalMMMSpec:
     """The CausalMMM model: its graph prior, the causes' response family and the decoder.
@@ -77,6 +81,20 @@ class CausalMMMSpec:
         shop n is ``exp(g_nij) · z_nij · W_ij · s_i(t)`` with ``g_nij ~ Normal(0, edge_gain)``, so the size of an
         effect varies over shops and has a posterior (the population weights W_ij are point estimates). 0 (default):
         no gain, every shop's edge carries the population's message.
+    additive : give the mediators and the target an additive response to their causes, gated by the graph:
+        ``Σ_i z_nij β_nij s_i(t − 1)`` is added to node j's predicted location, with ``s_i`` the cause's saturated
+        carryover and ``log β_nij ~ Normal(m_ij, additive_scale)`` per shop and candidate edge (a latent site,
+        ``edge_beta``; ``m_ij`` the population's, type-II). Unless ``additive_messages``, the decoder's messages into
+        those nodes are cut: the size of every effect on a mediator or the target is then a per-shop latent with a
+        posterior. ``"level"``: the contribution adds to a baseline that the decoder models from its own past net of
+        the contributions (PyMC-Marketing style: node j is ``b_nj(t)`` plus the contributions, and a channel's
+        effect has a closed form given its signal). ``"drive"``: the contribution is an innovation of the node's own
+        dynamics, whose past the decoder reads whole, so an effect carries on through the node's own persistence
+        (as a drive does in an autoregression). Edges into channels keep the decoder's messages. ``"off"``
+        (default): every effect flows through the messages.
+    additive_scale : prior standard deviation of a shop's log β around the population's.
+    additive_messages : with ``additive``, also keep the decoder's messages into the mediators and the target (both
+        paths carry effects).
 
     Decoder
     -------
@@ -112,6 +130,9 @@ class CausalMMMSpec:
     switching: bool = False
     switching_scale: float = 1.0
     edge_gain: float = 0.0
+    additive: str = "off"
+    additive_scale: float = 0.5
+    additive_messages: bool = False
     adstock: str = "geometric"
     saturation: str = "hill"
     # decoder
@@ -135,11 +156,13 @@ class CausalMMMSpec:
         if self.likelihood not in ("studentt", "normal"):
             raise InputError(f"likelihood must be 'studentt' or 'normal', got {self.likelihood!r}")
         require_positive(self, "temperature", "response_scale", "seasonality_scale", "df", "template_spread",
-                         "switching_scale")
+                         "switching_scale", "additive_scale")
         require_at_least_one(self, "l_max", "hidden", "msg_dim", "node_emb")
         if self.likelihood == "studentt" and not self.df > 2:
             raise InputError(f"df must be > 2 (finite variance), got {self.df}")
         ResponseFamily(self.adstock, self.saturation)  # raises InputError for an unknown family
+        if self.additive not in ADDITIVE_FORMS:
+            raise InputError(f"additive must be one of {', '.join(map(repr, ADDITIVE_FORMS))}, got {self.additive!r}")
         if not self.edge_gain >= 0:
             raise InputError(f"edge_gain must be >= 0 (0: no gain), got {self.edge_gain!r}")
         if self.graph_templates < 0:

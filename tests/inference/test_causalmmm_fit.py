@@ -364,23 +364,26 @@ def test_weekly_panels_are_fitted_without_weekday_profiles():
     assert on_days.spec.seasonality and "weekly" in sites(on_days)
 
 
-def test_edge_gains_are_fitted_saved_and_drawn_by_effects(sim, tmp_path):
-    """``edge_gain``: the guide gives every shop and candidate edge a Normal log gain, the run saves its weights, and
-    effects draw the gains (a reloaded run gives the same effects for the same seed)."""
+@pytest.mark.parametrize("option, site", [({"edge_gain": 0.5}, "edge_gain"), ({"additive": "drive"}, "edge_beta")])
+def test_per_edge_sites_are_fitted_saved_and_drawn_by_effects(sim, tmp_path, option, site):
+    """``edge_gain`` and ``additive``: the guide gives every shop and candidate edge (into a mediator or the target,
+    for ``additive``) a Normal, the run saves its weights, and effects draw the site (a reloaded run gives the same
+    effects for the same seed)."""
     history, plan = sim.panel.select_time(0, sim.panel.n_time - 5), sim.panel.select_time(sim.panel.n_time - 5,
                                                                                           sim.panel.n_time)
-    fit = fit_causalmmm(history, CausalMMMSettings.of(steps=20, num_draws=8, edge_gain=0.5), seed=0, progress=False)
+    fit = fit_causalmmm(history, CausalMMMSettings.of(steps=20, num_draws=8, **option), seed=0, progress=False)
     trace = poutine.trace(fit.guide).get_trace(fit.training_data().full_batch())
-    gain = trace.nodes["edge_gain"]
-    assert gain["value"].shape == (history.n_shops, fit.model.n_edges) and gain["fn"].event_shape == (
-        fit.model.n_edges,)
-    scale = gain["fn"].base_dist.scale.detach()
+    n = fit.model.n_edges if site == "edge_gain" else int(fit.model.additive_edges.sum())
+    assert 0 < n and (site == "edge_gain" or n < fit.model.n_edges)
+    drawn = trace.nodes[site]
+    assert drawn["value"].shape == (history.n_shops, n) and drawn["fn"].event_shape == (n,)
+    scale = drawn["fn"].base_dist.scale.detach()
     assert 0.0 < float(scale.min()) and float(scale.max()) < 1.0
     a = fit.effects(history, plan, num_draws=8, seed=3)
     assert np.isfinite(a[["mean", "lower", "upper"]].to_numpy()).all()
     fit.save(tmp_path / "run")
     again = CausalMMMFit.load(tmp_path / "run")
-    assert again.spec.edge_gain == 0.5
+    assert {k: getattr(again.spec, k) for k in option} == option
     pyro.clear_param_store()
     b = again.effects(history, plan, num_draws=8, seed=3)
     np.testing.assert_allclose(a[["mean", "lower", "upper"]].to_numpy(), b[["mean", "lower", "upper"]].to_numpy(),

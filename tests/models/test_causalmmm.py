@@ -388,3 +388,92 @@ def test_edge_gains_scale_each_shops_messages():
     torch.testing.assert_close(moved.loc, expected.loc)
     diff = (moved.loc - base.loc).abs().amax(dim=(0, 1))
     assert diff[3] > 1e-4 and torch.all(diff[[0, 1, 2, 4]] == 0)
+
+
+def test_additive_response_adds_each_shops_effect_sizes_to_its_mediators_and_target():
+    """With ``additive`` every shop and candidate edge into a mediator or the target has a log effect size (a latent
+    site around the population's); the prediction is the decoder's baseline (its own past net of the contributions,
+    no messages into those nodes) plus Σ_i z_ij β_ij s_i(t)."""
+    with pytest.raises(InputError, match="additive_scale"):
+        CausalMMMSpec(additive="level", additive_scale=0.0)
+    with pytest.raises(InputError, match="additive must be one of"):
+        CausalMMMSpec(additive="both")
+    model, batch = make_model(additive="level"), make_batch()
+    trace = poutine.trace(model).get_trace(batch)
+    into = model.edge_index[:, 1]
+    assert torch.equal(model.additive_edges, into >= 3)  # edges into pv and gmv
+    assert trace.nodes["edge_beta"]["value"].shape == (3, int((into >= 3).sum()))
+    assert "edge_beta" not in poutine.trace(make_model()).get_trace(batch).nodes
+    z = trace.nodes["graph"]["value"]
+    u = trace.nodes["response"]["value"]
+    additive = model.additive_matrix(z, trace.nodes["edge_beta"]["value"])
+    assert torch.all(additive[:, :, :3] == 0) and torch.all(additive[:, :, 3:] >= 0)
+    with torch.no_grad():
+        pred, _ = model.one_step_means(batch.x, u, z, batch.calendar, additive=additive)
+        s = model.signals(batch.x, u)
+        carried = torch.einsum("bit,bij->btj", s, additive)
+        held = torch.cat([carried[:, :1], carried[:, :-1]], dim=1)
+        cut = z.clone()
+        cut[..., 3:] = 0.0
+        base, _ = model.decoder(batch.x - held, s, cut, batch.calendar.expand(3, -1, -1))
+    torch.testing.assert_close(pred.loc, base.loc + carried)
+    torch.testing.assert_close(pred.loc[..., :3], base.loc[..., :3])  # channels: no contribution
+
+
+def test_an_additive_effect_on_the_target_has_its_closed_form_in_a_rollout():
+    """With the graph reduced to c0 -> gmv, switching c0 off in a plan changes the target's path by exactly
+    β · (s_c0 under the plan − s_c0 switched off) of the day before, and nothing else: the same draws and noise."""
+    model, batch = make_model(additive="level"), make_batch(shops=2)
+    horizon = 4
+    cal = torch.randn(horizon, 6)
+    pyro.set_rng_seed(2)
+    tr = poutine.trace(model.rollout).get_trace(batch, cal, horizon)
+    fixed = {name: site["value"] for name, site in tr.nodes.items() if site["type"] == "sample"
+             and name in LATENT_SITES}
+    graph = torch.zeros(2, 5, 5)
+    graph[:, 0, 4] = 1.0
+    plan = torch.rand(horizon, 2, 3) + 0.5
+
+    def run(c0):
+        p = plan.clone()
+        p[:, :, 0] = c0
+        data = {"graph": graph, **{f"channels_{k}": p[k] for k in range(horizon)}}
+        pyro.set_rng_seed(11)
+        with torch.no_grad():
+            return poutine.do(poutine.condition(model.rollout, data=fixed), data=data)(batch, cal, horizon)
+
+    on, off = run(plan[:, :, 0]), run(torch.zeros(horizon, 2))
+    beta = model.additive_matrix(graph, fixed["edge_beta"])[:, 0, 4]  # (shop,)
+    u = fixed["response"]
+    signal = {}
+    for name, path in (("on", on), ("off", off)):
+        x = torch.cat([batch.x, path.transpose(0, 1)], dim=1)  # (shop, time, node)
+        signal[name] = model.signals(x, u)[:, 0, batch.x.shape[1] - 1 : -1]  # c0's signal on the days before
+    expected = beta[:, None] * (signal["on"] - signal["off"])  # (shop, day)
+    torch.testing.assert_close((on - off)[..., 4].T, expected, atol=1e-5, rtol=1e-5)
+    assert torch.all((on - off)[..., 1:4] == 0)  # c0 itself is the plan
+    assert torch.all(expected[:, 0] == 0) and expected[:, 1:].abs().min() > 1e-4  # day 1 reads the history
+
+
+@pytest.mark.parametrize("form", ["level", "drive"])
+def test_an_additive_rollout_predicts_each_day_as_the_teacher_forced_pass_over_its_own_path(form):
+    """The rollout's contributions (and, for ``"level"``, its baseline: its own past net of them) give, for each
+    future day, the locations of the mediator and the target that the teacher-forced pass gives on the history
+    extended by the path."""
+    model, batch = make_model(additive=form), make_batch(shops=2, days=30)
+    horizon = 4
+    cal = torch.randn(horizon, 6)
+    pyro.set_rng_seed(5)
+    with torch.no_grad():
+        tr = poutine.trace(model.rollout).get_trace(batch, cal, horizon)
+        full = torch.cat([batch.x, tr.nodes["_RETURN"]["value"].transpose(0, 1)], dim=1)
+        z, u = tr.nodes["graph"]["value"], tr.nodes["response"]["value"]
+        additive = model.additive_matrix(z, tr.nodes["edge_beta"]["value"])
+        calendar = torch.cat([batch.calendar, cal])
+        for k in range(horizon):
+            t = batch.x.shape[1] + k
+            pred, _ = model.one_step_means(full[:, :t], u, z, calendar[:t], tr.nodes["weekly"]["value"], cal[k],
+                                           last_only=True, additive=additive)
+            for site, cols in (("mediators", slice(3, 4)), ("target", slice(4, 5))):
+                loc = tr.nodes[f"{site}_{k}"]["fn"].base_dist.pred.loc
+                torch.testing.assert_close(loc, pred.loc[:, -1, cols], atol=1e-5, rtol=1e-5)

@@ -1,0 +1,66 @@
+"""Shared by the benchmarks that decide a CausalMMM model setting by its effects (development seeds): fit one panel
+once per variant of the settings and score its effects against the simulator's truth and its edges."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from benchmarks._doc import by_scenario, mean_sd, section_head, table_head
+from benchmarks.effects import HORIZON, QUICK, effects_panel
+
+DRAWS = 100
+#: column key → header: ``total`` effects' Spearman, portfolio-ROAS error, 90% coverage and error share, ``held``
+#: effects' coverage, and the per-shop AUROC of the edge probabilities over the candidate pairs
+METRICS = {"spearman": "Spearman", "roas_rel_error": "ROAS error", "coverage": "coverage 90%",
+           "error_share": "error share", "held_coverage": "held coverage 90%", "auroc": "per-shop AUROC"}
+
+
+def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str, dict]) -> dict:
+    """Simulate one panel, fit it on all but its last ``HORIZON`` days once per variant (``{label: settings
+    overrides}``), and score each fit's effects and edges (runs in a worker process)."""
+    from causalmmm_ppl import _runtime
+
+    _runtime.configure(1)
+    from benchmarks.graph_recovery import candidate_mask
+    from causalmmm_ppl.evaluation.effect_metrics import effect_report
+    from causalmmm_ppl.evaluation.graph_metrics import per_shop_auroc
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.models.settings import CausalMMMSettings
+
+    sim, truth, history, plan = effects_panel(scenario, seed, quick)
+    out: dict = {"scenario": scenario, "seed": seed,
+                 "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
+    for label, overrides in variants.items():
+        settings = CausalMMMSettings.of(**overrides, **({"steps": QUICK["steps"]} if quick else {}))
+        fit = fit_causalmmm(history, settings, seed=seed, progress=False)
+        table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
+        auroc = per_shop_auroc(fit.edge_probability_array(), sim.adjacency, candidate_mask(sim.panel, settings.model))
+        out[label] = {**effect_report(table, truth, "total"),
+                      "held_coverage": effect_report(table, truth, "held")["coverage"],
+                      "auroc": float(np.nanmean(auroc))}
+    return out
+
+
+def render_variants(results: list[dict], command: str, seeds: tuple[int, ...], *, title: str, variants: Mapping,
+                    what: str, column: str) -> str:
+    """The section: ``what`` says how the variants differ (a sentence), ``column`` heads the variant column."""
+    lines = [
+        *section_head(title, command),
+        "",
+        f"Development seeds {', '.join(map(str, seeds))} only. Each panel is fitted on all but its last {HORIZON} "
+        f"days once per variant ({what}) and scored as in \"Causal effects and budget\" (`total` effects over shop × "
+        f"channel, {DRAWS} draws; also the coverage of the `held` effects) and by per-shop AUROC of the edge "
+        "probabilities over the candidate pairs (the whole panel's graph; the fit saw all but the last "
+        f"{HORIZON} days). Mean ± sd over seeds.",
+        "",
+    ]
+    for scenario, rows in by_scenario(results).items():
+        lines += table_head(f"### {scenario}: {rows[0]['shape']} (shops × nodes × days)",
+                            [column, *METRICS.values()])
+        for label in variants:
+            cells = [mean_sd([r[label][k] for r in rows]) for k in METRICS]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
