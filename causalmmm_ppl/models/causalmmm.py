@@ -413,11 +413,12 @@ class CausalMMM(PyroModule):
         loc = self.log_sigma.new_zeros(self.n_nodes, WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start)
         return dist.Normal(loc, self.spec.seasonality_scale).expand(n_shops + loc.shape).to_event(2)
 
-    def signals(self, x: torch.Tensor, u: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+    def signals(self, x: torch.Tensor, u: torch.Tensor, last_only: bool = False, prepared: tuple | None = None
+                ) -> torch.Tensor:
         """Causes' signals ``saturation(adstock(x_i))``: ``x: (batch, time, node)`` modelled values, ``u: (batch, node,
         param)`` unconstrained response parameters → ``(batch, node, time)``; ``last_only``: the last day's alone
-        (time 1)."""
-        return self.spec.response.signals(self.unlink(x), u, self.spec.l_max, last_only)
+        (time 1); ``prepared``: ``spec.response.prepare(u, spec.l_max)``, when the caller reuses it."""
+        return self.spec.response.signals(self.unlink(x), u, self.spec.l_max, last_only, prepared)
 
     # ------------------------------------------------------------------------------------------ the model
     def sample_latents(self, batch: ModelBatch) -> ShopLatents:
@@ -523,6 +524,7 @@ class CausalMMM(PyroModule):
                 season = weekly_profile(wf, weekday[:, 0] if weekday.ndim == 3 else weekday)
             steps = self.controls_ahead(calendar_future.movedim(0, -2)).movedim(-2, 0)  # each day with the next's
             idx = None if stepped is None else stepped.nonzero().squeeze(-1)  # the nodes stepped
+            curves = self.spec.response.prepare(uf, self.spec.l_max)  # the causes' curves, the same every day
             out = []
             for k in range(horizon):
                 d = self.observation(pred_next.reshape(lead + (n_shop, v)))
@@ -539,7 +541,7 @@ class CausalMMM(PyroModule):
                 buffer = torch.cat([buffer[..., 1:], x_k.reshape(b, v, 1)], dim=-1)
                 recent = buffer.flip(-1)  # lag 0 = today
                 window = buffer[..., -self.spec.l_max :].transpose(1, 2)  # (b, lag, node), oldest first
-                s_k = self.signals(window, uf, last_only=True)[..., -1]  # today's signal, as in training
+                s_k = self.signals(window, uf, last_only=True, prepared=curves)[..., -1]  # today's, as in training
                 cal_k = steps[k].expand(b, -1) if steps.ndim == 2 else steps[k].repeat(b // n_shop, 1)
                 own, c_next = recent[..., :lags], None
                 if af is not None:

@@ -164,12 +164,14 @@ class ResponseFamily:
                              f"{self.adstock} + {self.saturation} has {self.size} ({', '.join(self.names)})")
         return {p.name: p.constrain(u[..., k]) for k, p in enumerate(self.params)}
 
-    def carry(self, ops: ModuleType, x: Any, p: Mapping[str, Any], l_max: int, last_only: bool = False) -> Any:
+    def carry(self, ops: ModuleType, x: Any, p: Mapping[str, Any], l_max: int, last_only: bool = False,
+              weights: Any | None = None) -> Any:
         """Carried values of ``x: (..., time)`` with named parameters ``p`` (each ``(...)``) in the twin ``ops``;
-        ``last_only`` (torch only): the last period alone, ``(..., 1)``."""
+        ``last_only`` (torch only): the last period alone, ``(..., 1)``; ``weights``: :meth:`weights` for ``p``, when
+        the caller has them."""
         if self.carryover.weights is None:
             return x[..., -1:] if last_only else x
-        w = self.carryover.weights(ops, p, l_max)
+        w = self.carryover.weights(ops, p, l_max) if weights is None else weights
         return (ops.adstock_last if last_only else ops.adstock)(x, w)
 
     def saturate(self, ops: ModuleType, carried: Any, p: Mapping[str, Any]) -> Any:
@@ -180,7 +182,15 @@ class ResponseFamily:
         """``(..., lag)`` carryover weights in the twin ``ops``; None without carryover."""
         return None if self.carryover.weights is None else self.carryover.weights(ops, p, l_max)
 
-    def signals(self, x: torch.Tensor, u: torch.Tensor, l_max: int, last_only: bool = False) -> torch.Tensor:
+    def prepare(self, u: torch.Tensor, l_max: int) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """What :meth:`signals` computes from the parameters alone: ``u: (batch, node, param)`` → the named,
+        constrained values (each ``(batch, node)``) and the carryover weights ``(batch, node, lag)`` (None without
+        carryover). A rollout prepares them once and reuses them every period."""
+        p = self.constrain(u)
+        return p, self.weights(torch_ops, p, l_max)
+
+    def signals(self, x: torch.Tensor, u: torch.Tensor, l_max: int, last_only: bool = False,
+                prepared: tuple[dict[str, torch.Tensor], torch.Tensor | None] | None = None) -> torch.Tensor:
         """The causes' signals ``saturation(adstock(x_i))``.
 
         Parameters
@@ -189,13 +199,14 @@ class ResponseFamily:
         u : (batch, node, param) unconstrained response parameters
         l_max : carryover lags
         last_only : the last period's signal alone (time 1), what a rollout needs each period
+        prepared : :meth:`prepare`'s result for ``u`` and ``l_max`` (None: computed here)
 
         Returns
         -------
         s : (batch, node, time)
         """
-        p = self.constrain(u)
-        carried = self.carry(torch_ops, x.transpose(1, 2).clamp_min(0.0), p, l_max, last_only)
+        p, w = self.prepare(u, l_max) if prepared is None else prepared
+        carried = self.carry(torch_ops, x.transpose(1, 2).clamp_min(0.0), p, l_max, last_only, w)
         return self.saturate(torch_ops, carried, p)
 
 
