@@ -17,6 +17,14 @@ METRICS = {"spearman": "Spearman", "roas_rel_error": "ROAS error", "coverage": "
            "error_share": "error share", "held_coverage": "held coverage 90%", "auroc": "per-shop AUROC"}
 
 
+def effect_scores(table, truth) -> dict[str, float]:
+    """An effects table's figures against the truth: the ``total`` effects' (:func:`~causalmmm_ppl.evaluation.
+    effect_metrics.effect_report`) and the coverage of the ``held`` effects (``held_coverage``)."""
+    from causalmmm_ppl.evaluation.effect_metrics import effect_report
+
+    return {**effect_report(table, truth, "total"), "held_coverage": effect_report(table, truth, "held")["coverage"]}
+
+
 def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str, dict]) -> dict:
     """Simulate one panel, fit it on all but its last ``HORIZON`` days once per variant (``{label: settings
     overrides}``), and score each fit's effects and edges (runs in a worker process)."""
@@ -24,7 +32,6 @@ def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str,
 
     _runtime.configure(1)
     from benchmarks.graph_recovery import candidate_mask
-    from causalmmm_ppl.evaluation.effect_metrics import effect_report
     from causalmmm_ppl.evaluation.graph_metrics import per_shop_auroc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
@@ -37,9 +44,7 @@ def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str,
         fit = fit_causalmmm(history, settings, seed=seed, progress=False)
         table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
         auroc = per_shop_auroc(fit.edge_probability_array(), sim.adjacency, candidate_mask(sim.panel, settings.model))
-        out[label] = {**effect_report(table, truth, "total"),
-                      "held_coverage": effect_report(table, truth, "held")["coverage"],
-                      "auroc": float(np.nanmean(auroc))}
+        out[label] = {**effect_scores(table, truth), "auroc": float(np.nanmean(auroc))}
     return out
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
+from benchmarks._effect_variants import METRICS as VARIANT_METRICS
+from benchmarks._effect_variants import effect_scores
 from benchmarks.effects import HORIZON, QUICK, effects_panel
 
 TITLE = "## Effect ensembles (development seeds)"
@@ -25,8 +27,7 @@ SCENARIOS = ("sim1", "sim2", "sim3")
 SEEDS = (100, 101)
 RUNS = 3
 DRAWS = 100
-METRICS = {"spearman": "Spearman", "roas_rel_error": "ROAS error", "coverage": "coverage 90%",
-           "error_share": "error share", "held_coverage": "held coverage 90%"}
+METRICS = {k: v for k, v in VARIANT_METRICS.items() if k != "auroc"}
 
 
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
@@ -35,7 +36,6 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
-    from causalmmm_ppl.evaluation.effect_metrics import effect_report
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.inference.effects import EffectDraws
     from causalmmm_ppl.models.settings import CausalMMMSettings
@@ -47,27 +47,21 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
         fit = fit_causalmmm(history, settings, seed=seed + run, progress=False)
         draws.append(fit.effect_draws(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed + run))
 
-    def report(d: EffectDraws) -> dict:
-        table = d.table(0.9)
-        return {**effect_report(table, truth, "total"), "held_coverage": effect_report(table, truth, "held")["coverage"]}
-
     def pooled(n: int) -> EffectDraws:
         first = draws[0]
         return EffectDraws({k: np.concatenate([d.effect[k] for d in draws[:n]]) for k in first.effect},
                            np.concatenate([d.marginal for d in draws[:n]]), first.spend, first.shops, first.channels)
 
-    runs = [report(d) for d in draws]
+    tables = [d.table(0.9) for d in draws]
+    runs = [effect_scores(table, truth) for table in tables]
     out = {"scenario": scenario, "seed": seed,
            "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}",
            "one run": {k: float(np.mean([r[k] for r in runs])) for k in METRICS},
-           **{f"{n} runs pooled": report(pooled(n)) for n in range(2, RUNS + 1)}}
+           **{f"{n} runs pooled": effect_scores(pooled(n).table(0.9), truth) for n in range(2, RUNS + 1)}}
     # how far apart the runs' estimates are, against how far each is from the truth
     t = truth[truth["kind"] == "total"].set_index(["shop", "channel"])
-    means = []
-    for d in draws:
-        table = d.table(0.9, portfolio=False)
-        means.append(table[table["kind"] == "total"].set_index(["shop", "channel"]).loc[t.index, "mean"].to_numpy())
-    means = np.asarray(means)
+    means = np.asarray([table[table["kind"] == "total"].set_index(["shop", "channel"]).loc[t.index, "mean"]
+                        for table in tables])
     out["spread"] = float(np.abs(means - means.mean(0)).sum(1).mean() / np.abs(t["effect"].to_numpy()).sum())
     return out
 

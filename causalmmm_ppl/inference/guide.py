@@ -42,7 +42,7 @@ class GraphEncoder(nn.Module):
     n_response : response parameters per node (the model's response family's size)
     gain : also give each candidate edge's log gain a location and scale (the model's ``spec.edge_gain``)
     additive_edges : (edge,) bool, the candidates whose log additive effect size gets an offset (from the model's
-        population location) and a scale (the model's ``spec.additive``); None: none
+        population location) and a scale (the model's ``spec.additive``); None or none set: no such head
     """
 
     def __init__(
@@ -62,11 +62,9 @@ class GraphEncoder(nn.Module):
         self.edge_out = mlp([2 * hidden + hidden + N_EDGE_FEATURES, hidden, 1])
         self.response_out = mlp([hidden + n_context, hidden, 2 * n_response]) if n_response else None
         self.gain_out = mlp([2 * hidden + hidden + N_EDGE_FEATURES, hidden, 2]) if gain else None
-        self.register_buffer("additive_edges", None if additive_edges is None else additive_edges.clone(),
-                             persistent=False)
-        self.beta_out = None
-        if additive_edges is not None and bool(additive_edges.any()):
-            self.beta_out = mlp([2 * hidden + hidden + N_EDGE_FEATURES, hidden, 2])
+        has_beta = additive_edges is not None and bool(additive_edges.any())
+        self.register_buffer("additive_edges", additive_edges.clone() if has_beta else None, persistent=False)
+        self.beta_out = mlp([2 * hidden + hidden + N_EDGE_FEATURES, hidden, 2]) if has_beta else None
         # Start with the decoder seeing edges: logits = out + logit(ρ) with out = -median(logit ρ) puts ordinary
         # candidates at q = 0.5 (required and expert edges keep their offset from them). Starting at q = ρ leaves
         # edges off while the decoder learns what they could carry, and the prior then prunes them for good.
@@ -124,16 +122,25 @@ class GraphEncoder(nn.Module):
         logits = logit + self.edge_screen(f_c[..., SCREEN_COLUMNS].abs()).squeeze(-1) + self.prior_logit
         k = self.n_response
         r = self.response_out(torch.cat([h2, ctx], dim=-1)) if k else h2.new_zeros(s, v, 0)
-        loc, scale = r[..., :k], nn.functional.softplus(r[..., k:] - 1.0) + 1e-3
+        loc, scale = r[..., :k], _scale(r[..., k:])
         if not with_edge_sites:
             return logits, loc, scale
         sites = {}
-        for name, head, h_e in (("edge_gain", self.gain_out, edge_h),
-                                ("edge_beta", self.beta_out, edge_h[:, self.additive_edges] if self.beta_out else None)):
-            if head is not None:
-                g = head(h_e)
-                sites[name] = (g[..., 0], nn.functional.softplus(g[..., 1] - 1.0) + 1e-3)
+        if self.gain_out is not None:
+            sites["edge_gain"] = _loc_scale(self.gain_out(edge_h))
+        if self.beta_out is not None:
+            sites["edge_beta"] = _loc_scale(self.beta_out(edge_h[:, self.additive_edges]))
         return logits, loc, scale, sites
+
+
+def _scale(raw: torch.Tensor) -> torch.Tensor:
+    """A guide's scale from a head's raw output: softplus(raw − 1) + 10⁻³ (about 0.31 at raw 0)."""
+    return nn.functional.softplus(raw - 1.0) + 1e-3
+
+
+def _loc_scale(raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A per-edge head's ``(..., 2)`` output → the Normal's loc and scale, each ``(...)``."""
+    return raw[..., 0], _scale(raw[..., 1])
 
 
 def own_switching(x: torch.Tensor, observed: torch.Tensor, pseudo: float = 1.0) -> torch.Tensor:
@@ -204,7 +211,7 @@ class AmortizedGuide(PyroModule):
         self.encoder = GraphEncoder(
             model.n_nodes, n_context, hidden, model.edge_index, model.prior_logit, screen_weight,
             n_response=model.spec.response.size, gain=bool(model.spec.edge_gain),
-            additive_edges=model.additive_edges if model.spec.additive != "off" else None,
+            additive_edges=model.additive_edges,
         )
         self.__dict__["_additive_loc"] = getattr(model, "additive_loc", None)
         n_harm = WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start

@@ -179,12 +179,12 @@ class CausalMMM(PyroModule):
         self.register_buffer("hurdle_mask", torch.as_tensor(spec.hurdle_nodes(node_kinds)))
         self.register_buffer("switch_mask", self.hurdle_mask & bool(spec.switching), persistent=False)
         # additive response (spec.additive): the candidate edges into mediators and the target carry a β each
-        additive = ~self.channel_mask[cand[:, 1]] & (spec.additive != "off")
+        on = spec.additive != "off"
+        additive = ~self.channel_mask[cand[:, 1]] & on
         self.register_buffer("additive_edges", additive, persistent=False)
-        self.register_buffer("additive_nodes", ~self.channel_mask & (spec.additive != "off"), persistent=False)
-        cut = self.additive_nodes & (not spec.additive_messages)
-        self.register_buffer("message_keep", (~cut).float(), persistent=False)  # (effect,): 0 where messages are cut
-        if spec.additive != "off":
+        cut = ~self.channel_mask & on & (not spec.additive_messages)  # (effect,): the nodes whose messages are cut
+        self.register_buffer("message_keep", (~cut).float() if bool(cut.any()) else None, persistent=False)
+        if on:
             self.additive_loc = nn.Parameter(torch.full((int(additive.sum()),), float(np.log(ADDITIVE_INIT))))
         self.response_prior = ResponsePrior(v, n_context, spec.response)
         self.decoder = Decoder(v, n_calendar + self.n_controls, spec.hidden, spec.msg_dim, spec.node_emb,
@@ -406,7 +406,7 @@ class CausalMMM(PyroModule):
     def message_graph(self, z: torch.Tensor) -> torch.Tensor:
         """The graph the decoder's messages follow: ``z: (..., cause, effect)`` without the edges into the nodes
         whose effects are additive only (``spec.additive`` without ``additive_messages``)."""
-        return z if self.spec.additive == "off" or self.spec.additive_messages else z * self.message_keep
+        return z if self.message_keep is None else z * self.message_keep
 
     def weekly_prior(self, n_shops: torch.Size) -> dist.Distribution:
         """Prior of the shops' weekly profiles: ``(shop, node, harmonic)`` events."""

@@ -164,15 +164,14 @@ class ResponseFamily:
                              f"{self.adstock} + {self.saturation} has {self.size} ({', '.join(self.names)})")
         return {p.name: p.constrain(u[..., k]) for k, p in enumerate(self.params)}
 
-    def carry(self, ops: ModuleType, x: Any, p: Mapping[str, Any], l_max: int, last_only: bool = False,
-              weights: Any | None = None) -> Any:
-        """Carried values of ``x: (..., time)`` with named parameters ``p`` (each ``(...)``) in the twin ``ops``;
-        ``last_only`` (torch only): the last period alone, ``(..., 1)``; ``weights``: :meth:`weights` for ``p``, when
-        the caller has them."""
-        if self.carryover.weights is None:
+    @staticmethod
+    def carry(ops: ModuleType, x: Any, weights: Any | None, last_only: bool = False) -> Any:
+        """Carried values of ``x: (..., time)`` in the twin ``ops`` with the carryover ``weights`` (:meth:`weights`;
+        None: no carryover, the period's own value); ``last_only`` (torch only): the last period alone,
+        ``(..., 1)``."""
+        if weights is None:
             return x[..., -1:] if last_only else x
-        w = self.carryover.weights(ops, p, l_max) if weights is None else weights
-        return (ops.adstock_last if last_only else ops.adstock)(x, w)
+        return (ops.adstock_last if last_only else ops.adstock)(x, weights)
 
     def saturate(self, ops: ModuleType, carried: Any, p: Mapping[str, Any]) -> Any:
         """The saturation curve at carried values ``(..., time)`` in the twin ``ops`` (the identity for ``none``)."""
@@ -206,7 +205,7 @@ class ResponseFamily:
         s : (batch, node, time)
         """
         p, w = self.prepare(u, l_max) if prepared is None else prepared
-        carried = self.carry(torch_ops, x.transpose(1, 2).clamp_min(0.0), p, l_max, last_only, w)
+        carried = self.carry(torch_ops, x.transpose(1, 2).clamp_min(0.0), w, last_only)
         return self.saturate(torch_ops, carried, p)
 
 

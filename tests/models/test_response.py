@@ -97,9 +97,9 @@ def test_numpy_and_torch_give_one_curve(adstock, saturation):
     g = torch.Generator().manual_seed(0)
     x = torch.rand(2, 3, 15, generator=g, dtype=torch.float64) * 3
     p = family.constrain(torch.randn(2, 3, family.size, generator=g, dtype=torch.float64))
-    tor = family.saturate(torch_ops, family.carry(torch_ops, x, p, 6), p).numpy()
+    tor = family.saturate(torch_ops, family.carry(torch_ops, x, family.weights(torch_ops, p, 6)), p).numpy()
     pn = {k: v.numpy() for k, v in p.items()}
-    ref = family.saturate(np_ops, family.carry(np_ops, x.numpy(), pn, 6), pn)
+    ref = family.saturate(np_ops, family.carry(np_ops, x.numpy(), family.weights(np_ops, pn, 6)), pn)
     np.testing.assert_allclose(tor, ref, atol=1e-10)
 
 
