@@ -49,23 +49,25 @@ def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str,
 
 
 def render_variants(results: list[dict], command: str, seeds: tuple[int, ...], *, title: str, variants: Mapping,
-                    what: str, column: str) -> str:
-    """The section: ``what`` says how the variants differ (a sentence), ``column`` heads the variant column."""
+                    what: str, column: str, metrics: Mapping[str, str] = METRICS, fitted: str = "once per variant"
+                    ) -> str:
+    """The section: ``what`` says how the variants differ (a sentence), ``column`` heads the variant column,
+    ``metrics`` (column key → header) the figures shown, ``fitted`` how often a panel is fitted."""
+    auroc = (" and by per-shop AUROC of the edge probabilities over the candidate pairs (the whole panel's graph; the "
+             f"fit saw all but the last {HORIZON} days)") if "auroc" in metrics else ""
     lines = [
         *section_head(title, command),
         "",
         f"Development seeds {', '.join(map(str, seeds))} only. Each panel is fitted on all but its last {HORIZON} "
-        f"days once per variant ({what}) and scored as in \"Causal effects and budget\" (`total` effects over shop × "
-        f"channel, {DRAWS} draws; also the coverage of the `held` effects) and by per-shop AUROC of the edge "
-        "probabilities over the candidate pairs (the whole panel's graph; the fit saw all but the last "
-        f"{HORIZON} days). Mean ± sd over seeds.",
+        f"days {fitted} ({what}) and scored as in \"Causal effects and budget\" (`total` effects over shop × "
+        f"channel, {DRAWS} draws; also the coverage of the `held` effects){auroc}. Mean ± sd over seeds.",
         "",
     ]
     for scenario, rows in by_scenario(results).items():
         lines += table_head(f"### {scenario}: {rows[0]['shape']} (shops × nodes × days)",
-                            [column, *METRICS.values()])
+                            [column, *metrics.values()])
         for label in variants:
-            cells = [mean_sd([r[label][k] for r in rows]) for k in METRICS]
+            cells = [mean_sd([r[label][k] for r in rows]) for k in metrics]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)

@@ -57,7 +57,9 @@ def true_effects(sim: SimulationResult, horizon: int = DEFAULT_HORIZON, progress
     tgt = panel.nodes.index(panel.target)
     scale = sim.params["scale"]  # (shop, node)
     u = panel.values / scale[:, None, :]
-    factual = panel.values[:, win, tgt].sum(1)
+    # the factual through the counterfactual's arithmetic: where an intervention does not reach the target, its
+    # effect is exactly 0, not a rounding error of either sign
+    factual = (panel.values[:, win, tgt] / scale[:, None, tgt]).sum(1) * scale[:, tgt]
     jobs = [(k, kind) for k in channels for kind in EFFECT_KINDS]
     if progress:
         from causalmmm_ppl._progress import progress as progress_bar

@@ -38,7 +38,7 @@ from causalmmm_ppl.inference.effects import (
 from causalmmm_ppl.inference.forecast import forecast_trace, guide_draws, trace_paths
 from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingData, TrainingLog
-from causalmmm_ppl.models.causalmmm import CausalMMM
+from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
 from causalmmm_ppl.models.likelihood import Prediction
 from causalmmm_ppl.models.settings import CausalMMMSettings
 from causalmmm_ppl.models.spec import CausalMMMSpec
@@ -263,7 +263,7 @@ class CausalMMMFit:
         pyro.set_rng_seed(self.seed if seed is None else seed)
         n = num_draws or self.settings.outputs.num_draws
         g = None if graph is None else torch.as_tensor(graph, dtype=torch.float32)
-        batch = data.full_batch(temperature=self.spec.temperature)
+        batch = self._rollout_batch(data)
         for k, m in progress_bar(self._draw_chunks(n, self._rollout_history(data)), desc=desc, unit="chunk",
                                  disable=not progress):
             g_k = g[k : k + m] if g is not None and g.ndim == 4 else g
@@ -343,7 +343,7 @@ class CausalMMMFit:
         n = num_draws or self.settings.outputs.num_draws
         seed = self.seed if seed is None else int(seed)
         g = None if graph is None else torch.as_tensor(graph, dtype=torch.float32)
-        batch = data.full_batch(temperature=self.spec.temperature)
+        batch = self._rollout_batch(data)
         tgt = len(self.schema.nodes) - 1
         by_position = [(kind, channels.index(c), float(m)) for kind, c, m in scenarios]
 
@@ -505,6 +505,11 @@ class CausalMMMFit:
         """``(first draw, draws)`` chunks so that one chunk's decoder pass over ``shape = (shop, time, node)`` holds
         about ``POSTERIOR_CHUNK_ELEMENTS`` numbers (memory stays bounded for many shops or long panels)."""
         return _chunks(num_draws, int(np.prod(shape)) * (self.spec.hidden + 32))
+
+    def _rollout_batch(self, data: TrainingData) -> ModelBatch:
+        """The batch a rollout (forecast, effects, allocation) starts from: all of ``data``'s shops, the edges drawn
+        as ``outputs.edge_draws`` says."""
+        return data.full_batch(temperature=self.spec.temperature, hard_edges=self.settings.outputs.edge_draws == "hard")
 
     def _rollout_history(self, data: TrainingData) -> tuple[int, int, int]:
         """``(shop, day, node)`` shape of the history a rollout's state runs over (its last days, see

@@ -68,8 +68,9 @@ class TrainingData:
     def n_time(self) -> int:
         return self.x.shape[1]
 
-    def full_batch(self, shop_idx: torch.Tensor | None = None, temperature: float = 0.5) -> ModelBatch:
-        """All days of the given shops (default: all shops) as one batch."""
+    def full_batch(self, shop_idx: torch.Tensor | None = None, temperature: float = 0.5,
+                   hard_edges: bool = False) -> ModelBatch:
+        """All days of the given shops (default: all shops) as one batch (``hard_edges``: see :class:`ModelBatch`)."""
         idx = torch.arange(self.n_shops) if shop_idx is None else shop_idx
         return ModelBatch(
             x=self.x[idx],
@@ -82,6 +83,7 @@ class TrainingData:
             time_scale=1.0,
             temperature=temperature,
             features=self.features.index(idx),
+            hard_edges=hard_edges,
         )
 
 

@@ -111,6 +111,9 @@ class ModelBatch:
     temperature : τ of the relaxed edges
     kl_weight : λ × warm-up factor applied to the graph site (model and guide alike)
     features : encoder inputs for these shops (see :mod:`causalmmm_ppl.inference.features`)
+    hard_edges : draw the graph's edges as 0 or 1, the discrete limit (τ → 0) of the same draw: an edge is on where
+        its relaxed logit is positive, which happens with probability q(z = 1). False: the relaxed value in (0, 1)
+        that SVI trains with
     """
 
     x: torch.Tensor
@@ -124,6 +127,7 @@ class ModelBatch:
     temperature: float = 0.5
     kl_weight: float = 1.0
     features: object = None
+    hard_edges: bool = False
 
 
 class CausalMMM(PyroModule):
@@ -426,7 +430,8 @@ class CausalMMM(PyroModule):
         prior = self.edge_prior(batch.temperature).expand(batch.shop_idx.shape)
         with poutine.scale(scale=batch.kl_weight):
             y = pyro.sample("edge_logit", prior)
-        z = pyro.deterministic("graph", self.edges_to_matrix(torch.sigmoid(y)), event_dim=2)
+        on = (y > 0).to(y.dtype) if batch.hard_edges else torch.sigmoid(y)
+        z = pyro.deterministic("graph", self.edges_to_matrix(on), event_dim=2)
         if self.spec.edge_gain:
             z = self.with_gains(z, pyro.sample("edge_gain", self.gain_prior(batch.shop_idx.shape)))
         loc = self.response_prior(batch.context)

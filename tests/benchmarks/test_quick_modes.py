@@ -35,6 +35,7 @@ SCRIPTS = {
     "edge_gain": "## Edge gains (development seeds)",
     "additive_response": "## Additive response (development seeds)",
     "effect_ensembles": "## Effect ensembles (development seeds)",
+    "edge_draws": "## Edge draws (development seeds)",
 }
 #: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (the simulators' own
 #: tests cover each simulator family and its true effects, ``tests/data``).
@@ -43,7 +44,8 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
          "mediated_effects": ["--scenarios", "sim1"], "template_count": ["--scenarios", "sources"],
          "restarts": ["--scenarios", "sources"], "collapse_threshold": ["--scenarios", "sim1"],
          "response_families": ["--scenarios", "sim1"], "edge_gain": ["--scenarios", "sim1"],
-         "additive_response": ["--scenarios", "sim1"], "effect_ensembles": ["--scenarios", "sim1"]}
+         "additive_response": ["--scenarios", "sim1"], "effect_ensembles": ["--scenarios", "sim1"],
+         "edge_draws": ["--scenarios", "sim1"]}
 
 
 #: The benchmarks built on ``benchmarks._doc.panel_benchmark`` and ``graph_templates``: their quick modes run in the
@@ -51,7 +53,7 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
 IN_PROCESS = ("allocation", "edge_calibration", "effects", "graph_offhome", "graph_templates", "mediated_effects",
               "param_recovery", "real_panels", "rollout_history", "switching", "template_count", "restarts",
               "collapse_threshold", "response_families", "edge_gain", "additive_response",
-              "effect_ensembles")
+              "effect_ensembles", "edge_draws")
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))

@@ -134,6 +134,29 @@ def test_intervals_widen_when_the_draws_disagree(setup):
     assert width_d["ALL"] > 1.5 * width_a["ALL"]  # the portfolio's interval: about twice as wide
 
 
+def test_hard_edge_draws_give_exact_zeros_as_often_as_the_posterior_says(setup):
+    """``outputs.edge_draws = "hard"``: a draw's edge is on (1) or off (0), with the reported probability. A channel's
+    ``held`` effect is then exactly 0 in the draws where neither c → target nor c → mediator → target is on, and
+    their share follows the edge probabilities. Relaxed edges never switch off: their draws' effects are 0 only where
+    a tiny message rounds away in float32."""
+    fit, history, plan = setup
+    n, c = 400, "c0"
+    assert fit.settings.outputs.edge_draws == "hard"  # the default
+    hard = fit.effect_samples(history, plan, [("held", c, 0.0)], num_draws=n, seed=5)
+    try:
+        fit.settings = fit.settings.replace(edge_draws="relaxed")
+        relaxed = fit.effect_samples(history, plan, [("held", c, 0.0)], num_draws=n, seed=5)
+    finally:
+        fit.settings = fit.settings.replace(edge_draws="hard")
+    zero = lambda draws: (draws[0] - draws[1][("held", c, 0.0)]) == 0.0  # noqa: E731  (draw, shop)
+    q = fit.edge_probability_array(history)
+    i, m, t = (plan.nodes.index(k) for k in (c, "pv", "gmv"))
+    expected = (1 - q[:, i, t]) * (1 - q[:, i, m] * q[:, m, t])  # (shop,): the guide's edges are independent
+    assert 0.05 < expected.mean() < 0.95  # the check below can fail
+    np.testing.assert_allclose(zero(hard).mean(0), expected, atol=0.1)
+    assert zero(relaxed).mean() < expected.mean() / 2
+
+
 def test_effects_do_not_depend_on_how_the_work_is_chunked(setup):
     """The pass over the history in chunks of one draw and the held and direct rollouts that step only the nodes the
     plan does not set give the paths of one unchunked rollout per scenario that steps every node."""

@@ -174,12 +174,30 @@ def test_spec_round_trip_and_validation():
         CausalMMMSpec(prior_prob=1.5)
     with pytest.raises(InputError, match="edge_false_rate must be in"):
         CausalMMMOutputs(edge_false_rate=1.0)
+    with pytest.raises(InputError, match="edge_draws must be one of hard, relaxed"):
+        CausalMMMOutputs(edge_draws="soft")
     with pytest.raises(InputError, match="unknown setting 'steps'"):
         CausalMMMSpec.from_dict({"steps": 10})  # an inference setting, not the model's
     inf = CausalMMMInference(steps=100)
     assert inf.temperature_at(0, spec.temperature) == pytest.approx(inf.temperature_start)
     assert inf.temperature_at(100, spec.temperature) == pytest.approx(spec.temperature)
     assert inf.kl_weight_at(10**6) == pytest.approx(inf.kl_weight)
+
+
+def test_hard_edges_are_the_zero_temperature_limit_of_the_same_draw():
+    """With ``hard_edges`` the graph site holds 0/1: 1 exactly where the relaxed draw of the same logits is above
+    1/2, so each edge is on with probability sigmoid(logit), the reported one."""
+    model, batch = make_model(), make_batch(shops=400)
+    tr = poutine.trace(model).get_trace(batch)
+    y = tr.nodes["edge_logit"]["value"]
+    relaxed = tr.nodes["graph"]["value"]
+    batch.hard_edges = True
+    hard = poutine.trace(poutine.condition(model, data={"edge_logit": y})).get_trace(batch).nodes["graph"]["value"]
+    assert set(hard.unique().tolist()) <= {0.0, 1.0}
+    torch.testing.assert_close(hard, (relaxed > 0.5).float())
+    i, j = model.edge_index[:, 0], model.edge_index[:, 1]
+    on = hard[:, i, j].mean(0)  # (edge,): share of shops with the edge on
+    torch.testing.assert_close(on, torch.sigmoid(model.prior_logit), atol=0.06, rtol=0.0)
 
 
 def test_weekly_profile_site_and_its_shift_of_the_location():
