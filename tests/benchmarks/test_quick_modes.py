@@ -74,3 +74,32 @@ def run_quick(name: str, title: str, capsys) -> None:
     assert out.startswith(title) and "Command: `" in out and "| " in out
     assert "nan" not in out.split("\n|---")[1].split("\n\n")[0]  # the table is filled
     assert (DOC.read_text() if DOC.exists() else None) == before
+
+
+def test_effects_diagnosis_prints_its_figures(capsys):
+    """The print-only diagnosis behind "Edge draws"'s reading runs end to end and leaves the page alone."""
+    from benchmarks import effects_diagnosis
+
+    before = DOC.read_text()
+    assert effects_diagnosis.main(["--quick", "--scenarios", "sim1", "--jobs", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "exact zeros:" in out and "overall; by day" in out and "carryover mean lag" in out
+    assert DOC.read_text() == before
+
+
+def test_bit_identity_records_compare_equal_within_one_tree(tmp_path, capsys):
+    """Two records of the same tree are identical (the fit is seeded), and a changed setting is told apart."""
+    import numpy as np
+
+    from benchmarks import bit_identity
+
+    small = dict(n_shops=6, steps=5)
+    records = [bit_identity.record(**small), bit_identity.record(**small),
+               bit_identity.record({"edge_draws": "relaxed"}, **small)]
+    a, b, c = (str(tmp_path / f"{k}.npz") for k in "abc")
+    for path, rec in zip((a, b, c), records):
+        np.savez(path, **rec)
+    assert bit_identity.main(["--compare", a, b]) == 0
+    assert bit_identity.main(["--compare", a, c]) == 1
+    out = capsys.readouterr().out
+    assert "edges: identical" in out and "effects: DIFFERENT" in out

@@ -1,0 +1,70 @@
+"""Bit-identity of a CausalMMM fit and its outputs between two source trees: the check behind the status paragraph
+of docs/benchmarks.md ("leaves the same fit bit-identical").
+
+Records, in the source tree it is run from: a 30-step fit of a 24-shop sim1 panel (seed 5; history = its first 66
+days, window = the last 14; SVI seed 3) with its training losses, edge probabilities, effects table (mean, lower,
+upper, mroas; 10 draws, seed 2) and window forecast (10 draws). ``--set key=value`` changes a setting (e.g.
+``edge_draws=relaxed``). Run it in each tree, then compare::
+
+    cd OLD && PYTHONPATH=. .venv/bin/python -m benchmarks.bit_identity --out /tmp/old.npz
+    cd NEW && PYTHONPATH=. .venv/bin/python -m benchmarks.bit_identity --out /tmp/new.npz
+    .venv/bin/python -m benchmarks.bit_identity --compare /tmp/old.npz /tmp/new.npz
+
+``--compare`` prints one line per output and exits 1 unless all are identical. Writes nothing to the docs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from benchmarks._doc import parse_spec
+
+OUTPUTS = ("loss", "edges", "effects", "forecast")
+
+
+def record(overrides: dict | None = None, n_shops: int = 24, steps: int = 30) -> dict[str, np.ndarray]:
+    """The fit's outputs in this source tree, one array each (``OUTPUTS``)."""
+    from causalmmm_ppl import _runtime
+
+    _runtime.configure(1)
+    from causalmmm_ppl.data.simulate import simulate
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.models.settings import CausalMMMSettings
+
+    sim = simulate("sim1", n_shops=n_shops, n_days=80, seed=5)
+    history, window = sim.panel.select_time(0, 66), sim.panel.select_time(66, 80)
+    fit = fit_causalmmm(history, CausalMMMSettings.of(steps=steps, num_draws=20, **(overrides or {})), seed=3,
+                        progress=False)
+    effects = fit.effects(history, window, num_draws=10, seed=2)[["mean", "lower", "upper", "mroas"]]
+    forecast = fit.forecast(history, window, num_draws=10).select_dtypes("number")
+    return {"loss": np.asarray(fit.log.loss), "edges": fit.edge_probability_array(),
+            "effects": effects.to_numpy(), "forecast": forecast.to_numpy()}
+
+
+def compare(a: dict, b: dict) -> dict[str, bool]:
+    """Output name → whether the two records hold it bit for bit (NaN equal to NaN)."""
+    return {k: bool(np.array_equal(a[k], b[k], equal_nan=True)) for k in OUTPUTS}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", help="record this tree's outputs here (.npz)")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="settings changed for the fit")
+    p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two records")
+    args = p.parse_args(argv)
+    if args.compare:
+        same = compare(*(dict(np.load(f)) for f in args.compare))
+        for k, ok in same.items():
+            print(f"{k}: {'identical' if ok else 'DIFFERENT'}")
+        return 0 if all(same.values()) else 1
+    if not args.out:
+        p.error("give --out FILE (record) or --compare A B")
+    np.savez(args.out, **record(parse_spec(args.set)))
+    print(f"recorded {', '.join(OUTPUTS)} in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

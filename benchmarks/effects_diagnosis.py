@@ -1,0 +1,128 @@
+"""Where CausalMMM's effects miss the truth: the figures behind "Edge draws (development seeds)"'s reading.
+
+Prints (writes nothing to docs/benchmarks.md), one thread per panel. For each panel (development seed 100 by
+default; sizes and window as in "Causal effects and budget"), one default fit on all but the last 14 days, then:
+
+1. **Exact zeros.** The shop × channel pairs whose true ``held`` effect is exactly 0 (no path to the target): their
+   number, their mean edge probability into the target, and the share of their 90% intervals that exclude 0 under
+   relaxed and under hard edge draws (``outputs.edge_draws``).
+2. **Size.** Σ estimated / Σ true ``held`` effect over shop × channel, and the same ratio day by day over the window
+   (each day's effect summed over shops and channels), with each day's share of the true effect.
+3. **Carryover.** For each channel, the mean lag Σ_l l·w_l of the carryover weights, averaged over shops: the
+   simulator's against the fit's (its posterior draws' weights, the fit's response family).
+
+``python -m benchmarks.effects_diagnosis`` (sim1 and sim2, about four minutes, two panels at a time);
+``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from benchmarks._doc import map_panels
+
+SCENARIOS = ("sim1", "sim2")
+SEEDS = (100,)
+DRAWS = 100
+
+
+def diagnose(scenario: str, seed: int, quick: bool) -> str:
+    """One panel's diagnosis as printed lines (runs in a worker process)."""
+    from causalmmm_ppl import _runtime
+
+    _runtime.configure(1)
+    import torch
+
+    from benchmarks.effects import HORIZON, QUICK, effects_panel
+    from causalmmm_ppl.data.simulate import Intervention
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.models.settings import CausalMMMSettings
+    from causalmmm_ppl.transforms import torch_ops
+
+    sim, truth, history, plan = effects_panel(scenario, seed, quick)
+    panel = sim.panel
+    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
+    draws = QUICK["draws"] if quick else DRAWS
+    fit = fit_causalmmm(history, settings, seed=seed, progress=False)
+    kinds = np.asarray(panel.node_kinds)
+    channels = np.flatnonzero(kinds == "channel")
+    tgt = panel.nodes.index(panel.target)
+    lines = [f"{scenario} seed {seed} ({panel.n_shops}×{panel.n_nodes}×{panel.n_time}):"]
+
+    # 1. exact zeros under both edge draws
+    held = truth[truth.kind == "held"].set_index(["shop", "channel"])["effect"]
+    zero = held[held == 0.0].index
+    prob = fit.edge_probability_array(history)
+    shop_pos = {s: i for i, s in enumerate(panel.shops)}
+    p_zero = [prob[shop_pos[s], panel.nodes.index(c), tgt] for s, c in zero]
+    excluded = {}
+    for mode in ("relaxed", "hard"):
+        fit.settings = settings.replace(edge_draws=mode)
+        table = fit.effects(history, plan, num_draws=draws, seed=seed, kinds=("held",)).set_index(["shop", "channel"])
+        rows = table.loc[zero]
+        excluded[mode] = float(np.mean((rows["lower"] > 0) | (rows["upper"] < 0))) if len(zero) else float("nan")
+    lines.append(f"  exact zeros: {len(zero)} of {len(held)} held effects; mean edge probability into the target "
+                 f"{np.mean(p_zero) if p_zero else float('nan'):.3f}; 90% intervals excluding 0: "
+                 f"relaxed {excluded['relaxed']:.2f}, hard {excluded['hard']:.2f}")
+
+    # 2. size, overall and day by day (hard draws, the default)
+    fit.settings = settings
+    win = slice(panel.n_time - HORIZON, panel.n_time)
+    u = panel.values / sim.params["scale"][:, None, :]  # what an intervention sets: shop-normalised units
+    factual = sim.rerun(Intervention(np.zeros(u.shape, dtype=bool), u.copy()))[:, win, tgt]  # original units
+    true_days = np.zeros((len(channels), panel.n_shops, HORIZON))
+    for j, k in enumerate(channels):
+        mask = np.zeros(u.shape, dtype=bool)
+        mask[:, win, channels] = True
+        value = u.copy()
+        value[:, win, k] = 0.0
+        true_days[j] = factual - sim.rerun(Intervention(mask, value))[:, win, tgt]
+    scenarios = [("held", panel.nodes[k], 0.0) for k in channels]
+    f, cf = fit.effect_samples(history, plan, scenarios, num_draws=draws, seed=seed, by_step=True)
+    est_days = np.stack([(f - cf[s]).mean(0) for s in scenarios])  # (channel, shop, day)
+    day_true = true_days.sum((0, 1))
+    by_day = [f"{e / t:.2f}" if t != 0 else "–" for e, t in zip(est_days.sum((0, 1)), day_true)]
+    share = day_true / true_days.sum()
+    lines.append(f"  estimated / true held effect: {est_days.sum() / true_days.sum():.2f} overall; by day of the "
+                 f"window (day 1 first; – where no effect has arrived yet): {' '.join(by_day)}")
+    lines.append(f"  each day's share of the true effect: {' '.join(f'{r:.3f}' for r in share)}")
+
+    # 3. carryover: mean lag of the weights, simulator against fit
+    family, l_max = fit.spec.response, fit.spec.l_max
+    post = fit.posterior_samples(num_draws=min(draws, 50), seed=seed)
+    w = family.weights(torch_ops, {k: torch.as_tensor(post[k]).float() for k in family.names}, l_max)
+    lines.append("  carryover mean lag (days), simulator / fit:")
+    if w is None:
+        lines.append(f"    the fit's family ({family.adstock}) has no carryover")
+        return "\n".join(lines)
+    if "carryover_weights" not in sim.params:
+        lines.append(f"    the {scenario} simulator keeps no carryover weights")
+        return "\n".join(lines)
+    w = w.numpy()
+    fit_lag = ((w * np.arange(w.shape[-1])).sum(-1) / w.sum(-1)).mean(0)  # (shop, node)
+    tw = sim.params["carryover_weights"]
+    true_lag = (tw * np.arange(tw.shape[-1])).sum(-1) / tw.sum(-1)
+    carry = sim.params.get("carryover")
+    for k in channels:
+        form = f" ({carry[k]})" if carry is not None else ""
+        lines.append(f"    {panel.nodes[k]}{form}: {true_lag[:, k].mean():.2f} / {fit_lag[:, k].mean():.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
+    p.add_argument("--scenarios", default=",".join(SCENARIOS))
+    p.add_argument("--seeds", default=",".join(map(str, SEEDS)))
+    p.add_argument("--jobs", type=int, default=2, help="panels at a time (0: one after another in this process)")
+    args = p.parse_args(argv)
+    seeds = tuple(int(s) for s in args.seeds.split(",") if s)
+    for text in map_panels(diagnose, [s for s in args.scenarios.split(",") if s], seeds, args.quick, args.jobs):
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
