@@ -11,25 +11,28 @@ default; sizes and window as in "Causal effects and budget"), one default fit on
 3. **Carryover.** For each channel, the mean lag Σ_l l·w_l of the carryover weights, averaged over shops: the
    simulator's against the fit's (its posterior draws' weights, the fit's response family).
 
-``python -m benchmarks.effects_diagnosis`` (sim1 and sim2, about four minutes, two panels at a time);
-``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
+``python -m benchmarks.effects_diagnosis`` (sim1 and sim2, about four minutes, two panels at a time); ``--set
+key=value`` changes a setting of the fit (e.g. ``steps=4500``); ``--quick`` runs tiny sizes (the test suite runs it
+so the script cannot rot).
 """
 
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 import numpy as np
 
-from benchmarks._doc import map_panels
+from benchmarks._doc import map_panels, parse_spec
 
 SCENARIOS = ("sim1", "sim2")
 SEEDS = (100,)
 DRAWS = 100
 
 
-def diagnose(scenario: str, seed: int, quick: bool) -> str:
-    """One panel's diagnosis as printed lines (runs in a worker process)."""
+def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = None) -> str:
+    """One panel's diagnosis as printed lines, the fit's settings changed by ``overrides`` (runs in a worker
+    process)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -43,13 +46,14 @@ def diagnose(scenario: str, seed: int, quick: bool) -> str:
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     panel = sim.panel
-    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
+    settings = CausalMMMSettings.of(**{**({"steps": QUICK["steps"]} if quick else {}), **(overrides or {})})
     draws = QUICK["draws"] if quick else DRAWS
     fit = fit_causalmmm(history, settings, seed=seed, progress=False)
     kinds = np.asarray(panel.node_kinds)
     channels = np.flatnonzero(kinds == "channel")
     tgt = panel.nodes.index(panel.target)
-    lines = [f"{scenario} seed {seed} ({panel.n_shops}×{panel.n_nodes}×{panel.n_time}):"]
+    changed = f", settings changed: {overrides}" if overrides else ""
+    lines = [f"{scenario} seed {seed} ({panel.n_shops}×{panel.n_nodes}×{panel.n_time}{changed}):"]
 
     # 1. exact zeros under both edge draws
     held = truth[truth.kind == "held"].set_index(["shop", "channel"])["effect"]
@@ -117,9 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenarios", default=",".join(SCENARIOS))
     p.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     p.add_argument("--jobs", type=int, default=2, help="panels at a time (0: one after another in this process)")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="settings changed for the fits")
     args = p.parse_args(argv)
     seeds = tuple(int(s) for s in args.seeds.split(",") if s)
-    for text in map_panels(diagnose, [s for s in args.scenarios.split(",") if s], seeds, args.quick, args.jobs):
+    run = partial(diagnose, overrides=parse_spec(args.set))
+    for text in map_panels(run, [s for s in args.scenarios.split(",") if s], seeds, args.quick, args.jobs):
         print(text)
     return 0
 
