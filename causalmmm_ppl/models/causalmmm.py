@@ -193,7 +193,7 @@ class CausalMMM(PyroModule):
         self.response_prior = ResponsePrior(v, n_context, spec.response)
         self.decoder = Decoder(v, n_calendar + self.n_controls, spec.hidden, spec.msg_dim, spec.node_emb,
                                log_nodes=self.hurdle_mask, n_controls=self.n_controls,
-                               control_nodes=~self.channel_mask)
+                               control_nodes=~self.channel_mask, memory=spec.decoder_memory)
         self.log_sigma = nn.Parameter(torch.full((v,), float(np.log(0.3))))
         if spec.learn_df and spec.likelihood == "studentt":  # per node, starting at spec.df, kept above 2
             self.log_df_excess = nn.Parameter(torch.full((v,), float(np.log(spec.df - 2.0))))

@@ -124,9 +124,10 @@ class Decoder(nn.Module):
 
     def __init__(self, n_nodes: int, n_calendar: int, hidden: int, msg_dim: int, node_emb: int, lags: int = 7,
                  log_nodes: torch.Tensor | None = None, n_controls: int = 0,
-                 control_nodes: torch.Tensor | None = None) -> None:
+                 control_nodes: torch.Tensor | None = None, memory: bool = True) -> None:
         super().__init__()
         self.n_nodes, self.hidden, self.msg_dim, self.lags = n_nodes, hidden, msg_dim, lags
+        self.memory = bool(memory)  # False: the keep gate is 0, each day's state is that day's candidate
         self.edge_weight = nn.Parameter(0.3 * torch.randn(n_nodes, n_nodes, msg_dim))  # W: (cause, effect, msg)
         self.node_embedding = nn.Parameter(0.3 * torch.randn(n_nodes, node_emb))
         log_nodes = torch.zeros(n_nodes, dtype=torch.bool) if log_nodes is None else log_nodes.bool()
@@ -171,6 +172,8 @@ class Decoder(nn.Module):
     def _gates(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         g = self.gates(u)
         keep = torch.sigmoid(g[..., : self.hidden])  # 1 - update gate
+        if not self.memory:
+            keep = torch.zeros_like(keep)
         return keep, (1.0 - keep) * torch.tanh(g[..., self.hidden :])
 
     def forward(

@@ -99,6 +99,9 @@ class CausalMMMSpec:
     Decoder
     -------
     hidden : GRU state size per node. msg_dim : message size per edge. node_emb : node embedding size.
+    decoder_memory : the effect nodes' gated recurrent state carries over from day to day (a GRU). False: each
+        day's state comes from that day's inputs alone (the node's last 7 values, its message, the calendar), so a
+        node's persistence must come from its own lags and a cause's carryover from its response curve.
     likelihood : ``"studentt"`` or ``"normal"``; ``df`` the Student-t degrees of freedom (where learned, their start).
     learn_df : learn the degrees of freedom per node (type-II, like the noise scale), starting at ``df``: the tails
         follow the data, so forecast intervals are not wider than the noise calls for (bounded to (2, 200];
@@ -139,6 +142,7 @@ class CausalMMMSpec:
     hidden: int = 24
     msg_dim: int = 8
     node_emb: int = 4
+    decoder_memory: bool = True
     likelihood: str = "studentt"
     link: str = "identity"
     spend_model: str = "hurdle"

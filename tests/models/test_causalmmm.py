@@ -200,6 +200,27 @@ def test_hard_edges_are_the_zero_temperature_limit_of_the_same_draw():
     torch.testing.assert_close(on, torch.sigmoid(model.prior_logit), atol=0.06, rtol=0.0)
 
 
+@pytest.mark.parametrize("memory", [True, False])
+def test_a_memoryless_decoder_forgets_what_lies_beyond_its_lags(memory):
+    """``decoder_memory=False``: a prediction reads the last ``lags`` own values and the causes' curves (``l_max``
+    days) only, so changing the first day moves no prediction after ``lags + l_max`` days; the recurrent state
+    (the default) carries it on."""
+    model, batch = make_model(decoder_memory=memory), make_batch()
+    with torch.no_grad():  # a keep gate near 1: a state that remembers (the memoryless decoder ignores it)
+        model.decoder.gates.bias[: model.decoder.hidden] = 5.0
+    z = torch.ones(3, 5, 5) * torch.as_tensor(model.rho > 0, dtype=torch.float32)
+    u = torch.randn(3, 5, 3) * 0.3
+    x2 = batch.x.clone()
+    x2[:, 0] += 1.0
+    with torch.no_grad():
+        a, _ = model.one_step_means(batch.x, u, z, batch.calendar)
+        b, _ = model.one_step_means(x2, u, z, batch.calendar)
+    late = model.decoder.lags + model.spec.l_max
+    moved = (a.loc[:, late:] - b.loc[:, late:]).abs().max()
+    assert (moved == 0) if not memory else (moved > 1e-4)
+    assert (a.loc[:, :2] - b.loc[:, :2]).abs().max() > 1e-4  # the early days read it either way
+
+
 def test_weekly_profile_site_and_its_shift_of_the_location():
     """The shop's weekly profile is a latent site of shape (shop, node, harmonic); it moves only the location, by
     S(t + 1) - S(t), or by S(t + 1) for a channel that was off on day t (its latest value holds no profile)."""
