@@ -222,9 +222,9 @@ def test_forecasts_chunk_by_chunk_cover_every_planned_shop_once(panel_dir, one_p
 
 
 def test_effects_chunk_by_chunk_sum_the_portfolio_over_every_chunk(panel_dir, one_process_run, tmp_path, capfd):
-    """Chunks of 4 shops (4 + 2): every shop's rows once, in the whole table's order, with means inside the whole
-    run's intervals; the portfolio rows come last and sum every chunk's draws (their means are the sums of the shops'
-    means, their spend the total spend); one chunk of every shop writes the whole table byte for byte."""
+    """Chunks of 4 shops (4 + 2): every shop's rows once, in the whole table's order, with its spend and intervals
+    that overlap the whole run's; the portfolio rows come last and sum every chunk's draws (their means are the sums
+    of the shops' means, their spend the total spend); one chunk of every shop writes the whole table byte for byte."""
     run = one_process_run
     plan = pd.read_csv(panel_dir / "plan.csv")
     plan.to_parquet(tmp_path / "plan.parquet", index=False)
@@ -246,7 +246,11 @@ def test_effects_chunk_by_chunk_sum_the_portfolio_over_every_chunk(panel_dir, on
     assert np.allclose(portfolio.loc[summed.index, "mean"], summed["mean"], rtol=1e-6, atol=1e-6)
     assert np.allclose(portfolio.loc[summed.index, "spend"], summed["spend"], rtol=1e-9)
     one = whole[whole["shop"] != "ALL"]
-    assert shops["mean"].between(one["lower"].to_numpy() - 1e-9, one["upper"].to_numpy() + 1e-9).mean() >= 0.9
+    np.testing.assert_array_equal(shops["spend"].to_numpy(), one["spend"].to_numpy())  # each row its own shop's
+    # two samples of one posterior: their 90% intervals overlap (an effect's draws have a point mass at 0 where the
+    # draws' graphs leave the channel no path, so one sample's mean can lie outside the other's interval)
+    assert ((shops["lower"].to_numpy() <= one["upper"].to_numpy() + 1e-9)
+            & (one["lower"].to_numpy() <= shops["upper"].to_numpy() + 1e-9)).all()
     # the whole-panel outputs stay whole-panel: one line, nothing written
     code = main(["effects", str(run), "--data", str(tmp_path / "plan.parquet"), "--shops-per-chunk", "4", "--curves",
                  str(tmp_path / "curves.csv"), "--out", str(tmp_path / "x.csv"), "--quiet"])
