@@ -128,8 +128,7 @@ class CausalMMMOutputs:
         as posterior samples draw them), or ``"relaxed"``, the relaxed-Bernoulli value in (0, 1) that SVI trains
         with. Under relaxed draws an edge reported at 0.1 still passes a few per cent of its message in most draws,
         so an effect along it is never 0 and its interval excludes 0; hard draws give the effect 0 as often as the
-        posterior says. On development seeds hard draws raised the 90% coverage of true effects by 0.09–0.22 and
-        left effect ranking and error and forecasts unchanged (``docs/benchmarks.md``, "Edge draws").
+        posterior says (``docs/benchmarks.md``, "Edge draws (development seeds)", compares the two).
     """
 
     edge_pooling: int = 5
