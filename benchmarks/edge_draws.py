@@ -30,10 +30,12 @@ COLUMNS = {**{k: v for k, v in METRICS.items() if k != "auroc"}, "forecast_cover
 
 def forecast_scores(table, target: str) -> dict[str, float]:
     """The target's rows of a forecast table against the observed values: 90% coverage and WAPE of the mean."""
+    from causalmmm_ppl.evaluation.forecast_metrics import wape
+
     t = table[table.node == target]
     y = t.observed.to_numpy()
     return {"forecast_coverage": float(np.mean((t.lower <= y) & (y <= t.upper))),
-            "forecast_wape": float(np.abs(t["mean"].to_numpy() - y).sum() / np.abs(y).sum())}
+            "forecast_wape": wape(t["mean"].to_numpy(), y)}
 
 
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
@@ -53,9 +55,9 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     out: dict = {"scenario": scenario, "seed": seed,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
     for label, mode in VARIANTS.items():
-        fit.settings = settings.replace(edge_draws=mode)
-        table = fit.effects(history, plan, num_draws=draws, seed=seed)
-        forecast = fit.forecast(history, plan, num_draws=draws, seed=seed)
+        read = fit.read_with(edge_draws=mode)
+        table = read.effects(history, plan, num_draws=draws, seed=seed)
+        forecast = read.forecast(history, plan, num_draws=draws, seed=seed)
         out[label] = {**effect_scores(table, truth), **forecast_scores(forecast, sim.panel.target)}
     return out
 

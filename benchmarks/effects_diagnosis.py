@@ -39,6 +39,7 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     import torch
 
     from benchmarks.effects import HORIZON, QUICK, effects_panel
+    from causalmmm_ppl.data.effects_truth import channel_off
     from causalmmm_ppl.data.simulate import Intervention
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
@@ -63,26 +64,20 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     p_zero = [prob[shop_pos[s], panel.nodes.index(c), tgt] for s, c in zero]
     excluded = {}
     for mode in ("relaxed", "hard"):
-        fit.settings = settings.replace(edge_draws=mode)
-        table = fit.effects(history, plan, num_draws=draws, seed=seed, kinds=("held",)).set_index(["shop", "channel"])
+        table = fit.read_with(edge_draws=mode).effects(history, plan, num_draws=draws, seed=seed, kinds=("held",))
+        table = table.set_index(["shop", "channel"])
         rows = table.loc[zero]
         excluded[mode] = float(np.mean((rows["lower"] > 0) | (rows["upper"] < 0))) if len(zero) else float("nan")
     lines.append(f"  exact zeros: {len(zero)} of {len(held)} held effects; mean edge probability into the target "
                  f"{np.mean(p_zero) if p_zero else float('nan'):.3f}; 90% intervals excluding 0: "
                  f"relaxed {excluded['relaxed']:.2f}, hard {excluded['hard']:.2f}")
 
-    # 2. size, overall and day by day (hard draws, the default)
-    fit.settings = settings
+    # 2. size, overall and day by day (the fit's own edge draws: hard, the default)
     win = slice(panel.n_time - HORIZON, panel.n_time)
     u = panel.values / sim.params["scale"][:, None, :]  # what an intervention sets: shop-normalised units
     factual = sim.rerun(Intervention(np.zeros(u.shape, dtype=bool), u.copy()))[:, win, tgt]  # original units
-    true_days = np.zeros((len(channels), panel.n_shops, HORIZON))
-    for j, k in enumerate(channels):
-        mask = np.zeros(u.shape, dtype=bool)
-        mask[:, win, channels] = True
-        value = u.copy()
-        value[:, win, k] = 0.0
-        true_days[j] = factual - sim.rerun(Intervention(mask, value))[:, win, tgt]
+    true_days = np.stack([factual - sim.rerun(Intervention(*channel_off(u, kinds, win, k, "held")))[:, win, tgt]
+                          for k in channels])  # (channel, shop, day)
     scenarios = [("held", panel.nodes[k], 0.0) for k in channels]
     f, cf = fit.effect_samples(history, plan, scenarios, num_draws=draws, seed=seed, by_step=True)
     est_days = np.stack([(f - cf[s]).mean(0) for s in scenarios])  # (channel, shop, day)

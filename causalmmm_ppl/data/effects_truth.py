@@ -35,6 +35,30 @@ def _window(sim: SimulationResult, horizon: int) -> slice:
     return slice(sim.panel.n_time - int(horizon), sim.panel.n_time)
 
 
+def channel_off(u: np.ndarray, kinds: np.ndarray, win: slice, k: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """The intervention of one effect: channel ``k``'s spend at 0 on the window, and what else is held there.
+
+    Parameters
+    ----------
+    u : (shop, time, node) the factual values in shop-normalised units; kinds : (node,) node kinds
+    win : the window's days; k : the channel's node index; kind : ``total``, ``held`` or ``direct``
+
+    Returns
+    -------
+    mask, value : (shop, time, node) what :class:`~causalmmm_ppl.data.simulate.Intervention` sets, and to what
+    """
+    mask = np.zeros(u.shape, dtype=bool)
+    if kind == "total":
+        mask[:, win, k] = True
+    else:
+        mask[:, win, kinds == "channel"] = True
+        if kind == "direct":
+            mask[:, win, kinds == "mediator"] = True
+    value = u.copy()
+    value[:, win, k] = 0.0
+    return mask, value
+
+
 def true_effects(sim: SimulationResult, horizon: int = DEFAULT_HORIZON, progress: bool = False) -> pd.DataFrame:
     """Every shop's and channel's true effects on the target over the last ``horizon`` days.
 
@@ -53,7 +77,6 @@ def true_effects(sim: SimulationResult, horizon: int = DEFAULT_HORIZON, progress
     win = _window(sim, horizon)
     kinds = np.asarray(panel.node_kinds)
     channels = np.flatnonzero(kinds == "channel")
-    mediators = kinds == "mediator"
     tgt = panel.nodes.index(panel.target)
     scale = sim.params["scale"]  # (shop, node)
     u = panel.values / scale[:, None, :]
@@ -67,16 +90,7 @@ def true_effects(sim: SimulationResult, horizon: int = DEFAULT_HORIZON, progress
         jobs = progress_bar(jobs, desc="true effects", unit="run", leave=False)
     rows = []
     for k, kind in jobs:
-        mask = np.zeros(u.shape, dtype=bool)
-        if kind == "total":
-            mask[:, win, k] = True
-        else:
-            mask[:, win, channels] = True
-            if kind == "direct":
-                mask[:, win, mediators] = True
-        value = u.copy()
-        value[:, win, k] = 0.0
-        cf = _resimulate(sim, mask, value)[:, win, tgt].sum(1) * scale[:, tgt]
+        cf = _resimulate(sim, *channel_off(u, kinds, win, k, kind))[:, win, tgt].sum(1) * scale[:, tgt]
         rows.append(pd.DataFrame({
             "shop": list(panel.shops), "channel": panel.nodes[k], "kind": kind,
             "effect": factual - cf, "spend": panel.values[:, win, k].sum(1),

@@ -6,6 +6,7 @@ fit_causalmmm` makes one; :meth:`CausalMMMFit.load` reads one back.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Iterable, Iterator
 
@@ -506,6 +507,17 @@ class CausalMMMFit:
         about ``POSTERIOR_CHUNK_ELEMENTS`` numbers (memory stays bounded for many shops or long panels)."""
         return _chunks(num_draws, int(np.prod(shape)) * (self.spec.hidden + 32))
 
+    def read_with(self, **changes) -> "CausalMMMFit":
+        """This fit read with other output settings that need no refit (``READ_SETTINGS``: ``edge_draws``,
+        ``num_draws``): the same model, guide and data; ``self`` is unchanged."""
+        other = sorted(set(changes) - set(READ_SETTINGS))
+        if other:
+            raise InputError(f"read_with changes only {', '.join(READ_SETTINGS)}; {', '.join(other)} need(s) a new "
+                             "fit")
+        fit = copy.copy(self)
+        fit.settings = self.settings.replace(**changes)
+        return fit
+
     def _rollout_batch(self, data: TrainingData) -> ModelBatch:
         """The batch a rollout (forecast, effects, allocation) starts from: all of ``data``'s shops, the edges drawn
         as ``outputs.edge_draws`` says."""
@@ -588,6 +600,10 @@ class CausalMMMFit:
 
 
 # --------------------------------------------------------------------------------------------------- helpers
+#: the output settings a fit can be read with again without refitting (:meth:`CausalMMMFit.read_with`)
+READ_SETTINGS = ("edge_draws", "num_draws")
+
+
 def _chunks(num_draws: int, per_draw: int) -> list[tuple[int, int]]:
     """``(first draw, draws)`` chunks of about ``POSTERIOR_CHUNK_ELEMENTS`` numbers, ``per_draw`` numbers a draw."""
     chunk = max(1, int(POSTERIOR_CHUNK_ELEMENTS // per_draw))

@@ -143,11 +143,11 @@ def test_hard_edge_draws_give_exact_zeros_as_often_as_the_posterior_says(setup):
     n, c = 400, "c0"
     assert fit.settings.outputs.edge_draws == "hard"  # the default
     hard = fit.effect_samples(history, plan, [("held", c, 0.0)], num_draws=n, seed=5)
-    try:
-        fit.settings = fit.settings.replace(edge_draws="relaxed")
-        relaxed = fit.effect_samples(history, plan, [("held", c, 0.0)], num_draws=n, seed=5)
-    finally:
-        fit.settings = fit.settings.replace(edge_draws="hard")
+    relaxed = fit.read_with(edge_draws="relaxed").effect_samples(history, plan, [("held", c, 0.0)], num_draws=n,
+                                                                 seed=5)
+    assert fit.settings.outputs.edge_draws == "hard"  # read_with leaves the fit itself alone
+    with pytest.raises(InputError, match="read_with changes only edge_draws, num_draws; steps"):
+        fit.read_with(steps=3)
     zero = lambda draws: (draws[0] - draws[1][("held", c, 0.0)]) == 0.0  # noqa: E731  (draw, shop)
     q = fit.edge_probability_array(history)
     i, m, t = (plan.nodes.index(k) for k in (c, "pv", "gmv"))
