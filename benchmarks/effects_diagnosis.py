@@ -7,9 +7,19 @@ default; sizes and window as in "Causal effects and budget"), one default fit on
    number, their mean edge probability into the target, and the share of their 90% intervals that exclude 0 under
    relaxed and under hard edge draws (``outputs.edge_draws``).
 2. **Size.** Σ estimated / Σ true ``held`` effect over shop × channel, and the same ratio day by day over the window
-   (each day's effect summed over shops and channels), with each day's share of the true effect.
+   (each day's effect summed over shops and channels), with each day's share of the true effect; the same ratio
+   for the effect of halving each channel's spend on the window instead of switching it off (where the ratio falls
+   over the window for switching off but not for halving, the fit misses the response to low spend levels: the
+   saturation curve near 0, reached as the carryover empties), and for the ``direct`` effect (the mediators held
+   at their factual paths: what flows along channel → target alone).
 3. **Carryover.** For each channel, the mean lag Σ_l l·w_l of the carryover weights, averaged over shops: the
    simulator's against the fit's (its posterior draws' weights, the fit's response family).
+4. **Persistence.** How much of a deviation of the target carries over to the following days: the history's last
+   target value raised by 20% in every shop, the window forecast again with the same draws and the actual spend,
+   and the change of the target's mean on each day of the window divided by the raise (mean over shops), against
+   the simulator's ρ^k (its target is an AR(1) with coefficient ρ per shop, and the target causes no other node).
+   Effects accumulate through this persistence: what spend adds to the target today carries over as a deviation
+   does.
 
 ``python -m benchmarks.effects_diagnosis`` (sim1 and sim2, about four minutes, two panels at a time); ``--set
 key=value`` changes a setting of the fit (e.g. ``steps=4500``); ``--quick`` runs tiny sizes (the test suite runs it
@@ -76,17 +86,37 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     win = slice(panel.n_time - HORIZON, panel.n_time)
     u = panel.values / sim.params["scale"][:, None, :]  # what an intervention sets: shop-normalised units
     factual = sim.rerun(Intervention(np.zeros(u.shape, dtype=bool), u.copy()))[:, win, tgt]  # original units
-    true_days = np.stack([factual - sim.rerun(Intervention(*channel_off(u, kinds, win, k, "held")))[:, win, tgt]
-                          for k in channels])  # (channel, shop, day)
-    scenarios = [("held", panel.nodes[k], 0.0) for k in channels]
-    f, cf = fit.effect_samples(history, plan, scenarios, num_draws=draws, seed=seed, by_step=True)
-    est_days = np.stack([(f - cf[s]).mean(0) for s in scenarios])  # (channel, shop, day)
-    day_true = true_days.sum((0, 1))
-    by_day = [f"{e / t:.2f}" if t != 0 else "–" for e, t in zip(est_days.sum((0, 1)), day_true)]
-    share = day_true / true_days.sum()
-    lines.append(f"  estimated / true held effect: {est_days.sum() / true_days.sum():.2f} overall; by day of the "
-                 f"window (day 1 first; – where no effect has arrived yet): {' '.join(by_day)}")
-    lines.append(f"  each day's share of the true effect: {' '.join(f'{r:.3f}' for r in share)}")
+    for kind, multiplier, what in (("held", 0.0, "held effect"), ("held", 0.5, "held effect of halving the spend"),
+                                   ("direct", 0.0, "direct effect")):
+        true_days = np.stack([factual - sim.rerun(Intervention(*channel_off(u, kinds, win, k, kind, multiplier))
+                                                  )[:, win, tgt] for k in channels])  # (channel, shop, day)
+        scenarios = [(kind, panel.nodes[k], multiplier) for k in channels]
+        f, cf = fit.effect_samples(history, plan, scenarios, num_draws=draws, seed=seed, by_step=True)
+        est_days = np.stack([(f - cf[s]).mean(0) for s in scenarios])  # (channel, shop, day)
+        day_true = true_days.sum((0, 1))
+        by_day = [f"{e / t:.2f}" if t != 0 else "–" for e, t in zip(est_days.sum((0, 1)), day_true)]
+        share = day_true / true_days.sum()
+        lines.append(f"  estimated / true {what}: {est_days.sum() / true_days.sum():.2f} overall; by day of the "
+                     f"window (day 1 first; – where no effect has arrived yet): {' '.join(by_day)}")
+        lines.append(f"  each day's share of the true effect: {' '.join(f'{r:.3f}' for r in share)}")
+
+    # 4. persistence: a raised last target value, carried over the window (the fit's mean against the simulator's ρ^k)
+    import dataclasses
+
+    raised = history.values.copy()
+    bump = 0.2 * raised[:, -1, tgt]
+    raised[:, -1, tgt] += bump
+    base = fit.forecast_samples(history, plan, num_draws=draws, seed=seed)[..., tgt].mean(0)  # (shop, day)
+    moved = fit.forecast_samples(dataclasses.replace(history, values=raised), plan, num_draws=draws,
+                                 seed=seed)[..., tgt].mean(0)
+    carried = ((moved - base) / bump[:, None]).mean(0)
+    persistence = ""
+    if "rho" in sim.params:
+        rho = sim.params["rho"][:, tgt]
+        true = (rho[:, None] ** np.arange(1, HORIZON + 1)).mean(0)
+        persistence = f"; simulator ρ^k: {' '.join(f'{r:.2f}' for r in true)} (sum {true.sum():.2f})"
+    lines.append(f"  a deviation of the target carried to day k of the window, fit: {' '.join(f'{r:.2f}' for r in carried)} "
+                 f"(sum {carried.sum():.2f}){persistence}")
 
     # 3. carryover: mean lag of the weights, simulator against fit
     family, l_max = fit.spec.response, fit.spec.l_max

@@ -35,13 +35,16 @@ def _window(sim: SimulationResult, horizon: int) -> slice:
     return slice(sim.panel.n_time - int(horizon), sim.panel.n_time)
 
 
-def channel_off(u: np.ndarray, kinds: np.ndarray, win: slice, k: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """The intervention of one effect: channel ``k``'s spend at 0 on the window, and what else is held there.
+def channel_off(u: np.ndarray, kinds: np.ndarray, win: slice, k: int, kind: str, multiplier: float = 0.0
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The intervention of one effect: channel ``k``'s spend at 0 on the window (or multiplied by ``multiplier``),
+    and what else is held there.
 
     Parameters
     ----------
     u : (shop, time, node) the factual values in shop-normalised units; kinds : (node,) node kinds
     win : the window's days; k : the channel's node index; kind : ``total``, ``held`` or ``direct``
+    multiplier : the channel's spend on the window, as a multiple of its factual spend (0: off)
 
     Returns
     -------
@@ -55,7 +58,7 @@ def channel_off(u: np.ndarray, kinds: np.ndarray, win: slice, k: int, kind: str)
         if kind == "direct":
             mask[:, win, kinds == "mediator"] = True
     value = u.copy()
-    value[:, win, k] = 0.0
+    value[:, win, k] = 0.0 if multiplier == 0 else value[:, win, k] * multiplier
     return mask, value
 
 

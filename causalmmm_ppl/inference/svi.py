@@ -115,6 +115,7 @@ class MinibatchSampler:
         self.rng = np.random.default_rng(shard.seed(seed))
         self.pool = shard.pool(data.n_shops)  # the rows this process draws from (every process has some)
         self.batch = min(-(-batch_shops // shard.world), self.pool.size)
+        self.multistep, self.multistep_weight = settings.inference.multistep, settings.inference.multistep_weight
         self.plate_size = shard.world * self.pool.size
         t = data.n_time
         self.burn = min(l_max, max(0, t - window - 1))
@@ -154,6 +155,8 @@ class MinibatchSampler:
             temperature=temperature,
             kl_weight=kl_weight,
             features=self.data.features.index(sh),
+            multistep=self.multistep,
+            multistep_weight=self.multistep_weight,
         )
 
 

@@ -114,6 +114,9 @@ class ModelBatch:
     hard_edges : draw the graph's edges as 0 or 1, the discrete limit (τ → 0) of the same draw: an edge is on where
         its relaxed logit is positive, which happens with probability q(z = 1). False: the relaxed value in (0, 1)
         that SVI trains with
+    multistep : K, the days of the free-running paths that SVI scores beside the one-step likelihood
+        (:meth:`CausalMMM.path_means`; ``CausalMMMInference.multistep``); below 2: none
+    multistep_weight : the weight of each day a path scores, relative to a day of the one-step likelihood
     """
 
     x: torch.Tensor
@@ -128,6 +131,8 @@ class ModelBatch:
     kl_weight: float = 1.0
     features: object = None
     hard_edges: bool = False
+    multistep: int = 0
+    multistep_weight: float = 1.0
 
 
 class CausalMMM(PyroModule):
@@ -261,7 +266,7 @@ class CausalMMM(PyroModule):
     def one_step_means(
         self, x: torch.Tensor, u: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor,
         weekly: torch.Tensor | None = None, calendar_next: torch.Tensor | None = None, last_only: bool = False,
-        switching: torch.Tensor | None = None, additive: torch.Tensor | None = None,
+        switching: torch.Tensor | None = None, additive: torch.Tensor | None = None, all_states: bool = False,
     ) -> tuple[Prediction, torch.Tensor]:
         """Teacher-forced predictions: ``pred[:, t]`` predicts ``x[:, t + 1]``.
 
@@ -279,22 +284,25 @@ class CausalMMM(PyroModule):
         additive : (batch, cause, effect) additive effect sizes (:meth:`additive_matrix`); None: none. Each
             prediction gets the next day's contribution added; with ``spec.additive = "level"`` the decoder reads the
             effects' own past net of the contributions (their baseline)
+        all_states : return the decoder's state after every day, ``(batch, node, time, hidden)``, instead of the last
 
         Returns
         -------
-        pred : :class:`Prediction` with ``loc`` and ``on_logit`` (batch, time, node); h_last : (batch, node, hidden)
+        pred : :class:`Prediction` with ``loc`` and ``on_logit`` (batch, time, node); h : (batch, node, hidden) the
+            state after the last day (see ``all_states``)
         """
         cal = _per_batch(calendar, x.shape[0])
         after = None if calendar_next is None or not self.n_controls else _per_batch(calendar_next.unsqueeze(-2),
                                                                                     x.shape[0])
         s = self.signals(x, u)
         if additive is None:
-            pred, h = self.decoder(x, s, z, self.controls_ahead(cal, after), last_only=last_only)
+            pred, h = self.decoder(x, s, z, self.controls_ahead(cal, after), last_only=last_only, all_states=all_states)
         else:
             carried = self.contributions(s, additive)  # (batch, time, node): [:, t] is added to day t + 1
             if self.spec.additive == "level":  # what each day's value holds (day 0: day 1's)
                 x = x - torch.cat([carried[:, :1], carried[:, :-1]], dim=1)
-            pred, h = self.decoder(x, s, self.message_graph(z), self.controls_ahead(cal, after), last_only=last_only)
+            pred, h = self.decoder(x, s, self.message_graph(z), self.controls_ahead(cal, after), last_only=last_only,
+                                   all_states=all_states)
             pred = pred.shifted(carried[:, -1:] if last_only else carried)
         if switching is not None:
             pred = pred.switched(self.switch_shift(x[:, -1:] if last_only else x, self.switch_table(switching)[:, None]))
@@ -446,17 +454,101 @@ class CausalMMM(PyroModule):
         return ShopLatents(z, u, weekly, switching, additive)
 
     def forward(self, batch: ModelBatch) -> Prediction:
-        """Score the batch's days ``score_from..`` given the days before; returns the predictions ``(shop, time, node)``."""
+        """Score the batch's days ``score_from..`` given the days before; returns the predictions ``(shop, time, node)``.
+
+        With ``batch.multistep`` = K ≥ 2 the mediators and the target are also scored along free-running paths of K
+        days (:meth:`path_means`), site ``x_path``, each scored day weighted ``batch.multistep_weight``.
+        """
+        paths = batch.multistep >= 2
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx):
             z, u, weekly, switching, additive = self.sample_latents(batch)
-            pred, _ = self.one_step_means(batch.x, u, z, batch.calendar, weekly, switching=switching,
-                                          additive=additive)
+            pred, states = self.one_step_means(batch.x, u, z, batch.calendar, weekly, switching=switching,
+                                               additive=additive, all_states=paths)
             k = batch.score_from
             target = batch.x[:, k:]
             mask = batch.observed[:, k:] & batch.observed[:, k - 1 : -1]
             with poutine.scale(scale=batch.time_scale):
                 pyro.sample("x", self.observation(pred[:, k - 1 : -1]).mask(mask).to_event(2), obs=target)
+            if paths:
+                self._score_paths(batch, u, z, weekly, pred, states)
         return pred
+
+    def _score_paths(self, batch: ModelBatch, u: torch.Tensor, z: torch.Tensor, weekly: torch.Tensor | None,
+                     pred: Prediction, states: torch.Tensor) -> None:
+        """The ``x_path`` site: the mediators' and the target's observed values on days 2..K of each free-running
+        path of :meth:`path_means`, scored where they and the path's first day are observed."""
+        horizon = batch.multistep
+        path, starts = self.path_means(batch.x, u, z, batch.calendar, weekly, pred, states, batch.score_from - 1,
+                                       horizon)
+        if path is None:
+            return
+        free = ~self.channel_mask
+        days = starts[:, None] + torch.arange(2, horizon + 1, device=starts.device)  # (path, K - 1) days predicted
+        target = batch.x[:, days][..., free]  # (shop, path, K - 1, free node)
+        mask = batch.observed[:, days][..., free] & batch.observed[:, starts][:, :, None, free]
+        likelihood = self.observation(Prediction(path, torch.zeros_like(path))).select(free)
+        with poutine.scale(scale=batch.time_scale * batch.multistep_weight):
+            pyro.sample("x_path", likelihood.mask(mask).to_event(3), obs=target)
+
+    def path_means(
+        self, x: torch.Tensor, u: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor, weekly: torch.Tensor | None,
+        pred: Prediction, states: torch.Tensor, first: int, horizon: int,
+    ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """Free-running predictions: paths of ``horizon`` days on which the mediators and the target are fed their
+        own predicted locations instead of their observed values (the channels stay observed).
+
+        A path starts from the teacher-forced state after day t0 (t0 = ``first``, ``first + horizon``, … while
+        t0 + horizon is a day of ``x``); its day 1 is the one-step prediction ``pred[:, t0]``, and each later day
+        is the decoder stepped on the path's own values: what a rollout does, with the means in place of draws.
+        The one-step likelihood scores how well the model predicts tomorrow from today's observed values; the
+        paths score how well it accumulates what the channels keep adding (carryover, the target's persistence)
+        over ``horizon`` days, which is what an effect over a window sums.
+
+        Parameters
+        ----------
+        x : (batch, time, node) values; u : (batch, node, param); z : (batch, node, node) the graph
+        calendar : (time, n_calendar) or (batch, time, n_calendar + n_controls)
+        weekly : (batch, node, harmonic) or None
+        pred : the teacher-forced predictions ``(batch, time, node)`` (:meth:`one_step_means`)
+        states : (batch, node, time, hidden) the decoder's state after every day (``all_states``)
+        first : the first path's start day t0; horizon : K >= 2 days per path
+
+        Returns
+        -------
+        loc : (batch, path, K - 1, node) the locations of days t0 + 2 … t0 + K of each path (the channels' entries
+            are their own one-step locations); None when no path fits
+        starts : (path,) long, the start days t0
+        """
+        b, t, v = x.shape
+        starts = torch.arange(first, t - horizon, horizon, device=x.device)
+        n = int(starts.numel())
+        if n == 0:
+            return None, starts
+        lags, l_max = self.decoder.lags, self.spec.l_max
+        keep = max(l_max, lags)
+        free = ~self.channel_mask
+        # each path's last `keep` observed days up to t0, oldest first: (batch·path, node, keep)
+        padded = nn.functional.pad(x, (0, 0, keep, 0))  # day d at row d + keep
+        rows = starts[:, None] + torch.arange(1, keep + 1, device=x.device)  # days t0 - keep + 1 … t0
+        buffer = padded[:, rows].reshape(b * n, keep, v).transpose(1, 2)
+        h = states[:, :, starts].transpose(1, 2).reshape(b * n, v, -1)
+        zf, uf = z.repeat_interleave(n, 0), u.repeat_interleave(n, 0)
+        cal = self.controls_ahead(_per_batch(calendar, b))  # (batch, time, features), each day with the next's
+        season = None if weekly is None else weekly_profile(weekly, cal[..., WEEKDAY_COLUMNS])
+        curves = self.spec.response.prepare(uf, l_max)
+        loc, out = pred.loc[:, starts].reshape(b * n, v), []
+        for j in range(1, horizon):
+            day = starts + j
+            fed = torch.where(free, loc, x[:, day].reshape(b * n, v))  # the path's value of day t0 + j
+            buffer = torch.cat([buffer[..., 1:], fed.unsqueeze(-1)], dim=-1)
+            s_day = self.signals(buffer[..., -l_max:].transpose(1, 2), uf, last_only=True, prepared=curves)[..., -1]
+            step, h = self.decoder.step(buffer.flip(-1)[..., :lags], s_day, zf, cal[:, day].reshape(b * n, -1), h)
+            loc = step.loc
+            if season is not None:
+                loc = loc + self.season_shift(fed, season[:, day].reshape(b * n, v),
+                                              season[:, day + 1].reshape(b * n, v))
+            out.append(loc)
+        return torch.stack(out, dim=1).reshape(b, n, horizon - 1, v), starts
 
     # ------------------------------------------------------------------------------------------- rollouts
     def rollout(

@@ -178,6 +178,7 @@ class Decoder(nn.Module):
 
     def forward(
         self, x: torch.Tensor, s: torch.Tensor, z: torch.Tensor, calendar: torch.Tensor, last_only: bool = False,
+        all_states: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher-forced one-step-ahead means.
 
@@ -188,11 +189,13 @@ class Decoder(nn.Module):
         z : (batch, node, node) graph, ``z[b, i, j]`` gates cause i → effect j
         calendar : (batch, time, n_calendar) calendar features of each day
         last_only : read out the last day only (what a rollout starts from; the state still runs over every day)
+        all_states : return the state after every day instead of the last (not with ``last_only``)
 
         Returns
         -------
         pred : tensors (batch, time, node), ``pred[:, t]`` predicts ``x[:, t + 1]`` (time 1 with ``last_only``)
-        h_last : (batch, node, hidden) state after the last day (for rollouts)
+        h : (batch, node, hidden) state after the last day (for rollouts); with ``all_states`` (batch, node, time,
+            hidden), ``h[:, :, t]`` the state after day t
         """
         u, base = self._inputs(own_lags(x, self.lags), self.messages(s, z), calendar)
         keep, new = self._gates(u)
@@ -200,7 +203,7 @@ class Decoder(nn.Module):
         if last_only:
             u, base = u[..., -1:, :], base[..., -1:]
         pred = self._predict(h, u, base)  # (batch, node, time)
-        return Prediction(pred.loc.transpose(1, 2), pred.on_logit.transpose(1, 2)), h[..., -1, :]
+        return Prediction(pred.loc.transpose(1, 2), pred.on_logit.transpose(1, 2)), h if all_states else h[..., -1, :]
 
     def step(
         self, lags: torch.Tensor, s_t: torch.Tensor, z: torch.Tensor, calendar_t: torch.Tensor, h: torch.Tensor,

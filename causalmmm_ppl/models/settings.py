@@ -55,6 +55,12 @@ class CausalMMMInference:
         ordinary candidate pair beyond the prior (:func:`causalmmm_ppl.inference.causalmmm_pooling.edge_information`).
         SVI can settle where the encoder's edges stay at the prior; a run that escapes it has a clearly higher ELBO.
         The fit keeps, of all its runs, the one with the highest ELBO, as with ``restarts``. 0: no such runs.
+    multistep, multistep_weight : K, the days of the free-running paths scored beside the one-step likelihood, and
+        the weight of each day a path scores relative to a day of that likelihood. A path starts from the
+        teacher-forced state on every K-th day of a training window and feeds the mediators and the target their own
+        predicted locations (the channels stay observed, :meth:`~causalmmm_ppl.models.causalmmm.CausalMMM.
+        path_means`): the fit is asked to accumulate over K days what spend keeps adding, as the effects over a
+        window do. A composite likelihood: the paths score the same observations again. Below 2: no paths.
     """
 
     steps: int = 1500
@@ -70,6 +76,8 @@ class CausalMMMInference:
     restarts: int = 1
     collapse_restarts: int = 1
     collapse_information: float = 0.02
+    multistep: int = 0
+    multistep_weight: float = 1.0
 
     def __post_init__(self) -> None:
         check_field_types(self)
@@ -78,7 +86,9 @@ class CausalMMMInference:
         if self.collapse_restarts < 0 or not self.collapse_information >= 0:
             raise InputError(f"collapse_restarts and collapse_information must be >= 0, got {self.collapse_restarts} "
                              f"and {self.collapse_information}")
-        for name in ("kl_weight", "screen_weight"):
+        if self.multistep < 0:
+            raise InputError(f"multistep must be an integer >= 0, got {self.multistep}")
+        for name in ("kl_weight", "screen_weight", "multistep_weight"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
 
@@ -174,6 +184,9 @@ class CausalMMMSettings:
             if not isinstance(getattr(self, group), cls):
                 raise TypeError(f"CausalMMMSettings.{group} must be a {cls.__name__}, got "
                                 f"{type(getattr(self, group)).__name__}")
+        if self.inference.multistep >= 2 and self.model.additive != "off":
+            raise InputError(f"multistep {self.inference.multistep} needs additive = off (free-running paths do not "
+                             f"carry additive contributions), got additive = {self.model.additive!r}")
 
     @classmethod
     def of(cls, **settings: Any) -> "CausalMMMSettings":

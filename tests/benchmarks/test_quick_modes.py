@@ -36,6 +36,7 @@ SCRIPTS = {
     "additive_response": "## Additive response (development seeds)",
     "effect_ensembles": "## Effect ensembles (development seeds)",
     "edge_draws": "## Edge draws (development seeds)",
+    "multistep": "## Multi-step paths (development seeds)",
 }
 #: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (the simulators' own
 #: tests cover each simulator family and its true effects, ``tests/data``).
@@ -45,7 +46,7 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
          "restarts": ["--scenarios", "sources"], "collapse_threshold": ["--scenarios", "sim1"],
          "response_families": ["--scenarios", "sim1"], "edge_gain": ["--scenarios", "sim1"],
          "additive_response": ["--scenarios", "sim1"], "effect_ensembles": ["--scenarios", "sim1"],
-         "edge_draws": ["--scenarios", "sim1"]}
+         "edge_draws": ["--scenarios", "sim1"], "multistep": ["--scenarios", "sim1"]}
 
 
 #: The benchmarks built on ``benchmarks._doc.panel_benchmark`` and ``graph_templates``: their quick modes run in the
@@ -53,7 +54,7 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
 IN_PROCESS = ("allocation", "edge_calibration", "effects", "graph_offhome", "graph_templates", "mediated_effects",
               "param_recovery", "real_panels", "rollout_history", "switching", "template_count", "restarts",
               "collapse_threshold", "response_families", "edge_gain", "additive_response",
-              "effect_ensembles", "edge_draws")
+              "effect_ensembles", "edge_draws", "multistep")
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
@@ -84,6 +85,7 @@ def test_effects_diagnosis_prints_its_figures(capsys):
     assert effects_diagnosis.main(["--quick", "--scenarios", "sim1", "--jobs", "0"]) == 0
     out = capsys.readouterr().out
     assert "exact zeros:" in out and "overall; by day" in out and "carryover mean lag" in out
+    assert "halving the spend:" in out and "direct effect:" in out and "simulator ρ^k:" in out
     assert DOC.read_text() == before
 
 

@@ -83,3 +83,22 @@ def test_history_and_plan_split_at_the_window(sim):
     assert plan.loc[window, "c0"].notna().all()
     with pytest.raises(ValueError, match="--horizon"):
         true_effects(sim, 60)
+
+
+@pytest.mark.parametrize("kind", EFFECT_KINDS)
+def test_an_intervention_scales_only_its_channel_on_the_window(kind):
+    """``channel_off`` sets channel k's window spend to 0, or to a multiple of it; every other value stays, and the
+    kind decides what is held."""
+    from causalmmm_ppl.data.effects_truth import channel_off
+
+    u = np.random.default_rng(0).random((2, 10, 4))
+    kinds = np.array(["channel", "channel", "mediator", "target"])
+    win = slice(6, 10)
+    for multiplier in (0.0, 0.5):
+        mask, value = channel_off(u, kinds, win, 1, kind, multiplier)
+        np.testing.assert_array_equal(value[:, win, 1], multiplier * u[:, win, 1])
+        other = np.ones(u.shape, dtype=bool)
+        other[:, win, 1] = False
+        np.testing.assert_array_equal(value[other], u[other])
+        assert mask[:, win, 1].all() and not mask[:, :6].any() and not mask[..., 3].any()
+        assert mask[:, win, 0].all() == (kind != "total") and mask[:, win, 2].all() == (kind == "direct")

@@ -516,3 +516,71 @@ def test_an_additive_rollout_predicts_each_day_as_the_teacher_forced_pass_over_i
             for site, cols in (("mediators", slice(3, 4)), ("target", slice(4, 5))):
                 loc = tr.nodes[f"{site}_{k}"]["fn"].base_dist.pred.loc
                 torch.testing.assert_close(loc, pred.loc[:, -1, cols], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("start", [0, 9])
+def test_a_free_running_path_is_the_teacher_forced_pass_over_its_own_means(start):
+    """Each day of a path (mediator and target fed their own predicted locations, channels observed) is the
+    teacher-forced prediction on the series whose mediator and target hold the path's earlier days; the channels'
+    entries and everything before the path's start are untouched."""
+    model, batch = make_model(), make_batch(shops=2, days=30)
+    horizon = 6
+    z = torch.rand(2, 5, 5) * torch.as_tensor(model.rho > 0, dtype=torch.float32)
+    u = torch.randn(2, 5, 3) * 0.3
+    weekly = model.weekly_prior(torch.Size([2])).sample()
+    x = batch.x[:, : start + horizon + 1]  # room for one path from day `start`
+    cal = batch.calendar[: x.shape[1]]
+    with torch.no_grad():
+        pred, states = model.one_step_means(x, u, z, cal, weekly, all_states=True)
+        path, starts = model.path_means(x, u, z, cal, weekly, pred, states, start, horizon)
+        assert starts.tolist() == [start] and path.shape == (2, 1, horizon - 1, 5)
+        fed = x.clone()
+        fed[:, start + 1, 3:] = pred.loc[:, start, 3:]
+        for j in range(1, horizon):
+            forced, _ = model.one_step_means(fed, u, z, cal, weekly)
+            torch.testing.assert_close(path[:, 0, j - 1, 3:], forced.loc[:, start + j, 3:], atol=1e-5, rtol=1e-5)
+            if start + j + 1 < x.shape[1]:
+                fed[:, start + j + 1, 3:] = path[:, 0, j - 1, 3:]
+        torch.testing.assert_close(path[:, 0, :, :3], forced.loc[:, start + 1 : start + horizon, :3])
+    # the paths that fit a longer series start every `horizon` days and end on its last day at the latest
+    with torch.no_grad():
+        pred, states = model.one_step_means(batch.x, u, z, batch.calendar, weekly, all_states=True)
+        path, starts = model.path_means(batch.x, u, z, batch.calendar, weekly, pred, states, 2, horizon)
+    assert starts.tolist() == [2, 8, 14, 20] and path.shape == (2, 4, horizon - 1, 5)
+
+
+def test_multistep_paths_add_a_scored_site_for_the_mediators_and_the_target():
+    """With ``multistep`` the model scores an ``x_path`` site (mediator and target only, where observed) beside the
+    one-step likelihood, weighted by ``multistep_weight``; without it there is none."""
+    model, batch = make_model(), make_batch(shops=2, days=30)
+    batch.score_from = 3
+    assert "x_path" not in poutine.trace(model).get_trace(batch).nodes
+    batch.multistep = 7
+    batch.observed[0, 20, 4] = False
+    pyro.set_rng_seed(0)
+    tr = poutine.trace(model).get_trace(batch)
+    site = tr.nodes["x_path"]
+    assert site["value"].shape == (2, 3, 6, 2)  # shop, path (days 2, 9, 16), day 2..7 of a path, (pv, gmv)
+    mask = site["fn"].base_dist._mask
+    assert mask.sum() == 2 * 3 * 6 * 2 - 1
+    assert not mask[0, 2, 2, 1]  # day 20: day t0 + 4 of the path from t0 = 16, gmv
+    batch.multistep_weight = 0.5
+    pyro.set_rng_seed(0)
+    half = poutine.trace(model).get_trace(batch)
+    half.compute_log_prob()
+    tr.compute_log_prob()
+    torch.testing.assert_close(half.nodes["x_path"]["log_prob_sum"], 0.5 * tr.nodes["x_path"]["log_prob_sum"])
+
+
+@pytest.mark.parametrize("bad", [{"multistep": -1}, {"multistep_weight": -0.5}])
+def test_multistep_settings_are_validated(bad):
+    with pytest.raises(InputError, match=next(iter(bad))):
+        CausalMMMInference(**bad)
+
+
+def test_multistep_paths_refuse_the_additive_response():
+    from causalmmm_ppl.models.settings import CausalMMMSettings
+
+    with pytest.raises(InputError, match="additive"):
+        CausalMMMSettings.of(multistep=14, additive="level")
+    assert CausalMMMSettings.of(multistep=1, additive="level").inference.multistep == 1
