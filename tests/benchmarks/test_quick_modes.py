@@ -9,6 +9,7 @@ each) share them.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,19 @@ def test_bit_identity_records_compare_equal_within_one_tree(tmp_path, capsys):
     assert bit_identity.main(["--compare", a, c]) == 1
     out = capsys.readouterr().out
     assert "edges: identical" in out and "effects: DIFFERENT" in out
+
+
+def test_bit_identity_records_another_tree_in_a_child_process(tmp_path):
+    """``--tree`` records a source tree through its own package in a child process: this tree recorded that way
+    holds what an in-process record holds; a folder without the package is refused."""
+    import numpy as np
+
+    from benchmarks import bit_identity
+
+    small = dict(n_shops=6, steps=5)
+    root = Path(bit_identity.__file__).resolve().parents[1]
+    bit_identity.record_tree(root, tmp_path / "child.npz", {"edge_draws": "relaxed"}, **small)
+    assert all(bit_identity.compare(dict(np.load(tmp_path / "child.npz")),
+                                    bit_identity.record({"edge_draws": "relaxed"}, **small)).values())
+    with pytest.raises(SystemExit, match="no causalmmm_ppl"):
+        bit_identity.record_tree(tmp_path, tmp_path / "none.npz")
