@@ -11,7 +11,11 @@ default; sizes and window as in "Causal effects and budget"), one default fit on
    for the effect of halving each channel's spend on the window instead of switching it off (where the ratio falls
    over the window for switching off but not for halving, the fit misses the response to low spend levels: the
    saturation curve near 0, reached as the carryover empties), and for the ``direct`` effect (the mediators held
-   at their factual paths: what flows along channel → target alone).
+   at their factual paths: what flows along channel → target alone); and the ``held`` ratio once more with the
+   simulator's graph imposed on every draw (``graph=``), beside the mean posterior probability of the true edges
+   into the target: where the imposed graph brings the ratio near 1, the sizes the fit gives an edge are right and
+   the shortfall is the posterior's doubt about edges that exist (a rollout draws an edge at probability q on in a
+   share q of the draws).
 3. **Carryover.** For each channel, the mean lag Σ_l l·w_l of the carryover weights, averaged over shops: the
    simulator's against the fit's (its posterior draws' weights, the fit's response family).
 4. **Persistence.** How much of a deviation of the target carries over to the following days: the history's last
@@ -22,13 +26,16 @@ default; sizes and window as in "Causal effects and budget"), one default fit on
    does.
 
 ``python -m benchmarks.effects_diagnosis`` (sim1 and sim2, about four minutes, two panels at a time); ``--set
-key=value`` changes a setting of the fit (e.g. ``steps=4500``); ``--quick`` runs tiny sizes (the test suite runs it
+key=value`` changes a setting of the fit (e.g. ``steps=4500``); ``--no-demand`` simulates the panels without their
+latent demand (:func:`without_demand`); ``--quick`` runs tiny sizes (the test suite runs it
 so the script cannot rot).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
@@ -40,9 +47,12 @@ SEEDS = (100,)
 DRAWS = 100
 
 
-def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = None) -> str:
+def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = None, no_demand: bool = False) -> str:
     """One panel's diagnosis as printed lines, the fit's settings changed by ``overrides`` (runs in a worker
-    process)."""
+    process); ``no_demand``: the panel simulated without its latent demand (:func:`without_demand`)."""
+    if no_demand:
+        with without_demand(scenario):
+            return diagnose(scenario, seed, quick, overrides)
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -64,6 +74,7 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     channels = np.flatnonzero(kinds == "channel")
     tgt = panel.nodes.index(panel.target)
     changed = f", settings changed: {overrides}" if overrides else ""
+    changed += ", without latent demand" if "demand_sd" in sim.params and not np.any(sim.params["demand_sd"]) else ""
     lines = [f"{scenario} seed {seed} ({panel.n_shops}×{panel.n_nodes}×{panel.n_time}{changed}):"]
 
     # 1. exact zeros under both edge draws
@@ -86,12 +97,26 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     win = slice(panel.n_time - HORIZON, panel.n_time)
     u = panel.values / sim.params["scale"][:, None, :]  # what an intervention sets: shop-normalised units
     factual = sim.rerun(Intervention(np.zeros(u.shape, dtype=bool), u.copy()))[:, win, tgt]  # original units
-    for kind, multiplier, what in (("held", 0.0, "held effect"), ("held", 0.5, "held effect of halving the spend"),
-                                   ("direct", 0.0, "direct effect")):
+    truth_graph = sim.adjacency.astype(float)
+    present = sim.adjacency[:, :, tgt] > 0  # (shop, cause): the true edges into the target
+    lines.append(f"  true edges into the target: mean edge probability {prob[:, :, tgt][present].mean():.3f} "
+                 f"({int(present.sum())} edges)")
+    into = prob[:, :, tgt][:, channels]  # (shop, channel): the channels' candidate edges into the target
+    exists = present[:, channels]
+    cells = []
+    for lo, hi in ((0.0, 0.1), (0.1, 0.5), (0.5, 0.9), (0.9, 1.01)):
+        sel = (into >= lo) & (into < hi)
+        if sel.any():
+            cells.append(f"[{lo:.1f}, {min(hi, 1.0):.1f}): {int(sel.sum())} edges, mean probability "
+                         f"{into[sel].mean():.2f}, present {exists[sel].mean():.2f}")
+    lines.append("  channel → target edges by probability: " + "; ".join(cells))
+    for kind, multiplier, graph, what in (
+            ("held", 0.0, None, "held effect"), ("held", 0.5, None, "held effect of halving the spend"),
+            ("direct", 0.0, None, "direct effect"), ("held", 0.0, truth_graph, "held effect, the simulator's graph")):
         true_days = np.stack([factual - sim.rerun(Intervention(*channel_off(u, kinds, win, k, kind, multiplier))
                                                   )[:, win, tgt] for k in channels])  # (channel, shop, day)
         scenarios = [(kind, panel.nodes[k], multiplier) for k in channels]
-        f, cf = fit.effect_samples(history, plan, scenarios, num_draws=draws, seed=seed, by_step=True)
+        f, cf = fit.effect_samples(history, plan, scenarios, num_draws=draws, seed=seed, by_step=True, graph=graph)
         est_days = np.stack([(f - cf[s]).mean(0) for s in scenarios])  # (channel, shop, day)
         day_true = true_days.sum((0, 1))
         by_day = [f"{e / t:.2f}" if t != 0 else "–" for e, t in zip(est_days.sum((0, 1)), day_true)]
@@ -101,7 +126,6 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
         lines.append(f"  each day's share of the true effect: {' '.join(f'{r:.3f}' for r in share)}")
 
     # 4. persistence: a raised last target value, carried over the window (the fit's mean against the simulator's ρ^k)
-    import dataclasses
 
     raised = history.values.copy()
     bump = 0.2 * raised[:, -1, tgt]
@@ -140,6 +164,23 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     return "\n".join(lines)
 
 
+@contextmanager
+def without_demand(scenario: str):
+    """Within the block, ``scenario`` (sim1 or sim2) simulates its shops with the latent market demand's spread at
+    0: the same parameters, graph and noise otherwise (the spread's draws stay in the random stream), so budgets and
+    the target no longer share a hidden cause. The scenario table is restored on leaving."""
+    from causalmmm_ppl.data import simulate as sim_module
+
+    if scenario not in sim_module.SCENARIOS:
+        raise SystemExit(f"--no-demand: {scenario} has no latent demand setting (sim1 and sim2 do)")
+    kept = sim_module.SCENARIOS[scenario]
+    sim_module.SCENARIOS[scenario] = dataclasses.replace(kept, demand_sd=(0.0, 0.0))
+    try:
+        yield
+    finally:
+        sim_module.SCENARIOS[scenario] = kept
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
@@ -147,9 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     p.add_argument("--jobs", type=int, default=2, help="panels at a time (0: one after another in this process)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="settings changed for the fits")
+    p.add_argument("--no-demand", action="store_true",
+                   help="simulate the panels without their latent demand (a confounder of budgets and the target)")
     args = p.parse_args(argv)
     seeds = tuple(int(s) for s in args.seeds.split(",") if s)
-    run = partial(diagnose, overrides=parse_spec(args.set))
+    run = partial(diagnose, overrides=parse_spec(args.set), no_demand=args.no_demand)
     for text in map_panels(run, [s for s in args.scenarios.split(",") if s], seeds, args.quick, args.jobs):
         print(text)
     return 0
