@@ -38,6 +38,7 @@ SCRIPTS = {
     "effect_ensembles": "## Effect ensembles (development seeds)",
     "edge_draws": "## Edge draws (development seeds)",
     "multistep": "## Multi-step paths (development seeds)",
+    "miss_rate": "## Edge miss rate and effects (development seeds)",
 }
 #: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (the simulators' own
 #: tests cover each simulator family and its true effects, ``tests/data``).
@@ -47,7 +48,8 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
          "restarts": ["--scenarios", "sources"], "collapse_threshold": ["--scenarios", "sim1"],
          "response_families": ["--scenarios", "sim1"], "edge_gain": ["--scenarios", "sim1"],
          "additive_response": ["--scenarios", "sim1"], "effect_ensembles": ["--scenarios", "sim1"],
-         "edge_draws": ["--scenarios", "sim1"], "multistep": ["--scenarios", "sim1"]}
+         "edge_draws": ["--scenarios", "sim1"], "multistep": ["--scenarios", "sim1"],
+         "miss_rate": ["--scenarios", "sim1"]}
 
 
 #: The benchmarks built on ``benchmarks._doc.panel_benchmark`` and ``graph_templates``: their quick modes run in the
@@ -55,7 +57,7 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
 IN_PROCESS = ("allocation", "edge_calibration", "effects", "graph_offhome", "graph_templates", "mediated_effects",
               "param_recovery", "real_panels", "rollout_history", "switching", "template_count", "restarts",
               "collapse_threshold", "response_families", "edge_gain", "additive_response",
-              "effect_ensembles", "edge_draws", "multistep")
+              "effect_ensembles", "edge_draws", "multistep", "miss_rate")
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
@@ -110,6 +112,27 @@ def test_a_diagnosis_without_demand_simulates_no_demand_and_restores_the_scenari
     with pytest.raises(SystemExit, match="sim3"):
         with without_demand("sim3"):
             pass
+
+
+def test_a_fit_pooled_again_with_another_miss_rate_moves_its_edges_and_only_its_copy():
+    """``miss_rate.repooled``: the same rate gives the fit's own edge probabilities; a smaller miss rate gives other
+    ones (the layer lets a shop's score move its edges further), and the fit itself is left as it was."""
+    import numpy as np
+
+    from benchmarks.miss_rate import repooled
+    from causalmmm_ppl.data.simulate import simulate
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.models.settings import CausalMMMSettings
+
+    panel = simulate("sim1", n_shops=16, n_days=150, seed=3).panel
+    fit = fit_causalmmm(panel, CausalMMMSettings.of(steps=400, batch_shops=16, window=96), seed=0, progress=False)
+    assert fit.guide.population is not None  # the layer pools these shops
+    own = fit.edge_probability_array()
+    np.testing.assert_allclose(repooled(fit, edge_miss_rate=0.3).edge_probability_array(), own, atol=1e-12)
+    sharper = repooled(fit, edge_miss_rate=0.03)
+    assert sharper.settings.outputs.edge_miss_rate == 0.03 and fit.settings.outputs.edge_miss_rate == 0.3
+    assert np.abs(sharper.edge_probability_array() - own).max() > 0.01
+    np.testing.assert_array_equal(fit.edge_probability_array(), own)
 
 
 def test_bit_identity_records_compare_equal_within_one_tree(tmp_path, capsys):
