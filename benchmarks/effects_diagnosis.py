@@ -16,14 +16,14 @@ default; sizes and window as in "Causal effects and budget"), one default fit on
    into the target: where the imposed graph brings the ratio near 1, the sizes the fit gives an edge are right and
    the shortfall is the posterior's doubt about edges that exist (a rollout draws an edge at probability q on in a
    share q of the draws).
-3. **Carryover.** For each channel, the mean lag Σ_l l·w_l of the carryover weights, averaged over shops: the
-   simulator's against the fit's (its posterior draws' weights, the fit's response family).
-4. **Persistence.** How much of a deviation of the target carries over to the following days: the history's last
+3. **Persistence.** How much of a deviation of the target carries over to the following days: the history's last
    target value raised by 20% in every shop, the window forecast again with the same draws and the actual spend,
    and the change of the target's mean on each day of the window divided by the raise (mean over shops), against
    the simulator's ρ^k (its target is an AR(1) with coefficient ρ per shop, and the target causes no other node).
    Effects accumulate through this persistence: what spend adds to the target today carries over as a deviation
    does.
+4. **Carryover.** For each channel, the mean lag Σ_l l·w_l of the carryover weights, averaged over shops: the
+   simulator's against the fit's (its posterior draws' weights, the fit's response family).
 
 ``python -m benchmarks.effects_diagnosis`` (sim1 and sim2, about four minutes, two panels at a time); ``--set
 key=value`` changes a setting of the fit (e.g. ``steps=4500``); ``--no-demand`` simulates the panels without their
@@ -125,8 +125,7 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
                      f"window (day 1 first; – where no effect has arrived yet): {' '.join(by_day)}")
         lines.append(f"  each day's share of the true effect: {' '.join(f'{r:.3f}' for r in share)}")
 
-    # 4. persistence: a raised last target value, carried over the window (the fit's mean against the simulator's ρ^k)
-
+    # 3. persistence: a raised last target value, carried over the window (the fit's mean against the simulator's ρ^k)
     raised = history.values.copy()
     bump = 0.2 * raised[:, -1, tgt]
     raised[:, -1, tgt] += bump
@@ -139,10 +138,10 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
         rho = sim.params["rho"][:, tgt]
         true = (rho[:, None] ** np.arange(1, HORIZON + 1)).mean(0)
         persistence = f"; simulator ρ^k: {' '.join(f'{r:.2f}' for r in true)} (sum {true.sum():.2f})"
-    lines.append(f"  a deviation of the target carried to day k of the window, fit: {' '.join(f'{r:.2f}' for r in carried)} "
-                 f"(sum {carried.sum():.2f}){persistence}")
+    lines.append(f"  a deviation of the target carried to day k of the window, fit: "
+                 f"{' '.join(f'{r:.2f}' for r in carried)} (sum {carried.sum():.2f}){persistence}")
 
-    # 3. carryover: mean lag of the weights, simulator against fit
+    # 4. carryover (last: it may end the diagnosis early): mean lag of the weights, simulator against fit
     family, l_max = fit.spec.response, fit.spec.l_max
     post = fit.posterior_samples(num_draws=min(draws, 50), seed=seed)
     w = family.weights(torch_ops, {k: torch.as_tensor(post[k]).float() for k in family.names}, l_max)

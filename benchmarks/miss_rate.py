@@ -7,7 +7,7 @@ whose channel → target edges that exist are held at 0.1–0.9 ("Multi-step pat
 population layer reads each shop's encoder score through error rates: μ (``edge_miss_rate``), the share of present
 edges the encoder scores like absent ones: the larger it is, the more an edge that its template holds keeps of the
 template's probability where the shop's own score is low; the smaller, the further such a score pulls it down. Each panel is fitted once on all but its last 14 days; the same encoder logits are
-pooled again with each μ in ``RATES`` (everything else as fitted), and each reading's effects are scored as in
+pooled again with each μ in ``RATES`` (``CausalMMMFit.read_with``; everything else as fitted), and each reading's effects are scored as in
 "Causal effects and budget" (``total`` effects over shop × channel, 100 draws; also the coverage of the ``held``
 effects), with the edges' per-shop AUROC and log loss over the candidate pairs.
 
@@ -30,21 +30,6 @@ VARIANTS = {f"{rate:g}{' (default)' if rate == 0.3 else ''}": rate for rate in R
 COLUMNS = {**METRICS, "log_loss": "edge log loss"}
 
 
-def repooled(fit, **outputs):
-    """The fit read with other population-layer settings (``edge_miss_rate`` etc.): its encoder's training logits
-    pooled again (:func:`causalmmm_ppl.inference.causalmmm_pooling.pool_edges`) into a copy of its guide; the fit
-    itself is unchanged."""
-    import copy
-
-    from causalmmm_ppl.inference.causalmmm_pooling import pool_edges
-
-    new = copy.copy(fit)
-    new.settings = fit.settings.replace(**outputs)
-    new.guide = copy.deepcopy(fit.guide)
-    pool_edges(new.model, new.guide, fit.training_logits(), new.settings, fit.seed)
-    return new
-
-
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     """Simulate one panel, fit it once, and score its effects and edges under each miss rate (runs in a worker
     process)."""
@@ -64,7 +49,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     out: dict = {"scenario": scenario, "seed": seed,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
     for label, rate in VARIANTS.items():
-        read = fit if rate == settings.outputs.edge_miss_rate else repooled(fit, edge_miss_rate=rate)
+        read = fit if rate == settings.outputs.edge_miss_rate else fit.read_with(edge_miss_rate=rate)
         table = read.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
         prob = read.edge_probability_array()
         out[label] = {**effect_scores(table, truth), "auroc": float(np.nanmean(per_shop_auroc(prob, sim.adjacency,

@@ -58,7 +58,7 @@ def channel_off(u: np.ndarray, kinds: np.ndarray, win: slice, k: int, kind: str,
         if kind == "direct":
             mask[:, win, kinds == "mediator"] = True
     value = u.copy()
-    value[:, win, k] = 0.0 if multiplier == 0 else value[:, win, k] * multiplier
+    value[:, win, k] *= multiplier
     return mask, value
 
 

@@ -26,7 +26,7 @@ from causalmmm_ppl.inference.causalmmm_data import (
     link_values,
     unlink_values,
 )
-from causalmmm_ppl.inference.causalmmm_pooling import encoder_logits
+from causalmmm_ppl.inference.causalmmm_pooling import encoder_logits, pool_edges
 from causalmmm_ppl.inference.causalmmm_store import read_run, write_run
 from causalmmm_ppl.inference.effects import (
     CURVE_MULTIPLIERS,
@@ -508,14 +508,19 @@ class CausalMMMFit:
         return _chunks(num_draws, int(np.prod(shape)) * (self.spec.hidden + 32))
 
     def read_with(self, **changes) -> "CausalMMMFit":
-        """This fit read with other output settings that need no refit (``READ_SETTINGS``: ``edge_draws``,
-        ``num_draws``): the same model, guide and data; ``self`` is unchanged."""
-        other = sorted(set(changes) - set(READ_SETTINGS))
+        """This fit read with other output settings that need no refit (``READ_SETTINGS``): the same model and data;
+        ``self`` is unchanged. The population layer's settings (``POOLING_SETTINGS``) pool the same encoder logits
+        of the training shops again (:func:`~causalmmm_ppl.inference.causalmmm_pooling.pool_edges`) into a copy of
+        the guide: what a fit with those settings would have reported after the same SVI run."""
+        other = sorted(set(changes) - set(READ_SETTINGS + POOLING_SETTINGS))
         if other:
             raise InputError(f"read_with changes only {', '.join(READ_SETTINGS)}; {', '.join(other)} need(s) a new "
-                             "fit")
+                             f"fit (the population layer's {', '.join(POOLING_SETTINGS)} are read by pooling again)")
         fit = copy.copy(self)
         fit.settings = self.settings.replace(**changes)
+        if set(changes) & set(POOLING_SETTINGS):
+            fit.guide = copy.deepcopy(self.guide)
+            pool_edges(fit.model, fit.guide, self.training_logits(), fit.settings, self.seed)
         return fit
 
     def _rollout_batch(self, data: TrainingData) -> ModelBatch:
@@ -602,6 +607,8 @@ class CausalMMMFit:
 # --------------------------------------------------------------------------------------------------- helpers
 #: the output settings a fit can be read with again without refitting (:meth:`CausalMMMFit.read_with`)
 READ_SETTINGS = ("edge_draws", "num_draws")
+#: the population layer's output settings, which :meth:`CausalMMMFit.read_with` applies by pooling again
+POOLING_SETTINGS = ("edge_pooling", "edge_miss_rate", "edge_false_rate", "edge_score_df")
 
 
 def _chunks(num_draws: int, per_draw: int) -> list[tuple[int, int]]:
