@@ -46,14 +46,15 @@ LABELS = {
 KINDS = ("total", "held")
 
 
-def effects_panel(scenario: str, seed: int, quick: bool):
-    """One simulated panel at the scenario's size (tiny with ``quick``), its true effects over the last ``HORIZON``
-    days, and its split into history and plan (those days): ``(sim, truth, history, plan)``."""
+def effects_panel(scenario: str, seed: int, quick: bool, settings: dict | None = None):
+    """One simulated panel at the scenario's size (tiny with ``quick``; its generating ``settings`` overridden by
+    name, :func:`~causalmmm_ppl.data.simulate.simulate`), its true effects over the last ``HORIZON`` days, and its
+    split into history and plan (those days): ``(sim, truth, history, plan)``."""
     from causalmmm_ppl.data.effects_truth import true_effects
     from causalmmm_ppl.data.simulate import simulate
 
     sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
-    sim = simulate(scenario, seed=seed, **sizes)
+    sim = simulate(scenario, seed=seed, settings=settings, **sizes)
     n = sim.panel.n_time
     history, plan = sim.panel.select_time(0, n - HORIZON), sim.panel.select_time(n - HORIZON, n)
     return sim, true_effects(sim, HORIZON), history, plan

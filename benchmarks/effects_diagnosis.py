@@ -26,16 +26,16 @@ default; sizes and window as in "Causal effects and budget"), one default fit on
    simulator's against the fit's (its posterior draws' weights, the fit's response family).
 
 ``python -m benchmarks.effects_diagnosis`` (sim1 and sim2, about four minutes, two panels at a time); ``--set
-key=value`` changes a setting of the fit (e.g. ``steps=4500``); ``--no-demand`` simulates the panels without their
-latent demand (:func:`without_demand`); ``--quick`` runs tiny sizes (the test suite runs it
-so the script cannot rot).
+key=value`` changes a setting of the fit (e.g. ``steps=4500``); ``--scenario-set key=value`` a generating setting
+of the simulator (e.g. ``w_response=[0.3,0.3]``: every shop's edges of one size; the same parameters, graph and
+noise otherwise); ``--no-demand`` is ``--scenario-set demand_sd=[0,0]``, the panels without their latent demand;
+``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
@@ -47,12 +47,10 @@ SEEDS = (100,)
 DRAWS = 100
 
 
-def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = None, no_demand: bool = False) -> str:
-    """One panel's diagnosis as printed lines, the fit's settings changed by ``overrides`` (runs in a worker
-    process); ``no_demand``: the panel simulated without its latent demand (:func:`without_demand`)."""
-    if no_demand:
-        with without_demand(scenario):
-            return diagnose(scenario, seed, quick, overrides)
+def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = None,
+             scenario_settings: dict | None = None) -> str:
+    """One panel's diagnosis as printed lines, the fit's settings changed by ``overrides`` and the simulator's by
+    ``scenario_settings`` (runs in a worker process)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -65,7 +63,7 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     from causalmmm_ppl.models.settings import CausalMMMSettings
     from causalmmm_ppl.transforms import torch_ops
 
-    sim, truth, history, plan = effects_panel(scenario, seed, quick)
+    sim, truth, history, plan = effects_panel(scenario, seed, quick, scenario_settings)
     panel = sim.panel
     settings = CausalMMMSettings.of(**{**({"steps": QUICK["steps"]} if quick else {}), **(overrides or {})})
     draws = QUICK["draws"] if quick else DRAWS
@@ -74,7 +72,7 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     channels = np.flatnonzero(kinds == "channel")
     tgt = panel.nodes.index(panel.target)
     changed = f", settings changed: {overrides}" if overrides else ""
-    changed += ", without latent demand" if "demand_sd" in sim.params and not np.any(sim.params["demand_sd"]) else ""
+    changed += f", simulator settings changed: {scenario_settings}" if scenario_settings else ""
     lines = [f"{scenario} seed {seed} ({panel.n_shops}×{panel.n_nodes}×{panel.n_time}{changed}):"]
 
     # 1. exact zeros under both edge draws
@@ -163,23 +161,6 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     return "\n".join(lines)
 
 
-@contextmanager
-def without_demand(scenario: str):
-    """Within the block, ``scenario`` (sim1 or sim2) simulates its shops with the latent market demand's spread at
-    0: the same parameters, graph and noise otherwise (the spread's draws stay in the random stream), so budgets and
-    the target no longer share a hidden cause. The scenario table is restored on leaving."""
-    from causalmmm_ppl.data import simulate as sim_module
-
-    if scenario not in sim_module.SCENARIOS:
-        raise SystemExit(f"--no-demand: {scenario} has no latent demand setting (sim1 and sim2 do)")
-    kept = sim_module.SCENARIOS[scenario]
-    sim_module.SCENARIOS[scenario] = dataclasses.replace(kept, demand_sd=(0.0, 0.0))
-    try:
-        yield
-    finally:
-        sim_module.SCENARIOS[scenario] = kept
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
@@ -187,11 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     p.add_argument("--jobs", type=int, default=2, help="panels at a time (0: one after another in this process)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="settings changed for the fits")
+    p.add_argument("--scenario-set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="generating settings of the simulator changed (e.g. w_response=[0.3,0.3])")
     p.add_argument("--no-demand", action="store_true",
-                   help="simulate the panels without their latent demand (a confounder of budgets and the target)")
+                   help="simulate the panels without their latent demand (a confounder of budgets and the target): "
+                        "--scenario-set demand_sd=[0,0]")
     args = p.parse_args(argv)
     seeds = tuple(int(s) for s in args.seeds.split(",") if s)
-    run = partial(diagnose, overrides=parse_spec(args.set), no_demand=args.no_demand)
+    scenario_settings = parse_spec(args.scenario_set) | ({"demand_sd": [0.0, 0.0]} if args.no_demand else {})
+    run = partial(diagnose, overrides=parse_spec(args.set), scenario_settings=scenario_settings or None)
     for text in map_panels(run, [s for s in args.scenarios.split(",") if s], seeds, args.quick, args.jobs):
         print(text)
     return 0

@@ -10,7 +10,8 @@ parameters) whose recursion can be replayed under an intervention. Numpy only: d
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -35,16 +36,24 @@ from causalmmm_ppl.transforms.np_ops import adstock, hill
 MIN_DAYS = 28
 
 
+SIZE_FIELDS = ("n_shops", "n_channels", "n_days")
+
+
 def scenario_config(
-    scenario: str = "sim1", *, n_shops: int | None = None, n_channels: int | None = None, n_days: int | None = None
+    scenario: str = "sim1", *, n_shops: int | None = None, n_channels: int | None = None, n_days: int | None = None,
+    settings: Mapping[str, object] | None = None,
 ) -> Scenario | OffHomeScenario:
     """The settings of ``scenario`` (:data:`SCENARIOS`, or the misspecified ones of
     :mod:`causalmmm_ppl.data.simulate_offhome`) with optional size overrides, checked.
 
+    ``settings`` overrides generating settings by field name (e.g. ``{"demand_sd": (0.0, 0.0)}``: no latent demand;
+    ranges given as lists become tuples): a variant of the scenario for a diagnosis.
+
     Raises
     ------
     ValueError
-        Unknown scenario, or a size out of range (the message names the flag and the allowed range).
+        Unknown scenario, a size out of range (the message names the flag and the allowed range), or a setting the
+        scenario does not have (the message lists those it has).
     """
     known = {**SCENARIOS, **OFF_HOME}
     if scenario not in known:
@@ -52,6 +61,13 @@ def scenario_config(
     cfg = known[scenario]
     over = {"n_shops": n_shops, "n_channels": n_channels, "n_days": n_days}
     cfg = replace(cfg, **{k: int(v) for k, v in over.items() if v is not None})
+    if settings:
+        names = [f.name for f in fields(cfg) if f.name != "name" and f.name not in SIZE_FIELDS]
+        unknown = sorted(set(settings) - set(names))
+        if unknown:
+            raise ValueError(f"scenario {scenario} has no setting {', '.join(map(repr, unknown))}; its settings: "
+                             f"{', '.join(names)}")
+        cfg = replace(cfg, **{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
     if cfg.n_shops < 1:
         raise ValueError(f"--shops must be at least 1, got {cfg.n_shops}")
     if cfg.n_channels < 1:
@@ -102,7 +118,7 @@ class SimulationResult:
         p, kinds = self.params, np.asarray(self.panel.node_kinds)
         return simulate(p["scenario"], n_shops=self.panel.n_shops, n_channels=int((kinds == "channel").sum()),
                         n_days=self.panel.n_time, seed=int(p["seed"]), graph=self.adjacency,
-                        keep_recursion=True).recursion
+                        settings=p.get("settings"), keep_recursion=True).recursion
 
     @property
     def spec(self) -> ColumnSpec:
@@ -201,6 +217,7 @@ def simulate(
     intervention: Intervention | None = None,
     progress: bool = False,
     keep_recursion: bool = False,
+    settings: Mapping[str, object] | None = None,
 ) -> SimulationResult:
     """Simulate a panel with a known per-shop causal graph.
 
@@ -221,23 +238,26 @@ def simulate(
     progress : tqdm bar over days
     keep_recursion : the result holds the recursion (its noise: about the panel's memory again), which
         :meth:`SimulationResult.rerun` replays; without it, ``rerun`` rebuilds it once from the seed
+    settings : generating settings overridden by name (:func:`scenario_config`), e.g. ``{"demand_sd": (0, 0)}``;
+        the parameters, graph and noise are drawn from the same streams, so only what the settings change differs
 
     Returns
     -------
     SimulationResult
         ``params`` holds the arrays of :func:`draw_params`, plus ``weights`` (shop, cause, effect) = adjacency ×
         weight_full, ``gamma_original`` (shop, node) half-saturation in original units, ``template`` (shop,),
-        ``scenario`` and ``seed`` (the scenarios of :mod:`~causalmmm_ppl.data.simulate_offhome` hold their own
+        ``scenario``, ``seed`` and ``settings`` (the overrides, ``{}`` for none; the scenarios of :mod:`~causalmmm_ppl.data.simulate_offhome` hold their own
         parameters, without ``gamma_original``). ``truth`` has a ``template`` column (-1: the shop follows none).
     """
-    cfg = scenario_config(scenario, n_shops=n_shops, n_channels=n_channels, n_days=n_days)
+    cfg = scenario_config(scenario, n_shops=n_shops, n_channels=n_channels, n_days=n_days, settings=settings)
+    settings = dict(settings or {})
     if int(seed) < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {seed}")
     if isinstance(cfg, OffHomeScenario):
         out = simulate_offhome(cfg, seed=seed, graph=graph, intervention=intervention)
         panel, adjacency, params = out["panel"], out["adjacency"], out["params"]
         params = dict(params, weights=adjacency * params["weight_full"], template=out["template"], scenario=cfg.name,
-                      seed=seed)
+                      seed=seed, settings=settings)
         return SimulationResult(panel=panel, truth=truth_frame(adjacency, panel.shops, panel.nodes, out["template"]),
                                 adjacency=adjacency, params=params,
                                 recursion=out["recursion"] if keep_recursion else None)
@@ -266,6 +286,6 @@ def simulate(
         freq="D",
     )
     params = dict(params, weights=adjacency * params["weight_full"], gamma_original=params["gamma"] * params["scale"],
-                  template=template, scenario=cfg.name, seed=seed)
+                  template=template, scenario=cfg.name, seed=seed, settings=settings)
     return SimulationResult(panel=panel, truth=truth_frame(adjacency, shops, nodes, template), adjacency=adjacency,
                             params=params, recursion=recursion if keep_recursion else None)

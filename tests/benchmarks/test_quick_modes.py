@@ -93,27 +93,6 @@ def test_effects_diagnosis_prints_its_figures(capsys):
     assert DOC.read_text() == before
 
 
-def test_a_diagnosis_without_demand_simulates_no_demand_and_restores_the_scenario():
-    """``--no-demand``: inside the block the scenario's shops have no latent demand (the rest of the panel's
-    parameters are those of the same seed); afterwards the scenario is as before; sim3 has no such setting."""
-    import numpy as np
-
-    from benchmarks.effects_diagnosis import without_demand
-    from causalmmm_ppl.data.simulate import simulate
-
-    before = simulate("sim1", n_shops=3, n_days=30, seed=1)
-    with without_demand("sim1"):
-        flat = simulate("sim1", n_shops=3, n_days=30, seed=1)
-    after = simulate("sim1", n_shops=3, n_days=30, seed=1)
-    assert np.all(flat.params["demand_sd"] == 0) and np.all(before.params["demand_sd"] > 0)
-    np.testing.assert_array_equal(flat.params["rho"], before.params["rho"])
-    np.testing.assert_array_equal(after.panel.values, before.panel.values)
-    assert not np.array_equal(flat.panel.values, before.panel.values)
-    with pytest.raises(SystemExit, match="sim3"):
-        with without_demand("sim3"):
-            pass
-
-
 def test_a_fit_pooled_again_with_another_miss_rate_moves_its_edges_and_only_its_copy():
     """``read_with(edge_miss_rate=...)`` (what ``benchmarks.miss_rate`` reads): the same rate gives the fit's own edge
     probabilities; a smaller miss rate gives other ones (the layer lets a shop's score move its edges further), and

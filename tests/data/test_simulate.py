@@ -57,6 +57,31 @@ def test_unknown_scenario():
 
 
 # ------------------------------------------------------------------------------------------------- determinism
+def test_generating_settings_override_one_setting_and_replay_with_it():
+    """``settings=``: a scenario without its latent demand keeps the same seed's other parameters, differs from the
+    default panel, and replays (``rerun`` rebuilt from the seed) its own panel, not the default one."""
+    from causalmmm_ppl.data.recursion import Intervention
+
+    before = simulate("sim1", n_shops=3, n_days=30, seed=1)
+    flat = simulate("sim1", n_shops=3, n_days=30, seed=1, settings={"demand_sd": [0.0, 0.0]})
+    assert np.all(flat.params["demand_sd"] == 0) and np.all(before.params["demand_sd"] > 0)
+    assert flat.params["settings"] == {"demand_sd": [0.0, 0.0]} and before.params["settings"] == {}
+    np.testing.assert_array_equal(flat.params["rho"], before.params["rho"])
+    assert not np.array_equal(flat.panel.values, before.panel.values)
+    shape = flat.panel.values.shape
+    nothing = Intervention(np.zeros(shape, dtype=bool), np.zeros(shape))
+    np.testing.assert_allclose(flat.rerun(nothing), flat.panel.values, rtol=1e-12)
+    off = simulate("sources", n_shops=3, n_days=30, seed=1, settings={"flip": 0.0})
+    assert off.params["settings"] == {"flip": 0.0}
+
+
+@pytest.mark.parametrize("settings, match", [({"demand": 0}, "no setting 'demand'.*demand_sd"),
+                                             ({"n_shops": 4}, "no setting 'n_shops'")])
+def test_unknown_generating_settings_are_named(settings, match):
+    with pytest.raises(ValueError, match=match):
+        simulate("sim1", n_shops=3, n_days=30, settings=settings)
+
+
 def test_same_seed_same_bytes_different_seed_different(tmp_path):
     a = simulate("sim2", seed=11, **SMALL2).write(tmp_path / "a")
     b = simulate("sim2", seed=11, **SMALL2).write(tmp_path / "b")
