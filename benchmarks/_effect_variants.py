@@ -7,10 +7,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from benchmarks._doc import by_scenario, mean_sd, section_head, table_head
+from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
 from benchmarks.effects import HORIZON, QUICK, effects_panel
 
 DRAWS = 100
+SCENARIOS = ("sim1", "sim2", "sim3")
+SEEDS = (100, 101)
 #: column key → header: ``total`` effects' Spearman, portfolio-ROAS error, 90% coverage and error share, ``held``
 #: effects' coverage, and the per-shop AUROC of the edge probabilities over the candidate pairs
 METRICS = {"spearman": "Spearman", "roas_rel_error": "ROAS error", "coverage": "coverage 90%",
@@ -71,3 +73,17 @@ def render_variants(results: list[dict], command: str, seeds: tuple[int, ...], *
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def variants_main(argv: list[str] | None, *, module: str, title: str, description: str,
+                  variants: Mapping[str, dict], column: str, what: str) -> int:
+    """The command line of a benchmark that fits every panel once per variant of the settings (``{label: settings
+    overrides}``) on :data:`SCENARIOS` and development seeds :data:`SEEDS`, and writes its section ``title``
+    (:func:`render_variants` with ``column`` and ``what``)."""
+    from functools import partial
+
+    render = partial(render_variants, title=title, variants=variants, column=column, what=what)
+    return panel_benchmark(argv, module=module, title=title, description=description, scenarios=SCENARIOS,
+                           seeds=SEEDS, quick_seeds=(SEEDS[0],), score_panel=partial(score_variants,
+                                                                                      variants=variants),
+                           render=render)

@@ -15,14 +15,9 @@ Each panel is fitted with each variant in ``VARIANTS`` and scored as in "Causal 
 
 from __future__ import annotations
 
-from functools import partial
-
-from benchmarks._doc import panel_benchmark
-from benchmarks._effect_variants import render_variants, score_variants
+from benchmarks._effect_variants import variants_main
 
 TITLE = "## Additive response (development seeds)"
-SCENARIOS = ("sim1", "sim2", "sim3")
-SEEDS = (100, 101)
 VARIANTS = {
     "messages only (default)": {},
     "level": {"additive": "level"},
@@ -32,11 +27,9 @@ VARIANTS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    render = partial(render_variants, title=TITLE, variants=VARIANTS, column="effects into mediators and target",
-                     what="how effects on the mediators and the target are carried")
-    return panel_benchmark(argv, module="benchmarks.additive_response", title=TITLE,
-                           description=__doc__.splitlines()[0], scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=(100,),
-                           score_panel=partial(score_variants, variants=VARIANTS), render=render)
+    return variants_main(argv, module="benchmarks.additive_response", title=TITLE, description=__doc__.splitlines()[0],
+                         variants=VARIANTS, column="effects into mediators and target",
+                         what="how effects on the mediators and the target are carried")
 
 
 if __name__ == "__main__":

@@ -16,25 +16,17 @@ by per-shop AUROC of the edge probabilities over the candidate pairs.
 
 from __future__ import annotations
 
-from functools import partial
-
-from benchmarks._doc import panel_benchmark
-from benchmarks._effect_variants import render_variants, score_variants
+from benchmarks._effect_variants import variants_main
 
 TITLE = "## Edge gains (development seeds)"
-SCENARIOS = ("sim1", "sim2", "sim3")
-SEEDS = (100, 101)
 GAINS = (0.0, 0.3, 1.0)
 VARIANTS = {f"{gain:g}{' (default)' if gain == 0 else ''}": {"edge_gain": gain} for gain in GAINS}
 
 
 def main(argv: list[str] | None = None) -> int:
-    render = partial(render_variants, title=TITLE, variants=VARIANTS, column="edge_gain",
-                     what="prior scale s of the log edge gains, `edge_gain`; 0: no gain, the default")
-    return panel_benchmark(argv, module="benchmarks.edge_gain", title=TITLE, description=__doc__.splitlines()[0],
-                           scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=(100,),
-                           score_panel=partial(score_variants, variants=VARIANTS),
-                           render=render)
+    return variants_main(argv, module="benchmarks.edge_gain", title=TITLE, description=__doc__.splitlines()[0],
+                         variants=VARIANTS, column="edge_gain",
+                         what="prior scale s of the log edge gains, `edge_gain`; 0: no gain, the default")
 
 
 if __name__ == "__main__":

@@ -16,14 +16,9 @@ and by per-shop AUROC of the edge probabilities over the candidate pairs.
 
 from __future__ import annotations
 
-from functools import partial
-
-from benchmarks._doc import panel_benchmark
-from benchmarks._effect_variants import render_variants, score_variants
+from benchmarks._effect_variants import variants_main
 
 TITLE = "## Multi-step paths (development seeds)"
-SCENARIOS = ("sim1", "sim2", "sim3")
-SEEDS = (100, 101)
 VARIANTS = {
     "0 (default)": {"multistep": 0},
     "14, weight 0.3": {"multistep": 14, "multistep_weight": 0.3},
@@ -32,12 +27,10 @@ VARIANTS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    render = partial(render_variants, title=TITLE, variants=VARIANTS, column="multistep",
-                     what="`multistep` K, the days of the free-running paths scored in training, and "
-                          "`multistep_weight`; 0: none, the default")
-    return panel_benchmark(argv, module="benchmarks.multistep", title=TITLE, description=__doc__.splitlines()[0],
-                           scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=(100,),
-                           score_panel=partial(score_variants, variants=VARIANTS), render=render)
+    return variants_main(argv, module="benchmarks.multistep", title=TITLE, description=__doc__.splitlines()[0],
+                         variants=VARIANTS, column="multistep",
+                         what="`multistep` K, the days of the free-running paths scored in training, and "
+                              "`multistep_weight`; 0: none, the default")
 
 
 if __name__ == "__main__":
