@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -47,6 +48,35 @@ SEEDS = (100,)
 DRAWS = 100
 
 
+@dataclass
+class Case:
+    """One diagnosed panel: the simulation, its true effects, the split, the fit and the draws per rollout."""
+
+    sim: object
+    truth: object
+    history: object
+    plan: object
+    fit: object
+    draws: int
+    seed: int
+
+    @property
+    def panel(self):
+        return self.sim.panel
+
+    @property
+    def kinds(self) -> np.ndarray:
+        return np.asarray(self.panel.node_kinds)
+
+    @property
+    def channels(self) -> np.ndarray:
+        return np.flatnonzero(self.kinds == "channel")
+
+    @property
+    def target(self) -> int:
+        return self.panel.nodes.index(self.panel.target)
+
+
 def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = None,
              scenario_settings: dict | None = None) -> str:
     """One panel's diagnosis as printed lines, the fit's settings changed by ``overrides`` and the simulator's by
@@ -54,51 +84,59 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
-    import torch
-
-    from benchmarks.effects import HORIZON, QUICK, effects_panel
-    from causalmmm_ppl.data.effects_truth import channel_off
-    from causalmmm_ppl.data.simulate import Intervention
+    from benchmarks.effects import QUICK, effects_panel
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
-    from causalmmm_ppl.transforms import torch_ops
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick, scenario_settings)
-    panel = sim.panel
     settings = CausalMMMSettings.of(**{**({"steps": QUICK["steps"]} if quick else {}), **(overrides or {})})
-    draws = QUICK["draws"] if quick else DRAWS
     fit = fit_causalmmm(history, settings, seed=seed, progress=False)
-    kinds = np.asarray(panel.node_kinds)
-    channels = np.flatnonzero(kinds == "channel")
-    tgt = panel.nodes.index(panel.target)
+    case = Case(sim, truth, history, plan, fit, QUICK["draws"] if quick else DRAWS, seed)
+    panel = sim.panel
     changed = f", settings changed: {overrides}" if overrides else ""
     changed += f", simulator settings changed: {scenario_settings}" if scenario_settings else ""
     lines = [f"{scenario} seed {seed} ({panel.n_shops}×{panel.n_nodes}×{panel.n_time}{changed}):"]
+    for item in (exact_zeros, size, persistence, carryover):
+        lines += item(case)
+    return "\n".join(lines)
 
-    # 1. exact zeros under both edge draws
-    held = truth[truth.kind == "held"].set_index(["shop", "channel"])["effect"]
+
+def exact_zeros(case: Case) -> list[str]:
+    """1. The pairs whose true ``held`` effect is exactly 0: how many, their edge probability into the target, and
+    the share of their intervals that exclude 0 under relaxed and under hard edge draws."""
+    panel, fit = case.panel, case.fit
+    held = case.truth[case.truth.kind == "held"].set_index(["shop", "channel"])["effect"]
     zero = held[held == 0.0].index
-    prob = fit.edge_probability_array(history)
+    prob = fit.edge_probability_array(case.history)
     shop_pos = {s: i for i, s in enumerate(panel.shops)}
-    p_zero = [prob[shop_pos[s], panel.nodes.index(c), tgt] for s, c in zero]
+    p_zero = [prob[shop_pos[s], panel.nodes.index(c), case.target] for s, c in zero]
     excluded = {}
     for mode in ("relaxed", "hard"):
-        table = fit.read_with(edge_draws=mode).effects(history, plan, num_draws=draws, seed=seed, kinds=("held",))
-        table = table.set_index(["shop", "channel"])
-        rows = table.loc[zero]
+        table = fit.read_with(edge_draws=mode).effects(case.history, case.plan, num_draws=case.draws, seed=case.seed,
+                                                       kinds=("held",))
+        rows = table.set_index(["shop", "channel"]).loc[zero]
         excluded[mode] = float(np.mean((rows["lower"] > 0) | (rows["upper"] < 0))) if len(zero) else float("nan")
-    lines.append(f"  exact zeros: {len(zero)} of {len(held)} held effects; mean edge probability into the target "
-                 f"{np.mean(p_zero) if p_zero else float('nan'):.3f}; 90% intervals excluding 0: "
-                 f"relaxed {excluded['relaxed']:.2f}, hard {excluded['hard']:.2f}")
+    return [f"  exact zeros: {len(zero)} of {len(held)} held effects; mean edge probability into the target "
+            f"{np.mean(p_zero) if p_zero else float('nan'):.3f}; 90% intervals excluding 0: "
+            f"relaxed {excluded['relaxed']:.2f}, hard {excluded['hard']:.2f}"]
 
-    # 2. size, overall and day by day (the fit's own edge draws: hard, the default)
+
+def size(case: Case) -> list[str]:
+    """2. Σ estimated / Σ true effect, overall and day by day (the fit's own edge draws), for switching each channel
+    off, halving it, the ``direct`` effect, and with the simulator's graph imposed; the calibration of the channel →
+    target edges beside it."""
+    from benchmarks.effects import HORIZON
+    from causalmmm_ppl.data.effects_truth import channel_off
+    from causalmmm_ppl.data.simulate import Intervention
+
+    sim, panel, fit, tgt, channels = case.sim, case.panel, case.fit, case.target, case.channels
+    prob = fit.edge_probability_array(case.history)
     win = slice(panel.n_time - HORIZON, panel.n_time)
     u = panel.values / sim.params["scale"][:, None, :]  # what an intervention sets: shop-normalised units
     factual = sim.rerun(Intervention(np.zeros(u.shape, dtype=bool), u.copy()))[:, win, tgt]  # original units
-    truth_graph = sim.adjacency.astype(float)
     present = sim.adjacency[:, :, tgt] > 0  # (shop, cause): the true edges into the target
-    lines.append(f"  true edges into the target: mean edge probability {prob[:, :, tgt][present].mean():.3f} "
-                 f"({int(present.sum())} edges)")
+    lines = [f"  true edges into the target: mean edge probability {prob[:, :, tgt][present].mean():.3f} "
+             f"({int(present.sum())} edges)"]
     into = prob[:, :, tgt][:, channels]  # (shop, channel): the channels' candidate edges into the target
     exists = present[:, channels]
     cells = []
@@ -108,13 +146,15 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
             cells.append(f"[{lo:.1f}, {min(hi, 1.0):.1f}): {int(sel.sum())} edges, mean probability "
                          f"{into[sel].mean():.2f}, present {exists[sel].mean():.2f}")
     lines.append("  channel → target edges by probability: " + "; ".join(cells))
+    truth_graph = sim.adjacency.astype(float)
     for kind, multiplier, graph, what in (
             ("held", 0.0, None, "held effect"), ("held", 0.5, None, "held effect of halving the spend"),
             ("direct", 0.0, None, "direct effect"), ("held", 0.0, truth_graph, "held effect, the simulator's graph")):
-        true_days = np.stack([factual - sim.rerun(Intervention(*channel_off(u, kinds, win, k, kind, multiplier))
+        true_days = np.stack([factual - sim.rerun(Intervention(*channel_off(u, case.kinds, win, k, kind, multiplier))
                                                   )[:, win, tgt] for k in channels])  # (channel, shop, day)
         scenarios = [(kind, panel.nodes[k], multiplier) for k in channels]
-        f, cf = fit.effect_samples(history, plan, scenarios, num_draws=draws, seed=seed, by_step=True, graph=graph)
+        f, cf = fit.effect_samples(case.history, case.plan, scenarios, num_draws=case.draws, seed=case.seed,
+                                   by_step=True, graph=graph)
         est_days = np.stack([(f - cf[s]).mean(0) for s in scenarios])  # (channel, shop, day)
         day_true = true_days.sum((0, 1))
         by_day = [f"{e / t:.2f}" if t != 0 else "–" for e, t in zip(est_days.sum((0, 1)), day_true)]
@@ -122,43 +162,55 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
         lines.append(f"  estimated / true {what}: {est_days.sum() / true_days.sum():.2f} overall; by day of the "
                      f"window (day 1 first; – where no effect has arrived yet): {' '.join(by_day)}")
         lines.append(f"  each day's share of the true effect: {' '.join(f'{r:.3f}' for r in share)}")
+    return lines
 
-    # 3. persistence: a raised last target value, carried over the window (the fit's mean against the simulator's ρ^k)
+
+def persistence(case: Case) -> list[str]:
+    """3. A raised last target value carried over the window: the fit's mean change by day against the simulator's
+    ρ^k."""
+    from benchmarks.effects import HORIZON
+
+    history, plan, fit, tgt = case.history, case.plan, case.fit, case.target
     raised = history.values.copy()
     bump = 0.2 * raised[:, -1, tgt]
     raised[:, -1, tgt] += bump
-    base = fit.forecast_samples(history, plan, num_draws=draws, seed=seed)[..., tgt].mean(0)  # (shop, day)
-    moved = fit.forecast_samples(dataclasses.replace(history, values=raised), plan, num_draws=draws,
-                                 seed=seed)[..., tgt].mean(0)
+    base = fit.forecast_samples(history, plan, num_draws=case.draws, seed=case.seed)[..., tgt].mean(0)  # (shop, day)
+    moved = fit.forecast_samples(dataclasses.replace(history, values=raised), plan, num_draws=case.draws,
+                                 seed=case.seed)[..., tgt].mean(0)
     carried = ((moved - base) / bump[:, None]).mean(0)
-    persistence = ""
-    if "rho" in sim.params:
-        rho = sim.params["rho"][:, tgt]
+    simulator = ""
+    if "rho" in case.sim.params:
+        rho = case.sim.params["rho"][:, tgt]
         true = (rho[:, None] ** np.arange(1, HORIZON + 1)).mean(0)
-        persistence = f"; simulator ρ^k: {' '.join(f'{r:.2f}' for r in true)} (sum {true.sum():.2f})"
-    lines.append(f"  a deviation of the target carried to day k of the window, fit: "
-                 f"{' '.join(f'{r:.2f}' for r in carried)} (sum {carried.sum():.2f}){persistence}")
+        simulator = f"; simulator ρ^k: {' '.join(f'{r:.2f}' for r in true)} (sum {true.sum():.2f})"
+    return [f"  a deviation of the target carried to day k of the window, fit: "
+            f"{' '.join(f'{r:.2f}' for r in carried)} (sum {carried.sum():.2f}){simulator}"]
 
-    # 4. carryover (last: it may end the diagnosis early): mean lag of the weights, simulator against fit
+
+def carryover(case: Case) -> list[str]:
+    """4. Each channel's mean carryover lag Σ_l l·w_l averaged over shops, simulator against fit."""
+    import torch
+
+    from causalmmm_ppl.transforms import torch_ops
+
+    fit, sim = case.fit, case.sim
     family, l_max = fit.spec.response, fit.spec.l_max
-    post = fit.posterior_samples(num_draws=min(draws, 50), seed=seed)
+    post = fit.posterior_samples(num_draws=min(case.draws, 50), seed=case.seed)
     w = family.weights(torch_ops, {k: torch.as_tensor(post[k]).float() for k in family.names}, l_max)
-    lines.append("  carryover mean lag (days), simulator / fit:")
+    lines = ["  carryover mean lag (days), simulator / fit:"]
     if w is None:
-        lines.append(f"    the fit's family ({family.adstock}) has no carryover")
-        return "\n".join(lines)
+        return lines + [f"    the fit's family ({family.adstock}) has no carryover"]
     if "carryover_weights" not in sim.params:
-        lines.append(f"    the {scenario} simulator keeps no carryover weights")
-        return "\n".join(lines)
+        return lines + [f"    the {sim.params['scenario']} simulator keeps no carryover weights"]
     w = w.numpy()
     fit_lag = ((w * np.arange(w.shape[-1])).sum(-1) / w.sum(-1)).mean(0)  # (shop, node)
     tw = sim.params["carryover_weights"]
     true_lag = (tw * np.arange(tw.shape[-1])).sum(-1) / tw.sum(-1)
     carry = sim.params.get("carryover")
-    for k in channels:
+    for k in case.channels:
         form = f" ({carry[k]})" if carry is not None else ""
-        lines.append(f"    {panel.nodes[k]}{form}: {true_lag[:, k].mean():.2f} / {fit_lag[:, k].mean():.2f}")
-    return "\n".join(lines)
+        lines.append(f"    {case.panel.nodes[k]}{form}: {true_lag[:, k].mean():.2f} / {fit_lag[:, k].mean():.2f}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
