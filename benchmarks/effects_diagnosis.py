@@ -23,7 +23,8 @@ default; sizes and window as in "Causal effects and budget"), one default fit on
    Effects accumulate through this persistence: what spend adds to the target today carries over as a deviation
    does.
 4. **Carryover.** For each channel, the mean lag Σ_l l·w_l of the carryover weights, averaged over shops: the
-   simulator's against the fit's (its posterior draws' weights, the fit's response family).
+   simulator's against the fit's (its posterior draws' weights, the fit's response family), beside the channel's
+   Σ estimated / Σ true ``held`` effect over shops.
 
 ``python -m benchmarks.effects_diagnosis`` (sim1 and sim2, about four minutes, two panels at a time); ``--set
 key=value`` changes a setting of the fit (e.g. ``steps=4500``); ``--scenario-set key=value`` a generating setting
@@ -59,6 +60,8 @@ class Case:
     fit: object
     draws: int
     seed: int
+    #: (channel,) Σ estimated / Σ true ``held`` effect of switching each channel off (set by :func:`size`)
+    held_ratio: np.ndarray | None = None
 
     @property
     def panel(self):
@@ -156,6 +159,8 @@ def size(case: Case) -> list[str]:
         f, cf = fit.effect_samples(case.history, case.plan, scenarios, num_draws=case.draws, seed=case.seed,
                                    by_step=True, graph=graph)
         est_days = np.stack([(f - cf[s]).mean(0) for s in scenarios])  # (channel, shop, day)
+        if what == "held effect":
+            case.held_ratio = est_days.sum((1, 2)) / true_days.sum((1, 2))
         day_true = true_days.sum((0, 1))
         by_day = [f"{e / t:.2f}" if t != 0 else "–" for e, t in zip(est_days.sum((0, 1)), day_true)]
         share = day_true / true_days.sum()
@@ -197,7 +202,8 @@ def carryover(case: Case) -> list[str]:
     family, l_max = fit.spec.response, fit.spec.l_max
     post = fit.posterior_samples(num_draws=min(case.draws, 50), seed=case.seed)
     w = family.weights(torch_ops, {k: torch.as_tensor(post[k]).float() for k in family.names}, l_max)
-    lines = ["  carryover mean lag (days), simulator / fit:"]
+    lines = ["  carryover mean lag (days), simulator / fit" + ("; estimated / true held effect" if case.held_ratio
+                                                            is not None else "") + ":"]
     if w is None:
         return lines + [f"    the fit's family ({family.adstock}) has no carryover"]
     if "carryover_weights" not in sim.params:
@@ -207,9 +213,10 @@ def carryover(case: Case) -> list[str]:
     tw = sim.params["carryover_weights"]
     true_lag = (tw * np.arange(tw.shape[-1])).sum(-1) / tw.sum(-1)
     carry = sim.params.get("carryover")
-    for k in case.channels:
+    for pos, k in enumerate(case.channels):
         form = f" ({carry[k]})" if carry is not None else ""
-        lines.append(f"    {case.panel.nodes[k]}{form}: {true_lag[:, k].mean():.2f} / {fit_lag[:, k].mean():.2f}")
+        ratio = f"; {case.held_ratio[pos]:.2f}" if case.held_ratio is not None else ""
+        lines.append(f"    {case.panel.nodes[k]}{form}: {true_lag[:, k].mean():.2f} / {fit_lag[:, k].mean():.2f}{ratio}")
     return lines
 
 
