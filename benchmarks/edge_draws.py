@@ -17,11 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks._doc import panel_benchmark
-from benchmarks._effect_variants import DRAWS, METRICS, effect_scores, render_variants
+from benchmarks._effect_variants import DRAWS, METRICS, SCENARIOS, SEEDS, effect_scores, render_variants
 
 TITLE = "## Edge draws (development seeds)"
-SCENARIOS = ("sim1", "sim2", "sim3")
-SEEDS = (100, 101)
 VARIANTS = {"relaxed": "relaxed", "hard": "hard"}
 #: the section's columns: the effects' and the window's target forecast (90% coverage and WAPE of the mean)
 COLUMNS = {**{k: v for k, v in METRICS.items() if k != "auroc"}, "forecast_coverage": "forecast coverage 90%",

@@ -19,12 +19,10 @@ import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
 from benchmarks._effect_variants import METRICS as VARIANT_METRICS
-from benchmarks._effect_variants import effect_scores
+from benchmarks._effect_variants import SCENARIOS, SEEDS, effect_scores
 from benchmarks.effects import HORIZON, QUICK, effects_panel
 
 TITLE = "## Effect ensembles (development seeds)"
-SCENARIOS = ("sim1", "sim2", "sim3")
-SEEDS = (100, 101)
 RUNS = 3
 DRAWS = 100
 METRICS = {k: v for k, v in VARIANT_METRICS.items() if k != "auroc"}

@@ -20,11 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks._doc import panel_benchmark
-from benchmarks._effect_variants import DRAWS, METRICS, effect_scores, render_variants
+from benchmarks._effect_variants import DRAWS, METRICS, SCENARIOS, SEEDS, effect_scores, render_variants
 
 TITLE = "## Edge miss rate and effects (development seeds)"
-SCENARIOS = ("sim1", "sim2", "sim3")
-SEEDS = (100, 101)
 RATES = (0.03, 0.1, 0.3, 0.5, 0.7)
 VARIANTS = {f"{rate:g}{' (default)' if rate == 0.3 else ''}": rate for rate in RATES}
 COLUMNS = {**METRICS, "log_loss": "edge log loss"}
