@@ -38,7 +38,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 
 import numpy as np
 
@@ -60,8 +60,6 @@ class Case:
     fit: object
     draws: int
     seed: int
-    #: (channel,) Σ estimated / Σ true ``held`` effect of switching each channel off (set by :func:`size`)
-    held_ratio: np.ndarray | None = None
 
     @property
     def panel(self):
@@ -78,6 +76,16 @@ class Case:
     @property
     def target(self) -> int:
         return self.panel.nodes.index(self.panel.target)
+
+    @cached_property
+    def prob(self) -> np.ndarray:
+        """(shop, cause, effect) the fit's edge probabilities."""
+        return self.fit.edge_probability_array(self.history)
+
+
+def mean_lag(weights: np.ndarray) -> np.ndarray:
+    """Σ_l l·w_l / Σ_l w_l of carryover weights ``(..., lag)`` → ``(...)``."""
+    return (weights * np.arange(weights.shape[-1])).sum(-1) / weights.sum(-1)
 
 
 def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = None,
@@ -99,8 +107,8 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     changed = f", settings changed: {overrides}" if overrides else ""
     changed += f", simulator settings changed: {scenario_settings}" if scenario_settings else ""
     lines = [f"{scenario} seed {seed} ({panel.n_shops}×{panel.n_nodes}×{panel.n_time}{changed}):"]
-    for item in (exact_zeros, size, persistence, carryover):
-        lines += item(case)
+    sizes, held_ratio = size(case)
+    lines += exact_zeros(case) + sizes + persistence(case) + carryover(case, held_ratio)
     return "\n".join(lines)
 
 
@@ -110,7 +118,7 @@ def exact_zeros(case: Case) -> list[str]:
     panel, fit = case.panel, case.fit
     held = case.truth[case.truth.kind == "held"].set_index(["shop", "channel"])["effect"]
     zero = held[held == 0.0].index
-    prob = fit.edge_probability_array(case.history)
+    prob = case.prob
     shop_pos = {s: i for i, s in enumerate(panel.shops)}
     p_zero = [prob[shop_pos[s], panel.nodes.index(c), case.target] for s, c in zero]
     excluded = {}
@@ -124,16 +132,17 @@ def exact_zeros(case: Case) -> list[str]:
             f"relaxed {excluded['relaxed']:.2f}, hard {excluded['hard']:.2f}"]
 
 
-def size(case: Case) -> list[str]:
+def size(case: Case) -> tuple[list[str], np.ndarray]:
     """2. Σ estimated / Σ true effect, overall and day by day (the fit's own edge draws), for switching each channel
     off, halving it, the ``direct`` effect, and with the simulator's graph imposed; the calibration of the channel →
-    target edges beside it."""
+    target edges beside it. Also returns each channel's Σ estimated / Σ true ``held`` effect of switching it off,
+    ``(channel,)``."""
     from benchmarks.effects import HORIZON
     from causalmmm_ppl.data.effects_truth import channel_off
     from causalmmm_ppl.data.simulate import Intervention
 
     sim, panel, fit, tgt, channels = case.sim, case.panel, case.fit, case.target, case.channels
-    prob = fit.edge_probability_array(case.history)
+    prob = case.prob
     win = slice(panel.n_time - HORIZON, panel.n_time)
     u = panel.values / sim.params["scale"][:, None, :]  # what an intervention sets: shop-normalised units
     factual = sim.rerun(Intervention(np.zeros(u.shape, dtype=bool), u.copy()))[:, win, tgt]  # original units
@@ -160,14 +169,14 @@ def size(case: Case) -> list[str]:
                                    by_step=True, graph=graph)
         est_days = np.stack([(f - cf[s]).mean(0) for s in scenarios])  # (channel, shop, day)
         if what == "held effect":
-            case.held_ratio = est_days.sum((1, 2)) / true_days.sum((1, 2))
+            held_ratio = est_days.sum((1, 2)) / true_days.sum((1, 2))
         day_true = true_days.sum((0, 1))
         by_day = [f"{e / t:.2f}" if t != 0 else "–" for e, t in zip(est_days.sum((0, 1)), day_true)]
         share = day_true / true_days.sum()
         lines.append(f"  estimated / true {what}: {est_days.sum() / true_days.sum():.2f} overall; by day of the "
                      f"window (day 1 first; – where no effect has arrived yet): {' '.join(by_day)}")
         lines.append(f"  each day's share of the true effect: {' '.join(f'{r:.3f}' for r in share)}")
-    return lines
+    return lines, held_ratio
 
 
 def persistence(case: Case) -> list[str]:
@@ -192,8 +201,9 @@ def persistence(case: Case) -> list[str]:
             f"{' '.join(f'{r:.2f}' for r in carried)} (sum {carried.sum():.2f}){simulator}"]
 
 
-def carryover(case: Case) -> list[str]:
-    """4. Each channel's mean carryover lag Σ_l l·w_l averaged over shops, simulator against fit."""
+def carryover(case: Case, held_ratio: np.ndarray) -> list[str]:
+    """4. Each channel's mean carryover lag Σ_l l·w_l averaged over shops, simulator against fit, beside its
+    ``held_ratio`` (:func:`size`)."""
     import torch
 
     from causalmmm_ppl.transforms import torch_ops
@@ -202,21 +212,18 @@ def carryover(case: Case) -> list[str]:
     family, l_max = fit.spec.response, fit.spec.l_max
     post = fit.posterior_samples(num_draws=min(case.draws, 50), seed=case.seed)
     w = family.weights(torch_ops, {k: torch.as_tensor(post[k]).float() for k in family.names}, l_max)
-    lines = ["  carryover mean lag (days), simulator / fit" + ("; estimated / true held effect" if case.held_ratio
-                                                            is not None else "") + ":"]
+    lines = ["  carryover mean lag (days), simulator / fit; estimated / true held effect:"]
     if w is None:
         return lines + [f"    the fit's family ({family.adstock}) has no carryover"]
     if "carryover_weights" not in sim.params:
         return lines + [f"    the {sim.params['scenario']} simulator keeps no carryover weights"]
-    w = w.numpy()
-    fit_lag = ((w * np.arange(w.shape[-1])).sum(-1) / w.sum(-1)).mean(0)  # (shop, node)
-    tw = sim.params["carryover_weights"]
-    true_lag = (tw * np.arange(tw.shape[-1])).sum(-1) / tw.sum(-1)
+    fit_lag = mean_lag(w.numpy()).mean(0)  # (shop, node)
+    true_lag = mean_lag(sim.params["carryover_weights"])
     carry = sim.params.get("carryover")
     for pos, k in enumerate(case.channels):
         form = f" ({carry[k]})" if carry is not None else ""
-        ratio = f"; {case.held_ratio[pos]:.2f}" if case.held_ratio is not None else ""
-        lines.append(f"    {case.panel.nodes[k]}{form}: {true_lag[:, k].mean():.2f} / {fit_lag[:, k].mean():.2f}{ratio}")
+        lines.append(f"    {case.panel.nodes[k]}{form}: {true_lag[:, k].mean():.2f} / {fit_lag[:, k].mean():.2f}; "
+                     f"{held_ratio[pos]:.2f}")
     return lines
 
 

@@ -34,9 +34,7 @@ from causalmmm_ppl.data.simulate_offhome import OFF_HOME, OffHomeScenario, simul
 from causalmmm_ppl.transforms.np_ops import adstock, hill
 
 MIN_DAYS = 28
-
-
-SIZE_FIELDS = ("n_shops", "n_channels", "n_days")
+SIZE_FIELDS = ("n_shops", "n_channels", "n_days")  # set by size overrides, not by ``settings``
 
 
 def scenario_config(
@@ -59,7 +57,7 @@ def scenario_config(
     if scenario not in known:
         raise ValueError(f"unknown scenario {scenario!r}; expected one of {', '.join(known)}")
     cfg = known[scenario]
-    over = {"n_shops": n_shops, "n_channels": n_channels, "n_days": n_days}
+    over = dict(zip(SIZE_FIELDS, (n_shops, n_channels, n_days)))
     cfg = replace(cfg, **{k: int(v) for k, v in over.items() if v is not None})
     if settings:
         names = [f.name for f in fields(cfg) if f.name != "name" and f.name not in SIZE_FIELDS]
@@ -246,8 +244,9 @@ def simulate(
     SimulationResult
         ``params`` holds the arrays of :func:`draw_params`, plus ``weights`` (shop, cause, effect) = adjacency ×
         weight_full, ``gamma_original`` (shop, node) half-saturation in original units, ``template`` (shop,),
-        ``scenario``, ``seed`` and ``settings`` (the overrides, ``{}`` for none; the scenarios of :mod:`~causalmmm_ppl.data.simulate_offhome` hold their own
-        parameters, without ``gamma_original``). ``truth`` has a ``template`` column (-1: the shop follows none).
+        ``scenario``, ``seed`` and ``settings`` (the overrides, ``{}`` for none; the scenarios of
+        :mod:`~causalmmm_ppl.data.simulate_offhome` hold their own parameters, without ``gamma_original``).
+        ``truth`` has a ``template`` column (-1: the shop follows none).
     """
     cfg = scenario_config(scenario, n_shops=n_shops, n_channels=n_channels, n_days=n_days, settings=settings)
     settings = dict(settings or {})
