@@ -25,6 +25,13 @@ default; sizes and window as in "Causal effects and budget"), one default fit on
 4. **Carryover.** For each channel, the mean lag Σ_l l·w_l of the carryover weights, averaged over shops: the
    simulator's against the fit's (its posterior draws' weights, the fit's response family), beside the channel's
    Σ estimated / Σ true ``held`` effect over shops.
+5. **Impulse response.** How one day's spend reaches the target: each channel switched off on the window's first
+   day only (the other channels held at their plan, the mediators responding), and the change of the target on
+   each day of the window, summed over shops and channels, as a share of the simulator's largest day; the fit's
+   with its own edge draws and with the simulator's graph imposed, and each channel's Σ fit / Σ simulator with
+   that graph. A sustained intervention (the window's effects) sums these responses over the days it lasts, so
+   a response that is too small, too short or turns negative (the fit predicting a rebound the simulator does not
+   have) makes an effect fall behind over the window.
 
 ``python -m benchmarks.effects_diagnosis`` (sim1 and sim2, about four minutes, two panels at a time); ``--set
 key=value`` changes a setting of the fit (e.g. ``steps=4500``); ``--scenario-set key=value`` a generating setting
@@ -108,7 +115,7 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     changed += f", simulator settings changed: {scenario_settings}" if scenario_settings else ""
     lines = [f"{scenario} seed {seed} ({panel.n_shops}×{panel.n_nodes}×{panel.n_time}{changed}):"]
     sizes, held_ratio = size(case)
-    lines += exact_zeros(case) + sizes + persistence(case) + carryover(case, held_ratio)
+    lines += exact_zeros(case) + sizes + persistence(case) + carryover(case, held_ratio) + impulse(case)
     return "\n".join(lines)
 
 
@@ -224,6 +231,48 @@ def carryover(case: Case, held_ratio: np.ndarray) -> list[str]:
         form = f" ({carry[k]})" if carry is not None else ""
         lines.append(f"    {case.panel.nodes[k]}{form}: {true_lag[:, k].mean():.2f} / {fit_lag[:, k].mean():.2f}; "
                      f"{held_ratio[pos]:.2f}")
+    return lines
+
+
+def impulse(case: Case) -> list[str]:
+    """5. Each channel off on the window's first day only: the target's change by day, fit against simulator."""
+    from benchmarks.effects import HORIZON
+    from causalmmm_ppl.data.simulate import Intervention
+
+    sim, panel, fit, tgt, channels = case.sim, case.panel, case.fit, case.target, case.channels
+    first = panel.n_time - HORIZON
+    win = slice(first, panel.n_time)
+    u = panel.values / sim.params["scale"][:, None, :]
+    held = np.zeros(u.shape, dtype=bool)
+    held[:, win, case.kinds == "channel"] = True
+    factual = sim.rerun(Intervention(held, u.copy()))[:, win, tgt]
+
+    def fitted(plan, graph):  # (shop, day): the fit's mean target on the window's days under a plan
+        f, _ = fit.effect_samples(case.history, plan, [], num_draws=case.draws, seed=case.seed, by_step=True,
+                                  graph=graph)
+        return f.mean(0)
+
+    graphs = {"its own edge draws": None, "the simulator's graph": sim.adjacency.astype(float)}
+    base = {name: fitted(case.plan, g) for name, g in graphs.items()}
+    true, est = [], {name: [] for name in graphs}
+    for k in channels:
+        off = u.copy()
+        off[:, first, k] = 0.0
+        true.append((factual - sim.rerun(Intervention(held, off))[:, win, tgt]).sum(0))  # (day,)
+        values = case.plan.values.copy()
+        values[:, 0, k] = 0.0
+        plan = dataclasses.replace(case.plan, values=values)
+        for name, g in graphs.items():
+            est[name].append((base[name] - fitted(plan, g)).sum(0))
+    true_day = np.sum(true, 0)
+    peak = true_day.max()
+    lines = ["  one day off (the window's first), the target's change by day as a share of the simulator's largest "
+             "day:", f"    simulator: {' '.join(f'{r:.2f}' for r in true_day / peak)}"]
+    for name, rows in est.items():
+        lines.append(f"    fit, {name}: {' '.join(f'{r:.2f}' for r in np.sum(rows, 0) / peak)}")
+    ratio = np.sum(est["the simulator's graph"], 1) / np.sum(true, 1)
+    lines.append("    Σ fit / Σ simulator by channel (the simulator's graph): "
+                 + ", ".join(f"{panel.nodes[k]} {r:.2f}" for k, r in zip(channels, ratio)))
     return lines
 
 

@@ -39,6 +39,7 @@ SCRIPTS = {
     "edge_draws": "## Edge draws (development seeds)",
     "multistep": "## Multi-step paths (development seeds)",
     "miss_rate": "## Edge miss rate and effects (development seeds)",
+    "carryover_effects": "## Carryover family and effects (development seeds)",
 }
 #: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (the simulators' own
 #: tests cover each simulator family and its true effects, ``tests/data``).
@@ -49,7 +50,7 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
          "response_families": ["--scenarios", "sim1"], "edge_gain": ["--scenarios", "sim1"],
          "additive_response": ["--scenarios", "sim1"], "effect_ensembles": ["--scenarios", "sim1"],
          "edge_draws": ["--scenarios", "sim1"], "multistep": ["--scenarios", "sim1"],
-         "miss_rate": ["--scenarios", "sim1"]}
+         "miss_rate": ["--scenarios", "sim1"], "carryover_effects": ["--scenarios", "sim1"]}
 
 
 #: The benchmarks built on ``benchmarks._doc.panel_benchmark`` and ``graph_templates``: their quick modes run in the
@@ -57,7 +58,7 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
 IN_PROCESS = ("allocation", "edge_calibration", "effects", "graph_offhome", "graph_templates", "mediated_effects",
               "param_recovery", "real_panels", "rollout_history", "switching", "template_count", "restarts",
               "collapse_threshold", "response_families", "edge_gain", "additive_response",
-              "effect_ensembles", "edge_draws", "multistep", "miss_rate")
+              "effect_ensembles", "edge_draws", "multistep", "miss_rate", "carryover_effects")
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
@@ -90,6 +91,7 @@ def test_effects_diagnosis_prints_its_figures(capsys):
     assert "exact zeros:" in out and "overall; by day" in out and "carryover mean lag" in out
     assert "halving the spend:" in out and "direct effect:" in out and "simulator ρ^k:" in out
     assert "the simulator's graph:" in out and "edges by probability:" in out
+    assert "one day off (the window's first)" in out and "Σ fit / Σ simulator by channel" in out
     assert DOC.read_text() == before
 
 
