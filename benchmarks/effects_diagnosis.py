@@ -28,8 +28,8 @@ default; sizes and window as in "Causal effects and budget"), one default fit on
 5. **Impulse response.** How one day's spend reaches the target: each channel switched off on the window's first
    day only (the other channels held at their plan, the mediators responding), and the change of the target on
    each day of the window, summed over shops and channels, as a share of the simulator's largest day; the fit's
-   with its own edge draws and with the simulator's graph imposed, and each channel's Σ fit / Σ simulator with
-   that graph. A sustained intervention (the window's effects) sums these responses over the days it lasts, so
+   with its own edge draws and with the simulator's graph imposed, each with its Σ fit / Σ simulator over the
+   window, and each channel's Σ fit / Σ simulator with that graph. A sustained intervention (the window's effects) sums these responses over the days it lasts, so
    a response that is too small, too short or turns negative (the fit predicting a rebound the simulator does not
    have) makes an effect fall behind over the window.
 
@@ -89,6 +89,26 @@ class Case:
         """(shop, cause, effect) the fit's edge probabilities."""
         return self.fit.edge_probability_array(self.history)
 
+    @property
+    def window(self) -> slice:
+        """The plan's days among the panel's."""
+        from benchmarks.effects import HORIZON
+
+        return slice(self.panel.n_time - HORIZON, self.panel.n_time)
+
+    @cached_property
+    def units(self) -> np.ndarray:
+        """(shop, time, node) the panel in shop-normalised units: what an intervention on the simulator sets."""
+        return self.panel.values / self.sim.params["scale"][:, None, :]
+
+    @cached_property
+    def factual(self) -> np.ndarray:
+        """(shop, day) the simulator's target on the window, replayed without intervention (original units)."""
+        from causalmmm_ppl.data.simulate import Intervention
+
+        u = self.units
+        return self.sim.rerun(Intervention(np.zeros(u.shape, dtype=bool), u.copy()))[:, self.window, self.target]
+
 
 def mean_lag(weights: np.ndarray) -> np.ndarray:
     """Σ_l l·w_l / Σ_l w_l of carryover weights ``(..., lag)`` → ``(...)``."""
@@ -144,15 +164,12 @@ def size(case: Case) -> tuple[list[str], np.ndarray]:
     off, halving it, the ``direct`` effect, and with the simulator's graph imposed; the calibration of the channel →
     target edges beside it. Also returns each channel's Σ estimated / Σ true ``held`` effect of switching it off,
     ``(channel,)``."""
-    from benchmarks.effects import HORIZON
     from causalmmm_ppl.data.effects_truth import channel_off
     from causalmmm_ppl.data.simulate import Intervention
 
     sim, panel, fit, tgt, channels = case.sim, case.panel, case.fit, case.target, case.channels
     prob = case.prob
-    win = slice(panel.n_time - HORIZON, panel.n_time)
-    u = panel.values / sim.params["scale"][:, None, :]  # what an intervention sets: shop-normalised units
-    factual = sim.rerun(Intervention(np.zeros(u.shape, dtype=bool), u.copy()))[:, win, tgt]  # original units
+    win, u, factual = case.window, case.units, case.factual
     present = sim.adjacency[:, :, tgt] > 0  # (shop, cause): the true edges into the target
     lines = [f"  true edges into the target: mean edge probability {prob[:, :, tgt][present].mean():.3f} "
              f"({int(present.sum())} edges)"]
@@ -236,16 +253,13 @@ def carryover(case: Case, held_ratio: np.ndarray) -> list[str]:
 
 def impulse(case: Case) -> list[str]:
     """5. Each channel off on the window's first day only: the target's change by day, fit against simulator."""
-    from benchmarks.effects import HORIZON
     from causalmmm_ppl.data.simulate import Intervention
 
     sim, panel, fit, tgt, channels = case.sim, case.panel, case.fit, case.target, case.channels
-    first = panel.n_time - HORIZON
-    win = slice(first, panel.n_time)
-    u = panel.values / sim.params["scale"][:, None, :]
-    held = np.zeros(u.shape, dtype=bool)
+    win, u, factual = case.window, case.units, case.factual
+    first = win.start
+    held = np.zeros(u.shape, dtype=bool)  # every channel at its plan on the window, one of them off on its first day
     held[:, win, case.kinds == "channel"] = True
-    factual = sim.rerun(Intervention(held, u.copy()))[:, win, tgt]
 
     def fitted(plan, graph):  # (shop, day): the fit's mean target on the window's days under a plan
         f, _ = fit.effect_samples(case.history, plan, [], num_draws=case.draws, seed=case.seed, by_step=True,
@@ -269,7 +283,8 @@ def impulse(case: Case) -> list[str]:
     lines = ["  one day off (the window's first), the target's change by day as a share of the simulator's largest "
              "day:", f"    simulator: {' '.join(f'{r:.2f}' for r in true_day / peak)}"]
     for name, rows in est.items():
-        lines.append(f"    fit, {name}: {' '.join(f'{r:.2f}' for r in np.sum(rows, 0) / peak)}")
+        lines.append(f"    fit, {name}: {' '.join(f'{r:.2f}' for r in np.sum(rows, 0) / peak)} "
+                     f"(Σ fit / Σ simulator {np.sum(rows) / true_day.sum():.2f})")
     ratio = np.sum(est["the simulator's graph"], 1) / np.sum(true, 1)
     lines.append("    Σ fit / Σ simulator by channel (the simulator's graph): "
                  + ", ".join(f"{panel.nodes[k]} {r:.2f}" for k, r in zip(channels, ratio)))
