@@ -95,6 +95,11 @@ ADSTOCKS: dict[str, Adstock] = {
         Parameter("decay", 0.0, _decay, "how fast the weights fall away from the peak, in (0, 0.98)"),
         Parameter("delay", -1.0, _delay, f"lag of the peak, in (0, {MAX_DELAY:g}) periods")),
         lambda ops, p, l_max: ops.delayed_weights(p["decay"], p["delay"], l_max, normalize=True)),
+    "buildup": Adstock("buildup", (
+        DECAY,
+        Parameter("buildup", -3.0, _decay, "how slowly the carryover builds up before it decays, in (0, 0.98); 0: "
+                  "geometric")),
+        lambda ops, p, l_max: ops.buildup_weights(p["decay"], p["buildup"], l_max, normalize=True)),
     "none": Adstock("none", (), None),
 }
 

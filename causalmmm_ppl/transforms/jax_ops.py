@@ -14,6 +14,13 @@ def geometric_weights(decay: jax.Array, l_max: int, normalize: bool = False) -> 
     return w / w.sum(-1, keepdims=True) if normalize else w
 
 
+def buildup_weights(decay: jax.Array, buildup: jax.Array, l_max: int, normalize: bool = True) -> jax.Array:
+    """``decay**l * (1 - buildup**(l + 1))``: ``(...) -> (..., lag)``."""
+    lags = jnp.arange(l_max)
+    w = jnp.asarray(decay)[..., None] ** lags * (1.0 - jnp.asarray(buildup)[..., None] ** (lags + 1.0))
+    return w / w.sum(-1, keepdims=True) if normalize else w
+
+
 def delayed_weights(decay: jax.Array, delay: jax.Array, l_max: int, normalize: bool = True) -> jax.Array:
     """``decay**((l - delay)**2)``: ``(...) -> (..., lag)``."""
     lags = jnp.arange(l_max)

@@ -25,6 +25,25 @@ def geometric_weights(decay: np.ndarray, l_max: int, normalize: bool = False) ->
     return w / w.sum(-1, keepdims=True) if normalize else w
 
 
+def buildup_weights(decay: np.ndarray, buildup: np.ndarray, l_max: int, normalize: bool = True) -> np.ndarray:
+    """Build-up carryover weights ``decay**l * (1 - buildup**(l + 1))``, lags ``0..l_max-1``.
+
+    Geometric carryover at rate ``decay`` fed through a second geometric stage at rate ``decay * buildup`` (the two
+    kernels convolved: ``sum_k (decay * buildup)**k * decay**(l - k)``, up to a constant): ``buildup = 0`` is
+    geometric carryover, a larger ``buildup`` moves the peak to later lags, and the tail falls at ``decay`` as
+    geometric carryover's does.
+
+    Returns
+    -------
+    (..., lag)
+    """
+    decay = np.asarray(decay, dtype=float)
+    buildup = np.asarray(buildup, dtype=float)
+    lags = np.arange(l_max)
+    w = decay[..., None] ** lags * (1.0 - buildup[..., None] ** (lags + 1.0))
+    return w / w.sum(-1, keepdims=True) if normalize else w
+
+
 def delayed_weights(decay: np.ndarray, delay: np.ndarray, l_max: int, normalize: bool = True) -> np.ndarray:
     """Delayed carryover weights ``decay**((l - delay)**2)`` (peak at lag ``delay``), lags ``0..l_max-1``.
 

@@ -15,6 +15,13 @@ def geometric_weights(decay: torch.Tensor, l_max: int, normalize: bool = False) 
     return w / w.sum(-1, keepdim=True) if normalize else w
 
 
+def buildup_weights(decay: torch.Tensor, buildup: torch.Tensor, l_max: int, normalize: bool = True) -> torch.Tensor:
+    """``decay**l * (1 - buildup**(l + 1))``: ``(...) -> (..., lag)``."""
+    lags = torch.arange(l_max, dtype=decay.dtype, device=decay.device)
+    w = decay.unsqueeze(-1) ** lags * (1.0 - buildup.unsqueeze(-1) ** (lags + 1.0))
+    return w / w.sum(-1, keepdim=True) if normalize else w
+
+
 def delayed_weights(decay: torch.Tensor, delay: torch.Tensor, l_max: int, normalize: bool = True) -> torch.Tensor:
     """``decay**((l - delay)**2)``: ``(...) -> (..., lag)``."""
     lags = torch.arange(l_max, dtype=decay.dtype, device=decay.device)

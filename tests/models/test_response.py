@@ -81,6 +81,23 @@ def test_delayed_carryover_peaks_after_its_delay():
     torch.testing.assert_close(s.sum(), torch.tensor(1.0))  # normalised weights keep the pulse's total
 
 
+def test_buildup_carryover_starts_as_geometric_and_peaks_later_as_it_builds_up():
+    """At its starting value the build-up stage barely moves geometric carryover (the peak stays on the day of the
+    spend); a build-up near its top moves the peak days later with the pulse's total kept."""
+    family = ResponseFamily("buildup", "none")
+    x = torch.zeros(1, 30, 1)
+    x[0, 2, 0] = 1.0
+    start = torch.tensor([[[1.0, family.start()[1].item()]]])
+    assert float(family.constrain(start)["buildup"]) < 0.05
+    s0 = family.signals(x, start, l_max=14)[0, 0]
+    geometric = ResponseFamily("geometric", "none").signals(x, start[..., :1], l_max=14)[0, 0]
+    assert int(s0.argmax()) == 2
+    torch.testing.assert_close(s0, geometric, atol=0.02, rtol=0.0)
+    late = family.signals(x, torch.tensor([[[1.0, 4.0]]]), l_max=14)[0, 0]
+    assert int(late.argmax()) >= 2 + 2
+    torch.testing.assert_close(late.sum(), torch.tensor(1.0))
+
+
 @given(x=st.floats(0.0, 50.0), gamma=st.floats(-3.0, 3.0))
 def test_michaelis_menten_is_x_over_x_plus_gamma(x, gamma):
     family = ResponseFamily("none", "michaelis_menten")
@@ -156,6 +173,7 @@ def test_settings_written_as_switches_read_as_families():
     assert family_of({"saturation": True, "carryover": True}) == ResponseFamily("geometric", "hill")
     assert family_of({"saturation": False, "carryover": False}) == ResponseFamily("none", "none")
     assert family_of({"adstock": "delayed", "saturation": "michaelis_menten"}).names == ("decay", "delay", "gamma")
+    assert family_of({"adstock": "buildup"}).names == ("decay", "buildup", "alpha", "gamma")
 
 
 def test_a_fit_with_another_family_reports_its_parameters_by_name_and_reloads(tmp_path):

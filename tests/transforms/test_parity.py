@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -42,6 +43,34 @@ def test_delayed_weights_twins_agree(x, decay, delay):
     jx = np.asarray(jax_ops.adstock(jnp.asarray(x), jax_ops.delayed_weights(jnp.asarray(d), jnp.asarray(dl), 8)))
     np.testing.assert_allclose(tor, ref, atol=1e-9)
     np.testing.assert_allclose(jx, ref, rtol=1e-4, atol=1e-3)
+
+
+@given(x=spend, decay=unit, buildup=st.floats(0.0, 0.98))
+def test_buildup_weights_twins_agree(x, decay, buildup):
+    d = np.full(x.shape[:-1], decay)
+    b = np.full(x.shape[:-1], buildup)
+    ref = np_ops.adstock(x, np_ops.buildup_weights(d, b, 8))
+    tor = torch_ops.adstock(torch.tensor(x), torch_ops.buildup_weights(torch.tensor(d), torch.tensor(b), 8)).numpy()
+    jx = np.asarray(jax_ops.adstock(jnp.asarray(x), jax_ops.buildup_weights(jnp.asarray(d), jnp.asarray(b), 8)))
+    np.testing.assert_allclose(tor, ref, atol=1e-9)
+    np.testing.assert_allclose(jx, ref, rtol=1e-4, atol=1e-3)
+
+
+@given(decay=unit, buildup=st.floats(0.01, 0.98))
+def test_buildup_carryover_is_two_geometric_stages(decay, buildup):
+    """Build-up weights are geometric carryover at ``decay`` convolved with a first stage at ``decay * buildup``
+    (normalised): at buildup 0 geometric carryover, a later peak for a larger build-up, the same geometric tail."""
+    l_max = 40
+    first = np_ops.geometric_weights(decay * buildup, l_max)
+    second = np_ops.geometric_weights(decay, l_max)
+    conv = np.convolve(first, second)[:l_max]
+    np.testing.assert_allclose(np_ops.buildup_weights(decay, buildup, l_max), conv / conv.sum(), rtol=1e-9)
+    np.testing.assert_allclose(np_ops.buildup_weights(decay, 0.0, l_max),
+                               np_ops.geometric_weights(decay, l_max, normalize=True), rtol=1e-12)
+    peaks = [np.argmax(np_ops.buildup_weights(decay, b, l_max)) for b in (0.0, buildup / 2, buildup)]
+    assert peaks[0] == 0 and peaks[0] <= peaks[1] <= peaks[2]
+    w = np_ops.buildup_weights(decay, min(buildup, 0.9), 202)
+    assert w[201] / w[200] == pytest.approx(decay, rel=1e-6)
 
 
 @given(x=arrays(np.float64, (30,), elements=st.floats(0.0, 10.0)), decay=unit)
