@@ -9,6 +9,7 @@ import platform
 import re
 import shlex
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from benchmarks._source import fingerprint_line  # imported as a benchmark starts: the source it runs
@@ -162,18 +163,27 @@ def map_panels(score_panel, scenarios: list[str], seeds: tuple[int, ...], quick:
 
 
 def panel_benchmark(argv: list[str] | None, *, module: str, title: str, description: str, scenarios: tuple[str, ...],
-                    seeds: tuple[int, ...], quick_seeds: tuple[int, ...], score_panel, render) -> int:
+                    seeds: tuple[int, ...], quick_seeds: tuple[int, ...], score_panel, render,
+                    options: Mapping[str, tuple[int | str, str]] | None = None) -> int:
     """``main`` of a benchmark that scores one panel per scenario and seed (:func:`map_panels`) and renders one
-    section: flags ``--scenarios``, ``--seeds``, ``--jobs`` and those of :func:`benchmark_parser`."""
+    section: flags ``--scenarios``, ``--seeds``, ``--jobs`` and those of :func:`benchmark_parser`; each of
+    ``options`` (``{name: (default, help)}``) is a flag ``--name`` (``_`` as ``-``, of its default's type) passed to
+    ``score_panel`` as a keyword."""
+    from functools import partial
+
     p = benchmark_parser(description)
     p.add_argument("--scenarios", default=",".join(scenarios))
     p.add_argument("--seeds", default=None,
                    help=f"default {','.join(map(str, seeds))} (--quick: {','.join(map(str, quick_seeds))})")
     p.add_argument("--jobs", type=int, default=2,
                    help="panels fitted at a time (one core each; 0: one after another in this process)")
+    for name, (default, text) in (options or {}).items():
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(default), default=default,
+                       help=f"{text} (default {default})")
     args = p.parse_args(argv)
+    score = partial(score_panel, **{name: getattr(args, name) for name in options or {}})
     chosen = tuple(int(s) for s in args.seeds.split(",") if s) if args.seeds else (quick_seeds if args.quick else seeds)
-    results = map_panels(score_panel, [s for s in args.scenarios.split(",") if s], chosen, args.quick, args.jobs)
+    results = map_panels(score, [s for s in args.scenarios.split(",") if s], chosen, args.quick, args.jobs)
     text = render(results, command_for(module, argv), chosen)
     if args.note:
         text += "\n" + args.note + "\n"

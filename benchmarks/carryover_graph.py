@@ -3,13 +3,15 @@ shop's own edge through pooling (development seeds)?
 
 Prints a section (it is cited from "Carryover family and effects (development seeds)" of docs/benchmarks.md; run it
 with ``--no-write``). Two panels, each fitted once per carryover family of
-:data:`benchmarks.carryover_effects.FAMILIES` (Hill saturation) from SVI seed S, the seed:
+:data:`benchmarks.carryover_effects.FAMILIES` (Hill saturation) from SVI seed S + ``--svi-offset`` (default 0), S
+the seed:
 
 - ``sources``: ``simulate("sources", seed=S)`` (240 shops × 100 days; five channels that are pure sources). Per-shop
   AUROC of the edge probabilities over the candidate pairs, the mean probability of edges into the sources, and the
   encoder's edge information (nats per candidate pair; a run below ``collapse_information`` is retrained).
-- ``deviating`` (the seed is the SVI seed only): the panel of ``test_pooling_keeps_the_extra_edge_of_a_few_shops`` (:func:`deviating_edge_panel`:
-  20 sim1 shops on one graph, 3 of them with an extra c2 → pv edge; 1,000 steps). The encoder's and the pooled
+- ``deviating`` (one panel; the seed only seeds SVI): the panel of
+  ``test_pooling_keeps_the_extra_edge_of_a_few_shops`` (:func:`deviating_edge_panel`: 20 sim1 shops on one graph, 3
+  of them with an extra c2 → pv edge; 1,000 steps). The encoder's and the pooled
   probability of the extra edge in the 3 shops (sorted), and its mean pooled probability in the other 17.
 
 ``python -m benchmarks.carryover_graph --scenarios sources --seeds 104,105,106 --no-write`` (about two minutes per
@@ -46,7 +48,7 @@ def deviating_edge_panel(n_shops: int = 20, n_days: int = 100, seed: int = 7):
     return simulate("sim1", n_shops=n_shops, n_days=n_days, seed=seed, graph=graph), extra, c, e
 
 
-def score_panel(scenario: str, seed: int, quick: bool) -> dict:
+def score_panel(scenario: str, seed: int, quick: bool, svi_offset: int = 0) -> dict:
     """Fit one panel once per carryover family and score its graph (runs in a worker process)."""
     from causalmmm_ppl import _runtime
 
@@ -64,17 +66,17 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
         sim, extra, c, e = deviating_edge_panel(**({"n_days": QUICK["n_days"]} if quick else {}))
     else:
         sim = simulate(scenario, seed=seed, **sizes)
-    out: dict = {"scenario": scenario, "seed": seed,
+    out: dict = {"scenario": scenario, "seed": seed, "svi_seed": seed + svi_offset,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
     for label, overrides in FAMILIES.items():
         settings = CausalMMMSettings.of(**overrides, **({"steps": steps} if steps else {}))
-        fit = fit_causalmmm(sim.panel, settings, seed=seed, progress=False)
+        fit = fit_causalmmm(sim.panel, settings, seed=seed + svi_offset, progress=False)
         pooled = fit.edge_probability_array()
         if scenario == "deviating":
             encoder = fit.edge_probability_array(pooled=False)
             others = np.setdiff1d(np.arange(sim.panel.n_shops), extra)
-            out[label] = {"encoder": np.sort(encoder[extra, c, e]).tolist(), "pooled": np.sort(pooled[extra, c, e]).tolist(),
-                          "others": float(pooled[others, c, e].mean())}
+            out[label] = {"encoder": np.sort(encoder[extra, c, e]).tolist(),
+                          "pooled": np.sort(pooled[extra, c, e]).tolist(), "others": float(pooled[others, c, e].mean())}
         else:
             sources = np.asarray(sim.panel.node_kinds) == "channel"  # every channel of the scenario is a pure source
             cand = candidate_mask(sim.panel, settings.model)
@@ -89,7 +91,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
     lines = section_head(TITLE, command) + [
         "",
         f"Development seeds {', '.join(map(str, seeds))} only. Each panel fitted once per carryover family "
-        "(Hill saturation) from SVI seed S, the panel's seed (deviating: one panel, S the SVI seed only). sources: per-shop AUROC over the candidate pairs, the mean "
+        f"(Hill saturation) from SVI seed S + {results[0]['svi_seed'] - results[0]['seed'] if results else 0}, S the "
+        "panel's seed (deviating: one panel, S seeds SVI only). sources: per-shop AUROC over the candidate pairs, the mean "
         "probability of edges into the five pure sources, the encoder's edge information (nats per candidate pair). "
         "deviating: the extra c2 → pv edge of 3 shops among 20 on one graph (the pooling test's panel), its "
         "encoder and pooled probabilities in those shops (sorted) and its mean pooled probability in the others.",
@@ -102,7 +105,7 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
             for label in FAMILIES:
                 for r in rows:
                     x = r[label]
-                    lines.append(f"| {label} | {r['seed']} | {' / '.join(f'{v:.2f}' for v in x['encoder'])} | "
+                    lines.append(f"| {label} | {r['svi_seed']} | {' / '.join(f'{v:.2f}' for v in x['encoder'])} | "
                                  f"{' / '.join(f'{v:.2f}' for v in x['pooled'])} | {x['others']:.3f} |")
         else:
             lines += table_head(f"### {scenario}: {rows[0]['shape']} (shops × nodes × days)",
@@ -120,7 +123,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
 def main(argv: list[str] | None = None) -> int:
     return panel_benchmark(argv, module="benchmarks.carryover_graph", title=TITLE,
                            description=__doc__.splitlines()[0], scenarios=SCENARIOS, seeds=SEEDS,
-                           quick_seeds=(SEEDS[0],), score_panel=score_panel, render=render)
+                           quick_seeds=(SEEDS[0],), score_panel=score_panel, render=render,
+                           options={"svi_offset": (0, "SVI seed = the panel's seed + this")})
 
 
 if __name__ == "__main__":

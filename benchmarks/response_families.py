@@ -3,7 +3,8 @@
 Writes the section "Response families" of docs/benchmarks.md. For every scenario and reported seed, one panel at the
 size of "Graph recovery off home ground" (the scenario's default; sim2 20 shops × 338 days) is fitted three times
 from the same SVI seed: with the default family (geometric carryover, Hill saturation), with delayed carryover (a
-latent peak, ``adstock="delayed"``) and with Michaelis–Menten saturation (``saturation="michaelis_menten"``).
+latent peak, ``adstock="delayed"``) and with Michaelis–Menten saturation (``saturation="michaelis_menten"``);
+``--families`` chooses others among :data:`SHORT` (``buildup``: build-up carryover, not in the section).
 sim3 is built with forms the model does not have (Weibull carryover with a delayed peak, Michaelis–Menten and tanh
 saturation); sim1 with the model's own (geometric and delayed carryover, Hill).
 
@@ -30,15 +31,29 @@ TITLE = "## Response families"
 SCENARIOS = ("sim3", "sim1")
 SEEDS = (0, 1, 2)
 QUICK = dict(n_shops=10, n_days=40, steps=10)
-#: the fitted variants: label → the settings each changes
+#: the variants that can be fitted: label → the settings each changes
 FAMILIES = {"geometric + Hill (default)": {}, "delayed + Hill": {"adstock": "delayed"},
-            "geometric + Michaelis–Menten": {"saturation": "michaelis_menten"}}
+            "geometric + Michaelis–Menten": {"saturation": "michaelis_menten"},
+            "buildup + Hill": {"adstock": "buildup"}}
+#: ``--families``: short name → label; by default the first three (the section's)
+SHORT = dict(zip(("geometric", "delayed", "mm", "buildup"), FAMILIES))
+DEFAULT_FAMILIES = "geometric,delayed,mm"
 #: the columns of the table that are a mean ± sd over seeds (the fit's seconds and the lowest-loss count follow)
 METRICS = ("auroc_mean", "across_shop_auroc_mean", "deviation_auroc_mean", "false_on", "log_loss", "loss")
 
 
-def score_panel(scenario: str, seed: int, quick: bool) -> dict:
-    """Simulate one panel and fit every family from the same SVI seed (runs in a worker process)."""
+def chosen_families(families: str) -> list[str]:
+    """The labels that ``--families`` (comma-separated short names of :data:`SHORT`) names."""
+    names = [f for f in families.split(",") if f]
+    unknown = sorted(set(names) - set(SHORT))
+    if unknown or not names:
+        raise SystemExit(f"--families {families!r}: expected names among {', '.join(SHORT)}")
+    return [SHORT[f] for f in names]
+
+
+def score_panel(scenario: str, seed: int, quick: bool, families: str = DEFAULT_FAMILIES) -> dict:
+    """Simulate one panel and fit every chosen family (``--families``) from the same SVI seed (runs in a worker
+    process)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -55,7 +70,8 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     templates = np.asarray(sim.params["template"])
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}"}
     cand = candidate_mask(panel, CausalMMMSpec())  # the families share the graph prior, hence the candidates
-    for label, extra in FAMILIES.items():
+    for label in chosen_families(families):
+        extra = FAMILIES[label]
         settings = CausalMMMSettings.of(**extra, **({"steps": QUICK["steps"]} if quick else {}))
         t0 = time.perf_counter()
         fit = fit_causalmmm(panel, settings, seed=seed, progress=False)
@@ -86,8 +102,9 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
             "| lowest loss |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
-        best = [min(FAMILIES, key=lambda f: r[f]["loss"]) for r in rows]
-        for label in FAMILIES:
+        fitted = [f for f in FAMILIES if f in rows[0]]
+        best = [min(fitted, key=lambda f: r[f]["loss"]) for r in rows]
+        for label in fitted:
             cells = [mean_sd([r[label][k] for r in rows]) for k in METRICS]
             cells.append(f"{np.mean([r[label]['seconds'] for r in rows]):.0f}")
             cells.append(f"{best.count(label)} of {len(rows)}")
@@ -99,7 +116,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
 def main(argv: list[str] | None = None) -> int:
     return panel_benchmark(argv, module="benchmarks.response_families", title=TITLE,
                            description=__doc__.splitlines()[0], scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=(0,),
-                           score_panel=score_panel, render=render)
+                           score_panel=score_panel, render=render,
+                           options={"families": (DEFAULT_FAMILIES, f"families fitted, among {', '.join(SHORT)}")})
 
 
 if __name__ == "__main__":

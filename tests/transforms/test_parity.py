@@ -34,24 +34,17 @@ def test_twins_agree(x, decay, alpha, gamma, normalize):
     np.testing.assert_allclose(jx, ref, atol=1e-5)  # jax computes in float32 by default
 
 
-@given(x=spend, decay=unit, delay=st.floats(0.0, 4.0))
-def test_delayed_weights_twins_agree(x, decay, delay):
-    d = np.full(x.shape[:-1], decay)
-    dl = np.full(x.shape[:-1], delay)
-    ref = np_ops.adstock(x, np_ops.delayed_weights(d, dl, 8))
-    tor = torch_ops.adstock(torch.tensor(x), torch_ops.delayed_weights(torch.tensor(d), torch.tensor(dl), 8)).numpy()
-    jx = np.asarray(jax_ops.adstock(jnp.asarray(x), jax_ops.delayed_weights(jnp.asarray(d), jnp.asarray(dl), 8)))
-    np.testing.assert_allclose(tor, ref, atol=1e-9)
-    np.testing.assert_allclose(jx, ref, rtol=1e-4, atol=1e-3)
+#: two-parameter carryover families: weights function → the range of its second parameter (after ``decay``)
+SECOND = {"delayed_weights": 4.0, "buildup_weights": 0.98}
 
 
-@given(x=spend, decay=unit, buildup=st.floats(0.0, 0.98))
-def test_buildup_weights_twins_agree(x, decay, buildup):
+@given(x=spend, decay=unit, share=st.floats(0.0, 1.0), name=st.sampled_from(sorted(SECOND)))
+def test_two_parameter_weights_twins_agree(x, decay, share, name):
     d = np.full(x.shape[:-1], decay)
-    b = np.full(x.shape[:-1], buildup)
-    ref = np_ops.adstock(x, np_ops.buildup_weights(d, b, 8))
-    tor = torch_ops.adstock(torch.tensor(x), torch_ops.buildup_weights(torch.tensor(d), torch.tensor(b), 8)).numpy()
-    jx = np.asarray(jax_ops.adstock(jnp.asarray(x), jax_ops.buildup_weights(jnp.asarray(d), jnp.asarray(b), 8)))
+    q = np.full(x.shape[:-1], share * SECOND[name])  # delay in (0, 4) periods, build-up in (0, 0.98)
+    ref = np_ops.adstock(x, getattr(np_ops, name)(d, q, 8))
+    tor = torch_ops.adstock(torch.tensor(x), getattr(torch_ops, name)(torch.tensor(d), torch.tensor(q), 8)).numpy()
+    jx = np.asarray(jax_ops.adstock(jnp.asarray(x), getattr(jax_ops, name)(jnp.asarray(d), jnp.asarray(q), 8)))
     np.testing.assert_allclose(tor, ref, atol=1e-9)
     np.testing.assert_allclose(jx, ref, rtol=1e-4, atol=1e-3)
 
