@@ -1,0 +1,321 @@
+"""Effects with the true structure: what the data allow an estimator that is told the graph and the simulator's forms.
+
+Writes the section "Effects with the true structure (reference)" of docs/benchmarks.md. "Causal effects and
+budget" scores the models' effects against the simulators' truth with goals (Spearman ≥ 0.8, portfolio ROAS within
+20% on sim2); this section places those goals and says what holds CausalMMM back. On the same panels, window and
+truth it scores a reference estimator that is told a graph and the simulator's equations (sim1 and sim2 are
+written with the model's own forms, :mod:`causalmmm_ppl.data.sim_market`). Only the sizes are estimated, shop by
+shop, by least squares on the history (all but the last 14 days):
+
+- mediators and the target: ``y_j(t) = ρ_j y_j(t − 1) + c_j + weekday_j(t) + Σ_i w_ij s_i(t − 1)`` over the
+  parents i of j it is told;
+- channels with parents: ``log x_j(t)`` on ``log x_j(t − 1)``, a constant, the weekday and ``s_i(t − 1)``,
+  ``s_i(t − 2)`` of the parents, on days the channel is on both days (the drive acts on log-spend, beside an
+  AR(1) state); ``w_ij`` is the coefficient of ``s_i(t − 1)``.
+
+``s_i = Hill(adstock(x_i))`` is the cause's signal in shop-normalised units: the simulator's own carryover and
+saturation (``true``), or each pair's chosen from a grid by the same least squares (``grid``: geometric decays
+0–0.95 and delayed peaks at 2 and 4 days, Hill shapes 1 and 2, half-saturation 0.5–2 × the adstocked mean). The
+graph it is told (:data:`VARIANTS`): the truth; every candidate cause (no graph); or the graph of a default
+CausalMMM fit on the same history (its edges above 0.5), also with its channel → target pairs replaced by the
+truth's, which shows what those edges cost. The fit's own effects are scored beside them (as "Causal effects and
+budget" scores it), and its edges' recall per class is printed under each table.
+
+The effects are the estimated equations run over the window with channel k's spend at 0 (``total``: the other
+channels' log-spend responds, the mediators and the target respond; ``held``: the other channels at their actual
+spend; ``direct``: the mediators too), summed over the window. No noise is drawn: the counterfactual differs from
+the factual only by the intervention, as the truth's does. The demand that moves budgets and the target together
+is not given to it.
+
+Nothing here is a model of the package and nothing was chosen here: the section is a reference for reading the
+effects tables. sim3 is not scored: its equations are not the model's, and this reference is written in sim1's and
+sim2's.
+
+``python -m benchmarks.effects_oracle`` (one CausalMMM fit per panel, one to three minutes on one core);
+``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
+from benchmarks.effects import HORIZON, effects_panel
+
+TITLE = "## Effects with the true structure (reference)"
+SCENARIOS = ("sim1", "sim2")
+SEEDS = (0, 1, 2)
+KINDS = ("total", "held", "direct")
+#: told → (graph, forms): the graph ``true``, ``all`` (every candidate cause), ``fitted`` (CausalMMM's edges above
+#: 0.5) or ``fitted, true c→t`` (those, with every channel → target pair as in the truth); the forms ``true`` or
+#: ``grid``
+VARIANTS = {
+    "true graph, true carryover and saturation": ("true", "true"),
+    "true graph, carryover and saturation from a grid": ("true", "grid"),
+    "every candidate cause, true carryover and saturation": ("all", "true"),
+    "CausalMMM's graph (edges above 0.5), carryover and saturation from a grid": ("fitted", "grid"),
+    "CausalMMM's graph with the true channel → target edges, from a grid": ("fitted, true c→t", "grid"),
+}
+FITTED = "CausalMMM (default), its own effects"
+EDGE_CLASSES = {"channel → channel": ("channel", "channel"), "channel → mediator": ("channel", "mediator"),
+                "channel → target": ("channel", "target"), "mediator → target": ("mediator", "target")}
+DECAYS = (0.0, 0.3, 0.5, 0.7, 0.85, 0.95)  # geometric carryover
+PEAKS = ((2.0, 0.5), (2.0, 0.8), (4.0, 0.5), (4.0, 0.8))  # delayed carryover: (peak lag, decay)
+ALPHAS = (1.0, 2.0)
+GAMMAS = (0.5, 1.0, 2.0)  # half-saturation, × the cause's adstocked mean over the history
+WEEKDAYS = 7
+
+
+@dataclass(frozen=True)
+class Transform:
+    """One cause's carryover weights ``(lag,)`` and Hill shape and half-saturation."""
+
+    weights: np.ndarray
+    alpha: float
+    gamma: float
+
+    def series(self, x: np.ndarray) -> np.ndarray:
+        """Signal of ``x: (time,)`` on every day, ``(time,)``."""
+        from causalmmm_ppl.transforms.np_ops import adstock, hill
+
+        return hill(adstock(x, self.weights), self.alpha, self.gamma)
+
+    def at(self, x: np.ndarray, t: int) -> float:
+        """Signal of ``x: (time,)`` on day ``t`` alone (zeros before the first day)."""
+        lags = min(len(self.weights), t + 1)
+        level = float(self.weights[:lags] @ x[t - np.arange(lags)])
+        return level**self.alpha / (level**self.alpha + self.gamma**self.alpha) if level > 0 else 0.0
+
+
+@dataclass
+class Equation:
+    """A node's estimated equation: its own lag's coefficient and each parent's size and transform."""
+
+    rho: float
+    parents: dict[int, tuple[float, Transform]]
+
+
+def _least_squares(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    beta = np.linalg.lstsq(X, y, rcond=None)[0]
+    r = y - X @ beta
+    return beta, float(r @ r)
+
+
+def _grid(x: np.ndarray, days: int, l_max: int) -> list[Transform]:
+    """Every transform of the grid for cause series ``x: (time,)``, half-saturations relative to its adstocked mean
+    over the first ``days`` days."""
+    from causalmmm_ppl.transforms.np_ops import adstock, delayed_weights, geometric_weights
+
+    out = []
+    shapes = [geometric_weights(np.array(d), l_max) for d in DECAYS]
+    shapes += [delayed_weights(np.array(d), np.array(peak), l_max, normalize=False) for peak, d in PEAKS]
+    for w in shapes:
+        ref = max(float(adstock(x[:days], w).mean()), 1e-9)
+        out += [Transform(w, a, g * ref) for a in ALPHAS for g in GAMMAS]
+    return out
+
+
+def fit_equation(u: np.ndarray, j: int, parents: list[int], transforms: dict[int, Transform | list[Transform]],
+                 weekday: np.ndarray, days: int, channel: bool) -> Equation:
+    """Least squares of node ``j``'s equation on the first ``days`` days of one shop's ``u: (time, node)``.
+
+    ``transforms[i]`` is a cause's transform, or a list to choose from (one pass over the parents, each choosing the
+    transform that fits best with the others at their current choice, starting from the list's middle)."""
+    t = np.arange(2, days)
+    if channel:
+        keep = (u[t, j] > 0) & (u[t - 1, j] > 0)
+        t = t[keep]
+        y, own = np.log(u[t, j]), np.log(u[t - 1, j])
+    else:
+        y, own = u[t, j], u[t - 1, j]
+    base = [own, np.ones(len(t))] + [(weekday[t] == d).astype(float) for d in range(1, WEEKDAYS)]
+    chosen = {i: (tr[len(tr) // 2] if isinstance(tr, list) else tr) for i, tr in transforms.items() if i in parents}
+    signal = {i: chosen[i].series(u[:, i]) for i in parents}
+
+    def design() -> np.ndarray:
+        cols = list(base)
+        for i in parents:
+            cols.append(signal[i][t - 1])
+            if channel:
+                cols.append(signal[i][t - 2])
+        return np.stack(cols, 1)
+
+    for i in parents:
+        if isinstance(transforms[i], list):
+            best = None
+            for tr in transforms[i]:
+                signal[i] = tr.series(u[:, i])
+                sse = _least_squares(design(), y)[1]
+                if best is None or sse < best[0]:
+                    best = (sse, tr)
+            chosen[i] = best[1]
+            signal[i] = chosen[i].series(u[:, i])
+    if len(t) <= design().shape[1]:
+        return Equation(0.0, {})
+    beta = _least_squares(design(), y)[0]
+    step = 2 if channel else 1
+    return Equation(float(beta[0]), {i: (float(beta[len(base) + step * n]), chosen[i]) for n, i in enumerate(parents)})
+
+
+def oracle_effects(sim, horizon: int, graph: np.ndarray | None, forms: str) -> pd.DataFrame:
+    """Every shop's and channel's effects over the panel's last ``horizon`` days from equations estimated on the
+    days before.
+
+    Parameters
+    ----------
+    sim : a sim1 or sim2 panel (:func:`~causalmmm_ppl.data.simulate.simulate`)
+    horizon : the window's length (its last days)
+    graph : (shop, cause, effect) 0/1, the parents each equation is told; None: every candidate cause
+    forms : ``"true"``: the simulator's carryover and saturation of every cause; ``"grid"``: chosen from a grid
+
+    Returns
+    -------
+    ``shop, channel, kind, mean, lower, upper`` (a point estimate: lower = upper = mean)
+    """
+    panel, p = sim.panel, sim.params
+    kinds = np.asarray(panel.node_kinds)
+    channels = np.flatnonzero(kinds == "channel")
+    tgt = panel.nodes.index(panel.target)
+    u_all = panel.values / p["scale"][:, None, :]
+    n_shops, n_time, n_nodes = u_all.shape
+    days = n_time - horizon
+    weekday = np.asarray(pd.DatetimeIndex(panel.dates).day_of_week)
+    l_max = p["carryover_weights"].shape[-1]
+    rows = []
+    for n in range(n_shops):
+        u = u_all[n]
+        true_tr = {i: Transform(p["carryover_weights"][n, i], float(p["alpha"][n, i]), float(p["gamma"][n, i]))
+                   for i in range(n_nodes)}
+        eqs = {}
+        for j in range(n_nodes):
+            if kinds[j] == "channel":
+                candidates = [i for i in channels if i != j]
+            else:
+                candidates = [i for i in range(n_nodes) if i not in (j, tgt)]
+            parents = candidates if graph is None else [i for i in candidates if graph[n, i, j]]
+            if not parents:
+                continue
+            tr = {i: _grid(u[:, i], days, l_max) for i in parents} if forms == "grid" else true_tr
+            eqs[j] = fit_equation(u, j, parents, tr, weekday, days, kinds[j] == "channel")
+        for k in channels:
+            for kind in KINDS:
+                effect = -_window_change(u, eqs, kinds, k, kind, days, tgt) * p["scale"][n, tgt]
+                rows.append((panel.shops[n], panel.nodes[k], kind, effect, effect, effect))
+    return pd.DataFrame(rows, columns=["shop", "channel", "kind", "mean", "lower", "upper"])
+
+
+def _window_change(u: np.ndarray, eqs: dict[int, Equation], kinds: np.ndarray, k: int, kind: str, days: int,
+                   tgt: int) -> float:
+    """The target's change summed over days ``days..`` of one shop's ``u: (time, node)`` when channel ``k``'s spend
+    is 0 there, through the estimated equations (counterfactual minus factual)."""
+    cf, delta, total = u.copy(), np.zeros(u.shape[1]), 0.0
+    for t in range(days, u.shape[0]):
+        new_delta = np.zeros(u.shape[1])
+        for j, eq in eqs.items():
+            moved = sum(w * (tr.at(cf[:, i], t - 1) - tr.at(u[:, i], t - 1)) for i, (w, tr) in eq.parents.items())
+            if kinds[j] == "channel":
+                if kind == "total" and j != k:
+                    cf[t, j] = u[t, j] * np.exp(moved)
+            elif kind != "direct" or j == tgt:
+                new_delta[j] = eq.rho * delta[j] + moved
+                cf[t, j] = max(u[t, j] + new_delta[j], 0.0)
+        cf[t, k] = 0.0
+        delta = new_delta
+        total += delta[tgt]
+    return total
+
+
+def told_graph(sim, name: str, fitted: np.ndarray) -> np.ndarray | None:
+    """The graph a variant is told (:data:`VARIANTS`): (shop, cause, effect) 0/1, or None for every candidate."""
+    if name == "true":
+        return sim.adjacency
+    if name == "all":
+        return None
+    graph = (fitted > 0.5).astype(int)
+    if name == "fitted, true c→t":
+        kinds = np.asarray(sim.panel.node_kinds)
+        into = np.ix_(np.arange(graph.shape[0]), np.flatnonzero(kinds == "channel"), np.flatnonzero(kinds == "target"))
+        graph[into] = sim.adjacency[into]
+    return graph
+
+
+def edge_recall(prob: np.ndarray, truth: np.ndarray, kinds: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
+    """Per edge class (:data:`EDGE_CLASSES`): true edges, of them above 0.5, and absent pairs above 0.5."""
+    kinds = np.asarray(kinds)
+    out = {}
+    for label, (cause, effect) in EDGE_CLASSES.items():
+        block = np.ix_(np.arange(prob.shape[0]), np.flatnonzero(kinds == cause), np.flatnonzero(kinds == effect))
+        present, on = truth[block].astype(bool), prob[block] > 0.5
+        if cause == effect:  # a node is not its own parent
+            eye = np.eye(present.shape[1], dtype=bool)
+            present, on = present & ~eye, on & ~eye
+        out[label] = (int(present.sum()), int((present & on).sum()), int((~present & on).sum()))
+    return out
+
+
+def score_panel(scenario: str, seed: int, quick: bool) -> dict:
+    """Simulate one panel as "Causal effects and budget" does, fit CausalMMM there as it does, and score its
+    effects and each variant's (a worker process)."""
+    from causalmmm_ppl import _runtime
+
+    _runtime.configure(1)
+    from benchmarks.effects import DRAWS, QUICK
+    from causalmmm_ppl.evaluation.effect_metrics import effect_report
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.models.settings import CausalMMMSettings
+
+    sim, truth, history, plan = effects_panel(scenario, seed, quick)
+    fit = fit_causalmmm(history, CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {})), seed=seed,
+                        progress=False)
+    prob = fit.edge_probability_array()
+    own = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
+    out: dict = {"scenario": scenario, "seed": seed,
+                 "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}",
+                 "recall": edge_recall(prob, sim.adjacency, sim.panel.node_kinds),
+                 FITTED: {kind: effect_report(own, truth, kind) for kind in KINDS}}
+    for label, (graph, forms) in VARIANTS.items():
+        table = oracle_effects(sim, HORIZON, told_graph(sim, graph, prob), forms)
+        out[label] = {kind: effect_report(table, truth, kind) for kind in KINDS}
+    return out
+
+
+def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
+    metrics = {"spearman": "Spearman", "roas_rel_error": "ROAS error", "error_share": "error share"}
+    lines = [
+        *section_head(TITLE, command),
+        "",
+        f"Seeds {', '.join(map(str, seeds))}: the panels, window and truth of \"Causal effects and budget\" (all but "
+        f"the last {HORIZON} days to fit on; effects over those days given the channels' actual spend). A reference "
+        "estimator is told a graph and the simulator's equations and estimates only their sizes, shop by shop, by "
+        "least squares on the history (the script's docstring gives the equations); the effects follow from the "
+        "estimated equations. It is told the true graph, every candidate cause (no graph), or the graph of a "
+        "default CausalMMM fit on the same history (its edges above 0.5), whose own effects are the first row. "
+        "Metrics as in that section, for `total`, `held` and `direct` effects (no interval: a point estimate). "
+        "Mean ± sd over seeds.",
+        "",
+    ]
+    for scenario, rows in by_scenario(results).items():
+        lines += table_head(f"### {scenario}: {rows[0]['shape']} (shops × nodes × days)",
+                            ["told", "kind", *metrics.values()])
+        for label in (FITTED, *VARIANTS):
+            for kind in KINDS:
+                cells = [mean_sd([r[label][kind][m] for r in rows]) for m in metrics]
+                lines.append(f"| {label} | {kind} | " + " | ".join(cells) + " |")
+        recall = "; ".join(
+            f"{c} {sum(r['recall'][c][1] for r in rows)} of {sum(r['recall'][c][0] for r in rows)} "
+            f"({sum(r['recall'][c][2] for r in rows)} absent pairs above 0.5)" for c in EDGE_CLASSES)
+        lines += ["", f"CausalMMM's edges above 0.5, true edges found, summed over seeds: {recall}.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return panel_benchmark(argv, module="benchmarks.effects_oracle", title=TITLE,
+                           description=__doc__.splitlines()[0], scenarios=SCENARIOS, seeds=SEEDS,
+                           quick_seeds=(0,), score_panel=score_panel, render=render)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

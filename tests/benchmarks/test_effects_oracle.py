@@ -1,0 +1,56 @@
+"""The true-structure reference of the effects tables (``benchmarks.effects_oracle``) mirrors the simulator: told
+the true graph and forms, its least-squares sizes give back the simulator's true effects; told nothing of the
+graph, it does worse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.effects_oracle import edge_recall, oracle_effects, told_graph
+from causalmmm_ppl.data.effects_truth import true_effects
+from causalmmm_ppl.data.simulate import simulate
+from causalmmm_ppl.evaluation.effect_metrics import effect_report
+
+HORIZON = 14
+
+
+@pytest.fixture(scope="module")
+def panel():
+    sim = simulate("sim2", seed=3, n_shops=6, n_days=200)
+    return sim, true_effects(sim, HORIZON)
+
+
+@pytest.mark.parametrize("kind", ["total", "held", "direct"])
+def test_told_the_true_structure_it_recovers_the_true_effects(panel, kind):
+    sim, truth = panel
+    table = oracle_effects(sim, HORIZON, sim.adjacency, "true")
+    report = effect_report(table, truth, kind)
+    assert report["spearman"] > 0.9
+    assert report["error_share"] < 0.35
+    est = table[table.kind == kind].set_index(["shop", "channel"])["mean"]
+    true = truth[truth.kind == kind].set_index(["shop", "channel"])["effect"]
+    assert est.sum() / true.sum() == pytest.approx(1.0, abs=0.2)
+    # a channel with no path to the target gets no effect at all from the true graph
+    assert (est[true.loc[est.index] == 0] == 0).all()
+
+
+def test_without_the_graph_its_ranking_is_worse(panel):
+    sim, truth = panel
+    told = effect_report(oracle_effects(sim, HORIZON, sim.adjacency, "true"), truth, "total")["spearman"]
+    blind = effect_report(oracle_effects(sim, HORIZON, None, "true"), truth, "total")["spearman"]
+    assert np.isfinite(blind) and blind < told
+
+
+def test_a_fitted_graph_with_the_true_channel_to_target_edges_changes_only_those(panel):
+    sim, _ = panel
+    kinds = np.asarray(sim.panel.node_kinds)
+    rng = np.random.default_rng(0)
+    prob = rng.uniform(size=sim.adjacency.shape)
+    graph = told_graph(sim, "fitted, true c→t", prob)
+    into = (kinds == "channel")[:, None] & (kinds == "target")[None, :]
+    assert (graph[:, into] == sim.adjacency[:, into]).all()
+    assert (graph[:, ~into] == (prob[:, ~into] > 0.5)).all()
+    recall = edge_recall(prob, sim.adjacency, sim.panel.node_kinds)
+    present, found, false_on = recall["channel → target"]
+    assert present == int(sim.adjacency[:, into].sum()) and 0 <= found <= present and false_on >= 0
