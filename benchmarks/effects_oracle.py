@@ -16,7 +16,8 @@ shop, by least squares on the history (all but the last 14 days):
 ``s_i = Hill(adstock(x_i))`` is the cause's signal in shop-normalised units: the simulator's own carryover and
 saturation (``true``), or each pair's chosen from a grid by the same least squares (``grid``: geometric decays
 0–0.95 and delayed peaks at 2 and 4 days, Hill shapes 1 and 2, half-saturation 0.5–2 × the adstocked mean). The
-graph it is told (:data:`VARIANTS`): the truth; every candidate cause (no graph); or the graph of a default
+graph it is told (:data:`VARIANTS`): the truth; every candidate cause (no graph: with the forms from the grid, an
+estimator that knows only the equations' shape, the reference a model's graph must beat); or the graph of a default
 CausalMMM fit on the same history (its edges above 0.5), also with its channel → target pairs replaced by the
 truth's, which shows what those edges cost. The fit's own effects are scored beside them (as "Causal effects and
 budget" scores it), and its edges' recall per class is printed under each table.
@@ -56,6 +57,7 @@ VARIANTS = {
     "true graph, true carryover and saturation": ("true", "true"),
     "true graph, carryover and saturation from a grid": ("true", "grid"),
     "every candidate cause, true carryover and saturation": ("all", "true"),
+    "every candidate cause, carryover and saturation from a grid": ("all", "grid"),
     "CausalMMM's graph (edges above 0.5), carryover and saturation from a grid": ("fitted", "grid"),
     "CausalMMM's graph with the true channel → target edges, from a grid": ("fitted, true c→t", "grid"),
 }
