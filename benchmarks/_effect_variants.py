@@ -42,7 +42,7 @@ def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str,
     out: dict = {"scenario": scenario, "seed": seed,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
     for label, overrides in variants.items():
-        settings = CausalMMMSettings.of(**overrides, **({"steps": QUICK["steps"]} if quick else {}))
+        settings = CausalMMMSettings.of(**{**overrides, **({"steps": QUICK["steps"]} if quick else {})})
         fit = fit_causalmmm(history, settings, seed=seed, progress=False)
         table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
         auroc = per_shop_auroc(fit.edge_probability_array(), sim.adjacency, candidate_mask(sim.panel, settings.model))

@@ -20,7 +20,8 @@ graph it is told (:data:`VARIANTS`): the truth; every candidate cause (no graph:
 estimator that knows only the equations' shape, the reference a model's graph must beat); or the graph of a default
 CausalMMM fit on the same history (its edges above 0.5), also with its channel → target pairs replaced by the
 truth's, which shows what those edges cost. The fit's own effects are scored beside them (as "Causal effects and
-budget" scores it), and its edges' recall per class is printed under each table.
+budget" scores it), and under each table its edges' recall per class and each class's AUROC over shops, before SVI
+(the guide's screen, :func:`benchmarks.graph_recovery.screen_only_scores`) and after.
 
 The effects are the estimated equations run over the window with channel k's spend at 0 (``total``: the other
 channels' log-spend responds, the mediators and the target respond; ``held``: the other channels at their actual
@@ -258,6 +259,22 @@ def edge_recall(prob: np.ndarray, truth: np.ndarray, kinds: tuple[str, ...]) -> 
     return out
 
 
+def class_auroc(scores: np.ndarray, truth: np.ndarray, kinds: tuple[str, ...]) -> dict[str, float]:
+    """Per edge class (:data:`EDGE_CLASSES`): AUROC of ``scores: (shop, cause, effect)`` over the class's pairs of
+    every shop (NaN where the class's truth is constant)."""
+    from causalmmm_ppl.evaluation.graph_metrics import auroc
+
+    kinds = np.asarray(kinds)
+    out = {}
+    for label, (cause, effect) in EDGE_CLASSES.items():
+        block = np.ix_(np.arange(scores.shape[0]), np.flatnonzero(kinds == cause), np.flatnonzero(kinds == effect))
+        keep = ~np.eye(len(block[1].ravel()), len(block[2].ravel()), dtype=bool) if cause == effect else None
+        s, t = scores[block], truth[block].astype(int)
+        s, t = (s[:, keep], t[:, keep]) if keep is not None else (s, t)
+        out[label] = float("nan") if t.min() == t.max() else auroc(s.ravel(), t.ravel())
+    return out
+
+
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     """Simulate one panel as "Causal effects and budget" does, fit CausalMMM there as it does, and score its
     effects and each variant's (a worker process)."""
@@ -269,19 +286,30 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
+    from benchmarks.graph_recovery import screen_only_scores
+
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
-    fit = fit_causalmmm(history, CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {})), seed=seed,
-                        progress=False)
+    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
+    fit = fit_causalmmm(history, settings, seed=seed, progress=False)
     prob = fit.edge_probability_array()
+    kinds = sim.panel.node_kinds
     own = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
     out: dict = {"scenario": scenario, "seed": seed,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}",
-                 "recall": edge_recall(prob, sim.adjacency, sim.panel.node_kinds),
+                 "recall": edge_recall(prob, sim.adjacency, kinds),
+                 "auroc": {"screen": class_auroc(screen_only_scores(history, settings, seed), sim.adjacency, kinds),
+                           "fit": class_auroc(prob, sim.adjacency, kinds)},
                  FITTED: {kind: effect_report(own, truth, kind) for kind in KINDS}}
     for label, (graph, forms) in VARIANTS.items():
         table = oracle_effects(sim, HORIZON, told_graph(sim, graph, prob), forms)
         out[label] = {kind: effect_report(table, truth, kind) for kind in KINDS}
     return out
+
+
+def _mean(rows: list[dict], scores: str, label: str) -> str:
+    """Mean over seeds of a class's AUROC (``–`` where no seed defines it)."""
+    values = [r["auroc"][scores][label] for r in rows if np.isfinite(r["auroc"][scores][label])]
+    return f"{np.mean(values):.3f}" if values else "–"
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
@@ -309,7 +337,10 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         recall = "; ".join(
             f"{c} {sum(r['recall'][c][1] for r in rows)} of {sum(r['recall'][c][0] for r in rows)} "
             f"({sum(r['recall'][c][2] for r in rows)} absent pairs above 0.5)" for c in EDGE_CLASSES)
-        lines += ["", f"CausalMMM's edges above 0.5, true edges found, summed over seeds: {recall}.", ""]
+        ranking = "; ".join(f"{c} {_mean(rows, 'screen', c)} → {_mean(rows, 'fit', c)}" for c in EDGE_CLASSES)
+        lines += ["", f"CausalMMM's edges above 0.5, true edges found, summed over seeds: {recall}.", "",
+                  "AUROC of each class's pairs over all shops, the guide's screen before SVI (no step, no pooling) → "
+                  f"the fit, mean over seeds: {ranking}.", ""]
     return "\n".join(lines)
 
 

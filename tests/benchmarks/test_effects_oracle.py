@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.effects_oracle import edge_recall, oracle_effects, told_graph
+from benchmarks.effects_oracle import class_auroc, edge_recall, oracle_effects, told_graph
 from causalmmm_ppl.data.effects_truth import true_effects
 from causalmmm_ppl.data.simulate import simulate
 from causalmmm_ppl.evaluation.effect_metrics import effect_report
@@ -54,3 +54,13 @@ def test_a_fitted_graph_with_the_true_channel_to_target_edges_changes_only_those
     recall = edge_recall(prob, sim.adjacency, sim.panel.node_kinds)
     present, found, false_on = recall["channel → target"]
     assert present == int(sim.adjacency[:, into].sum()) and 0 <= found <= present and false_on >= 0
+
+
+def test_class_auroc_ranks_each_class_alone(panel):
+    sim, _ = panel
+    truth = sim.adjacency
+    perfect = class_auroc(truth.astype(float), truth, sim.panel.node_kinds)
+    assert all(v == 1.0 or np.isnan(v) for v in perfect.values())
+    assert perfect["channel → target"] == 1.0
+    flipped = class_auroc(1.0 - truth, truth, sim.panel.node_kinds)
+    assert flipped["channel → target"] == 0.0

@@ -42,6 +42,7 @@ SCRIPTS = {
     "carryover_effects": "## Carryover family and effects (development seeds)",
     "carryover_graph": "## Carryover family and the graph (development seeds)",
     "effects_oracle": "## Effects with the true structure (reference)",
+    "svi_steps": "## SVI steps and effects (development seeds)",
 }
 #: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (the simulators' own
 #: tests cover each simulator family and its true effects, ``tests/data``).
@@ -53,7 +54,8 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
          "additive_response": ["--scenarios", "sim1"], "effect_ensembles": ["--scenarios", "sim1"],
          "edge_draws": ["--scenarios", "sim1"], "multistep": ["--scenarios", "sim1"],
          "miss_rate": ["--scenarios", "sim1"], "carryover_effects": ["--scenarios", "sim1"],
-         "carryover_graph": ["--scenarios", "sources,deviating"], "effects_oracle": ["--scenarios", "sim2"]}
+         "carryover_graph": ["--scenarios", "sources,deviating"], "effects_oracle": ["--scenarios", "sim2"],
+         "svi_steps": ["--scenarios", "sim1"]}
 
 
 #: The benchmarks built on ``benchmarks._doc.panel_benchmark`` and ``graph_templates``: their quick modes run in the
@@ -61,7 +63,7 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
 IN_PROCESS = ("allocation", "edge_calibration", "effects", "graph_offhome", "graph_templates", "mediated_effects",
               "param_recovery", "real_panels", "rollout_history", "switching", "template_count", "restarts",
               "collapse_threshold", "response_families", "edge_gain", "additive_response",
-              "effect_ensembles", "edge_draws", "multistep", "miss_rate", "carryover_effects", "carryover_graph", "effects_oracle")
+              "effect_ensembles", "edge_draws", "multistep", "miss_rate", "carryover_effects", "carryover_graph", "effects_oracle", "svi_steps")
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
