@@ -231,6 +231,13 @@ def _window_change(u: np.ndarray, eqs: dict[int, Equation], kinds: np.ndarray, k
     return total
 
 
+def _class_block(n_shops: int, kinds: np.ndarray, cause: str, effect: str) -> tuple[tuple, np.ndarray]:
+    """The index of one edge class's pairs in a (shop, cause, effect) array, and which of the block's (cause, effect)
+    cells are pairs (a node is not its own parent)."""
+    causes, effects = np.flatnonzero(kinds == cause), np.flatnonzero(kinds == effect)
+    return np.ix_(np.arange(n_shops), causes, effects), causes[:, None] != effects[None, :]
+
+
 def told_graph(sim, name: str, fitted: np.ndarray) -> np.ndarray | None:
     """The graph a variant is told (:data:`VARIANTS`): (shop, cause, effect) 0/1, or None for every candidate."""
     if name == "true":
@@ -239,23 +246,18 @@ def told_graph(sim, name: str, fitted: np.ndarray) -> np.ndarray | None:
         return None
     graph = (fitted > 0.5).astype(int)
     if name == "fitted, true c→t":
-        kinds = np.asarray(sim.panel.node_kinds)
-        into = np.ix_(np.arange(graph.shape[0]), np.flatnonzero(kinds == "channel"), np.flatnonzero(kinds == "target"))
+        into, _ = _class_block(graph.shape[0], np.asarray(sim.panel.node_kinds), "channel", "target")
         graph[into] = sim.adjacency[into]
     return graph
 
 
 def edge_recall(prob: np.ndarray, truth: np.ndarray, kinds: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
     """Per edge class (:data:`EDGE_CLASSES`): true edges, of them above 0.5, and absent pairs above 0.5."""
-    kinds = np.asarray(kinds)
     out = {}
     for label, (cause, effect) in EDGE_CLASSES.items():
-        block = np.ix_(np.arange(prob.shape[0]), np.flatnonzero(kinds == cause), np.flatnonzero(kinds == effect))
-        present, on = truth[block].astype(bool), prob[block] > 0.5
-        if cause == effect:  # a node is not its own parent
-            eye = np.eye(present.shape[1], dtype=bool)
-            present, on = present & ~eye, on & ~eye
-        out[label] = (int(present.sum()), int((present & on).sum()), int((~present & on).sum()))
+        block, pairs = _class_block(prob.shape[0], np.asarray(kinds), cause, effect)
+        present, on = truth[block].astype(bool) & pairs, (prob[block] > 0.5) & pairs
+        out[label] = (int(present.sum()), int((present & on).sum()), int((~present & on & pairs).sum()))
     return out
 
 
@@ -264,13 +266,10 @@ def class_auroc(scores: np.ndarray, truth: np.ndarray, kinds: tuple[str, ...]) -
     every shop (NaN where the class's truth is constant)."""
     from causalmmm_ppl.evaluation.graph_metrics import auroc
 
-    kinds = np.asarray(kinds)
     out = {}
     for label, (cause, effect) in EDGE_CLASSES.items():
-        block = np.ix_(np.arange(scores.shape[0]), np.flatnonzero(kinds == cause), np.flatnonzero(kinds == effect))
-        keep = ~np.eye(len(block[1].ravel()), len(block[2].ravel()), dtype=bool) if cause == effect else None
-        s, t = scores[block], truth[block].astype(int)
-        s, t = (s[:, keep], t[:, keep]) if keep is not None else (s, t)
+        block, pairs = _class_block(scores.shape[0], np.asarray(kinds), cause, effect)
+        s, t = scores[block][:, pairs], truth[block][:, pairs].astype(int)
         out[label] = float("nan") if t.min() == t.max() else auroc(s.ravel(), t.ravel())
     return out
 
