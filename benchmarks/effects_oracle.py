@@ -45,7 +45,9 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
-from benchmarks.effects import HORIZON, effects_panel
+from benchmarks.effects import DRAWS, HORIZON, QUICK, effects_panel
+from causalmmm_ppl.evaluation.graph_metrics import auroc
+from causalmmm_ppl.transforms.np_ops import adstock, delayed_weights, geometric_weights, hill
 
 TITLE = "## Effects with the true structure (reference)"
 SCENARIOS = ("sim1", "sim2")
@@ -82,15 +84,13 @@ class Transform:
 
     def series(self, x: np.ndarray) -> np.ndarray:
         """Signal of ``x: (time,)`` on every day, ``(time,)``."""
-        from causalmmm_ppl.transforms.np_ops import adstock, hill
-
         return hill(adstock(x, self.weights), self.alpha, self.gamma)
 
-    def at(self, x: np.ndarray, t: int) -> float:
-        """Signal of ``x: (time,)`` on day ``t`` alone (zeros before the first day)."""
+    def at(self, x: np.ndarray, t: int) -> np.ndarray:
+        """Signal of ``x: (batch, time)`` on day ``t`` alone (zeros before the first day), ``(batch,)``."""
         lags = min(len(self.weights), t + 1)
-        level = float(self.weights[:lags] @ x[t - np.arange(lags)])
-        return level**self.alpha / (level**self.alpha + self.gamma**self.alpha) if level > 0 else 0.0
+        # a row-wise sum: equal rows give equal signals (a matrix product may treat rows differently)
+        return hill((x[:, t - np.arange(lags)] * self.weights[:lags]).sum(-1), self.alpha, self.gamma)
 
 
 @dataclass
@@ -110,8 +110,6 @@ def _least_squares(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
 def _grid(x: np.ndarray, days: int, l_max: int) -> list[Transform]:
     """Every transform of the grid for cause series ``x: (time,)``, half-saturations relative to its adstocked mean
     over the first ``days`` days."""
-    from causalmmm_ppl.transforms.np_ops import adstock, delayed_weights, geometric_weights
-
     out = []
     shapes = [geometric_weights(np.array(d), l_max) for d in DECAYS]
     shapes += [delayed_weights(np.array(d), np.array(peak), l_max, normalize=False) for peak, d in PEAKS]
@@ -203,32 +201,42 @@ def oracle_effects(sim, horizon: int, graph: np.ndarray | None, forms: str) -> p
                 continue
             tr = {i: _grid(u[:, i], days, l_max) for i in parents} if forms == "grid" else true_tr
             eqs[j] = fit_equation(u, j, parents, tr, weekday, days, kinds[j] == "channel")
-        for k in channels:
-            for kind in KINDS:
-                effect = -_window_change(u, eqs, kinds, k, kind, days, tgt) * p["scale"][n, tgt]
-                rows.append((panel.shops[n], panel.nodes[k], kind, effect, effect, effect))
+        effect = -_window_change(u, eqs, kinds, channels, days, tgt) * p["scale"][n, tgt]  # (channel, kind)
+        rows += [(panel.shops[n], panel.nodes[k], kind, e, e, e)
+                 for k, by_kind in zip(channels, effect) for kind, e in zip(KINDS, by_kind)]
     return pd.DataFrame(rows, columns=["shop", "channel", "kind", "mean", "lower", "upper"])
 
 
-def _window_change(u: np.ndarray, eqs: dict[int, Equation], kinds: np.ndarray, k: int, kind: str, days: int,
-                   tgt: int) -> float:
-    """The target's change summed over days ``days..`` of one shop's ``u: (time, node)`` when channel ``k``'s spend
-    is 0 there, through the estimated equations (counterfactual minus factual)."""
-    cf, delta, total = u.copy(), np.zeros(u.shape[1]), 0.0
+def _window_change(u: np.ndarray, eqs: dict[int, Equation], kinds: np.ndarray, channels: np.ndarray, days: int,
+                   tgt: int) -> np.ndarray:
+    """The target's change summed over days ``days..`` of one shop's ``u: (time, node)`` when a channel's spend is 0
+    there, through the estimated equations (counterfactual minus factual), for every channel and kind of effect at
+    once: ``(channel, kind)`` (kinds as :data:`KINDS`). The days are a recursion; the interventions are a batch."""
+    # row 0 is the factual path, so that every signal of a row is computed by the same arithmetic as row 0's:
+    # where an intervention does not reach a node, its change is exactly 0
+    off = np.concatenate([[-1], np.repeat(channels, len(KINDS))])  # (batch,): the channel switched off
+    kind = np.concatenate([["factual"], np.tile(np.asarray(KINDS), len(channels))])
+    rows = np.arange(1, off.size)
+    cf = np.repeat(u[None], off.size, axis=0)  # (batch, time, node)
+    delta, total = np.zeros((off.size, u.shape[1])), np.zeros(off.size)
     for t in range(days, u.shape[0]):
-        new_delta = np.zeros(u.shape[1])
+        new_delta = np.zeros_like(delta)
         for j, eq in eqs.items():
-            moved = sum(w * (tr.at(cf[:, i], t - 1) - tr.at(u[:, i], t - 1)) for i, (w, tr) in eq.parents.items())
+            moved = np.zeros(off.size)
+            for i, (w, tr) in eq.parents.items():
+                signal = tr.at(cf[:, :, i], t - 1)
+                moved += w * (signal - signal[0])
             if kinds[j] == "channel":
-                if kind == "total" and j != k:
-                    cf[t, j] = u[t, j] * np.exp(moved)
-            elif kind != "direct" or j == tgt:
-                new_delta[j] = eq.rho * delta[j] + moved
-                cf[t, j] = max(u[t, j] + new_delta[j], 0.0)
-        cf[t, k] = 0.0
+                responds = (kind == "total") & (off != j)
+                cf[responds, t, j] = u[t, j] * np.exp(moved[responds])
+            else:
+                responds = (kind == "total") | (kind == "held") | (j == tgt)
+                new_delta[responds, j] = eq.rho * delta[responds, j] + moved[responds]
+                cf[responds, t, j] = np.maximum(u[t, j] + new_delta[responds, j], 0.0)
+        cf[rows, t, off[1:]] = 0.0
         delta = new_delta
-        total += delta[tgt]
-    return total
+        total += delta[:, tgt]
+    return total[1:].reshape(len(channels), len(KINDS))
 
 
 def _class_block(n_shops: int, kinds: np.ndarray, cause: str, effect: str) -> tuple[tuple, np.ndarray]:
@@ -264,8 +272,6 @@ def edge_recall(prob: np.ndarray, truth: np.ndarray, kinds: tuple[str, ...]) -> 
 def class_auroc(scores: np.ndarray, truth: np.ndarray, kinds: tuple[str, ...]) -> dict[str, float]:
     """Per edge class (:data:`EDGE_CLASSES`): AUROC of ``scores: (shop, cause, effect)`` over the class's pairs of
     every shop (NaN where the class's truth is constant)."""
-    from causalmmm_ppl.evaluation.graph_metrics import auroc
-
     out = {}
     for label, (cause, effect) in EDGE_CLASSES.items():
         block, pairs = _class_block(scores.shape[0], np.asarray(kinds), cause, effect)
@@ -280,12 +286,10 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
-    from benchmarks.effects import DRAWS, QUICK
+    from benchmarks.graph_recovery import screen_only_scores
     from causalmmm_ppl.evaluation.effect_metrics import effect_report
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
-
-    from benchmarks.graph_recovery import screen_only_scores
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
