@@ -27,6 +27,12 @@ def effect_scores(table, truth) -> dict[str, float]:
     return {**effect_report(table, truth, "total"), "held_coverage": effect_report(table, truth, "held")["coverage"]}
 
 
+def learned_gain_scale(model) -> float:
+    """The log edge gains' prior scale a fit learned (``learn_gain_scale``); NaN where the model does not learn it."""
+    scale = getattr(model, "log_gain_scale", None)
+    return float("nan") if scale is None else float(scale.detach().exp())
+
+
 def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str, dict]) -> dict:
     """Simulate one panel, fit it on all but its last ``HORIZON`` days once per variant (``{label: settings
     overrides}``), and score each fit's effects and edges (runs in a worker process)."""
@@ -46,7 +52,8 @@ def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str,
         fit = fit_causalmmm(history, settings, seed=seed, progress=False)
         table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
         auroc = per_shop_auroc(fit.edge_probability_array(), sim.adjacency, candidate_mask(sim.panel, settings.model))
-        out[label] = {**effect_scores(table, truth), "auroc": float(np.nanmean(auroc))}
+        out[label] = {**effect_scores(table, truth), "auroc": float(np.nanmean(auroc)),
+                      "gain_scale": learned_gain_scale(fit.model)}
     return out
 
 
@@ -76,13 +83,14 @@ def render_variants(results: list[dict], command: str, seeds: tuple[int, ...], *
 
 
 def variants_main(argv: list[str] | None, *, module: str, title: str, description: str,
-                  variants: Mapping[str, dict], column: str, what: str) -> int:
+                  variants: Mapping[str, dict], column: str, what: str, metrics: Mapping[str, str] = METRICS
+                  ) -> int:
     """The command line of a benchmark that fits every panel once per variant of the settings (``{label: settings
     overrides}``) on :data:`SCENARIOS` and development seeds :data:`SEEDS`, and writes its section ``title``
-    (:func:`render_variants` with ``column`` and ``what``)."""
+    (:func:`render_variants` with ``column``, ``what`` and ``metrics``)."""
     from functools import partial
 
-    render = partial(render_variants, title=title, variants=variants, column=column, what=what)
+    render = partial(render_variants, title=title, variants=variants, column=column, what=what, metrics=metrics)
     return panel_benchmark(argv, module=module, title=title, description=description, scenarios=SCENARIOS,
                            seeds=SEEDS, quick_seeds=(SEEDS[0],), score_panel=partial(score_variants,
                                                                                       variants=variants),

@@ -200,6 +200,8 @@ class CausalMMM(PyroModule):
                                log_nodes=self.hurdle_mask, n_controls=self.n_controls,
                                control_nodes=~self.channel_mask, memory=spec.decoder_memory)
         self.log_sigma = nn.Parameter(torch.full((v,), float(np.log(0.3))))
+        if spec.edge_gain and spec.learn_gain_scale:  # the log gains' prior scale, type-II
+            self.log_gain_scale = nn.Parameter(torch.tensor(float(np.log(spec.edge_gain))))
         if spec.learn_df and spec.likelihood == "studentt":  # per node, starting at spec.df, kept above 2
             self.log_df_excess = nn.Parameter(torch.full((v,), float(np.log(spec.df - 2.0))))
 
@@ -391,9 +393,11 @@ class CausalMMM(PyroModule):
         return z * self.edges_to_matrix(torch.exp(log_gain))
 
     def gain_prior(self, n_shops: torch.Size) -> dist.Distribution:
-        """Prior of the shops' log edge gains (``spec.edge_gain``): ``(shop, edge)`` events."""
+        """Prior of the shops' log edge gains (``spec.edge_gain``, learned with ``spec.learn_gain_scale``):
+        ``(shop, edge)`` events."""
         loc = self.log_sigma.new_zeros(self.n_edges)
-        return dist.Normal(loc, self.spec.edge_gain).expand(n_shops + loc.shape).to_event(1)
+        scale = self.log_gain_scale.exp() if self.spec.learn_gain_scale else self.spec.edge_gain
+        return dist.Normal(loc, scale).expand(n_shops + loc.shape).to_event(1)
 
     def additive_prior(self, n_shops: torch.Size) -> dist.Distribution:
         """Prior of the shops' log additive effect sizes (``spec.additive``): ``(shop, additive edge)`` events around

@@ -83,6 +83,9 @@ class CausalMMMSpec:
         shop n is ``exp(g_nij) · z_nij · W_ij · s_i(t)`` with ``g_nij ~ Normal(0, edge_gain)``, so the size of an
         effect varies over shops and has a posterior (the population weights W_ij are point estimates). 0 (default):
         no gain, every shop's edge carries the population's message.
+    learn_gain_scale : with ``edge_gain``, learn the prior scale of the log gains (type-II, like the decoder's
+        weights), starting at ``edge_gain``: the ELBO then decides how far a shop's effect sizes spread around the
+        population's, near 0 where the data do not tell shops apart.
     additive : give the mediators and the target an additive response to their causes, gated by the graph:
         ``Σ_i z_nij β_nij s_i(t − 1)`` is added to node j's predicted location, with ``s_i`` the cause's saturated
         carryover and ``log β_nij ~ Normal(m_ij, additive_scale)`` per shop and candidate edge (a latent site,
@@ -135,6 +138,7 @@ class CausalMMMSpec:
     switching: bool = False
     switching_scale: float = 1.0
     edge_gain: float = 0.0
+    learn_gain_scale: bool = False
     additive: str = "off"
     additive_scale: float = 0.5
     additive_messages: bool = False
@@ -171,6 +175,8 @@ class CausalMMMSpec:
             raise InputError(f"additive must be one of {', '.join(map(repr, ADDITIVE_FORMS))}, got {self.additive!r}")
         if not self.edge_gain >= 0:
             raise InputError(f"edge_gain must be >= 0 (0: no gain), got {self.edge_gain!r}")
+        if self.learn_gain_scale and not self.edge_gain > 0:
+            raise InputError("learn_gain_scale needs edge_gain > 0 (the scale it starts from)")
         if self.graph_templates < 0:
             raise InputError(f"graph_templates must be an integer >= 0, got {self.graph_templates!r}")
 

@@ -374,7 +374,8 @@ def test_weekly_panels_are_fitted_without_weekday_profiles():
     assert on_days.spec.seasonality and "weekly" in sites(on_days)
 
 
-@pytest.mark.parametrize("option, site", [({"edge_gain": 0.5}, "edge_gain"), ({"additive": "drive"}, "edge_beta")])
+@pytest.mark.parametrize("option, site", [({"edge_gain": 0.5}, "edge_gain"), ({"additive": "drive"}, "edge_beta"),
+                                          ({"edge_gain": 0.5, "learn_gain_scale": True}, "edge_gain")])
 def test_per_edge_sites_are_fitted_saved_and_drawn_by_effects(sim, tmp_path, option, site):
     """``edge_gain`` and ``additive``: the guide gives every shop and candidate edge (into a mediator or the target,
     for ``additive``) a Normal, the run saves its weights, and effects draw the site (a reloaded run gives the same
@@ -394,6 +395,10 @@ def test_per_edge_sites_are_fitted_saved_and_drawn_by_effects(sim, tmp_path, opt
     fit.save(tmp_path / "run")
     again = CausalMMMFit.load(tmp_path / "run")
     assert {k: getattr(again.spec, k) for k in option} == option
+    if option.get("learn_gain_scale"):  # trained by SVI from its start, and saved with the run
+        learned = float(fit.model.log_gain_scale.detach())
+        assert learned != pytest.approx(np.log(0.5), abs=1e-4)
+        assert float(again.model.log_gain_scale.detach()) == learned
     pyro.clear_param_store()
     b = again.effects(history, plan, num_draws=8, seed=3)
     np.testing.assert_allclose(a[["mean", "lower", "upper"]].to_numpy(), b[["mean", "lower", "upper"]].to_numpy(),

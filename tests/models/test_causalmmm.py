@@ -429,6 +429,22 @@ def test_edge_gains_scale_each_shops_messages():
     assert diff[3] > 1e-4 and torch.all(diff[[0, 1, 2, 4]] == 0)
 
 
+def test_a_learned_gain_scale_is_the_gain_priors_scale():
+    """``learn_gain_scale``: the log gains' prior scale is a model parameter starting at ``edge_gain``, and the prior
+    of the ``edge_gain`` site follows it; a fixed scale adds no parameter, and a learned one needs a starting scale."""
+    with pytest.raises(InputError, match="learn_gain_scale"):
+        CausalMMMSpec(learn_gain_scale=True)
+    model, batch = make_model(edge_gain=0.4, learn_gain_scale=True), make_batch()
+    assert "log_gain_scale" in dict(model.named_parameters())
+    assert "log_gain_scale" not in dict(make_model(edge_gain=0.4).named_parameters())
+    prior = poutine.trace(model).get_trace(batch).nodes["edge_gain"]["fn"]
+    torch.testing.assert_close(prior.base_dist.scale, torch.full((3, model.n_edges), 0.4))
+    with torch.no_grad():
+        model.log_gain_scale.fill_(float(np.log(0.05)))
+    prior = poutine.trace(model).get_trace(batch).nodes["edge_gain"]["fn"]
+    torch.testing.assert_close(prior.base_dist.scale, torch.full((3, model.n_edges), 0.05))
+
+
 def test_additive_response_adds_each_shops_effect_sizes_to_its_mediators_and_target():
     """With ``additive`` every shop and candidate edge into a mediator or the target has a log effect size (a latent
     site around the population's); the prediction is the decoder's baseline (its own past net of the contributions,
