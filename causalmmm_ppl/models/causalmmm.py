@@ -424,6 +424,11 @@ class CausalMMM(PyroModule):
         whose effects are additive only (``spec.additive`` without ``additive_messages``)."""
         return z if self.message_keep is None else z * self.message_keep
 
+    def edge_weight_log_prior(self) -> torch.Tensor:
+        """log p(W) of the decoder's message weights under ``Normal(0, spec.edge_weight_prior²)`` elementwise, up to a
+        constant: a scalar."""
+        return -0.5 * self.decoder.edge_weight.pow(2).sum() / self.spec.edge_weight_prior ** 2
+
     def weekly_prior(self, n_shops: torch.Size) -> dist.Distribution:
         """Prior of the shops' weekly profiles: ``(shop, node, harmonic)`` events."""
         loc = self.log_sigma.new_zeros(self.n_nodes, WEEKDAY_COLUMNS.stop - WEEKDAY_COLUMNS.start)
@@ -464,6 +469,8 @@ class CausalMMM(PyroModule):
         days (:meth:`path_means`), site ``x_path``, each scored day weighted ``batch.multistep_weight``.
         """
         paths = batch.multistep >= 2
+        if self.spec.edge_weight_prior:  # log p(W), once per panel (outside the shop plate: not rescaled)
+            pyro.factor("edge_weight_prior", self.edge_weight_log_prior())
         with pyro.plate("shop", batch.n_shops, subsample=batch.shop_idx):
             z, u, weekly, switching, additive = self.sample_latents(batch)
             pred, states = self.one_step_means(batch.x, u, z, batch.calendar, weekly, switching=switching,

@@ -86,6 +86,11 @@ class CausalMMMSpec:
     learn_gain_scale : with ``edge_gain``, learn the prior scale of the log gains (type-II, like the decoder's
         weights), starting at ``edge_gain``: the ELBO then decides how far a shop's effect sizes spread around the
         population's, near 0 where the data do not tell shops apart.
+    edge_weight_prior : prior scale σ of the decoder's message weights: ``W_ij ~ Normal(0, σ²)`` elementwise, the
+        weights then a maximum a posteriori estimate instead of a maximum likelihood one. The prior is counted once
+        per panel, so it matters where data are few (one or a few shops, where a pair's weight is in effect the
+        shop's own parameter and can fit noise; its edge then costs only the prior's log odds) and fades as shops
+        are added. 0 (default): no prior, type-II maximum likelihood.
     additive : give the mediators and the target an additive response to their causes, gated by the graph:
         ``Σ_i z_nij β_nij s_i(t − 1)`` is added to node j's predicted location, with ``s_i`` the cause's saturated
         carryover and ``log β_nij ~ Normal(m_ij, additive_scale)`` per shop and candidate edge (a latent site,
@@ -139,6 +144,7 @@ class CausalMMMSpec:
     switching_scale: float = 1.0
     edge_gain: float = 0.0
     learn_gain_scale: bool = False
+    edge_weight_prior: float = 0.0
     additive: str = "off"
     additive_scale: float = 0.5
     additive_messages: bool = False
@@ -175,6 +181,8 @@ class CausalMMMSpec:
             raise InputError(f"additive must be one of {', '.join(map(repr, ADDITIVE_FORMS))}, got {self.additive!r}")
         if not self.edge_gain >= 0:
             raise InputError(f"edge_gain must be >= 0 (0: no gain), got {self.edge_gain!r}")
+        if not self.edge_weight_prior >= 0:
+            raise InputError(f"edge_weight_prior must be >= 0 (0: no prior), got {self.edge_weight_prior!r}")
         if self.learn_gain_scale and not self.edge_gain > 0:
             raise InputError("learn_gain_scale needs edge_gain > 0 (the scale it starts from)")
         if self.graph_templates < 0:

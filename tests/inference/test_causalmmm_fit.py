@@ -403,3 +403,13 @@ def test_per_edge_sites_are_fitted_saved_and_drawn_by_effects(sim, tmp_path, opt
     b = again.effects(history, plan, num_draws=8, seed=3)
     np.testing.assert_allclose(a[["mean", "lower", "upper"]].to_numpy(), b[["mean", "lower", "upper"]].to_numpy(),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_a_message_weight_prior_shrinks_the_fitted_weights(sim):
+    """``edge_weight_prior``: SVI maximises the ELBO with log p(W) in it, so a tight prior leaves the decoder's
+    message weights smaller than maximum likelihood from the same start and seed does."""
+    norms = {}
+    for scale in (0.0, 0.05):
+        fit = fit_causalmmm(sim.panel, CausalMMMSettings.of(steps=40, edge_weight_prior=scale), seed=0, progress=False)
+        norms[scale] = float(fit.model.decoder.edge_weight.detach().norm())
+    assert norms[0.05] < 0.8 * norms[0.0]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pyro
+import pyro.distributions as dist
 import pytest
 import torch
 from hypothesis import given
@@ -600,3 +603,21 @@ def test_multistep_paths_refuse_the_additive_response():
     with pytest.raises(InputError, match="additive"):
         CausalMMMSettings.of(multistep=14, additive="level")
     assert CausalMMMSettings.of(multistep=1, additive="level").inference.multistep == 1
+
+
+def test_a_message_weight_prior_is_counted_once_per_panel():
+    """``edge_weight_prior`` σ: one factor site outside the shop plate, log p(W) of Normal(0, σ²) up to a constant, the
+    same whichever shops a minibatch holds (a global's prior is not rescaled by the plate); none without it."""
+    with pytest.raises(InputError, match="edge_weight_prior"):
+        CausalMMMSpec(edge_weight_prior=-1.0)
+    model, batch = make_model(edge_weight_prior=0.5), make_batch()
+    site = poutine.trace(model).get_trace(batch).nodes["edge_weight_prior"]
+    w = model.decoder.edge_weight.detach()
+    expected = dist.Normal(0.0, 0.5).log_prob(w).sum() - dist.Normal(0.0, 0.5).log_prob(torch.zeros_like(w)).sum()
+    torch.testing.assert_close(site["fn"].log_prob(site["value"]).detach(), expected)
+    assert site["cond_indep_stack"] == ()
+    one_shop = dataclasses.replace(batch, x=batch.x[:1], observed=batch.observed[:1], context=batch.context[:1],
+                                   shop_idx=batch.shop_idx[:1])
+    again = poutine.trace(model).get_trace(one_shop).nodes["edge_weight_prior"]
+    torch.testing.assert_close(again["fn"].log_prob(again["value"]), site["fn"].log_prob(site["value"]))
+    assert "edge_weight_prior" not in poutine.trace(make_model()).get_trace(batch).nodes

@@ -1,0 +1,127 @@
+"""Graphs from few shops: does a prior on the decoder's message weights (``edge_weight_prior``) keep false edges off
+where a panel has one or a few shops (development seeds)?
+
+Writes the section "Graphs from few shops (development seeds)" of docs/benchmarks.md. Development seeds (100, 101 by
+default): this informs a setting, it is not a reported figure. The decoder's message weight W_ij of a pair is shared
+by every shop; with one shop it is in effect that shop's own parameter, fitted by maximum likelihood, and an edge
+then costs only its prior log odds while its weight fits noise. ``CausalMMMSpec.edge_weight_prior = σ`` puts
+``Normal(0, σ²)`` on every weight (counted once per panel, so it fades as shops are added).
+
+- **Simulated panels** (sim1, and sim3, the scenario built to differ from the model): the scenario's first 1, 2, 4
+  and 8 shops (its default days), fitted once per prior scale in :data:`SCALES`; per-shop AUROC of the edge
+  probabilities over the candidate pairs, and the mean probability of the true and of the absent candidates.
+- **PyMC Labs' benchmark data** (``datasets/mmm_param_recovery/``: 1, 2 and 4 geos of weekly data, controls as
+  control columns), whose truth is additive: every channel drives the target, no channel drives another. The SVI
+  seed is the development seed.
+
+``python -m benchmarks.few_shops --jobs 2`` (a few seconds to a minute per fit on one core); ``--quick`` runs tiny
+sizes (the test suite runs it so the script cannot rot).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
+
+TITLE = "## Graphs from few shops (development seeds)"
+SEEDS = (100, 101)
+SCENARIOS = ("sim1", "sim3", "pymc_labs")
+SIZES = (1, 2, 4, 8)
+#: label → prior scale σ of the message weights (0: none, the default)
+SCALES = {"none (default)": 0.0, "1": 1.0, "0.3": 0.3}
+QUICK = {"sizes": (1, 2), "n_days": 40, "steps": 20}
+COLUMNS = {"auroc": "per-shop AUROC", "p_true": "p, true candidates", "p_absent": "p, absent candidates"}
+
+
+def graph_scores(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray) -> dict[str, float]:
+    """``prob``, ``truth``: (shop, cause, effect), ``candidates``: (cause, effect) bool → per-shop AUROC over the
+    candidates (mean over the shops where it is defined) and the mean probability of the true and absent candidates."""
+    from causalmmm_ppl.evaluation.graph_metrics import per_shop_auroc
+
+    on = truth.astype(bool)
+    cand = np.broadcast_to(candidates, prob.shape)
+    auroc = per_shop_auroc(prob, truth, candidates)
+    return {"auroc": float(np.nanmean(auroc)) if np.isfinite(auroc).any() else float("nan"),
+            "p_true": float(prob[cand & on].mean()), "p_absent": float(prob[cand & ~on].mean())}
+
+
+def _fits(panel, truth: np.ndarray, seed: int, quick: bool) -> dict[str, dict[str, float]]:
+    """Fit ``panel`` once per prior scale and score each fit's graph against ``truth`` (shop, cause, effect)."""
+    from benchmarks.graph_recovery import candidate_mask
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.models.settings import CausalMMMSettings
+
+    out = {}
+    for label, scale in SCALES.items():
+        settings = CausalMMMSettings.of(edge_weight_prior=scale, **({"steps": QUICK["steps"]} if quick else {}))
+        fit = fit_causalmmm(panel, settings, seed=seed, progress=False)
+        out[label] = graph_scores(fit.edge_probability_array(), truth, candidate_mask(panel, settings.model))
+    return out
+
+
+def additive_truth(panel, channels: tuple[str, ...]) -> np.ndarray:
+    """The graph of an additive marketing mix on ``panel``'s nodes: every channel → the target, nothing else;
+    (shop, cause, effect)."""
+    nodes = list(panel.nodes)
+    graph = np.zeros((panel.n_shops, len(nodes), len(nodes)))
+    for c in channels:
+        graph[:, nodes.index(c), -1] = 1.0  # the target is the last node
+    return graph
+
+
+def score_panel(scenario: str, seed: int, quick: bool) -> dict:
+    """Every size of a simulated scenario (or every PyMC Labs data set), each fitted once per prior scale (runs in a
+    worker process)."""
+    from causalmmm_ppl import _runtime
+
+    _runtime.configure(1)
+    rows: dict[str, dict] = {}
+    if scenario == "pymc_labs":
+        from benchmarks.param_recovery import DATASETS, load
+
+        for name in DATASETS[:1] if quick else DATASETS:
+            panel, channels, _, _ = load(name)
+            if quick:
+                panel = panel.select_time(0, QUICK["n_days"])
+            rows[f"{name} ({panel.n_shops})"] = _fits(panel, additive_truth(panel, channels), seed, quick)
+    else:
+        from causalmmm_ppl.data.simulate import simulate
+
+        for n in QUICK["sizes"] if quick else SIZES:
+            sim = simulate(scenario, n_shops=n, seed=seed, **({"n_days": QUICK["n_days"]} if quick else {}))
+            rows[str(n)] = _fits(sim.panel, sim.adjacency, seed, quick)
+    return {"scenario": scenario, "seed": seed, "rows": rows}
+
+
+def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
+    lines = [
+        *section_head(TITLE, command),
+        "",
+        f"Development seeds {', '.join(map(str, seeds))} only (simulation and SVI seed). Each panel is fitted once per "
+        "prior scale σ of the decoder's message weights (`edge_weight_prior`; none: maximum likelihood, the "
+        "default). Simulated panels: a scenario's first shops, its default days; PyMC Labs' data sets: all geos and "
+        "weeks, the controls as control columns, truth every channel → the target and nothing else. Per-shop AUROC "
+        "over the candidate pairs, and the mean edge probability of the true and of the absent candidates. Mean ± sd "
+        "over seeds.",
+        "",
+    ]
+    for scenario, runs in by_scenario(results).items():
+        first = "data set (geos)" if scenario == "pymc_labs" else "shops"
+        lines += table_head(f"### {scenario}", [first, "σ", *COLUMNS.values()])
+        for key in runs[0]["rows"]:
+            for label in SCALES:
+                cells = [mean_sd([r["rows"][key][label][c] for r in runs]) for c in COLUMNS]
+                lines.append(f"| {key} | {label} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return panel_benchmark(argv, module="benchmarks.few_shops", title=TITLE, description=__doc__.splitlines()[0],
+                           scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=SEEDS[:1], score_panel=score_panel,
+                           render=render)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
