@@ -84,13 +84,16 @@ class CausalMMMSpec:
         effect varies over shops and has a posterior (the population weights W_ij are point estimates). 0 (default):
         no gain, every shop's edge carries the population's message.
     learn_gain_scale : with ``edge_gain``, learn the prior scale of the log gains (type-II, like the decoder's
-        weights), starting at ``edge_gain``: the ELBO then decides how far a shop's effect sizes spread around the
-        population's, near 0 where the data do not tell shops apart.
+        weights), starting at ``edge_gain``: the ELBO then decides how far shops' effect sizes spread around the
+        population's. Off by default: on development seeds the learned scale shrank on every scenario
+        (``docs/benchmarks.md``, "Edge gains").
     edge_weight_prior : prior scale σ of the decoder's message weights: ``W_ij ~ Normal(0, σ²)`` elementwise, the
         weights then a maximum a posteriori estimate instead of a maximum likelihood one. The prior is counted once
-        per panel, so it matters where data are few (one or a few shops, where a pair's weight is in effect the
-        shop's own parameter and can fit noise; its edge then costs only the prior's log odds) and fades as shops
-        are added. 0 (default): no prior, type-II maximum likelihood.
+        per panel, so its weight against the likelihood is largest where data are few: with one shop a pair's
+        weight is in effect the shop's own parameter and can fit noise, and its edge then costs only the prior's
+        log odds. 0 (default): no prior, type-II maximum likelihood. Off by default: on development seeds σ = 0.3
+        kept one-shop graphs' false edges lower and cost one scenario's effects at full size
+        (``docs/benchmarks.md``, "Graphs from few shops", "Message-weight prior and effects").
     additive : give the mediators and the target an additive response to their causes, gated by the graph:
         ``Σ_i z_nij β_nij s_i(t − 1)`` is added to node j's predicted location, with ``s_i`` the cause's saturated
         carryover and ``log β_nij ~ Normal(m_ij, additive_scale)`` per shop and candidate edge (a latent site,
