@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks._doc import DOC
@@ -157,3 +158,22 @@ def test_bit_identity_records_another_tree_in_a_child_process(tmp_path):
                                     bit_identity.record({"edge_draws": "relaxed"}, **small)).values())
     with pytest.raises(SystemExit, match="no causalmmm_ppl"):
         bit_identity.record_tree(tmp_path, tmp_path / "none.npz")
+
+
+def test_lead_diagnosis_leads_the_channels_and_prints_both_fits(capsys):
+    """The print-only diagnosis behind "Contribution recovery on PyMC Labs' benchmark data"'s reading: a led panel
+    holds week t + 1's spend in week t's row, with the truth of its own weeks, and both fits print a filled row."""
+    from benchmarks import lead_diagnosis
+    from benchmarks.param_recovery import load
+
+    panel, channels, _, true = load("small_business")
+    led, led_channels, led_true = lead_diagnosis.led_panel("small_business", 1)
+    assert led_channels == channels and led.n_time == panel.n_time - 1
+    k = list(panel.nodes).index(channels[0])
+    np.testing.assert_allclose(led.values[:, :, k], panel.values[:, 1:, k])
+    np.testing.assert_allclose(led_true, true[:, : panel.n_time - 1])
+    before = DOC.read_text()
+    assert lead_diagnosis.main(["--quick", "--datasets", "small_business", "--seeds", "100", "--jobs", "0"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| small_business |")]
+    assert len(rows) == 2 and "nan" not in "".join(rows)
+    assert DOC.read_text() == before
