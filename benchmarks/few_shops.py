@@ -36,14 +36,12 @@ COLUMNS = {"auroc": "per-shop AUROC", "p_true": "p, true candidates", "p_absent"
 
 def graph_scores(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray) -> dict[str, float]:
     """``prob``, ``truth``: (shop, cause, effect), ``candidates``: (cause, effect) bool → per-shop AUROC over the
-    candidates (mean over the shops where it is defined) and the mean probability of the true and absent candidates."""
-    from causalmmm_ppl.evaluation.graph_metrics import per_shop_auroc
+    candidates (mean over the shops where it is defined) and the mean probability of the true and absent candidates,
+    as "Graph recovery off home ground" scores them (:func:`benchmarks.graph_offhome.score_row`)."""
+    from benchmarks.graph_offhome import score_row
 
-    on = truth.astype(bool)
-    cand = np.broadcast_to(candidates, prob.shape)
-    auroc = per_shop_auroc(prob, truth, candidates)
-    return {"auroc": float(np.nanmean(auroc)) if np.isfinite(auroc).any() else float("nan"),
-            "p_true": float(prob[cand & on].mean()), "p_absent": float(prob[cand & ~on].mean())}
+    row = score_row(prob, truth, candidates, templates=None)
+    return {"auroc": row["auroc_mean"], "p_true": row["p_present"], "p_absent": row["p_absent"]}
 
 
 def _fits(panel, truth: np.ndarray, seed: int, quick: bool) -> dict[str, dict[str, float]]:

@@ -78,6 +78,15 @@ def score(draws: np.ndarray, true: np.ndarray) -> dict:
             "per_draw": (float(per_draw.mean()), float(per_draw.std()))}
 
 
+def causalmmm_contributions(fit, panel, channels: tuple[str, ...], num_draws: int, seed: int) -> np.ndarray:
+    """A CausalMMM fit's weekly contribution draws over the weeks after the first ``HISTORY_WEEKS`` of ``panel``: each
+    channel's ``total`` effect of its spend at 0 over those weeks, step by step; ``(draw, geo, week, channel)``."""
+    history, window = panel.select_time(0, HISTORY_WEEKS), panel.select_time(HISTORY_WEEKS, panel.n_time)
+    scenarios = [("total", c, 0.0) for c in channels]
+    factual, counter = fit.effect_samples(history, window, scenarios, num_draws=num_draws, seed=seed, by_step=True)
+    return np.stack([factual - counter[s] for s in scenarios], axis=-1)
+
+
 def score_panel(name: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl import _runtime
 
@@ -104,12 +113,7 @@ def score_panel(name: str, seed: int, quick: bool) -> dict:
 
     t0 = time.perf_counter()
     fit = fit_causalmmm(panel, CausalMMMSettings.of(**({"steps": 20} if quick else {})), seed=seed, progress=False)
-    history, window = panel.select_time(0, HISTORY_WEEKS), panel.select_time(HISTORY_WEEKS, panel.n_time)
-    scenarios = [("total", c, 0.0) for c in channels]
-    factual, counter = fit.effect_samples(history, window, scenarios, num_draws=8 if quick else DRAWS, seed=seed,
-                                          by_step=True)
-    draws = np.stack([factual - counter[s] for s in scenarios], axis=-1)  # (draw, geo, week, channel)
-    out["causalmmm"] = score(draws, true)
+    out["causalmmm"] = score(causalmmm_contributions(fit, panel, channels, 8 if quick else DRAWS, seed), true)
     out["causalmmm_seconds"] = time.perf_counter() - t0
     return out
 
