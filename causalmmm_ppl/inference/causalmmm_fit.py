@@ -55,8 +55,9 @@ def fit_causalmmm(
     panel : training panel (every shop needs its target observed on the training days)
     settings : model, inference and output settings (:class:`~causalmmm_ppl.models.settings.CausalMMMSettings`;
         a :class:`~causalmmm_ppl.models.spec.CausalMMMSpec` alone is the model with the default inference and
-        outputs; defaults are the tuned ones), adapted to the panel's frequency
-        (:meth:`~causalmmm_ppl.models.spec.CausalMMMSpec.for_frequency`; the fit's ``settings`` are what was fitted)
+        outputs; defaults are the tuned ones), adapted to the panel's frequency and number of shops
+        (:meth:`~causalmmm_ppl.models.spec.CausalMMMSpec.for_frequency`, :meth:`~causalmmm_ppl.models.spec.
+        CausalMMMSpec.for_shops`; the fit's ``settings`` are what was fitted)
     columns : the column names the panel came from (kept in the schema for reloading new files)
     seed : seeds weights, minibatches and outputs
     progress : progress bar
@@ -71,7 +72,8 @@ def fit_causalmmm(
         :func:`~causalmmm_ppl.inference.causalmmm_shards.fit_causalmmm_shards`), how process 0's fit reads the
         whole training panel when asked, and its parts to save
     """
-    settings = CausalMMMSettings.coerce(settings).for_frequency(panel.freq)
+    # a fit read shard by shard has its prior set by the whole panel's size already (fit_causalmmm_shards)
+    settings = CausalMMMSettings.coerce(settings).for_frequency(panel.freq).for_shops(panel.n_shops)
     inf = settings.inference
     check_training_panel(panel)
     shard = shard or Shard()

@@ -46,11 +46,14 @@ def training_setup(panel: Panel, settings: CausalMMMSettings, seed: int, shard: 
     ``seed``: every process of a data-parallel fit starts from the same; the processes share out the features,
     :func:`~causalmmm_ppl.inference.causalmmm_data.prepare_data`). With ``shard.local``, ``panel`` is this process's
     shops only: the data are its own, the standardisation the whole panel's
-    (:meth:`~causalmmm_ppl.inference.causalmmm_data.Standardisation.of_shards`)."""
+    (:meth:`~causalmmm_ppl.inference.causalmmm_data.Standardisation.of_shards`). Settings left to the panel's size
+    are set by the whole panel's number of shops (:meth:`~causalmmm_ppl.models.settings.CausalMMMSettings.
+    for_shops`)."""
     if shard is not None and shard.local:
         own, std = Standardisation.of_shards(panel, shard)
     else:
         own = std = Standardisation.of(panel)
+    settings = settings.for_shops(std.scaler.n_shops)
     torch.manual_seed(seed)
     model, guide = build_model(panel, settings)
     return TrainingSetup(model, guide, own.prepare(panel, settings.model, shard=shard), std)

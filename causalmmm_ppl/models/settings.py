@@ -218,6 +218,10 @@ class CausalMMMSettings:
         """The settings a panel of frequency ``freq`` is fitted with (:meth:`CausalMMMSpec.for_frequency`)."""
         return dataclasses.replace(self, model=self.model.for_frequency(freq))
 
+    def for_shops(self, n_shops: int) -> "CausalMMMSettings":
+        """The settings a panel of ``n_shops`` shops is fitted with (:meth:`CausalMMMSpec.for_shops`)."""
+        return dataclasses.replace(self, model=self.model.for_shops(n_shops))
+
     @classmethod
     def coerce(cls, settings: "CausalMMMSettings | CausalMMMSpec | None") -> "CausalMMMSettings":
         """``settings`` as CausalMMMSettings: a model spec alone gets the default inference and outputs."""

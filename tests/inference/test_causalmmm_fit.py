@@ -405,6 +405,17 @@ def test_per_edge_sites_are_fitted_saved_and_drawn_by_effects(sim, tmp_path, opt
                                rtol=1e-5, atol=1e-6)
 
 
+def test_a_fit_sets_the_message_weight_prior_by_its_panels_size(sim, fitted, tmp_path):
+    """The default leaves ``edge_weight_prior`` to the panel: a 3-shop fit trains with σ = 0.3 (the model it trained
+    has the factor site) and saves it, so the run reloads the model it fitted; the 16-shop fit has none."""
+    few = fit_causalmmm(sim.panel.select_shops(np.arange(3)), CausalMMMSettings.of(steps=2, window=96), seed=0,
+                        progress=False)
+    assert few.settings.model.edge_weight_prior == 0.3 and few.model.spec.edge_weight_prior == 0.3
+    assert fitted.settings.model.edge_weight_prior == 0.0 and fitted.model.spec.edge_weight_prior == 0.0
+    few.save(tmp_path / "run")
+    assert CausalMMMFit.load(tmp_path / "run").settings.model.edge_weight_prior == 0.3
+
+
 def test_a_message_weight_prior_shrinks_the_fitted_weights(sim):
     """``edge_weight_prior``: SVI maximises the ELBO with log p(W) in it, so a tight prior leaves the decoder's
     message weights smaller than maximum likelihood from the same start and seed does."""

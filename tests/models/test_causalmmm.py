@@ -17,7 +17,13 @@ from causalmmm_ppl.models.causalmmm import CausalMMM, ModelBatch
 from causalmmm_ppl.models.components import Decoder, gated_scan
 from causalmmm_ppl.models.response import ResponseFamily
 from causalmmm_ppl.models.settings import CausalMMMInference, CausalMMMOutputs
-from causalmmm_ppl.models.spec import CausalMMMSpec, edge_prior_matrix, expert_edge_mask
+from causalmmm_ppl.models.spec import (
+    FEW_SHOPS,
+    FEW_SHOPS_WEIGHT_PRIOR,
+    CausalMMMSpec,
+    edge_prior_matrix,
+    expert_edge_mask,
+)
 from causalmmm_ppl.models.likelihood import Prediction
 from causalmmm_ppl.inference.forecast import LATENT_SITES
 from causalmmm_ppl.errors import InputError
@@ -603,6 +609,22 @@ def test_multistep_paths_refuse_the_additive_response():
     with pytest.raises(InputError, match="additive"):
         CausalMMMSettings.of(multistep=14, additive="level")
     assert CausalMMMSettings.of(multistep=1, additive="level").inference.multistep == 1
+
+
+def test_the_message_weight_prior_left_to_the_panel_is_set_by_its_number_of_shops():
+    """``edge_weight_prior`` None (the default) becomes σ = 0.3 below ``FEW_SHOPS`` shops and no prior from there
+    on; a value set by the user stays whatever the panel's size."""
+    spec = CausalMMMSpec()
+    assert spec.edge_weight_prior is None
+    assert spec.for_shops(1).edge_weight_prior == FEW_SHOPS_WEIGHT_PRIOR == 0.3
+    assert spec.for_shops(FEW_SHOPS - 1).edge_weight_prior == FEW_SHOPS_WEIGHT_PRIOR
+    assert spec.for_shops(FEW_SHOPS).edge_weight_prior == 0.0
+    for chosen in (0.0, 1.0):
+        assert CausalMMMSpec(edge_weight_prior=chosen).for_shops(1).edge_weight_prior == chosen
+        assert CausalMMMSpec(edge_weight_prior=chosen).for_shops(500).edge_weight_prior == chosen
+    assert CausalMMMSpec.from_dict({"edge_weight_prior": None}).edge_weight_prior is None
+    # a model built from the spec left open has no prior site
+    assert "edge_weight_prior" not in poutine.trace(make_model()).get_trace(make_batch()).nodes
 
 
 def test_a_message_weight_prior_is_counted_once_per_panel():
