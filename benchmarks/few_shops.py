@@ -85,9 +85,9 @@ def additive_truth(panel, channels: tuple[str, ...]) -> np.ndarray:
     return graph
 
 
-def score_panel(scenario: str, seed: int, quick: bool) -> dict:
-    """Every size of a simulated scenario (or every PyMC Labs data set), each fitted once per prior scale (runs in a
-    worker process)."""
+def score_panel(scenario: str, seed: int, quick: bool, sizes: str = ",".join(map(str, SIZES))) -> dict:
+    """Every size in ``sizes`` (comma-separated shop counts) of a simulated scenario, or every PyMC Labs data set,
+    each fitted once per prior scale (runs in a worker process)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -104,7 +104,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     else:
         from causalmmm_ppl.data.simulate import simulate
 
-        for n in QUICK["sizes"] if quick else SIZES:
+        for n in QUICK["sizes"] if quick else tuple(int(k) for k in sizes.split(",") if k):
             sim = simulate(scenario, n_shops=n, seed=seed, **({"n_days": QUICK["n_days"]} if quick else {}))
             rows[str(n)] = _fits(sim.panel, sim.adjacency, seed, quick, HOLDOUT[scenario])
     return {"scenario": scenario, "seed": seed, "rows": rows}
@@ -139,7 +139,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
 def main(argv: list[str] | None = None) -> int:
     return panel_benchmark(argv, module="benchmarks.few_shops", title=TITLE, description=__doc__.splitlines()[0],
                            scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=SEEDS[:1], score_panel=score_panel,
-                           render=render)
+                           render=render, options={"sizes": (",".join(map(str, SIZES)), "shops of the simulated "
+                                                             "panels, comma-separated")})
 
 
 if __name__ == "__main__":
