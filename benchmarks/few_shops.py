@@ -35,7 +35,7 @@ SEEDS = (100, 101)
 SCENARIOS = ("sim1", "sim3", "pymc_labs")
 SIZES = (1, 2, 4, 8)
 #: label → prior scale σ of the message weights (0: none; 0.3: the default below ``FEW_SHOPS`` shops)
-SCALES = {"none": 0.0, "1": 1.0, "0.3 (default)": 0.3}
+SCALES = {"none": 0.0, "1": 1.0, "0.3": 0.3}
 QUICK = {"sizes": (1, 2), "n_days": 40, "steps": 20}
 HOLDOUT = {"sim1": 14, "sim3": 14, "pymc_labs": 13}  # periods held out: two weeks of days, a quarter of weeks
 NUM_DRAWS = 200
@@ -115,8 +115,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         *section_head(TITLE, command),
         "",
         f"Development seeds {', '.join(map(str, seeds))} only (simulation and SVI seed). Each panel is fitted once per "
-        "prior scale σ of the decoder's message weights (`edge_weight_prior`; none: maximum likelihood; 0.3: the "
-        "default for fewer than 10 shops, all the panels here). Simulated panels: a scenario's first shops, its default days; PyMC Labs' data sets: all geos and "
+        "prior scale σ of the decoder's message weights (`edge_weight_prior`; none: maximum likelihood, the default "
+        "from 10 shops on; 0.3: the default below). Simulated panels: a scenario's first shops, its default days; PyMC Labs' data sets: all geos and "
         "weeks, the controls as control columns, truth every channel → the target and nothing else. Each fit sees "
         f"all but the last {HOLDOUT['sim1']} days ({HOLDOUT['pymc_labs']} weeks for PyMC Labs' data sets). Per-shop "
         "AUROC over the candidate pairs, and the mean edge probability of the true and of the absent candidates; the "
