@@ -282,6 +282,8 @@ def test_a_killed_fit_resumes(panel_dir, config, tmp_path, monkeypatch, capsys):
     assert code == 0, err
     assert (out / "edges.csv").exists() and not (out / "checkpoint").exists()
     assert "20 SVI steps" in stdout
+    # a 6-shop panel is fitted with the few-shop prior on the message weights, and the summary line says so
+    assert "(message weights under a Normal(0, 0.3²) prior)" in stdout
 
 
 def test_compare_a_causalmmm_run_with_a_btvc_run_on_held_out_days(run_dir, panel_dir, tmp_path, capsys):

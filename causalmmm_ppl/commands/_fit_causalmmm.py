@@ -177,10 +177,13 @@ def _launch(args: argparse.Namespace, nproc: int, n_shops: int) -> int:
 
 
 def _trained(fit) -> str:
-    """What the summary line says of the training: steps, seconds and the pooling's templates."""
+    """What the summary line says of the training: steps, seconds, the prior on the message weights where there was
+    one (a panel of few shops has it by default) and the pooling's templates."""
     population = fit.guide.population
     pooled = f"; edges pooled over {population.n_templates} graph template(s)" if population is not None else ""
-    return f"{fit.log.steps_done} SVI steps in {fit.log.seconds:.1f} s{pooled}"
+    sigma = fit.settings.model.edge_weight_prior
+    weights = f" (message weights under a Normal(0, {sigma:g}²) prior)" if sigma else ""
+    return f"{fit.log.steps_done} SVI steps in {fit.log.seconds:.1f} s{weights}{pooled}"
 
 
 def shards_preflight(args: argparse.Namespace, check_out: bool = True, min_days: int | None = None):
