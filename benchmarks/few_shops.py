@@ -29,13 +29,14 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
+from causalmmm_ppl.models.spec import FEW_SHOPS, FEW_SHOPS_WEIGHT_PRIOR
 
 TITLE = "## Graphs from few shops (development seeds)"
 SEEDS = (100, 101)
 SCENARIOS = ("sim1", "sim3", "pymc_labs")
-SIZES = (1, 2, 4, 8)
+SIZES = "1,2,4,8"  # shop counts of the simulated panels (``--sizes``)
 #: label → prior scale σ of the message weights (0: none; 0.3: the default below ``FEW_SHOPS`` shops)
-SCALES = {"none": 0.0, "1": 1.0, "0.3": 0.3}
+SCALES = {"none": 0.0, "1": 1.0, f"{FEW_SHOPS_WEIGHT_PRIOR:g}": FEW_SHOPS_WEIGHT_PRIOR}
 QUICK = {"sizes": (1, 2), "n_days": 40, "steps": 20}
 HOLDOUT = {"sim1": 14, "sim3": 14, "pymc_labs": 13}  # periods held out: two weeks of days, a quarter of weeks
 NUM_DRAWS = 200
@@ -56,14 +57,13 @@ def graph_scores(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray) ->
 def _fits(panel, truth: np.ndarray, seed: int, quick: bool, holdout: int) -> dict[str, dict[str, float]]:
     """Fit ``panel`` without its last ``holdout`` periods once per prior scale; score each fit's graph against
     ``truth`` (shop, cause, effect) and its forecast of the target over the held-out periods."""
+    from benchmarks._engines import holdout as split_holdout
     from benchmarks.graph_recovery import candidate_mask
-    from causalmmm_ppl.evaluation.backtest import blind_plan, score_origin
+    from causalmmm_ppl.evaluation.backtest import score_origin
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
-    split = panel.n_time - holdout
-    history, plan, held = panel.select_time(0, split), blind_plan(panel, split, panel.n_time), panel.select_time(
-        split, panel.n_time)
+    history, plan, held = split_holdout(panel, holdout)
     out = {}
     for label, scale in SCALES.items():
         settings = CausalMMMSettings.of(edge_weight_prior=scale, **({"steps": QUICK["steps"]} if quick else {}))
@@ -85,7 +85,7 @@ def additive_truth(panel, channels: tuple[str, ...]) -> np.ndarray:
     return graph
 
 
-def score_panel(scenario: str, seed: int, quick: bool, sizes: str = ",".join(map(str, SIZES))) -> dict:
+def score_panel(scenario: str, seed: int, quick: bool, sizes: str = SIZES) -> dict:
     """Every size in ``sizes`` (comma-separated shop counts) of a simulated scenario, or every PyMC Labs data set,
     each fitted once per prior scale (runs in a worker process)."""
     from causalmmm_ppl import _runtime
@@ -116,8 +116,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         "",
         f"Development seeds {', '.join(map(str, seeds))} only (simulation and SVI seed). Each panel is fitted once per "
         "prior scale σ of the decoder's message weights (`edge_weight_prior`; none: maximum likelihood, the default "
-        "from 10 shops on; 0.3: the default below). Simulated panels: a scenario's first shops, its default days; PyMC Labs' data sets: all geos and "
-        "weeks, the controls as control columns, truth every channel → the target and nothing else. Each fit sees "
+        f"from {FEW_SHOPS} shops on; {FEW_SHOPS_WEIGHT_PRIOR:g}: the default below). Simulated panels: a scenario's "
+        "first shops, its default days; PyMC Labs' data sets: all geos and weeks, the controls as control columns, truth every channel → the target and nothing else. Each fit sees "
         f"all but the last {HOLDOUT['sim1']} days ({HOLDOUT['pymc_labs']} weeks for PyMC Labs' data sets). Per-shop "
         "AUROC over the candidate pairs, and the mean edge probability of the true and of the absent candidates; the "
         "fit's forecast of the target over the held-out periods given their spend (and controls), scored as in \"Real "
@@ -139,8 +139,7 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
 def main(argv: list[str] | None = None) -> int:
     return panel_benchmark(argv, module="benchmarks.few_shops", title=TITLE, description=__doc__.splitlines()[0],
                            scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=SEEDS[:1], score_panel=score_panel,
-                           render=render, options={"sizes": (",".join(map(str, SIZES)), "shops of the simulated "
-                                                             "panels, comma-separated")})
+                           render=render, options={"sizes": (SIZES, "shops of the simulated panels, comma-separated")})
 
 
 if __name__ == "__main__":

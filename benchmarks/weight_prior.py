@@ -17,18 +17,20 @@ core); ``--quick`` runs tiny sizes (the test suite runs it so the script cannot 
 from __future__ import annotations
 
 from benchmarks._effect_variants import variants_main
+from benchmarks.few_shops import SCALES
+from causalmmm_ppl.models.spec import FEW_SHOPS
 
 TITLE = "## Message-weight prior and effects (development seeds)"
-#: label → prior scale σ; at these sizes (10 shops or more) no prior is the default
-VARIANTS = {"none (default)": {"edge_weight_prior": 0.0}, "1": {"edge_weight_prior": 1.0},
-            "0.3": {"edge_weight_prior": 0.3}}
+#: few_shops' prior scales; at these sizes (FEW_SHOPS shops or more) no prior is the default
+VARIANTS = {("none (default)" if label == "none" else label): {"edge_weight_prior": scale}
+            for label, scale in SCALES.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
     return variants_main(argv, module="benchmarks.weight_prior", title=TITLE, description=__doc__.splitlines()[0],
                          variants=VARIANTS, column="σ",
                          what="prior scale σ of the decoder's message weights, `edge_weight_prior`; none: maximum "
-                              "likelihood, the default from 10 shops on")
+                              f"likelihood, the default from {FEW_SHOPS} shops on")
 
 
 if __name__ == "__main__":
