@@ -1,4 +1,5 @@
-"""What the BTVC engine benchmarks share: a panel's holdout split, its score, and one fit per fresh process."""
+"""What the benchmarks share: a panel's split into history and its last periods (as a window, or as a holdout with a
+blinded plan), a holdout's score, and one fit per fresh process."""
 
 from __future__ import annotations
 
@@ -6,14 +7,19 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 
+def split_last(panel: Any, horizon: int) -> tuple[Any, Any]:
+    """``(history, window)``: a panel without its last ``horizon`` periods, and those periods as they are."""
+    split = panel.n_time - horizon
+    return panel.select_time(0, split), panel.select_time(split, panel.n_time)
+
+
 def holdout(panel: Any, horizon: int) -> tuple[Any, Any, Any]:
     """``(history, plan, truth)`` of a panel whose last ``horizon`` periods are held out: the plan holds their
     actual spend with the target blanked (:func:`causalmmm_ppl.evaluation.backtest.blind_plan`)."""
     from causalmmm_ppl.evaluation.backtest import blind_plan
 
-    days = panel.n_time
-    split = days - horizon
-    return panel.select_time(0, split), blind_plan(panel, split, days), panel.select_time(split, days)
+    history, truth = split_last(panel, horizon)
+    return history, blind_plan(panel, panel.n_time - horizon, panel.n_time), truth
 
 
 def score_holdout(fit: Any, history: Any, plan: Any, truth: Any, seed: int) -> dict[str, float]:

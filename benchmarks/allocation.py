@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
+from benchmarks._engines import split_last
 from benchmarks.effects import DRAWS, HORIZON, SCENARIOS, SEEDS, SIZES  # the effects section's panels and window
 
 TITLE = "## Budget allocation"
@@ -55,7 +56,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
     sim = simulate(scenario, seed=seed, **sizes)
     panel = sim.panel
-    history, plan = panel.select_time(0, panel.n_time - HORIZON), panel.select_time(panel.n_time - HORIZON, panel.n_time)
+    history, plan = split_last(panel, HORIZON)
     draws = QUICK["draws"] if quick else DRAWS
     spend = window_spend(sim, HORIZON)
     base = float(true_target(sim, spend, np.ones(spend.shape[::2]), HORIZON).sum())

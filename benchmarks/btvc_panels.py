@@ -35,15 +35,15 @@ def run(quick: bool) -> dict:
     _runtime.configure()
     from benchmarks.forecasting import _target_only
     from causalmmm_ppl.data.simulate import simulate
-    from causalmmm_ppl.evaluation.backtest import blind_plan, score_origin
+    from benchmarks._engines import holdout
+    from causalmmm_ppl.evaluation.backtest import score_origin
     from causalmmm_ppl.evaluation.diagnostics import diagnostics_table
     from causalmmm_ppl.inference.btvc import fit_btvc
     from causalmmm_ppl.models.btvc_spec import NUTS_MAX_SHOPS, BTVCInference, BTVCSpec
 
     shops, days = (QUICK["shops"], QUICK["days"]) if quick else (SHOPS, DAYS)
     panel = simulate("sim2", n_shops=shops, n_days=days, seed=SEED).panel
-    split = days - HOLDOUT
-    history, plan, truth = panel.select_time(0, split), blind_plan(panel, split, days), panel.select_time(split, days)
+    history, plan, truth = holdout(panel, HOLDOUT)
     zero = float((history.values[..., history.channel_index][history.mask] == 0).mean())
     out = {"shops": shops, "days": days, "zero_share": zero, "nuts_max_shops": NUTS_MAX_SHOPS, "rows": {}}
     for method in ("nuts", "svi"):

@@ -28,6 +28,7 @@ import time
 import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
+from benchmarks._engines import split_last
 
 TITLE = "## Causal effects and budget"
 SCENARIOS = ("sim1", "sim2", "sim3")
@@ -55,8 +56,7 @@ def effects_panel(scenario: str, seed: int, quick: bool, settings: dict | None =
 
     sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
     sim = simulate(scenario, seed=seed, settings=settings, **sizes)
-    n = sim.panel.n_time
-    history, plan = sim.panel.select_time(0, n - HORIZON), sim.panel.select_time(n - HORIZON, n)
+    history, plan = split_last(sim.panel, HORIZON)
     return sim, true_effects(sim, HORIZON), history, plan
 
 

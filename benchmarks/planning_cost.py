@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 
 from benchmarks._doc import section_head, single_benchmark
+from benchmarks._engines import split_last
 
 TITLE = "## Planning cost: effects and allocation"
 HORIZON = 14
@@ -39,8 +40,7 @@ def run(quick: bool) -> dict:
     size = QUICK if quick else FULL
     sim = simulate("sim2", n_shops=size["n_shops"], **({"n_days": size["n_days"]} if "n_days" in size else {}), seed=0)
     panel = sim.panel
-    history = panel.select_time(0, panel.n_time - HORIZON)
-    plan = panel.select_time(panel.n_time - HORIZON, panel.n_time)
+    history, plan = split_last(panel, HORIZON)
     out = {"shape": f"{panel.n_shops}×{len(panel.channel_index)}×{panel.n_time}", "draws": size["draws"], "rows": {}}
     t0 = time.perf_counter()
     fits = {"CausalMMM": fit_causalmmm(history, CausalMMMSettings.of(steps=size["steps"]), seed=0, progress=False)}

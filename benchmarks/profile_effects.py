@@ -14,6 +14,8 @@ import io
 import pstats
 import time
 
+from benchmarks._engines import split_last
+
 HORIZON = 14
 
 
@@ -33,8 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     panel = simulate("sim2", n_shops=args.shops, seed=0).panel
-    history = panel.select_time(0, panel.n_time - HORIZON)
-    plan = panel.select_time(panel.n_time - HORIZON, panel.n_time)
+    history, plan = split_last(panel, HORIZON)
     fit = fit_causalmmm(history, CausalMMMSettings.of(steps=args.steps), seed=0, progress=False)
     profile = cProfile.Profile()
     t0 = time.perf_counter()

@@ -79,7 +79,8 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
     _runtime.configure(1)
     from benchmarks.forecasting import _target_only
-    from causalmmm_ppl.evaluation.backtest import blind_plan, score_origin
+    from benchmarks._engines import holdout
+    from causalmmm_ppl.evaluation.backtest import score_origin
     from causalmmm_ppl.evaluation.baselines import seasonal_naive
     from causalmmm_ppl.inference.btvc import fit_btvc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
@@ -87,11 +88,8 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     panel, plain = load(scenario, quick)
-    split = panel.n_time - HOLDOUT
-    truth = panel.select_time(split, panel.n_time)
-    data = {True: (panel.select_time(0, split), blind_plan(panel, split, panel.n_time)),
-            False: (plain.select_time(0, split), blind_plan(plain, split, plain.n_time))}
-    history, plan = data[True]
+    (history, plan, truth), (plain_history, plain_plan, _) = holdout(panel, HOLDOUT), holdout(plain, HOLDOUT)
+    data = {True: (history, plan), False: (plain_history, plain_plan)}
     if quick:
         inference = quick_inference(NUM_DRAWS)
     elif panel.n_shops <= NUTS_MAX_SHOPS:
