@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from benchmarks._doc import mean_sd, panel_benchmark, section_head
+from benchmarks._engines import split_last
 
 TITLE = "## Rollout history"
 SCENARIOS = ("sim2", "sim2_long")
@@ -43,8 +44,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
     sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else PANELS[scenario]
     panel = simulate("sim2", seed=seed, **sizes).panel
-    history = panel.select_time(0, panel.n_time - HORIZON)
-    plan = panel.select_time(panel.n_time - HORIZON, panel.n_time)
+    history, plan = split_last(panel, HORIZON)
     settings = CausalMMMSettings.of(**({"steps": QUICK["steps"], "window": QUICK["window"]} if quick else {}))
     fit = fit_causalmmm(history, settings, seed=seed, progress=False)
     truth = plan.values  # (shop, day, node): the channels are the plan; mediators and the target are scored
