@@ -3,7 +3,8 @@ once per variant of the settings and score its effects against the simulator's t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -17,14 +18,29 @@ SEEDS = (100, 101)
 #: effects' coverage, and the per-shop AUROC of the edge probabilities over the candidate pairs
 METRICS = {"spearman": "Spearman", "roas_rel_error": "ROAS error", "coverage": "coverage 90%",
            "error_share": "error share", "held_coverage": "held coverage 90%", "auroc": "per-shop AUROC"}
+#: a variant's settings overrides: by name, or a function of the simulated panel that gives them (e.g. edge priors
+#: that name the panel's nodes)
+Overrides = Mapping[str, Any] | Callable[[Any], Mapping[str, Any]]
 
 
 def effect_scores(table, truth) -> dict[str, float]:
     """An effects table's figures against the truth: the ``total`` effects' (:func:`~causalmmm_ppl.evaluation.
-    effect_metrics.effect_report`) and the coverage of the ``held`` effects (``held_coverage``)."""
+    effect_metrics.effect_report`), the coverage of the ``held`` effects (``held_coverage``) and the size of the
+    ``total`` effects against the truth's, Σ estimate / Σ truth over shop × channel (``size``)."""
     from causalmmm_ppl.evaluation.effect_metrics import effect_report
 
-    return {**effect_report(table, truth, "total"), "held_coverage": effect_report(table, truth, "held")["coverage"]}
+    estimate = table[(table["kind"] == "total") & (table["shop"] != "ALL")]["mean"].sum()
+    true = truth[truth["kind"] == "total"]["effect"].sum()
+    return {**effect_report(table, truth, "total"), "held_coverage": effect_report(table, truth, "held")["coverage"],
+            "size": float(estimate / true)}
+
+
+def channel_target_edges(probability: np.ndarray, panel, adjacency: np.ndarray) -> dict[str, float]:
+    """How a fit's channel → target edges (``probability``: (shop, cause, effect)) meet the truth (``adjacency``):
+    the share of true ones above 0.5 (``ct_recall``) and the number of absent ones above 0.5 (``ct_false``)."""
+    ch, target = panel.channel_index, panel.n_nodes - 1
+    on, true = probability[:, ch, target] > 0.5, adjacency[:, ch, target] > 0
+    return {"ct_recall": float((on & true).sum() / max(true.sum(), 1)), "ct_false": float((on & ~true).sum())}
 
 
 def learned_gain_scale(model) -> float:
@@ -33,9 +49,9 @@ def learned_gain_scale(model) -> float:
     return float("nan") if scale is None else float(scale.detach().exp())
 
 
-def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str, dict]) -> dict:
+def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str, Overrides]) -> dict:
     """Simulate one panel, fit it on all but its last ``HORIZON`` days once per variant (``{label: settings
-    overrides}``), and score each fit's effects and edges (runs in a worker process)."""
+    overrides}``, :data:`Overrides`), and score each fit's effects and edges (runs in a worker process)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -48,12 +64,15 @@ def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str,
     out: dict = {"scenario": scenario, "seed": seed,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
     for label, overrides in variants.items():
+        overrides = overrides(sim.panel) if callable(overrides) else overrides
         settings = CausalMMMSettings.of(**{**overrides, **({"steps": QUICK["steps"]} if quick else {})})
         fit = fit_causalmmm(history, settings, seed=seed, progress=False)
         table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
-        auroc = per_shop_auroc(fit.edge_probability_array(), sim.adjacency, candidate_mask(sim.panel, settings.model))
+        probability = fit.edge_probability_array()
+        auroc = per_shop_auroc(probability, sim.adjacency, candidate_mask(sim.panel, settings.model))
         out[label] = {**effect_scores(table, truth), "auroc": float(np.nanmean(auroc)),
-                      "gain_scale": learned_gain_scale(fit.model)}
+                      "gain_scale": learned_gain_scale(fit.model),
+                      **channel_target_edges(probability, sim.panel, sim.adjacency)}
     return out
 
 
@@ -83,15 +102,15 @@ def render_variants(results: list[dict], command: str, seeds: tuple[int, ...], *
 
 
 def variants_main(argv: list[str] | None, *, module: str, title: str, description: str,
-                  variants: Mapping[str, dict], column: str, what: str, metrics: Mapping[str, str] = METRICS
-                  ) -> int:
+                  variants: Mapping[str, Overrides], column: str, what: str, metrics: Mapping[str, str] = METRICS,
+                  scenarios: tuple[str, ...] = SCENARIOS) -> int:
     """The command line of a benchmark that fits every panel once per variant of the settings (``{label: settings
-    overrides}``) on :data:`SCENARIOS` and development seeds :data:`SEEDS`, and writes its section ``title``
-    (:func:`render_variants` with ``column``, ``what`` and ``metrics``)."""
+    overrides}``, :data:`Overrides`) on ``scenarios`` and development seeds :data:`SEEDS`, and writes its section
+    ``title`` (:func:`render_variants` with ``column``, ``what`` and ``metrics``)."""
     from functools import partial
 
     render = partial(render_variants, title=title, variants=variants, column=column, what=what, metrics=metrics)
-    return panel_benchmark(argv, module=module, title=title, description=description, scenarios=SCENARIOS,
+    return panel_benchmark(argv, module=module, title=title, description=description, scenarios=scenarios,
                            seeds=SEEDS, quick_seeds=(SEEDS[0],), score_panel=partial(score_variants,
                                                                                       variants=variants),
                            render=render)
