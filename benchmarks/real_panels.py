@@ -155,7 +155,9 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
                      f"{np.mean([r[m]['fit_s'] for r in rows]):.1f}",
                      f"{np.mean([r[m]['forecast_s'] for r in rows]):.1f}"]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
-        lines.append("")
+        by_seed = ", ".join(f"seed {r['seed']} {r['CausalMMM'][f'coverage_{h_hi}']:.3f} / "
+                            f"{r['CausalMMM, no controls'][f'coverage_{h_hi}']:.3f}" for r in rows)
+        lines += ["", f"CausalMMM's 90% coverage 1..{h_hi} by seed, with / without controls: {by_seed}.", ""]
     return "\n".join(lines)
 
 
