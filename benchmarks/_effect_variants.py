@@ -51,7 +51,8 @@ def learned_gain_scale(model) -> float:
 
 def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str, Overrides]) -> dict:
     """Simulate one panel, fit it on all but its last ``HORIZON`` days once per variant (``{label: settings
-    overrides}``, :data:`Overrides`), and score each fit's effects and edges (runs in a worker process)."""
+    overrides}``, :data:`Overrides`), and score each fit's effects and edges, every variant's over the default
+    model's candidate pairs (runs in a worker process)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -61,6 +62,7 @@ def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str,
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
+    candidates = candidate_mask(sim.panel, CausalMMMSettings().model)  # one mask for every variant: the default's
     out: dict = {"scenario": scenario, "seed": seed,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
     for label, overrides in variants.items():
@@ -69,7 +71,7 @@ def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str,
         fit = fit_causalmmm(history, settings, seed=seed, progress=False)
         table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
         probability = fit.edge_probability_array()
-        auroc = per_shop_auroc(probability, sim.adjacency, candidate_mask(sim.panel, settings.model))
+        auroc = per_shop_auroc(probability, sim.adjacency, candidates)
         out[label] = {**effect_scores(table, truth), "auroc": float(np.nanmean(auroc)),
                       "gain_scale": learned_gain_scale(fit.model),
                       **channel_target_edges(probability, sim.panel, sim.adjacency)}

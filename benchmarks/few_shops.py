@@ -37,7 +37,7 @@ SCENARIOS = ("sim1", "sim3", "pymc_labs")
 SIZES = "1,2,4,8"  # shop counts of the simulated panels (``--sizes``)
 #: label → prior scale σ of the message weights (0: none; 0.3: the default below ``FEW_SHOPS`` shops)
 SCALES = {"none": 0.0, "1": 1.0, f"{FEW_SHOPS_WEIGHT_PRIOR:g}": FEW_SHOPS_WEIGHT_PRIOR}
-QUICK = {"sizes": (1, 2), "n_days": 40, "steps": 20}
+QUICK = {"sizes": "1,2", "n_days": 40, "steps": 20}
 HOLDOUT = {"sim1": 14, "sim3": 14, "pymc_labs": 13}  # periods held out: two weeks of days, a quarter of weeks
 NUM_DRAWS = 200
 COLUMNS = {"auroc": "per-shop AUROC", "p_true": "p, true candidates", "p_absent": "p, absent candidates",
@@ -104,7 +104,7 @@ def score_panel(scenario: str, seed: int, quick: bool, sizes: str = SIZES) -> di
     else:
         from causalmmm_ppl.data.simulate import simulate
 
-        for n in QUICK["sizes"] if quick else tuple(int(k) for k in sizes.split(",") if k):
+        for n in (int(k) for k in (QUICK["sizes"] if quick else sizes).split(",") if k):
             sim = simulate(scenario, n_shops=n, seed=seed, **({"n_days": QUICK["n_days"]} if quick else {}))
             rows[str(n)] = _fits(sim.panel, sim.adjacency, seed, quick, HOLDOUT[scenario])
     return {"scenario": scenario, "seed": seed, "rows": rows}
