@@ -72,8 +72,7 @@ def fit_causalmmm(
         :func:`~causalmmm_ppl.inference.causalmmm_shards.fit_causalmmm_shards`), how process 0's fit reads the
         whole training panel when asked, and its parts to save
     """
-    # a fit read shard by shard has its prior set by the whole panel's size already (fit_causalmmm_shards)
-    settings = CausalMMMSettings.coerce(settings).for_frequency(panel.freq).for_shops(panel.n_shops)
+    settings = CausalMMMSettings.coerce(settings).for_frequency(panel.freq)  # the panel's size: training_setup
     inf = settings.inference
     check_training_panel(panel)
     shard = shard or Shard()
@@ -92,6 +91,7 @@ def fit_causalmmm(
     while r < inf.restarts or (not shard.parallel and r < inf.restarts + inf.collapse_restarts
                                and _best(runs).collapsed(inf.collapse_information)):
         setup = training_setup(panel, settings, seed + r, shard)
+        settings = setup.settings
         log = train(
             setup.model.to(where), setup.guide.to(where), setup.data.to(where) if where.type != "cpu" else setup.data,
             settings, seed=seed + r, progress=progress and shard.is_main,
@@ -110,7 +110,7 @@ def fit_causalmmm(
         if len(runs) > 1:  # the runs are compared by their full-panel ELBO
             runs = [run.scored(settings.model, seed) for run in runs]
     kept = _best(runs)
-    (model, guide, data, std), log = kept.setup, kept.log
+    (model, guide, data, std, settings), log = kept.setup, kept.log
     logits = None
     if shard.local:  # every process encodes its own shops; process 0 receives all
         logits = distributed.gather_shops(encoder_logits(guide, data, settings.model), shard, std.scaler.n_shops)

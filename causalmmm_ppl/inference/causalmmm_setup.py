@@ -31,13 +31,14 @@ def build_model(panel: Panel, settings: CausalMMMSettings) -> tuple[CausalMMM, A
 
 
 class TrainingSetup(NamedTuple):
-    """What SVI starts from (:func:`training_setup`): the modules at their initial weights, the prepared panel and
-    the standardisation a fit keeps."""
+    """What SVI starts from (:func:`training_setup`): the modules at their initial weights, the prepared panel, the
+    standardisation a fit keeps and the settings it trains with (those left to the panel's size set by it)."""
 
     model: CausalMMM
     guide: AmortizedGuide
     data: TrainingData
     standardisation: Standardisation
+    settings: CausalMMMSettings
 
 
 def training_setup(panel: Panel, settings: CausalMMMSettings, seed: int, shard: Shard | None = None
@@ -47,8 +48,8 @@ def training_setup(panel: Panel, settings: CausalMMMSettings, seed: int, shard: 
     :func:`~causalmmm_ppl.inference.causalmmm_data.prepare_data`). With ``shard.local``, ``panel`` is this process's
     shops only: the data are its own, the standardisation the whole panel's
     (:meth:`~causalmmm_ppl.inference.causalmmm_data.Standardisation.of_shards`). Settings left to the panel's size
-    are set by the whole panel's number of shops (:meth:`~causalmmm_ppl.models.settings.CausalMMMSettings.
-    for_shops`)."""
+    are set here, and only here, by the whole panel's number of shops (:meth:`~causalmmm_ppl.models.settings.
+    CausalMMMSettings.for_shops`); ``TrainingSetup.settings`` holds them."""
     if shard is not None and shard.local:
         own, std = Standardisation.of_shards(panel, shard)
     else:
@@ -56,4 +57,4 @@ def training_setup(panel: Panel, settings: CausalMMMSettings, seed: int, shard: 
     settings = settings.for_shops(std.scaler.n_shops)
     torch.manual_seed(seed)
     model, guide = build_model(panel, settings)
-    return TrainingSetup(model, guide, own.prepare(panel, settings.model, shard=shard), std)
+    return TrainingSetup(model, guide, own.prepare(panel, settings.model, shard=shard), std, settings)

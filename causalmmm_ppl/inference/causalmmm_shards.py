@@ -60,7 +60,6 @@ def fit_causalmmm_shards(chunks: PanelChunks, settings: CausalMMMSettings | Caus
     distributed.training_device(device, shard)
     distributed.init(shard, device)
     panel = read_shard(chunks, shard)
-    settings = CausalMMMSettings.coerce(settings).for_shops(chunks.n_shops)  # the whole panel's size, not the shard's
     whole = WholePanel(read=lambda: load_panel(chunks.path, chunks.spec, **chunks.options), parts=lambda: iter(chunks))
     return fit_causalmmm(panel, settings, shard=shard, whole_panel=whole, **options)
 

@@ -416,6 +416,19 @@ def test_a_fit_sets_the_message_weight_prior_by_its_panels_size(sim, fitted, tmp
     assert CausalMMMFit.load(tmp_path / "run").settings.model.edge_weight_prior == 0.3
 
 
+def test_the_training_setup_is_where_settings_left_to_the_panels_size_are_set(sim):
+    """``training_setup`` sets what the default leaves to the panel's size from the panel's number of shops, builds
+    the model with it and hands the settings on (the one place it is set: a fit trains and saves
+    ``setup.settings``); a value the user set stays."""
+    from causalmmm_ppl.inference.causalmmm_setup import training_setup
+
+    for shops, sigma in ((3, 0.3), (12, 0.0)):
+        setup = training_setup(sim.panel.select_shops(np.arange(shops)), CausalMMMSettings.of(steps=2), seed=0)
+        assert setup.settings.model.edge_weight_prior == sigma and setup.model.spec.edge_weight_prior == sigma
+    kept = training_setup(sim.panel.select_shops(np.arange(3)), CausalMMMSettings.of(edge_weight_prior=1.5), seed=0)
+    assert kept.settings.model.edge_weight_prior == 1.5 and kept.model.spec.edge_weight_prior == 1.5
+
+
 def test_a_message_weight_prior_shrinks_the_fitted_weights(sim):
     """``edge_weight_prior``: SVI maximises the ELBO with log p(W) in it, so a tight prior leaves the decoder's
     message weights smaller than maximum likelihood from the same start and seed does."""
