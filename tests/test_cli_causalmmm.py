@@ -349,6 +349,7 @@ def test_a_ragged_panel_fits_with_a_holdout(panel_dir, config, tmp_path, capsys)
                            config, "--out", tmp_path / "run", "--quiet")
     assert code == 0, err
     assert f"warning: shop {early!r}" in err and "left out of the holdout forecast" in err
+    assert err.count("warning: 6 shop(s): below 10 shops") == 1 and "--model btvc" in err  # few shops: said once
     fc = pd.read_csv(tmp_path / "run" / "forecast.csv")
     assert early not in set(fc["shop"]) and fc["shop"].nunique() == 5
     assert sorted(fc["date"].unique()) == dates[-7:]
@@ -467,3 +468,12 @@ def test_a_restarted_fit_killed_in_its_second_run_resumes_to_the_same_edges(pane
     assert code == 0, err
     assert (out / "edges.csv").read_text() == (tmp_path / "whole" / "edges.csv").read_text()
     assert not (out / "checkpoint").exists()
+
+
+def test_the_few_shops_warning_is_for_panels_below_the_few_shops_prior():
+    """``fit`` says a panel is too small for trustworthy graphs where the default gives it the few-shops prior."""
+    from causalmmm_ppl.commands._fit_causalmmm import few_shops_warning
+    from causalmmm_ppl.models.spec import FEW_SHOPS
+
+    assert few_shops_warning(FEW_SHOPS) is None and few_shops_warning(100) is None
+    assert few_shops_warning(1).startswith("1 shop(s): below 10 shops") and few_shops_warning(FEW_SHOPS - 1)

@@ -86,6 +86,18 @@ def short_shop_warning(panel, window: int) -> str | None:
             f"training window ({window}); such shops are used whole")
 
 
+def few_shops_warning(n_shops: int) -> str | None:
+    """A note on a panel of fewer than :data:`~causalmmm_ppl.models.spec.FEW_SHOPS` shops: its graph and effects
+    are weak, and BTVC is the model for its channels' contributions (docs/benchmarks.md, "Graphs from few shops
+    (development seeds)" and "Contribution recovery on PyMC Labs' benchmark data")."""
+    from causalmmm_ppl.models.spec import FEW_SHOPS
+
+    if n_shops >= FEW_SHOPS:
+        return None
+    return (f"{n_shops} shop(s): below {FEW_SHOPS} shops CausalMMM's edges rank weakly and its effects are not to be "
+            "trusted (docs/benchmarks.md, 'Graphs from few shops'); for channel contributions use --model btvc")
+
+
 def preflight(args: argparse.Namespace, check_out: bool = True, loaded: tuple | None = None):
     """Everything ``fit`` checks before training (``causalmmm validate`` runs it too): the settings, the output
     folder (``check_out``), the panel, the holdout split and the settings against the panel's nodes.
@@ -158,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
             write_reading(tmp / "model", args)
     # after the work: a failed command prints one line only
     window = settings.inference.window
-    for line in [*panel.warnings, short_shop_warning(train, window), split.note, fit.svi_runs_note()]:
+    for line in [*panel.warnings, short_shop_warning(train, window), split.note, fit.svi_runs_note(),
+                 few_shops_warning(train.n_shops)]:
         if line:
             print(f"warning: {line}", file=sys.stderr)
     print(f"causalmmm: {train.n_shops} shop(s) x {train.periods(train.n_time)} x {train.n_nodes} nodes, "
