@@ -27,12 +27,10 @@ def effect_scores(table, truth) -> dict[str, float]:
     """An effects table's figures against the truth: the ``total`` effects' (:func:`~causalmmm_ppl.evaluation.
     effect_metrics.effect_report`), the coverage of the ``held`` effects (``held_coverage``) and the size of the
     ``total`` effects against the truth's, Σ estimate / Σ truth over shop × channel (``size``)."""
-    from causalmmm_ppl.evaluation.effect_metrics import effect_report
+    from causalmmm_ppl.evaluation.effect_metrics import effect_report, effect_size_ratio
 
-    estimate = table[(table["kind"] == "total") & (table["shop"] != "ALL")]["mean"].sum()
-    true = truth[truth["kind"] == "total"]["effect"].sum()
     return {**effect_report(table, truth, "total"), "held_coverage": effect_report(table, truth, "held")["coverage"],
-            "size": float(estimate / true)}
+            "size": effect_size_ratio(table, truth, "total")}
 
 
 def channel_target_edges(probability: np.ndarray, panel, adjacency: np.ndarray) -> dict[str, float]:

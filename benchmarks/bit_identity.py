@@ -3,7 +3,8 @@ of docs/benchmarks.md ("leaves the same fit bit-identical").
 
 Records, in the source tree it is run from: a 30-step fit of a 24-shop sim1 panel (seed 5; history = its first 66
 days, window = the last 14; SVI seed 3) with its training losses, edge probabilities, effects table (mean, lower,
-upper, mroas; 10 draws, seed 2) and window forecast (10 draws). ``--set key=value`` changes a setting (e.g.
+upper, mroas; 10 draws, seed 2) and window forecast (10 draws). ``--shops N`` simulates N shops instead (below
+10 the default fits with the prior on the message weights). ``--set key=value`` changes a setting (e.g.
 ``edge_draws=relaxed``). Run it in each tree, then compare::
 
     cd OLD && PYTHONPATH=. .venv/bin/python -m benchmarks.bit_identity --out /tmp/old.npz
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="settings changed for the fit")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two records")
     p.add_argument("--tree", help="record this source tree instead of the one the script runs from")
+    p.add_argument("--shops", type=int, default=24, help="shops of the fitted sim1 panel (default 24; below 10 the "
+                   "default gives the message weights a prior)")
     args = p.parse_args(argv)
     if args.compare:
         same = compare(*(dict(np.load(f)) for f in args.compare))
@@ -102,9 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks._doc import parse_spec
 
     if args.tree:
-        record_tree(args.tree, args.out, parse_spec(args.set))
+        record_tree(args.tree, args.out, parse_spec(args.set), n_shops=args.shops)
     else:
-        np.savez(args.out, **record(parse_spec(args.set)))
+        np.savez(args.out, **record(parse_spec(args.set), n_shops=args.shops))
     print(f"recorded {', '.join(OUTPUTS)} of {args.tree or 'this tree'} in {args.out}")
     return 0
 

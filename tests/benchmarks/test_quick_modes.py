@@ -145,6 +145,16 @@ def test_bit_identity_records_compare_equal_within_one_tree(tmp_path, capsys):
     assert "edges: identical" in out and "effects: DIFFERENT" in out
 
 
+def test_bit_identity_fits_the_number_of_shops_asked(tmp_path):
+    """``--shops N`` records a fit of an N-shop panel (below 10 shops: the default's prior on the message weights)."""
+    import numpy as np
+
+    from benchmarks import bit_identity
+
+    assert bit_identity.main(["--out", str(tmp_path / "few.npz"), "--shops", "2"]) == 0
+    assert np.load(tmp_path / "few.npz")["edges"].shape == (2, 8, 8)
+
+
 def test_bit_identity_records_another_tree_in_a_child_process(tmp_path):
     """``--tree`` records a source tree through its own package in a child process: this tree recorded that way
     holds what an in-process record holds; a folder without the package is refused."""

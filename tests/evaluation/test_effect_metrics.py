@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalmmm_ppl.evaluation.effect_metrics import effect_report
+from causalmmm_ppl.evaluation.effect_metrics import effect_report, effect_size_ratio
 
 
 def _truth():
@@ -44,3 +44,11 @@ def test_a_constant_estimate_has_no_rank_correlation_and_missing_rows_are_named(
     assert np.isnan(effect_report(e, t)["spearman"])
     with pytest.raises(ValueError, match="shop 'b'"):
         effect_report(_estimate(t)[lambda d: d["shop"] != "b"], t)
+
+
+def test_the_size_ratio_is_the_estimates_total_over_the_truths_without_the_portfolio_rows():
+    t = _truth()
+    assert effect_size_ratio(_estimate(t, factor=0.7), t, "total") == pytest.approx(0.7)  # "ALL" rows not counted
+    assert effect_size_ratio(_estimate(t), t, "held") == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="shop 'b'"):
+        effect_size_ratio(_estimate(t)[lambda d: d["shop"] != "b"], t)
