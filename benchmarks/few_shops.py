@@ -37,11 +37,13 @@ SCENARIOS = ("sim1", "sim3", "pymc_labs")
 SIZES = "1,2,4,8"  # shop counts of the simulated panels (``--sizes``)
 #: label → prior scale σ of the message weights (0: none; 0.3: the default below ``FEW_SHOPS`` shops)
 SCALES = {"none": 0.0, "1": 1.0, f"{FEW_SHOPS_WEIGHT_PRIOR:g}": FEW_SHOPS_WEIGHT_PRIOR}
+#: label → the settings each panel is fitted with (here: one per prior scale)
+VARIANTS = {label: {"edge_weight_prior": scale} for label, scale in SCALES.items()}
 QUICK = {"sizes": "1,2", "n_days": 40, "steps": 20}
 HOLDOUT = {"sim1": 14, "sim3": 14, "pymc_labs": 13}  # periods held out: two weeks of days, a quarter of weeks
 NUM_DRAWS = 200
 COLUMNS = {"auroc": "per-shop AUROC", "p_true": "p, true candidates", "p_absent": "p, absent candidates",
-           "wape": "holdout WAPE", "coverage": "90% coverage"}
+           "wape": "holdout WAPE", "crps_scaled": "holdout CRPS (scaled)", "coverage": "90% coverage"}
 
 
 def graph_scores(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray) -> dict[str, float]:
@@ -54,9 +56,10 @@ def graph_scores(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray) ->
     return {"auroc": row["auroc_mean"], "p_true": row["p_present"], "p_absent": row["p_absent"]}
 
 
-def _fits(panel, truth: np.ndarray, seed: int, quick: bool, holdout: int) -> dict[str, dict[str, float]]:
-    """Fit ``panel`` without its last ``holdout`` periods once per prior scale; score each fit's graph against
-    ``truth`` (shop, cause, effect) and its forecast of the target over the held-out periods."""
+def _fits(panel, truth: np.ndarray, seed: int, quick: bool, holdout: int,
+          variants: dict[str, dict]) -> dict[str, dict[str, float]]:
+    """Fit ``panel`` without its last ``holdout`` periods once per variant (label → settings); score each fit's graph
+    against ``truth`` (shop, cause, effect) and its forecast of the target over the held-out periods."""
     from benchmarks._engines import holdout as split_holdout
     from benchmarks.graph_recovery import candidate_mask
     from causalmmm_ppl.evaluation.backtest import score_origin
@@ -65,13 +68,13 @@ def _fits(panel, truth: np.ndarray, seed: int, quick: bool, holdout: int) -> dic
 
     history, plan, held = split_holdout(panel, holdout)
     out = {}
-    for label, scale in SCALES.items():
-        settings = CausalMMMSettings.of(edge_weight_prior=scale, **({"steps": QUICK["steps"]} if quick else {}))
+    for label, changes in variants.items():
+        settings = CausalMMMSettings.of(**changes, **({"steps": QUICK["steps"]} if quick else {}))
         fit = fit_causalmmm(history, settings, seed=seed, progress=False)
         row = graph_scores(fit.edge_probability_array(), truth, candidate_mask(history, settings.model))
         draws = np.asarray(fit.forecast_samples(history, plan, num_draws=NUM_DRAWS, seed=seed), dtype=float)
         (score,) = score_origin(draws, held, history, (holdout,), [panel.n_nodes - 1])
-        out[label] = row | {"wape": score["wape"], "coverage": score["coverage"]}
+        out[label] = row | {k: score[k] for k in ("wape", "crps_scaled", "coverage")}
     return out
 
 
@@ -85,9 +88,11 @@ def additive_truth(panel, channels: tuple[str, ...]) -> np.ndarray:
     return graph
 
 
-def score_panel(scenario: str, seed: int, quick: bool, sizes: str = SIZES) -> dict:
+def score_panel(scenario: str, seed: int, quick: bool, sizes: str = SIZES, variants: dict[str, dict] | None = None
+                ) -> dict:
     """Every size in ``sizes`` (comma-separated shop counts) of a simulated scenario, or every PyMC Labs data set,
-    each fitted once per prior scale (runs in a worker process)."""
+    each fitted once per variant (default :data:`VARIANTS`; runs in a worker process)."""
+    variants = VARIANTS if variants is None else variants
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -100,13 +105,13 @@ def score_panel(scenario: str, seed: int, quick: bool, sizes: str = SIZES) -> di
             if quick:
                 panel = panel.select_time(0, QUICK["n_days"])
             rows[f"{name} ({panel.n_shops})"] = _fits(panel, additive_truth(panel, channels), seed, quick,
-                                                      HOLDOUT[scenario])
+                                                      HOLDOUT[scenario], variants)
     else:
         from causalmmm_ppl.data.simulate import simulate
 
         for n in (int(k) for k in (QUICK["sizes"] if quick else sizes).split(",") if k):
             sim = simulate(scenario, n_shops=n, seed=seed, **({"n_days": QUICK["n_days"]} if quick else {}))
-            rows[str(n)] = _fits(sim.panel, sim.adjacency, seed, quick, HOLDOUT[scenario])
+            rows[str(n)] = _fits(sim.panel, sim.adjacency, seed, quick, HOLDOUT[scenario], variants)
     return {"scenario": scenario, "seed": seed, "rows": rows}
 
 
@@ -125,15 +130,22 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         "seeds.",
         "",
     ]
+    return "\n".join(lines + variant_tables(results, "σ", tuple(SCALES)))
+
+
+def variant_tables(results: list[dict], variant_column: str, labels: tuple[str, ...]) -> list[str]:
+    """One table per scenario: a row per panel and variant (``labels``), the :data:`COLUMNS` as mean ± sd over
+    seeds."""
+    lines = []
     for scenario, runs in by_scenario(results).items():
         first = "data set (geos)" if scenario == "pymc_labs" else "shops"
-        lines += table_head(f"### {scenario}", [first, "σ", *COLUMNS.values()])
+        lines += table_head(f"### {scenario}", [first, variant_column, *COLUMNS.values()])
         for key in runs[0]["rows"]:
-            for label in SCALES:
+            for label in labels:
                 cells = [mean_sd([r["rows"][key][label][c] for r in runs]) for c in COLUMNS]
                 lines.append(f"| {key} | {label} | " + " | ".join(cells) + " |")
         lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

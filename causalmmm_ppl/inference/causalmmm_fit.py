@@ -27,7 +27,7 @@ from causalmmm_ppl.inference.causalmmm_results import CausalMMMFit
 from causalmmm_ppl.inference.causalmmm_setup import TrainingSetup, training_setup
 from causalmmm_ppl.inference.distributed import Shard
 from causalmmm_ppl.inference.svi import TrainingLog, evaluation_loss, train
-from causalmmm_ppl.models.settings import CausalMMMSettings
+from causalmmm_ppl.models.settings import CausalMMMInference, CausalMMMSettings
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 __all__ = ["CausalMMMFit", "fit_causalmmm", "SVIRun"]
@@ -120,10 +120,16 @@ def fit_causalmmm(
     if logits is None:
         logits = encoder_logits(guide, data, settings.model)
     pool_edges(model, guide, logits, settings, seed, progress)
+    mixed = _mixed_runs(runs, kept, inf)
+    for run in mixed:  # each kept run reports its edges through its own population layer
+        pool_edges(run.setup.model, run.setup.guide, encoder_logits(run.setup.guide, run.setup.data, settings.model),
+                   settings, seed, progress)
     local = shard.local  # process 0 holds its own shops only: the whole panel is read when asked, saved in parts
     return CausalMMMFit(model, guide, settings, Schema.of(panel, columns), std, whole_panel.read if local else panel,
-                        log, seed, tuple(run.summary(run is kept) for run in runs), train_data=None if local else data,
-                        train_logits=logits, train_parts=whole_panel.parts if local else None)
+                        log, seed, tuple(run.summary(run is kept or any(run is m for m in mixed)) for run in runs),
+                        train_data=None if local else data, train_logits=logits,
+                        train_parts=whole_panel.parts if local else None,
+                        mixed_runs=tuple((run.setup.model, run.setup.guide) for run in mixed))
 
 
 class WholePanel(NamedTuple):
@@ -180,6 +186,14 @@ class SVIRun(NamedTuple):
 def _best(runs: list[SVIRun]) -> SVIRun:
     """The run a fit keeps: the only one, or the one of lowest full-panel loss (the first on a tie)."""
     return min(runs, key=lambda run: 0.0 if np.isnan(run.loss) else run.loss)
+
+
+def _mixed_runs(runs: list[SVIRun], kept: SVIRun, inf: CausalMMMInference) -> list[SVIRun]:
+    """The runs mixed with the kept one (``keep_runs = "all"``): every other run that did not collapse, in the
+    order they trained; none when the fit keeps the best run alone."""
+    if inf.keep_runs != "all":
+        return []
+    return [run for run in runs if run is not kept and not run.collapsed(inf.collapse_information)]
 
 
 def _finite(x: float) -> float | None:

@@ -65,6 +65,10 @@ class CausalMMMFit:
     svi_runs : every SVI run of the fit (``restarts``, ``collapse_restarts``): its seed, ``edge_information``
         (nats per candidate pair), full-panel ``loss`` (None where runs were not compared) and whether it was
         ``kept``; empty for runs saved before fits recorded them
+    mixed_runs : ``(model, guide)`` of the other runs the fit keeps (``keep_runs = "all"``; empty with the best run
+        alone). The posterior is the equal mixture of the kept runs': draws are shared out evenly between them
+        (:meth:`runs`), edge probabilities are their mean; ``model`` and ``guide`` are the best run's, which alone
+        answers for graph templates, the training log and the model's learned constants.
 
     What the fit already holds (none needed: each is computed, or read, when first asked for):
     ``train_data`` the training panel's tensors (:meth:`training_data`), ``train_logits`` the encoder's logits of
@@ -87,11 +91,14 @@ class CausalMMMFit:
         train_data: TrainingData | None = None,
         train_logits: torch.Tensor | None = None,
         train_parts: Callable[[], Iterable[Panel]] | None = None,
+        mixed_runs: tuple[tuple[CausalMMM, AmortizedGuide], ...] = (),
     ) -> None:
         self.model, self.guide, self.settings, self.schema = model, guide, settings, schema
         self.standardisation = standardisation
         self._train_panel, self.log, self.seed, self.svi_runs = train_panel, log, seed, tuple(svi_runs)
         self._cached_train, self._train_logits, self._train_parts = train_data, train_logits, train_parts
+        self.mixed_runs = tuple(mixed_runs)
+        self._mixed_logits: dict[int, torch.Tensor] = {}
 
     @property
     def spec(self) -> CausalMMMSpec:
@@ -100,15 +107,37 @@ class CausalMMMFit:
 
     def svi_runs_note(self) -> str:
         """One line on the fit's SVI runs when there was more than one ('' otherwise): which were collapsed and
-        which was kept."""
+        which were kept."""
         if len(self.svi_runs) < 2:
             return ""
         limit = self.settings.inference.collapse_information
         parts = [f"seed {run['seed']}: {run['edge_information']:.3f} nats per candidate pair"
                  f"{' (collapsed)' if run['edge_information'] < limit else ''}, loss {run['loss']:.3f}"
                  f"{' (kept)' if run['kept'] else ''}" for run in self.svi_runs]
+        kept = ("the runs that did not collapse are kept and mixed" if self.settings.inference.keep_runs == "all"
+                else "the lowest full-panel loss is kept")
         return (f"{len(self.svi_runs)} SVI runs (collapsed: the encoder's edges within {limit:g} nats of the "
-                f"prior; the lowest full-panel loss is kept): " + "; ".join(parts))
+                f"prior; {kept}): " + "; ".join(parts))
+
+    def runs(self) -> tuple[tuple[CausalMMM, AmortizedGuide], ...]:
+        """``(model, guide)`` of every run the fit keeps: the best run first, then :attr:`mixed_runs`."""
+        return ((self.model, self.guide), *self.mixed_runs)
+
+    def draw_shares(self, num_draws: int) -> list[int]:
+        """How many of ``num_draws`` draws each kept run (:meth:`runs`) gives: an even share, the earlier runs one
+        more where they do not divide."""
+        k = len(self.mixed_runs) + 1
+        return [num_draws // k + (i < num_draws % k) for i in range(k)]
+
+    def _run_chunks(self, num_draws: int, chunks_of: Callable[[int], list[tuple[int, int]]]
+                    ) -> list[tuple[CausalMMM, AmortizedGuide, int, int]]:
+        """``(model, guide, first draw, draws)``: each kept run's share of ``num_draws`` in the chunks
+        ``chunks_of(share)`` makes of it, numbered over the whole mixture."""
+        out, first = [], 0
+        for (model, guide), share in zip(self.runs(), self.draw_shares(num_draws)):
+            out += [(model, guide, first + k, m) for k, m in (chunks_of(share) if share else [])]
+            first += share
+        return out
 
     @property
     def scaler(self) -> PanelScaler:
@@ -136,15 +165,26 @@ class CausalMMMFit:
 
     # -------------------------------------------------------------------------------------------- edges
     def edge_probability_array(self, panel: Panel | None = None, pooled: bool = True) -> np.ndarray:
-        """q(z_nij = 1) for every ordered pair: (shop, cause, effect); forbidden pairs and the diagonal are 0.
+        """q(z_nij = 1) for every ordered pair: (shop, cause, effect), the mean over the kept runs; forbidden pairs
+        and the diagonal are 0.
 
         ``panel`` defaults to the training panel; any panel with the run's schema works (amortized inference).
         ``pooled=False`` gives the encoder's own probabilities, before the population layer (``outputs.edge_pooling``).
         """
-        own = self.training_logits() if panel is None else encoder_logits(self.guide, self.prepare(panel), self.spec)
+        data = None if panel is None else self.prepare(panel)
         with torch.no_grad():
-            q = torch.sigmoid(self.guide.reported_logits(own) if pooled else own)
+            q = torch.stack([torch.sigmoid(guide.reported_logits(own) if pooled else own)
+                             for own, (_, guide) in zip(self._run_logits(data), self.runs())]).mean(0)
             return self.model.edges_to_matrix(q).numpy().astype(np.float64)
+
+    def _run_logits(self, data: TrainingData | None) -> list[torch.Tensor]:
+        """Each kept run's encoder logits ``(shop, edge)`` of ``data`` (None: the training shops, computed once)."""
+        if data is not None:
+            return [encoder_logits(guide, data, self.spec) for _, guide in self.runs()]
+        for i, (_, guide) in enumerate(self.mixed_runs):
+            if i not in self._mixed_logits:
+                self._mixed_logits[i] = encoder_logits(guide, self.training_data(), self.spec)
+        return [self.training_logits(), *(self._mixed_logits[i] for i in range(len(self.mixed_runs)))]
 
     def edge_probabilities(self, panel: Panel | None = None) -> pd.DataFrame:
         """Long table ``shop, cause, effect, probability`` over all ordered pairs i ≠ j."""
@@ -265,10 +305,10 @@ class CausalMMMFit:
         n = num_draws or self.settings.outputs.num_draws
         g = None if graph is None else torch.as_tensor(graph, dtype=torch.float32)
         batch = self._rollout_batch(data)
-        for k, m in progress_bar(self._draw_chunks(n, self._rollout_history(data)), desc=desc, unit="chunk",
-                                 disable=not progress):
+        chunks = self._run_chunks(n, lambda share: self._draw_chunks(share, self._rollout_history(data)))
+        for model, guide, k, m in progress_bar(chunks, desc=desc, unit="chunk", disable=not progress):
             g_k = g[k : k + m] if g is not None and g.ndim == 4 else g
-            yield forecast_trace(self.model, self.guide, batch, plan_t, cal, m, graph=g_k)
+            yield forecast_trace(model, guide, batch, plan_t, cal, m, graph=g_k)
 
     @torch.no_grad()
     def predictive_log_density(
@@ -355,8 +395,10 @@ class CausalMMMFit:
         factual, counter = [], {}
         history_chunk = self._draw_chunks(n, self._rollout_history(data))[0][1]
         kept = (len(scenarios) + 1) * plan_t.shape[0]  # values of the paths per draw, shop and node
-        for i, (_, m) in enumerate(self._rollout_chunks(n, data.x.shape[0], kept)):
-            f, cf = effect_paths(self.model, self.guide, batch, plan_t, cal, m, by_position, seed=seed + i, graph=g,
+        chunks = self._run_chunks(n, lambda share: self._rollout_chunks(share, data.x.shape[0], kept))
+        for i, (model, guide, k, m) in enumerate(chunks):
+            g_k = g[k : k + m] if g is not None and g.ndim == 4 else g
+            f, cf = effect_paths(model, guide, batch, plan_t, cal, m, by_position, seed=seed + i, graph=g_k,
                                  progress=progress, history_chunk=history_chunk)
             factual.append(target_sum(f))
             for (kind, c, mult), path in cf.items():
@@ -443,30 +485,42 @@ class CausalMMMFit:
         ``predictive`` (draw, shop, time), one-step-ahead predictive draws, and ``loglik``
         (draw, shop, time), the pointwise log-likelihood, all in original units; ``[..., t]`` refers to day t, and
         day 0 (no past) is NaN. With graph templates, ``template`` (draw, shop, template): each shop's membership
-        given that draw's edges. Draws are processed in chunks so memory stays bounded on long panels.
+        given that draw's edges. Draws are processed in chunks so memory stays bounded on long panels. A fit that
+        keeps several runs gives each run's share of the draws in turn (:meth:`draw_shares`) and their mean
+        ``edge_probability``.
         """
         data = self.prepare(panel) if panel is not None else self.training_data()
         panel = panel if panel is not None else self.train_panel
         scaler = self.standardisation.scaler_for(panel)
         n = num_draws or self.settings.outputs.num_draws
         pyro.set_rng_seed(self.seed if seed is None else seed)
+        parts = [self._run_posterior(model, guide, data, scaler, share, progress)
+                 for (model, guide), share in zip(self.runs(), self.draw_shares(n)) if share]
+        if len(parts) == 1:
+            return parts[0]
+        mixed = {k: np.concatenate([part[k] for part in parts]) for k in parts[0] if k != "edge_probability"}
+        return mixed | {"edge_probability": np.mean([part["edge_probability"] for part in parts], axis=0)}
+
+    def _run_posterior(self, model: CausalMMM, guide: AmortizedGuide, data: TrainingData, scaler: PanelScaler,
+                       n: int, progress: bool) -> dict[str, np.ndarray]:
+        """:meth:`posterior_samples`' draws from one kept run, ``n`` of them."""
         batch = data.full_batch(temperature=self.spec.temperature)
         s_, t_, v_ = data.x.shape
         tgt = v_ - 1
         with torch.no_grad():
-            latents = guide_draws(self.guide, batch, n)
-            q = self.guide.edge_probabilities(batch)
-            z = self.model.edges_to_matrix(torch.bernoulli(q.expand(n, *q.shape)))  # (draw, shop, node, node)
+            latents = guide_draws(guide, batch, n)
+            q = guide.edge_probabilities(batch)
+            z = model.edges_to_matrix(torch.bernoulli(q.expand(n, *q.shape)))  # (draw, shop, node, node)
             if "edge_gain" in latents:
-                z = self.model.with_gains(z, latents["edge_gain"])
-            additive = None if "edge_beta" not in latents else self.model.additive_matrix(z, latents["edge_beta"])
+                z = model.with_gains(z, latents["edge_gain"])
+            additive = None if "edge_beta" not in latents else model.additive_matrix(z, latents["edge_beta"])
             u = latents["response"]
             weekly, switching = latents.get("weekly"), latents.get("switching")
             mu = torch.empty(n, s_, t_)
             ll = torch.empty(n, s_, t_ - 1)
             for k, m in progress_bar(self._draw_chunks(n, data.x.shape), desc="posterior draws", unit="chunk",
                                      disable=not progress):
-                pred_k, _ = self.model.one_step_means(
+                pred_k, _ = model.one_step_means(
                     data.x.expand(m, -1, -1, -1).reshape(m * s_, t_, v_), u[k : k + m].reshape(m * s_, v_, u.shape[-1]),
                     z[k : k + m].reshape(m * s_, v_, v_), data.calendar,
                     None if weekly is None else weekly[k : k + m].reshape(m * s_, v_, -1),
@@ -475,14 +529,14 @@ class CausalMMMFit:
                 )
                 pred_k = pred_k.reshape(m, s_, t_, v_)
                 mu[k : k + m] = pred_k.loc[..., tgt]
-                ll[k : k + m] = self.model.observation(pred_k[:, :, :-1]).log_prob(data.x[:, 1:])[..., tgt]
+                ll[k : k + m] = model.observation(pred_k[:, :, :-1]).log_prob(data.x[:, 1:])[..., tgt]
             response = {k: v.numpy() for k, v in self.spec.response.constrain(u).items()}
         nan = np.full((n, s_, 1), np.nan)
         loc, scale = scaler.loc[:, tgt][None, :, None], scaler.scale[:, tgt][None, :, None]
         link = self.spec.link
         mu_y = mu[:, :, :-1].numpy().astype(np.float64)
         at_zero = Prediction(torch.zeros(v_), torch.zeros(v_))
-        noise = self.model.observation(at_zero).sample((n, s_, t_ - 1))[..., tgt].numpy()
+        noise = model.observation(at_zero).sample((n, s_, t_ - 1))[..., tgt].numpy()
         pred = unlink_values(mu_y + noise, link) * scale + loc
         mu_orig = unlink_values(mu_y, link) * scale + loc
         y_obs = data.x[:, 1:, tgt].numpy()[None]
@@ -492,10 +546,10 @@ class CausalMMMFit:
         out = {}
         if self.spec.graph_templates:
             with torch.no_grad():
-                out["template"] = self.model.template_membership(latents["edge_logit"], self.spec.temperature).numpy()
+                out["template"] = model.template_membership(latents["edge_logit"], self.spec.temperature).numpy()
         return out | {
             "edge": z.numpy().astype(np.int8),
-            "edge_probability": self.model.edges_to_matrix(q).numpy(),
+            "edge_probability": model.edges_to_matrix(q).numpy(),
             **{k: v * scaler.scale[None] if k in self.spec.response.levels else v for k, v in response.items()},
             "mu": np.concatenate([nan, mu_orig], axis=2),
             "predictive": np.concatenate([nan, pred], axis=2),
@@ -519,8 +573,10 @@ class CausalMMMFit:
         fit = copy.copy(self)
         fit.settings = self.settings.replace(**changes)
         if set(changes) & set(POOLING_SETTINGS):
-            fit.guide = copy.deepcopy(self.guide)
-            pool_edges(fit.model, fit.guide, self.training_logits(), fit.settings, self.seed)
+            guides = [copy.deepcopy(guide) for _, guide in self.runs()]
+            for (model, _), guide, logits in zip(self.runs(), guides, self._run_logits(None)):
+                pool_edges(model, guide, logits, fit.settings, self.seed)
+            fit.guide, fit.mixed_runs = guides[0], tuple((m, g) for (m, _), g in zip(self.mixed_runs, guides[1:]))
         return fit
 
     def _rollout_batch(self, data: TrainingData) -> ModelBatch:
@@ -568,7 +624,8 @@ class CausalMMMFit:
             ``directory`` is not a CausalMMM model directory, or a file in it is damaged or of another version
             (the message names the file and says to fit the run again).
         """
-        return cls(*read_run(directory))
+        saved = read_run(directory)
+        return cls(*saved[:-1], mixed_runs=saved.mixed_runs)
 
     # ------------------------------------------------------------------------------------------ internals
     def _plan_inputs(self, history: Panel, plan: Panel) -> tuple[PanelScaler, TrainingData, torch.Tensor, torch.Tensor]:

@@ -1,7 +1,8 @@
 """A CausalMMM run directory: what :meth:`CausalMMMFit.save` writes and :meth:`CausalMMMFit.load` reads.
 
-``weights.safetensors`` (the model's and guide's state dicts), ``fit.json`` (settings, schema, scalers,
-standardisations, training log, population layer) and ``train_panel.parquet``. Nothing read is executed: weights
+``weights.safetensors`` (the model's and guide's state dicts, and those of the other runs a fit keeps under
+``mixed_runs``), ``fit.json`` (settings, schema, scalers, standardisations, training log, population layers) and
+``train_panel.parquet``. Nothing read is executed: weights
 are safetensors (or, for runs of earlier versions, a ``weights.pt`` read by torch's tensors-only loader), the rest
 JSON and Parquet.
 """
@@ -55,6 +56,7 @@ class SavedRun(NamedTuple):
     log: TrainingLog
     seed: int
     svi_runs: tuple[dict, ...]
+    mixed_runs: tuple[tuple[CausalMMM, AmortizedGuide], ...]
 
 
 def write_run(fit: "CausalMMMFit", directory: str | os.PathLike) -> None:
@@ -64,7 +66,10 @@ def write_run(fit: "CausalMMMFit", directory: str | os.PathLike) -> None:
 
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    save_tree({"model": fit.model.state_dict(), "guide": fit.guide.state_dict()}, d / WEIGHTS_NAME)
+    weights = {"model": fit.model.state_dict(), "guide": fit.guide.state_dict()}
+    if fit.mixed_runs:
+        weights["mixed_runs"] = [{"model": m.state_dict(), "guide": g.state_dict()} for m, g in fit.mixed_runs]
+    save_tree(weights, d / WEIGHTS_NAME)
     meta = {
         "format": RUN_FORMAT,
         "settings": fit.settings.to_dict(),
@@ -74,7 +79,8 @@ def write_run(fit: "CausalMMMFit", directory: str | os.PathLike) -> None:
         "loss": fit.log.loss,
         "seconds": fit.log.seconds,
         "svi_runs": list(fit.svi_runs),
-        "edge_population": fit.guide.population.to_dict() if fit.guide.population is not None else None,
+        "edge_population": _population_dict(fit.guide),
+        "mixed_edge_populations": [_population_dict(guide) for _, guide in fit.mixed_runs],
     }
     # part by part (a fit read shard by shard holds no whole panel), with the grid's dates (nominal ones for
     # numbered periods), so that it reads back without --freq
@@ -117,6 +123,7 @@ def read_run(directory: str | os.PathLike) -> SavedRun:
         seed = int(meta["seed"])
         svi_runs = tuple(dict(run) for run in meta.get("svi_runs", ()))
         population = EdgePopulation.from_dict(meta["edge_population"]) if meta.get("edge_population") else None
+        mixed_populations = [EdgePopulation.from_dict(p) if p else None for p in meta.get("mixed_edge_populations", [])]
     nodes = schema.nodes
     mediators = tuple(n for n, k in zip(nodes, schema.node_kinds) if k == "mediator")
     cols = ColumnSpec(target=nodes[-1], channels=nodes[:-1], mediators=mediators, context=schema.context_names,
@@ -132,8 +139,23 @@ def read_run(directory: str | os.PathLike) -> SavedRun:
         return dataclasses.replace(panel, period_index=numbered)
 
     # the networks' shapes come from the schema and one shop; the whole panel is read when first needed
-    model, guide = build_model(read_train_panel(first_shop_only=True), settings)
+    first_shop = read_train_panel(first_shop_only=True)
     state = read_weights(d)
+    mixed_states = state.get("mixed_runs", [])
+    if len(mixed_states) != len(mixed_populations):
+        raise InputError(f"{d}: {WEIGHTS_NAME} holds {len(mixed_states)} mixed run(s), fit.json "
+                         f"{len(mixed_populations)}; fit the run again")
+    runs = [_read_networks(first_shop, settings, saved, kept_population, d)
+            for saved, kept_population in zip([state, *mixed_states], [population, *mixed_populations])]
+    (model, guide), mixed = runs[0], tuple(runs[1:])
+    return SavedRun(model, guide, settings, schema, std, read_train_panel, log, seed, svi_runs, mixed)
+
+
+def _read_networks(first_shop: Panel, settings: CausalMMMSettings, state: dict, population: EdgePopulation | None,
+                   d: Path) -> tuple[CausalMMM, AmortizedGuide]:
+    """One kept run's model and guide with their saved weights (``state``: ``{"model": …, "guide": …}``) and its
+    population layer."""
+    model, guide = build_model(first_shop, settings)
     try:
         model.load_state_dict(state["model"])
         guide.load_state_dict(state["guide"])
@@ -143,7 +165,12 @@ def read_run(directory: str | os.PathLike) -> SavedRun:
                          ) from None
     if population is not None:
         guide.attach_population(population, pooled_candidates(model, settings.model))
-    return SavedRun(model, guide, settings, schema, std, read_train_panel, log, seed, svi_runs)
+    return model, guide
+
+
+def _population_dict(guide: AmortizedGuide) -> dict | None:
+    """What ``fit.json`` records of a guide's population layer (None: the guide reports its own logits)."""
+    return guide.population.to_dict() if guide.population is not None else None
 
 
 @contextlib.contextmanager

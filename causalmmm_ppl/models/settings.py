@@ -30,6 +30,10 @@ EDGE_MISS_RATE = 0.3
 EDGE_FALSE_RATE = 0.0005
 
 
+#: ``CausalMMMInference.keep_runs``: the best SVI run, or every run that did not collapse (mixed)
+KEEP_RUNS = ("best", "all")
+
+
 @dataclass(frozen=True)
 class CausalMMMInference:
     """How SVI fits the model and the amortized guide.
@@ -55,6 +59,12 @@ class CausalMMMInference:
         ordinary candidate pair beyond the prior (:func:`causalmmm_ppl.inference.causalmmm_pooling.edge_information`).
         SVI can settle where the encoder's edges stay at the prior; a run that escapes it has a clearly higher ELBO.
         The fit keeps, of all its runs, the one with the highest ELBO, as with ``restarts``. 0: no such runs.
+    keep_runs : which SVI runs the fit keeps: ``"best"``, the one of highest ELBO; ``"all"``, every run that did
+        not collapse, whose posteriors are mixed with equal weights (each output's draws are shared out evenly
+        between the runs; edge probabilities are the runs' mean; graph templates and the training log are the best
+        run's). SVI's variational posterior leaves out how far separate runs end apart (their decoders' weights
+        are point estimates); their mixture puts that spread into the intervals, at ``restarts`` times the
+        training.
     multistep, multistep_weight : K, the days of the free-running paths scored beside the one-step likelihood, and
         the weight of each day a path scores relative to a day of that likelihood. A path starts from the
         teacher-forced state on every K-th day of a training window and feeds the mediators and the target their own
@@ -76,6 +86,7 @@ class CausalMMMInference:
     restarts: int = 1
     collapse_restarts: int = 1
     collapse_information: float = 0.02
+    keep_runs: str = "best"
     multistep: int = 0
     multistep_weight: float = 1.0
 
@@ -86,6 +97,8 @@ class CausalMMMInference:
         if self.collapse_restarts < 0 or not self.collapse_information >= 0:
             raise InputError(f"collapse_restarts and collapse_information must be >= 0, got {self.collapse_restarts} "
                              f"and {self.collapse_information}")
+        if self.keep_runs not in KEEP_RUNS:
+            raise InputError(f"keep_runs must be one of {', '.join(map(repr, KEEP_RUNS))}, got {self.keep_runs!r}")
         if self.multistep < 0:
             raise InputError(f"multistep must be an integer >= 0, got {self.multistep}")
         for name in ("kl_weight", "screen_weight", "multistep_weight"):
@@ -187,6 +200,9 @@ class CausalMMMSettings:
         if self.inference.multistep >= 2 and self.model.additive != "off":
             raise InputError(f"multistep {self.inference.multistep} needs additive = off (free-running paths do not "
                              f"carry additive contributions), got additive = {self.model.additive!r}")
+        if self.inference.keep_runs == "all" and self.model.graph_templates:
+            raise InputError(f"keep_runs = 'all' needs graph_templates = 0 (separate runs number their templates "
+                             f"each their own way, so their draws cannot be mixed), got {self.model.graph_templates}")
 
     @classmethod
     def of(cls, **settings: Any) -> "CausalMMMSettings":
