@@ -14,6 +14,8 @@ Shared conventions (both models; :mod:`causalmmm_ppl.evaluation.compare` relies 
   consecutive draws (when their number divides), so that ArviZ's defaults (``az.summary``'s R-hat and ESS, which
   need two chains or more) run without warnings. For such draws R-hat is about 1 and the ESS about the number of
   draws whatever the fit: they say nothing of SVI's convergence, which the ELBO trace (``sample_stats.elbo``) shows.
+  A CausalMMM fit that mixes several SVI runs (``keep_runs = "all"``) stores each run's draws as one chain instead:
+  there R-hat compares the runs, and a high one says they ended apart.
 * attrs on the InferenceData groups: ``model`` (``"btvc"`` / ``"causalmmm"``), ``target_name``, ``inference``
   (``"nuts"``/``"svi"``), and on ``posterior`` ``latent_vars`` (JSON list of the latent variables, the ones
   diagnostics and the LOO relative efficiency use).
@@ -307,13 +309,16 @@ def require_finite_posterior(idata: az.InferenceData) -> None:
                                  f"the fit failed (check the panel's scale with `causalmmm validate`)")
 
 
-def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> az.InferenceData:
+def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray], chains: int = 1) -> az.InferenceData:
     """ArviZ view of a :class:`~causalmmm_ppl.inference.causalmmm_results.CausalMMMFit`.
 
     Parameters
     ----------
     fit : the fitted model (for names, the training panel and the ELBO trace)
-    samples : :meth:`CausalMMMFit.posterior_samples` of the training panel (one chain of ``draw`` draws)
+    samples : :meth:`CausalMMMFit.posterior_samples` of the training panel (``draw`` draws)
+    chains : 1: the draws are independent draws of one posterior (stored as ArviZ's SVI convention says); K > 1: the
+        draws are K equal blocks, one per kept SVI run of a mixture (``keep_runs = "all"``), stored as K chains, so
+        that R-hat compares the runs
 
     Groups: ``posterior`` (``edge`` 0/1 draws and ``edge_probability`` (shop, cause, effect); the response family's
     parameters by name (default ``decay``, ``alpha``, ``gamma``; :mod:`causalmmm_ppl.models.response`) (shop, node):
@@ -329,15 +334,19 @@ def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> 
     coords.update({"node": np.asarray(panel.nodes, dtype=str), "cause": np.asarray(panel.nodes, dtype=str),
                    "effect": np.asarray(panel.nodes, dtype=str)})
     response = fit.spec.response.names
-    one_chain = {k: np.asarray(samples[k], dtype=np.float32)[None] for k in response}
-    one_chain["edge"] = np.asarray(samples["edge"], dtype=np.int8)[None]
-    n = one_chain["edge"].shape[1]
+    def by_chain(a: np.ndarray) -> np.ndarray:  # (draw, ...) -> (chain, draw / chain, ...)
+        return a.reshape((chains, a.shape[0] // chains) + a.shape[1:])
+
+    if len(samples["edge"]) % chains:
+        raise ValueError(f"{len(samples['edge'])} draws do not divide into {chains} chains")
+    one_chain = {k: by_chain(np.asarray(samples[k], dtype=np.float32)) for k in response}
+    one_chain["edge"] = by_chain(np.asarray(samples["edge"], dtype=np.int8))
     q = np.asarray(samples["edge_probability"], dtype=np.float32)
-    one_chain["edge_probability"] = np.broadcast_to(q, (1, n) + q.shape)
+    one_chain["edge_probability"] = np.broadcast_to(q, one_chain["edge"].shape[:2] + q.shape)
     dims = {"edge": ["shop", "cause", "effect"], "edge_probability": ["shop", "cause", "effect"]}
     dims |= {k: ["shop", "node"] for k in response}
     if "template" in samples:  # population graph prior: each shop's template membership per draw
-        one_chain["template"] = np.asarray(samples["template"], dtype=np.float32)[None]
+        one_chain["template"] = by_chain(np.asarray(samples["template"], dtype=np.float32))
         dims["template"] = ["shop", "template"]
         coords["template"] = np.arange(one_chain["template"].shape[-1])
     target = panel.n_nodes - 1
@@ -346,8 +355,8 @@ def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray]) -> 
     settings_attrs = {"spec" if group == "model" else group: part for group, part in fit.settings.to_dict().items()}
     idata = build_inference_data(
         posterior=one_chain, dims=dims, coords=coords, model="causalmmm", target_name=panel.target, inference="svi",
-        log_likelihood=samples["loglik"][None].astype(np.float32), observed=observed,
-        posterior_predictive=np.asarray(samples["predictive"], dtype=np.float32)[None], latent=["edge", *response],
+        log_likelihood=by_chain(samples["loglik"].astype(np.float32)), observed=observed,
+        posterior_predictive=by_chain(np.asarray(samples["predictive"], dtype=np.float32)), latent=["edge", *response],
         attrs={**{f"causalmmm_{group}": json.dumps(part) for group, part in settings_attrs.items()},
                "seed": int(fit.seed), "wall_time_s": float(fit.log.seconds),
                "response_family": f"{fit.spec.adstock} carryover, {fit.spec.saturation} saturation; "

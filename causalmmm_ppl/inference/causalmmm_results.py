@@ -600,12 +600,15 @@ class CausalMMMFit:
 
         ``num_draws`` defaults to ``min(outputs.num_draws, IDATA_DRAWS)``: pointwise log-likelihoods and predictive
         draws of every shop-day are stored, so the file grows with draws × shops × days. ``progress`` reports the
-        chunks of draws.
+        chunks of draws. A fit that mixes several runs stores each run's draws as one chain (``num_draws`` rounded
+        down to a multiple of the runs), so that ArviZ's R-hat compares the runs.
         """
         from causalmmm_ppl.evaluation.inference_data import causalmmm_to_inference_data
 
+        k = len(self.runs())
         n = num_draws or min(self.settings.outputs.num_draws, IDATA_DRAWS)
-        return causalmmm_to_inference_data(self, self.posterior_samples(num_draws=n, progress=progress))
+        n = max(k, n - n % k)
+        return causalmmm_to_inference_data(self, self.posterior_samples(num_draws=n, progress=progress), chains=k)
 
     # ------------------------------------------------------------------------------------------ saving
     def save(self, directory: str | os.PathLike) -> None:

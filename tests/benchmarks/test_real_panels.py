@@ -1,4 +1,4 @@
-"""``benchmarks.real_panels --runs K``: CausalMMM's rows pool the forecast draws of K fits (quick settings)."""
+"""``benchmarks.real_panels --runs K``: CausalMMM's rows are fits that keep K SVI runs and mix them (quick settings)."""
 
 from __future__ import annotations
 
@@ -7,32 +7,26 @@ import numpy as np
 from benchmarks import real_panels
 
 
-def test_pooled_runs_score_the_same_number_of_draws_from_several_fits(monkeypatch):
-    """With ``runs = 2`` each CausalMMM row is two fits from seeds S and S + RUN_STRIDE, each giving half the draws,
-    scored as one forecast of ``NUM_DRAWS`` draws; the section says so."""
+def test_runs_make_each_causalmmm_row_a_mixture_of_runs(monkeypatch):
+    """With ``runs = 2`` each CausalMMM row is one fit with ``restarts = 2`` and ``keep_runs = "all"``, whose
+    mixture gives all ``NUM_DRAWS`` draws; the section says so."""
     from causalmmm_ppl.inference import causalmmm_fit
-    from causalmmm_ppl.inference.causalmmm_results import CausalMMMFit
 
-    seeds, shapes = [], []
+    fits = []
     fit = causalmmm_fit.fit_causalmmm
-    sample = CausalMMMFit.forecast_samples
 
-    def recording_fit(*args, seed, **kwargs):
-        seeds.append(seed)
-        return fit(*args, seed=seed, **kwargs)
-
-    def recording_sample(self, *args, **kwargs):
-        draws = sample(self, *args, **kwargs)
-        shapes.append(np.asarray(draws).shape[0])
-        return draws
+    def recording_fit(*args, **kwargs):
+        fits.append(fit(*args, **kwargs))
+        return fits[-1]
 
     monkeypatch.setattr(causalmmm_fit, "fit_causalmmm", recording_fit)
-    monkeypatch.setattr(CausalMMMFit, "forecast_samples", recording_sample)
     monkeypatch.setattr(real_panels, "NUM_DRAWS", 9)
     out = real_panels.score_panel("pymc_example", 4, quick=True, runs=2)
-    assert seeds == [4, 4 + real_panels.RUN_STRIDE] * 2  # with and without controls
-    assert shapes == [5, 5] * 2  # ceil(9 / 2) each, the pooled forecast cut to 9
+    assert len(fits) == 2  # with and without controls
+    for f in fits:
+        assert f.seed == 4 and [run["seed"] for run in f.svi_runs] == [4, 5]
+        assert len(f.mixed_runs) == sum(run["kept"] for run in f.svi_runs) - 1
     for row in ("CausalMMM", "CausalMMM, no controls"):
         assert 0.0 <= out[row]["coverage_13"] <= 1.0 and np.isfinite(out[row]["wape_13"])
     text = real_panels.render([out], "cmd", (4,))
-    assert "CausalMMM rows: 2 fits each" in text and "| CausalMMM | " in text
+    assert "each fit keeps 2 SVI runs" in text and "| CausalMMM | " in text

@@ -69,6 +69,21 @@ def test_each_run_gives_its_share_of_the_draws(fits, split):
         [f.posterior_samples(num_draws=3)["edge_probability"] for f in (best, other)], axis=0), atol=1e-6)
 
 
+def test_inference_data_holds_one_chain_per_run(fits):
+    """Each run's draws are one chain (the draws rounded down to a multiple of the runs), so ArviZ's R-hat compares
+    the runs; the first chain is the best run's own posterior draws; LOO runs on the mixture."""
+    import arviz as az
+
+    mixed, best, _ = fits
+    idata = mixed.to_inference_data(num_draws=9)
+    assert idata.posterior.sizes["chain"] == 2 and idata.posterior.sizes["draw"] == 4
+    assert idata.log_likelihood["target"].shape[:2] == (2, 4)
+    own = best.posterior_samples(num_draws=4, seed=SEED)
+    np.testing.assert_array_equal(idata.posterior["edge"].values[0], own["edge"])
+    assert np.isfinite(az.loo(idata).elpd_loo)
+    assert np.isfinite(az.rhat(idata, var_names=["decay"])["decay"].values).all()
+
+
 def test_the_mixture_is_saved_and_read_back_whole(fits, split, tmp_path):
     mixed = fits[0]
     mixed.save(tmp_path / "model")
