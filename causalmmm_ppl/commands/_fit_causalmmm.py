@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
             write_reading(tmp / "model", args)
     # after the work: a failed command prints one line only
     window = settings.inference.window
-    for line in [*panel.warnings, short_shop_warning(train, window), split.note, fit.svi_runs_note(),
+    for line in [*panel.warnings, short_shop_warning(train, window), split.note, _runs_warning(fit),
                  few_shops_warning(train.n_shops)]:
         if line:
             print(f"warning: {line}", file=sys.stderr)
@@ -191,12 +191,19 @@ def _launch(args: argparse.Namespace, nproc: int, n_shops: int) -> int:
 
 def _trained(fit) -> str:
     """What the summary line says of the training: steps, seconds, the prior on the message weights where there was
-    one (a panel of few shops has it by default) and the pooling's templates."""
+    one (a panel of few shops has it by default), the SVI runs mixed (likewise) and the pooling's templates."""
     population = fit.guide.population
     pooled = f"; edges pooled over {population.n_templates} graph template(s)" if population is not None else ""
     sigma = fit.settings.model.edge_weight_prior
     weights = f" (message weights under a Normal(0, {sigma:g}²) prior)" if sigma else ""
-    return f"{fit.log.steps_done} SVI steps in {fit.log.seconds:.1f} s{weights}{pooled}"
+    mixed = f"; {len(fit.runs())} SVI runs mixed" if fit.mixed_runs else ""
+    return f"{fit.log.steps_done} SVI steps in {fit.log.seconds:.1f} s{weights}{mixed}{pooled}"
+
+
+def _runs_warning(fit) -> str:
+    """The fit's SVI runs (:meth:`~causalmmm_ppl.inference.causalmmm_results.CausalMMMFit.svi_runs_note`) where one
+    was left out (collapsed, or not the best); '' where every run was kept (the summary line counts them)."""
+    return "" if all(run["kept"] for run in fit.svi_runs) else fit.svi_runs_note()
 
 
 def shards_preflight(args: argparse.Namespace, check_out: bool = True, min_days: int | None = None):
@@ -289,7 +296,7 @@ def run_shards(args: argparse.Namespace) -> int:
                 write_csv(fit.template_probabilities(), tmp / "templates.csv")
             fit.save(tmp / "model")
             write_reading(tmp / "model", args)
-    for line in [fit.svi_runs_note(), "a fit read shard by shard (--shops-per-chunk) writes no idata.nc: posterior "
+    for line in [_runs_warning(fit), "a fit read shard by shard (--shops-per-chunk) writes no idata.nc: posterior "
                  "draws of every shop would hold the whole panel; `causalmmm report` and `fit.to_inference_data()` "
                  "compute them when asked"]:
         if line:

@@ -81,17 +81,18 @@ def fit_causalmmm(
     if not shard.local and shard.world > panel.n_shops:
         raise InputError(f"{shard.world} processes for {panel.n_shops} shop(s): each process trains on its own "
                          f"shops; use {panel.n_shops} process(es) or fewer")
-    if inf.restarts > 1 and shard.parallel:
+    if (inf.restarts or 1) > 1 and shard.parallel:
         raise InputError(f"restarts = {inf.restarts} needs a one-process fit; use restarts = 1 with --nproc")
     where = distributed.training_device(device, shard)
     distributed.init(shard, device)
     runs: list[SVIRun] = []
     r = 0
     # run r trains from seed + r: the planned runs, then one more while the best is collapsed and runs remain
-    while r < inf.restarts or (not shard.parallel and r < inf.restarts + inf.collapse_restarts
-                               and _best(runs).collapsed(inf.collapse_information)):
+    while not runs or r < inf.restarts or (not shard.parallel and r < inf.restarts + inf.collapse_restarts
+                                           and _best(runs).collapsed(inf.collapse_information)):
         setup = training_setup(panel, settings, seed + r, shard)
-        settings = setup.settings
+        settings = setup.settings  # with the settings left to the panel's size (the number of runs among them)
+        inf = settings.inference
         log = train(
             setup.model.to(where), setup.guide.to(where), setup.data.to(where) if where.type != "cpu" else setup.data,
             settings, seed=seed + r, progress=progress and shard.is_main,

@@ -54,7 +54,7 @@ def training_setup(panel: Panel, settings: CausalMMMSettings, seed: int, shard: 
         own, std = Standardisation.of_shards(panel, shard)
     else:
         own = std = Standardisation.of(panel)
-    settings = settings.for_shops(std.scaler.n_shops)
+    settings = settings.for_shops(std.scaler.n_shops, parallel=shard is not None and shard.parallel)
     torch.manual_seed(seed)
     model, guide = build_model(panel, settings)
     return TrainingSetup(model, guide, own.prepare(panel, settings.model, shard=shard), std, settings)

@@ -21,7 +21,7 @@ from causalmmm_ppl.models.field_types import (
     require_positive,
     split_settings,
 )
-from causalmmm_ppl.models.spec import CausalMMMSpec
+from causalmmm_ppl.models.spec import FEW_SHOPS, CausalMMMSpec
 
 #: The population layer's default score tails and error rates (``edge_score_df``, ``edge_miss_rate``,
 #: ``edge_false_rate``; chosen on development seeds, docs/benchmarks.md "Edge calibration").
@@ -32,6 +32,8 @@ EDGE_FALSE_RATE = 0.0005
 
 #: ``CausalMMMInference.keep_runs``: the best SVI run, or every run that did not collapse (mixed)
 KEEP_RUNS = ("best", "all")
+#: SVI runs a fit of fewer than ``FEW_SHOPS`` shops trains and mixes by default (``restarts``, ``keep_runs`` None)
+FEW_SHOPS_RUNS = 3
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,9 @@ class CausalMMMInference:
     checkpoint_every : steps between checkpoints of a fit that keeps them (``causalmmm fit``, ``--resume``).
     restarts : independent SVI runs (seeds ``seed``, ``seed + 1``, ...); the fit keeps the one whose guide has the
         highest ELBO on the full training panel (:func:`causalmmm_ppl.inference.svi.evaluation_loss`). Each run
-        costs a full training; 1: one run.
+        costs a full training; 1: one run. None (default): chosen by the panel's size when it is fitted
+        (:meth:`for_shops`): :data:`FEW_SHOPS_RUNS` below :data:`~causalmmm_ppl.models.spec.FEW_SHOPS` shops (in one
+        process), 1 otherwise.
     collapse_restarts, collapse_information : further runs (seeds after the planned ones) made only while the kept
         run is collapsed: its encoder's edge probabilities carry less than ``collapse_information`` nats per
         ordinary candidate pair beyond the prior (:func:`causalmmm_ppl.inference.causalmmm_pooling.edge_information`).
@@ -64,7 +68,10 @@ class CausalMMMInference:
         between the runs; edge probabilities are the runs' mean; graph templates and the training log are the best
         run's). SVI's variational posterior leaves out how far separate runs end apart (their decoders' weights
         are point estimates); their mixture puts that spread into the intervals, at ``restarts`` times the
-        training.
+        training. None (default): ``"all"`` below :data:`~causalmmm_ppl.models.spec.FEW_SHOPS` shops (without
+        model graph templates), ``"best"`` otherwise. On development seeds the intervals of panels of one to eight
+        shops covered the holdout more often with three runs mixed than with one, at the same accuracy
+        (``docs/benchmarks.md``, "Mixed SVI runs on few shops").
     multistep, multistep_weight : K, the days of the free-running paths scored beside the one-step likelihood, and
         the weight of each day a path scores relative to a day of that likelihood. A path starts from the
         teacher-forced state on every K-th day of a training window and feeds the mediators and the target their own
@@ -83,27 +90,39 @@ class CausalMMMInference:
     encoder_hidden: int = 64
     screen_weight: float = 1.5
     checkpoint_every: int = 100
-    restarts: int = 1
+    restarts: int | None = None
     collapse_restarts: int = 1
     collapse_information: float = 0.02
-    keep_runs: str = "best"
+    keep_runs: str | None = None
     multistep: int = 0
     multistep_weight: float = 1.0
 
     def __post_init__(self) -> None:
         check_field_types(self)
         require_positive(self, "lr", "temperature_start")
-        require_at_least_one(self, "steps", "batch_shops", "window", "encoder_hidden", "checkpoint_every", "restarts")
+        require_at_least_one(self, "steps", "batch_shops", "window", "encoder_hidden", "checkpoint_every")
+        if self.restarts is not None:
+            require_at_least_one(self, "restarts")
         if self.collapse_restarts < 0 or not self.collapse_information >= 0:
             raise InputError(f"collapse_restarts and collapse_information must be >= 0, got {self.collapse_restarts} "
                              f"and {self.collapse_information}")
-        if self.keep_runs not in KEEP_RUNS:
+        if self.keep_runs is not None and self.keep_runs not in KEEP_RUNS:
             raise InputError(f"keep_runs must be one of {', '.join(map(repr, KEEP_RUNS))}, got {self.keep_runs!r}")
         if self.multistep < 0:
             raise InputError(f"multistep must be an integer >= 0, got {self.multistep}")
         for name in ("kl_weight", "screen_weight", "multistep_weight"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+    def for_shops(self, n_shops: int, parallel: bool = False, graph_templates: int = 0) -> "CausalMMMInference":
+        """How a panel of ``n_shops`` shops is fitted: ``restarts`` and ``keep_runs`` left to the panel's size (None)
+        become :data:`FEW_SHOPS_RUNS` runs mixed below :data:`~causalmmm_ppl.models.spec.FEW_SHOPS` shops, one run
+        kept otherwise; a fit on several processes (``parallel``) trains one run, and a model with
+        ``graph_templates`` keeps the best. A value set stays."""
+        few = n_shops < FEW_SHOPS and not parallel
+        restarts = self.restarts if self.restarts is not None else FEW_SHOPS_RUNS if few else 1
+        keep = self.keep_runs if self.keep_runs is not None else "all" if few and not graph_templates else "best"
+        return dataclasses.replace(self, restarts=restarts, keep_runs=keep)
 
     def kl_weight_at(self, step: int) -> float:
         """λ times the linear warm-up factor at ``step`` of ``steps``."""
@@ -234,9 +253,11 @@ class CausalMMMSettings:
         """The settings a panel of frequency ``freq`` is fitted with (:meth:`CausalMMMSpec.for_frequency`)."""
         return dataclasses.replace(self, model=self.model.for_frequency(freq))
 
-    def for_shops(self, n_shops: int) -> "CausalMMMSettings":
-        """The settings a panel of ``n_shops`` shops is fitted with (:meth:`CausalMMMSpec.for_shops`)."""
-        return dataclasses.replace(self, model=self.model.for_shops(n_shops))
+    def for_shops(self, n_shops: int, parallel: bool = False) -> "CausalMMMSettings":
+        """The settings a panel of ``n_shops`` shops is fitted with (:meth:`CausalMMMSpec.for_shops`,
+        :meth:`CausalMMMInference.for_shops`; ``parallel``: on several processes)."""
+        return dataclasses.replace(self, model=self.model.for_shops(n_shops), inference=self.inference.for_shops(
+            n_shops, parallel, self.model.graph_templates))
 
     @classmethod
     def coerce(cls, settings: "CausalMMMSettings | CausalMMMSpec | None") -> "CausalMMMSettings":

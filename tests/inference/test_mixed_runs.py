@@ -103,7 +103,7 @@ def test_keep_runs_is_checked():
 
 def test_fit_with_keep_runs_all_writes_and_saves_the_mixture(tmp_path, capsys):
     """Through the command: a run fitted with ``{"restarts": 2, "keep_runs": "all"}`` forecasts its holdout, writes
-    its edges and InferenceData, names both runs and saves the mixture."""
+    its edges and InferenceData, saves the mixture and says it mixed the runs (or names them where one collapsed)."""
     data = tmp_path / "sim"
     assert main(["simulate", "--out", str(data), "--scenario", "sim1", "--shops", "4", "--days", "50", "--quiet"]) == 0
     flags = (data / "fit_flags.txt").read_text().split()
@@ -111,9 +111,40 @@ def test_fit_with_keep_runs_all_writes_and_saves_the_mixture(tmp_path, capsys):
     cfg.write_text(json.dumps({"steps": 15, "batch_shops": 4, "window": 32, "num_draws": 8, "restarts": 2,
                                "keep_runs": "all", "collapse_restarts": 0}))
     run = tmp_path / "run"
-    code, _, err = run_cli(capsys, "fit", str(data / "panel.csv"), *flags, "--holdout", "5", "--config", str(cfg),
-                           "--out", str(run), "--quiet")
+    code, out, err = run_cli(capsys, "fit", str(data / "panel.csv"), *flags, "--holdout", "5", "--config", str(cfg),
+                             "--out", str(run), "--quiet")
     assert code == 0, err
-    assert "kept and mixed" in err
+    kept = len(CausalMMMFit.load(run / "model").mixed_runs) + 1
+    assert (f"{kept} SVI runs mixed" in out) if kept > 1 else ("SVI runs (collapsed" in err)
     assert {"edges.csv", "forecast.csv", "idata.nc"} <= {p.name for p in run.iterdir()}
-    assert len(CausalMMMFit.load(run / "model").mixed_runs) == 1
+
+
+def test_panels_of_few_shops_mix_three_runs_by_default():
+    """``restarts`` and ``keep_runs`` left to the panel's size: three runs mixed below ``FEW_SHOPS`` shops (one
+    process, no model templates), one run kept from ``FEW_SHOPS`` on; a value set stays."""
+    from causalmmm_ppl.models.settings import FEW_SHOPS_RUNS
+    from causalmmm_ppl.models.spec import FEW_SHOPS
+
+    default = CausalMMMSettings.of()
+    assert (default.inference.restarts, default.inference.keep_runs) == (None, None)
+    few = default.for_shops(FEW_SHOPS - 1).inference
+    assert (few.restarts, few.keep_runs) == (FEW_SHOPS_RUNS, "all") == (3, "all")
+    many = default.for_shops(FEW_SHOPS).inference
+    assert (many.restarts, many.keep_runs) == (1, "best")
+    on_processes = default.for_shops(2, parallel=True).inference
+    assert (on_processes.restarts, on_processes.keep_runs) == (1, "best")
+    assert CausalMMMSettings.of(graph_templates=2).for_shops(2).inference.keep_runs == "best"
+    assert CausalMMMSettings.of(restarts=1).for_shops(2).inference.restarts == 1
+    assert CausalMMMSettings.of(keep_runs="best").for_shops(2).inference.keep_runs == "best"
+    assert CausalMMMSettings.of(restarts=2).for_shops(2).inference.keep_runs == "all"
+
+
+def test_a_fit_of_few_shops_keeps_three_runs_and_saves_what_it_resolved(tmp_path):
+    panel = simulate("sim1", n_shops=3, n_days=40, seed=5).panel
+    fit = fit_causalmmm(panel, CausalMMMSettings.of(**{**TINY, "collapse_restarts": 1}), seed=3, progress=False)
+    assert [run["seed"] for run in fit.svi_runs] == [3, 4, 5]
+    assert len(fit.mixed_runs) == sum(run["kept"] for run in fit.svi_runs) - 1
+    assert (fit.settings.inference.restarts, fit.settings.inference.keep_runs) == (3, "all")
+    fit.save(tmp_path / "model")
+    again = CausalMMMFit.load(tmp_path / "model")
+    assert again.settings == fit.settings and len(again.mixed_runs) == len(fit.mixed_runs)
