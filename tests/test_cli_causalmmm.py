@@ -17,7 +17,9 @@ from causalmmm_ppl.reporting.run import read_run
 from causalmmm_ppl.reporting.sections import data_section
 from tests.cli_contract import assert_one_line_error, run_cli
 
-FAST = {"steps": 20, "batch_shops": 4, "window": 40, "num_draws": 16, "checkpoint_every": 10}
+#: one SVI run: these tests are about the commands; a few-shop panel's default of three runs mixed is
+#: tests/inference/test_mixed_runs.py's (and test_cli_safety's fits run it)
+FAST = {"steps": 20, "batch_shops": 4, "window": 40, "num_draws": 16, "checkpoint_every": 10, "restarts": 1}
 
 
 @pytest.fixture(scope="module")
