@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
-from benchmarks.effects import HORIZON, QUICK, effects_panel
+from benchmarks.effects import HORIZON, QUICK, effects_panel, quick_settings
 
 DRAWS = 100
 SCENARIOS = ("sim1", "sim2", "sim3")
@@ -65,7 +65,7 @@ def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
     for label, overrides in variants.items():
         overrides = overrides(sim.panel) if callable(overrides) else overrides
-        settings = CausalMMMSettings.of(**{**overrides, **({"steps": QUICK["steps"]} if quick else {})})
+        settings = CausalMMMSettings.of(**{**overrides, **quick_settings(quick)})
         fit = fit_causalmmm(history, settings, seed=seed, progress=False)
         table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
         probability = fit.edge_probability_array()

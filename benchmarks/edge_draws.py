@@ -42,12 +42,12 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
-    from benchmarks.effects import QUICK, effects_panel
+    from benchmarks.effects import QUICK, effects_panel, quick_settings
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
-    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
+    settings = CausalMMMSettings.of(**quick_settings(quick))
     draws = QUICK["draws"] if quick else DRAWS
     fit = fit_causalmmm(history, settings, seed=seed, progress=False)
     out: dict = {"scenario": scenario, "seed": seed,

@@ -20,7 +20,7 @@ import numpy as np
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
 from benchmarks._effect_variants import METRICS as VARIANT_METRICS
 from benchmarks._effect_variants import SCENARIOS, SEEDS, effect_scores
-from benchmarks.effects import HORIZON, QUICK, effects_panel
+from benchmarks.effects import HORIZON, QUICK, effects_panel, quick_settings
 
 TITLE = "## Effect ensembles (development seeds)"
 RUNS = 3
@@ -39,7 +39,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
-    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
+    settings = CausalMMMSettings.of(**quick_settings(quick))
     draws = []
     for run in range(RUNS):
         fit = fit_causalmmm(history, settings, seed=seed + run, progress=False)

@@ -47,6 +47,13 @@ LABELS = {
 KINDS = ("total", "held")
 
 
+def quick_settings(quick: bool) -> dict:
+    """CausalMMM settings a ``--quick`` run overrides: ``QUICK["steps"]`` steps and one SVI run (its panels of
+    ``QUICK["n_shops"]`` shops would mix three by default, which the full runs' panels of 100 shops do not); none
+    otherwise."""
+    return {"steps": QUICK["steps"], "restarts": 1} if quick else {}
+
+
 def effects_panel(scenario: str, seed: int, quick: bool, settings: dict | None = None):
     """One simulated panel at the scenario's size (tiny with ``quick``; its generating ``settings`` overridden by
     name, :func:`~causalmmm_ppl.data.simulate.simulate`), its true effects over the last ``HORIZON`` days, and its
@@ -71,7 +78,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     panel = sim.panel
-    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
+    settings = CausalMMMSettings.of(**quick_settings(quick))
     draws = QUICK["draws"] if quick else DRAWS
     kinds = np.asarray(panel.node_kinds)
     only = {f"{c}->{e}": 0.0 for c in panel.nodes for e in panel.nodes

@@ -122,12 +122,12 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
-    from benchmarks.effects import QUICK, effects_panel
+    from benchmarks.effects import QUICK, effects_panel, quick_settings
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick, scenario_settings)
-    settings = CausalMMMSettings.of(**{**({"steps": QUICK["steps"]} if quick else {}), **(overrides or {})})
+    settings = CausalMMMSettings.of(**{**quick_settings(quick), **(overrides or {})})
     fit = fit_causalmmm(history, settings, seed=seed, progress=False)
     case = Case(sim, truth, history, plan, fit, QUICK["draws"] if quick else DRAWS, seed)
     panel = sim.panel

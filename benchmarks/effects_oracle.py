@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
-from benchmarks.effects import DRAWS, HORIZON, QUICK, effects_panel
+from benchmarks.effects import DRAWS, HORIZON, QUICK, effects_panel, quick_settings
 from causalmmm_ppl.evaluation.graph_metrics import auroc
 from causalmmm_ppl.transforms.np_ops import adstock, delayed_weights, geometric_weights, hill
 
@@ -292,7 +292,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
-    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
+    settings = CausalMMMSettings.of(**quick_settings(quick))
     fit = fit_causalmmm(history, settings, seed=seed, progress=False)
     prob = fit.edge_probability_array()
     kinds = sim.panel.node_kinds

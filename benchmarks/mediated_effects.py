@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
-from benchmarks.effects import HORIZON, QUICK, effects_panel
+from benchmarks.effects import HORIZON, QUICK, effects_panel, quick_settings
 
 TITLE = "## Mediated effects"
 SCENARIOS = ("sim1", "sim2")
@@ -55,7 +55,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     mediators = [n for n, k in zip(panel.nodes, kinds) if k == "mediator"]
     tgt = panel.nodes.index(panel.target)
     med_idx = [panel.nodes.index(m) for m in mediators]
-    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
+    settings = CausalMMMSettings.of(**quick_settings(quick))
     required = {f"{m}->{panel.target}": 1.0 for m in mediators}
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
                  "true_edge_frequency": float(sim.adjacency[:, med_idx, tgt].mean())}

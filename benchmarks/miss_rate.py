@@ -34,14 +34,14 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
-    from benchmarks.effects import QUICK, effects_panel
+    from benchmarks.effects import QUICK, effects_panel, quick_settings
     from benchmarks.graph_recovery import candidate_mask
     from causalmmm_ppl.evaluation.graph_metrics import edge_log_loss, per_shop_auroc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
-    settings = CausalMMMSettings.of(**({"steps": QUICK["steps"]} if quick else {}))
+    settings = CausalMMMSettings.of(**quick_settings(quick))
     fit = fit_causalmmm(history, settings, seed=seed, progress=False)
     mask = candidate_mask(sim.panel, settings.model)
     out: dict = {"scenario": scenario, "seed": seed,

@@ -22,7 +22,7 @@ TITLE = "## Planning cost: effects and allocation"
 HORIZON = 14
 DRAWS = 200
 FULL = dict(n_shops=50, steps=300, btvc_steps=1000, draws=DRAWS)
-QUICK = dict(n_shops=6, n_days=60, steps=10, btvc_steps=20, draws=4)
+QUICK = dict(n_shops=6, n_days=60, steps=10, btvc_steps=20, draws=4, restarts=1)  # one SVI run on its 6 shops
 WIDE, WIDE_QUICK, WIDE_HORIZON = dict(n_shops=190, n_days=109), dict(n_shops=6, n_days=30), 8
 
 
@@ -43,7 +43,7 @@ def run(quick: bool) -> dict:
     history, plan = split_last(panel, HORIZON)
     out = {"shape": f"{panel.n_shops}×{len(panel.channel_index)}×{panel.n_time}", "draws": size["draws"], "rows": {}}
     t0 = time.perf_counter()
-    fits = {"CausalMMM": fit_causalmmm(history, CausalMMMSettings.of(steps=size["steps"]), seed=0, progress=False)}
+    fits = {"CausalMMM": fit_causalmmm(history, CausalMMMSettings.of(steps=size["steps"], restarts=size.get("restarts")), seed=0, progress=False)}
     fit_s = {"CausalMMM": time.perf_counter() - t0}
     t0 = time.perf_counter()
     fits["BTVC (SVI)"] = fit_btvc(history, BTVCSpec(), BTVCInference(method="svi", svi_steps=size["btvc_steps"],
@@ -62,7 +62,7 @@ def run(quick: bool) -> dict:
                              "allocate": time.perf_counter() - t0}
     wide = simulate("sim1", **WIDE_QUICK if quick else WIDE, seed=0).panel
     past = wide.select_time(0, wide.n_time - WIDE_HORIZON)
-    fit = fit_causalmmm(past, CausalMMMSettings.of(steps=size["steps"], num_draws=size["draws"]), seed=0,
+    fit = fit_causalmmm(past, CausalMMMSettings.of(steps=size["steps"], num_draws=size["draws"], restarts=size.get("restarts")), seed=0,
                         progress=False)
     t0 = time.perf_counter()
     fit.forecast(past, wide.select_time(wide.n_time - WIDE_HORIZON, wide.n_time), seed=0)
