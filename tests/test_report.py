@@ -139,3 +139,22 @@ def test_report_renders_in_a_headless_browser(runs, tmp_path):
     body = img[150:, :, :3].reshape(-1, 3)
     assert len(np.unique((body * 255).astype(np.uint8), axis=0)) > 200
     assert (body.mean(axis=1) < 0.9).mean() > 0.02
+
+
+def test_the_diagnostics_say_what_the_chains_of_mixed_runs_are(runs, tmp_path):
+    """A 3-shop run mixes its SVI runs by default: its idata.nc holds one chain per kept run, and the report's
+    diagnostics say that R-hat compares the runs (a fit left with one run: the note on independent draws)."""
+    from causalmmm_ppl.evaluation.inference_data import read_inference_data
+
+    saved = json.loads((runs["causalmmm"] / "model" / "fit.json").read_text())
+    assert saved["settings"]["inference"]["restarts"] == 3 and saved["settings"]["inference"]["keep_runs"] == "all"
+    kept = sum(run["kept"] for run in saved["svi_runs"])
+    idata = read_inference_data(runs["causalmmm"] / "idata.nc")
+    assert int(idata.posterior.attrs["svi_runs_mixed"]) == kept
+    if kept > 1:
+        assert idata.posterior.sizes["chain"] == kept
+    out = tmp_path / "report.html"
+    assert main(["report", str(runs["causalmmm"]), "--out", str(out), "--quiet"]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert (f"one of the {kept} SVI runs" in page) == (kept > 1)
+    assert ("stored as chains of consecutive draws" in page) == (kept == 1)

@@ -358,7 +358,7 @@ def causalmmm_to_inference_data(fit: Any, samples: Mapping[str, np.ndarray], cha
         log_likelihood=by_chain(samples["loglik"].astype(np.float32)), observed=observed,
         posterior_predictive=by_chain(np.asarray(samples["predictive"], dtype=np.float32)), latent=["edge", *response],
         attrs={**{f"causalmmm_{group}": json.dumps(part) for group, part in settings_attrs.items()},
-               "seed": int(fit.seed), "wall_time_s": float(fit.log.seconds),
+               "seed": int(fit.seed), "wall_time_s": float(fit.log.seconds), "svi_runs_mixed": int(chains),
                "response_family": f"{fit.spec.adstock} carryover, {fit.spec.saturation} saturation; "
                                   + "; ".join(f"{p.name}: {p.meaning}" for p in fit.spec.response.params),
                "units": "log_likelihood, observed_data, posterior_predictive: original target units; "

@@ -180,7 +180,13 @@ def diagnostics_section(run: RunContents) -> Section:
             s.parts.append(paragraph(f"diagnostics table: not computed ({exc})", note=True))
     svi = idata.posterior.attrs.get("inference") == "svi"
     if diag is not None:
-        if svi:
+        mixed = int(idata.posterior.attrs.get("svi_runs_mixed", 1))
+        if svi and mixed > 1:
+            s.parts.append(paragraph(f"Each chain is one of the {mixed} SVI runs whose posteriors the fit mixes: "
+                                     "R-hat compares the runs (well above 1: they ended apart, and the mixture's "
+                                     "intervals carry that spread). Within a run the draws are independent draws "
+                                     "from its guide; the ELBO trace (the best run's) shows the optimisation."))
+        elif svi:
             s.parts.append(paragraph("SVI draws are independent draws from the fitted guide (stored as chains of "
                                      "consecutive draws): R-hat near 1 and ESS near the number of draws hold by "
                                      "construction and say nothing of the optimisation's convergence; the ELBO "
