@@ -122,15 +122,16 @@ def fit_causalmmm(
         logits = encoder_logits(guide, data, settings.model)
     pool_edges(model, guide, logits, settings, seed, progress)
     mixed = _mixed_runs(runs, kept, inf)
-    for run in mixed:  # each kept run reports its edges through its own population layer
-        pool_edges(run.setup.model, run.setup.guide, encoder_logits(run.setup.guide, run.setup.data, settings.model),
-                   settings, seed, progress)
+    mixed_logits = tuple(encoder_logits(run.setup.guide, run.setup.data, settings.model) for run in mixed)
+    for run, run_logits in zip(mixed, mixed_logits):  # each kept run reports its edges through its own layer
+        pool_edges(run.setup.model, run.setup.guide, run_logits, settings, seed, progress)
+    kept_runs = [kept, *mixed]
     local = shard.local  # process 0 holds its own shops only: the whole panel is read when asked, saved in parts
     return CausalMMMFit(model, guide, settings, Schema.of(panel, columns), std, whole_panel.read if local else panel,
-                        log, seed, tuple(run.summary(run is kept or any(run is m for m in mixed)) for run in runs),
+                        log, seed, tuple(run.summary(any(run is k for k in kept_runs)) for run in runs),
                         train_data=None if local else data, train_logits=logits,
                         train_parts=whole_panel.parts if local else None,
-                        mixed_runs=tuple((run.setup.model, run.setup.guide) for run in mixed))
+                        mixed_runs=tuple((run.setup.model, run.setup.guide) for run in mixed), mixed_logits=mixed_logits)
 
 
 class WholePanel(NamedTuple):

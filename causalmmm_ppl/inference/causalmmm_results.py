@@ -72,7 +72,7 @@ class CausalMMMFit:
 
     What the fit already holds (none needed: each is computed, or read, when first asked for):
     ``train_data`` the training panel's tensors (:meth:`training_data`), ``train_logits`` the encoder's logits of
-    the training shops (:meth:`training_logits`), ``train_parts`` the training panel in parts of shops
+    the training shops (:meth:`training_logits`) and ``mixed_logits`` those of the mixed runs' encoders, ``train_parts`` the training panel in parts of shops
     (:meth:`train_panel_parts`; a fit read shard by shard, whose process 0 never holds the whole panel).
     """
 
@@ -92,13 +92,15 @@ class CausalMMMFit:
         train_logits: torch.Tensor | None = None,
         train_parts: Callable[[], Iterable[Panel]] | None = None,
         mixed_runs: tuple[tuple[CausalMMM, AmortizedGuide], ...] = (),
+        mixed_logits: tuple[torch.Tensor, ...] | None = None,
     ) -> None:
         self.model, self.guide, self.settings, self.schema = model, guide, settings, schema
         self.standardisation = standardisation
         self._train_panel, self.log, self.seed, self.svi_runs = train_panel, log, seed, tuple(svi_runs)
-        self._cached_train, self._train_logits, self._train_parts = train_data, train_logits, train_parts
+        self._cached_train, self._train_parts = train_data, train_parts
         self.mixed_runs = tuple(mixed_runs)
-        self._mixed_logits: dict[int, torch.Tensor] = {}
+        # each kept run's encoder logits of the training shops, computed when first asked for where not given
+        self._train_logits: list[torch.Tensor | None] = [train_logits, *(mixed_logits or [None] * len(mixed_runs))]
 
     @property
     def spec(self) -> CausalMMMSpec:
@@ -178,13 +180,11 @@ class CausalMMMFit:
             return self.model.edges_to_matrix(q).numpy().astype(np.float64)
 
     def _run_logits(self, data: TrainingData | None) -> list[torch.Tensor]:
-        """Each kept run's encoder logits ``(shop, edge)`` of ``data`` (None: the training shops, computed once)."""
+        """Each kept run's encoder logits ``(shop, edge)`` of ``data`` (None: the training shops,
+        :meth:`training_logits`)."""
         if data is not None:
             return [encoder_logits(guide, data, self.spec) for _, guide in self.runs()]
-        for i, (_, guide) in enumerate(self.mixed_runs):
-            if i not in self._mixed_logits:
-                self._mixed_logits[i] = encoder_logits(guide, self.training_data(), self.spec)
-        return [self.training_logits(), *(self._mixed_logits[i] for i in range(len(self.mixed_runs)))]
+        return [self.training_logits(run) for run in range(len(self._train_logits))]
 
     def edge_probabilities(self, panel: Panel | None = None) -> pd.DataFrame:
         """Long table ``shop, cause, effect, probability`` over all ordered pairs i ≠ j."""
@@ -196,12 +196,12 @@ class CausalMMMFit:
         fit read shard by shard (:mod:`~causalmmm_ppl.inference.causalmmm_shards`), its reader's parts."""
         return iter(self._train_parts()) if self._train_parts is not None else iter([self.train_panel])
 
-    def training_logits(self) -> torch.Tensor:
-        """The encoder's own edge logits of the training shops, ``(shop, edge)`` (before any population layer):
-        what the population layer was fitted on; computed once."""
-        if self._train_logits is None:
-            self._train_logits = encoder_logits(self.guide, self.training_data(), self.spec)
-        return self._train_logits
+    def training_logits(self, run: int = 0) -> torch.Tensor:
+        """The encoder's own edge logits of the training shops, ``(shop, edge)`` (before any population layer), of
+        kept run ``run`` (:meth:`runs`; 0: the best): what its population layer was fitted on; computed once."""
+        if self._train_logits[run] is None:
+            self._train_logits[run] = encoder_logits(self.runs()[run][1], self.training_data(), self.spec)
+        return self._train_logits[run]
 
     @property
     def has_templates(self) -> bool:
@@ -307,8 +307,7 @@ class CausalMMMFit:
         batch = self._rollout_batch(data)
         chunks = self._run_chunks(n, lambda share: self._draw_chunks(share, self._rollout_history(data)))
         for model, guide, k, m in progress_bar(chunks, desc=desc, unit="chunk", disable=not progress):
-            g_k = g[k : k + m] if g is not None and g.ndim == 4 else g
-            yield forecast_trace(model, guide, batch, plan_t, cal, m, graph=g_k)
+            yield forecast_trace(model, guide, batch, plan_t, cal, m, graph=_chunk_graph(g, k, m))
 
     @torch.no_grad()
     def predictive_log_density(
@@ -397,8 +396,8 @@ class CausalMMMFit:
         kept = (len(scenarios) + 1) * plan_t.shape[0]  # values of the paths per draw, shop and node
         chunks = self._run_chunks(n, lambda share: self._rollout_chunks(share, data.x.shape[0], kept))
         for i, (model, guide, k, m) in enumerate(chunks):
-            g_k = g[k : k + m] if g is not None and g.ndim == 4 else g
-            f, cf = effect_paths(model, guide, batch, plan_t, cal, m, by_position, seed=seed + i, graph=g_k,
+            f, cf = effect_paths(model, guide, batch, plan_t, cal, m, by_position, seed=seed + i,
+                                 graph=_chunk_graph(g, k, m),
                                  progress=progress, history_chunk=history_chunk)
             factual.append(target_sum(f))
             for (kind, c, mult), path in cf.items():
@@ -669,6 +668,12 @@ class CausalMMMFit:
 READ_SETTINGS = ("edge_draws", "num_draws")
 #: the population layer's output settings, which :meth:`CausalMMMFit.read_with` applies by pooling again
 POOLING_SETTINGS = ("edge_pooling", "edge_miss_rate", "edge_false_rate", "edge_score_df")
+
+
+def _chunk_graph(graph: torch.Tensor | None, first: int, draws: int) -> torch.Tensor | None:
+    """The imposed graph of draws ``first`` to ``first + draws``: a per-draw graph's ``(draw, shop, node, node)``
+    slice, or the one graph (``(shop, node, node)``, or None) that every draw shares."""
+    return graph[first : first + draws] if graph is not None and graph.ndim == 4 else graph
 
 
 def _chunks(num_draws: int, per_draw: int) -> list[tuple[int, int]]:
