@@ -166,25 +166,29 @@ class CausalMMMFit:
         return self.standardisation.prepare(panel, self.spec, scaler or self.standardisation.scaler_for(panel))
 
     # -------------------------------------------------------------------------------------------- edges
-    def edge_probability_array(self, panel: Panel | None = None, pooled: bool = True) -> np.ndarray:
+    def edge_probability_array(self, panel: Panel | None = None, pooled: bool = True,
+                               run: int | None = None) -> np.ndarray:
         """q(z_nij = 1) for every ordered pair: (shop, cause, effect), the mean over the kept runs; forbidden pairs
         and the diagonal are 0.
 
         ``panel`` defaults to the training panel; any panel with the run's schema works (amortized inference).
         ``pooled=False`` gives the encoder's own probabilities, before the population layer (``outputs.edge_pooling``).
+        ``run``: one kept run's probabilities alone (its index in :meth:`runs`; 0: the best run).
         """
         data = None if panel is None else self.prepare(panel)
+        which = range(len(self.runs())) if run is None else [run]
         with torch.no_grad():
-            q = torch.stack([torch.sigmoid(guide.reported_logits(own) if pooled else own)
-                             for own, (_, guide) in zip(self._run_logits(data), self.runs())]).mean(0)
+            q = torch.stack([torch.sigmoid(self.runs()[r][1].reported_logits(own) if pooled else own)
+                             for r, own in zip(which, self._run_logits(data, which))]).mean(0)
             return self.model.edges_to_matrix(q).numpy().astype(np.float64)
 
-    def _run_logits(self, data: TrainingData | None) -> list[torch.Tensor]:
-        """Each kept run's encoder logits ``(shop, edge)`` of ``data`` (None: the training shops,
-        :meth:`training_logits`)."""
+    def _run_logits(self, data: TrainingData | None, which: Iterable[int] | None = None) -> list[torch.Tensor]:
+        """The encoder logits ``(shop, edge)`` of ``data`` (None: the training shops, :meth:`training_logits`) of
+        the kept runs ``which`` (indices in :meth:`runs`; None: all)."""
+        which = range(len(self.runs())) if which is None else which
         if data is not None:
-            return [encoder_logits(guide, data, self.spec) for _, guide in self.runs()]
-        return [self.training_logits(run) for run in range(len(self._train_logits))]
+            return [encoder_logits(self.runs()[run][1], data, self.spec) for run in which]
+        return [self.training_logits(run) for run in which]
 
     def edge_probabilities(self, panel: Panel | None = None) -> pd.DataFrame:
         """Long table ``shop, cause, effect, probability`` over all ordered pairs i ≠ j."""

@@ -34,6 +34,8 @@ EDGE_FALSE_RATE = 0.0005
 KEEP_RUNS = ("best", "all")
 #: SVI runs a fit of fewer than ``FEW_SHOPS`` shops trains and mixes by default (``restarts``, ``keep_runs`` None)
 FEW_SHOPS_RUNS = 3
+#: SVI runs a fit of ``FEW_SHOPS`` shops or more on one process trains and mixes by default
+PANEL_RUNS = 2
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,9 @@ class CausalMMMInference:
     restarts : independent SVI runs (seeds ``seed``, ``seed + 1``, ...); the fit keeps the one whose guide has the
         highest ELBO on the full training panel (:func:`causalmmm_ppl.inference.svi.evaluation_loss`). Each run
         costs a full training; 1: one run. None (default): chosen by the panel's size when it is fitted
-        (:meth:`for_shops`): :data:`FEW_SHOPS_RUNS` below :data:`~causalmmm_ppl.models.spec.FEW_SHOPS` shops (in one
-        process), 1 otherwise.
+        (:meth:`for_shops`): :data:`FEW_SHOPS_RUNS` below :data:`~causalmmm_ppl.models.spec.FEW_SHOPS` shops,
+        :data:`PANEL_RUNS` from there on, 1 on several processes or with model graph templates from
+        :data:`~causalmmm_ppl.models.spec.FEW_SHOPS` shops on.
     collapse_restarts, collapse_information : further runs (seeds after the planned ones) made only while the kept
         run is collapsed: its encoder's edge probabilities carry less than ``collapse_information`` nats per
         ordinary candidate pair beyond the prior (:func:`causalmmm_ppl.inference.causalmmm_pooling.edge_information`).
@@ -68,10 +71,12 @@ class CausalMMMInference:
         between the runs; edge probabilities are the runs' mean; graph templates and the training log are the best
         run's). SVI's variational posterior leaves out how far separate runs end apart (their decoders' weights
         are point estimates); their mixture puts that spread into the intervals, at ``restarts`` times the
-        training. None (default): ``"all"`` below :data:`~causalmmm_ppl.models.spec.FEW_SHOPS` shops (without
-        model graph templates), ``"best"`` otherwise. On development seeds the intervals of panels of one to eight
-        shops covered the holdout more often with three runs mixed than with one, at the same accuracy
-        (``docs/benchmarks.md``, "Mixed SVI runs on few shops").
+        training. None (default): ``"all"`` on one process without model graph templates, ``"best"`` otherwise.
+        On development seeds the intervals of panels of one to eight shops covered the holdout more often with
+        three runs mixed than with one, at the same accuracy (``docs/benchmarks.md``, "Mixed SVI runs on few
+        shops"); on panels of 20 to 300 shops two runs mixed recovered the graphs at least as well as the better of
+        the two runs alone, where either run alone can land in a weaker optimum ("Collapse threshold and mixed
+        runs (development seeds)").
     multistep, multistep_weight : K, the days of the free-running paths scored beside the one-step likelihood, and
         the weight of each day a path scores relative to a day of that likelihood. A path starts from the
         teacher-forced state on every K-th day of a training window and feeds the mediators and the target their own
@@ -116,12 +121,18 @@ class CausalMMMInference:
 
     def for_shops(self, n_shops: int, parallel: bool = False, graph_templates: int = 0) -> "CausalMMMInference":
         """How a panel of ``n_shops`` shops is fitted: ``restarts`` and ``keep_runs`` left to the panel's size (None)
-        become :data:`FEW_SHOPS_RUNS` runs mixed below :data:`~causalmmm_ppl.models.spec.FEW_SHOPS` shops, one run
-        kept otherwise; a fit on several processes (``parallel``) trains one run, and a model with
-        ``graph_templates`` keeps the best. A value set stays."""
-        few = n_shops < FEW_SHOPS and not parallel
-        restarts = self.restarts if self.restarts is not None else FEW_SHOPS_RUNS if few else 1
-        keep = self.keep_runs if self.keep_runs is not None else "all" if few and not graph_templates else "best"
+        become :data:`FEW_SHOPS_RUNS` runs mixed below :data:`~causalmmm_ppl.models.spec.FEW_SHOPS` shops and
+        :data:`PANEL_RUNS` runs mixed from there on. A fit on several processes (``parallel``) trains one run; a
+        model with ``graph_templates`` keeps the best run, of three below
+        :data:`~causalmmm_ppl.models.spec.FEW_SHOPS` shops and of one from there on. A value set stays."""
+        if parallel:
+            runs = 1
+        elif n_shops < FEW_SHOPS:
+            runs = FEW_SHOPS_RUNS
+        else:
+            runs = 1 if graph_templates else PANEL_RUNS
+        restarts = self.restarts if self.restarts is not None else runs
+        keep = self.keep_runs if self.keep_runs is not None else "best" if parallel or graph_templates else "all"
         return dataclasses.replace(self, restarts=restarts, keep_runs=keep)
 
     def kl_weight_at(self, step: int) -> float:

@@ -32,7 +32,7 @@ SCRIPTS = {
     "mediated_effects": "## Mediated effects",
     "template_count": "## Template count (development seeds)",
     "restarts": "## SVI restarts",
-    "collapse_threshold": "## Collapse threshold (development seeds)",
+    "collapse_threshold": "## Collapse threshold and mixed runs (development seeds)",
     "response_families": "## Response families",
     "edge_gain": "## Edge gains (development seeds)",
     "additive_response": "## Additive response (development seeds)",

@@ -30,7 +30,8 @@ def split():
 def fits(split):
     """The mixture of the runs from seeds 7 and 8, and each run fitted alone."""
     train = split[0]
-    alone = [fit_causalmmm(train, CausalMMMSettings.of(**TINY), seed=s, progress=False) for s in (SEED, SEED + 1)]
+    alone = [fit_causalmmm(train, CausalMMMSettings.of(**TINY, restarts=1), seed=s, progress=False)
+             for s in (SEED, SEED + 1)]
     mixed = fit_causalmmm(train, CausalMMMSettings.of(**TINY, restarts=2, keep_runs="all"), seed=SEED,
                           progress=False)
     best, other = alone if mixed.log.loss == alone[0].log.loss else alone[::-1]
@@ -45,6 +46,10 @@ def test_every_run_is_kept_and_the_best_run_comes_first(fits):
     assert mixed.draw_shares(8) == [4, 4] and mixed.draw_shares(5) == [3, 2] and mixed.draw_shares(1) == [1, 0]
     np.testing.assert_allclose(mixed.edge_probability_array(),
                                (best.edge_probability_array() + other.edge_probability_array()) / 2, atol=1e-6)
+    for run, alone in enumerate((best, other)):  # one kept run's edges alone: that run's fit's
+        np.testing.assert_allclose(mixed.edge_probability_array(run=run), alone.edge_probability_array(), atol=1e-6)
+        np.testing.assert_allclose(mixed.edge_probability_array(pooled=False, run=run),
+                                   alone.edge_probability_array(pooled=False), atol=1e-6)
 
 
 def test_each_run_gives_its_share_of_the_draws(fits, split):
@@ -119,24 +124,31 @@ def test_fit_with_keep_runs_all_writes_and_saves_the_mixture(tmp_path, capsys):
     assert {"edges.csv", "forecast.csv", "idata.nc"} <= {p.name for p in run.iterdir()}
 
 
-def test_panels_of_few_shops_mix_three_runs_by_default():
-    """``restarts`` and ``keep_runs`` left to the panel's size: three runs mixed below ``FEW_SHOPS`` shops (one
-    process, no model templates), one run kept from ``FEW_SHOPS`` on; a value set stays."""
-    from causalmmm_ppl.models.settings import FEW_SHOPS_RUNS
+def test_the_number_of_runs_mixed_is_left_to_the_panels_size():
+    """``restarts`` and ``keep_runs`` left to the panel's size: three runs mixed below ``FEW_SHOPS`` shops, two from
+    ``FEW_SHOPS`` on (one process); one run on several processes; model templates keep the best run (of three
+    below ``FEW_SHOPS``, of one from there on); a value set stays."""
+    from causalmmm_ppl.models.settings import FEW_SHOPS_RUNS, PANEL_RUNS
     from causalmmm_ppl.models.spec import FEW_SHOPS
 
     default = CausalMMMSettings.of()
     assert (default.inference.restarts, default.inference.keep_runs) == (None, None)
     few = default.for_shops(FEW_SHOPS - 1).inference
     assert (few.restarts, few.keep_runs) == (FEW_SHOPS_RUNS, "all") == (3, "all")
-    many = default.for_shops(FEW_SHOPS).inference
-    assert (many.restarts, many.keep_runs) == (1, "best")
-    on_processes = default.for_shops(2, parallel=True).inference
-    assert (on_processes.restarts, on_processes.keep_runs) == (1, "best")
-    assert CausalMMMSettings.of(graph_templates=2).for_shops(2).inference.keep_runs == "best"
+    for n_shops in (FEW_SHOPS, 100_000):
+        many = default.for_shops(n_shops).inference
+        assert (many.restarts, many.keep_runs) == (PANEL_RUNS, "all") == (2, "all")
+    for n_shops in (2, FEW_SHOPS):
+        on_processes = default.for_shops(n_shops, parallel=True).inference
+        assert (on_processes.restarts, on_processes.keep_runs) == (1, "best")
+    templates = CausalMMMSettings.of(graph_templates=2)
+    assert (templates.for_shops(2).inference.restarts, templates.for_shops(2).inference.keep_runs) == (3, "best")
+    assert (templates.for_shops(FEW_SHOPS).inference.restarts,
+            templates.for_shops(FEW_SHOPS).inference.keep_runs) == (1, "best")
     assert CausalMMMSettings.of(restarts=1).for_shops(2).inference.restarts == 1
-    assert CausalMMMSettings.of(keep_runs="best").for_shops(2).inference.keep_runs == "best"
-    assert CausalMMMSettings.of(restarts=2).for_shops(2).inference.keep_runs == "all"
+    assert CausalMMMSettings.of(restarts=1).for_shops(FEW_SHOPS).inference.restarts == 1
+    assert CausalMMMSettings.of(keep_runs="best").for_shops(FEW_SHOPS).inference.keep_runs == "best"
+    assert CausalMMMSettings.of(restarts=3).for_shops(FEW_SHOPS).inference.keep_runs == "all"
 
 
 def test_a_fit_of_few_shops_keeps_three_runs_and_saves_what_it_resolved(tmp_path):

@@ -17,7 +17,8 @@ from causalmmm_ppl.models.settings import CausalMMMSettings
 from hypothesis import given
 from hypothesis import strategies as st
 
-TINY = dict(steps=25, batch_shops=8, window=32, num_draws=8, collapse_restarts=0)
+#: one run, and the best run kept where there are more: what these tests check (12 shops would mix two by default)
+TINY = dict(steps=25, batch_shops=8, window=32, num_draws=8, collapse_restarts=0, restarts=1, keep_runs="best")
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def test_the_run_with_the_higher_elbo_is_kept(panel, tmp_path):
     losses = [evaluation_loss(f.model, f.guide, f.training_data(), f.spec, seed=7) for f in runs]
     assert losses[0] != losses[1]
     best = runs[int(np.argmin(losses))]
-    spec = CausalMMMSettings.of(**TINY, restarts=2, checkpoint_every=10)
+    spec = CausalMMMSettings.of(**{**TINY, "restarts": 2}, checkpoint_every=10)
     both = fit_causalmmm(panel, spec, seed=7, progress=False, checkpoint_dir=tmp_path)
     np.testing.assert_array_equal(both.edge_probability_array(), best.edge_probability_array())
     assert both.log.loss == best.log.loss
@@ -55,7 +56,7 @@ def test_evaluation_loss_is_seeded_and_leaves_pyro_rng_alone(panel):
 
 def test_restarts_need_one_process(panel):
     with pytest.raises(InputError, match="restarts = 2"):
-        fit_causalmmm(panel, CausalMMMSettings.of(**TINY, restarts=2), seed=0, progress=False, shard=Shard(0, 2))
+        fit_causalmmm(panel, CausalMMMSettings.of(**{**TINY, "restarts": 2}), seed=0, progress=False, shard=Shard(0, 2))
     with pytest.raises(InputError, match="restarts"):
         CausalMMMSettings.of(restarts=0)
     with pytest.raises(InputError, match="collapse_restarts"):
@@ -65,7 +66,7 @@ def test_restarts_need_one_process(panel):
 def test_a_collapsed_run_gets_one_more_run_and_the_better_one_is_kept(panel, tmp_path):
     """Below ``collapse_information`` (here: every run) the fit trains seed + 1 too and keeps the lower loss, as
     ``restarts = 2`` does; at 0 no run counts as collapsed; the runs are recorded and read back with the run."""
-    both = fit_causalmmm(panel, CausalMMMSettings.of(**TINY, restarts=2), seed=7, progress=False)
+    both = fit_causalmmm(panel, CausalMMMSettings.of(**{**TINY, "restarts": 2}), seed=7, progress=False)
     spec = CausalMMMSettings.of(**{**TINY, "collapse_restarts": 1}, collapse_information=10.0)
     again = fit_causalmmm(panel, spec, seed=7, progress=False)
     np.testing.assert_array_equal(again.edge_probability_array(), both.edge_probability_array())
