@@ -87,6 +87,9 @@ def test_inference_data_holds_one_chain_per_run(fits):
     np.testing.assert_array_equal(idata.posterior["edge"].values[0], own["edge"])
     assert np.isfinite(az.loo(idata).elpd_loo)
     assert np.isfinite(az.rhat(idata, var_names=["decay"])["decay"].values).all()
+    # one run alone: its 16 independent draws as 4 chains of 4, so that az.summary's defaults run without warnings
+    alone = best.to_inference_data(num_draws=16)
+    assert (alone.posterior.sizes["chain"], alone.posterior.sizes["draw"]) == (4, 4)
 
 
 def test_the_mixture_is_saved_and_read_back_whole(fits, split, tmp_path):
