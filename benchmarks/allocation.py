@@ -24,7 +24,7 @@ import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
 from benchmarks._engines import split_last
-from benchmarks.effects import DRAWS, HORIZON, SCENARIOS, SEEDS, SIZES  # the effects section's panels and window
+from benchmarks.effects import DRAWS, HORIZON, SCENARIOS, SEEDS, SIZES, quick_settings  # the effects section's panels and window
 
 TITLE = "## Budget allocation"
 RANDOM_REPEATS = 5
@@ -64,7 +64,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
                  "channels": int(len(panel.channel_index)), "base": base}
     fits = {}
     t0 = time.perf_counter()
-    fits["causalmmm"] = fit_causalmmm(history, CausalMMMSettings.of(**({"steps": QUICK["steps"], "restarts": 1} if quick else {})),
+    fits["causalmmm"] = fit_causalmmm(history, CausalMMMSettings.of(**quick_settings(quick, QUICK["steps"])),
                                       seed=seed, progress=False)
     out["causalmmm_fit_seconds"] = time.perf_counter() - t0
     t0 = time.perf_counter()

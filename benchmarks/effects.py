@@ -47,11 +47,10 @@ LABELS = {
 KINDS = ("total", "held")
 
 
-def quick_settings(quick: bool) -> dict:
-    """CausalMMM settings a ``--quick`` run overrides: ``QUICK["steps"]`` steps and one SVI run (its panels of
-    ``QUICK["n_shops"]`` shops would mix three by default, which the full runs' panels of 100 shops do not); none
-    otherwise."""
-    return {"steps": QUICK["steps"], "restarts": 1} if quick else {}
+def quick_settings(quick: bool, steps: int = QUICK["steps"]) -> dict:
+    """CausalMMM settings a ``--quick`` run overrides: ``steps`` SVI steps and one SVI run (its few shops would mix
+    three by default); none otherwise."""
+    return {"steps": steps, "restarts": 1} if quick else {}
 
 
 def effects_panel(scenario: str, seed: int, quick: bool, settings: dict | None = None):

@@ -74,9 +74,9 @@ class CausalMMMInference:
         training. None (default): ``"all"`` on one process without model graph templates, ``"best"`` otherwise.
         On development seeds the intervals of panels of one to eight shops covered the holdout more often with
         three runs mixed than with one, at the same accuracy (``docs/benchmarks.md``, "Mixed SVI runs on few
-        shops"); on panels of 20 to 300 shops two runs mixed recovered the graphs at least as well as the better of
-        the two runs alone, where either run alone can land in a weaker optimum ("Collapse threshold and mixed
-        runs (development seeds)").
+        shops"); on panels of 20 to 300 shops two runs mixed recovered the graphs at least as well as the mean of
+        the two runs alone, and close to the better one, where either run alone can land in a weaker optimum
+        ("Collapse threshold and mixed runs (development seeds)").
     multistep, multistep_weight : K, the days of the free-running paths scored beside the one-step likelihood, and
         the weight of each day a path scores relative to a day of that likelihood. A path starts from the
         teacher-forced state on every K-th day of a training window and feeds the mediators and the target their own
