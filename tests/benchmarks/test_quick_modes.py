@@ -67,7 +67,7 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
 
 #: The benchmarks built on ``benchmarks._doc.panel_benchmark`` and ``graph_templates``: their quick modes run in the
 #: test's own process (``--jobs 0``), sparing the worker processes' start-up.
-IN_PROCESS = ("allocation", "edge_calibration", "effects", "graph_offhome", "graph_templates", "mediated_effects",
+IN_PROCESS = ("allocation", "edge_calibration", "effects", "graph_offhome", "graph_recovery", "graph_templates", "mediated_effects",
               "param_recovery", "real_panels", "rollout_history", "switching", "template_count", "restarts",
               "collapse_threshold", "response_families", "edge_gain", "additive_response",
               "effect_ensembles", "edge_draws", "multistep", "miss_rate", "carryover_effects", "carryover_graph", "effects_oracle", "svi_steps",
