@@ -16,7 +16,7 @@ fit's encoder **before pooling** (the shop's own posterior logits, no population
 and the ablation **without screen** (a second fit with ``screen_weight=0``: the guide does not start from the shop's
 Granger screen; the encoder still reads it as a feature).
 
-``python -m benchmarks.graph_recovery --jobs 2`` fits two panels at a time, one core each (about an hour on 2 cores);
+``python -m benchmarks.graph_recovery --jobs 2`` fits two panels at a time, one core each (80 minutes on 2 cores);
 ``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
 """
 
@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import by_scenario, panel_benchmark, section_head
+from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
 
 TITLE = "## Graph recovery side by side"
 METHODS = ("population frequency", "screen only", "linear Granger", "PCMCI", "VARLiNGAM", "cMLP", "CausalMMM",
@@ -35,8 +35,9 @@ METHODS = ("population frequency", "screen only", "linear Granger", "PCMCI", "VA
 #: the methods whose scores are edge probabilities, scored by the log loss as well
 PROBABILITIES = ("population frequency", "screen only", "CausalMMM", "CausalMMM before pooling",
                  "CausalMMM without screen")
-#: read from the "CausalMMM" fit (no fit of their own; no wall time of their own)
-SAME_FIT = {"CausalMMM before pooling": dict(pooled=False)}
+#: readings of one default CausalMMM fit per panel: ``edge_probability_array``'s arguments (the fit's wall time is
+#: the first reading's; the others have none of their own)
+FIT_READINGS = {"CausalMMM": {}, "CausalMMM before pooling": {"pooled": False}}
 SEEDS = (0, 1, 2)
 FULL = {
     "sim1": dict(n_shops=100, n_days=None),
@@ -98,8 +99,8 @@ def screen_only_scores(panel, settings, seed: int) -> np.ndarray:
 
 
 def method_scores(method: str, panel, truth: np.ndarray, candidates: np.ndarray, seed: int, quick: bool,
-                  steps: int | None, netsim: bool):
-    """(shop, cause, effect) scores of one method; for "CausalMMM", its fit (the other readings of it use it)."""
+                  steps: int | None, netsim: bool) -> np.ndarray:
+    """(shop, cause, effect) scores of one method that runs on its own (not one of :data:`FIT_READINGS`)."""
     if method == "population frequency":
         from causalmmm_ppl.evaluation.graph_metrics import population_frequency
 
@@ -128,7 +129,7 @@ def method_scores(method: str, panel, truth: np.ndarray, candidates: np.ndarray,
     if method == "CausalMMM without screen":
         settings = settings.replace(screen_weight=0.0)
         return fit_causalmmm(panel, settings, seed=seed, progress=False).edge_probability_array()
-    return fit_causalmmm(panel, settings, seed=seed, progress=False)
+    raise ValueError(f"unknown method {method!r}: one of {', '.join(METHODS)}")
 
 
 def _mean_defined(x: np.ndarray) -> float:
@@ -163,12 +164,14 @@ def score_panel(name: str, seed: int, quick: bool, steps: int = 0, methods: str 
     fit = None
     for method in chosen:
         t0 = time.perf_counter()
-        if method in SAME_FIT or method == "CausalMMM":
+        if method in FIT_READINGS:
+            wall = float("nan")
             if fit is None:
-                fit = method_scores("CausalMMM", panel, truth, cand, seed, quick, steps, netsim)
-                fit_seconds = time.perf_counter() - t0
-            sc = fit.edge_probability_array(**SAME_FIT.get(method, {}))
-            wall = fit_seconds if method == "CausalMMM" else float("nan")
+                from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+
+                fit = fit_causalmmm(panel, causalmmm_settings(quick, steps, netsim), seed=seed, progress=False)
+                wall = time.perf_counter() - t0
+            sc = fit.edge_probability_array(**FIT_READINGS[method])
         else:
             sc = method_scores(method, panel, truth, cand, seed, quick, steps, netsim)
             wall = time.perf_counter() - t0
@@ -184,12 +187,6 @@ def score_panel(name: str, seed: int, quick: bool, steps: int = 0, methods: str 
         print(f"{name} seed {seed} {method}: AUROC {np.nanmean(out[method]['auroc']):.3f} ({wall:.1f} s)",
               file=sys.stderr, flush=True)
     return out
-
-
-def _ms(x: list[float]) -> str:
-    a = np.asarray(x, dtype=float)
-    a = a[~np.isnan(a)]
-    return f"{a.mean():.3f} ± {a.std():.3f}" if a.size else "–"
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
@@ -219,8 +216,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
             seconds = np.asarray(r["seconds"], dtype=float)
             wall = f"{seconds.mean():.1f}" if np.isfinite(seconds).all() else "–"
             lines.append(
-                f"| {name} | {rows[0]['shape']} | {method} | {_ms(per_shop['auroc'])} | {_ms(per_shop['auprc'])} | "
-                f"{_ms(r['across'])} | {_ms(r['deviation'])} | {_ms(r['log_loss'])} | {wall} |"
+                f"| {name} | {rows[0]['shape']} | {method} | {mean_sd(per_shop['auroc'])} | {mean_sd(per_shop['auprc'])} | "
+                f"{mean_sd(r['across'])} | {mean_sd(r['deviation'])} | {mean_sd(r['log_loss'])} | {wall} |"
             )
     spec_line = ("`CausalMMMSpec()` defaults" + (f" except steps={steps}" if steps else "")
                  + "; on NetSim with `forbid_target_causes=False`")
