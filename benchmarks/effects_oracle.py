@@ -239,7 +239,7 @@ def _window_change(u: np.ndarray, eqs: dict[int, Equation], kinds: np.ndarray, c
     return total[1:].reshape(len(channels), len(KINDS))
 
 
-def _class_block(n_shops: int, kinds: np.ndarray, cause: str, effect: str) -> tuple[tuple, np.ndarray]:
+def class_block(n_shops: int, kinds: np.ndarray, cause: str, effect: str) -> tuple[tuple, np.ndarray]:
     """The index of one edge class's pairs in a (shop, cause, effect) array, and which of the block's (cause, effect)
     cells are pairs (a node is not its own parent)."""
     causes, effects = np.flatnonzero(kinds == cause), np.flatnonzero(kinds == effect)
@@ -254,7 +254,7 @@ def told_graph(sim, name: str, fitted: np.ndarray) -> np.ndarray | None:
         return None
     graph = (fitted > 0.5).astype(int)
     if name == "fitted, true c→t":
-        into, _ = _class_block(graph.shape[0], np.asarray(sim.panel.node_kinds), "channel", "target")
+        into, _ = class_block(graph.shape[0], np.asarray(sim.panel.node_kinds), "channel", "target")
         graph[into] = sim.adjacency[into]
     return graph
 
@@ -263,7 +263,7 @@ def edge_recall(prob: np.ndarray, truth: np.ndarray, kinds: tuple[str, ...]) -> 
     """Per edge class (:data:`EDGE_CLASSES`): true edges, of them above 0.5, and absent pairs above 0.5."""
     out = {}
     for label, (cause, effect) in EDGE_CLASSES.items():
-        block, pairs = _class_block(prob.shape[0], np.asarray(kinds), cause, effect)
+        block, pairs = class_block(prob.shape[0], np.asarray(kinds), cause, effect)
         present, on = truth[block].astype(bool) & pairs, (prob[block] > 0.5) & pairs
         out[label] = (int(present.sum()), int((present & on).sum()), int((~present & on & pairs).sum()))
     return out
@@ -274,7 +274,7 @@ def class_auroc(scores: np.ndarray, truth: np.ndarray, kinds: tuple[str, ...]) -
     every shop (NaN where the class's truth is constant)."""
     out = {}
     for label, (cause, effect) in EDGE_CLASSES.items():
-        block, pairs = _class_block(scores.shape[0], np.asarray(kinds), cause, effect)
+        block, pairs = class_block(scores.shape[0], np.asarray(kinds), cause, effect)
         s, t = scores[block][:, pairs], truth[block][:, pairs].astype(int)
         out[label] = float("nan") if t.min() == t.max() else auroc(s.ravel(), t.ravel())
     return out
