@@ -125,9 +125,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 def first_run(fit) -> int:
     """Index in ``fit.runs()`` of the fit's first SVI run (seed ``fit.seed``): what one run alone reports (its
     layer's EM starts seeded as in a one-run fit); the best run where the first was left out as collapsed."""
-    from benchmarks.restarts import run_order
-
-    order = run_order(fit.svi_runs) if fit.svi_runs else [fit.seed]
+    order = list(fit.run_seeds) or [fit.seed]
     return order.index(fit.seed) if fit.seed in order else 0
 
 

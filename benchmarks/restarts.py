@@ -57,7 +57,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     def auroc(**which) -> float:
         return graph_report(fit.edge_probability_array(**which), sim.adjacency, candidates=cand)["auroc_mean"]
 
-    order = run_order(fit.svi_runs)
+    order = list(fit.run_seeds)
     runs = {}
     for r in fit.svi_runs[:2]:
         index = order.index(r["seed"]) if r["seed"] in order else None  # None: left out as collapsed
@@ -75,14 +75,6 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
             "first": first, "second": second, "kept": kept, "default": default,
             "kept_index": kept_index, "runs_mixed": len(fit.runs()), "runs_trained": len(fit.svi_runs),
             "kept_better": kept["auroc"] > (second, first)[kept_index]["auroc"]}
-
-
-def run_order(svi_runs: tuple[dict, ...]) -> list[int]:
-    """SVI seeds of a fit's kept runs in :meth:`~causalmmm_ppl.inference.causalmmm_results.CausalMMMFit.runs`
-    order (``svi_runs``: the fit's record): the best (lowest loss) first, then the others in training order."""
-    kept = [r for r in svi_runs if r["kept"]]
-    best = min(kept, key=lambda r: -np.inf if r["loss"] is None else r["loss"])
-    return [best["seed"]] + [r["seed"] for r in kept if r is not best]
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:

@@ -128,7 +128,7 @@ def fit_causalmmm(
     kept_runs = [kept, *mixed]
     local = shard.local  # process 0 holds its own shops only: the whole panel is read when asked, saved in parts
     return CausalMMMFit(model, guide, settings, Schema.of(panel, columns), std, whole_panel.read if local else panel,
-                        log, seed, tuple(run.summary(any(run is k for k in kept_runs)) for run in runs),
+                        log, seed, tuple(run.summary(_position(run, kept_runs)) for run in runs),
                         train_data=None if local else data, train_logits=logits,
                         train_parts=whole_panel.parts if local else None,
                         mixed_runs=tuple((run.setup.model, run.setup.guide) for run in mixed), mixed_logits=mixed_logits)
@@ -179,10 +179,16 @@ class SVIRun(NamedTuple):
             return self
         return self._replace(loss=evaluation_loss(self.setup.model, self.setup.guide, self.setup.data, spec, seed))
 
-    def summary(self, kept: bool) -> dict:
-        """What ``fit.json`` records of the run (``svi_runs``)."""
+    def summary(self, order: int | None) -> dict:
+        """What ``fit.json`` records of the run (``svi_runs``): ``order`` is its place among the runs the fit
+        keeps (0: the best; None: not kept)."""
         return {"seed": self.seed, "edge_information": _finite(self.information), "loss": _finite(self.loss),
-                "kept": kept}
+                "kept": order is not None, "order": order}
+
+
+def _position(run: SVIRun, kept_runs: list[SVIRun]) -> int | None:
+    """Where ``run`` stands among ``kept_runs`` (the fit's :meth:`~CausalMMMFit.runs` order), None if not there."""
+    return next((i for i, kept in enumerate(kept_runs) if kept is run), None)
 
 
 def _best(runs: list[SVIRun]) -> SVIRun:

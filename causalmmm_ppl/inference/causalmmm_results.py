@@ -63,8 +63,9 @@ class CausalMMMFit:
     log : SVI loss per step and wall time (of the kept run)
     seed : the fit's seed (outputs are seeded from it)
     svi_runs : every SVI run of the fit (``restarts``, ``collapse_restarts``): its seed, ``edge_information``
-        (nats per candidate pair), full-panel ``loss`` (None where runs were not compared) and whether it was
-        ``kept``; empty for runs saved before fits recorded them
+        (nats per candidate pair), full-panel ``loss`` (None where runs were not compared), whether it was
+        ``kept`` and its ``order`` among the kept runs (:meth:`runs`; None where not kept); empty for runs saved
+        before fits recorded them
     mixed_runs : ``(model, guide)`` of the other runs the fit keeps (``keep_runs = "all"``; empty with the best run
         alone). The posterior is the equal mixture of the kept runs': draws are shared out evenly between them
         (:meth:`runs`), edge probabilities are their mean; ``model`` and ``guide`` are the best run's, which alone
@@ -120,6 +121,13 @@ class CausalMMMFit:
                 else "the lowest full-panel loss is kept")
         return (f"{len(self.svi_runs)} SVI runs (collapsed: the encoder's edges within {limit:g} nats of the "
                 f"prior; {kept}): " + "; ".join(parts))
+
+    @property
+    def run_seeds(self) -> tuple[int, ...]:
+        """SVI seeds of the runs the fit keeps, in :meth:`runs` order (the best first); empty for a run saved
+        before fits recorded that order."""
+        kept = [run for run in self.svi_runs if run.get("order") is not None]
+        return tuple(run["seed"] for run in sorted(kept, key=lambda run: run["order"]))
 
     def runs(self) -> tuple[tuple[CausalMMM, AmortizedGuide], ...]:
         """``(model, guide)`` of every run the fit keeps: the best run first, then :attr:`mixed_runs`."""

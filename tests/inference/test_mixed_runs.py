@@ -42,6 +42,7 @@ def test_every_run_is_kept_and_the_best_run_comes_first(fits):
     mixed, best, other = fits
     assert len(mixed.mixed_runs) == 1 and [run["kept"] for run in mixed.svi_runs] == [True, True]
     assert mixed.log.loss == best.log.loss
+    assert mixed.run_seeds == (best.seed, other.seed) and {best.seed, other.seed} == {SEED, SEED + 1}
     assert "kept and mixed" in mixed.svi_runs_note()
     assert mixed.draw_shares(8) == [4, 4] and mixed.draw_shares(5) == [3, 2] and mixed.draw_shares(1) == [1, 0]
     np.testing.assert_allclose(mixed.edge_probability_array(),
@@ -96,7 +97,7 @@ def test_the_mixture_is_saved_and_read_back_whole(fits, split, tmp_path):
     mixed = fits[0]
     mixed.save(tmp_path / "model")
     again = CausalMMMFit.load(tmp_path / "model")
-    assert len(again.mixed_runs) == 1 and again.svi_runs == mixed.svi_runs
+    assert len(again.mixed_runs) == 1 and again.svi_runs == mixed.svi_runs and again.run_seeds == mixed.run_seeds
     np.testing.assert_array_equal(again.edge_probability_array(), mixed.edge_probability_array())
     np.testing.assert_array_equal(again.forecast_samples(*split, num_draws=8),
                                   mixed.forecast_samples(*split, num_draws=8))

@@ -74,6 +74,7 @@ def test_a_collapsed_run_gets_one_more_run_and_the_better_one_is_kept(panel, tmp
     assert sum(run["kept"] for run in again.svi_runs) == 1
     kept = next(run for run in again.svi_runs if run["kept"])
     assert kept["loss"] == min(run["loss"] for run in again.svi_runs)
+    assert again.run_seeds == (kept["seed"],)  # the best run alone is kept
     info = edge_information(again.model, again.guide, again.training_data(), again.spec)
     assert kept["edge_information"] == pytest.approx(info) and info > 0
     assert "2 SVI runs" in again.svi_runs_note() and "(kept)" in again.svi_runs_note()
@@ -81,6 +82,7 @@ def test_a_collapsed_run_gets_one_more_run_and_the_better_one_is_kept(panel, tmp
     assert CausalMMMFit.load(tmp_path / "run").svi_runs == again.svi_runs
     once = fit_causalmmm(panel, spec.replace(collapse_information=0.0), seed=7, progress=False)
     assert len(once.svi_runs) == 1 and once.svi_runs[0]["loss"] is None and once.svi_runs_note() == ""
+    assert once.run_seeds == (7,)
 
 
 @given(st.floats(-12, 12), st.floats(-8, 8))
