@@ -39,7 +39,7 @@ sim2's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -95,16 +95,27 @@ class Transform:
 
 @dataclass
 class Equation:
-    """A node's estimated equation: its own lag's coefficient and each parent's size and transform."""
+    """A node's estimated equation: its own lag's coefficient, each parent's size and transform, and each size's
+    standard error (NaN where the design leaves it undefined)."""
 
     rho: float
     parents: dict[int, tuple[float, Transform]]
+    se: dict[int, float] = field(default_factory=dict)
 
 
 def _least_squares(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     beta = np.linalg.lstsq(X, y, rcond=None)[0]
     r = y - X @ beta
     return beta, float(r @ r)
+
+
+def _standard_errors(X: np.ndarray, sse: float) -> np.ndarray:
+    """Ordinary least squares' standard errors of every coefficient of design ``X: (row, column)`` (NaN without a
+    residual degree of freedom)."""
+    dof = X.shape[0] - X.shape[1]
+    if dof <= 0:
+        return np.full(X.shape[1], np.nan)
+    return np.sqrt(np.maximum(np.diag(np.linalg.pinv(X.T @ X)), 0.0) * sse / dof)
 
 
 def _grid(x: np.ndarray, days: int, l_max: int) -> list[Transform]:
@@ -156,12 +167,41 @@ def fit_equation(u: np.ndarray, j: int, parents: list[int], transforms: dict[int
             signal[i] = chosen[i].series(u[:, i])
     if len(t) <= design().shape[1]:
         return Equation(0.0, {})
-    beta = _least_squares(design(), y)[0]
-    step = 2 if channel else 1
-    return Equation(float(beta[0]), {i: (float(beta[len(base) + step * n]), chosen[i]) for n, i in enumerate(parents)})
+    X = design()
+    beta, sse = _least_squares(X, y)
+    se = _standard_errors(X, sse)
+    at = {i: len(base) + (2 if channel else 1) * n for n, i in enumerate(parents)}
+    return Equation(float(beta[0]), {i: (float(beta[k]), chosen[i]) for i, k in at.items()},
+                    {i: float(se[k]) for i, k in at.items()})
 
 
-def oracle_effects(sim, horizon: int, graph: np.ndarray | None, forms: str) -> pd.DataFrame:
+def pooled_sizes(equations: list[dict[int, Equation]], min_shops: int = 3) -> list[dict[int, Equation]]:
+    """Every shop's sizes shrunk towards the sizes of the same pair in the other shops: for each (cause, effect)
+    pair that ``min_shops`` or more shops' equations hold, a normal-normal model ``w_n ~ N(μ, τ² + se_n²)`` with μ
+    and τ² by the method of moments, and each shop's ``w_n`` replaced by its posterior mean
+    ``(τ² w_n + se_n² μ) / (τ² + se_n²)``. Sizes without a finite standard error are left as they are.
+
+    equations : per shop, ``{node: Equation}`` (:func:`fit_equation`)
+    """
+    pairs: dict[tuple[int, int], list[tuple[int, float, float]]] = {}
+    for n, eqs in enumerate(equations):
+        for j, eq in eqs.items():
+            for i, (w, _) in eq.parents.items():
+                if np.isfinite(eq.se.get(i, np.nan)) and eq.se[i] > 0:
+                    pairs.setdefault((i, j), []).append((n, w, eq.se[i]))
+    out = [{j: Equation(eq.rho, dict(eq.parents), dict(eq.se)) for j, eq in eqs.items()} for eqs in equations]
+    for (i, j), rows in pairs.items():
+        if len(rows) < min_shops:
+            continue
+        w, v = np.array([r[1] for r in rows]), np.array([r[2] for r in rows]) ** 2
+        tau2 = max(float(np.var(w) - np.mean(v)), 1e-3 * float(np.mean(v)))
+        mu = float(np.sum(w / (v + tau2)) / np.sum(1.0 / (v + tau2)))
+        for (n, _, _), shrunk in zip(rows, (tau2 * w + v * mu) / (tau2 + v)):
+            out[n][j].parents[i] = (float(shrunk), out[n][j].parents[i][1])
+    return out
+
+
+def oracle_effects(sim, horizon: int, graph: np.ndarray | None, forms: str, pool: bool = False) -> pd.DataFrame:
     """Every shop's and channel's effects over the panel's last ``horizon`` days from equations estimated on the
     days before.
 
@@ -171,6 +211,7 @@ def oracle_effects(sim, horizon: int, graph: np.ndarray | None, forms: str) -> p
     horizon : the window's length (its last days)
     graph : (shop, cause, effect) 0/1, the parents each equation is told; None: every candidate cause
     forms : ``"true"``: the simulator's carryover and saturation of every cause; ``"grid"``: chosen from a grid
+    pool : shrink each shop's sizes towards the other shops' (:func:`pooled_sizes`)
 
     Returns
     -------
@@ -185,7 +226,7 @@ def oracle_effects(sim, horizon: int, graph: np.ndarray | None, forms: str) -> p
     days = n_time - horizon
     weekday = np.asarray(pd.DatetimeIndex(panel.dates).day_of_week)
     l_max = p["carryover_weights"].shape[-1]
-    rows = []
+    equations = []
     for n in range(n_shops):
         u = u_all[n]
         true_tr = {i: Transform(p["carryover_weights"][n, i], float(p["alpha"][n, i]), float(p["gamma"][n, i]))
@@ -201,7 +242,12 @@ def oracle_effects(sim, horizon: int, graph: np.ndarray | None, forms: str) -> p
                 continue
             tr = {i: _grid(u[:, i], days, l_max) for i in parents} if forms == "grid" else true_tr
             eqs[j] = fit_equation(u, j, parents, tr, weekday, days, kinds[j] == "channel")
-        effect = -_window_change(u, eqs, kinds, channels, days, tgt) * p["scale"][n, tgt]  # (channel, kind)
+        equations.append(eqs)
+    if pool:
+        equations = pooled_sizes(equations)
+    rows = []
+    for n, eqs in enumerate(equations):
+        effect = -_window_change(u_all[n], eqs, kinds, channels, days, tgt) * p["scale"][n, tgt]  # (channel, kind)
         rows += [(panel.shops[n], panel.nodes[k], kind, e, e, e)
                  for k, by_kind in zip(channels, effect) for kind, e in zip(KINDS, by_kind)]
     return pd.DataFrame(rows, columns=["shop", "channel", "kind", "mean", "lower", "upper"])

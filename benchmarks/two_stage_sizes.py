@@ -15,14 +15,18 @@ edges that does not know the truth. This script scores such rules on the referen
 - the screen's (the guide before SVI, no pooling; :func:`benchmarks.graph_recovery.screen_only_scores`) above 0.5,
   alone or together with the fit's;
 - every channel → target pair;
-- the truth's (the reference's upper row, which no estimator has).
+- the truth's (the reference's upper row, which no estimator has);
+
+and, for four of these, with every shop's sizes shrunk towards the other shops' sizes of the same pair (``sizes
+pooled``: a normal-normal model per pair, :func:`benchmarks.effects_oracle.pooled_sizes`), as a hierarchical model
+of the sizes would.
 
 Each is scored as "Causal effects and budget" scores the fit (``total`` effects over shop × channel; a point
 estimate, so no coverage), beside the fit's own effects (100 draws), with the share of the true channel → target
 edges the rule keeps and the number of absent pairs it keeps (per panel).
 
-``python -m benchmarks.two_stage_sizes --jobs 2`` (one CausalMMM fit and one screen per panel, then ten least-squares
-fits per shop and rule: four to five minutes per sim2 or sim1 panel on one core); ``--quick`` runs tiny sizes (the
+``python -m benchmarks.two_stage_sizes --jobs 2`` (one CausalMMM fit and one screen per panel, then twelve least-squares
+fits per shop and rule: five to six minutes per sim2 or sim1 panel on one core); ``--quick`` runs tiny sizes (the
 test suite runs it so the script cannot rot).
 """
 
@@ -40,7 +44,7 @@ SEEDS = (100, 101)
 OWN = "CausalMMM (default), its own effects"
 #: rule → how the channel → target pairs are chosen from the fit's probabilities ``p``, the screen's ``s`` and the
 #: truth ``a`` (each the class's block, (shop, channel))
-RULES = {
+CHOICES = {
     "fit above 0.5": lambda p, s, a: p > 0.5,
     "fit above 0.3": lambda p, s, a: p > 0.3,
     "fit above 0.2": lambda p, s, a: p > 0.2,
@@ -50,6 +54,9 @@ RULES = {
     "every pair": lambda p, s, a: np.ones_like(p, bool),
     "the truth's (reference)": lambda p, s, a: a.astype(bool),
 }
+POOLED = ("fit above 0.5", "fit above 0.2", "fit or screen above 0.5", "the truth's (reference)")
+#: row → (how the channel → target pairs are chosen, whether the sizes are pooled over shops)
+RULES = {label: (label, False) for label in CHOICES} | {f"{label}, sizes pooled": (label, True) for label in POOLED}
 METRICS = {"spearman": "Spearman", "roas_rel_error": "ROAS error", "error_share": "error share",
            "ct_found": "channel → target kept, true", "ct_false": "channel → target kept, absent"}
 
@@ -76,11 +83,11 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     out: dict = {"scenario": scenario, "seed": seed,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}",
                  OWN: effect_report(own, truth, "total")}
-    for label, rule in RULES.items():
+    for label, (choice, pool) in RULES.items():
         graph = (prob > 0.5).astype(int)
-        graph[into] = rule(prob[into], screen[into], sim.adjacency[into])
+        graph[into] = CHOICES[choice](prob[into], screen[into], sim.adjacency[into])
         kept = graph[into][:, pairs].astype(bool)
-        report = effect_report(oracle_effects(sim, HORIZON, graph, "grid"), truth, "total")
+        report = effect_report(oracle_effects(sim, HORIZON, graph, "grid", pool=pool), truth, "total")
         out[label] = report | {"ct_found": float((kept & true_ct).sum() / max(true_ct.sum(), 1)),
                                "ct_false": float((kept & ~true_ct).sum())}
     return out
@@ -93,7 +100,9 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         f"Development seeds {', '.join(map(str, seeds))} only. Each panel of \"Causal effects and budget\" is fitted "
         f"on all but its last {HORIZON} days; the reference estimator of \"Effects with the true structure "
         "(reference)\" (least squares of the simulator's equations, shop by shop, carryover and saturation from a "
-        "grid) is then told the fit's edges above 0.5 with the channel → target pairs chosen by each rule. `total` "
+        "grid) is then told the fit's edges above 0.5 with the channel → target pairs chosen by each rule; "
+        "\"sizes pooled\": each shop's sizes shrunk towards the other shops' of the same pair (normal-normal, "
+        "moments). `total` "
         "effects over shop × channel, scored as in \"Causal effects and budget\"; the fit's own effects (100 draws) "
         "first. Channel → target kept: the share of the true ones, and the number of absent ones per panel. Mean ± sd "
         "over seeds.",

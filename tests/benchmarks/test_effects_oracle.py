@@ -64,3 +64,27 @@ def test_class_auroc_ranks_each_class_alone(panel):
     assert perfect["channel → target"] == 1.0
     flipped = class_auroc(1.0 - truth, truth, sim.panel.node_kinds)
     assert flipped["channel → target"] == 0.0
+
+
+def test_pooled_sizes_shrink_noisy_sizes_to_their_mean_and_keep_precise_ones():
+    """Normal-normal shrinkage per (cause, effect) pair: sizes whose spread is all noise go to the precision-weighted
+    mean; sizes known far better than they differ stay; a pair held by fewer than three shops is left alone."""
+    from benchmarks.effects_oracle import Equation, pooled_sizes
+
+    tr = object()  # the transform is carried through untouched
+
+    def shops(sizes, se, extra=None):
+        return [{5: Equation(0.5, {1: (w, tr)} | ({2: (9.0, tr)} if extra == n else {}),
+                             {1: se} | ({2: 0.1} if extra == n else {}))} for n, w in enumerate(sizes)]
+
+    noisy = pooled_sizes(shops([1.0, 2.0, 3.0], se=1.0, extra=0))
+    assert [eq[5].parents[1][0] for eq in noisy] == pytest.approx([2.0, 2.0, 2.0], abs=0.01)
+    assert noisy[0][5].parents[2] == (9.0, tr) and noisy[0][5].rho == 0.5  # one shop's pair: as it was
+    precise = pooled_sizes(shops([1.0, 2.0, 3.0], se=0.01))
+    assert [eq[5].parents[1][0] for eq in precise] == pytest.approx([1.0, 2.0, 3.0], abs=0.01)
+
+
+def test_pooled_sizes_keep_the_true_structures_effects(panel):
+    sim, truth = panel
+    report = effect_report(oracle_effects(sim, HORIZON, sim.adjacency, "true", pool=True), truth, "total")
+    assert report["spearman"] > 0.9 and report["error_share"] < 0.35
