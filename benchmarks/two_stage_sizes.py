@@ -25,9 +25,9 @@ Each is scored as "Causal effects and budget" scores the fit (``total`` effects 
 estimate, so no coverage), beside the fit's own effects (100 draws), with the share of the true channel → target
 edges the rule keeps and the number of absent pairs it keeps (per panel).
 
-``python -m benchmarks.two_stage_sizes --jobs 2`` (one CausalMMM fit and one screen per panel, then twelve least-squares
-fits per shop and rule: five to six minutes per sim2 or sim1 panel on one core); ``--quick`` runs tiny sizes (the
-test suite runs it so the script cannot rot).
+``python -m benchmarks.two_stage_sizes --jobs 2`` (one CausalMMM fit and one screen per panel, then every shop's
+equations once per row: 15 minutes for the four panels on 2 cores, beside a one-core benchmark); ``--quick`` runs
+tiny sizes (the test suite runs it so the script cannot rot).
 """
 
 from __future__ import annotations
