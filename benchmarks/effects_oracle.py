@@ -326,29 +326,54 @@ def class_auroc(scores: np.ndarray, truth: np.ndarray, kinds: tuple[str, ...]) -
     return out
 
 
-def score_panel(scenario: str, seed: int, quick: bool) -> dict:
-    """Simulate one panel as "Causal effects and budget" does, fit CausalMMM there as it does, and score its
-    effects and each variant's (a worker process)."""
+@dataclass(frozen=True)
+class FittedPanel:
+    """One panel of "Causal effects and budget" with a default CausalMMM fit on its history: the simulation, its
+    true effects over the window, the fit's edge probabilities and the guide's screen before SVI (each (shop, cause,
+    effect)), and the fit's own effects table."""
+
+    sim: object
+    truth: pd.DataFrame
+    prob: np.ndarray
+    screen: np.ndarray
+    own: pd.DataFrame
+
+    @property
+    def shape(self) -> str:
+        """``shops×nodes×days``."""
+        panel = self.sim.panel
+        return f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}"
+
+
+def fitted_panel(scenario: str, seed: int, quick: bool) -> FittedPanel:
+    """Simulate one panel as "Causal effects and budget" does, fit CausalMMM on its history as it does (one thread),
+    and read the fit's edges, its effects and the guide's screen (:func:`benchmarks.graph_recovery.screen_only_scores`)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
     from benchmarks.graph_recovery import screen_only_scores
-    from causalmmm_ppl.evaluation.effect_metrics import effect_report
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     settings = CausalMMMSettings.of(**quick_settings(quick))
     fit = fit_causalmmm(history, settings, seed=seed, progress=False)
-    prob = fit.edge_probability_array()
-    kinds = sim.panel.node_kinds
     own = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
-    out: dict = {"scenario": scenario, "seed": seed,
-                 "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}",
+    return FittedPanel(sim, truth, fit.edge_probability_array(), screen_only_scores(history, settings, seed), own)
+
+
+def score_panel(scenario: str, seed: int, quick: bool) -> dict:
+    """Score one panel's fit (:func:`fitted_panel`): its effects and each variant's (a worker process)."""
+    from causalmmm_ppl.evaluation.effect_metrics import effect_report
+
+    fitted = fitted_panel(scenario, seed, quick)
+    sim, truth, prob = fitted.sim, fitted.truth, fitted.prob
+    kinds = sim.panel.node_kinds
+    out: dict = {"scenario": scenario, "seed": seed, "shape": fitted.shape,
                  "recall": edge_recall(prob, sim.adjacency, kinds),
-                 "auroc": {"screen": class_auroc(screen_only_scores(history, settings, seed), sim.adjacency, kinds),
+                 "auroc": {"screen": class_auroc(fitted.screen, sim.adjacency, kinds),
                            "fit": class_auroc(prob, sim.adjacency, kinds)},
-                 FITTED: {kind: effect_report(own, truth, kind) for kind in KINDS}}
+                 FITTED: {kind: effect_report(fitted.own, truth, kind) for kind in KINDS}}
     for label, (graph, forms) in VARIANTS.items():
         table = oracle_effects(sim, HORIZON, told_graph(sim, graph, prob), forms)
         out[label] = {kind: effect_report(table, truth, kind) for kind in KINDS}

@@ -35,8 +35,8 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
-from benchmarks.effects import DRAWS, HORIZON, QUICK, effects_panel, quick_settings
-from benchmarks.effects_oracle import class_block, oracle_effects
+from benchmarks.effects import HORIZON
+from benchmarks.effects_oracle import class_block, fitted_panel, oracle_effects, told_graph
 
 TITLE = "## Two-stage sizes (development seeds)"
 SCENARIOS = ("sim2", "sim1")
@@ -62,32 +62,21 @@ METRICS = {"spearman": "Spearman", "roas_rel_error": "ROAS error", "error_share"
 
 
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
-    """Simulate and fit one panel as "Causal effects and budget" does, and score the fit's own effects and each
-    rule's least-squares effects (a worker process)."""
-    from causalmmm_ppl import _runtime
-
-    _runtime.configure(1)
-    from benchmarks.graph_recovery import screen_only_scores
+    """Score one panel's fit (:func:`benchmarks.effects_oracle.fitted_panel`): its own effects and each rule's
+    least-squares effects (a worker process)."""
     from causalmmm_ppl.evaluation.effect_metrics import effect_report
-    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.settings import CausalMMMSettings
 
-    sim, truth, history, plan = effects_panel(scenario, seed, quick)
-    settings = CausalMMMSettings.of(**quick_settings(quick))
-    fit = fit_causalmmm(history, settings, seed=seed, progress=False)
-    prob = fit.edge_probability_array()  # (shop, cause, effect)
-    screen = screen_only_scores(history, settings, seed)
-    own = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
+    fitted = fitted_panel(scenario, seed, quick)
+    sim, prob = fitted.sim, fitted.prob
     into, pairs = class_block(prob.shape[0], np.asarray(sim.panel.node_kinds), "channel", "target")
     true_ct = sim.adjacency[into][:, pairs].astype(bool)
-    out: dict = {"scenario": scenario, "seed": seed,
-                 "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}",
-                 OWN: effect_report(own, truth, "total")}
+    out: dict = {"scenario": scenario, "seed": seed, "shape": fitted.shape,
+                 OWN: effect_report(fitted.own, fitted.truth, "total")}
     for label, (choice, pool) in RULES.items():
-        graph = (prob > 0.5).astype(int)
-        graph[into] = CHOICES[choice](prob[into], screen[into], sim.adjacency[into])
+        graph = told_graph(sim, "fitted", prob)
+        graph[into] = CHOICES[choice](prob[into], fitted.screen[into], sim.adjacency[into])
         kept = graph[into][:, pairs].astype(bool)
-        report = effect_report(oracle_effects(sim, HORIZON, graph, "grid", pool=pool), truth, "total")
+        report = effect_report(oracle_effects(sim, HORIZON, graph, "grid", pool=pool), fitted.truth, "total")
         out[label] = report | {"ct_found": float((kept & true_ct).sum() / max(true_ct.sum(), 1)),
                                "ct_false": float((kept & ~true_ct).sum())}
     return out
