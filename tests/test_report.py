@@ -85,6 +85,7 @@ def test_report_shows_the_channel_effects_it_is_given(runs, tmp_path, capsys):
                  str(out), "--quiet"]) == 0
     page = out.read_text(encoding="utf-8")
     assert "<h2>Channel effects</h2>" in page and "mroas" in page and "not shown" not in page
+    assert "fall short of the true effects" in page  # the benchmark's caveat beside the figures a user acts on
     assert 'alt="response curves over the plan"' in page
     bad = tmp_path / "bad.csv"
     bad.write_text("shop,channel\na,b\n")

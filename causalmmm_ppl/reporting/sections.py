@@ -119,7 +119,9 @@ def channel_effects_section(run: RunContents) -> Section:
             "Each channel's effect on the target summed over the plan's days: the target with the channel's planned "
             "spend minus the target with it at 0, under the posterior (total: other channels respond through the "
             "graph; held: they keep their plan; direct: mediators also held). ROAS = effect / spend; mROAS = effect "
-            "of +10% spend per unit of that spend."))
+            "of +10% spend per unit of that spend. On the project's simulations these estimates rank channels better "
+            "than they size them: they fall short of the true effects, and their 90% intervals hold fewer than 90% "
+            "of the true effects (docs/benchmarks.md, \"Causal effects and budget\")."))
         _figure(s, lambda: plots.channel_effects(effects), "channel effects")
         portfolio = effects[effects["shop"].astype(str) == "ALL"].drop(columns="shop")
         s.parts.append(table(portfolio if len(portfolio) else effects, caption="all shops" if len(portfolio) else None))
