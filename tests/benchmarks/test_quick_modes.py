@@ -109,27 +109,6 @@ def test_effects_diagnosis_prints_its_figures(capsys):
     assert DOC.read_text() == before
 
 
-def test_a_fit_pooled_again_with_another_miss_rate_moves_its_edges_and_only_its_copy():
-    """``read_with(edge_miss_rate=...)`` (what ``benchmarks.miss_rate`` reads): the same rate gives the fit's own edge
-    probabilities; a smaller miss rate gives other ones (the layer lets a shop's score move its edges further), and
-    the fit itself is left as it was."""
-    import numpy as np
-
-    from causalmmm_ppl.data.simulate import simulate
-    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.settings import CausalMMMSettings
-
-    panel = simulate("sim1", n_shops=16, n_days=150, seed=3).panel
-    fit = fit_causalmmm(panel, CausalMMMSettings.of(steps=400, batch_shops=16, window=96), seed=0, progress=False)
-    assert fit.guide.population is not None  # the layer pools these shops
-    own = fit.edge_probability_array()
-    np.testing.assert_allclose(fit.read_with(edge_miss_rate=0.3).edge_probability_array(), own, atol=1e-12)
-    sharper = fit.read_with(edge_miss_rate=0.03)
-    assert sharper.settings.outputs.edge_miss_rate == 0.03 and fit.settings.outputs.edge_miss_rate == 0.3
-    assert np.abs(sharper.edge_probability_array() - own).max() > 0.01
-    np.testing.assert_array_equal(fit.edge_probability_array(), own)
-
-
 def test_bit_identity_records_compare_equal_within_one_tree(tmp_path, capsys):
     """Two records of the same tree are identical (the fit is seeded), and a changed setting is told apart."""
     import numpy as np

@@ -301,6 +301,19 @@ def test_reported_edges_are_the_population_layers_posterior(sim, fitted, tmp_pat
     assert unpooled.guide.population is None
 
 
+def test_a_fit_pooled_again_with_another_miss_rate_moves_its_edges_and_only_its_copy(fitted):
+    """``read_with(edge_miss_rate=...)`` (what ``benchmarks.miss_rate`` reads), on the default mixture of runs: the
+    same rate gives the fit's own edge probabilities; a smaller miss rate gives other ones (the layer lets a shop's
+    score move its edges further), and the fit itself is left as it was."""
+    assert fitted.guide.population is not None and fitted.mixed_runs  # every run's layer pools these shops
+    own = fitted.edge_probability_array()
+    np.testing.assert_allclose(fitted.read_with(edge_miss_rate=0.3).edge_probability_array(), own, atol=1e-12)
+    sharper = fitted.read_with(edge_miss_rate=0.03)
+    assert sharper.settings.outputs.edge_miss_rate == 0.03 and fitted.settings.outputs.edge_miss_rate == 0.3
+    assert np.abs(sharper.edge_probability_array() - own).max() > 0.01
+    np.testing.assert_array_equal(fitted.edge_probability_array(), own)
+
+
 @pytest.mark.slow
 def test_pooling_keeps_the_extra_edge_of_a_few_shops():
     """20 shops share one graph; the 3 shops with the strongest c2 → pv weight also have that edge. Where the encoder
