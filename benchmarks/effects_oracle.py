@@ -330,13 +330,15 @@ def class_auroc(scores: np.ndarray, truth: np.ndarray, kinds: tuple[str, ...]) -
 class FittedPanel:
     """One panel of "Causal effects and budget" with a default CausalMMM fit on its history: the simulation, its
     true effects over the window, the fit's edge probabilities and the guide's screen before SVI (each (shop, cause,
-    effect)), and the fit's own effects table."""
+    effect)), the fit's own effects table, and its ``total`` effects with graphs imposed on every draw
+    (``imposed``: :func:`told_graph`'s name → table)."""
 
     sim: object
     truth: pd.DataFrame
     prob: np.ndarray
     screen: np.ndarray
     own: pd.DataFrame
+    imposed: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def shape(self) -> str:
@@ -345,9 +347,11 @@ class FittedPanel:
         return f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}"
 
 
-def fitted_panel(scenario: str, seed: int, quick: bool) -> FittedPanel:
+def fitted_panel(scenario: str, seed: int, quick: bool, impose: tuple[str, ...] = ()) -> FittedPanel:
     """Simulate one panel as "Causal effects and budget" does, fit CausalMMM on its history as it does (one thread),
-    and read the fit's edges, its effects and the guide's screen (:func:`benchmarks.graph_recovery.screen_only_scores`)."""
+    and read the fit's edges, its effects and the guide's screen (:func:`benchmarks.graph_recovery.screen_only_scores`);
+    for each of ``impose`` (names of :func:`told_graph` that give a graph) also the fit's ``total`` effects with that
+    graph imposed on every draw (``poutine.do``: the fit's own sizes on a graph it was told)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -358,8 +362,11 @@ def fitted_panel(scenario: str, seed: int, quick: bool) -> FittedPanel:
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     settings = CausalMMMSettings.of(**quick_settings(quick))
     fit = fit_causalmmm(history, settings, seed=seed, progress=False)
-    own = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
-    return FittedPanel(sim, truth, fit.edge_probability_array(), screen_only_scores(history, settings, seed), own)
+    draws = QUICK["draws"] if quick else DRAWS
+    own, prob = fit.effects(history, plan, num_draws=draws, seed=seed), fit.edge_probability_array()
+    imposed = {name: fit.effects(history, plan, kinds=("total",), num_draws=draws, seed=seed,
+                                 graph=told_graph(sim, name, prob).astype(float)) for name in impose}
+    return FittedPanel(sim, truth, prob, screen_only_scores(history, settings, seed), own, imposed)
 
 
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:

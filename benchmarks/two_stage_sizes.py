@@ -19,7 +19,10 @@ edges that does not know the truth. This script scores such rules on the referen
 
 and, for four of these, with every shop's sizes shrunk towards the other shops' sizes of the same pair (``sizes
 pooled``: a normal-normal model per pair, :func:`benchmarks.effects_oracle.pooled_sizes`), as a hierarchical model
-of the sizes would.
+of the sizes would. The fit's own sizes are scored on the same graphs: its effects with its edges above 0.5 imposed
+on every draw, with those edges and the truth's channel → target pairs, and with the true graph (``poutine.do`` on
+the graph; :func:`benchmarks.effects_oracle.fitted_panel`'s ``impose``). Beside least squares on the same graph they
+say whether, once the channel → target edges are right, the fit's sizes or least squares' rank the effects better.
 
 Each is scored as "Causal effects and budget" scores the fit (``total`` effects over shop × channel; a point
 estimate, so no coverage), beside the fit's own effects (100 draws), with the share of the true channel → target
@@ -42,6 +45,10 @@ TITLE = "## Two-stage sizes (development seeds)"
 SCENARIOS = ("sim2", "sim1")
 SEEDS = (100, 101)
 OWN = "CausalMMM (default), its own effects"
+#: row → the graph (:func:`benchmarks.effects_oracle.told_graph`'s name) imposed on every draw of the fit's own effects
+IMPOSED = {"fit's own sizes, its edges above 0.5 imposed": "fitted",
+           "fit's own sizes, its edges with the truth's channel → target imposed": "fitted, true c→t",
+           "fit's own sizes, the true graph imposed (reference)": "true"}
 #: rule → how the channel → target pairs are chosen from the fit's probabilities ``p``, the screen's ``s`` and the
 #: truth ``a`` (each the class's block, (shop, channel))
 CHOICES = {
@@ -66,19 +73,24 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     least-squares effects (a worker process)."""
     from causalmmm_ppl.evaluation.effect_metrics import effect_report
 
-    fitted = fitted_panel(scenario, seed, quick)
+    fitted = fitted_panel(scenario, seed, quick, impose=tuple(IMPOSED.values()))
     sim, prob = fitted.sim, fitted.prob
     into, pairs = class_block(prob.shape[0], np.asarray(sim.panel.node_kinds), "channel", "target")
     true_ct = sim.adjacency[into][:, pairs].astype(bool)
+
+    def kept(graph: np.ndarray) -> dict[str, float]:
+        on = graph[into][:, pairs].astype(bool)
+        return {"ct_found": float((on & true_ct).sum() / max(true_ct.sum(), 1)), "ct_false": float((on & ~true_ct).sum())}
+
     out: dict = {"scenario": scenario, "seed": seed, "shape": fitted.shape,
                  OWN: effect_report(fitted.own, fitted.truth, "total")}
+    for label, name in IMPOSED.items():
+        out[label] = effect_report(fitted.imposed[name], fitted.truth, "total") | kept(told_graph(sim, name, prob))
     for label, (choice, pool) in RULES.items():
         graph = told_graph(sim, "fitted", prob)
         graph[into] = CHOICES[choice](prob[into], fitted.screen[into], sim.adjacency[into])
-        kept = graph[into][:, pairs].astype(bool)
         report = effect_report(oracle_effects(sim, HORIZON, graph, "grid", pool=pool), fitted.truth, "total")
-        out[label] = report | {"ct_found": float((kept & true_ct).sum() / max(true_ct.sum(), 1)),
-                               "ct_false": float((kept & ~true_ct).sum())}
+        out[label] = report | kept(graph)
     return out
 
 
@@ -93,14 +105,15 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         "\"sizes pooled\": each shop's sizes shrunk towards the other shops' of the same pair (normal-normal, "
         "moments). `total` "
         "effects over shop × channel, scored as in \"Causal effects and budget\"; the fit's own effects (100 draws) "
-        "first. Channel → target kept: the share of the true ones, and the number of absent ones per panel. Mean ± sd "
-        "over seeds.",
+        "first, then the fit's own effects with a graph imposed on every draw (its edges above 0.5; the same with the "
+        "truth's channel → target pairs; the true graph). Channel → target kept: the share of the true ones, and the "
+        "number of absent ones per panel. Mean ± sd over seeds.",
         "",
     ]
     for scenario, rows in by_scenario(results).items():
         lines += table_head(f"### {scenario}: {rows[0]['shape']} (shops × nodes × days)",
                             ["channel → target edges", *METRICS.values()])
-        for label in (OWN, *RULES):
+        for label in (OWN, *IMPOSED, *RULES):
             cells = [mean_sd([r[label][m] for r in rows]) if m in rows[0][label] else "–" for m in METRICS]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines.append("")
