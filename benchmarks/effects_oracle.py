@@ -292,16 +292,29 @@ def class_block(n_shops: int, kinds: np.ndarray, cause: str, effect: str) -> tup
     return np.ix_(np.arange(n_shops), causes, effects), causes[:, None] != effects[None, :]
 
 
+#: short labels of the edge classes a told graph swaps (:func:`told_graph`): label → (cause kind, effect kind)
+SHORT_CLASSES = {"c→c": ("channel", "channel"), "c→m": ("channel", "mediator"), "c→t": ("channel", "target"),
+                 "m→t": ("mediator", "target")}
+
+
 def told_graph(sim, name: str, fitted: np.ndarray) -> np.ndarray | None:
-    """The graph a variant is told (:data:`VARIANTS`): (shop, cause, effect) 0/1, or None for every candidate."""
-    if name == "true":
-        return sim.adjacency
+    """The graph a variant is told (:data:`VARIANTS`): (shop, cause, effect) 0/1, or None for every candidate.
+
+    ``name``: ``"true"`` (the simulator's), ``"all"`` (None), ``"fitted"`` (the fit's probabilities above 0.5), or one
+    of the last two with some classes (:data:`SHORT_CLASSES`, joined by ``" and "``) taken from the other:
+    ``"fitted, true c→t"`` (the fit's graph with the truth's channel → target pairs), ``"true, fitted c→t"``."""
     if name == "all":
         return None
-    graph = (fitted > 0.5).astype(int)
-    if name == "fitted, true c→t":
-        into, _ = class_block(graph.shape[0], np.asarray(sim.panel.node_kinds), "channel", "target")
-        graph[into] = sim.adjacency[into]
+    base, _, swapped = name.partition(", ")
+    fit_graph, true_graph = (fitted > 0.5).astype(int), np.asarray(sim.adjacency).astype(int)
+    graphs = {"fitted": (fit_graph, true_graph, "true "), "true": (true_graph.copy(), fit_graph, "fitted ")}
+    if base not in graphs or (swapped and not swapped.startswith(graphs[base][2])):
+        raise ValueError(f"unknown told graph {name!r}")
+    graph, other, prefix = graphs[base]
+    kinds = np.asarray(sim.panel.node_kinds)
+    for label in swapped[len(prefix):].split(" and ") if swapped else ():
+        into, _ = class_block(graph.shape[0], kinds, *SHORT_CLASSES[label])
+        graph[into] = other[into]
     return graph
 
 

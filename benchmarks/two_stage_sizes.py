@@ -20,7 +20,8 @@ edges that does not know the truth. This script scores such rules on the referen
 and, for four of these, with every shop's sizes shrunk towards the other shops' sizes of the same pair (``sizes
 pooled``: a normal-normal model per pair, :func:`benchmarks.effects_oracle.pooled_sizes`), as a hierarchical model
 of the sizes would. The fit's own sizes are scored on the same graphs: its effects with its edges above 0.5 imposed
-on every draw, with those edges and the truth's channel → target pairs, and with the true graph (``poutine.do`` on
+on every draw, with those edges and the truth's channel → target pairs (and mediator → target pairs), with the
+true graph and the fit's channel → target pairs, and with the true graph (``poutine.do`` on
 the graph; :func:`benchmarks.effects_oracle.fitted_panel`'s ``impose``). Beside least squares on the same graph they
 say whether, once the channel → target edges are right, the fit's sizes or least squares' rank the effects better.
 
@@ -48,6 +49,9 @@ OWN = "CausalMMM (default), its own effects"
 #: row → the graph (:func:`benchmarks.effects_oracle.told_graph`'s name) imposed on every draw of the fit's own effects
 IMPOSED = {"fit's own sizes, its edges above 0.5 imposed": "fitted",
            "fit's own sizes, its edges with the truth's channel → target imposed": "fitted, true c→t",
+           "fit's own sizes, its edges with the truth's channel → target and mediator → target imposed":
+               "fitted, true c→t and m→t",
+           "fit's own sizes, the true graph with its channel → target edges imposed": "true, fitted c→t",
            "fit's own sizes, the true graph imposed (reference)": "true"}
 #: rule → how the channel → target pairs are chosen from the fit's probabilities ``p``, the screen's ``s`` and the
 #: truth ``a`` (each the class's block, (shop, channel))
@@ -106,7 +110,8 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         "moments). `total` "
         "effects over shop × channel, scored as in \"Causal effects and budget\"; the fit's own effects (100 draws) "
         "first, then the fit's own effects with a graph imposed on every draw (its edges above 0.5; the same with the "
-        "truth's channel → target pairs; the true graph). Channel → target kept: the share of the true ones, and the "
+        "truth's channel → target pairs, and mediator → target pairs; the true graph with the fit's channel → target "
+        "pairs; the true graph). Channel → target kept: the share of the true ones, and the "
         "number of absent ones per panel. Mean ± sd over seeds.",
         "",
     ]

@@ -51,6 +51,11 @@ def test_a_fitted_graph_with_the_true_channel_to_target_edges_changes_only_those
     into = (kinds == "channel")[:, None] & (kinds == "target")[None, :]
     assert (graph[:, into] == sim.adjacency[:, into]).all()
     assert (graph[:, ~into] == (prob[:, ~into] > 0.5)).all()
+    swapped = told_graph(sim, "true, fitted c→t and m→t", prob)
+    both = into | ((kinds == "mediator")[:, None] & (kinds == "target")[None, :])
+    assert (swapped[:, both] == (prob[:, both] > 0.5)).all() and (swapped[:, ~both] == sim.adjacency[:, ~both]).all()
+    with pytest.raises(ValueError, match="unknown told graph"):
+        told_graph(sim, "true, true c→t", prob)
     recall = edge_recall(prob, sim.adjacency, sim.panel.node_kinds)
     present, found, false_on = recall["channel → target"]
     assert present == int(sim.adjacency[:, into].sum()) and 0 <= found <= present and false_on >= 0
