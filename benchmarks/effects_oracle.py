@@ -306,13 +306,13 @@ def told_graph(sim, name: str, fitted: np.ndarray) -> np.ndarray | None:
     if name == "all":
         return None
     base, _, swapped = name.partition(", ")
-    fit_graph, true_graph = (fitted > 0.5).astype(int), np.asarray(sim.adjacency).astype(int)
-    graphs = {"fitted": (fit_graph, true_graph, "true "), "true": (true_graph.copy(), fit_graph, "fitted ")}
-    if base not in graphs or (swapped and not swapped.startswith(graphs[base][2])):
+    fit_graph, true_graph = (fitted > 0.5).astype(int), np.asarray(sim.adjacency).astype(int)  # copies
+    graph, other = {"fitted": (fit_graph, true_graph), "true": (true_graph, fit_graph)}.get(base, (None, None))
+    source, _, labels = swapped.partition(" ")
+    if graph is None or (swapped and source != {"fitted": "true", "true": "fitted"}[base]):
         raise ValueError(f"unknown told graph {name!r}")
-    graph, other, prefix = graphs[base]
     kinds = np.asarray(sim.panel.node_kinds)
-    for label in swapped[len(prefix):].split(" and ") if swapped else ():
+    for label in labels.split(" and ") if labels else ():
         into, _ = class_block(graph.shape[0], kinds, *SHORT_CLASSES[label])
         graph[into] = other[into]
     return graph

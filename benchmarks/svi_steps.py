@@ -5,8 +5,9 @@ default): this informs a default, it is not a reported figure. "Effects with the
 that on sim2 (20 shops) the channel → target edges a fit misses are what hold its effects back, and that SVI ranks
 them below the guide's screen it starts from. For every scenario and seed one panel is simulated and fitted on all
 but its last 14 days with the default number of SVI steps, with half and with a third of it (the whole schedule of
-learning rate, temperature and KL warm-up follows the step count; every fit mixes its default number of SVI runs), and scored as in "Causal effects and budget" (``total``
-effects over shop × channel: Spearman, portfolio-ROAS error, 90% coverage, error share;
+learning rate, temperature and KL warm-up follows the step count; every fit mixes its default number of SVI runs),
+and scored as in "Causal effects and budget" (``total`` effects over shop × channel: Spearman, portfolio-ROAS error,
+90% coverage, error share;
 :func:`causalmmm_ppl.evaluation.effect_metrics.effect_report`) and by per-shop AUROC of the edge probabilities over
 the candidate pairs.
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
+from benchmarks._effect_variants import channel_target_edges
 from benchmarks.effects import HORIZON
 from benchmarks.effects_oracle import class_block, fitted_panel, oracle_effects, told_graph
 
@@ -69,7 +70,7 @@ POOLED = ("fit above 0.5", "fit above 0.2", "fit or screen above 0.5", "the trut
 #: row → (how the channel → target pairs are chosen, whether the sizes are pooled over shops)
 RULES = {label: (label, False) for label in CHOICES} | {f"{label}, sizes pooled": (label, True) for label in POOLED}
 METRICS = {"spearman": "Spearman", "roas_rel_error": "ROAS error", "error_share": "error share",
-           "ct_found": "channel → target kept, true", "ct_false": "channel → target kept, absent"}
+           "ct_recall": "channel → target kept, true", "ct_false": "channel → target kept, absent"}
 
 
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
@@ -79,12 +80,10 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
     fitted = fitted_panel(scenario, seed, quick, impose=tuple(IMPOSED.values()))
     sim, prob = fitted.sim, fitted.prob
-    into, pairs = class_block(prob.shape[0], np.asarray(sim.panel.node_kinds), "channel", "target")
-    true_ct = sim.adjacency[into][:, pairs].astype(bool)
+    into, _ = class_block(prob.shape[0], np.asarray(sim.panel.node_kinds), "channel", "target")
 
     def kept(graph: np.ndarray) -> dict[str, float]:
-        on = graph[into][:, pairs].astype(bool)
-        return {"ct_found": float((on & true_ct).sum() / max(true_ct.sum(), 1)), "ct_false": float((on & ~true_ct).sum())}
+        return channel_target_edges(graph, sim.panel, sim.adjacency)
 
     out: dict = {"scenario": scenario, "seed": seed, "shape": fitted.shape,
                  OWN: effect_report(fitted.own, fitted.truth, "total")}
