@@ -109,6 +109,24 @@ def _least_squares(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     return beta, float(r @ r)
 
 
+def _candidate_sse(others: np.ndarray, candidates: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least squares' residual sum of squares of ``y: (row,)`` on ``others: (row, column)`` and each candidate's
+    columns ``candidates: (candidate, row, k)``, ``(candidate,)``: one solve for every candidate (Frisch–Waugh: the
+    candidate's columns and ``y`` net of ``others``, then a k × k system each). Directions of a candidate that
+    ``others`` already span (residual below 1e-10 of the column) add nothing."""
+    n_cand, rows, k = candidates.shape
+    stacked = np.concatenate([y[:, None], candidates.transpose(1, 0, 2).reshape(rows, n_cand * k)], 1)
+    resid = stacked - others @ np.linalg.lstsq(others, stacked, rcond=None)[0]
+    ry, rc = resid[:, 0], resid[:, 1:].reshape(rows, n_cand, k).transpose(1, 0, 2)  # (row,), (candidate, row, k)
+    gram, cross = np.einsum("crk,crl->ckl", rc, rc), np.einsum("crk,r->ck", rc, ry)
+    raw = np.einsum("crk,crk->ck", candidates, candidates)  # each column's own square norm
+    keep = np.einsum("ckk->ck", gram) > 1e-20 * np.maximum(raw, 1e-300)
+    gram = np.where(keep[:, :, None] & keep[:, None, :], gram, 0.0)
+    cross = np.where(keep, cross, 0.0)
+    gain = np.einsum("ck,ck->c", cross, np.einsum("ckl,cl->ck", np.linalg.pinv(gram, hermitian=True), cross))
+    return float(ry @ ry) - gain
+
+
 def _standard_errors(X: np.ndarray, sse: float) -> np.ndarray:
     """Ordinary least squares' standard errors of every coefficient of design ``X: (row, column)`` (NaN without a
     residual degree of freedom)."""
@@ -147,9 +165,9 @@ def fit_equation(u: np.ndarray, j: int, parents: list[int], transforms: dict[int
     chosen = {i: (tr[len(tr) // 2] if isinstance(tr, list) else tr) for i, tr in transforms.items() if i in parents}
     signal = {i: chosen[i].series(u[:, i]) for i in parents}
 
-    def design() -> np.ndarray:
+    def design(skip: int | None = None) -> np.ndarray:
         cols = list(base)
-        for i in parents:
+        for i in (q for q in parents if q != skip):
             cols.append(signal[i][t - 1])
             if channel:
                 cols.append(signal[i][t - 2])
@@ -157,14 +175,10 @@ def fit_equation(u: np.ndarray, j: int, parents: list[int], transforms: dict[int
 
     for i in parents:
         if isinstance(transforms[i], list):
-            best = None
-            for tr in transforms[i]:
-                signal[i] = tr.series(u[:, i])
-                sse = _least_squares(design(), y)[1]
-                if best is None or sse < best[0]:
-                    best = (sse, tr)
-            chosen[i] = best[1]
-            signal[i] = chosen[i].series(u[:, i])
+            series = np.stack([tr.series(u[:, i]) for tr in transforms[i]])  # (transform, time)
+            lagged = np.stack([series[:, t - 1]] + ([series[:, t - 2]] if channel else []), -1)  # (transform, row, lag)
+            best = int(np.argmin(_candidate_sse(design(skip=i), lagged, y)))  # the first of equal ones
+            chosen[i], signal[i] = transforms[i][best], series[best]
     if len(t) <= design().shape[1]:
         return Equation(0.0, {})
     X = design()
@@ -231,6 +245,7 @@ def oracle_effects(sim, horizon: int, graph: np.ndarray | None, forms: str, pool
         u = u_all[n]
         true_tr = {i: Transform(p["carryover_weights"][n, i], float(p["alpha"][n, i]), float(p["gamma"][n, i]))
                    for i in range(n_nodes)}
+        grid = {i: _grid(u[:, i], days, l_max) for i in range(n_nodes)} if forms == "grid" else {}
         eqs = {}
         for j in range(n_nodes):
             if kinds[j] == "channel":
@@ -240,7 +255,7 @@ def oracle_effects(sim, horizon: int, graph: np.ndarray | None, forms: str, pool
             parents = candidates if graph is None else [i for i in candidates if graph[n, i, j]]
             if not parents:
                 continue
-            tr = {i: _grid(u[:, i], days, l_max) for i in parents} if forms == "grid" else true_tr
+            tr = grid or true_tr
             eqs[j] = fit_equation(u, j, parents, tr, weekday, days, kinds[j] == "channel")
         equations.append(eqs)
     if pool:

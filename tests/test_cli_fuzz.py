@@ -175,7 +175,7 @@ def test_validate_on_a_corrupted_panel_ends_in_exit_0_or_one_line(corruption):
         check_contract(*run_main(["validate", str(path), *FLAGS, "--quiet"]))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.just(([], "csv")), corruptions()), st.one_of(st.just(json.dumps({"num_draws": 4})), configs()))
 def test_fit_on_a_corrupted_panel_and_config_ends_in_exit_0_or_one_line_and_leaves_nothing(corruption, config):
     edits, writer = corruption

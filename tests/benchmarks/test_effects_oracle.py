@@ -93,3 +93,20 @@ def test_pooled_sizes_keep_the_true_structures_effects(panel):
     sim, truth = panel
     report = effect_report(oracle_effects(sim, HORIZON, sim.adjacency, "true", pool=True), truth, "total")
     assert report["spearman"] > 0.9 and report["error_share"] < 0.35
+
+
+def test_the_grid_search_scores_every_candidate_as_one_least_squares_fit_each():
+    """:func:`_candidate_sse` (one solve for all the grid's candidates) gives each candidate's residual sum of
+    squares as a least-squares fit with it alone; a candidate inside the other columns' span, or all zero, adds
+    nothing."""
+    from benchmarks.effects_oracle import _candidate_sse, _least_squares
+
+    rng = np.random.default_rng(0)
+    others, y = rng.normal(size=(40, 3)), rng.normal(size=40)
+    candidates = rng.normal(size=(5, 40, 2))
+    candidates[1] = others[:, :2] @ rng.normal(size=(2, 2))  # in the others' span
+    candidates[2] = 0.0
+    got = _candidate_sse(others, candidates, y)
+    want = [_least_squares(np.concatenate([others, c], 1), y)[1] for c in candidates]
+    np.testing.assert_allclose(got, want, rtol=1e-9)
+    assert got[1] == pytest.approx(got[2]) == pytest.approx(_least_squares(others, y)[1])

@@ -60,10 +60,10 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
          "additive_response": ["--scenarios", "sim1"], "effect_ensembles": ["--scenarios", "sim1"],
          "edge_draws": ["--scenarios", "sim1"], "multistep": ["--scenarios", "sim1"],
          "miss_rate": ["--scenarios", "sim1"], "carryover_effects": ["--scenarios", "sim1"],
-         "carryover_graph": ["--scenarios", "sources,deviating"], "effects_oracle": ["--scenarios", "sim2"],
+         "carryover_graph": ["--scenarios", "sources,deviating"], "effects_oracle": ["--scenarios", "sim1"],
          "svi_steps": ["--scenarios", "sim1"], "few_shops": ["--scenarios", "sim1,pymc_labs"],
          "weight_prior": ["--scenarios", "sim1"], "effect_sizes": ["--scenarios", "sim1"],
-         "mixed_runs": ["--scenarios", "sim1"], "two_stage_sizes": ["--scenarios", "sim2"]}
+         "mixed_runs": ["--scenarios", "sim1"], "two_stage_sizes": ["--scenarios", "sim1"]}
 
 
 #: The benchmarks built on ``benchmarks._doc.panel_benchmark`` and ``graph_templates``: their quick modes run in the
