@@ -21,6 +21,12 @@ if [ -z "${JAX_COMPILATION_CACHE_DIR:-}" ]; then
   trap 'rm -rf "$JAX_COMPILATION_CACHE_DIR"' EXIT
 fi
 export JAX_COMPILATION_CACHE_DIR JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
+# The tests' JAX programs are tiny and most are compiled once: XLA's backend optimisation (LLVM) costs far more than
+# it saves there (about a third of a BTVC test's time). Tests check behaviour, not speed; benchmarks and users keep
+# the default. TEST_XLA_OPT=1 tests with the default optimisation.
+if [ "${TEST_XLA_OPT:-0}" = "0" ]; then
+  export XLA_FLAGS="${XLA_FLAGS:+$XLA_FLAGS }--xla_backend_optimization_level=0"
+fi
 set +e
 python -m pytest "${PARALLEL[@]}" "$@"
 rc=$?
