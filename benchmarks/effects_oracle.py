@@ -20,8 +20,9 @@ graph it is told (:data:`VARIANTS`): the truth; every candidate cause (no graph:
 estimator that knows only the equations' shape, the reference a model's graph must beat); or the graph of a default
 CausalMMM fit on the same history (its edges above 0.5), also with its channel → target pairs replaced by the
 truth's, which shows what those edges cost. The fit's own effects are scored beside them (as "Causal effects and
-budget" scores it), and under each table its edges' recall per class and each class's AUROC over shops, before SVI
-(the guide's screen, :func:`benchmarks.graph_recovery.screen_only_scores`) and after.
+budget" scores it), and under each table its edges' recall per class, each class's AUROC over shops before SVI
+(the guide's screen, :func:`benchmarks.graph_recovery.screen_only_scores`), after SVI before pooling (the encoder's
+own) and after (the fit), and the true channel → target edges the fit misses (:func:`missed_channel_target`).
 
 The effects are the estimated equations run over the window with channel k's spend at 0 (``total``: the other
 channels' log-spend responds, the mediators and the target respond; ``held``: the other channels at their actual
@@ -357,14 +358,15 @@ def class_auroc(scores: np.ndarray, truth: np.ndarray, kinds: tuple[str, ...]) -
 @dataclass(frozen=True)
 class FittedPanel:
     """One panel of "Causal effects and budget" with a default CausalMMM fit on its history: the simulation, its
-    true effects over the window, the fit's edge probabilities and the guide's screen before SVI (each (shop, cause,
-    effect)), the fit's own effects table, and its ``total`` effects with graphs imposed on every draw
-    (``imposed``: :func:`told_graph`'s name → table)."""
+    true effects over the window, the fit's edge probabilities, the guide's screen before SVI and the fit's encoder
+    before pooling (each (shop, cause, effect)), the fit's own effects table, and its ``total`` effects with graphs
+    imposed on every draw (``imposed``: :func:`told_graph`'s name → table)."""
 
     sim: object
     truth: pd.DataFrame
     prob: np.ndarray
     screen: np.ndarray
+    encoder: np.ndarray
     own: pd.DataFrame
     imposed: dict[str, pd.DataFrame] = field(default_factory=dict)
 
@@ -394,7 +396,8 @@ def fitted_panel(scenario: str, seed: int, quick: bool, impose: tuple[str, ...] 
     own, prob = fit.effects(history, plan, num_draws=draws, seed=seed), fit.edge_probability_array()
     imposed = {name: fit.effects(history, plan, kinds=("total",), num_draws=draws, seed=seed,
                                  graph=told_graph(sim, name, prob).astype(float)) for name in impose}
-    return FittedPanel(sim, truth, prob, screen_only_scores(history, settings, seed), own, imposed)
+    return FittedPanel(sim, truth, prob, screen_only_scores(history, settings, seed),
+                       fit.edge_probability_array(pooled=False), own, imposed)
 
 
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
@@ -406,7 +409,9 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     kinds = sim.panel.node_kinds
     out: dict = {"scenario": scenario, "seed": seed, "shape": fitted.shape,
                  "recall": edge_recall(prob, sim.adjacency, kinds),
+                 "missed": missed_channel_target(prob, fitted.screen, sim, truth),
                  "auroc": {"screen": class_auroc(fitted.screen, sim.adjacency, kinds),
+                           "encoder": class_auroc(fitted.encoder, sim.adjacency, kinds),
                            "fit": class_auroc(prob, sim.adjacency, kinds)},
                  FITTED: {kind: effect_report(fitted.own, truth, kind) for kind in KINDS}}
     for label, (graph, forms) in VARIANTS.items():
@@ -419,6 +424,25 @@ def _mean(rows: list[dict], scores: str, label: str) -> str:
     """Mean over seeds of a class's AUROC (``–`` where no seed defines it)."""
     values = [r["auroc"][scores][label] for r in rows if np.isfinite(r["auroc"][scores][label])]
     return f"{np.mean(values):.3f}" if values else "–"
+
+
+def missed_channel_target(prob: np.ndarray, screen: np.ndarray, sim, truth: pd.DataFrame) -> dict[str, float]:
+    """The true channel → target pairs a fit holds below 0.5 (``prob``: (shop, cause, effect)): how many
+    (``pairs``, of ``true_pairs``), how many of them the screen before SVI puts above 0.5 (``screen_on``), and the
+    true ``total`` effect they carry (``effect``, of ``true_effect``: every pair with the edge)."""
+    panel = sim.panel
+    ch, target = panel.channel_index, panel.n_nodes - 1
+    true = np.asarray(sim.adjacency)[:, ch, target] > 0
+    missed = true & (prob[:, ch, target] <= 0.5)
+    total = truth[truth["kind"] == "total"].set_index(["shop", "channel"])["effect"]
+    effect = np.array([[total.loc[(shop, panel.nodes[k])] for k in ch] for shop in panel.shops])
+    return {"pairs": int(missed.sum()), "true_pairs": int(true.sum()),
+            "screen_on": int((missed & (screen[:, ch, target] > 0.5)).sum()),
+            "effect": float(effect[missed].sum()), "true_effect": float(effect[true].sum())}
+
+
+def _share(summed: dict[str, float], key: str) -> str:
+    return f"{summed[key] / summed['true_' + key]:.0%}" if summed["true_" + key] else "–"
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
@@ -446,10 +470,16 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         recall = "; ".join(
             f"{c} {sum(r['recall'][c][1] for r in rows)} of {sum(r['recall'][c][0] for r in rows)} "
             f"({sum(r['recall'][c][2] for r in rows)} absent pairs above 0.5)" for c in EDGE_CLASSES)
-        ranking = "; ".join(f"{c} {_mean(rows, 'screen', c)} → {_mean(rows, 'fit', c)}" for c in EDGE_CLASSES)
+        ranking = "; ".join(f"{c} {_mean(rows, 'screen', c)} → {_mean(rows, 'encoder', c)} → {_mean(rows, 'fit', c)}"
+                            for c in EDGE_CLASSES)
+        missed = {k: sum(r["missed"][k] for r in rows) for k in rows[0]["missed"]}
         lines += ["", f"CausalMMM's edges above 0.5, true edges found, summed over seeds: {recall}.", "",
                   "AUROC of each class's pairs over all shops, the guide's screen before SVI (no step, no pooling) → "
-                  f"the fit, mean over seeds: {ranking}.", ""]
+                  f"the fit's encoder (before pooling) → the fit, mean over seeds: {ranking}.", "",
+                  "True channel → target edges the fit holds below 0.5, summed over seeds: "
+                  f"{missed['pairs']} of {missed['true_pairs']}, with {_share(missed, 'effect')} of the true `total` "
+                  "effect of the channels that have the edge; the screen puts "
+                  f"{missed['screen_on']} of them above 0.5.", ""]
     return "\n".join(lines)
 
 

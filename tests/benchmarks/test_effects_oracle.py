@@ -110,3 +110,14 @@ def test_the_grid_search_scores_every_candidate_as_one_least_squares_fit_each():
     want = [_least_squares(np.concatenate([others, c], 1), y)[1] for c in candidates]
     np.testing.assert_allclose(got, want, rtol=1e-9)
     assert got[1] == pytest.approx(got[2]) == pytest.approx(_least_squares(others, y)[1])
+
+
+def test_missed_channel_target_edges_count_the_true_pairs_below_one_half_and_their_effect(panel):
+    from benchmarks.effects_oracle import missed_channel_target
+
+    sim, truth = panel
+    adj = np.asarray(sim.adjacency, dtype=float)
+    assert missed_channel_target(adj, adj, sim, truth)["pairs"] == 0
+    none = missed_channel_target(np.zeros_like(adj), adj, sim, truth)
+    assert none["pairs"] == none["true_pairs"] == none["screen_on"] > 0
+    assert none["effect"] == pytest.approx(none["true_effect"]) and none["true_effect"] > 0
