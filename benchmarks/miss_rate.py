@@ -7,7 +7,8 @@ whose channel → target edges that exist are held at 0.1–0.9 ("Multi-step pat
 population layer reads each shop's encoder score through error rates: μ (``edge_miss_rate``), the share of present
 edges the encoder scores like absent ones: the larger it is, the more an edge that its template holds keeps of the
 template's probability where the shop's own score is low; the smaller, the further such a score pulls it down. Each panel is fitted once on all but its last 14 days; the same encoder logits are
-pooled again with each μ in ``RATES`` (``CausalMMMFit.read_with``; everything else as fitted), and each reading's effects are scored as in
+pooled again with each μ in ``RATES`` (``CausalMMMFit.read_with``; everything else as fitted), and also read
+without the layer (``edge_pooling=0``: the encoder's own edges); each reading's effects are scored as in
 "Causal effects and budget" (``total`` effects over shop × channel, 100 draws; also the coverage of the ``held``
 effects), with the edges' per-shop AUROC and log loss over the candidate pairs.
 
@@ -24,13 +25,15 @@ from benchmarks._effect_variants import DRAWS, METRICS, SCENARIOS, SEEDS, effect
 
 TITLE = "## Edge miss rate and effects (development seeds)"
 RATES = (0.03, 0.1, 0.3, 0.5, 0.7)
-VARIANTS = {f"{rate:g}{' (default)' if rate == 0.3 else ''}": rate for rate in RATES}
+#: row label → the output settings a reading changes (``CausalMMMFit.read_with``)
+VARIANTS = {**{f"μ = {rate:g}{' (default)' if rate == 0.3 else ''}": {"edge_miss_rate": rate} for rate in RATES},
+            "no pooling (the encoder's own edges)": {"edge_pooling": 0}}
 COLUMNS = {**METRICS, "log_loss": "edge log loss"}
 
 
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
-    """Simulate one panel, fit it once, and score its effects and edges under each miss rate (runs in a worker
-    process)."""
+    """Simulate one panel, fit it once, and score its effects and edges under each reading of :data:`VARIANTS`
+    (runs in a worker process)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -46,8 +49,9 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     mask = candidate_mask(sim.panel, settings.model)
     out: dict = {"scenario": scenario, "seed": seed,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
-    for label, rate in VARIANTS.items():
-        read = fit if rate == settings.outputs.edge_miss_rate else fit.read_with(edge_miss_rate=rate)
+    for label, changes in VARIANTS.items():
+        default = all(getattr(settings.outputs, k) == v for k, v in changes.items())
+        read = fit if default else fit.read_with(**changes)
         table = read.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
         prob = read.edge_probability_array()
         out[label] = {**effect_scores(table, truth), "auroc": float(np.nanmean(per_shop_auroc(prob, sim.adjacency,
@@ -57,9 +61,10 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
-    return render_variants(results, command, seeds, title=TITLE, variants=VARIANTS, column="edge_miss_rate",
-                           what="its encoder's logits pooled with each miss rate μ, `edge_miss_rate`; 0.3 is the "
-                                "default", metrics=COLUMNS, fitted="once")
+    return render_variants(results, command, seeds, title=TITLE, variants=VARIANTS, column="reading",
+                           what="its encoder's logits pooled with each miss rate μ, `edge_miss_rate`, 0.3 the "
+                                "default, and read without the population layer, `edge_pooling=0`",
+                           metrics=COLUMNS, fitted="once")
 
 
 def main(argv: list[str] | None = None) -> int:
