@@ -180,9 +180,9 @@ def fit_equation(u: np.ndarray, j: int, parents: list[int], transforms: dict[int
             lagged = np.stack([series[:, t - 1]] + ([series[:, t - 2]] if channel else []), -1)  # (transform, row, lag)
             best = int(np.argmin(_candidate_sse(design(skip=i), lagged, y)))  # the first of equal ones
             chosen[i], signal[i] = transforms[i][best], series[best]
-    if len(t) <= design().shape[1]:
-        return Equation(0.0, {})
     X = design()
+    if len(t) <= X.shape[1]:
+        return Equation(0.0, {})
     beta, sse = _least_squares(X, y)
     se = _standard_errors(X, sse)
     at = {i: len(base) + (2 if channel else 1) * n for n, i in enumerate(parents)}
@@ -246,7 +246,7 @@ def oracle_effects(sim, horizon: int, graph: np.ndarray | None, forms: str, pool
         u = u_all[n]
         true_tr = {i: Transform(p["carryover_weights"][n, i], float(p["alpha"][n, i]), float(p["gamma"][n, i]))
                    for i in range(n_nodes)}
-        grid = {i: _grid(u[:, i], days, l_max) for i in range(n_nodes)} if forms == "grid" else {}
+        grid = {i: _grid(u[:, i], days, l_max) for i in range(n_nodes) if i != tgt} if forms == "grid" else {}
         eqs = {}
         for j in range(n_nodes):
             if kinds[j] == "channel":
@@ -434,8 +434,8 @@ def missed_channel_target(prob: np.ndarray, screen: np.ndarray, sim, truth: pd.D
     ch, target = panel.channel_index, panel.n_nodes - 1
     true = np.asarray(sim.adjacency)[:, ch, target] > 0
     missed = true & (prob[:, ch, target] <= 0.5)
-    total = truth[truth["kind"] == "total"].set_index(["shop", "channel"])["effect"]
-    effect = np.array([[total.loc[(shop, panel.nodes[k])] for k in ch] for shop in panel.shops])
+    effect = (truth[truth["kind"] == "total"].pivot(index="shop", columns="channel", values="effect")
+              .loc[list(panel.shops), [panel.nodes[k] for k in ch]].to_numpy())  # (shop, channel)
     return {"pairs": int(missed.sum()), "true_pairs": int(true.sum()),
             "screen_on": int((missed & (screen[:, ch, target] > 0.5)).sum()),
             "effect": float(effect[missed].sum()), "true_effect": float(effect[true].sum())}

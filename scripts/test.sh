@@ -22,7 +22,7 @@ if [ -z "${JAX_COMPILATION_CACHE_DIR:-}" ]; then
 fi
 export JAX_COMPILATION_CACHE_DIR JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
 # The tests' JAX programs are tiny and most are compiled once: XLA's backend optimisation (LLVM) costs far more than
-# it saves there (about a third of a BTVC test's time). Tests check behaviour, not speed; benchmarks and users keep
+# it saves there (a fifth to a quarter of a BTVC test's time). Tests check behaviour, not speed; benchmarks and users keep
 # the default. TEST_XLA_OPT=1 tests with the default optimisation.
 if [ "${TEST_XLA_OPT:-0}" = "0" ]; then
   export XLA_FLAGS="${XLA_FLAGS:+$XLA_FLAGS }--xla_backend_optimization_level=0"
