@@ -4,6 +4,7 @@ from the prior (:func:`edge_information`, the check of a collapsed SVI run)."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from causalmmm_ppl.inference.edge_population import SHOPS_PER_TEMPLATE, EdgePopulation, fit_edge_population, null_groups
@@ -49,10 +50,19 @@ def fit_population_layer(model: CausalMMM, logits: torch.Tensor, settings: Causa
     (:func:`~causalmmm_ppl.inference.edge_population.fit_edge_population`)."""
     spec, out = settings.model, settings.outputs
     pooled = pooled_candidates(model, spec)
-    groups = null_groups(model.edge_index[pooled].numpy())
-    return fit_edge_population(logits[:, pooled].double().numpy(), groups, spec.prior_prob, out.edge_pooling,
-                               seed=seed, progress=progress, miss_rate=out.edge_miss_rate,
-                               false_rate=out.edge_false_rate, df=out.edge_score_df, criterion=criterion)
+    edges = model.edge_index[pooled].numpy()
+    classes = edge_classes(edges, model.node_kinds) if out.edge_template_prior == "class" else None
+    return fit_edge_population(logits[:, pooled].double().numpy(), null_groups(edges), spec.prior_prob,
+                               out.edge_pooling, seed=seed, progress=progress, miss_rate=out.edge_miss_rate,
+                               false_rate=out.edge_false_rate, df=out.edge_score_df, criterion=criterion,
+                               edge_class=classes)
+
+
+def edge_classes(edge_index: np.ndarray, node_kinds) -> np.ndarray:
+    """Class of each edge by the kinds of its cause and its effect (channel → mediator, ...), numbered 0..C-1 over
+    the classes present: ``edge_index`` (edge, 2) cause, effect; ``node_kinds`` (node,) → (edge,) int."""
+    kinds = np.asarray(node_kinds)[np.asarray(edge_index)]  # (edge, 2)
+    return np.unique(np.char.add(np.char.add(kinds[:, 0], ">"), kinds[:, 1]), return_inverse=True)[1].reshape(-1)
 
 
 def encoder_logits(guide: AmortizedGuide, data: TrainingData, spec: CausalMMMSpec) -> torch.Tensor:

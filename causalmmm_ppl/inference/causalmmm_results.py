@@ -679,7 +679,7 @@ class CausalMMMFit:
 #: the output settings a fit can be read with again without refitting (:meth:`CausalMMMFit.read_with`)
 READ_SETTINGS = ("edge_draws", "num_draws")
 #: the population layer's output settings, which :meth:`CausalMMMFit.read_with` applies by pooling again
-POOLING_SETTINGS = ("edge_pooling", "edge_miss_rate", "edge_false_rate", "edge_score_df")
+POOLING_SETTINGS = ("edge_pooling", "edge_miss_rate", "edge_false_rate", "edge_score_df", "edge_template_prior")
 
 
 def _chunk_graph(graph: torch.Tensor | None, first: int, draws: int) -> torch.Tensor | None:

@@ -17,7 +17,11 @@ node j has its own; the logits of present edges spread widely and share one dist
 two present edges, too few to fit an "on" distribution of its own without it settling on a cluster of absent
 ones). π, ρ and the score distributions
 are fitted by EM (maximum likelihood, with a Beta prior of two pseudo-shops centred on the model's prior edge
-probability for each ρ; the Student-t locations and scales through their scale-mixture weights, ECM). K = 1, 2, ... is
+probability for each ρ; the Student-t locations and scales through their scale-mixture weights, ECM). With
+``outputs.edge_template_prior = "class"`` the ρ of one class of edges (channel → target, ...) share a Beta prior
+instead, whose two parameters the M-step learns from the population (type-II maximum likelihood of the expected
+counts, :func:`learn_beta_prior`): where every shop draws its own graph, a per-edge ρ learned from a few shops
+follows their sampling noise, and the class's prior pulls it toward the class's share. K = 1, 2, ... is
 chosen by the Cheeseman–Stutz approximation of the marginal likelihood (Cheeseman & Stutz 1996; Chickering &
 Heckerman 1997, "Efficient approximations for the marginal likelihood of Bayesian networks with hidden variables"):
 the fit's log-likelihood less, for π and every template probability ρ_ke, the gap between the complete-data
@@ -62,13 +66,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaln, expit, gammaln, logsumexp
+from scipy.optimize import minimize
+from scipy.special import betaln, digamma, expit, gammaln, logsumexp
 from scipy.special import logit as logit_fn
 
 from causalmmm_ppl._progress import progress as progress_bar
 from causalmmm_ppl.models.settings import EDGE_FALSE_RATE, EDGE_MISS_RATE, EDGE_SCORE_DF
 
-PSEUDO_SHOPS = 2.0  # strength of the Beta prior of each template edge probability, in shops
+PSEUDO_SHOPS = 2.0  # strength of the fixed Beta prior of each template edge probability, in shops
+MIN_CLASS_EDGES = 3  # a class of fewer candidate edges keeps the fixed Beta prior (too few probabilities to learn one)
 MIN_SCALE = 1e-2  # floor of the score distributions' standard deviations (logits)
 SHOPS_PER_TEMPLATE = 10  # the largest K tried is at most n_shops / SHOPS_PER_TEMPLATE (and at least 1); every
 # template of a chosen K > 1 holds at least this many shops
@@ -97,6 +103,8 @@ class EdgePopulation:
         (0 and 0: the two Normals alone)
     df : degrees of freedom of the two score distributions, Student-t with the locations and scales above; ``inf``:
         Normals
+    prior_a, prior_b : (edge,) the Beta prior of each pooled edge's template probabilities that EM used (learned per
+        edge class or fixed, :func:`fit_edge_population`); None for a layer saved without them
     """
 
     weights: np.ndarray
@@ -110,6 +118,8 @@ class EdgePopulation:
     miss_rate: float = MISS_RATE
     false_rate: float = FALSE_RATE
     df: float = np.inf
+    prior_a: np.ndarray | None = None
+    prior_b: np.ndarray | None = None
 
     @property
     def n_templates(self) -> int:
@@ -147,7 +157,8 @@ class EdgePopulation:
 
     def to_dict(self) -> dict:
         """JSON-ready fields (``df`` of Normals as 0)."""
-        out = {k: np.asarray(getattr(self, k)).tolist() for k in self.__dataclass_fields__}
+        out = {k: np.asarray(getattr(self, k)).tolist() for k in self.__dataclass_fields__
+               if getattr(self, k) is not None}
         return out | {"df": 0.0 if np.isinf(self.df) else float(self.df)}
 
     @classmethod
@@ -188,6 +199,7 @@ def fit_edge_population(
     logits: np.ndarray, group: np.ndarray, prior_prob: float, max_templates: int, seed: int = 0,
     restarts: int = 4, iters: int = 300, tol: float = 1e-6, progress: bool = False, max_shops: int = MAX_FIT_SHOPS,
     miss_rate: float = MISS_RATE, false_rate: float = FALSE_RATE, df: float = SCORE_DF, criterion: str = "evidence",
+    edge_class: np.ndarray | None = None,
 ) -> EdgePopulation:
     """Fit the population layer to the training shops' encoder logits, choosing the number of templates by the
     approximate marginal likelihood (module docstring).
@@ -207,6 +219,10 @@ def fit_edge_population(
     df : degrees of freedom of the score distributions (Student-t, fitted by ECM); 0 or ``inf``: Normals
     criterion : ``"evidence"`` (the module docstring's approximate marginal likelihood) or ``"bic"`` (−BIC / 2,
         charging every template probability ½ log(shops), with no smallest template size; an ablation)
+    edge_class : (edge,) int, the class of each edge (:func:`~causalmmm_ppl.inference.causalmmm_pooling.edge_classes`):
+        the template probabilities of a class of at least ``MIN_CLASS_EDGES`` edges share a Beta prior whose two
+        parameters EM learns (type-II maximum likelihood, :func:`learn_beta_prior`); None: every edge has the fixed
+        prior of ``PSEUDO_SHOPS`` shops centred on ``prior_prob``
 
     Returns
     -------
@@ -227,7 +243,8 @@ def fit_edge_population(
     evidence = []
     bar = progress_bar(total=1 + (top - 1) * restarts, disable=not progress, desc="edge pooling", unit="EM", leave=False)
     for k in range(1, top + 1):
-        pop, loglik = best_em(logits, group, k, prior_prob, rng, restarts, iters, tol, df, on_start=bar.update)
+        pop, loglik = best_em(logits, group, k, prior_prob, rng, restarts, iters, tol, df, on_start=bar.update,
+                              edge_class=edge_class)
         # the score distributions' parameters are shared by every K and cancel
         if criterion == "bic":
             evidence.append(loglik - 0.5 * (k * logits.shape[1] + k - 1) * np.log(n_shops))
@@ -245,16 +262,17 @@ def fit_edge_population(
 
 def best_em(logits: np.ndarray, group: np.ndarray, k: int, prior_prob: float, rng: np.random.Generator,
             restarts: int = 4, iters: int = 300, tol: float = 1e-6, df: float = SCORE_DF,
-            on_start=lambda: None) -> tuple[EdgePopulation, float]:
+            on_start=lambda: None, edge_class: np.ndarray | None = None) -> tuple[EdgePopulation, float]:
     """The layer with exactly ``k`` templates: the EM run of highest log-likelihood among ``restarts`` random starts
     (one for K = 1), with that log-likelihood. Its posterior reads scores without error rates until they are set.
 
-    logits : (shop, edge); group : (edge,); on_start : called after each EM run (a progress bar's update)
+    logits : (shop, edge); group : (edge,); on_start : called after each EM run (a progress bar's update);
+    edge_class : (edge,) classes whose Beta priors EM learns (:func:`fit_edge_population`; None: the fixed prior)
     """
     df = np.inf if df == 0 else float(df)
     fits = []
     for _ in range(restarts if k > 1 else 1):
-        fits.append(_em(logits, group, k, prior_prob, rng, iters, tol, df))
+        fits.append(_em(logits, group, k, prior_prob, rng, iters, tol, df, edge_class))
         on_start()
     return max(fits, key=lambda f: f[1])
 
@@ -266,7 +284,7 @@ def occam_factors(pop: EdgePopulation, logits: np.ndarray, prior_prob: float) ->
     With r_nk = P(k_n = k | ℓ_n·) and q_nke = P(z_ne = 1 | ℓ_n·, k), the expected counts are n_k = Σ_n r_nk shops in
     template k and on_ke = Σ_n r_nk q_nke (off_ke = n_k − on_ke) of them with edge e. For each ρ_ke the factor is
 
-        on log ρ_ke + off log(1 − ρ_ke) − log B(a + on, b + off) + log B(a, b)    (a, b: the EM's Beta prior)
+        on log ρ_ke + off log(1 − ρ_ke) − log B(a + on, b + off) + log B(a, b)    (a, b: edge e's Beta prior in EM)
 
     and for π the same with a uniform Dirichlet prior. log evidence ≈ log-likelihood − the two factors.
 
@@ -274,7 +292,8 @@ def occam_factors(pop: EdgePopulation, logits: np.ndarray, prior_prob: float) ->
     ----------
     pop : the fitted layer (its score distributions read without error rates, as EM fits them)
     logits : (shop, edge) the encoder logits it was fitted to
-    prior_prob : the model's prior edge probability (centre of the Beta prior)
+    prior_prob : the model's prior edge probability (centre of the fixed Beta prior, for a layer without
+        ``prior_a``/``prior_b``)
 
     Returns
     -------
@@ -286,7 +305,7 @@ def occam_factors(pop: EdgePopulation, logits: np.ndarray, prior_prob: float) ->
     n_k = r.sum(0)  # (template,)
     on = np.einsum("sk,ske->ke", r, q_k)
     off = n_k[:, None] - on
-    a, b = PSEUDO_SHOPS * prior_prob, PSEUDO_SHOPS * (1 - prior_prob)
+    a, b = _fixed_prior(prior_prob, pop.rho.shape[1]) if pop.prior_a is None else (pop.prior_a, pop.prior_b)
     occam_rho = (on * np.log(pop.rho) + off * np.log1p(-pop.rho)).sum() - (betaln(a + on, b + off) - betaln(a, b)).sum()
     k, n = n_k.size, n_k.sum()
     plug_pi = float((n_k * np.log(np.maximum(n_k / n, 1e-300))).sum())
@@ -357,12 +376,15 @@ def _edge_posterior(lr, r, rho):
     return q_k, np.einsum("sk,ske->se", r, q_k)
 
 
-def _em(l, group, k, prior_prob, rng, iters, tol, df=np.inf):
-    """One EM run for K = k from a random start; returns the fit and its log-likelihood."""
+def _em(l, group, k, prior_prob, rng, iters, tol, df=np.inf, edge_class=None):
+    """One EM run for K = k from a random start; returns the fit and its log-likelihood. With ``edge_class`` the
+    M-step also learns each large enough class's Beta prior (ECM: the template probabilities, then the prior)."""
     n_shops, n_edges = l.shape
     n_off = int(group.max()) + 1 if group.size else 0
     one = np.zeros_like(group)
-    a, b = PSEUDO_SHOPS * prior_prob, PSEUDO_SHOPS * (1 - prior_prob)
+    a, b = _fixed_prior(prior_prob, n_edges)
+    learned = [] if edge_class is None else [
+        cols for c in np.unique(edge_class) if (cols := edge_class == c).sum() >= MIN_CLASS_EDGES]
     # start: templates halfway between random shops' own (prior-odds) posteriors and the population's mean
     q0 = expit(l)
     start = q0[rng.choice(n_shops, size=k, replace=k > n_shops)]
@@ -379,7 +401,11 @@ def _em(l, group, k, prior_prob, rng, iters, tol, df=np.inf):
         loglik = float(norm.sum() + base.sum())
         q_k, post = _edge_posterior(lr, r, rho)
         n_k = r.sum(0)
-        rho = np.clip((np.einsum("sk,ske->ke", r, q_k) + a) / (n_k[:, None] + a + b), 1e-4, 1 - 1e-4)
+        on = np.einsum("sk,ske->ke", r, q_k)
+        for cols in learned:
+            a[cols], b[cols] = learn_beta_prior(on[:, cols], n_k[:, None] - on[:, cols], a[cols][0], b[cols][0],
+                                                a_min=PSEUDO_SHOPS * prior_prob, max_shops=n_shops / k)
+        rho = np.clip((on + a) / (n_k[:, None] + a + b), 1e-4, 1 - 1e-4)
         weights = np.maximum(n_k / n_shops, 1e-12)
         u_on, u_off = _t_weights(l, m1, s1, df), _t_weights(l, m0[group], s0[group], df)
         (m1,), (s1,) = _weighted_normal(l, post, one, 1, u_on)
@@ -387,8 +413,53 @@ def _em(l, group, k, prior_prob, rng, iters, tol, df=np.inf):
         if loglik - prev < tol * abs(loglik):
             break
         prev = loglik
-    pop = EdgePopulation(weights, rho, float(m1), float(s1), m0, s0, group, np.zeros(0), df=float(df))
+    pop = EdgePopulation(weights, rho, float(m1), float(s1), m0, s0, group, np.zeros(0), df=float(df), prior_a=a,
+                         prior_b=b)
     return pop, loglik
+
+
+def _fixed_prior(prior_prob: float, n_edges: int) -> tuple[np.ndarray, np.ndarray]:
+    """(edge,) parameters a, b of the fixed Beta prior: ``PSEUDO_SHOPS`` shops centred on ``prior_prob``."""
+    return np.full(n_edges, PSEUDO_SHOPS * prior_prob), np.full(n_edges, PSEUDO_SHOPS * (1 - prior_prob))
+
+
+def learn_beta_prior(on: np.ndarray, off: np.ndarray, a: float, b: float, a_min: float,
+                     max_shops: float) -> tuple[float, float]:
+    """Type-II maximum likelihood of a Beta(a, b) prior shared by template probabilities with (expected) counts
+    ``on`` and ``off`` (any shape): the a, b that maximise Σ log B(a + on, b + off) − log B(a, b), the Beta-binomial
+    marginal likelihood of the counts, searched from ``a``, ``b``.
+
+    The prior is worth at most ``max_shops`` shops (a + b ≤ ``max_shops``, the shops a template holds on average)
+    and expects at least ``a_min`` of them to have each edge (a ≥ ``a_min``, the fixed prior's a): a class that no
+    shop shows is not learned to be impossible, and a shop's own strong score can still put its edge on.
+
+    Where a class's edges are on in about the same share of every template's shops (shops that each draw their own
+    graph), a + b grows to its bound and every probability moves halfway to the class's share; where templates set
+    edges apart (near 0 in some, near 1 in others), a + b stays small and the probabilities follow their own counts.
+    """
+    on, off = np.ravel(on), np.ravel(off)
+    a_max = max(max_shops - 1e-3, a_min * (1 + 1e-9))
+
+    def unpack(x):  # x = (log a, logit of b's share of the room left, max_shops − a)
+        a_ = np.exp(x[0])
+        share = expit(x[1])
+        return a_, (max_shops - a_) * share, share
+
+    def loss(x):
+        a_, b_, share = unpack(x)
+        d_ab = digamma(a_ + b_) - digamma(a_ + b_ + on + off)
+        value = (betaln(a_ + on, b_ + off) - betaln(a_, b_)).sum()
+        d_a = (digamma(a_ + on) - digamma(a_) + d_ab).sum()
+        d_b = (digamma(b_ + off) - digamma(b_) + d_ab).sum()
+        grad = np.array([(d_a - d_b * share) * a_, d_b * (max_shops - a_) * share * (1 - share)])
+        return -value, -grad
+
+    a0 = float(np.clip(a, a_min, a_max))
+    x0 = np.array([np.log(a0), logit_fn(np.clip(b / (max_shops - a0), 1e-6, 1 - 1e-6))])
+    res = minimize(loss, x0, jac=True, method="L-BFGS-B",
+                   bounds=[(np.log(a_min), np.log(a_max)), (-20.0, 20.0)])
+    a_, b_, _ = unpack(res.x)
+    return float(a_), float(b_)
 
 
 def _t_weights(l, m, s, df):

@@ -150,6 +150,8 @@ class CausalMMMInference:
 
 #: the values of ``CausalMMMOutputs.edge_draws``
 EDGE_DRAWS = ("hard", "relaxed")
+#: the values of ``CausalMMMOutputs.edge_template_prior``
+EDGE_TEMPLATE_PRIORS = ("class", "fixed")
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,12 @@ class CausalMMMOutputs:
     edge_score_df : degrees of freedom of the layer's two score distributions (Student-t): how the encoder's logits
         of absent and of present edges spread. Heavy tails let a moderate logit of an absent edge be the null's tail
         rather than certain evidence of an edge; 0: Normals.
+    edge_template_prior : the prior of the layer's template edge probabilities: ``"class"``, a Beta prior per class
+        of edges (channel → channel, channel → mediator, channel → target, ...) whose two parameters the layer learns
+        from the population (type-II maximum likelihood), or ``"fixed"``, a Beta prior of two pseudo-shops centred on
+        the model's prior edge probability for every edge. A learned prior pulls an edge's probability toward its
+        class's share where the shops' edges of that class look alike in frequency (shops that each draw their own
+        graph), and leaves it to its own count where templates set edges apart.
     num_draws : posterior draws of forecasts, effects and posterior samples when a call does not say.
     edge_draws : how the rollouts of forecasts, effects and allocations draw each edge of a posterior draw's graph:
         ``"hard"``, 0 or 1 (on where the draw's relaxed logit is positive, with the reported probability q(z = 1),
@@ -188,6 +196,7 @@ class CausalMMMOutputs:
     edge_miss_rate: float = EDGE_MISS_RATE
     edge_false_rate: float = EDGE_FALSE_RATE
     edge_score_df: float = EDGE_SCORE_DF
+    edge_template_prior: str = "fixed"
     num_draws: int = 200
     edge_draws: str = "hard"
 
@@ -196,6 +205,9 @@ class CausalMMMOutputs:
         require_at_least_one(self, "num_draws")
         if self.edge_draws not in EDGE_DRAWS:
             raise InputError(f"edge_draws must be one of {', '.join(EDGE_DRAWS)}, got {self.edge_draws!r}")
+        if self.edge_template_prior not in EDGE_TEMPLATE_PRIORS:
+            raise InputError(f"edge_template_prior must be one of {', '.join(EDGE_TEMPLATE_PRIORS)}, "
+                             f"got {self.edge_template_prior!r}")
         if self.edge_pooling < 0:
             raise InputError(f"edge_pooling must be an integer >= 0, got {self.edge_pooling!r}")
         if not (self.edge_score_df == 0 or self.edge_score_df >= 1):

@@ -314,6 +314,24 @@ def test_a_fit_pooled_again_with_another_miss_rate_moves_its_edges_and_only_its_
     np.testing.assert_array_equal(fitted.edge_probability_array(), own)
 
 
+def test_a_fit_pooled_again_with_a_class_prior_learns_one_prior_per_class(fitted):
+    """``read_with(edge_template_prior="class")`` (what ``benchmarks.template_prior`` reads): every run's layer
+    learns one Beta prior per class of edges, the same for the edges of a class, and the fit itself keeps its fixed
+    prior."""
+    from causalmmm_ppl.inference.causalmmm_pooling import edge_classes, pooled_candidates
+
+    read = fitted.read_with(edge_template_prior="class")
+    for (model, guide), (_, own) in zip(read.runs(), fitted.runs()):
+        classes = edge_classes(model.edge_index[pooled_candidates(model, read.spec)].numpy(), model.node_kinds)
+        pop = guide.population
+        assert pop is not None and pop.prior_a.shape == classes.shape
+        for c in np.unique(classes):
+            assert np.unique(pop.prior_a[classes == c]).size == 1
+        assert np.unique(own.population.prior_a).size == 1  # the fixed prior of every edge
+    assert np.unique(pop.prior_a).size > 1
+    assert fitted.settings.outputs.edge_template_prior == "fixed"
+
+
 @pytest.mark.slow
 def test_pooling_keeps_the_extra_edge_of_a_few_shops():
     """20 shops share one graph; the 3 shops with the strongest c2 → pv weight also have that edge. Where the encoder

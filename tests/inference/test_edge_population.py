@@ -17,6 +17,7 @@ from causalmmm_ppl.inference.edge_population import (
     EdgePopulation,
     contaminated_log_ratio,
     fit_edge_population,
+    learn_beta_prior,
     null_groups,
 )
 
@@ -265,9 +266,11 @@ def test_pooling_keeps_each_shops_deviations_from_its_template(edges, seed):
     assert per_shop_auroc(pooled, truth) > per_shop_auroc(logits, truth)
 
 
-def test_a_strong_extra_edge_of_a_few_shops_stays_on(edges):
+@pytest.mark.parametrize("learned", [False, True])
+def test_a_strong_extra_edge_of_a_few_shops_stays_on(edges, learned):
     """Every shop shares one graph, except 6 of 200 that also have edge 3 with strong evidence: pooling must not
-    pull those shops' edge toward the template's 'off'."""
+    pull those shops' edge toward the template's 'off', under the fixed prior or one learned per class (the effect
+    nodes' groups as classes)."""
     group, null_loc = edges
     rng = np.random.default_rng(6)
     template = (rng.random(group.size) < 0.25).astype(int)
@@ -277,7 +280,8 @@ def test_a_strong_extra_edge_of_a_few_shops_stays_on(edges):
     truth[extra, 3] = 1
     logits = scores(rng, truth, group, null_loc)
     logits[extra, 3] = rng.normal(1.5, 0.3, extra.size)  # strong evidence, as a clear edge leaves the encoder
-    pop = fit_edge_population(logits, group, prior_prob=0.1, max_templates=5, seed=0)
+    pop = fit_edge_population(logits, group, prior_prob=0.1, max_templates=5, seed=0,
+                              edge_class=group if learned else None)
     pooled = pop.posterior(logits)
     assert (pooled[extra, 3] > 0.9).all(), pooled[extra, 3]
     assert pooled[6:, 3].max() < 0.5  # and the shops without it stay off
@@ -314,3 +318,52 @@ def test_student_t_scores_leave_a_tail_logit_of_an_absent_edge_uncertain(edges):
     again = EdgePopulation.from_dict(heavy.to_dict())
     assert again.df == 5.0 and np.isinf(EdgePopulation.from_dict(normal.to_dict()).df)
     np.testing.assert_allclose(again.posterior(logits), p_heavy)
+
+
+def test_a_learned_beta_prior_recovers_the_generating_one_within_its_bounds():
+    """Template probabilities drawn from Beta(2, 6), each seen in 50 shops: type-II maximum likelihood finds about
+    that prior. Counts that every probability explains alike (one share) push a + b to its bound of one template's
+    shops; a class no shop shows keeps the fixed prior's a, so it is not learned to be impossible."""
+    rng = np.random.default_rng(0)
+    rho = rng.beta(2.0, 6.0, 400)
+    on = rng.binomial(50, rho).astype(float)
+    a, b = learn_beta_prior(on, 50 - on, 0.2, 1.8, a_min=0.2, max_shops=50)
+    assert abs(a / (a + b) - 0.25) < 0.03 and 4 < a + b < 16, (a, b)
+    on = rng.binomial(50, 0.3, 400).astype(float)
+    a, b = learn_beta_prior(on, 50 - on, 0.2, 1.8, a_min=0.2, max_shops=50)
+    assert a + b == pytest.approx(50, rel=1e-3) and abs(a / (a + b) - 0.3) < 0.02, (a, b)
+    a, b = learn_beta_prior(np.zeros(6), np.full(6, 100.0), 0.2, 1.8, a_min=0.2, max_shops=100)
+    assert a == pytest.approx(0.2) and a + b <= 100 + 1e-9, (a, b)
+
+
+def test_a_class_prior_follows_the_class_share_where_each_shop_draws_its_own_graph(edges):
+    """20 shops, each with its own graph: every edge of a class is on with the class's probability. The fixed prior
+    lets each edge's probability follow its few shops' sampling noise, which reorders the class's pairs across edges;
+    the learned class prior pulls them to the class's share and ranks the class's pairs over all shops better."""
+    group, null_loc = edges
+    gains = []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        truth = (rng.random((20, group.size)) < np.array([0.1, 0.2, 0.3, 0.4, 0.5])[group]).astype(int)
+        logits = scores(rng, truth, group, null_loc)
+        fixed = fit_edge_population(logits, group, 0.1, max_templates=2, seed=0).posterior(logits)
+        pop = fit_edge_population(logits, group, 0.1, max_templates=2, seed=0, edge_class=group)
+        assert np.allclose(pop.prior_a[group == 0], pop.prior_a[0]) and pop.prior_a.shape == group.shape
+        learned = pop.posterior(logits)
+        auc = [[roc_auc_score(truth[:, group == c].ravel(), p[:, group == c].ravel()) for c in range(5)]
+               for p in (fixed, learned)]
+        gains.append(np.mean(auc[1]) - np.mean(auc[0]))
+    assert np.mean(gains) > 0.005 and min(gains) > -0.005, gains
+
+
+def test_a_layer_saves_its_learned_prior_and_one_saved_without_it_loads(edges):
+    group, null_loc = edges
+    rng = np.random.default_rng(8)
+    logits = scores(rng, (rng.random((40, group.size)) < 0.3).astype(int), group, null_loc)
+    pop = fit_edge_population(logits, group, 0.1, 3, edge_class=group)
+    back = EdgePopulation.from_dict(pop.to_dict())
+    np.testing.assert_array_equal(back.prior_a, pop.prior_a)
+    np.testing.assert_array_equal(back.posterior(logits), pop.posterior(logits))
+    old = EdgePopulation.from_dict({k: v for k, v in pop.to_dict().items() if k not in ("prior_a", "prior_b")})
+    assert old.prior_a is None
+    np.testing.assert_array_equal(old.posterior(logits), pop.posterior(logits))

@@ -185,6 +185,8 @@ def test_spec_round_trip_and_validation():
         CausalMMMOutputs(edge_false_rate=1.0)
     with pytest.raises(InputError, match="edge_draws must be one of hard, relaxed"):
         CausalMMMOutputs(edge_draws="soft")
+    with pytest.raises(InputError, match="edge_template_prior must be one of class, fixed, got 'learned'"):
+        CausalMMMOutputs(edge_template_prior="learned")
     with pytest.raises(InputError, match="unknown setting 'steps'"):
         CausalMMMSpec.from_dict({"steps": 10})  # an inference setting, not the model's
     inf = CausalMMMInference(steps=100)
