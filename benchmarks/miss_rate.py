@@ -18,10 +18,8 @@ table per rate); ``--quick`` runs tiny sizes (the test suite runs it so the scri
 
 from __future__ import annotations
 
-import numpy as np
-
 from benchmarks._doc import panel_benchmark
-from benchmarks._effect_variants import DRAWS, METRICS, SCENARIOS, SEEDS, effect_scores, render_variants
+from benchmarks._effect_variants import METRICS, SCENARIOS, SEEDS, render_variants, score_readings
 
 TITLE = "## Edge miss rate and effects (development seeds)"
 RATES = (0.03, 0.1, 0.3, 0.5, 0.7)
@@ -34,30 +32,7 @@ COLUMNS = {**METRICS, "log_loss": "edge log loss"}
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     """Simulate one panel, fit it once, and score its effects and edges under each reading of :data:`VARIANTS`
     (runs in a worker process)."""
-    from causalmmm_ppl import _runtime
-
-    _runtime.configure(1)
-    from benchmarks.effects import QUICK, effects_panel, quick_settings
-    from benchmarks.graph_recovery import candidate_mask
-    from causalmmm_ppl.evaluation.graph_metrics import edge_log_loss, per_shop_auroc
-    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.settings import CausalMMMSettings
-
-    sim, truth, history, plan = effects_panel(scenario, seed, quick)
-    settings = CausalMMMSettings.of(**quick_settings(quick))
-    fit = fit_causalmmm(history, settings, seed=seed, progress=False)
-    mask = candidate_mask(sim.panel, settings.model)
-    out: dict = {"scenario": scenario, "seed": seed,
-                 "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
-    for label, changes in VARIANTS.items():
-        default = all(getattr(settings.outputs, k) == v for k, v in changes.items())
-        read = fit if default else fit.read_with(**changes)
-        table = read.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
-        prob = read.edge_probability_array()
-        out[label] = {**effect_scores(table, truth), "auroc": float(np.nanmean(per_shop_auroc(prob, sim.adjacency,
-                                                                                              mask))),
-                      "log_loss": edge_log_loss(prob, sim.adjacency, mask)}
-    return out
+    return score_readings(scenario, seed, quick, VARIANTS)
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:

@@ -40,6 +40,7 @@ SCRIPTS = {
     "edge_draws": "## Edge draws (development seeds)",
     "multistep": "## Multi-step paths (development seeds)",
     "miss_rate": "## Edge miss rate and effects (development seeds)",
+    "template_prior": "## Template prior (development seeds)",
     "carryover_effects": "## Carryover family and effects (development seeds)",
     "carryover_graph": "## Carryover family and the graph (development seeds)",
     "effects_oracle": "## Effects with the true structure (reference)",
@@ -59,7 +60,8 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
          "response_families": ["--scenarios", "sim1"], "edge_gain": ["--scenarios", "sim1"],
          "additive_response": ["--scenarios", "sim1"], "effect_ensembles": ["--scenarios", "sim1"],
          "edge_draws": ["--scenarios", "sim1"], "multistep": ["--scenarios", "sim1"],
-         "miss_rate": ["--scenarios", "sim1"], "carryover_effects": ["--scenarios", "sim1"],
+         "miss_rate": ["--scenarios", "sim1"], "template_prior": ["--scenarios", "sim1"],
+         "carryover_effects": ["--scenarios", "sim1"],
          "carryover_graph": ["--scenarios", "sources,deviating"], "effects_oracle": ["--scenarios", "sim1"],
          "svi_steps": ["--scenarios", "sim1"], "few_shops": ["--scenarios", "sim1,pymc_labs"],
          "weight_prior": ["--scenarios", "sim1"], "effect_sizes": ["--scenarios", "sim1"],
@@ -71,7 +73,7 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
 IN_PROCESS = ("allocation", "edge_calibration", "effects", "graph_offhome", "graph_recovery", "graph_templates", "mediated_effects",
               "param_recovery", "real_panels", "rollout_history", "switching", "template_count", "restarts",
               "collapse_threshold", "response_families", "edge_gain", "additive_response",
-              "effect_ensembles", "edge_draws", "multistep", "miss_rate", "carryover_effects", "carryover_graph", "effects_oracle", "svi_steps",
+              "effect_ensembles", "edge_draws", "multistep", "miss_rate", "template_prior", "carryover_effects", "carryover_graph", "effects_oracle", "svi_steps",
               "few_shops", "weight_prior", "effect_sizes", "mixed_runs", "two_stage_sizes")
 
 
