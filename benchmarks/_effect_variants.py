@@ -148,3 +148,20 @@ def variants_main(argv: list[str] | None, *, module: str, title: str, descriptio
                            seeds=SEEDS, quick_seeds=(SEEDS[0],), score_panel=partial(score_variants,
                                                                                       variants=variants),
                            render=render)
+
+
+def readings_main(argv: list[str] | None, *, module: str, title: str, description: str,
+                  readings: Mapping[str, Mapping[str, Any]], column: str, what: str,
+                  metrics: Mapping[str, str]) -> int:
+    """The command line of a benchmark that fits every panel once with the default settings and scores readings of
+    that fit (``{label: output settings}``, :func:`score_readings`) on :data:`SCENARIOS` and development seeds
+    :data:`SEEDS`, and writes its section ``title`` (:func:`render_variants` with ``column``, ``what`` and
+    ``metrics``)."""
+    from functools import partial
+
+    render = partial(render_variants, title=title, variants=readings, column=column, what=what, metrics=metrics,
+                     fitted="once")
+    return panel_benchmark(argv, module=module, title=title, description=description, scenarios=SCENARIOS,
+                           seeds=SEEDS, quick_seeds=(SEEDS[0],),
+                           score_panel=partial(score_readings, readings=readings), render=render)
+

@@ -18,8 +18,7 @@ table per rate); ``--quick`` runs tiny sizes (the test suite runs it so the scri
 
 from __future__ import annotations
 
-from benchmarks._doc import panel_benchmark
-from benchmarks._effect_variants import METRICS, SCENARIOS, SEEDS, render_variants, score_readings
+from benchmarks._effect_variants import METRICS, readings_main
 
 TITLE = "## Edge miss rate and effects (development seeds)"
 RATES = (0.03, 0.1, 0.3, 0.5, 0.7)
@@ -29,23 +28,11 @@ VARIANTS = {**{f"μ = {rate:g}{' (default)' if rate == 0.3 else ''}": {"edge_mis
 COLUMNS = {**METRICS, "log_loss": "edge log loss"}
 
 
-def score_panel(scenario: str, seed: int, quick: bool) -> dict:
-    """Simulate one panel, fit it once, and score its effects and edges under each reading of :data:`VARIANTS`
-    (runs in a worker process)."""
-    return score_readings(scenario, seed, quick, VARIANTS)
-
-
-def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
-    return render_variants(results, command, seeds, title=TITLE, variants=VARIANTS, column="reading",
-                           what="its encoder's logits pooled with each miss rate μ, `edge_miss_rate`, 0.3 the "
-                                "default, and read without the population layer, `edge_pooling=0`",
-                           metrics=COLUMNS, fitted="once")
-
-
 def main(argv: list[str] | None = None) -> int:
-    return panel_benchmark(argv, module="benchmarks.miss_rate", title=TITLE, description=__doc__.splitlines()[0],
-                           scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=(100,), score_panel=score_panel,
-                           render=render)
+    return readings_main(argv, module="benchmarks.miss_rate", title=TITLE, description=__doc__.splitlines()[0],
+                         readings=VARIANTS, column="reading", metrics=COLUMNS,
+                         what="its encoder's logits pooled with each miss rate μ, `edge_miss_rate`, 0.3 the "
+                              "default, and read without the population layer, `edge_pooling=0`")
 
 
 if __name__ == "__main__":

@@ -19,8 +19,7 @@ effects table per prior); ``--quick`` runs tiny sizes (the test suite runs it so
 
 from __future__ import annotations
 
-from benchmarks._doc import panel_benchmark
-from benchmarks._effect_variants import METRICS, SCENARIOS, SEEDS, render_variants, score_readings
+from benchmarks._effect_variants import METRICS, readings_main
 
 TITLE = "## Template prior (development seeds)"
 #: row label → the output settings a reading changes (``CausalMMMFit.read_with``)
@@ -28,23 +27,11 @@ VARIANTS = {"fixed (default)": {"edge_template_prior": "fixed"}, "learned per cl
 COLUMNS = {**METRICS, "log_loss": "edge log loss", "ct_auroc": "channel → target AUROC over shops"}
 
 
-def score_panel(scenario: str, seed: int, quick: bool) -> dict:
-    """Simulate one panel, fit it once, and score its effects and edges under each prior of :data:`VARIANTS` (runs in
-    a worker process)."""
-    return score_readings(scenario, seed, quick, VARIANTS)
-
-
-def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
-    return render_variants(results, command, seeds, title=TITLE, variants=VARIANTS, column="template prior",
-                           what="its encoder's logits pooled with the fixed prior, `edge_template_prior=\"fixed\"`, "
-                                "the default, and with a prior learned per class of edges, `\"class\"`",
-                           metrics=COLUMNS, fitted="once")
-
-
 def main(argv: list[str] | None = None) -> int:
-    return panel_benchmark(argv, module="benchmarks.template_prior", title=TITLE,
-                           description=__doc__.splitlines()[0], scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=(100,),
-                           score_panel=score_panel, render=render)
+    return readings_main(argv, module="benchmarks.template_prior", title=TITLE, description=__doc__.splitlines()[0],
+                         readings=VARIANTS, column="template prior", metrics=COLUMNS,
+                         what="its encoder's logits pooled with the fixed prior, `edge_template_prior=\"fixed\"`, "
+                              "the default, and with a prior learned per class of edges, `\"class\"`")
 
 
 if __name__ == "__main__":
