@@ -32,6 +32,10 @@ default; sizes and window as in "Causal effects and budget"), one default fit on
    window, and each channel's Σ fit / Σ simulator with that graph. A sustained intervention (the window's effects) sums these responses over the days it lasts, so
    a response that is too small, too short or turns negative (the fit predicting a rebound the simulator does not
    have) makes an effect fall behind over the window.
+6. **Attribution.** Where the ranking of the ``held`` effects over shop × channel is lost: its Spearman correlation
+   over all pairs, over the shops' sums (across shops) and within each shop over its channels; and each channel's
+   Σ estimated / Σ true ``held`` effect beside how many true channel → channel edges lead into it and out of it per
+   shop (a channel whose spend follows other channels' spend can take credit for theirs).
 
 ``python -m benchmarks.effects_diagnosis`` (sim1 and sim2, about four minutes, two panels at a time); ``--set
 key=value`` changes a setting of the fit (e.g. ``steps=4500``); ``--scenario-set key=value`` a generating setting
@@ -134,8 +138,10 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     changed = f", settings changed: {overrides}" if overrides else ""
     changed += f", simulator settings changed: {scenario_settings}" if scenario_settings else ""
     lines = [f"{scenario} seed {seed} ({panel.n_shops}×{panel.n_nodes}×{panel.n_time}{changed}):"]
-    sizes, held_ratio = size(case)
-    lines += exact_zeros(case) + sizes + persistence(case) + carryover(case, held_ratio) + impulse(case)
+    sizes, held_est, held_true = size(case)
+    held_ratio = held_est.sum(1) / held_true.sum(1)
+    lines += (exact_zeros(case) + sizes + persistence(case) + carryover(case, held_ratio) + impulse(case)
+              + attribution(case, held_est, held_true))
     return "\n".join(lines)
 
 
@@ -159,11 +165,11 @@ def exact_zeros(case: Case) -> list[str]:
             f"relaxed {excluded['relaxed']:.2f}, hard {excluded['hard']:.2f}"]
 
 
-def size(case: Case) -> tuple[list[str], np.ndarray]:
+def size(case: Case) -> tuple[list[str], np.ndarray, np.ndarray]:
     """2. Σ estimated / Σ true effect, overall and day by day (the fit's own edge draws), for switching each channel
     off, halving it, the ``direct`` effect, and with the simulator's graph imposed; the calibration of the channel →
-    target edges beside it. Also returns each channel's Σ estimated / Σ true ``held`` effect of switching it off,
-    ``(channel,)``."""
+    target edges beside it. Also returns the estimated and the true ``held`` effect of switching each channel off,
+    summed over the window, ``(channel, shop)`` each."""
     from causalmmm_ppl.data.effects_truth import channel_off
     from causalmmm_ppl.data.simulate import Intervention
 
@@ -193,14 +199,39 @@ def size(case: Case) -> tuple[list[str], np.ndarray]:
                                    by_step=True, graph=graph)
         est_days = np.stack([(f - cf[s]).mean(0) for s in scenarios])  # (channel, shop, day)
         if what == "held effect":
-            held_ratio = est_days.sum((1, 2)) / true_days.sum((1, 2))
+            held_est, held_true = est_days.sum(2), true_days.sum(2)
         day_true = true_days.sum((0, 1))
         by_day = [f"{e / t:.2f}" if t != 0 else "–" for e, t in zip(est_days.sum((0, 1)), day_true)]
         share = day_true / true_days.sum()
         lines.append(f"  estimated / true {what}: {est_days.sum() / true_days.sum():.2f} overall; by day of the "
                      f"window (day 1 first; – where no effect has arrived yet): {' '.join(by_day)}")
         lines.append(f"  each day's share of the true effect: {' '.join(f'{r:.3f}' for r in share)}")
-    return lines, held_ratio
+    return lines, held_est, held_true
+
+
+def attribution(case: Case, held_est: np.ndarray, held_true: np.ndarray) -> list[str]:
+    """6. Where the ranking of the ``held`` effects over shop × channel is lost: across shops (each shop's effects
+    summed over its channels) or within them (between one shop's channels), and whether a channel's Σ estimated /
+    Σ true effect follows its place among the channels: how many true channel → channel edges lead into it (driven
+    by other channels' spend) and out of it, per shop. ``held_est``, ``held_true``: (channel, shop)."""
+    from scipy.stats import spearmanr
+
+    adjacency, channels = case.sim.adjacency, case.channels
+    within = [spearmanr(t, e).statistic for t, e in zip(held_true.T, held_est.T) if np.ptp(t) > 0]
+    lines = ["  attribution of the held effects: Spearman over shop × channel "
+             f"{spearmanr(held_true.ravel(), held_est.ravel()).statistic:.3f}; of the shops' sums over channels "
+             f"{spearmanr(held_true.sum(0), held_est.sum(0)).statistic:.3f}; within a shop, over its channels "
+             f"{np.nanmean(within):.3f} (mean over {len(within)} shops)"]
+    cc = adjacency[:, channels][:, :, channels] > 0  # (shop, cause channel, effect channel)
+    into, out = cc.sum(1).mean(0), cc.sum(2).mean(0)  # (channel,) true channel → channel edges per shop
+    ratio = held_est.sum(1) / held_true.sum(1)
+    lines.append("  each channel's estimated / true held effect against its true channel → channel edges per shop: "
+                 f"Spearman over channels {spearmanr(ratio, into).statistic:.2f} with the edges into it, "
+                 f"{spearmanr(ratio, out).statistic:.2f} with those out of it")
+    for pos in np.argsort(ratio):
+        lines.append(f"    {case.panel.nodes[channels[pos]]}: {ratio[pos]:.2f}; into {into[pos]:.2f}, "
+                     f"out {out[pos]:.2f}")
+    return lines
 
 
 def persistence(case: Case) -> list[str]:
