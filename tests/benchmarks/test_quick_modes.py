@@ -108,6 +108,7 @@ def test_effects_diagnosis_prints_its_figures(capsys):
     assert "halving the spend:" in out and "direct effect:" in out and "simulator ρ^k:" in out
     assert "the simulator's graph:" in out and "edges by probability:" in out
     assert "one day off (the window's first)" in out and "Σ fit / Σ simulator by channel" in out
+    assert "attribution of the held effects:" in out and "with the edges into it" in out
     assert DOC.read_text() == before
 
 
