@@ -265,3 +265,17 @@ def test_chunks_draw_with_seeds_of_their_own():
     later = [chunk_seed(3, k) for k in range(1, 5)] + [chunk_seed(None, k) for k in range(1, 5)]
     assert len(set(later)) == len(later) and 3 not in later
     assert later == [chunk_seed(3, k) for k in range(1, 5)] + [chunk_seed(None, k) for k in range(1, 5)]
+
+
+def test_launched_processes_run_with_the_fault_handler_and_leave_the_environment_as_it_was(tmp_path, monkeypatch):
+    """Every process of a launch runs with Python's fault handler on, so that one killed by a fatal signal (an abort
+    in a native library's thread) prints its Python tracebacks; the launching process's environment is restored."""
+    import os
+
+    from causalmmm_ppl.commands._launch import run_processes
+
+    monkeypatch.delenv("PYTHONFAULTHANDLER", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    run_processes(["tests._launch_probe", str(tmp_path)], 2, 1)
+    assert sorted((p.name, p.read_text()) for p in tmp_path.iterdir()) == [("rank0", "True"), ("rank1", "True")]
+    assert "PYTHONFAULTHANDLER" not in os.environ and os.environ["OMP_NUM_THREADS"] == "2"

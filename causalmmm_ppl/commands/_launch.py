@@ -4,7 +4,9 @@ This is what ``torchrun --standalone --nproc-per-node N -m causalmmm_ppl.cli fit
 command itself: each process gets ``RANK`` / ``WORLD_SIZE`` / ``MASTER_ADDR`` / ``MASTER_PORT`` and runs the fit as
 one shard of a data-parallel fit (:mod:`causalmmm_ppl.inference.distributed`). The machine's threads are shared
 out: each process gets ``OMP_NUM_THREADS // N`` (at least one). When a process fails, the launcher stops the
-others, and the command exits with the status of the first that failed (process 0 printed its one-line error).
+others, and the command exits with the status of the first that failed (process 0 printed its one-line error). The
+processes run with Python's fault handler on (``PYTHONFAULTHANDLER``): a process killed by a fatal signal (e.g. an
+abort in a native library's thread) prints every thread's Python traceback to stderr.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import sys
 import uuid
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+#: environment variables the launched processes get besides their threads
+PROCESS_ENV = {"PYTHONFAULTHANDLER": "1"}
 
 
 def launched() -> bool:
@@ -24,15 +28,16 @@ def launched() -> bool:
 
 def run_processes(module_argv: list[str], nproc: int, threads: int) -> None:
     """``python -m <module_argv>`` as ``nproc`` local processes of ``threads`` threads each, through torch's
-    elastic launcher (the engine of ``torchrun``); this process's thread settings are restored afterwards.
+    elastic launcher (the engine of ``torchrun``), with :data:`PROCESS_ENV`; this process's environment is restored
+    afterwards.
 
     Raises ``torch.distributed.elastic.multiprocessing.errors.ChildFailedError`` when a process fails (the launcher
     has stopped the others by then).
     """
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-    saved = {var: os.environ.get(var) for var in THREAD_VARS}
-    os.environ.update({var: str(threads) for var in THREAD_VARS})  # the processes inherit them
+    saved = {var: os.environ.get(var) for var in (*THREAD_VARS, *PROCESS_ENV)}
+    os.environ.update({var: str(threads) for var in THREAD_VARS} | PROCESS_ENV)  # the processes inherit them
     logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"causalmmm-{uuid.uuid4().hex[:8]}",
                           rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.1)
