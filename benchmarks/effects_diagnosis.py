@@ -214,14 +214,19 @@ def attribution(case: Case, held_est: np.ndarray, held_true: np.ndarray) -> list
     summed over its channels) or within them (between one shop's channels), and whether a channel's Σ estimated /
     Σ true effect follows its place among the channels: how many true channel → channel edges lead into it (driven
     by other channels' spend) and out of it, per shop. ``held_est``, ``held_true``: (channel, shop)."""
-    from scipy.stats import spearmanr
+    from scipy.stats import rankdata, spearmanr
 
     adjacency, channels = case.sim.adjacency, case.channels
-    within = [spearmanr(t, e).statistic for t, e in zip(held_true.T, held_est.T) if np.ptp(t) > 0]
+    # within each shop (column): Spearman's correlation as the Pearson correlation of the ranks over channels
+    r_true, r_est = (rankdata(x, axis=0) for x in (held_true, held_est))
+    r_true, r_est = r_true - r_true.mean(0), r_est - r_est.mean(0)
+    varies = np.ptp(held_true, axis=0) > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = (r_true * r_est).sum(0) / np.sqrt((r_true**2).sum(0) * (r_est**2).sum(0))
     lines = ["  attribution of the held effects: Spearman over shop × channel "
              f"{spearmanr(held_true.ravel(), held_est.ravel()).statistic:.3f}; of the shops' sums over channels "
              f"{spearmanr(held_true.sum(0), held_est.sum(0)).statistic:.3f}; within a shop, over its channels "
-             f"{np.nanmean(within):.3f} (mean over {len(within)} shops)"]
+             f"{np.nanmean(within[varies]):.3f} (mean over {int(varies.sum())} shops)"]
     cc = adjacency[:, channels][:, :, channels] > 0  # (shop, cause channel, effect channel)
     into, out = cc.sum(1).mean(0), cc.sum(2).mean(0)  # (channel,) true channel → channel edges per shop
     ratio = held_est.sum(1) / held_true.sum(1)
