@@ -162,6 +162,15 @@ def map_panels(score_panel, scenarios: list[str], seeds: tuple[int, ...], quick:
         return list(pool.map(score_panel, *zip(*pairs), [quick] * len(pairs)))
 
 
+def chosen_labels(names: str, short: Mapping[str, str], flag: str = "--families") -> list[str]:
+    """The labels that ``flag``'s value ``names`` (comma-separated keys of ``short``, short name → label) names, in
+    its order; an empty or unknown name exits with a message that lists the known ones."""
+    chosen = [n for n in names.split(",") if n]
+    if not chosen or any(n not in short for n in chosen):
+        raise SystemExit(f"{flag} {names!r}: expected names among {', '.join(short)}")
+    return [short[n] for n in chosen]
+
+
 def panel_benchmark(argv: list[str] | None, *, module: str, title: str, description: str, scenarios: tuple[str, ...],
                     seeds: tuple[int, ...], quick_seeds: tuple[int, ...], score_panel, render,
                     options: Mapping[str, tuple[int | str, str]] | None = None) -> int:

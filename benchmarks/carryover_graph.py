@@ -15,14 +15,15 @@ the seed:
   probability of the extra edge in the 3 shops (sorted), and its mean pooled probability in the other 17.
 
 ``python -m benchmarks.carryover_graph --scenarios sources --seeds 104,105,106 --no-write`` (about two minutes per
-fit on one core); ``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
+fit on one core); ``--families geometric,delayed`` fits those families only (short names: :data:`SHORT`);
+``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
+from benchmarks._doc import by_scenario, chosen_labels, mean_sd, panel_benchmark, section_head, table_head
 from benchmarks.carryover_effects import FAMILIES
 
 TITLE = "## Carryover family and the graph (development seeds)"
@@ -30,6 +31,13 @@ SCENARIOS = ("sources", "deviating")
 SEEDS = (104, 105, 106)
 QUICK = dict(n_shops=12, n_days=40, steps=10)
 DEVIATING_STEPS = 1000
+#: ``--families``: short name (the ``adstock`` setting) → the label of :data:`benchmarks.carryover_effects.FAMILIES`
+SHORT = {"geometric": "geometric (default)", "buildup": "buildup", "delayed": "delayed"}
+
+
+def chosen_families(families: str) -> list[str]:
+    """The labels that ``--families`` (comma-separated short names of :data:`SHORT`) names, in its order."""
+    return chosen_labels(families, SHORT)
 
 
 def deviating_edge_panel(n_shops: int = 20, n_days: int = 100, seed: int = 7):
@@ -48,8 +56,9 @@ def deviating_edge_panel(n_shops: int = 20, n_days: int = 100, seed: int = 7):
     return simulate("sim1", n_shops=n_shops, n_days=n_days, seed=seed, graph=graph), extra, c, e
 
 
-def score_panel(scenario: str, seed: int, quick: bool, svi_offset: int = 0) -> dict:
-    """Fit one panel once per carryover family and score its graph (runs in a worker process)."""
+def score_panel(scenario: str, seed: int, quick: bool, svi_offset: int = 0, families: str = ",".join(SHORT)) -> dict:
+    """Fit one panel once per chosen carryover family (``--families``) and score its graph (runs in a worker
+    process)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -68,8 +77,8 @@ def score_panel(scenario: str, seed: int, quick: bool, svi_offset: int = 0) -> d
         sim = simulate(scenario, seed=seed, **sizes)
     out: dict = {"scenario": scenario, "seed": seed, "svi_seed": seed + svi_offset,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
-    for label, overrides in FAMILIES.items():
-        settings = CausalMMMSettings.of(**overrides, **({"steps": steps} if steps else {}))
+    for label in chosen_families(families):
+        settings = CausalMMMSettings.of(**FAMILIES[label], **({"steps": steps} if steps else {}))
         fit = fit_causalmmm(sim.panel, settings, seed=seed + svi_offset, progress=False)
         pooled = fit.edge_probability_array()
         if scenario == "deviating":
@@ -102,7 +111,7 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         if scenario == "deviating":
             lines += table_head(f"### deviating: {rows[0]['shape']} (shops × nodes × days)",
                                 ["carryover", "SVI seed", "encoder (3 shops)", "pooled (3 shops)", "pooled, others"])
-            for label in FAMILIES:
+            for label in _fitted(rows):
                 for r in rows:
                     x = r[label]
                     lines.append(f"| {label} | {r['svi_seed']} | {' / '.join(f'{v:.2f}' for v in x['encoder'])} | "
@@ -111,7 +120,7 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
             lines += table_head(f"### {scenario}: {rows[0]['shape']} (shops × nodes × days)",
                                 ["carryover", "per-shop AUROC by seed", "per-shop AUROC",
                                  "p into sources", "edge information"])
-            for label in FAMILIES:
+            for label in _fitted(rows):
                 by_seed = " / ".join(f"{r[label]['auroc']:.3f}" for r in rows)
                 lines.append(f"| {label} | {by_seed} | {mean_sd([r[label]['auroc'] for r in rows])} | "
                              f"{mean_sd([r[label]['into_sources'] for r in rows])} | "
@@ -120,11 +129,17 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
     return "\n".join(lines)
 
 
+def _fitted(rows: list[dict]) -> list[str]:
+    """The carryover families the rows were fitted with, in :data:`SHORT`'s order."""
+    return [label for label in SHORT.values() if label in rows[0]]
+
+
 def main(argv: list[str] | None = None) -> int:
     return panel_benchmark(argv, module="benchmarks.carryover_graph", title=TITLE,
                            description=__doc__.splitlines()[0], scenarios=SCENARIOS, seeds=SEEDS,
                            quick_seeds=(SEEDS[0],), score_panel=score_panel, render=render,
-                           options={"svi_offset": (0, "SVI seed = the panel's seed + this")})
+                           options={"svi_offset": (0, "SVI seed = the panel's seed + this"),
+                                    "families": (",".join(SHORT), f"carryover families fitted, among {', '.join(SHORT)}")})
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
+from benchmarks._doc import by_scenario, chosen_labels, mean_sd, panel_benchmark, section_head
 from benchmarks.graph_offhome import SIZES, score_row
 from benchmarks.graph_recovery import candidate_mask
 
@@ -44,11 +44,7 @@ METRICS = ("auroc_mean", "across_shop_auroc_mean", "deviation_auroc_mean", "fals
 
 def chosen_families(families: str) -> list[str]:
     """The labels that ``--families`` (comma-separated short names of :data:`SHORT`) names."""
-    names = [f for f in families.split(",") if f]
-    unknown = sorted(set(names) - set(SHORT))
-    if unknown or not names:
-        raise SystemExit(f"--families {families!r}: expected names among {', '.join(SHORT)}")
-    return [SHORT[f] for f in names]
+    return chosen_labels(families, SHORT)
 
 
 def score_panel(scenario: str, seed: int, quick: bool, families: str = DEFAULT_FAMILIES) -> dict:

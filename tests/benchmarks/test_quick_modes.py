@@ -173,3 +173,17 @@ def test_lead_diagnosis_leads_the_channels_and_prints_both_fits(capsys):
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| small_business |")]
     assert len(rows) == 2 and "nan" not in "".join(rows)
     assert DOC.read_text() == before
+
+
+def test_carryover_graph_fits_the_families_asked(capsys):
+    """``--families`` fits the carryover families named, in the table's order, and an unknown name is refused with
+    the known ones."""
+    from benchmarks import carryover_graph
+    from benchmarks._doc import chosen_labels
+
+    args = ["--quick", "--no-write", "--scenarios", "sources", "--families", "delayed,geometric", "--jobs", "0"]
+    assert carryover_graph.main(args) == 0
+    rows = [line.split(" | ")[0] for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert rows[1:] == ["| geometric (default)", "| delayed"]  # after the header row
+    with pytest.raises(SystemExit, match="expected names among geometric, buildup, delayed"):
+        chosen_labels("geometric,weibull", carryover_graph.SHORT)
