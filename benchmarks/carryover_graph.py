@@ -32,12 +32,7 @@ SEEDS = (104, 105, 106)
 QUICK = dict(n_shops=12, n_days=40, steps=10)
 DEVIATING_STEPS = 1000
 #: ``--families``: short name (the ``adstock`` setting) → the label of :data:`benchmarks.carryover_effects.FAMILIES`
-SHORT = {"geometric": "geometric (default)", "buildup": "buildup", "delayed": "delayed"}
-
-
-def chosen_families(families: str) -> list[str]:
-    """The labels that ``--families`` (comma-separated short names of :data:`SHORT`) names, in its order."""
-    return chosen_labels(families, SHORT)
+SHORT = {overrides.get("adstock", "geometric"): label for label, overrides in FAMILIES.items()}
 
 
 def deviating_edge_panel(n_shops: int = 20, n_days: int = 100, seed: int = 7):
@@ -77,7 +72,7 @@ def score_panel(scenario: str, seed: int, quick: bool, svi_offset: int = 0, fami
         sim = simulate(scenario, seed=seed, **sizes)
     out: dict = {"scenario": scenario, "seed": seed, "svi_seed": seed + svi_offset,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
-    for label in chosen_families(families):
+    for label in chosen_labels(families, SHORT):
         settings = CausalMMMSettings.of(**FAMILIES[label], **({"steps": steps} if steps else {}))
         fit = fit_causalmmm(sim.panel, settings, seed=seed + svi_offset, progress=False)
         pooled = fit.edge_probability_array()

@@ -141,7 +141,7 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     sizes, held_est, held_true = size(case)
     held_ratio = held_est.sum(1) / held_true.sum(1)
     lines += (exact_zeros(case) + sizes + persistence(case) + carryover(case, held_ratio) + impulse(case)
-              + attribution(case, held_est, held_true))
+              + attribution(case, held_est, held_true, held_ratio))
     return "\n".join(lines)
 
 
@@ -209,11 +209,12 @@ def size(case: Case) -> tuple[list[str], np.ndarray, np.ndarray]:
     return lines, held_est, held_true
 
 
-def attribution(case: Case, held_est: np.ndarray, held_true: np.ndarray) -> list[str]:
+def attribution(case: Case, held_est: np.ndarray, held_true: np.ndarray, ratio: np.ndarray) -> list[str]:
     """6. Where the ranking of the ``held`` effects over shop × channel is lost: across shops (each shop's effects
     summed over its channels) or within them (between one shop's channels), and whether a channel's Σ estimated /
     Σ true effect follows its place among the channels: how many true channel → channel edges lead into it (driven
-    by other channels' spend) and out of it, per shop. ``held_est``, ``held_true``: (channel, shop)."""
+    by other channels' spend) and out of it, per shop. ``held_est``, ``held_true``: (channel, shop); ``ratio``: each
+    channel's Σ estimated / Σ true effect, (channel,)."""
     from scipy.stats import rankdata, spearmanr
 
     adjacency, channels = case.sim.adjacency, case.channels
@@ -229,7 +230,6 @@ def attribution(case: Case, held_est: np.ndarray, held_true: np.ndarray) -> list
              f"{np.nanmean(within[varies]):.3f} (mean over {int(varies.sum())} shops)"]
     cc = adjacency[:, channels][:, :, channels] > 0  # (shop, cause channel, effect channel)
     into, out = cc.sum(1).mean(0), cc.sum(2).mean(0)  # (channel,) true channel → channel edges per shop
-    ratio = held_est.sum(1) / held_true.sum(1)
     lines.append("  each channel's estimated / true held effect against its true channel → channel edges per shop: "
                  f"Spearman over channels {spearmanr(ratio, into).statistic:.2f} with the edges into it, "
                  f"{spearmanr(ratio, out).statistic:.2f} with those out of it")

@@ -42,11 +42,6 @@ DEFAULT_FAMILIES = "geometric,delayed,mm"
 METRICS = ("auroc_mean", "across_shop_auroc_mean", "deviation_auroc_mean", "false_on", "log_loss", "loss")
 
 
-def chosen_families(families: str) -> list[str]:
-    """The labels that ``--families`` (comma-separated short names of :data:`SHORT`) names."""
-    return chosen_labels(families, SHORT)
-
-
 def score_panel(scenario: str, seed: int, quick: bool, families: str = DEFAULT_FAMILIES) -> dict:
     """Simulate one panel and fit every chosen family (``--families``) from the same SVI seed (runs in a worker
     process)."""
@@ -66,7 +61,7 @@ def score_panel(scenario: str, seed: int, quick: bool, families: str = DEFAULT_F
     templates = np.asarray(sim.params["template"])
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}"}
     cand = candidate_mask(panel, CausalMMMSpec())  # the families share the graph prior, hence the candidates
-    for label in chosen_families(families):
+    for label in chosen_labels(families, SHORT):
         extra = FAMILIES[label]
         settings = CausalMMMSettings.of(**extra, **({"steps": QUICK["steps"]} if quick else {}))
         t0 = time.perf_counter()
