@@ -19,7 +19,8 @@ from __future__ import annotations
 from benchmarks._effect_variants import variants_main
 
 TITLE = "## Carryover family and effects (development seeds)"
-FAMILIES = {"geometric (default)": {}, "buildup": {"adstock": "buildup"}, "delayed": {"adstock": "delayed"}}
+FAMILIES = {"geometric (default)": {}, "buildup": {"adstock": "buildup"}, "delayed": {"adstock": "delayed"},
+            "mixed": {"adstock": "mixed"}}
 
 
 def main(argv: list[str] | None = None) -> int:

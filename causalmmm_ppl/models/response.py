@@ -100,6 +100,13 @@ ADSTOCKS: dict[str, Adstock] = {
         Parameter("buildup", -3.0, _decay, "how slowly the carryover builds up before it decays, in (0, 0.98); 0: "
                   "geometric")),
         lambda ops, p, l_max: ops.buildup_weights(p["decay"], p["buildup"], l_max, normalize=True)),
+    "mixed": Adstock("mixed", (
+        Parameter("decay", 0.0, _decay, "carryover kept per period, and how fast the delayed part falls away from its "
+                  "peak, in (0, 0.98)"),
+        Parameter("delay", -1.0, _delay, f"lag of the delayed part's peak, in (0, {MAX_DELAY:g}) periods"),
+        Parameter("delayed_share", -2.0, torch.sigmoid, "share of the delayed part, in (0, 1); 0: geometric, "
+                  "1: delayed (its prior starts at 0.12: geometric unless the data ask)")),
+        lambda ops, p, l_max: ops.mixed_weights(p["decay"], p["delay"], p["delayed_share"], l_max)),
     "none": Adstock("none", (), None),
 }
 

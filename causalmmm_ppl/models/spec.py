@@ -60,7 +60,9 @@ class CausalMMMSpec:
     adstock : the carryover family of a cause (:mod:`causalmmm_ppl.models.response`): ``"geometric"`` (default;
         weights decay**l), ``"buildup"`` (weights decay**l · (1 − buildup**(l + 1)): geometric carryover through a
         second, build-up stage; buildup 0 is geometric, a larger one a later peak with the same geometric tail),
-        ``"delayed"`` (weights decay**((l − delay)²), a peak after ``delay`` periods, thin tails) or
+        ``"delayed"`` (weights decay**((l − delay)²), a peak after ``delay`` periods, thin tails), ``"mixed"``
+        (geometric and delayed weights, each normalised, mixed by a latent ``delayed_share``: 0 is geometric, 1
+        delayed) or
         ``"none"`` (only the period's own value — the "without carryover" ablation).
     saturation : the saturation family applied to the carried signal: ``"hill"`` (default; shape alpha and
         half-saturation gamma), ``"michaelis_menten"`` (x / (x + gamma)) or ``"none"`` (the carried value itself, in

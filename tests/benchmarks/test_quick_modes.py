@@ -185,5 +185,5 @@ def test_carryover_graph_fits_the_families_asked(capsys):
     assert carryover_graph.main(args) == 0
     rows = [line.split(" | ")[0] for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
     assert rows[1:] == ["| geometric (default)", "| delayed"]  # after the header row
-    with pytest.raises(SystemExit, match="expected names among geometric, buildup, delayed"):
+    with pytest.raises(SystemExit, match="expected names among geometric, buildup, delayed, mixed"):
         chosen_labels("geometric,weibull", carryover_graph.SHORT)

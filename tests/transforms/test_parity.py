@@ -49,6 +49,28 @@ def test_two_parameter_weights_twins_agree(x, decay, share, name):
     np.testing.assert_allclose(jx, ref, rtol=1e-4, atol=1e-3)
 
 
+@given(x=spend, decay=unit, delay=st.floats(0.0, 4.0), share=st.floats(0.0, 1.0))
+def test_mixed_weights_twins_agree(x, decay, delay, share):
+    d, q, s = (np.full(x.shape[:-1], v) for v in (decay, delay, share))
+    ref = np_ops.adstock(x, np_ops.mixed_weights(d, q, s, 8))
+    tor = torch_ops.adstock(torch.tensor(x), torch_ops.mixed_weights(*map(torch.tensor, (d, q, s)), 8)).numpy()
+    jx = np.asarray(jax_ops.adstock(jnp.asarray(x), jax_ops.mixed_weights(*map(jnp.asarray, (d, q, s)), 8)))
+    np.testing.assert_allclose(tor, ref, atol=1e-9)
+    np.testing.assert_allclose(jx, ref, rtol=1e-4, atol=1e-3)
+
+
+@given(decay=unit, delay=st.floats(0.0, 6.0), share=st.floats(0.0, 1.0))
+def test_mixed_carryover_nests_geometric_and_delayed(decay, delay, share):
+    """Mixed weights sum to 1, are geometric carryover at share 0 and delayed carryover at share 1, and lie on the
+    line between the two in between."""
+    geometric = np_ops.geometric_weights(decay, 12, normalize=True)
+    delayed = np_ops.delayed_weights(decay, delay, 12)
+    w = np_ops.mixed_weights(decay, delay, share, 12)
+    assert w.sum() == pytest.approx(1.0, rel=1e-12)
+    np.testing.assert_allclose(np_ops.mixed_weights(decay, delay, 0.0, 12), geometric, rtol=1e-12)
+    np.testing.assert_allclose(np_ops.mixed_weights(decay, delay, 1.0, 12), delayed, rtol=1e-12)
+    np.testing.assert_allclose(w, geometric + share * (delayed - geometric), atol=1e-12)
+
 @given(decay=unit, buildup=st.floats(0.01, 0.98))
 def test_buildup_carryover_is_two_geometric_stages(decay, buildup):
     """Build-up weights are geometric carryover at ``decay`` convolved with a first stage at ``decay * buildup``
