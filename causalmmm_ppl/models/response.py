@@ -7,7 +7,8 @@ where its unconstrained value starts, how it is constrained, and what it means. 
 :attr:`ResponseFamily.names`; only :meth:`ResponseFamily.constrain` reads that axis, and everything downstream
 (the signal, posterior summaries, plots) works with the named, constrained values. A family's math is written once
 against the transform twins (:mod:`causalmmm_ppl.transforms`): the same entry evaluates in torch (the model) and in
-numpy (plots), so adding a family is one transform with its twins and parity test plus one registry entry here.
+numpy (plots), so adding a family is one transform with its twins and parity test plus one registry entry here
+(a family composed of existing twins, as ``mixed``, is the entry alone).
 """
 
 from __future__ import annotations
@@ -84,6 +85,15 @@ def _half_point(u: torch.Tensor) -> torch.Tensor:
     return torch.exp(u.clamp(-6.0, 6.0))
 
 
+def _mixed_weights(ops: ModuleType, p: Mapping[str, Any], l_max: int) -> Any:
+    """Geometric and delayed carryover mixed, ``(1 − share) · g + share · d``: ``g`` and ``d`` the twin ``ops``'s
+    normalised geometric and delayed weights (each ``(..., lag)``), so the mixture sums to 1; share 0 is geometric
+    carryover, 1 delayed, and in between a spend acts at once and again around lag ``delay``."""
+    share = p["delayed_share"][..., None]
+    return ((1.0 - share) * ops.geometric_weights(p["decay"], l_max, normalize=True)
+            + share * ops.delayed_weights(p["decay"], p["delay"], l_max, normalize=True))
+
+
 DECAY = Parameter("decay", 0.0, _decay, "carryover kept per period, in (0, 0.98)")
 GAMMA = Parameter("gamma", 0.0, _half_point, "half-saturation, a level of the cause (1: its mean level when scaled)",
                   level=True)
@@ -106,7 +116,7 @@ ADSTOCKS: dict[str, Adstock] = {
         Parameter("delay", -1.0, _delay, f"lag of the delayed part's peak, in (0, {MAX_DELAY:g}) periods"),
         Parameter("delayed_share", -2.0, torch.sigmoid, "share of the delayed part, in (0, 1); 0: geometric, "
                   "1: delayed (its prior starts at 0.12: geometric unless the data ask)")),
-        lambda ops, p, l_max: ops.mixed_weights(p["decay"], p["delay"], p["delayed_share"], l_max)),
+        _mixed_weights),
     "none": Adstock("none", (), None),
 }
 

@@ -28,13 +28,6 @@ def delayed_weights(decay: jax.Array, delay: jax.Array, l_max: int, normalize: b
     return w / w.sum(-1, keepdims=True) if normalize else w
 
 
-
-def mixed_weights(decay: jax.Array, delay: jax.Array, share: jax.Array, l_max: int) -> jax.Array:
-    """``(1 - share) * geometric + share * delayed`` normalised weights: ``(...) -> (..., lag)``."""
-    share = jnp.asarray(share)[..., None]
-    return ((1.0 - share) * geometric_weights(decay, l_max, normalize=True)
-            + share * delayed_weights(decay, delay, l_max, normalize=True))
-
 def lag_windows(x: jax.Array, l_max: int) -> jax.Array:
     """The lagged copies of a series: ``windows[..., t, l] = x[..., t - l]`` (0 before the start).
 

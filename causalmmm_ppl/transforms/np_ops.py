@@ -58,28 +58,6 @@ def delayed_weights(decay: np.ndarray, delay: np.ndarray, l_max: int, normalize:
     return w / w.sum(-1, keepdims=True) if normalize else w
 
 
-
-def mixed_weights(decay: np.ndarray, delay: np.ndarray, share: np.ndarray, l_max: int) -> np.ndarray:
-    """Geometric and delayed carryover mixed: ``(1 - share) * g + share * d``, lags ``0..l_max-1``.
-
-    ``g`` are normalised geometric weights ``decay**l`` and ``d`` normalised delayed weights
-    ``decay**((l - delay)**2)`` (:func:`geometric_weights`, :func:`delayed_weights`), so the mixture sums to 1:
-    ``share = 0`` is geometric carryover, ``share = 1`` delayed carryover, and in between a spend acts at once and
-    again around lag ``delay``.
-
-    Parameters
-    ----------
-    decay, delay, share : (...), ``share`` in [0, 1]
-    l_max : number of lags kept
-
-    Returns
-    -------
-    (..., lag)
-    """
-    share = np.asarray(share, dtype=float)[..., None]
-    return ((1.0 - share) * geometric_weights(decay, l_max, normalize=True)
-            + share * delayed_weights(decay, delay, l_max, normalize=True))
-
 def adstock(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Carryover: ``y[..., t] = sum_l weights[..., l] * x[..., t - l]`` (zeros before the first step).
 

@@ -29,13 +29,6 @@ def delayed_weights(decay: torch.Tensor, delay: torch.Tensor, l_max: int, normal
     return w / w.sum(-1, keepdim=True) if normalize else w
 
 
-
-def mixed_weights(decay: torch.Tensor, delay: torch.Tensor, share: torch.Tensor, l_max: int) -> torch.Tensor:
-    """``(1 - share) * geometric + share * delayed`` normalised weights: ``(...) -> (..., lag)``."""
-    share = share.unsqueeze(-1)
-    return ((1.0 - share) * geometric_weights(decay, l_max, normalize=True)
-            + share * delayed_weights(decay, delay, l_max, normalize=True))
-
 def adstock(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """``y[..., t] = sum_l weights[..., l] * x[..., t - l]``; ``x: (..., time)``, ``weights: (..., lag)``."""
     l_max = weights.shape[-1]

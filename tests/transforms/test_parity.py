@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from causalmmm_ppl.models.response import ADSTOCKS
 from causalmmm_ppl.transforms import jax_ops, np_ops, torch_ops
 
 # zero-spend days or spend well above float32 underflow (jax runs in float32)
@@ -49,12 +50,18 @@ def test_two_parameter_weights_twins_agree(x, decay, share, name):
     np.testing.assert_allclose(jx, ref, rtol=1e-4, atol=1e-3)
 
 
+def _mixed(ops, as_array, decay, delay, share, l_max):
+    """The ``mixed`` family's weights in the twin ``ops`` (its registry entry), parameters made by ``as_array``."""
+    p = {"decay": decay, "delay": delay, "delayed_share": share}
+    return ADSTOCKS["mixed"].weights(ops, {k: as_array(v) for k, v in p.items()}, l_max)
+
+
 @given(x=spend, decay=unit, delay=st.floats(0.0, 4.0), share=st.floats(0.0, 1.0))
 def test_mixed_weights_twins_agree(x, decay, delay, share):
     d, q, s = (np.full(x.shape[:-1], v) for v in (decay, delay, share))
-    ref = np_ops.adstock(x, np_ops.mixed_weights(d, q, s, 8))
-    tor = torch_ops.adstock(torch.tensor(x), torch_ops.mixed_weights(*map(torch.tensor, (d, q, s)), 8)).numpy()
-    jx = np.asarray(jax_ops.adstock(jnp.asarray(x), jax_ops.mixed_weights(*map(jnp.asarray, (d, q, s)), 8)))
+    ref = np_ops.adstock(x, _mixed(np_ops, np.asarray, d, q, s, 8))
+    tor = torch_ops.adstock(torch.tensor(x), _mixed(torch_ops, torch.tensor, d, q, s, 8)).numpy()
+    jx = np.asarray(jax_ops.adstock(jnp.asarray(x), _mixed(jax_ops, jnp.asarray, d, q, s, 8)))
     np.testing.assert_allclose(tor, ref, atol=1e-9)
     np.testing.assert_allclose(jx, ref, rtol=1e-4, atol=1e-3)
 
@@ -65,11 +72,12 @@ def test_mixed_carryover_nests_geometric_and_delayed(decay, delay, share):
     line between the two in between."""
     geometric = np_ops.geometric_weights(decay, 12, normalize=True)
     delayed = np_ops.delayed_weights(decay, delay, 12)
-    w = np_ops.mixed_weights(decay, delay, share, 12)
+    w = _mixed(np_ops, np.asarray, decay, delay, share, 12)
     assert w.sum() == pytest.approx(1.0, rel=1e-12)
-    np.testing.assert_allclose(np_ops.mixed_weights(decay, delay, 0.0, 12), geometric, rtol=1e-12)
-    np.testing.assert_allclose(np_ops.mixed_weights(decay, delay, 1.0, 12), delayed, rtol=1e-12)
+    np.testing.assert_allclose(_mixed(np_ops, np.asarray, decay, delay, 0.0, 12), geometric, rtol=1e-12)
+    np.testing.assert_allclose(_mixed(np_ops, np.asarray, decay, delay, 1.0, 12), delayed, rtol=1e-12)
     np.testing.assert_allclose(w, geometric + share * (delayed - geometric), atol=1e-12)
+
 
 @given(decay=unit, buildup=st.floats(0.01, 0.98))
 def test_buildup_carryover_is_two_geometric_stages(decay, buildup):
