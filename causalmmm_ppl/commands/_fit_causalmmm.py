@@ -68,10 +68,11 @@ def _fingerprint(settings, panel, seed: int) -> str:
 def check_settings_for_panel(settings, panel) -> None:
     """The settings that depend on the data (edge priors name the panel's nodes and respect the target-sink rule);
     InputError naming the key, before any work."""
-    from causalmmm_ppl.models.spec import edge_prior_matrix
+    from causalmmm_ppl.models.spec import edge_prior_matrix, pair_priors
 
     spec = settings.model
-    edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, spec.edge_priors, spec.forbid_target_causes)
+    edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, pair_priors(spec, panel.nodes, panel.node_kinds),
+                      spec.forbid_target_causes)
 
 
 def short_shop_warning(panel, window: int) -> str | None:

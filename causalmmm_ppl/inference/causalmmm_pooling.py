@@ -12,7 +12,7 @@ from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingData
 from causalmmm_ppl.models.causalmmm import CausalMMM
 from causalmmm_ppl.models.settings import CausalMMMSettings
-from causalmmm_ppl.models.spec import CausalMMMSpec, expert_edge_mask
+from causalmmm_ppl.models.spec import CausalMMMSpec, expert_edge_mask, pair_priors
 
 ENCODER_CHUNK = 1024  # shops per encoder pass
 
@@ -21,7 +21,7 @@ def pooled_candidates(model: CausalMMM, spec: CausalMMMSpec) -> torch.Tensor:
     """(edge,) bool: the ordinary candidates a population layer pools (expert, required and forbidden pairs keep
     their prior)."""
     cause, effect = model.edge_index[:, 0], model.edge_index[:, 1]
-    expert = torch.as_tensor(expert_edge_mask(model.nodes, spec.edge_priors))[cause, effect]
+    expert = torch.as_tensor(expert_edge_mask(model.nodes, pair_priors(spec, model.nodes, model.node_kinds)))[cause, effect]
     rho = model.rho[cause, effect]
     return ~expert & (rho > 0) & (rho < 1)
 

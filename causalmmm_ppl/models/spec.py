@@ -36,6 +36,9 @@ class CausalMMMSpec:
     prior_prob : prior edge probability ρ of every candidate edge (sparse by default).
     edge_priors : ``{"cause->effect": probability}`` overrides: 0 forbids an edge, 1 requires it, anything between is
         an expert belief. Node names are those of the panel.
+    mediator_prior : prior probability of every mediator → target pair, an expert belief like those of
+        ``edge_priors`` (which overrides it pair by pair): a node declared a mediator is expected on the way from the
+        channels to the target. None (default): ``prior_prob``, like any candidate pair.
     forbid_target_causes : the target is the sink of the graph: forbid target → channel and target → mediator edges
         (default True). Sales do not set today's budgets or page views in a marketing mix; leaving these edges
         open lets the target's co-movement with its mediators (common causes, shared demand) pose as an effect.
@@ -143,6 +146,7 @@ class CausalMMMSpec:
     # graph prior
     prior_prob: float = 0.1
     edge_priors: dict[str, float] = field(default_factory=dict)
+    mediator_prior: float | None = None
     forbid_target_causes: bool = True
     temperature: float = 0.5
     graph_templates: int = 0
@@ -177,6 +181,8 @@ class CausalMMMSpec:
         check_field_types(self)
         if not 0.0 < self.prior_prob < 1.0:
             raise InputError(f"prior_prob must be in (0, 1), got {self.prior_prob}")
+        if self.mediator_prior is not None and not 0.0 <= self.mediator_prior <= 1.0:
+            raise InputError(f"mediator_prior must be in [0, 1] or null, got {self.mediator_prior}")
         if self.link not in ("log1p", "identity"):
             raise InputError(f"link must be 'log1p' or 'identity', got {self.link!r}")
         if self.spend_model not in ("hurdle", "same"):
@@ -244,6 +250,16 @@ def edge_key(key: str, nodes: Sequence[str]) -> tuple[int, int]:
     if i == j:
         raise InputError(f"edge prior {key!r}: self-loops are not edges (own history is always used)")
     return i, j
+
+
+def pair_priors(spec: "CausalMMMSpec", nodes: Sequence[str], node_kinds: Sequence[str]) -> dict[str, float]:
+    """The expert beliefs of ``spec`` on a panel's pairs, ``{"cause->effect": probability}``: ``mediator_prior`` on
+    every mediator → target pair (where set), then ``edge_priors``, which override it pair by pair."""
+    kinds = np.asarray(node_kinds)
+    mediated = {} if spec.mediator_prior is None else {
+        f"{nodes[m]}->{nodes[t]}": float(spec.mediator_prior)
+        for m in np.flatnonzero(kinds == "mediator") for t in np.flatnonzero(kinds == "target")}
+    return mediated | dict(spec.edge_priors)
 
 
 def expert_edge_mask(nodes: Sequence[str], edge_priors: Mapping[str, float] | None) -> np.ndarray:

@@ -301,6 +301,25 @@ def test_reported_edges_are_the_population_layers_posterior(sim, fitted, tmp_pat
     assert unpooled.guide.population is None
 
 
+def test_a_mediator_prior_sets_the_mediator_to_target_pairs_and_keeps_them_out_of_pooling(sim):
+    """With ``mediator_prior`` the model's prior on pv → gmv is that belief, the population layer pools the other
+    candidates only, and the reported pv → gmv probability is the encoder's own (not pulled by the other shops)."""
+    from causalmmm_ppl.inference.causalmmm_pooling import pooled_candidates
+
+    panel = sim.panel.select_shops(np.arange(12)).select_time(0, 80)
+    fit = fit_causalmmm(panel, CausalMMMSettings.of(steps=200, restarts=1, mediator_prior=0.5), seed=0, progress=False)
+    model, guide = fit.runs()[0]
+    pv, gmv = panel.nodes.index("pv"), panel.nodes.index(panel.target)
+    assert float(model.rho[pv, gmv]) == 0.5 and float(model.rho[0, gmv]) == pytest.approx(0.1)
+    pooled = pooled_candidates(model, fit.spec)
+    pair = (model.edge_index[:, 0] == pv) & (model.edge_index[:, 1] == gmv)
+    assert bool(pair.any()) and not bool(pooled[pair].any()) and int(pooled.sum()) == int(pair.numel()) - 1
+    assert guide.population is not None  # the other candidates are pooled
+    own, reported = fit.edge_probability_array(pooled=False), fit.edge_probability_array()
+    np.testing.assert_allclose(reported[:, pv, gmv], own[:, pv, gmv], atol=1e-6)
+    assert np.abs(reported - own).max() > 0.01
+
+
 def test_a_fit_pooled_again_with_another_miss_rate_moves_its_edges_and_only_its_copy(fitted):
     """``read_with(edge_miss_rate=...)`` (what ``benchmarks.miss_rate`` reads), on the default mixture of runs: the
     same rate gives the fit's own edge probabilities; a smaller miss rate gives other ones (the layer lets a shop's

@@ -23,6 +23,7 @@ from causalmmm_ppl.models.spec import (
     CausalMMMSpec,
     edge_prior_matrix,
     expert_edge_mask,
+    pair_priors,
 )
 from causalmmm_ppl.models.likelihood import Prediction
 from causalmmm_ppl.inference.forecast import LATENT_SITES
@@ -65,6 +66,22 @@ def test_edge_prior_matrix_forbids_self_loops_and_target_causes():
     assert edge_prior_matrix(NODES, KINDS, 0.1, {"gmv->pv": 0.0})[4, 3] == 0.0  # forbidding it again is harmless
     assert edge_prior_matrix(NODES, KINDS, 0.1, forbid_target_causes=False)[4, 3] == pytest.approx(0.1)
     assert rho[0, 4] == 1.0 and rho[1, 2] == 0.0 and rho[2, 3] == pytest.approx(0.7)
+
+
+def test_a_mediator_prior_is_an_expert_belief_on_every_mediator_to_target_pair_that_edge_priors_override():
+    nodes, kinds = ("c0", "c1", "pv", "visits", "gmv"), ("channel", "channel", "mediator", "mediator", "target")
+    assert pair_priors(CausalMMMSpec(edge_priors={"c0->gmv": 1.0}), nodes, kinds) == {"c0->gmv": 1.0}
+    spec = CausalMMMSpec(mediator_prior=0.5, edge_priors={"visits->gmv": 0.0, "c0->pv": 0.7})
+    priors = pair_priors(spec, nodes, kinds)
+    assert priors == {"pv->gmv": 0.5, "visits->gmv": 0.0, "c0->pv": 0.7}
+    rho = edge_prior_matrix(nodes, kinds, spec.prior_prob, priors)
+    assert rho[2, 4] == 0.5 and rho[3, 4] == 0.0 and rho[0, 2] == pytest.approx(0.7)
+    assert rho[0, 4] == pytest.approx(0.1)  # every other pair keeps prior_prob
+    mask = expert_edge_mask(nodes, priors)
+    assert mask[2, 4] and mask[3, 4] and mask.sum() == 3
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(InputError, match="mediator_prior"):
+            CausalMMMSpec(mediator_prior=bad)
 
 
 @pytest.mark.parametrize(
