@@ -50,6 +50,7 @@ SCRIPTS = {
     "effect_sizes": "## Effect sizes (development seeds)",
     "mixed_runs": "## Mixed SVI runs on few shops (development seeds)",
     "two_stage_sizes": "## Two-stage sizes (development seeds)",
+    "mediator_prior": "## Mediator prior and carryover (development seeds)",
 }
 #: Flags beyond ``--quick --no-write``: one scenario where every scenario runs the same code (the simulators' own
 #: tests cover each simulator family and its true effects, ``tests/data``).
@@ -65,7 +66,8 @@ EXTRA = {"allocation": ["--scenarios", "sim1"], "effects": ["--scenarios", "sim1
          "carryover_graph": ["--scenarios", "sources,deviating"], "effects_oracle": ["--scenarios", "sim1"],
          "svi_steps": ["--scenarios", "sim1"], "few_shops": ["--scenarios", "sim1,pymc_labs"],
          "weight_prior": ["--scenarios", "sim1"], "effect_sizes": ["--scenarios", "sim1"],
-         "mixed_runs": ["--scenarios", "sim1"], "two_stage_sizes": ["--scenarios", "sim1"]}
+         "mixed_runs": ["--scenarios", "sim1"], "two_stage_sizes": ["--scenarios", "sim1"],
+         "mediator_prior": ["--scenarios", "sim1"]}
 
 
 #: The benchmarks built on ``benchmarks._doc.panel_benchmark`` and ``graph_templates``: their quick modes run in the
@@ -74,7 +76,7 @@ IN_PROCESS = ("allocation", "edge_calibration", "effects", "graph_offhome", "gra
               "param_recovery", "real_panels", "rollout_history", "switching", "template_count", "restarts",
               "collapse_threshold", "response_families", "edge_gain", "additive_response",
               "effect_ensembles", "edge_draws", "multistep", "miss_rate", "template_prior", "carryover_effects", "carryover_graph", "effects_oracle", "svi_steps",
-              "few_shops", "weight_prior", "effect_sizes", "mixed_runs", "two_stage_sizes")
+              "few_shops", "weight_prior", "effect_sizes", "mixed_runs", "two_stage_sizes", "mediator_prior")
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
