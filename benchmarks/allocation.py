@@ -13,11 +13,15 @@ allocation: the simulator re-run with the same noise and the allocated spend on 
   that shows what moving money without knowledge does.
 
 ``python -m benchmarks.allocation`` (full; several minutes per panel on one core, two panels at a time);
-``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
+``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot). ``--variant KEY=VALUE[,KEY=VALUE]``
+adds a row: CausalMMM with those settings changed (e.g. ``adstock=mixed``), fitted beside the default on the same
+panels; such a run writes its own section, :data:`VARIANT_TITLE` (a variant is compared on development seeds,
+``--seeds 100,101``, before it can become a default).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -27,6 +31,7 @@ from benchmarks._engines import split_last
 from benchmarks.effects import DRAWS, HORIZON, SCENARIOS, SEEDS, SIZES, quick_settings  # the effects section's panels and window
 
 TITLE = "## Budget allocation"
+VARIANT_TITLE = "## Budget allocation with a model variant (development seeds)"
 RANDOM_REPEATS = 5
 QUICK = dict(n_shops=6, n_days=60, steps=15, draws=6)
 METHODS = ("causalmmm", "btvc", "oracle", "random")
@@ -34,8 +39,17 @@ LABELS = {"causalmmm": "CausalMMM (default)", "btvc": "BTVC (SVI)", "oracle": "o
           "random": "random reallocation (reference)"}
 
 
-def score_panel(scenario: str, seed: int, quick: bool) -> dict:
-    """Simulate one panel, fit both models on its history, allocate, and score every allocation by the truth."""
+def variant_settings(variant: str) -> dict:
+    """``"adstock=mixed,mediator_prior=0.5"`` → the CausalMMM settings it changes (values parsed as JSON, else str);
+    ``""`` → none."""
+    from benchmarks._doc import parse_spec
+
+    return parse_spec([item for item in variant.split(",") if item])
+
+
+def score_panel(scenario: str, seed: int, quick: bool, variant: str = "") -> dict:
+    """Simulate one panel, fit both models on its history (and CausalMMM with the settings ``variant`` changes,
+    :func:`variant_settings`, where given), allocate, and score every allocation by the truth."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -67,6 +81,10 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     fits["causalmmm"] = fit_causalmmm(history, CausalMMMSettings.of(**quick_settings(quick, QUICK["steps"])),
                                       seed=seed, progress=False)
     out["causalmmm_fit_seconds"] = time.perf_counter() - t0
+    if variant:
+        changed = {**variant_settings(variant), **quick_settings(quick, QUICK["steps"])}
+        fits["variant"] = fit_causalmmm(history, CausalMMMSettings.of(**changed), seed=seed, progress=False)
+        out["variant_label"] = f"CausalMMM ({variant.replace(',', ', ')})"
     t0 = time.perf_counter()
     fits["btvc"] = fit_btvc(history, BTVCSpec(), BTVCInference(method="svi", svi_steps=QUICK["steps"] if quick else 3000,
                                                                 svi_draws=draws), seed=seed, progress=False)
@@ -89,8 +107,10 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
+    variant = "variant" in results[0]
+    methods = METHODS[:1] + ("variant",) * variant + METHODS[1:]
     lines = [
-        *section_head(TITLE, command),
+        *section_head(VARIANT_TITLE if variant else TITLE, command),
         "",
         f"Each model is fitted on all but the last {HORIZON} days of a panel; `allocate` redistributes the channels' "
         "actual spend over those days across channels (portfolio budget = the plan's, every shop's and channel's "
@@ -98,31 +118,37 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         "same noise and the allocated spend, scores each allocation. True uplift: the change of the portfolio's "
         "target over the window, in % of the plan's. Share of oracle: true uplift / the oracle's true uplift. "
         "Predicted: the model's own expected uplift (%); covered: seeds whose true uplift lies in the model's 90% "
-        f"interval. Mean ± sd over the reported seeds ({', '.join(map(str, seeds))}).",
+        f"interval. Mean ± sd over the {'development' if variant else 'reported'} seeds ({', '.join(map(str, seeds))}).",
         "",
     ]
     for scenario, rows in by_scenario(results).items():
         heading = f"### {scenario}: {rows[0]['shape']} (shops × nodes × days), {rows[0]['channels']} channels"
         lines += table_head(heading, ["method", "true uplift %", "share of oracle", "predicted uplift %", "covered",
                                       "allocate s"])
-        for m in METHODS:
+        for m in methods:
             true = [100 * r[m]["uplift"] / r["base"] for r in rows]
             share = [r[m]["uplift"] / r["oracle"]["uplift"] for r in rows]
-            if m in ("causalmmm", "btvc"):
+            if m in ("causalmmm", "variant", "btvc"):
                 pred = mean_sd([100 * r[m]["predicted"] / r["base"] for r in rows])
                 covered = f"{sum(r[m]['covered'] for r in rows)}/{len(rows)}"
                 secs = f"{np.mean([r[f'{m}_allocate_seconds'] for r in rows]):.0f}"
             else:
                 pred, covered = "–", "–"
                 secs = f"{np.mean([r['oracle_seconds'] for r in rows]):.0f}" if m == "oracle" else "–"
-            lines.append(f"| {LABELS[m]} | {mean_sd(true)} | {mean_sd(share)} | {pred} | {covered} | {secs} |")
+            label = rows[0]["variant_label"] if m == "variant" else LABELS[m]
+            lines.append(f"| {label} | {mean_sd(true)} | {mean_sd(share)} | {pred} | {covered} | {secs} |")
         lines.append("")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return panel_benchmark(argv, module="benchmarks.allocation", title=TITLE, description=__doc__.splitlines()[0],
-                           scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=(0,), score_panel=score_panel, render=render)
+    args = sys.argv[1:] if argv is None else argv
+    variant = any(a == "--variant" or a.startswith("--variant=") for a in args)
+    return panel_benchmark(argv, module="benchmarks.allocation", title=VARIANT_TITLE if variant else TITLE,
+                           description=__doc__.splitlines()[0], scenarios=SCENARIOS, seeds=SEEDS, quick_seeds=(0,),
+                           score_panel=score_panel, render=render,
+                           options={"variant": ("", "KEY=VALUE[,KEY=VALUE]: CausalMMM settings changed for an extra "
+                                                    "row (empty: none)")})
 
 
 if __name__ == "__main__":
