@@ -123,6 +123,12 @@ def parse_spec(items: list[str]) -> dict:
     return out
 
 
+def parse_variant(variant: str) -> dict:
+    """``"adstock=mixed,mediator_prior=0.5"`` → the settings it changes (:func:`parse_spec`); ``""`` → none: the
+    ``--variant`` option of the benchmarks that fit a model variant beside or instead of the default."""
+    return parse_spec([item for item in variant.split(",") if item])
+
+
 def mean_sd(values: list[float]) -> str:
     """``mean ± sd`` of the defined values (``–`` when none is defined), the cell of the per-seed tables."""
     import numpy as np

@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
+from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, parse_variant, section_head, table_head
 from benchmarks._engines import split_last
 from benchmarks.effects import DRAWS, HORIZON, SCENARIOS, SEEDS, SIZES, quick_settings  # the effects section's panels and window
 
@@ -39,17 +39,9 @@ LABELS = {"causalmmm": "CausalMMM (default)", "btvc": "BTVC (SVI)", "oracle": "o
           "random": "random reallocation (reference)"}
 
 
-def variant_settings(variant: str) -> dict:
-    """``"adstock=mixed,mediator_prior=0.5"`` → the CausalMMM settings it changes (values parsed as JSON, else str);
-    ``""`` → none."""
-    from benchmarks._doc import parse_spec
-
-    return parse_spec([item for item in variant.split(",") if item])
-
-
 def score_panel(scenario: str, seed: int, quick: bool, variant: str = "") -> dict:
     """Simulate one panel, fit both models on its history (and CausalMMM with the settings ``variant`` changes,
-    :func:`variant_settings`, where given), allocate, and score every allocation by the truth."""
+    :func:`~benchmarks._doc.parse_variant`, where given), allocate, and score every allocation by the truth."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -82,7 +74,7 @@ def score_panel(scenario: str, seed: int, quick: bool, variant: str = "") -> dic
                                       seed=seed, progress=False)
     out["causalmmm_fit_seconds"] = time.perf_counter() - t0
     if variant:
-        changed = {**variant_settings(variant), **quick_settings(quick, QUICK["steps"])}
+        changed = {**parse_variant(variant), **quick_settings(quick, QUICK["steps"])}
         fits["variant"] = fit_causalmmm(history, CausalMMMSettings.of(**changed), seed=seed, progress=False)
         out["variant_label"] = f"CausalMMM ({variant.replace(',', ', ')})"
     t0 = time.perf_counter()

@@ -16,14 +16,23 @@ the seed:
 
 ``python -m benchmarks.carryover_graph --scenarios sources --seeds 104,105,106 --no-write`` (about two minutes per
 fit on one core); ``--families geometric,delayed`` fits those families only (short names: :data:`SHORT`);
-``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
+``--variant KEY=VALUE[,KEY=VALUE]`` changes those settings in every fit (e.g. ``mediator_prior=0.5``; the section
+names it); ``--quick`` runs tiny sizes (the test suite runs it so the script cannot rot).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from benchmarks._doc import by_scenario, chosen_labels, mean_sd, panel_benchmark, section_head, table_head
+from benchmarks._doc import (
+    by_scenario,
+    chosen_labels,
+    mean_sd,
+    panel_benchmark,
+    parse_variant,
+    section_head,
+    table_head,
+)
 from benchmarks.carryover_effects import FAMILIES
 
 TITLE = "## Carryover family and the graph (development seeds)"
@@ -51,9 +60,10 @@ def deviating_edge_panel(n_shops: int = 20, n_days: int = 100, seed: int = 7):
     return simulate("sim1", n_shops=n_shops, n_days=n_days, seed=seed, graph=graph), extra, c, e
 
 
-def score_panel(scenario: str, seed: int, quick: bool, svi_offset: int = 0, families: str = ",".join(SHORT)) -> dict:
-    """Fit one panel once per chosen carryover family (``--families``) and score its graph (runs in a worker
-    process)."""
+def score_panel(scenario: str, seed: int, quick: bool, svi_offset: int = 0, families: str = ",".join(SHORT),
+                variant: str = "") -> dict:
+    """Fit one panel once per chosen carryover family (``--families``), with the settings ``variant`` changes
+    (:func:`~benchmarks._doc.parse_variant`), and score its graph (runs in a worker process)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
@@ -70,10 +80,11 @@ def score_panel(scenario: str, seed: int, quick: bool, svi_offset: int = 0, fami
         sim, extra, c, e = deviating_edge_panel(**({"n_days": QUICK["n_days"]} if quick else {}))
     else:
         sim = simulate(scenario, seed=seed, **sizes)
-    out: dict = {"scenario": scenario, "seed": seed, "svi_seed": seed + svi_offset,
+    out: dict = {"scenario": scenario, "seed": seed, "svi_seed": seed + svi_offset, "variant": variant,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
     for label in chosen_labels(families, SHORT):
-        settings = CausalMMMSettings.of(**FAMILIES[label], **({"steps": steps} if steps else {}))
+        settings = CausalMMMSettings.of(**{**FAMILIES[label], **parse_variant(variant),
+                                           **({"steps": steps} if steps else {})})
         fit = fit_causalmmm(sim.panel, settings, seed=seed + svi_offset, progress=False)
         pooled = fit.edge_probability_array()
         if scenario == "deviating":
@@ -105,7 +116,9 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
         "panel's seed (deviating: one panel, S seeds SVI only). sources: per-shop AUROC over the candidate pairs, the mean "
         "probability of edges into the five pure sources, the encoder's edge information (nats per candidate pair). "
         "deviating: the extra c2 → pv edge of 3 shops among 20 on one graph (the pooling test's panel), its "
-        "encoder and pooled probabilities in those shops (sorted) and its mean pooled probability in the others.",
+        "encoder and pooled probabilities in those shops (sorted) and its mean pooled probability in the others."
+        + (f" Every fit with `{results[0]['variant'].replace(',', ', ')}`." if results and results[0]["variant"]
+           else ""),
         "",
     ]
     for scenario, rows in by_scenario(results).items():
@@ -153,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
                            description=__doc__.splitlines()[0], scenarios=SCENARIOS, seeds=SEEDS,
                            quick_seeds=(SEEDS[0],), score_panel=score_panel, render=render,
                            options={"svi_offset": (0, "SVI seed = the panel's seed + this"),
-                                    "families": (",".join(SHORT), f"carryover families fitted, among {', '.join(SHORT)}")})
+                                    "families": (",".join(SHORT), f"carryover families fitted, among {', '.join(SHORT)}"),
+                                    "variant": ("", "KEY=VALUE[,KEY=VALUE]: settings changed in every fit (empty: "
+                                                    "none)")})
 
 
 if __name__ == "__main__":

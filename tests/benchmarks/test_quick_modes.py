@@ -189,3 +189,17 @@ def test_carryover_graph_fits_the_families_asked(capsys):
     assert rows[1:] == ["| geometric (default)", "| delayed"]  # after the header row
     with pytest.raises(SystemExit, match="expected names among geometric, buildup, delayed, mixed"):
         chosen_labels("geometric,weibull", carryover_graph.SHORT)
+
+
+def test_carryover_graph_fits_a_variant_of_the_settings_and_names_it(capsys):
+    """``--variant`` changes the settings of every fit (the deviating panel's table moves) and the section says so."""
+    from benchmarks import carryover_graph
+
+    args = ["--quick", "--no-write", "--scenarios", "deviating", "--families", "geometric", "--jobs", "0"]
+    tables = []
+    for extra in ([], ["--variant", "mediator_prior=0.5"]):
+        assert carryover_graph.main(args + extra) == 0
+        out = capsys.readouterr().out
+        tables.append([line for line in out.splitlines() if line.startswith("| geometric")])
+    assert "Every fit with `mediator_prior=0.5`." in out and "--variant mediator_prior=0.5" in out
+    assert tables[0] != tables[1]
