@@ -10,7 +10,7 @@ is simulated and fitted on all but its last 14 days once per variant of the mode
 
 - a prior edge probability of 0.5 instead of 0.1 on every channel → target pair (``edge_priors``), which asks the
   fit for the channel → target edges it misses;
-- every mediator → target edge required (``edge_priors`` 1): the path through the mediator, which fits give a low
+- every mediator → target edge required (``mediator_prior`` 1): the path through the mediator, which fits give a low
   probability although nearly every shop has it;
 - the decoder halved and doubled (``hidden``, ``msg_dim``);
 - a Normal likelihood instead of the Student-t (``likelihood``).
@@ -35,17 +35,16 @@ TITLE = "## Effect sizes (development seeds)"
 _DEFAULT = CausalMMMSettings().model
 
 
-def priors_into_target(panel, probability: float, causes: str) -> dict:
-    """Overrides that set the prior of every ``causes`` (``"channel"`` or ``"mediator"``) → target pair of ``panel``
-    (module-level, so that a variant built on it with :func:`functools.partial` reaches the worker processes)."""
-    index = panel.channel_index if causes == "channel" else panel.mediator_index
-    return {"edge_priors": {f"{panel.nodes[i]}->{panel.target}": probability for i in index}}
+def channel_target_priors(panel, probability: float) -> dict:
+    """Overrides that set the prior of every channel → target pair of ``panel`` (module-level, so that a variant
+    built on it with :func:`functools.partial` reaches the worker processes)."""
+    return {"edge_priors": {f"{panel.nodes[i]}->{panel.target}": probability for i in panel.channel_index}}
 
 
 VARIANTS = {
     "default": {},
-    "channel → target prior 0.5": partial(priors_into_target, probability=0.5, causes="channel"),
-    "mediator → target required": partial(priors_into_target, probability=1.0, causes="mediator"),
+    "channel → target prior 0.5": partial(channel_target_priors, probability=0.5),
+    "mediator → target required": {"mediator_prior": 1.0},
     f"decoder halved (hidden {_DEFAULT.hidden // 2}, messages {_DEFAULT.msg_dim // 2})":
         {"hidden": _DEFAULT.hidden // 2, "msg_dim": _DEFAULT.msg_dim // 2},
     f"decoder doubled (hidden {2 * _DEFAULT.hidden}, messages {2 * _DEFAULT.msg_dim})":

@@ -83,10 +83,9 @@ def causalmmm_settings(quick: bool, steps: int | None, netsim: bool):
 
 def candidate_mask(panel, spec) -> np.ndarray:
     """(cause, effect) bool: the pairs ``spec``'s prior leaves open (the mask every method is scored on)."""
-    from causalmmm_ppl.models.spec import edge_prior_matrix
+    from causalmmm_ppl.models.spec import prior_matrix
 
-    return edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, spec.edge_priors,
-                             spec.forbid_target_causes) > 0
+    return prior_matrix(spec, panel.nodes, panel.node_kinds) > 0
 
 
 def screen_only_scores(panel, settings, seed: int) -> np.ndarray:

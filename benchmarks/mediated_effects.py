@@ -2,8 +2,8 @@
 
 Writes the section "Mediated effects" of docs/benchmarks.md. Development seeds (100, 101 by default): this is a
 diagnosis, not a reported figure. For every scenario and seed one panel is simulated and fitted on all but its last
-14 days twice, with the default settings and with every mediator → target edge required (``edge_priors``
-``{mediator->target: 1.0}``: what the effects would be if the graph had that edge). For each fit and for the
+14 days twice, with the default settings and with every mediator → target edge required (``mediator_prior``
+1: what the effects would be if the graph had that edge). For each fit and for the
 simulator's true counterfactuals (:mod:`causalmmm_ppl.data.effects_truth`) the portfolio effects of every channel
 over the window are split into
 
@@ -56,13 +56,12 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     tgt = panel.nodes.index(panel.target)
     med_idx = [panel.nodes.index(m) for m in mediators]
     settings = CausalMMMSettings.of(**quick_settings(quick))
-    required = {f"{m}->{panel.target}": 1.0 for m in mediators}
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
                  "true_edge_frequency": float(sim.adjacency[:, med_idx, tgt].mean())}
     t = truth.rename(columns={"effect": "mean"})
     true_direct, true_held = _portfolio(t, "direct", "mean"), _portfolio(t, "held", "mean")
     out["true_mediated_share"] = (true_held - true_direct) / true_held
-    for name, s in (("default", settings), ("required", settings.replace(edge_priors=required))):
+    for name, s in (("default", settings), ("required", settings.replace(mediator_prior=1.0))):
         fit = fit_causalmmm(history, s, seed=seed, progress=False)
         table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
         direct, held = _portfolio(table, "direct", "mean"), _portfolio(table, "held", "mean")

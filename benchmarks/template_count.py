@@ -66,7 +66,7 @@ def fit_logits(scenario: str, seed: int, quick: bool) -> dict:
     t0 = time.perf_counter()
     fit = fit_causalmmm(sim.panel, settings, seed=seed, progress=False)
     seconds = time.perf_counter() - t0
-    data, pooled = fit.training_data(), pooled_candidates(fit.model, spec)
+    data, pooled = fit.training_data(), pooled_candidates(fit.model)
     with torch.no_grad():
         logits = torch.cat([fit.guide.encoder_logits(data.full_batch(idx, temperature=spec.temperature))[:, pooled]
                             for idx in torch.arange(data.x.shape[0]).split(ENCODER_CHUNK)])

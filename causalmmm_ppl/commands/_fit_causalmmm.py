@@ -68,11 +68,9 @@ def _fingerprint(settings, panel, seed: int) -> str:
 def check_settings_for_panel(settings, panel) -> None:
     """The settings that depend on the data (edge priors name the panel's nodes and respect the target-sink rule);
     InputError naming the key, before any work."""
-    from causalmmm_ppl.models.spec import edge_prior_matrix, pair_priors
+    from causalmmm_ppl.models.spec import prior_matrix
 
-    spec = settings.model
-    edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, pair_priors(spec, panel.nodes, panel.node_kinds),
-                      spec.forbid_target_causes)
+    prior_matrix(settings.model, panel.nodes, panel.node_kinds)
 
 
 def short_shop_warning(panel, window: int) -> str | None:

@@ -12,18 +12,16 @@ from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingData
 from causalmmm_ppl.models.causalmmm import CausalMMM
 from causalmmm_ppl.models.settings import CausalMMMSettings
-from causalmmm_ppl.models.spec import CausalMMMSpec, expert_edge_mask, pair_priors
+from causalmmm_ppl.models.spec import CausalMMMSpec
 
 ENCODER_CHUNK = 1024  # shops per encoder pass
 
 
-def pooled_candidates(model: CausalMMM, spec: CausalMMMSpec) -> torch.Tensor:
+def pooled_candidates(model: CausalMMM) -> torch.Tensor:
     """(edge,) bool: the ordinary candidates a population layer pools (expert, required and forbidden pairs keep
-    their prior)."""
-    cause, effect = model.edge_index[:, 0], model.edge_index[:, 1]
-    expert = torch.as_tensor(expert_edge_mask(model.nodes, pair_priors(spec, model.nodes, model.node_kinds)))[cause, effect]
-    rho = model.rho[cause, effect]
-    return ~expert & (rho > 0) & (rho < 1)
+    their prior: ``model.expert_edges``, the pairs of ``spec.pair_priors``)."""
+    rho = model.rho[model.edge_index[:, 0], model.edge_index[:, 1]]
+    return ~model.expert_edges & (rho > 0) & (rho < 1)
 
 
 def pool_edges(model: CausalMMM, guide: AmortizedGuide, logits: torch.Tensor, settings: CausalMMMSettings, seed: int,
@@ -32,7 +30,7 @@ def pool_edges(model: CausalMMM, guide: AmortizedGuide, logits: torch.Tensor, se
     (``logits``: (shop, edge), :func:`encoder_logits`) and attach it to the guide. The guide's own logits stay with
     fewer than ``SHOPS_PER_TEMPLATE`` shops, with nothing to pool, or when the fitted layer cannot tell present edges
     from the null's spread (``EdgePopulation.separable``)."""
-    pooled = pooled_candidates(model, settings.model)
+    pooled = pooled_candidates(model)
     guide.attach_population(None, pooled)
     n_shops = logits.shape[0]
     if not settings.outputs.edge_pooling or n_shops < SHOPS_PER_TEMPLATE or not bool(pooled.any()):
@@ -49,7 +47,7 @@ def fit_population_layer(model: CausalMMM, logits: torch.Tensor, settings: Causa
     (:func:`pooled_candidates`), whether or not it would be used; ``criterion`` chooses its number of templates
     (:func:`~causalmmm_ppl.inference.edge_population.fit_edge_population`)."""
     spec, out = settings.model, settings.outputs
-    pooled = pooled_candidates(model, spec)
+    pooled = pooled_candidates(model)
     edges = model.edge_index[pooled].numpy()
     classes = edge_classes(edges, model.node_kinds) if out.edge_template_prior == "class" else None
     return fit_edge_population(logits[:, pooled].double().numpy(), null_groups(edges), spec.prior_prob,
@@ -83,7 +81,7 @@ def edge_information(model: CausalMMM, guide: AmortizedGuide, data: TrainingData
     do without edges early in training and the encoder followed the prior);
     ``CausalMMMInference.collapse_information`` is the level below which :func:`~causalmmm_ppl.inference.causalmmm_fit.fit_causalmmm` counts a run as collapsed.
     """
-    pooled = pooled_candidates(model, spec)
+    pooled = pooled_candidates(model)
     if not bool(pooled.any()):
         return 0.0
     logit = encoder_logits(guide, data, spec)[:, pooled]

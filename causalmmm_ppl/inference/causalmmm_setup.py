@@ -15,16 +15,15 @@ from causalmmm_ppl.inference.guide import AmortizedGuide
 from causalmmm_ppl.inference.svi import TrainingData
 from causalmmm_ppl.models.causalmmm import CausalMMM
 from causalmmm_ppl.models.settings import CausalMMMSettings
-from causalmmm_ppl.models.spec import edge_prior_matrix, expert_edge_mask, pair_priors
+from causalmmm_ppl.models.spec import expert_edge_mask, pair_priors, prior_matrix
 
 
 def build_model(panel: Panel, settings: CausalMMMSettings) -> tuple[CausalMMM, AmortizedGuide]:
     """Model and guide for a panel's nodes and context (weights freshly initialised from the torch RNG)."""
     spec, inf = settings.model, settings.inference
-    priors = pair_priors(spec, panel.nodes, panel.node_kinds)
-    rho = edge_prior_matrix(panel.nodes, panel.node_kinds, spec.prior_prob, priors, spec.forbid_target_causes)
+    rho = prior_matrix(spec, panel.nodes, panel.node_kinds)
     k = panel.context.shape[1]
-    fixed = expert_edge_mask(panel.nodes, priors)
+    fixed = expert_edge_mask(panel.nodes, pair_priors(spec, panel.nodes, panel.node_kinds))
     model = CausalMMM(panel.nodes, panel.node_kinds, k, calendar_features(panel.dates[:1]).shape[1], rho, spec, fixed,
                       n_controls=len(panel.control_names), window=inf.window)
     guide = AmortizedGuide(model, k, inf.encoder_hidden, inf.screen_weight)

@@ -164,7 +164,7 @@ def _read_networks(first_shop: Panel, settings: CausalMMMSettings, state: dict, 
         raise InputError(f"{d}: the saved weights do not fit this version's model ({first}); fit the run again"
                          ) from None
     if population is not None:
-        guide.attach_population(population, pooled_candidates(model, settings.model))
+        guide.attach_population(population, pooled_candidates(model))
     return model, guide
 
 

@@ -145,8 +145,8 @@ class CausalMMM(PyroModule):
     n_calendar : number of calendar features
     rho : (cause, effect) prior edge probabilities; 0 forbids an edge, 1 requires it
     spec : model settings
-    fixed : (cause, effect) bool, pairs whose ρ a population prior (``spec.graph_templates``) must keep (expert,
-        required); None: none
+    fixed : (cause, effect) bool, the pairs whose ρ the user set (expert, required; ``spec.pair_priors``): a
+        population prior, the model's (``spec.graph_templates``) or the edge pooling layer, keeps them; None: none
     n_controls : time-varying controls, read by the mediators' and the target's decoder after the calendar
         features: a calendar input is ``(..., n_calendar + n_controls)``, the controls those of the same day (the
         model reads the next day's, the day it predicts)
@@ -176,9 +176,11 @@ class CausalMMM(PyroModule):
         self.register_buffer("rho", rho_t)
         self.register_buffer("edge_index", cand)
         self.register_buffer("prior_logit", torch.logit(rho_t[cand[:, 0], cand[:, 1]].clamp(PROB_CLAMP, 1 - PROB_CLAMP)))
+        # (edge,) the candidates whose ρ the user set: no population prior moves them
+        expert = torch.as_tensor(np.zeros_like(rho, dtype=bool) if fixed is None else fixed)[cand[:, 0], cand[:, 1]]
+        self.register_buffer("expert_edges", expert, persistent=False)
         if spec.graph_templates:
-            keep = torch.as_tensor(np.zeros_like(rho, dtype=bool) if fixed is None else fixed)[cand[:, 0], cand[:, 1]]
-            self.register_buffer("template_learned", ~keep & (rho_t[cand[:, 0], cand[:, 1]] < 1.0))
+            self.register_buffer("template_learned", ~expert & (rho_t[cand[:, 0], cand[:, 1]] < 1.0))
             # unequal starts break the templates' symmetry (equal ones would receive equal gradients for ever)
             self.template_offset = nn.Parameter(TEMPLATE_INIT_SD * torch.randn(spec.graph_templates, len(cand)))
             self.template_weight_logit = nn.Parameter(torch.zeros(spec.graph_templates))

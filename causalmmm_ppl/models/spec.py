@@ -262,6 +262,13 @@ def pair_priors(spec: "CausalMMMSpec", nodes: Sequence[str], node_kinds: Sequenc
     return mediated | dict(spec.edge_priors)
 
 
+def prior_matrix(spec: "CausalMMMSpec", nodes: Sequence[str], node_kinds: Sequence[str]) -> np.ndarray:
+    """ρ of every ordered pair of a panel's nodes under ``spec`` (:func:`edge_prior_matrix` of its ``prior_prob``,
+    :func:`pair_priors` and ``forbid_target_causes``): ``(cause, effect)``."""
+    return edge_prior_matrix(nodes, node_kinds, spec.prior_prob, pair_priors(spec, nodes, node_kinds),
+                             spec.forbid_target_causes)
+
+
 def expert_edge_mask(nodes: Sequence[str], edge_priors: Mapping[str, float] | None) -> np.ndarray:
     """(cause, effect) bool: the pairs whose prior probability ``edge_priors`` sets (a population prior leaves them
     as set)."""

@@ -311,7 +311,7 @@ def test_a_mediator_prior_sets_the_mediator_to_target_pairs_and_keeps_them_out_o
     model, guide = fit.runs()[0]
     pv, gmv = panel.nodes.index("pv"), panel.nodes.index(panel.target)
     assert float(model.rho[pv, gmv]) == 0.5 and float(model.rho[0, gmv]) == pytest.approx(0.1)
-    pooled = pooled_candidates(model, fit.spec)
+    pooled = pooled_candidates(model)
     pair = (model.edge_index[:, 0] == pv) & (model.edge_index[:, 1] == gmv)
     assert bool(pair.any()) and not bool(pooled[pair].any()) and int(pooled.sum()) == int(pair.numel()) - 1
     assert guide.population is not None  # the other candidates are pooled
@@ -341,7 +341,7 @@ def test_a_fit_pooled_again_with_a_class_prior_learns_one_prior_per_class(fitted
 
     read = fitted.read_with(edge_template_prior="class")
     for (model, guide), (_, own) in zip(read.runs(), fitted.runs()):
-        classes = edge_classes(model.edge_index[pooled_candidates(model, read.spec)].numpy(), model.node_kinds)
+        classes = edge_classes(model.edge_index[pooled_candidates(model)].numpy(), model.node_kinds)
         pop = guide.population
         assert pop is not None and pop.prior_a.shape == classes.shape
         for c in np.unique(classes):

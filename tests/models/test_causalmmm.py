@@ -24,6 +24,7 @@ from causalmmm_ppl.models.spec import (
     edge_prior_matrix,
     expert_edge_mask,
     pair_priors,
+    prior_matrix,
 )
 from causalmmm_ppl.models.likelihood import Prediction
 from causalmmm_ppl.inference.forecast import LATENT_SITES
@@ -74,7 +75,7 @@ def test_a_mediator_prior_is_an_expert_belief_on_every_mediator_to_target_pair_t
     spec = CausalMMMSpec(mediator_prior=0.5, edge_priors={"visits->gmv": 0.0, "c0->pv": 0.7})
     priors = pair_priors(spec, nodes, kinds)
     assert priors == {"pv->gmv": 0.5, "visits->gmv": 0.0, "c0->pv": 0.7}
-    rho = edge_prior_matrix(nodes, kinds, spec.prior_prob, priors)
+    rho = prior_matrix(spec, nodes, kinds)
     assert rho[2, 4] == 0.5 and rho[3, 4] == 0.0 and rho[0, 2] == pytest.approx(0.7)
     assert rho[0, 4] == pytest.approx(0.1)  # every other pair keeps prior_prob
     mask = expert_edge_mask(nodes, priors)
