@@ -130,13 +130,13 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
                     x = r[label]
                     lines.append(f"| {label} | {r['svi_seed']} | {_probabilities(x['encoder'])} | "
                                  f"{_probabilities(x['pooled'])} | {x['others']:.3f} |")
-            lines += ["", "Run by run: each SVI run the fit keeps (the best first), its full-panel loss, and the extra "
-                      "edge's encoder and pooled probabilities in the 3 shops by that run alone; the fit reports their "
-                      "mean.", "", "| carryover | SVI seed | run's SVI seed | loss | encoder (3 shops) | pooled (3 shops) |",
+            lines += ["", "Run by run: each SVI run the fit keeps (the best first), its full-panel loss (– for a fit "
+                      "of one run), and the extra edge's encoder and pooled probabilities in the 3 shops by that run "
+                      "alone; the fit reports their mean.", "", "| carryover | SVI seed | run's SVI seed | loss | encoder (3 shops) | pooled (3 shops) |",
                       "|---|---|---|---|---|---|"]
             for label in _fitted(rows):
                 for r in rows:
-                    lines += [f"| {label} | {r['svi_seed']} | {run['seed']} | {run['loss']:.3f} | "
+                    lines += [f"| {label} | {r['svi_seed']} | {run['seed']} | {_loss(run['loss'])} | "
                               f"{_probabilities(run['encoder'])} | {_probabilities(run['pooled'])} |"
                               for run in r[label]["runs"]]
         else:
@@ -150,6 +150,11 @@ def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
                              f"{mean_sd([r[label]['information'] for r in rows])} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _loss(loss: float | None) -> str:
+    """A run's full-panel loss; ``–`` where the fit has one run (it does not evaluate it)."""
+    return "–" if loss is None else f"{loss:.3f}"
 
 
 def _probabilities(values: list[float]) -> str:

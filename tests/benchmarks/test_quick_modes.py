@@ -203,3 +203,6 @@ def test_carryover_graph_fits_a_variant_of_the_settings_and_names_it(capsys):
         tables.append([line for line in out.splitlines() if line.startswith("| geometric")])
     assert "Every fit with `mediator_prior=0.5`." in out and "--variant mediator_prior=0.5" in out
     assert tables[0] != tables[1]
+    assert carryover_graph.main(args + ["--variant", "restarts=1"]) == 0  # one run: no full-panel loss to show
+    runs = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| geometric")][1:]
+    assert len(runs) == 1 and runs[0].split(" | ")[3] == "–"
