@@ -17,10 +17,12 @@ by per-shop AUROC of the edge probabilities over the candidate pairs.
 from __future__ import annotations
 
 from benchmarks._effect_variants import variants_main
+from causalmmm_ppl.models.spec import CausalMMMSpec
 
 TITLE = "## Carryover family and effects (development seeds)"
-FAMILIES = {"geometric (default)": {}, "buildup": {"adstock": "buildup"}, "delayed": {"adstock": "delayed"},
-            "mixed": {"adstock": "mixed"}}
+#: row label (the family, "(default)" on the model's) → settings; every row names its family
+FAMILIES = {f"{name} (default)" if name == CausalMMMSpec().adstock else name: {"adstock": name}
+            for name in ("geometric", "buildup", "delayed", "mixed")}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,7 +41,7 @@ SEEDS = (104, 105, 106)
 QUICK = dict(n_shops=12, n_days=40, steps=10)
 DEVIATING_STEPS = 1000
 #: ``--families``: short name (the ``adstock`` setting) → the label of :data:`benchmarks.carryover_effects.FAMILIES`
-SHORT = {overrides.get("adstock", "geometric"): label for label, overrides in FAMILIES.items()}
+SHORT = {overrides["adstock"]: label for label, overrides in FAMILIES.items()}
 
 
 def deviating_edge_panel(n_shops: int = 20, n_days: int = 100, seed: int = 7):

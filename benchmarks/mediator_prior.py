@@ -21,13 +21,13 @@ core); ``--quick`` runs tiny sizes (the test suite runs it so the script cannot 
 from __future__ import annotations
 
 from benchmarks._effect_variants import METRICS, variants_main
+from causalmmm_ppl.models.spec import CausalMMMSpec
 
 TITLE = "## Mediator prior and carryover (development seeds)"
 VARIANTS = {
-    "geometric (default)": {},
-    "geometric, mediator → target prior 0.5": {"mediator_prior": 0.5},
-    "mixed": {"adstock": "mixed"},
-    "mixed, mediator → target prior 0.5": {"adstock": "mixed", "mediator_prior": 0.5},
+    label + suffix: {"adstock": family, **extra}
+    for family, label in ((f, f"{f} (default)" if f == CausalMMMSpec().adstock else f) for f in ("geometric", "mixed"))
+    for suffix, extra in (("", {}), (", mediator → target prior 0.5", {"mediator_prior": 0.5}))
 }
 COLUMNS = {"spearman": METRICS["spearman"], "roas_rel_error": METRICS["roas_rel_error"],
            "coverage": METRICS["coverage"], "held_coverage": METRICS["held_coverage"],

@@ -232,10 +232,10 @@ class ResponseFamily:
 
 
 def family_of(settings: Mapping[str, Any]) -> ResponseFamily:
-    """The response family a CausalMMM settings dict names (``adstock``, ``saturation``; defaults where absent).
+    """The response family a saved CausalMMM settings dict names (``adstock``, ``saturation``).
 
-    Settings written as on/off switches (``carryover``, ``saturation`` true or false) read as the default families
-    or ``"none"``.
+    Settings saved before the families had names (no ``adstock``; ``carryover`` and ``saturation`` as on/off
+    switches) read as what those runs fitted: geometric carryover and Hill saturation, or ``"none"``.
     """
     adstock = settings.get("adstock", "geometric")
     if isinstance(settings.get("carryover"), bool):

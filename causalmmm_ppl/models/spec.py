@@ -60,13 +60,16 @@ class CausalMMMSpec:
     Response (per shop and cause node, context-driven, latent)
     ----------------------------------------------------------
     l_max : carryover lags kept.
-    adstock : the carryover family of a cause (:mod:`causalmmm_ppl.models.response`): ``"geometric"`` (default;
-        weights decay**l), ``"buildup"`` (weights decay**l · (1 − buildup**(l + 1)): geometric carryover through a
+    adstock : the carryover family of a cause (:mod:`causalmmm_ppl.models.response`): ``"mixed"`` (default;
+        geometric and delayed weights, each normalised, mixed by a latent ``delayed_share`` per shop and cause whose
+        prior starts near 0: geometric carryover unless a cause's data ask for a later peak), ``"geometric"``
+        (weights decay**l), ``"buildup"`` (weights decay**l · (1 − buildup**(l + 1)): geometric carryover through a
         second, build-up stage; buildup 0 is geometric, a larger one a later peak with the same geometric tail),
-        ``"delayed"`` (weights decay**((l − delay)²), a peak after ``delay`` periods, thin tails), ``"mixed"``
-        (geometric and delayed weights, each normalised, mixed by a latent ``delayed_share``: 0 is geometric, 1
-        delayed) or
-        ``"none"`` (only the period's own value — the "without carryover" ablation).
+        ``"delayed"`` (weights decay**((l − delay)²), a peak after ``delay`` periods, thin tails) or ``"none"`` (only
+        the period's own value — the "without carryover" ablation). Channels differ in how their spend acts: a
+        search click at once, a video or TV flight days later; the mixture lets each shop's causes take either
+        shape, or both. Chosen on development seeds ("Carryover family and effects (development seeds)" in
+        ``docs/benchmarks.md``).
     saturation : the saturation family applied to the carried signal: ``"hill"`` (default; shape alpha and
         half-saturation gamma), ``"michaelis_menten"`` (x / (x + gamma)) or ``"none"`` (the carried value itself, in
         scaled units — the "without saturation" ablation). Each family's parameters are latent per shop and node.
@@ -164,7 +167,7 @@ class CausalMMMSpec:
     additive: str = "off"
     additive_scale: float = 0.5
     additive_messages: bool = False
-    adstock: str = "geometric"
+    adstock: str = "mixed"
     saturation: str = "hill"
     # decoder
     hidden: int = 24

@@ -183,10 +183,10 @@ def test_carryover_graph_fits_the_families_asked(capsys):
     from benchmarks import carryover_graph
     from benchmarks._doc import chosen_labels
 
-    args = ["--quick", "--no-write", "--scenarios", "sources", "--families", "delayed,geometric", "--jobs", "0"]
+    args = ["--quick", "--no-write", "--scenarios", "sources", "--families", "mixed,geometric", "--jobs", "0"]
     assert carryover_graph.main(args) == 0
     rows = [line.split(" | ")[0] for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
-    assert rows[1:] == ["| geometric (default)", "| delayed"]  # after the header row
+    assert rows[1:] == ["| geometric", "| mixed (default)"]  # after the header row
     with pytest.raises(SystemExit, match="expected names among geometric, buildup, delayed, mixed"):
         chosen_labels("geometric,weibull", carryover_graph.SHORT)
 

@@ -62,7 +62,7 @@ def test_channels_do_not_read_the_controls(promo_panel, promo_fit):
     data = promo_fit.prepare(promo_panel)
     x, cal = data.x[:2], data.calendar[:2]
     model = promo_fit.model
-    u = torch.zeros(2, model.n_nodes, 3)
+    u = torch.zeros(2, model.n_nodes, model.spec.response.size)
     z = model.edges_to_matrix(torch.full((2, model.n_edges), 0.5))
     with torch.no_grad():
         base, _ = model.one_step_means(x, u, z, cal)

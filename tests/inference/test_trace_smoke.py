@@ -23,7 +23,7 @@ OPTIONS = [
     {"seasonality": False, "likelihood": "normal", "learn_df": False},
     {"adstock": "delayed", "saturation": "michaelis_menten"},
     {"adstock": "buildup"},
-    {"adstock": "mixed"},
+    {"adstock": "geometric"},
     {"adstock": "none", "saturation": "none"},
     {"link": "log1p", "spend_model": "same"},
     {"edge_priors": {"c0->gmv": 1.0, "c1->gmv": 0.0}},

@@ -103,7 +103,7 @@ def test_model_trace_sites_and_shapes():
     e = model.n_edges
     assert trace.nodes["edge_logit"]["value"].shape == (2, e)
     assert trace.nodes["graph"]["value"].shape == (2, 5, 5)
-    assert trace.nodes["response"]["value"].shape == (2, 5, 3)
+    assert trace.nodes["response"]["value"].shape == (2, 5, model.spec.response.size)
     assert trace.nodes["x"]["is_observed"]
     # subsampling scales the shop-level terms by n_shops / batch
     assert trace.nodes["x"]["scale"] == pytest.approx(5 / 2)
@@ -115,7 +115,7 @@ def test_model_trace_sites_and_shapes():
 def test_cutting_an_edge_changes_only_its_effect_node_at_the_next_step():
     model, batch = make_model(), make_batch()
     z = torch.ones(3, 5, 5) * torch.as_tensor(model.rho > 0, dtype=torch.float32)
-    u = torch.randn(3, 5, 3) * 0.3
+    u = torch.randn(3, 5, model.spec.response.size) * 0.3
     with torch.no_grad():
         full, _ = model.one_step_means(batch.x, u, z, batch.calendar)
         z_cut = z.clone()
@@ -238,7 +238,7 @@ def test_a_memoryless_decoder_forgets_what_lies_beyond_its_lags(memory):
     with torch.no_grad():  # a keep gate near 1: a state that remembers (the memoryless decoder ignores it)
         model.decoder.gates.bias[: model.decoder.hidden] = 5.0
     z = torch.ones(3, 5, 5) * torch.as_tensor(model.rho > 0, dtype=torch.float32)
-    u = torch.randn(3, 5, 3) * 0.3
+    u = torch.randn(3, 5, model.spec.response.size) * 0.3
     x2 = batch.x.clone()
     x2[:, 0] += 1.0
     with torch.no_grad():
@@ -259,7 +259,7 @@ def test_weekly_profile_site_and_its_shift_of_the_location():
     assert tr.nodes["weekly"]["value"].shape == (3, 5, 4)
     assert "weekly" not in poutine.trace(make_model(seasonality=False)).get_trace(batch).nodes
     z = torch.ones(3, 5, 5) * torch.as_tensor(model.rho > 0, dtype=torch.float32)
-    u = torch.randn(3, 5, 3) * 0.3
+    u = torch.randn(3, 5, model.spec.response.size) * 0.3
     weekly = torch.randn(3, 5, 4)
     with torch.no_grad():
         plain, _ = model.one_step_means(batch.x, u, z, batch.calendar)
@@ -365,7 +365,7 @@ def test_a_last_day_prediction_equals_the_full_pass_on_that_day():
     """What a rollout starts from (``last_only``: the readout of the last day only) is the full pass's last day."""
     model, batch = make_model(), make_batch()
     z = torch.rand(3, 5, 5) * torch.as_tensor(model.rho > 0, dtype=torch.float32)
-    u = torch.randn(3, 5, 3) * 0.3
+    u = torch.randn(3, 5, model.spec.response.size) * 0.3
     weekly = model.weekly_prior(torch.Size([3])).sample()
     with torch.no_grad():
         full, h_full = model.one_step_means(batch.x, u, z, batch.calendar, weekly, batch.calendar[0])
@@ -386,7 +386,7 @@ def test_switching_site_shifts_only_the_on_logits_of_channels_by_their_state_tod
     assert "switching" not in poutine.trace(make_model()).get_trace(batch).nodes  # off by default
     assert "switching" not in poutine.trace(make_model(switching=True, spend_model="same")).get_trace(batch).nodes
     z = torch.ones(3, 5, 5) * torch.as_tensor(model.rho > 0, dtype=torch.float32)
-    u = torch.randn(3, 5, 3) * 0.3
+    u = torch.randn(3, 5, model.spec.response.size) * 0.3
     switching = torch.randn(3, 3, 2)
     with torch.no_grad():
         plain, _ = model.one_step_means(batch.x, u, z, batch.calendar)
@@ -571,7 +571,7 @@ def test_a_free_running_path_is_the_teacher_forced_pass_over_its_own_means(start
     model, batch = make_model(), make_batch(shops=2, days=30)
     horizon = 6
     z = torch.rand(2, 5, 5) * torch.as_tensor(model.rho > 0, dtype=torch.float32)
-    u = torch.randn(2, 5, 3) * 0.3
+    u = torch.randn(2, 5, model.spec.response.size) * 0.3
     weekly = model.weekly_prior(torch.Size([2])).sample()
     x = batch.x[:, : start + horizon + 1]  # room for one path from day `start`
     cal = batch.calendar[: x.shape[1]]

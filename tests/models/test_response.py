@@ -201,10 +201,10 @@ def test_a_fit_with_another_family_reports_its_parameters_by_name_and_reloads(tm
 
 def test_a_run_saved_with_the_switches_loads_as_its_families(tmp_path):
     """Runs written with ``saturation``/``carryover`` switches (on) load as geometric carryover and Hill; a run with a
-    switch off is a one-line error (its parameters have another shape)."""
+    switch off is a one-line error (its parameters have another shape). Such runs were fitted with those families."""
     panel = simulate("sim1", n_shops=3, n_days=30, seed=2).panel
     spec = CausalMMMSettings.of(steps=3, batch_shops=3, window=16, num_draws=4, hidden=6, encoder_hidden=12,
-                                edge_pooling=0)
+                                edge_pooling=0, adstock="geometric")
     fit = fit_causalmmm(panel, spec, seed=0, progress=False)
     fit.save(tmp_path / "run")
     meta_path = tmp_path / "run" / "fit.json"
