@@ -10,8 +10,8 @@ For every shop n (a batch dimension, in ``pyro.plate("shop")`` with subsampling)
    prior of a shop's edge logits is a population mixture, Σ_k π_k Π_ij Logistic(logit(ρ_kij) / τ, 1 / τ), of K
    learned graph templates (expert, required and forbidden pairs keep their ρ in every template).
 2. Response. Per shop and node, the unconstrained parameters of the response family (``spec.adstock``,
-   ``spec.saturation``; default geometric carryover's decay and Hill's alpha and gamma, :mod:`~causalmmm_ppl.models.
-   response`) ~ Normal(context network(c_n), s): carryover and saturation of that node when it acts as a cause. Weekly profile (``spec.seasonality``): per shop and
+   ``spec.saturation``; by default mixed carryover's decay, delay and delayed share and Hill's alpha and gamma,
+   :mod:`~causalmmm_ppl.models.response`) ~ Normal(context network(c_n), s): carryover and saturation of that node when it acts as a cause. Weekly profile (``spec.seasonality``): per shop and
    node, coefficients w_nj of two day-of-week harmonics ~ Normal(0, ``seasonality_scale``): the shop's own weekday
    pattern S_nj(t) (a shop's nodes share one, which no population-level calendar term can capture). On/off
    persistence (``spec.switching``): per shop and hurdle channel, two shifts b_nj = (b⁺_nj, b⁻_nj) ~ Normal(0,
