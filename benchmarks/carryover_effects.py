@@ -20,9 +20,15 @@ from benchmarks._effect_variants import variants_main
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 TITLE = "## Carryover family and effects (development seeds)"
-#: row label (the family, "(default)" on the model's) → settings; every row names its family
-FAMILIES = {f"{name} (default)" if name == CausalMMMSpec().adstock else name: {"adstock": name}
-            for name in ("geometric", "buildup", "delayed", "mixed")}
+
+
+def family_label(adstock: str) -> str:
+    """A carryover family's row label: its name, with "(default)" on the model's default family."""
+    return f"{adstock} (default)" if adstock == CausalMMMSpec().adstock else adstock
+
+
+#: row label → settings; every row names its family
+FAMILIES = {family_label(name): {"adstock": name} for name in ("geometric", "buildup", "delayed", "mixed")}
 
 
 def main(argv: list[str] | None = None) -> int:

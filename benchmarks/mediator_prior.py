@@ -21,14 +21,13 @@ core); ``--quick`` runs tiny sizes (the test suite runs it so the script cannot 
 from __future__ import annotations
 
 from benchmarks._effect_variants import METRICS, variants_main
-from causalmmm_ppl.models.spec import CausalMMMSpec
+from benchmarks.carryover_effects import family_label
 
 TITLE = "## Mediator prior and carryover (development seeds)"
-VARIANTS = {
-    label + suffix: {"adstock": family, **extra}
-    for family, label in ((f, f"{f} (default)" if f == CausalMMMSpec().adstock else f) for f in ("geometric", "mixed"))
-    for suffix, extra in (("", {}), (", mediator → target prior 0.5", {"mediator_prior": 0.5}))
-}
+VARIANTS = {}
+for _family in ("geometric", "mixed"):
+    VARIANTS[family_label(_family)] = {"adstock": _family}
+    VARIANTS[f"{family_label(_family)}, mediator → target prior 0.5"] = {"adstock": _family, "mediator_prior": 0.5}
 COLUMNS = {"spearman": METRICS["spearman"], "roas_rel_error": METRICS["roas_rel_error"],
            "coverage": METRICS["coverage"], "held_coverage": METRICS["held_coverage"],
            "size": "Σ estimate / Σ truth", "auroc": METRICS["auroc"]}
