@@ -33,7 +33,7 @@ def machine_line() -> str:
             versions.append(f"{name} {mod.__version__}")
         except ImportError:
             pass
-    threads = os.environ.get("OMP_NUM_THREADS", "?")
+    threads = os.environ.get("OMP_NUM_THREADS", "unset")
     return (
         f"Date: {dt.date.today().isoformat()}; machine: {platform.platform()}, {os.cpu_count()} CPUs "
         f"({processor()}; OMP_NUM_THREADS={threads}), " + ", ".join(versions) + "."

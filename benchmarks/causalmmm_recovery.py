@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from benchmarks._doc import DOC, machine_line, parse_spec, replace_section
+from benchmarks._doc import DOC, parse_spec, replace_section, section_head
 from benchmarks._memory import peak_memory_mb
 
 TITLE = "## CausalMMM (Pyro): graph recovery, calibration, cost"
@@ -140,10 +140,7 @@ def _ms(r: dict, key: str) -> str:
 
 def render(results: dict[str, dict], command: str) -> str:
     lines = [
-        TITLE,
-        "",
-        f"Command: `{command}`  ",
-        machine_line() + "  ",
+        *section_head(TITLE, command),
         "Settings: `CausalMMMSpec()` defaults (the tuned settings; no tuning flags). Each scenario ran in its own "
         f"process. Fits use all but the last {HOLDOUT} days, which are forecast with the channels as the plan. "
         "Held-out shops come from the same simulation and were never seen in training: their edges are one pass of "
