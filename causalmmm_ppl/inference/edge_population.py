@@ -52,11 +52,13 @@ with fixed error rates μ and ε (``outputs.edge_miss_rate``, ``outputs.edge_fal
 :data:`FALSE_RATE`): one shop's score moves the prior odds of an
 edge by at most (1 − μ) / ε and at least μ / (1 − ε). Without it, a single missed or spurious call becomes a
 probability of 10⁻⁵ or 1 − 10⁻⁵ (f1, f0_j: the two score distributions above). EM fits them without it. The rates were chosen on development seeds
-(``docs/benchmarks.md``, "Edge calibration"): μ by the log loss of the edge probabilities; ε trades the same log loss
-against a shop's own strong evidence for an edge its population rarely has. With ν they were chosen together:
-among the settings that keep such an edge of 3% of the shops above 0.9 (``tests/inference/test_edge_population.py``)
-and have the lowest mean log loss (to 0.001), the one with the fewest absent edges above 0.9. The price is on
-the other side: where the encoder is confidently wrong about an absent edge, the layer still reports it near 1.
+(``docs/benchmarks.md``, "Edge calibration" and "Edge miss rate and effects (development seeds)"), with ν, by a rule
+on the edge probabilities: among the settings that keep an edge of 3% of the shops, at a present edge's typical
+score, above 0.9 (``tests/inference/test_edge_population.py``) and have the lowest mean log loss (to 0.001), the one
+with the fewest absent edges above 0.9. ε trades that log loss against the rare edge. μ is weighed against the
+effects as well: the rule alone admits μ = 0.5, which trusts a shop's template more and ranks the channel effects
+of shops that each have a graph of their own (sim2) worse, so μ stays at 0.3. The price is on the other side:
+where the encoder is confidently wrong about an absent edge, the layer still reports it near 1.
 
 Pure numpy; fitted once after SVI (:func:`fit_edge_population`) and saved with the run.
 """

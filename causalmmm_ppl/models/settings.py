@@ -24,7 +24,8 @@ from causalmmm_ppl.models.field_types import (
 from causalmmm_ppl.models.spec import FEW_SHOPS, CausalMMMSpec
 
 #: The population layer's default score tails and error rates (``edge_score_df``, ``edge_miss_rate``,
-#: ``edge_false_rate``; chosen on development seeds, docs/benchmarks.md "Edge calibration").
+#: ``edge_false_rate``; chosen on development seeds, docs/benchmarks.md "Edge calibration", μ also by "Edge miss rate
+#: and effects (development seeds)").
 EDGE_SCORE_DF = 5.0
 EDGE_MISS_RATE = 0.3
 EDGE_FALSE_RATE = 0.0005
