@@ -57,7 +57,7 @@ on the edge probabilities: among the settings that keep an edge of 3% of the sho
 score, above 0.9 (``tests/inference/test_edge_population.py``) and have the lowest mean log loss (to 0.001), the one
 with the fewest absent edges above 0.9. ε trades that log loss against the rare edge. μ is weighed against the
 effects as well: the rule alone admits μ = 0.5, which trusts a shop's template more and ranks the channel effects
-of shops that each have a graph of their own (sim2) worse, so μ stays at 0.3. The price is on the other side:
+of shops that each have a graph of their own (sim2) worse, so μ is 0.3. The price is on the other side:
 where the encoder is confidently wrong about an absent edge, the layer still reports it near 1.
 
 Pure numpy; fitted once after SVI (:func:`fit_edge_population`) and saved with the run.
