@@ -10,6 +10,7 @@ import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
 from benchmarks.effects import HORIZON, QUICK, effects_panel, quick_settings
+from causalmmm_ppl.models.spec import CausalMMMSpec
 
 DRAWS = 100
 SCENARIOS = ("sim1", "sim2", "sim3")
@@ -18,6 +19,13 @@ SEEDS = (100, 101)
 #: effects' coverage, and the per-shop AUROC of the edge probabilities over the candidate pairs
 METRICS = {"spearman": "Spearman", "roas_rel_error": "ROAS error", "coverage": "coverage 90%",
            "error_share": "error share", "held_coverage": "held coverage 90%", "auroc": "per-shop AUROC"}
+
+
+def family_label(adstock: str) -> str:
+    """A carryover family's row label: its name, with "(default)" on the model's default family."""
+    return f"{adstock} (default)" if adstock == CausalMMMSpec().adstock else adstock
+
+
 #: a variant's settings overrides: by name, or a function of the simulated panel that gives them (e.g. edge priors
 #: that name the panel's nodes)
 Overrides = Mapping[str, Any] | Callable[[Any], Mapping[str, Any]]

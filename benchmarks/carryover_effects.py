@@ -16,17 +16,9 @@ by per-shop AUROC of the edge probabilities over the candidate pairs.
 
 from __future__ import annotations
 
-from benchmarks._effect_variants import variants_main
-from causalmmm_ppl.models.spec import CausalMMMSpec
+from benchmarks._effect_variants import family_label, variants_main
 
 TITLE = "## Carryover family and effects (development seeds)"
-
-
-def family_label(adstock: str) -> str:
-    """A carryover family's row label: its name, with "(default)" on the model's default family."""
-    return f"{adstock} (default)" if adstock == CausalMMMSpec().adstock else adstock
-
-
 #: row label → settings; every row names its family
 FAMILIES = {family_label(name): {"adstock": name} for name in ("geometric", "buildup", "delayed", "mixed")}
 

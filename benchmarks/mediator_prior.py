@@ -20,8 +20,7 @@ core); ``--quick`` runs tiny sizes (the test suite runs it so the script cannot 
 
 from __future__ import annotations
 
-from benchmarks._effect_variants import METRICS, variants_main
-from benchmarks.carryover_effects import family_label
+from benchmarks._effect_variants import METRICS, family_label, variants_main
 
 TITLE = "## Mediator prior and carryover (development seeds)"
 VARIANTS = {}
