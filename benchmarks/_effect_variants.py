@@ -30,6 +30,32 @@ def family_label(adstock: str) -> str:
 #: that name the panel's nodes)
 Overrides = Mapping[str, Any] | Callable[[Any], Mapping[str, Any]]
 
+#: The default settings' fit of the last panel this process fitted, with its effects table, by (scenario, seed,
+#: quick): every script built on this module fits that row, and scripts run one after another in one process (the
+#: test suite's quick modes, ``--jobs 0``) share it instead of fitting it again. Fits are seeded (the same settings
+#: and seed give the same outputs, ``benchmarks.bit_identity``), so the figures are those of a fit of its own.
+_DEFAULT_FIT: dict[tuple, tuple] = {}
+
+
+def fit_with_effects(scenario: str, seed: int, quick: bool, history, plan, settings) -> tuple[Any, Any]:
+    """A fit of ``history`` with ``settings`` (seed ``seed``) and its effects table over ``plan`` (the panel of
+    :func:`~benchmarks.effects.effects_panel` for ``scenario``, ``seed`` and ``quick``); the default settings' fit
+    is shared within the process (:data:`_DEFAULT_FIT`)."""
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.models.settings import CausalMMMSettings
+
+    key = (scenario, seed, quick)
+    default = settings == CausalMMMSettings.of(**quick_settings(quick))
+    if default and key in _DEFAULT_FIT:
+        fit, table = _DEFAULT_FIT[key]
+        return fit, table.copy()
+    fit = fit_causalmmm(history, settings, seed=seed, progress=False)
+    table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
+    if default:
+        _DEFAULT_FIT.clear()  # one panel's at a time
+        _DEFAULT_FIT[key] = (fit, table.copy())
+    return fit, table
+
 
 def effect_scores(table, truth) -> dict[str, float]:
     """An effects table's figures against the truth: the ``total`` effects' (:func:`~causalmmm_ppl.evaluation.
@@ -64,7 +90,6 @@ def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str,
     _runtime.configure(1)
     from benchmarks.graph_recovery import candidate_mask
     from causalmmm_ppl.evaluation.graph_metrics import per_shop_auroc
-    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
@@ -74,8 +99,7 @@ def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str,
     for label, overrides in variants.items():
         overrides = overrides(sim.panel) if callable(overrides) else overrides
         settings = CausalMMMSettings.of(**{**overrides, **quick_settings(quick)})
-        fit = fit_causalmmm(history, settings, seed=seed, progress=False)
-        table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
+        fit, table = fit_with_effects(scenario, seed, quick, history, plan, settings)
         probability = fit.edge_probability_array()
         auroc = per_shop_auroc(probability, sim.adjacency, candidates)
         out[label] = {**effect_scores(table, truth), "auroc": float(np.nanmean(auroc)),
@@ -95,19 +119,19 @@ def score_readings(scenario: str, seed: int, quick: bool, readings: Mapping[str,
     from benchmarks.effects_oracle import class_auroc
     from benchmarks.graph_recovery import candidate_mask
     from causalmmm_ppl.evaluation.graph_metrics import edge_log_loss, per_shop_auroc
-    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     settings = CausalMMMSettings.of(**quick_settings(quick))
-    fit = fit_causalmmm(history, settings, seed=seed, progress=False)
+    fit, own = fit_with_effects(scenario, seed, quick, history, plan, settings)
     mask = candidate_mask(sim.panel, settings.model)
     out: dict = {"scenario": scenario, "seed": seed,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
     for label, changes in readings.items():
         default = all(getattr(settings.outputs, k) == v for k, v in changes.items())
         read = fit if default else fit.read_with(**changes)
-        table = read.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
+        table = own if default else read.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS,
+                                                 seed=seed)
         prob = read.edge_probability_array()
         out[label] = {**effect_scores(table, truth), "auroc": float(np.nanmean(per_shop_auroc(prob, sim.adjacency,
                                                                                               mask))),

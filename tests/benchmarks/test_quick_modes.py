@@ -114,22 +114,26 @@ def test_effects_diagnosis_prints_its_figures(capsys):
     assert DOC.read_text() == before
 
 
-def test_bit_identity_records_compare_equal_within_one_tree(tmp_path, capsys):
-    """Two records of the same tree are identical (the fit is seeded), and a changed setting is told apart."""
+def test_bit_identity_records_a_tree_in_a_child_process_and_compares_records(tmp_path, capsys):
+    """``--tree`` records a source tree through its own package in a child process: this tree recorded that way
+    holds what an in-process record holds (the fit is seeded); a changed setting is told apart, and a folder without
+    the package is refused."""
     import numpy as np
 
     from benchmarks import bit_identity
 
     small = dict(n_shops=6, steps=5)
-    records = [bit_identity.record(**small), bit_identity.record(**small),
-               bit_identity.record({"edge_draws": "relaxed"}, **small)]
+    root = Path(bit_identity.__file__).resolve().parents[1]
     a, b, c = (str(tmp_path / f"{k}.npz") for k in "abc")
-    for path, rec in zip((a, b, c), records):
-        np.savez(path, **rec)
+    bit_identity.record_tree(root, Path(a), **small)
+    np.savez(b, **bit_identity.record(**small))
+    np.savez(c, **bit_identity.record({"edge_draws": "relaxed"}, **small))
     assert bit_identity.main(["--compare", a, b]) == 0
     assert bit_identity.main(["--compare", a, c]) == 1
     out = capsys.readouterr().out
     assert "edges: identical" in out and "effects: DIFFERENT" in out
+    with pytest.raises(SystemExit, match="no causalmmm_ppl"):
+        bit_identity.record_tree(tmp_path, tmp_path / "none.npz")
 
 
 def test_bit_identity_fits_the_number_of_shops_asked(tmp_path):
@@ -140,22 +144,6 @@ def test_bit_identity_fits_the_number_of_shops_asked(tmp_path):
 
     assert bit_identity.main(["--out", str(tmp_path / "few.npz"), "--shops", "2"]) == 0
     assert np.load(tmp_path / "few.npz")["edges"].shape == (2, 8, 8)
-
-
-def test_bit_identity_records_another_tree_in_a_child_process(tmp_path):
-    """``--tree`` records a source tree through its own package in a child process: this tree recorded that way
-    holds what an in-process record holds; a folder without the package is refused."""
-    import numpy as np
-
-    from benchmarks import bit_identity
-
-    small = dict(n_shops=6, steps=5)
-    root = Path(bit_identity.__file__).resolve().parents[1]
-    bit_identity.record_tree(root, tmp_path / "child.npz", {"edge_draws": "relaxed"}, **small)
-    assert all(bit_identity.compare(dict(np.load(tmp_path / "child.npz")),
-                                    bit_identity.record({"edge_draws": "relaxed"}, **small)).values())
-    with pytest.raises(SystemExit, match="no causalmmm_ppl"):
-        bit_identity.record_tree(tmp_path, tmp_path / "none.npz")
 
 
 def test_lead_diagnosis_leads_the_channels_and_prints_both_fits(capsys):
