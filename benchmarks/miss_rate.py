@@ -24,7 +24,8 @@ from causalmmm_ppl.models.settings import EDGE_MISS_RATE
 TITLE = "## Edge miss rate and effects (development seeds)"
 RATES = (0.03, 0.1, 0.3, 0.5, 0.7)
 #: row label → the output settings a reading changes (``CausalMMMFit.read_with``)
-VARIANTS = {**{f"μ = {rate:g}{' (default)' if rate == EDGE_MISS_RATE else ''}": {"edge_miss_rate": rate} for rate in RATES},
+VARIANTS = {**{f"μ = {rate:g}{' (default)' if rate == EDGE_MISS_RATE else ''}": {"edge_miss_rate": rate}
+               for rate in RATES},
             "no pooling (the encoder's own edges)": {"edge_pooling": 0}}
 COLUMNS = {**METRICS, "log_loss": "edge log loss"}
 

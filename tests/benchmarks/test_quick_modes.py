@@ -123,7 +123,7 @@ def test_bit_identity_records_a_tree_in_a_child_process_and_compares_records(tmp
     from benchmarks import bit_identity
 
     small = dict(n_shops=6, steps=5)
-    one = {"restarts": 1}  # one SVI run (6 shops would mix three): the records' mechanics, at a third of the cost
+    one = {"restarts": 1}  # one SVI run where 6 shops would mix three: the records' mechanics, fewer fits
     root = Path(bit_identity.__file__).resolve().parents[1]
     a, b, c = (str(tmp_path / f"{k}.npz") for k in "abc")
     bit_identity.record_tree(root, Path(a), one, **small)
