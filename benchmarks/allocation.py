@@ -28,7 +28,7 @@ import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, parse_variant, section_head, table_head
 from benchmarks._engines import split_last
-from benchmarks.effects import DRAWS, HORIZON, SCENARIOS, SEEDS, SIZES, quick_settings  # the effects section's panels and window
+from benchmarks.effects import DRAWS, HORIZON, SCENARIOS, SEEDS, SIZES, horizon, quick_settings  # the effects section's panels and window
 
 TITLE = "## Budget allocation"
 VARIANT_TITLE = "## Budget allocation with a model variant (development seeds)"
@@ -62,10 +62,11 @@ def score_panel(scenario: str, seed: int, quick: bool, variant: str = "") -> dic
     sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
     sim = simulate(scenario, seed=seed, **sizes)
     panel = sim.panel
-    history, plan = split_last(panel, HORIZON)
+    days = horizon(quick)
+    history, plan = split_last(panel, days)
     draws = QUICK["draws"] if quick else DRAWS
-    spend = window_spend(sim, HORIZON)
-    base = float(true_target(sim, spend, np.ones(spend.shape[::2]), HORIZON).sum())
+    spend = window_spend(sim, days)
+    base = float(true_target(sim, spend, np.ones(spend.shape[::2]), days).sum())
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
                  "channels": int(len(panel.channel_index)), "base": base}
     fits = {}
@@ -86,14 +87,14 @@ def score_panel(scenario: str, seed: int, quick: bool, variant: str = "") -> dic
         result = allocate(fit, history, plan, num_draws=draws, seed=seed)
         out[f"{name}_allocate_seconds"] = time.perf_counter() - t0
         mean, lo, hi = result.uplift_summary(0.9)
-        truth = true_uplift(sim, result.multipliers, HORIZON)
+        truth = true_uplift(sim, result.multipliers, days)
         out[name] = {"uplift": truth, "predicted": mean, "covered": bool(lo <= truth <= hi),
                      "kept_plan": result.kept_plan}
     t0 = time.perf_counter()
-    out["oracle"] = {"uplift": true_uplift(sim, oracle_allocation(sim, horizon=HORIZON), HORIZON)}
+    out["oracle"] = {"uplift": true_uplift(sim, oracle_allocation(sim, horizon=days), days)}
     out["oracle_seconds"] = time.perf_counter() - t0
     planned = spend.sum(1)
-    out["random"] = {"uplift": float(np.mean([true_uplift(sim, random_allocation(planned, seed=seed * 100 + r), HORIZON)
+    out["random"] = {"uplift": float(np.mean([true_uplift(sim, random_allocation(planned, seed=seed * 100 + r), days)
                                               for r in range(RANDOM_REPEATS)]))}
     return out
 

@@ -36,7 +36,7 @@ SIZES = {"sim1": dict(n_shops=100), "sim2": dict(n_shops=20, n_days=338), "sim3"
 SEEDS = (0, 1, 2)
 HORIZON = 14
 DRAWS = 100
-QUICK = dict(n_shops=8, n_days=60, steps=15, draws=6)
+QUICK = dict(n_shops=8, n_days=60, steps=15, draws=6, horizon=5)
 METHODS = ("causalmmm", "direct_only", "btvc", "zero")
 LABELS = {
     "causalmmm": "CausalMMM (default)",
@@ -53,17 +53,24 @@ def quick_settings(quick: bool, steps: int = QUICK["steps"]) -> dict:
     return {"steps": steps, "restarts": 1} if quick else {}
 
 
+def horizon(quick: bool) -> int:
+    """Days of the window whose effects are scored: :data:`HORIZON`, or a few with ``quick`` (the rollouts behind
+    the effects cost about in proportion to the window)."""
+    return QUICK["horizon"] if quick else HORIZON
+
+
 def effects_panel(scenario: str, seed: int, quick: bool, settings: dict | None = None):
     """One simulated panel at the scenario's size (tiny with ``quick``; its generating ``settings`` overridden by
-    name, :func:`~causalmmm_ppl.data.simulate.simulate`), its true effects over the last ``HORIZON`` days, and its
+    name, :func:`~causalmmm_ppl.data.simulate.simulate`), its true effects over the last :func:`horizon` days, and its
     split into history and plan (those days): ``(sim, truth, history, plan)``."""
     from causalmmm_ppl.data.effects_truth import true_effects
     from causalmmm_ppl.data.simulate import simulate
 
     sizes = {k: QUICK[k] for k in ("n_shops", "n_days")} if quick else SIZES.get(scenario, {})
     sim = simulate(scenario, seed=seed, settings=settings, **sizes)
-    history, plan = split_last(sim.panel, HORIZON)
-    return sim, true_effects(sim, HORIZON), history, plan
+    days = horizon(quick)
+    history, plan = split_last(sim.panel, days)
+    return sim, true_effects(sim, days), history, plan
 
 
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:

@@ -96,9 +96,7 @@ class Case:
     @property
     def window(self) -> slice:
         """The plan's days among the panel's."""
-        from benchmarks.effects import HORIZON
-
-        return slice(self.panel.n_time - HORIZON, self.panel.n_time)
+        return slice(self.panel.n_time - self.plan.n_time, self.panel.n_time)
 
     @cached_property
     def units(self) -> np.ndarray:
@@ -242,8 +240,6 @@ def attribution(case: Case, held_est: np.ndarray, held_true: np.ndarray, ratio: 
 def persistence(case: Case) -> list[str]:
     """3. A raised last target value carried over the window: the fit's mean change by day against the simulator's
     ρ^k."""
-    from benchmarks.effects import HORIZON
-
     history, plan, fit, tgt = case.history, case.plan, case.fit, case.target
     raised = history.values.copy()
     bump = 0.2 * raised[:, -1, tgt]
@@ -255,7 +251,7 @@ def persistence(case: Case) -> list[str]:
     simulator = ""
     if "rho" in case.sim.params:
         rho = case.sim.params["rho"][:, tgt]
-        true = (rho[:, None] ** np.arange(1, HORIZON + 1)).mean(0)
+        true = (rho[:, None] ** np.arange(1, plan.n_time + 1)).mean(0)
         simulator = f"; simulator ρ^k: {' '.join(f'{r:.2f}' for r in true)} (sum {true.sum():.2f})"
     return [f"  a deviation of the target carried to day k of the window, fit: "
             f"{' '.join(f'{r:.2f}' for r in carried)} (sum {carried.sum():.2f}){simulator}"]

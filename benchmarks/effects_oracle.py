@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
-from benchmarks.effects import DRAWS, HORIZON, QUICK, effects_panel, quick_settings
+from benchmarks.effects import DRAWS, HORIZON, QUICK, effects_panel, horizon, quick_settings
 from causalmmm_ppl.evaluation.graph_metrics import auroc
 from causalmmm_ppl.transforms.np_ops import adstock, delayed_weights, geometric_weights, hill
 
@@ -415,7 +415,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
                            "fit": class_auroc(prob, sim.adjacency, kinds)},
                  FITTED: {kind: effect_report(fitted.own, truth, kind) for kind in KINDS}}
     for label, (graph, forms) in VARIANTS.items():
-        table = oracle_effects(sim, HORIZON, told_graph(sim, graph, prob), forms)
+        table = oracle_effects(sim, horizon(quick), told_graph(sim, graph, prob), forms)
         out[label] = {kind: effect_report(table, truth, kind) for kind in KINDS}
     return out
 

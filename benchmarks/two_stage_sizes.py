@@ -40,7 +40,7 @@ import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
 from benchmarks._effect_variants import channel_target_edges
-from benchmarks.effects import HORIZON
+from benchmarks.effects import HORIZON, horizon
 from benchmarks.effects_oracle import class_block, fitted_panel, oracle_effects, told_graph
 
 TITLE = "## Two-stage sizes (development seeds)"
@@ -92,7 +92,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     for label, (choice, pool) in RULES.items():
         graph = told_graph(sim, "fitted", prob)
         graph[into] = CHOICES[choice](prob[into], fitted.screen[into], sim.adjacency[into])
-        report = effect_report(oracle_effects(sim, HORIZON, graph, "grid", pool=pool), fitted.truth, "total")
+        report = effect_report(oracle_effects(sim, horizon(quick), graph, "grid", pool=pool), fitted.truth, "total")
         out[label] = report | kept(graph)
     return out
 

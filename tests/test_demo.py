@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_demo_script_writes_edges_forecasts_and_a_report(tmp_path):
     out = tmp_path / "demo"
-    env = dict(os.environ, DEMO_STEPS="30", DEMO_DAYS="90", DEMO_DRAWS="10", DEMO_QUIET="--quiet")
+    env = dict(os.environ, DEMO_STEPS="30", DEMO_DAYS="90", DEMO_DRAWS="10", DEMO_HORIZON="5", DEMO_QUIET="--quiet")
     done = subprocess.run(["bash", str(REPO / "scripts" / "demo.sh"), str(out)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -24,7 +24,7 @@ def test_demo_script_writes_edges_forecasts_and_a_report(tmp_path):
     forecast = pd.read_csv(out / "run" / "forecast.csv")
     assert {"mean", "lower", "upper"} <= set(forecast.columns)
     assert len(pd.read_csv(out / "new_shop_edges.csv")) == 2 * 8 * 7
-    assert len(pd.read_csv(out / "plan_forecast.csv")) == 12 * 14 * 2
+    assert len(pd.read_csv(out / "plan_forecast.csv")) == 12 * 5 * 2
     assert "graph recovery over 12 shops" in done.stdout
     effects = pd.read_csv(out / "effects.csv")
     assert len(effects) == (12 + 1) * 6 * 3 and "total effects over 12 shops: Spearman" in done.stdout
