@@ -83,8 +83,8 @@ def score_panel(scenario: str, seed: int, quick: bool, svi_offset: int = 0, fami
     out: dict = {"scenario": scenario, "seed": seed, "svi_seed": seed + svi_offset, "variant": variant,
                  "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
     for label in chosen_labels(families, SHORT):
-        settings = CausalMMMSettings.of(**{**FAMILIES[label], **parse_variant(variant),
-                                           **({"steps": steps} if steps else {})})
+        settings = CausalMMMSettings.of(**{**FAMILIES[label], **({"steps": steps} if steps else {}),
+                                           **parse_variant(variant)})  # a variant may set the steps too
         fit = fit_causalmmm(sim.panel, settings, seed=seed + svi_offset, progress=False)
         pooled = fit.edge_probability_array()
         if scenario == "deviating":

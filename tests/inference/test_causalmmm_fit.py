@@ -21,7 +21,7 @@ from causalmmm_ppl.evaluation.graph_metrics import graph_report
 from causalmmm_ppl.inference.causalmmm_fit import CausalMMMFit, fit_causalmmm
 from causalmmm_ppl.models.settings import CausalMMMSettings
 
-FAST = dict(steps=400, batch_shops=16, window=96, num_draws=64)
+FAST = dict(steps=250, batch_shops=16, window=96, num_draws=64)
 
 
 @pytest.fixture(scope="module")
@@ -355,17 +355,18 @@ def test_a_fit_pooled_again_with_a_class_prior_learns_one_prior_per_class(fitted
 def test_pooling_keeps_the_extra_edge_of_a_few_shops():
     """20 shops share one graph; the 3 shops with the strongest c2 → pv weight also have that edge. Where the encoder
     finds it, the population layer (one template: the others lack the edge) must not pull it to the template's off,
-    and the shops without it must stay off. At 1000 steps one run of the default (mixed) carryover meets this from
-    SVI seeds 0, 1 and 2; from seed 3 its encoder gives the weaker shop 0.67 and the layer 0.75 (`python -m
-    benchmarks.carryover_graph --scenarios deviating --seeds 0,1,2,3 --families mixed --variant restarts=1`).
-    Seed 0 runs here. One SVI run: each run's
-    own layer pools its edges, and the default mixture of runs reports their mean (``tests/inference/
-    test_mixed_runs.py``), so what holds run by run holds for the mixture."""
-    from benchmarks.carryover_graph import DEVIATING_STEPS, deviating_edge_panel
+    and the shops without it must stay off. At 600 steps one run of the default (mixed) carryover meets this from
+    SVI seeds 0 to 5 and 7; from seed 6 its encoder gives the weaker shop 0.35 (`python -m benchmarks.carryover_graph
+    --scenarios deviating --seeds 0,1,2,3,4,5,6,7 --families mixed --variant restarts=1,steps=600 --no-write`).
+    Seed 1 runs here: every figure of it is far from its bound (seed 0's weaker shop pools to 0.91, against the
+    bound 0.9, which another processor's floating-point path could cross). One SVI run: each run's own layer pools
+    its edges, and the default mixture of runs reports their mean (``tests/inference/test_mixed_runs.py``), so what
+    holds run by run holds for the mixture."""
+    from benchmarks.carryover_graph import deviating_edge_panel
 
     sim, extra, c, e = deviating_edge_panel()
     n = sim.panel.n_shops
-    fit = fit_causalmmm(sim.panel, CausalMMMSettings.of(steps=DEVIATING_STEPS, restarts=1), seed=0, progress=False)
+    fit = fit_causalmmm(sim.panel, CausalMMMSettings.of(steps=600, restarts=1), seed=1, progress=False)
     assert fit.guide.population is not None  # the layer is in use
     pooled, encoder = fit.edge_probability_array(), fit.edge_probability_array(pooled=False)
     found = encoder[extra, c, e] > 0.4
