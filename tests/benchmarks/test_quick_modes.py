@@ -166,6 +166,18 @@ def test_lead_diagnosis_leads_the_channels_and_prints_both_fits(capsys):
     assert DOC.read_text() == before
 
 
+def test_real_panels_carryover_prints_every_family_and_seed_and_their_mean(capsys):
+    """The print-only development-seed check behind "Real panels"'s reading: one row per carryover family and seed,
+    then the family's mean, each filled; the page is left alone."""
+    from benchmarks import real_panels_carryover
+
+    before = DOC.read_text()
+    assert real_panels_carryover.main(["--quick", "--seeds", "100", "--jobs", "0"]) == 0
+    rows = [line.split(" | ")[1:3] for line in capsys.readouterr().out.splitlines() if line.startswith("| robyn |")]
+    assert rows == [["geometric", "100"], ["geometric", "mean"], ["mixed", "100"], ["mixed", "mean"]]
+    assert DOC.read_text() == before
+
+
 def test_carryover_graph_fits_the_families_asked(capsys):
     """``--families`` fits the carryover families named, in the table's order, and an unknown name is refused with
     the known ones."""
