@@ -9,7 +9,7 @@ import platform
 import re
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from benchmarks._source import fingerprint_line  # imported as a benchmark starts: the source it runs
@@ -166,6 +166,22 @@ def map_panels(score_panel, scenarios: list[str], seeds: tuple[int, ...], quick:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with cf.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=mp.get_context("spawn")) as pool:
         return list(pool.map(score_panel, *zip(*pairs), [quick] * len(pairs)))
+
+
+def print_only_run(argv: list[str] | None, description: str, flag: str, names: Sequence[str], seeds: Sequence[int],
+                   score_panel) -> tuple[list[dict], tuple[int, ...]]:
+    """``main``'s work for a print-only diagnosis: parse ``--<flag>`` (comma-separated panels, default ``names``),
+    ``--seeds``, ``--jobs`` and ``--quick``, and score every panel and seed (:func:`map_panels`): ``(results,
+    seeds)``."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument(f"--{flag}", default=",".join(names))
+    p.add_argument("--seeds", default=",".join(map(str, seeds)))
+    p.add_argument("--jobs", type=int, default=2, help="fits at a time (0: one after another in this process)")
+    p.add_argument("--quick", action="store_true", help="tiny settings (the test suite)")
+    args = p.parse_args(argv)
+    chosen = tuple(int(s) for s in args.seeds.split(",") if s)
+    panels = [n for n in getattr(args, flag).split(",") if n]
+    return map_panels(score_panel, panels, chosen, args.quick, args.jobs), chosen
 
 
 def chosen_labels(names: str, short: Mapping[str, str], flag: str = "--families") -> list[str]:

@@ -17,12 +17,10 @@ tiny settings (the test suite runs it).
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import pandas as pd
 
-from benchmarks._doc import map_panels
+from benchmarks._doc import print_only_run
 from benchmarks.param_recovery import DATA, DATASETS, DRAWS, HISTORY_WEEKS, causalmmm_contributions, load, srmse
 
 SEEDS = (100, 101)
@@ -73,14 +71,7 @@ def diagnose(name: str, seed: int, quick: bool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", default=",".join(DATASETS))
-    p.add_argument("--seeds", default=",".join(map(str, SEEDS)))
-    p.add_argument("--jobs", type=int, default=2, help="fits at a time (0: one after another in this process)")
-    p.add_argument("--quick", action="store_true", help="tiny settings (the test suite)")
-    args = p.parse_args(argv)
-    seeds = tuple(int(s) for s in args.seeds.split(",") if s)
-    results = map_panels(diagnose, [d for d in args.datasets.split(",") if d], seeds, args.quick, args.jobs)
+    results, seeds = print_only_run(argv, __doc__.splitlines()[0], "datasets", DATASETS, SEEDS, diagnose)
     print("| data set | channels led by | p(channel → y) | share of the true contribution | SRMSE |")
     print("|---|---|---|---|---|")
     for name in dict.fromkeys(r["scenario"] for r in results):

@@ -13,11 +13,9 @@ twelve fits of about 70 s each on one core); ``--quick`` runs tiny settings (the
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
-from benchmarks._doc import map_panels
+from benchmarks._doc import print_only_run
 
 SEEDS = (100, 101, 102, 103, 104, 105)
 FAMILIES = ("geometric", "mixed")
@@ -50,14 +48,7 @@ def score_families(scenario: str, seed: int, quick: bool, families: tuple[str, .
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.real_panels import HORIZONS
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--scenarios", default="robyn", help="panels of benchmarks.real_panels")
-    p.add_argument("--seeds", default=",".join(map(str, SEEDS)))
-    p.add_argument("--jobs", type=int, default=2, help="fits at a time (0: one after another in this process)")
-    p.add_argument("--quick", action="store_true", help="tiny settings (the test suite)")
-    args = p.parse_args(argv)
-    seeds = tuple(int(s) for s in args.seeds.split(",") if s)
-    results = map_panels(score_families, [s for s in args.scenarios.split(",") if s], seeds, args.quick, args.jobs)
+    results, seeds = print_only_run(argv, __doc__.splitlines()[0], "scenarios", ("robyn",), SEEDS, score_families)
     short, long = HORIZONS
     print(f"| panel | carryover | seed | WAPE 1..{long} | 90% coverage 1..{long} | 90% coverage 1..{short} |")
     print("|---|---|---|---|---|---|")
