@@ -39,21 +39,18 @@ def shared_data() -> Path:
 #: which puts the files with the most tests first).
 LONGEST_FIRST = (
     "tests/benchmarks/test_quick_modes.py",
-    "tests/inference/test_btvc.py",
     "tests/inference/test_causalmmm_fit.py",
-    "tests/benchmarks/test_quick_modes_btvc.py",
-    "tests/test_demo.py",
-    "tests/test_notebooks.py",
-    "tests/inference/test_edge_population.py",
     "tests/benchmarks/test_quick_modes_planning.py",
+    "tests/benchmarks/test_quick_modes_btvc.py",
+    "tests/inference/test_btvc.py",
+    "tests/test_notebooks.py",
     "tests/test_cli_btvc.py",
-    "tests/test_cli_scale_out.py",
-    "tests/evaluation/test_compare_forecasts.py",
-    "tests/benchmarks/test_scale_out_quick.py",
-    "tests/models/test_btvc.py",
+    "tests/test_demo.py",
     "tests/test_cli_safety.py",
-    "tests/test_cli_causalmmm.py",
     "tests/test_report.py",
+    "tests/test_cli_causalmmm.py",
+    "tests/models/test_btvc.py",
+    "tests/test_cli_fuzz.py",
 )
 
 
