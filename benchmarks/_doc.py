@@ -168,20 +168,25 @@ def map_panels(score_panel, scenarios: list[str], seeds: tuple[int, ...], quick:
         return list(pool.map(score_panel, *zip(*pairs), [quick] * len(pairs)))
 
 
-def print_only_run(argv: list[str] | None, description: str, flag: str, names: Sequence[str], seeds: Sequence[int],
-                   score_panel) -> tuple[list[dict], tuple[int, ...]]:
-    """``main``'s work for a print-only diagnosis: parse ``--<flag>`` (comma-separated panels, default ``names``),
-    ``--seeds``, ``--jobs`` and ``--quick``, and score every panel and seed (:func:`map_panels`): ``(results,
-    seeds)``."""
+def print_only_parser(description: str, flag: str, names: Sequence[str], seeds: Sequence[int]
+                      ) -> argparse.ArgumentParser:
+    """The flags of a print-only diagnosis: ``--<flag>`` (comma-separated panels, default ``names``), ``--seeds``,
+    ``--jobs`` and ``--quick``; a script adds its own before parsing."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument(f"--{flag}", default=",".join(names))
     p.add_argument("--seeds", default=",".join(map(str, seeds)))
-    p.add_argument("--jobs", type=int, default=2, help="fits at a time (0: one after another in this process)")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="panels fitted at a time (one core each; 0: one after another in this process)")
     p.add_argument("--quick", action="store_true", help="tiny settings (the test suite)")
-    args = p.parse_args(argv)
-    chosen = tuple(int(s) for s in args.seeds.split(",") if s)
+    return p
+
+
+def print_only_panels(args: argparse.Namespace, flag: str, score_panel) -> tuple[list, tuple[int, ...]]:
+    """Every panel of ``--<flag>`` and seed of ``--seeds`` scored by ``score_panel`` (:func:`map_panels`), with the
+    flags of :func:`print_only_parser`: ``(results, seeds)``."""
+    seeds = tuple(int(s) for s in args.seeds.split(",") if s)
     panels = [n for n in getattr(args, flag).split(",") if n]
-    return map_panels(score_panel, panels, chosen, args.quick, args.jobs), chosen
+    return map_panels(score_panel, panels, seeds, args.quick, args.jobs), seeds
 
 
 def chosen_labels(names: str, short: Mapping[str, str], flag: str = "--families") -> list[str]:

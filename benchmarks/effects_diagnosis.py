@@ -46,14 +46,13 @@ noise otherwise); ``--no-demand`` is ``--scenario-set demand_sd=[0,0]``, the pan
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from dataclasses import dataclass
 from functools import cached_property, partial
 
 import numpy as np
 
-from benchmarks._doc import map_panels, parse_spec
+from benchmarks._doc import parse_spec, print_only_panels, print_only_parser
 
 SCENARIOS = ("sim1", "sim2")
 SEEDS = (100,)
@@ -324,11 +323,7 @@ def impulse(case: Case) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
-    p.add_argument("--scenarios", default=",".join(SCENARIOS))
-    p.add_argument("--seeds", default=",".join(map(str, SEEDS)))
-    p.add_argument("--jobs", type=int, default=2, help="panels at a time (0: one after another in this process)")
+    p = print_only_parser(__doc__.splitlines()[0], "scenarios", SCENARIOS, SEEDS)
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="settings changed for the fits")
     p.add_argument("--scenario-set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="generating settings of the simulator changed (e.g. w_response=[0.3,0.3])")
@@ -336,10 +331,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="simulate the panels without their latent demand (a confounder of budgets and the target): "
                         "--scenario-set demand_sd=[0,0]")
     args = p.parse_args(argv)
-    seeds = tuple(int(s) for s in args.seeds.split(",") if s)
     scenario_settings = parse_spec(args.scenario_set) | ({"demand_sd": [0.0, 0.0]} if args.no_demand else {})
     run = partial(diagnose, overrides=parse_spec(args.set), scenario_settings=scenario_settings or None)
-    for text in map_panels(run, [s for s in args.scenarios.split(",") if s], seeds, args.quick, args.jobs):
+    for text in print_only_panels(args, "scenarios", run)[0]:
         print(text)
     return 0
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmarks._doc import print_only_run
+from benchmarks._doc import print_only_panels, print_only_parser
 from benchmarks.param_recovery import DATA, DATASETS, DRAWS, HISTORY_WEEKS, causalmmm_contributions, load, srmse
 
 SEEDS = (100, 101)
@@ -71,7 +71,8 @@ def diagnose(name: str, seed: int, quick: bool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    results, seeds = print_only_run(argv, __doc__.splitlines()[0], "datasets", DATASETS, SEEDS, diagnose)
+    args = print_only_parser(__doc__.splitlines()[0], "datasets", DATASETS, SEEDS).parse_args(argv)
+    results, seeds = print_only_panels(args, "datasets", diagnose)
     print("| data set | channels led by | p(channel → y) | share of the true contribution | SRMSE |")
     print("|---|---|---|---|---|")
     for name in dict.fromkeys(r["scenario"] for r in results):

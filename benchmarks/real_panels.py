@@ -84,7 +84,6 @@ def score_panel(scenario: str, seed: int, quick: bool, runs: int = 0) -> dict:
     _runtime.configure(1)
     from benchmarks.forecasting import _target_only
     from benchmarks._engines import holdout
-    from causalmmm_ppl.evaluation.backtest import score_origin
     from causalmmm_ppl.evaluation.baselines import seasonal_naive
     from causalmmm_ppl.inference.btvc import fit_btvc
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
@@ -127,13 +126,21 @@ def score_panel(scenario: str, seed: int, quick: bool, runs: int = 0) -> dict:
         t1 = time.perf_counter()
         draws = np.asarray(forecast(), dtype=float)
         t2 = time.perf_counter()
-        rows = score_origin(draws, truth, history, HORIZONS, [panel.n_nodes - 1])
-        out[name] = {"fit_s": t1 - t0, "forecast_s": t2 - t1} | {
-            f"{k}_{r['horizon']}": r[k] for r in rows for k in ("wape", "crps_scaled", "coverage")}
+        out[name] = {"fit_s": t1 - t0, "forecast_s": t2 - t1} | holdout_scores(draws, truth, history)
         if name.startswith("CausalMMM"):
             out[name]["target_df"] = target_df(fit)
             out[name]["runs_mixed"] = len(fit.runs())
     return out
+
+
+def holdout_scores(draws: np.ndarray, truth, history) -> dict[str, float]:
+    """The target's forecast ``draws`` (draw, shop, week, node) against the holdout ``truth`` over weeks 1..h for
+    each h of :data:`HORIZONS` (:func:`~causalmmm_ppl.evaluation.backtest.score_origin`): ``wape_h``,
+    ``crps_scaled_h`` and ``coverage_h``."""
+    from causalmmm_ppl.evaluation.backtest import score_origin
+
+    rows = score_origin(draws, truth, history, HORIZONS, [history.n_nodes - 1])
+    return {f"{k}_{r['horizon']}": r[k] for r in rows for k in ("wape", "crps_scaled", "coverage")}
 
 
 def target_df(fit) -> float:

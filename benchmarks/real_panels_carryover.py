@@ -15,40 +15,39 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks._doc import print_only_run
+from benchmarks._doc import print_only_panels, print_only_parser
 
 SEEDS = (100, 101, 102, 103, 104, 105)
 FAMILIES = ("geometric", "mixed")
 
 
-def score_families(scenario: str, seed: int, quick: bool, families: tuple[str, ...] = FAMILIES) -> dict:
-    """CausalMMM with controls on ``scenario``'s split, one fit per carryover family from SVI seed ``seed``, scored
-    as "Real panels" scores it (runs in a worker process)."""
+def score_families(scenario: str, seed: int, quick: bool) -> dict:
+    """CausalMMM with controls on ``scenario``'s split, one fit per carryover family of :data:`FAMILIES` from SVI
+    seed ``seed``, scored as "Real panels" scores it (runs in a worker process)."""
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
     from benchmarks._engines import holdout
-    from benchmarks.real_panels import HOLDOUT, HORIZONS, NUM_DRAWS, QUICK_SPEC, load
-    from causalmmm_ppl.evaluation.backtest import score_origin
+    from benchmarks.real_panels import HOLDOUT, NUM_DRAWS, QUICK_SPEC, holdout_scores, load
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     panel, _ = load(scenario, quick)
     history, plan, truth = holdout(panel, HOLDOUT)
     rows = {}
-    for family in families:
+    for family in FAMILIES:
         settings = CausalMMMSettings.of(**(QUICK_SPEC if quick else {}), adstock=family)
         fit = fit_causalmmm(history, settings, seed=seed, progress=False)
         draws = np.asarray(fit.forecast_samples(history, plan, num_draws=NUM_DRAWS, seed=seed), dtype=float)
-        scores = score_origin(draws, truth, history, HORIZONS, [panel.n_nodes - 1])
-        rows[family] = {f"{k}_{r['horizon']}": r[k] for r in scores for k in ("wape", "coverage")}
+        rows[family] = holdout_scores(draws, truth, history)
     return {"scenario": scenario, "seed": seed, "rows": rows}
 
 
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.real_panels import HORIZONS
 
-    results, seeds = print_only_run(argv, __doc__.splitlines()[0], "scenarios", ("robyn",), SEEDS, score_families)
+    args = print_only_parser(__doc__.splitlines()[0], "scenarios", ("robyn",), SEEDS).parse_args(argv)
+    results, seeds = print_only_panels(args, "scenarios", score_families)
     short, long = HORIZONS
     print(f"| panel | carryover | seed | WAPE 1..{long} | 90% coverage 1..{long} | 90% coverage 1..{short} |")
     print("|---|---|---|---|---|---|")
@@ -61,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"| {name} | {family} | {r['seed']} | {wape:.3f} | {cov:.3f} | {cov_short:.2f} |")
             wape, cov, cov_short = np.mean(cells, axis=0)
             print(f"| {name} | {family} | mean | {wape:.3f} | {cov:.3f} | {cov_short:.2f} |")
-    print(f"CausalMMM with controls, default settings but the carryover family; SVI seeds {', '.join(map(str, seeds))}.")
+    print("CausalMMM with controls, default settings but the carryover family; "
+          f"SVI seeds {', '.join(map(str, seeds))}.")
     return 0
 
 
