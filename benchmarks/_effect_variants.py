@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
-from benchmarks.effects import HORIZON, QUICK, effects_panel, quick_settings
+from benchmarks.effects import QUICK, draw_count, effects_panel, horizon, quick_settings, window_days
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
 DRAWS = 100
@@ -19,6 +19,11 @@ SEEDS = (100, 101)
 #: effects' coverage, and the per-shop AUROC of the edge probabilities over the candidate pairs
 METRICS = {"spearman": "Spearman", "roas_rel_error": "ROAS error", "coverage": "coverage 90%",
            "error_share": "error share", "held_coverage": "held coverage 90%", "auroc": "per-shop AUROC"}
+
+
+def num_draws(quick: bool) -> int:
+    """Posterior draws of each fit's effects: :data:`DRAWS`, or the few of a ``--quick`` run."""
+    return QUICK["draws"] if quick else DRAWS
 
 
 def family_label(adstock: str) -> str:
@@ -50,7 +55,7 @@ def fit_with_effects(scenario: str, seed: int, quick: bool, history, plan, setti
         fit, table = _DEFAULT_FIT[key]
         return fit, table.copy()
     fit = fit_causalmmm(history, settings, seed=seed, progress=False)
-    table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
+    table = fit.effects(history, plan, num_draws=num_draws(quick), seed=seed)
     if default:
         _DEFAULT_FIT.clear()  # one panel's at a time
         _DEFAULT_FIT[key] = (fit, table.copy())
@@ -95,7 +100,8 @@ def score_variants(scenario: str, seed: int, quick: bool, variants: Mapping[str,
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     candidates = candidate_mask(sim.panel, CausalMMMSettings().model)  # one mask for every variant: the default's
     out: dict = {"scenario": scenario, "seed": seed,
-                 "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
+                 "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}",
+                 "horizon": horizon(quick), "draws": num_draws(quick)}
     for label, overrides in variants.items():
         overrides = overrides(sim.panel) if callable(overrides) else overrides
         settings = CausalMMMSettings.of(**{**overrides, **quick_settings(quick)})
@@ -126,12 +132,12 @@ def score_readings(scenario: str, seed: int, quick: bool, readings: Mapping[str,
     fit, own = fit_with_effects(scenario, seed, quick, history, plan, settings)
     mask = candidate_mask(sim.panel, settings.model)
     out: dict = {"scenario": scenario, "seed": seed,
-                 "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
+                 "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}",
+                 "horizon": horizon(quick), "draws": num_draws(quick)}
     for label, changes in readings.items():
         default = all(getattr(settings.outputs, k) == v for k, v in changes.items())
         read = fit if default else fit.read_with(**changes)
-        table = own if default else read.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS,
-                                                 seed=seed)
+        table = own if default else read.effects(history, plan, num_draws=num_draws(quick), seed=seed)
         prob = read.edge_probability_array()
         out[label] = {**effect_scores(table, truth), "auroc": float(np.nanmean(per_shop_auroc(prob, sim.adjacency,
                                                                                               mask))),
@@ -144,15 +150,17 @@ def render_variants(results: list[dict], command: str, seeds: tuple[int, ...], *
                     what: str, column: str, metrics: Mapping[str, str] = METRICS, fitted: str = "once per variant"
                     ) -> str:
     """The section: ``what`` says how the variants differ (a sentence), ``column`` heads the variant column,
-    ``metrics`` (column key → header) the figures shown, ``fitted`` how often a panel is fitted."""
+    ``metrics`` (column key → header) the figures shown, ``fitted`` how often a panel is fitted; the window and
+    the draws named are the results' own (each panel's ``"horizon"`` and ``"draws"``)."""
+    days, draws = window_days(results), draw_count(results)
     auroc = (" and by per-shop AUROC of the edge probabilities over the candidate pairs (the whole panel's graph; the "
-             f"fit saw all but the last {HORIZON} days)") if "auroc" in metrics else ""
+             f"fit saw all but the last {days} days)") if "auroc" in metrics else ""
     lines = [
         *section_head(title, command),
         "",
-        f"Development seeds {', '.join(map(str, seeds))} only. Each panel is fitted on all but its last {HORIZON} "
+        f"Development seeds {', '.join(map(str, seeds))} only. Each panel is fitted on all but its last {days} "
         f"days {fitted} ({what}) and scored as in \"Causal effects and budget\" (`total` effects over shop × "
-        f"channel, {DRAWS} draws; also the coverage of the `held` effects){auroc}. Mean ± sd over seeds.",
+        f"channel, {draws} draws; also the coverage of the `held` effects){auroc}. Mean ± sd over seeds.",
         "",
     ]
     for scenario, rows in by_scenario(results).items():

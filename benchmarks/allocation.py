@@ -28,7 +28,8 @@ import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, parse_variant, section_head, table_head
 from benchmarks._engines import split_last
-from benchmarks.effects import DRAWS, HORIZON, SCENARIOS, SEEDS, SIZES, horizon, quick_settings  # the effects section's panels and window
+# the effects section's panels and window
+from benchmarks.effects import DRAWS, SCENARIOS, SEEDS, SIZES, draw_count, horizon, quick_settings, window_days
 
 TITLE = "## Budget allocation"
 VARIANT_TITLE = "## Budget allocation with a model variant (development seeds)"
@@ -68,7 +69,7 @@ def score_panel(scenario: str, seed: int, quick: bool, variant: str = "") -> dic
     spend = window_spend(sim, days)
     base = float(true_target(sim, spend, np.ones(spend.shape[::2]), days).sum())
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
-                 "channels": int(len(panel.channel_index)), "base": base}
+                 "horizon": days, "draws": draws, "channels": int(len(panel.channel_index)), "base": base}
     fits = {}
     t0 = time.perf_counter()
     fits["causalmmm"] = fit_causalmmm(history, CausalMMMSettings.of(**quick_settings(quick, QUICK["steps"])),
@@ -102,12 +103,13 @@ def score_panel(scenario: str, seed: int, quick: bool, variant: str = "") -> dic
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
     variant = "variant" in results[0]
     methods = METHODS[:1] + ("variant",) * variant + METHODS[1:]
+    days, draws = window_days(results), draw_count(results)
     lines = [
         *section_head(VARIANT_TITLE if variant else TITLE, command),
         "",
-        f"Each model is fitted on all but the last {HORIZON} days of a panel; `allocate` redistributes the channels' "
+        f"Each model is fitted on all but the last {days} days of a panel; `allocate` redistributes the channels' "
         "actual spend over those days across channels (portfolio budget = the plan's, every shop's and channel's "
-        f"spend within 0.5–2 × plan, mean target maximised, {DRAWS} posterior draws). The simulator, re-run with the "
+        f"spend within 0.5–2 × plan, mean target maximised, {draws} posterior draws). The simulator, re-run with the "
         "same noise and the allocated spend, scores each allocation. True uplift: the change of the portfolio's "
         "target over the window, in % of the plan's. Share of oracle: true uplift / the oracle's true uplift. "
         "Predicted: the model's own expected uplift (%); covered: seeds whose true uplift lies in the model's 90% "

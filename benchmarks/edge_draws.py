@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks._doc import panel_benchmark
-from benchmarks._effect_variants import DRAWS, METRICS, SCENARIOS, SEEDS, effect_scores, render_variants
+from benchmarks._effect_variants import METRICS, SCENARIOS, SEEDS, effect_scores, num_draws, render_variants
 
 TITLE = "## Edge draws (development seeds)"
 VARIANTS = {"relaxed": "relaxed", "hard": "hard"}
@@ -42,16 +42,17 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
-    from benchmarks.effects import QUICK, effects_panel, quick_settings
+    from benchmarks.effects import effects_panel, horizon, quick_settings
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     settings = CausalMMMSettings.of(**quick_settings(quick))
-    draws = QUICK["draws"] if quick else DRAWS
+    draws = num_draws(quick)
     fit = fit_causalmmm(history, settings, seed=seed, progress=False)
     out: dict = {"scenario": scenario, "seed": seed,
-                 "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}"}
+                 "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}",
+                 "horizon": horizon(quick), "draws": draws}
     for label, mode in VARIANTS.items():
         read = fit.read_with(edge_draws=mode)
         table = read.effects(history, plan, num_draws=draws, seed=seed)

@@ -20,7 +20,7 @@ import numpy as np
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
 from benchmarks._effect_variants import METRICS as VARIANT_METRICS
 from benchmarks._effect_variants import SCENARIOS, SEEDS, effect_scores
-from benchmarks.effects import HORIZON, QUICK, effects_panel, quick_settings
+from benchmarks.effects import QUICK, draw_count, effects_panel, horizon, quick_settings, window_days
 
 TITLE = "## Effect ensembles (development seeds)"
 RUNS = 3
@@ -40,10 +40,11 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     settings = CausalMMMSettings.of(**quick_settings(quick))
+    per_run = QUICK["draws"] if quick else DRAWS
     draws = []
     for run in range(RUNS):
         fit = fit_causalmmm(history, settings, seed=seed + run, progress=False)
-        draws.append(fit.effect_draws(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed + run))
+        draws.append(fit.effect_draws(history, plan, num_draws=per_run, seed=seed + run))
 
     def pooled(n: int) -> EffectDraws:
         first = draws[0]
@@ -54,6 +55,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     runs = [effect_scores(table, truth) for table in tables]
     out = {"scenario": scenario, "seed": seed,
            "shape": f"{sim.panel.n_shops}×{sim.panel.n_nodes}×{sim.panel.n_time}",
+           "horizon": horizon(quick), "draws": per_run,
            "one run": {k: float(np.mean([r[k] for r in runs])) for k in METRICS},
            **{f"{n} runs pooled": effect_scores(pooled(n).table(0.9), truth) for n in range(2, RUNS + 1)}}
     # how far apart the runs' estimates are, against how far each is from the truth
@@ -66,12 +68,13 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
     rows_of = [k for k in results[0] if k == "one run" or k.endswith("pooled")]
+    days, draws = window_days(results), draw_count(results)
     lines = [
         *section_head(TITLE, command),
         "",
-        f"Development seeds {', '.join(map(str, seeds))} only. Each panel is fitted on all but its last {HORIZON} "
+        f"Development seeds {', '.join(map(str, seeds))} only. Each panel is fitted on all but its last {days} "
         f"days {RUNS} times with the defaults, from SVI seeds S, S + 1, …; \"one run\": the mean of the runs' own "
-        f"figures ({DRAWS} draws each); \"n runs pooled\": the first n runs' draws together. Scored as in \"Causal "
+        f"figures ({draws} draws each); \"n runs pooled\": the first n runs' draws together. Scored as in \"Causal "
         "effects and budget\" (`total` effects over shop × channel; also the coverage of the `held` effects). "
         "Run spread: Σ|a run's estimate − the runs' mean| / Σ|truth|, the runs' disagreement in the units of the "
         "error share. Mean ± sd over seeds.",

@@ -59,6 +59,37 @@ def horizon(quick: bool) -> int:
     return QUICK["horizon"] if quick else HORIZON
 
 
+def window_days(results: list[dict]) -> int:
+    """The days of the window the panels' ``results`` were scored over (each panel's ``"horizon"``): what a section's
+    text names, :data:`HORIZON` in a full run and fewer in a ``--quick`` one.
+
+    Raises
+    ------
+    ValueError
+        If the panels' windows differ.
+    """
+    return _common(results, "horizon")
+
+
+def draw_count(results: list[dict]) -> int:
+    """The posterior draws behind the panels' ``results`` (each panel's ``"draws"``): what a section's text names.
+
+    Raises
+    ------
+    ValueError
+        If the panels' draw counts differ.
+    """
+    return _common(results, "draws")
+
+
+def _common(results: list[dict], key: str) -> int:
+    """The one value of ``key`` that every result holds."""
+    values = {r[key] for r in results}
+    if len(values) != 1:
+        raise ValueError(f"the panels' {key!r} differ: {sorted(values)}")
+    return values.pop()
+
+
 def effects_panel(scenario: str, seed: int, quick: bool, settings: dict | None = None):
     """One simulated panel at the scenario's size (tiny with ``quick``; its generating ``settings`` overridden by
     name, :func:`~causalmmm_ppl.data.simulate.simulate`), its true effects over the last :func:`horizon` days, and its
@@ -90,6 +121,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     only = {f"{c}->{e}": 0.0 for c in panel.nodes for e in panel.nodes
             if c != e and not (kinds[panel.nodes.index(c)] == "channel" and e == panel.target)}
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
+                 "horizon": horizon(quick), "draws": draws,
                  "channel_pairs": int((sim.adjacency[:, kinds == "channel"][:, :, kinds == "channel"]).sum())}
     tables = {}
     for name, s in (("causalmmm", settings), ("direct_only", settings.replace(edge_priors=only))):
@@ -119,11 +151,12 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
+    days, draws = window_days(results), draw_count(results)
     lines = [
         *section_head(TITLE, command),
         "",
-        f"Each model is fitted on all but the last {HORIZON} days of a panel and asked for every shop's and channel's "
-        f"effect on the target over those days, given the channels' actual spend ({DRAWS} posterior draws); the truth "
+        f"Each model is fitted on all but the last {days} days of a panel and asked for every shop's and channel's "
+        f"effect on the target over those days, given the channels' actual spend ({draws} posterior draws); the truth "
         "is the simulator re-run with the same noise and the channel's spend at 0 there. Mean ± sd over the reported "
         f"seeds ({', '.join(map(str, seeds))}) of each panel's figure. Spearman: estimated vs true effects over shop × "
         "channel. ROAS error: median over channels of |estimated − true| / |true| portfolio ROAS. Coverage: share of "

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
-from benchmarks.effects import DRAWS, HORIZON, QUICK, effects_panel, horizon, quick_settings
+from benchmarks.effects import DRAWS, QUICK, effects_panel, horizon, quick_settings, window_days
 from causalmmm_ppl.evaluation.graph_metrics import auroc
 from causalmmm_ppl.transforms.np_ops import adstock, delayed_weights, geometric_weights, hill
 
@@ -359,8 +359,9 @@ def class_auroc(scores: np.ndarray, truth: np.ndarray, kinds: tuple[str, ...]) -
 class FittedPanel:
     """One panel of "Causal effects and budget" with a default CausalMMM fit on its history: the simulation, its
     true effects over the window, the fit's edge probabilities, the guide's screen before SVI and the fit's encoder
-    before pooling (each (shop, cause, effect)), the fit's own effects table, and its ``total`` effects with graphs
-    imposed on every draw (``imposed``: :func:`told_graph`'s name → table)."""
+    before pooling (each (shop, cause, effect)), the fit's own effects table, the posterior draws behind it
+    (``draws``), and its ``total`` effects with graphs imposed on every draw (``imposed``: :func:`told_graph`'s name
+    → table)."""
 
     sim: object
     truth: pd.DataFrame
@@ -368,6 +369,7 @@ class FittedPanel:
     screen: np.ndarray
     encoder: np.ndarray
     own: pd.DataFrame
+    draws: int
     imposed: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
@@ -397,7 +399,7 @@ def fitted_panel(scenario: str, seed: int, quick: bool, impose: tuple[str, ...] 
     imposed = {name: fit.effects(history, plan, kinds=("total",), num_draws=draws, seed=seed,
                                  graph=told_graph(sim, name, prob).astype(float)) for name in impose}
     return FittedPanel(sim, truth, prob, screen_only_scores(history, settings, seed),
-                       fit.edge_probability_array(pooled=False), own, imposed)
+                       fit.edge_probability_array(pooled=False), own, draws, imposed)
 
 
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
@@ -407,7 +409,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     fitted = fitted_panel(scenario, seed, quick)
     sim, truth, prob = fitted.sim, fitted.truth, fitted.prob
     kinds = sim.panel.node_kinds
-    out: dict = {"scenario": scenario, "seed": seed, "shape": fitted.shape,
+    out: dict = {"scenario": scenario, "seed": seed, "shape": fitted.shape, "horizon": horizon(quick),
                  "recall": edge_recall(prob, sim.adjacency, kinds),
                  "missed": missed_channel_target(prob, fitted.screen, sim, truth),
                  "auroc": {"screen": class_auroc(fitted.screen, sim.adjacency, kinds),
@@ -447,11 +449,12 @@ def _share(summed: dict[str, float], key: str) -> str:
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
     metrics = {"spearman": "Spearman", "roas_rel_error": "ROAS error", "error_share": "error share"}
+    days = window_days(results)
     lines = [
         *section_head(TITLE, command),
         "",
         f"Seeds {', '.join(map(str, seeds))}: the panels, window and truth of \"Causal effects and budget\" (all but "
-        f"the last {HORIZON} days to fit on; effects over those days given the channels' actual spend). A reference "
+        f"the last {days} days to fit on; effects over those days given the channels' actual spend). A reference "
         "estimator is told a graph and the simulator's equations and estimates only their sizes, shop by shop, by "
         "least squares on the history (the script's docstring gives the equations); the effects follow from the "
         "estimated equations. It is told the true graph, every candidate cause (no graph), or the graph of a "

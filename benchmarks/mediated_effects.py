@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
-from benchmarks.effects import HORIZON, QUICK, effects_panel, quick_settings
+from benchmarks.effects import QUICK, draw_count, effects_panel, horizon, quick_settings, window_days
 
 TITLE = "## Mediated effects"
 SCENARIOS = ("sim1", "sim2")
@@ -56,14 +56,16 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     tgt = panel.nodes.index(panel.target)
     med_idx = [panel.nodes.index(m) for m in mediators]
     settings = CausalMMMSettings.of(**quick_settings(quick))
+    draws = QUICK["draws"] if quick else DRAWS
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
+                 "horizon": horizon(quick), "draws": draws,
                  "true_edge_frequency": float(sim.adjacency[:, med_idx, tgt].mean())}
     t = truth.rename(columns={"effect": "mean"})
     true_direct, true_held = _portfolio(t, "direct", "mean"), _portfolio(t, "held", "mean")
     out["true_mediated_share"] = (true_held - true_direct) / true_held
     for name, s in (("default", settings), ("required", settings.replace(mediator_prior=1.0))):
         fit = fit_causalmmm(history, s, seed=seed, progress=False)
-        table = fit.effects(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=seed)
+        table = fit.effects(history, plan, num_draws=draws, seed=seed)
         direct, held = _portfolio(table, "direct", "mean"), _portfolio(table, "held", "mean")
         prob = fit.edge_probability_array(history)
         out[name] = {"mediated": (held - direct) / (true_held - true_direct), "direct": direct / true_direct,
@@ -72,15 +74,16 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
+    days, draws = window_days(results), draw_count(results)
     lines = [
         *section_head(TITLE, command),
         "",
         f"Development seeds {', '.join(map(str, seeds))} only: a diagnosis of \"Causal effects and budget\", not a "
-        f"reported figure. Each panel is fitted on all but its last {HORIZON} days, with the defaults and with every "
+        f"reported figure. Each panel is fitted on all but its last {days} days, with the defaults and with every "
         "mediator → target edge required; portfolio effects over the window, split into direct (mediators held at "
         "their factual paths) and mediated (held − direct), as a share of the simulator's true ones; "
         "`p(mediator → target)`: mean edge probability of those pairs; Spearman, ROAS error and coverage: the "
-        f"`total` effects over shop × channel, as in \"Causal effects and budget\" ({DRAWS} draws). Mean ± sd over "
+        f"`total` effects over shop × channel, as in \"Causal effects and budget\" ({draws} draws). Mean ± sd over "
         "seeds.",
         "",
     ]

@@ -40,7 +40,7 @@ import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
 from benchmarks._effect_variants import channel_target_edges
-from benchmarks.effects import HORIZON, horizon
+from benchmarks.effects import draw_count, horizon, window_days
 from benchmarks.effects_oracle import class_block, fitted_panel, oracle_effects, told_graph
 
 TITLE = "## Two-stage sizes (development seeds)"
@@ -85,8 +85,8 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     def kept(graph: np.ndarray) -> dict[str, float]:
         return channel_target_edges(graph, sim.panel, sim.adjacency)
 
-    out: dict = {"scenario": scenario, "seed": seed, "shape": fitted.shape,
-                 OWN: effect_report(fitted.own, fitted.truth, "total")}
+    out: dict = {"scenario": scenario, "seed": seed, "shape": fitted.shape, "horizon": horizon(quick),
+                 "draws": fitted.draws, OWN: effect_report(fitted.own, fitted.truth, "total")}
     for label, name in IMPOSED.items():
         out[label] = effect_report(fitted.imposed[name], fitted.truth, "total") | kept(told_graph(sim, name, prob))
     for label, (choice, pool) in RULES.items():
@@ -98,19 +98,20 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
+    days, draws = window_days(results), draw_count(results)
     lines = [
         *section_head(TITLE, command),
         "",
         f"Development seeds {', '.join(map(str, seeds))} only. Each panel of \"Causal effects and budget\" is fitted "
-        f"on all but its last {HORIZON} days; the reference estimator of \"Effects with the true structure "
+        f"on all but its last {days} days; the reference estimator of \"Effects with the true structure "
         "(reference)\" (least squares of the simulator's equations, shop by shop, carryover and saturation from a "
         "grid) is then told the fit's edges above 0.5 with the channel → target pairs chosen by each rule; "
         "\"sizes pooled\": each shop's sizes shrunk towards the other shops' of the same pair (normal-normal, "
         "moments). `total` "
-        "effects over shop × channel, scored as in \"Causal effects and budget\"; the fit's own effects (100 draws) "
-        "first, then the fit's own effects with a graph imposed on every draw (its edges above 0.5; the same with the "
-        "truth's channel → target pairs, and mediator → target pairs; the true graph with the fit's channel → target "
-        "pairs; the true graph). Channel → target kept: the share of the true ones, and the "
+        f"effects over shop × channel, scored as in \"Causal effects and budget\"; the fit's own effects ({draws} "
+        "draws) first, then the fit's own effects with a graph imposed on every draw (its edges above 0.5; the same "
+        "with the truth's channel → target pairs, and mediator → target pairs; the true graph with the fit's "
+        "channel → target pairs; the true graph). Channel → target kept: the share of the true ones, and the "
         "number of absent ones per panel. Mean ± sd over seeds.",
         "",
     ]

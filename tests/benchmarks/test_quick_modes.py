@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from benchmarks._doc import DOC
+from benchmarks.effects import HORIZON, QUICK
 
 SCRIPTS = {
     "graph_recovery": "## Graph recovery side by side",
@@ -78,6 +79,12 @@ IN_PROCESS = ("allocation", "edge_calibration", "effects", "graph_offhome", "gra
               "effect_ensembles", "edge_draws", "multistep", "miss_rate", "template_prior", "carryover_effects", "carryover_graph", "effects_oracle", "svi_steps",
               "few_shops", "weight_prior", "effect_sizes", "mixed_runs", "two_stage_sizes", "mediator_prior")
 
+#: The benchmarks that score effects over the window of ``benchmarks.effects.horizon``: a quick run's text names the
+#: quick window it scored, not the full run's.
+QUICK_WINDOW = ("allocation", "effects", "effects_oracle", "two_stage_sizes", "effect_ensembles", "mediated_effects",
+                "edge_draws", "edge_gain", "additive_response", "multistep", "miss_rate", "template_prior",
+                "carryover_effects", "svi_steps", "weight_prior", "effect_sizes", "mediator_prior")
+
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
 def test_quick_mode(name, capsys):
@@ -96,6 +103,8 @@ def run_quick(name: str, title: str, capsys) -> None:
     out = capsys.readouterr().out
     assert out.startswith(title) and "Command: `" in out and "| " in out
     assert "nan" not in out.split("\n|---")[1].split("\n\n")[0]  # the table is filled
+    if name in QUICK_WINDOW:
+        assert f"last {QUICK['horizon']} days" in out and f"last {HORIZON} days" not in out
     assert (DOC.read_text() if DOC.exists() else None) == before
 
 
