@@ -29,6 +29,12 @@ DATA = Path(__file__).resolve().parents[1] / "datasets" / "pymc-marketing" / "mm
 TRUTH = {"x1": 0.29, "x2": 0.07}  # documented upstream (datasets/README.md)
 HISTORY_WEEKS = 8
 DRAWS = 200
+QUICK_DRAWS = 8
+
+
+def num_draws(quick: bool) -> int:
+    """Posterior draws of CausalMMM's effects: :data:`DRAWS`, or the few of a ``--quick`` run."""
+    return QUICK_DRAWS if quick else DRAWS
 
 
 def run(quick: bool, seed: int = 0) -> dict:
@@ -47,7 +53,7 @@ def run(quick: bool, seed: int = 0) -> dict:
     # as before controls were columns of their own, so that its figures do not change
     btvc_panel = load_panel(DATA, ColumnSpec(target="y", channels=("x1", "x2"), controls=events, date_col="date_week"))
     panel = load_panel(DATA, ColumnSpec(target="y", channels=("x1", "x2") + events, date_col="date_week"))
-    out: dict = {"weeks": panel.n_time}
+    out: dict = {"weeks": panel.n_time, "draws": num_draws(quick)}
     t0 = time.perf_counter()
     inference = quick_inference(50) if quick else BTVCInference(method="nuts", num_chains=2, num_warmup=1000,
                                                                 num_samples=1000)
@@ -58,7 +64,7 @@ def run(quick: bool, seed: int = 0) -> dict:
     t0 = time.perf_counter()
     fit = fit_causalmmm(panel, CausalMMMSettings.of(**({"steps": 20} if quick else {})), seed=seed, progress=False)
     history, window = panel.select_time(0, HISTORY_WEEKS), panel.select_time(HISTORY_WEEKS, panel.n_time)
-    table = fit.effects(history, window, kinds=("total",), num_draws=8 if quick else DRAWS, seed=seed)
+    table = fit.effects(history, window, kinds=("total",), num_draws=out["draws"], seed=seed)
     out["causalmmm_seconds"] = time.perf_counter() - t0
     y_total = float(window.values[0, :, -1].sum())
     rows = table[(table["shop"] != "ALL") & (table["kind"] == "total")].set_index("channel")
@@ -67,13 +73,14 @@ def run(quick: bool, seed: int = 0) -> dict:
 
 
 def render(result: dict, command: str) -> str:
+    """The section; the draws named are the result's own (``result["draws"]``)."""
     lines = [
         *section_head(TITLE, command),
         "",
         f"PyMC-Marketing's `mmm_example.csv` ({result['weeks']} weeks, one unit; generating shares x1 ≈ 29%, x2 ≈ 7% "
         "of total y). Each cell: the model's posterior mean share of the target [90% interval]; BTVC over all weeks "
         f"(NUTS 2 × 1000 + 1000, events as controls), CausalMMM over the weeks after the first {HISTORY_WEEKS} (its "
-        f"`total` effects with those weeks as the window, {DRAWS} draws, events as channels).",
+        f"`total` effects with those weeks as the window, {result['draws']} draws, events as channels).",
         "",
         "| channel | true share | BTVC | CausalMMM |",
         "|---|---|---|---|",

@@ -23,6 +23,7 @@ import numpy as np
 
 from benchmarks._doc import mean_sd, panel_benchmark, section_head
 from benchmarks._engines import split_last
+from benchmarks.effects import draw_count
 
 TITLE = "## Rollout history"
 SCENARIOS = ("sim2", "sim2_long")
@@ -31,6 +32,11 @@ QUICK = dict(n_shops=6, n_days=60, steps=10, window=20, draws=8)
 SEEDS = (100, 101)
 HORIZON = 14
 DRAWS = 200
+
+
+def num_draws(quick: bool) -> int:
+    """Posterior draws of each forecast: :data:`DRAWS`, or the few of a ``--quick`` run."""
+    return QUICK["draws"] if quick else DRAWS
 
 
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
@@ -51,12 +57,13 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     scale = history.values.reshape(-1, panel.n_nodes).std(0)
     scored = np.asarray(panel.node_kinds) != "channel"
     out = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
-           "window_days": fit.model.rollout_history_days(history.n_time), "history_days": history.n_time}
+           "draws": num_draws(quick), "window_days": fit.model.rollout_history_days(history.n_time),
+           "history_days": history.n_time}
     window = fit.model.window  # the training window the rollout's state runs over (with l_max)
     for name, days in (("window", window), ("whole", history.n_time)):
         fit.model.window = days
         t0 = time.perf_counter()
-        draws = fit.forecast_samples(history, plan, num_draws=QUICK["draws"] if quick else DRAWS, seed=0)
+        draws = fit.forecast_samples(history, plan, num_draws=out["draws"], seed=0)
         seconds = time.perf_counter() - t0
         lower, upper = np.quantile(draws, [0.05, 0.95], axis=0)
         err = ((draws.mean(0) - truth) / scale) ** 2
@@ -69,13 +76,15 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
 
 def render(results: list[dict], command: str, seeds: tuple[int, ...]) -> str:
+    """The section; the draws named are the results' own (each panel's ``"draws"``)."""
     scenarios = list(dict.fromkeys(r["scenario"] for r in results))
+    draws = draw_count(results)
     lines = [
         *section_head(TITLE, command),
         "",
         f"Development seeds {', '.join(map(str, seeds))} only: the rollout's history length was chosen here. One "
         f"default CausalMMM fit per panel on all but its last {HORIZON} days; its {HORIZON}-day forecast "
-        f"({DRAWS} draws, the plan's channels) with the recurrent state run over the history's last window + l_max "
+        f"({draws} draws, the plan's channels) with the recurrent state run over the history's last window + l_max "
         "days (the default) or over all of it. MSE of the forecast mean in units of each node's standard deviation "
         "over the history; 90% coverage: share of values inside the 90% interval; mean ± sd over seeds; forecast "
         "seconds on one core.",

@@ -85,6 +85,10 @@ QUICK_WINDOW = ("allocation", "effects", "effects_oracle", "two_stage_sizes", "e
                 "edge_draws", "edge_gain", "additive_response", "multistep", "miss_rate", "template_prior",
                 "carryover_effects", "svi_steps", "weight_prior", "effect_sizes", "mediator_prior")
 
+#: The benchmarks whose posterior draws are their module's ``num_draws(quick)``: a quick run's text names the quick
+#: draws it used, not the full run's ``DRAWS``.
+QUICK_DRAWS = ("rollout_history", "param_recovery", "peer_contributions")
+
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
 def test_quick_mode(name, capsys):
@@ -105,6 +109,8 @@ def run_quick(name: str, title: str, capsys) -> None:
     assert "nan" not in out.split("\n|---")[1].split("\n\n")[0]  # the table is filled
     if name in QUICK_WINDOW:
         assert f"last {QUICK['horizon']} days" in out and f"last {HORIZON} days" not in out
+    if name in QUICK_DRAWS:
+        assert f"{module.num_draws(True)} draws" in out and f"{module.DRAWS} draws" not in out
     assert (DOC.read_text() if DOC.exists() else None) == before
 
 
