@@ -222,3 +222,26 @@ def test_carryover_graph_fits_a_variant_of_the_settings_and_names_it(capsys):
     assert carryover_graph.main(args + ["--variant", "restarts=1"]) == 0  # one run: no full-panel loss to show
     runs = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| geometric")][1:]
     assert len(runs) == 1 and runs[0].split(" | ")[3] == "–"
+
+
+def test_weight_curvature_prints_every_reading_and_puts_the_weights_back():
+    """The print-only check of the message weights' curvature: the Laplace posterior of the log gains is no wider
+    than their N(0, 1) prior (the Hessian's negative eigenvalues raised to 0), every reading prints a filled row,
+    the fit's weights are its own again afterwards, and the page is left alone."""
+    import torch
+
+    from benchmarks import weight_curvature
+
+    before = DOC.read_text()
+    result = weight_curvature.score_panel("sim2", 0, True)
+    assert 0.0 < result["sd"].min() and result["sd"].max() <= weight_curvature.PRIOR_SD + 1e-9
+    assert list(result["rows"]) == ["fit", "W drawn", "Newton step"]
+    decoder = torch.nn.Linear(2, 2)
+    decoder.edge_weight = torch.nn.Parameter(torch.ones(2))
+    own = decoder.edge_weight
+    with weight_curvature.message_weights(decoder, 2.0 * own):
+        assert not isinstance(decoder.edge_weight, torch.nn.Parameter)
+    assert decoder.edge_weight is own and "edge_weight" in dict(decoder.named_parameters())
+    rows = [line for line in weight_curvature.report([result], (0,)) if line.startswith("| sim2 | 0 |")]
+    assert len(rows) == 4 and "nan" not in "".join(rows)
+    assert DOC.read_text() == before
