@@ -245,3 +245,24 @@ def test_weight_curvature_prints_every_reading_and_puts_the_weights_back():
     rows = [line for line in weight_curvature.report([result], (0,)) if line.startswith("| sim2 | 0 |")]
     assert len(rows) == 4 and "nan" not in "".join(rows)
     assert DOC.read_text() == before
+
+
+def test_graph_parts_replaces_one_class_at_a_time_and_prints_every_graph():
+    """The print-only check of which part of the graph the effects lose on: a class's pairs come from the truth and
+    every other pair from the graph given; every reading and every class prints a filled row; the page is left
+    alone."""
+    from benchmarks import graph_parts
+
+    kinds = np.array(["channel", "channel", "mediator", "target"])
+    graph, truth = np.zeros((1, 4, 4)), np.ones((1, 4, 4))
+    mixed = graph_parts.with_truth(graph, truth, kinds, ["channel → target"])
+    assert mixed[0, :2, 3].tolist() == [1.0, 1.0] and mixed.sum() == 2.0
+    both = graph_parts.with_truth(graph, truth, kinds, graph_parts.INTO_TARGET)
+    assert both[0, :3, 3].tolist() == [1.0, 1.0, 1.0] and both.sum() == 3.0
+    before = DOC.read_text()
+    result = graph_parts.score_panel("sim2", 0, True)
+    lines = graph_parts.report([result])
+    assert len([line for line in lines if line.startswith("| sim2 | 0 |")]) == len(result["rows"]) + 4
+    effects = lines[2 : 2 + len(result["rows"])]
+    assert all(line.startswith("| sim2 | 0 |") for line in effects) and "nan" not in "".join(effects)
+    assert DOC.read_text() == before
