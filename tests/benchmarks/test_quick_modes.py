@@ -266,3 +266,21 @@ def test_graph_parts_replaces_one_class_at_a_time_and_prints_every_graph():
     effects = lines[2 : 2 + len(result["rows"])]
     assert all(line.startswith("| sim2 | 0 |") for line in effects) and "nan" not in "".join(effects)
     assert DOC.read_text() == before
+
+
+def test_target_edge_reads_draws_graphs_at_their_probabilities_and_prints_every_reading():
+    """The print-only check of the channel → target pairs' readings: a drawn graph holds each edge at its
+    probability (0 and 1 exactly, one half about half the time), every reading prints a filled row, and the page is
+    left alone."""
+    from benchmarks import target_edge_reads
+
+    prob = np.array([[[0.0, 1.0], [0.5, 0.0]]])
+    graphs = target_edge_reads.drawn_graphs(prob, 4000, np.random.default_rng(0))
+    assert graphs.shape == (4000, 1, 2, 2) and set(np.unique(graphs)) <= {0.0, 1.0}
+    assert graphs[:, 0, 0, 1].all() and not graphs[:, 0, 0, 0].any()
+    assert abs(graphs[:, 0, 1, 0].mean() - 0.5) < 0.03
+    before = DOC.read_text()
+    result = target_edge_reads.score_panel("sim2", 0, True)
+    rows = [line for line in target_edge_reads.report([result]) if line.startswith("| sim2 | 0 |")]
+    assert len(rows) == 5 and "nan" not in "".join(rows)
+    assert DOC.read_text() == before

@@ -1,0 +1,91 @@
+"""What do the channel → target pairs' probabilities trade between ranking and ROAS? Development seeds only.
+
+Prints (writes nothing to docs/benchmarks.md). For each panel (sizes and window as in "Causal effects and budget"),
+one default fit on all but the last 14 days, whose edge probabilities are read in several ways without a refit:
+the default (the population layer with miss rate μ = 0.3), the layer with μ = 0.03, the encoder's own (no layer),
+and each of the last two for the channel → target pairs only, the default elsewhere. Each reading draws 100 graphs
+(every edge on with its probability, independently) and imposes one on each draw of the fit's ``total`` effects
+(``graph=``), scored as "Causal effects and budget" scores them; beside it, the channel → target pairs' mean
+probability on true and on absent pairs, the true pairs below 0.5 and the absent pairs above it. The default reading
+drawn this way is the reference of the others (the fit's own draws differ from it only by their random stream).
+
+``python -m benchmarks.target_edge_reads --jobs 2`` (sim2, development seeds 100 and 101: about 10 minutes on 2
+cores); ``--quick`` runs tiny settings (the test suite runs it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks._doc import print_only_panels, print_only_parser
+from benchmarks.graph_parts import with_truth
+
+SEEDS = (100, 101)
+LOW_MISS_RATE = 0.03
+TARGET_PAIRS = ["channel → target"]
+
+
+def drawn_graphs(prob: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """``draws`` graphs, each edge of ``prob`` (shop, cause, effect) on with its probability: (draw, shop, cause,
+    effect) float32 0/1."""
+    return (rng.random((draws,) + prob.shape) < prob[None]).astype(np.float32)
+
+
+def score_panel(scenario: str, seed: int, quick: bool) -> dict:
+    """One default fit of ``scenario``'s panel and its effects under each reading of the module docstring (runs in a
+    worker process)."""
+    from causalmmm_ppl import _runtime
+
+    _runtime.configure(1)
+    from benchmarks.effects import DRAWS, QUICK, effects_panel, quick_settings
+    from causalmmm_ppl.evaluation.effect_metrics import effect_report
+    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
+    from causalmmm_ppl.models.settings import CausalMMMSettings
+
+    sim, truth, history, plan = effects_panel(scenario, seed, quick)
+    fit = fit_causalmmm(history, CausalMMMSettings.of(**quick_settings(quick)), seed=seed, progress=False)
+    kinds = np.asarray(sim.panel.node_kinds)
+    default = fit.edge_probability_array(history)
+    low = fit.read_with(edge_miss_rate=LOW_MISS_RATE).edge_probability_array(history)
+    encoder = fit.edge_probability_array(history, pooled=False)
+    readings = {
+        "default (μ = 0.3)": default,
+        f"μ = {LOW_MISS_RATE}": low,
+        f"channel → target at μ = {LOW_MISS_RATE}": with_truth(default, low, kinds, TARGET_PAIRS),
+        "encoder's own": encoder,
+        "channel → target the encoder's own": with_truth(default, encoder, kinds, TARGET_PAIRS),
+    }
+    draws = QUICK["draws"] if quick else DRAWS
+    rng = np.random.default_rng(seed)
+    true = sim.adjacency[:, kinds == "channel"][:, :, kinds == "target"].ravel() > 0
+    rows = {}
+    for label, prob in readings.items():
+        table = fit.effects(history, plan, num_draws=draws, seed=seed, kinds=("total",),
+                            graph=drawn_graphs(prob, draws, rng))
+        p = prob[:, kinds == "channel"][:, :, kinds == "target"].ravel()
+        rows[label] = effect_report(table, truth, "total") | {
+            "p_true": float(p[true].mean()), "p_absent": float(p[~true].mean()),
+            "missed": int((true & (p < 0.5)).sum()), "false": int((~true & (p > 0.5)).sum())}
+    return {"scenario": scenario, "seed": seed, "rows": rows}
+
+
+def report(results: list[dict]) -> list[str]:
+    """The printed lines of :func:`score_panel`'s ``results``."""
+    lines = ["| panel | seed | reading | Spearman | ROAS error | coverage 90% | channel → target probability, true / "
+             "absent | true below 0.5 | absent above 0.5 |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['scenario']} | {r['seed']} | {label} | {row['spearman']:.3f} | {row['roas_rel_error']:.3f} | "
+              f"{row['coverage']:.3f} | {row['p_true']:.2f} / {row['p_absent']:.3f} | {row['missed']} | "
+              f"{row['false']} |" for r in results for label, row in r["rows"].items()]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = print_only_parser(__doc__.splitlines()[0], "scenarios", ("sim2",), SEEDS).parse_args(argv)
+    results, seeds = print_only_panels(args, "scenarios", score_panel)
+    print("\n".join(report(results)))
+    print(f"Default fits; development seeds {', '.join(map(str, seeds))}.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
