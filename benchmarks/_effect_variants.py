@@ -9,21 +9,15 @@ from typing import Any
 import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
-from benchmarks.effects import QUICK, draw_count, effects_panel, horizon, quick_settings, window_days
+from benchmarks.effects import draw_count, effects_panel, horizon, num_draws, quick_settings, window_days
 from causalmmm_ppl.models.spec import CausalMMMSpec
 
-DRAWS = 100
 SCENARIOS = ("sim1", "sim2", "sim3")
 SEEDS = (100, 101)
 #: column key → header: ``total`` effects' Spearman, portfolio-ROAS error, 90% coverage and error share, ``held``
 #: effects' coverage, and the per-shop AUROC of the edge probabilities over the candidate pairs
 METRICS = {"spearman": "Spearman", "roas_rel_error": "ROAS error", "coverage": "coverage 90%",
            "error_share": "error share", "held_coverage": "held coverage 90%", "auroc": "per-shop AUROC"}
-
-
-def num_draws(quick: bool) -> int:
-    """Posterior draws of each fit's effects: :data:`DRAWS`, or the few of a ``--quick`` run."""
-    return QUICK["draws"] if quick else DRAWS
 
 
 def family_label(adstock: str) -> str:

@@ -29,12 +29,12 @@ import numpy as np
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, parse_variant, section_head, table_head
 from benchmarks._engines import split_last
 # the effects section's panels and window
-from benchmarks.effects import DRAWS, SCENARIOS, SEEDS, SIZES, draw_count, horizon, quick_settings, window_days
+from benchmarks.effects import SCENARIOS, SEEDS, SIZES, draw_count, horizon, num_draws, quick_settings, window_days
 
 TITLE = "## Budget allocation"
 VARIANT_TITLE = "## Budget allocation with a model variant (development seeds)"
 RANDOM_REPEATS = 5
-QUICK = dict(n_shops=6, n_days=60, steps=15, draws=6)
+QUICK = dict(n_shops=6, n_days=60, steps=15)  # the draws: effects.num_draws
 METHODS = ("causalmmm", "btvc", "oracle", "random")
 LABELS = {"causalmmm": "CausalMMM (default)", "btvc": "BTVC (SVI)", "oracle": "oracle (the simulator optimised)",
           "random": "random reallocation (reference)"}
@@ -65,7 +65,7 @@ def score_panel(scenario: str, seed: int, quick: bool, variant: str = "") -> dic
     panel = sim.panel
     days = horizon(quick)
     history, plan = split_last(panel, days)
-    draws = QUICK["draws"] if quick else DRAWS
+    draws = num_draws(quick)
     spend = window_spend(sim, days)
     base = float(true_target(sim, spend, np.ones(spend.shape[::2]), days).sum())
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks._doc import panel_benchmark
-from benchmarks._effect_variants import METRICS, SCENARIOS, SEEDS, effect_scores, num_draws, render_variants
+from benchmarks._effect_variants import METRICS, SCENARIOS, SEEDS, effect_scores, render_variants
 
 TITLE = "## Edge draws (development seeds)"
 VARIANTS = {"relaxed": "relaxed", "hard": "hard"}
@@ -42,7 +42,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
-    from benchmarks.effects import effects_panel, horizon, quick_settings
+    from benchmarks.effects import effects_panel, horizon, num_draws, quick_settings
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
 

@@ -20,11 +20,10 @@ import numpy as np
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
 from benchmarks._effect_variants import METRICS as VARIANT_METRICS
 from benchmarks._effect_variants import SCENARIOS, SEEDS, effect_scores
-from benchmarks.effects import QUICK, draw_count, effects_panel, horizon, quick_settings, window_days
+from benchmarks.effects import draw_count, effects_panel, horizon, num_draws, quick_settings, window_days
 
 TITLE = "## Effect ensembles (development seeds)"
 RUNS = 3
-DRAWS = 100
 METRICS = {k: v for k, v in VARIANT_METRICS.items() if k != "auroc"}
 
 
@@ -40,7 +39,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     settings = CausalMMMSettings.of(**quick_settings(quick))
-    per_run = QUICK["draws"] if quick else DRAWS
+    per_run = num_draws(quick)
     draws = []
     for run in range(RUNS):
         fit = fit_causalmmm(history, settings, seed=seed + run, progress=False)

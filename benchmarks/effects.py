@@ -59,6 +59,11 @@ def horizon(quick: bool) -> int:
     return QUICK["horizon"] if quick else HORIZON
 
 
+def num_draws(quick: bool) -> int:
+    """Posterior draws of each model's effects: :data:`DRAWS`, or the few of a ``--quick`` run."""
+    return QUICK["draws"] if quick else DRAWS
+
+
 def window_days(results: list[dict]) -> int:
     """The days of the window the panels' ``results`` were scored over (each panel's ``"horizon"``): what a section's
     text names, :data:`HORIZON` in a full run and fewer in a ``--quick`` one.
@@ -116,7 +121,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     panel = sim.panel
     settings = CausalMMMSettings.of(**quick_settings(quick))
-    draws = QUICK["draws"] if quick else DRAWS
+    draws = num_draws(quick)
     kinds = np.asarray(panel.node_kinds)
     only = {f"{c}->{e}": 0.0 for c in panel.nodes for e in panel.nodes
             if c != e and not (kinds[panel.nodes.index(c)] == "channel" and e == panel.target)}

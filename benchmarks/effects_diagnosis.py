@@ -56,7 +56,6 @@ from benchmarks._doc import parse_spec, print_only_panels, print_only_parser
 
 SCENARIOS = ("sim1", "sim2")
 SEEDS = (100,)
-DRAWS = 100
 
 
 @dataclass
@@ -123,14 +122,14 @@ def diagnose(scenario: str, seed: int, quick: bool, overrides: dict | None = Non
     from causalmmm_ppl import _runtime
 
     _runtime.configure(1)
-    from benchmarks.effects import QUICK, effects_panel, quick_settings
+    from benchmarks.effects import effects_panel, num_draws, quick_settings
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.models.settings import CausalMMMSettings
 
     sim, truth, history, plan = effects_panel(scenario, seed, quick, scenario_settings)
     settings = CausalMMMSettings.of(**{**quick_settings(quick), **(overrides or {})})
     fit = fit_causalmmm(history, settings, seed=seed, progress=False)
-    case = Case(sim, truth, history, plan, fit, QUICK["draws"] if quick else DRAWS, seed)
+    case = Case(sim, truth, history, plan, fit, num_draws(quick), seed)
     panel = sim.panel
     changed = f", settings changed: {overrides}" if overrides else ""
     changed += f", simulator settings changed: {scenario_settings}" if scenario_settings else ""

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head, table_head
-from benchmarks.effects import DRAWS, QUICK, effects_panel, horizon, quick_settings, window_days
+from benchmarks.effects import effects_panel, horizon, num_draws, quick_settings, window_days
 from causalmmm_ppl.evaluation.graph_metrics import auroc
 from causalmmm_ppl.transforms.np_ops import adstock, delayed_weights, geometric_weights, hill
 
@@ -394,7 +394,7 @@ def fitted_panel(scenario: str, seed: int, quick: bool, impose: tuple[str, ...] 
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     settings = CausalMMMSettings.of(**quick_settings(quick))
     fit = fit_causalmmm(history, settings, seed=seed, progress=False)
-    draws = QUICK["draws"] if quick else DRAWS
+    draws = num_draws(quick)
     own, prob = fit.effects(history, plan, num_draws=draws, seed=seed), fit.edge_probability_array()
     imposed = {name: fit.effects(history, plan, kinds=("total",), num_draws=draws, seed=seed,
                                  graph=told_graph(sim, name, prob).astype(float)) for name in impose}

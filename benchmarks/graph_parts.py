@@ -1,20 +1,22 @@
 """Which part of the graph do CausalMMM's effects lose their ranking on? Development seeds only.
 
 Prints (writes nothing to docs/benchmarks.md). For each panel (sizes and window as in "Causal effects and budget"),
-one default fit on all but the last 14 days, then its ``total`` effects (100 draws) scored as that section scores
+one default fit on all but the last 14 days (the fit of "Effects with the true structure (reference)",
+:func:`benchmarks.effects_oracle.fitted_panel`), then its ``total`` effects (100 draws) scored as that section scores
 them (Spearman over shop × channel, portfolio-ROAS error, 90% coverage, error share), read with graphs imposed on
 every draw (``graph=``):
 
 - the fit's own edge draws (the default reading);
 - the fit's posterior mode (its edges above 0.5), then the mode with one class of pairs replaced by the
   simulator's (channel → target, mediator → target, channel → channel, channel → mediator), then with both classes
-  into the target replaced;
+  into the target replaced (:func:`benchmarks.effects_oracle.told_graph`);
 - the simulator's graph with the channel → target pairs of the mode (everything true but that class);
 - the simulator's graph.
 
 A class whose truth lifts the mode's figures is where the fit's graph costs the effects; the simulator's graph
 bounds what the fit's sizes give with every edge right. Below the table, per class: the true edges, the mean edge
-probability on true and on absent pairs, the true edges below 0.5 and the absent pairs above it.
+probability on true and on absent pairs (a node is not its own pair), the true edges below 0.5 and the absent pairs
+above it.
 
 ``python -m benchmarks.graph_parts --jobs 2`` (sim2, sim1 and sim3, development seeds 100 and 101: about 25 minutes
 on 2 cores); ``--quick`` runs tiny settings (the test suite runs it).
@@ -27,54 +29,41 @@ import numpy as np
 from benchmarks._doc import print_only_panels, print_only_parser
 
 SEEDS = (100, 101)
-CLASSES = {"channel → target": ("channel", "target"), "mediator → target": ("mediator", "target"),
-           "channel → channel": ("channel", "channel"), "channel → mediator": ("channel", "mediator")}
-INTO_TARGET = ("channel → target", "mediator → target")
+#: the edge classes of the class table and of the swaps: label → :data:`benchmarks.effects_oracle.SHORT_CLASSES`' key
+CLASSES = {"channel → target": "c→t", "mediator → target": "m→t", "channel → channel": "c→c",
+           "channel → mediator": "c→m"}
+#: the graphs imposed: row label → :func:`benchmarks.effects_oracle.told_graph`'s name
+GRAPHS = {"mode (edges above 0.5)": "fitted",
+          **{f"mode, true {label}": f"fitted, true {short}" for label, short in CLASSES.items()},
+          "mode, true pairs into the target": "fitted, true c→t and m→t",
+          "true but channel → target (mode's)": "true, fitted c→t",
+          "true": "true"}
 
 
-def with_truth(graph: np.ndarray, truth: np.ndarray, kinds: np.ndarray, classes) -> np.ndarray:
-    """``graph`` (shop, cause, effect) with the pairs of ``classes`` (names of :data:`CLASSES`) taken from
-    ``truth``."""
-    out = graph.copy()
-    for name in classes:
-        cause, effect = CLASSES[name]
-        block = np.ix_(np.arange(out.shape[0]), np.flatnonzero(kinds == cause), np.flatnonzero(kinds == effect))
-        out[block] = truth[block]
-    return out
+def class_edges(prob: np.ndarray, adjacency: np.ndarray, kinds: np.ndarray, short: str) -> dict:
+    """One edge class's pairs (``short``: a key of :data:`benchmarks.effects_oracle.SHORT_CLASSES`) in edge
+    probabilities ``prob`` against the simulator's ``adjacency`` (each (shop, cause, effect)): the true edges, the
+    mean probability on true and on absent pairs, the true edges below 0.5 and the absent pairs above it."""
+    from benchmarks.effects_oracle import SHORT_CLASSES, class_block
+
+    block, pairs = class_block(prob.shape[0], kinds, *SHORT_CLASSES[short])
+    t, p = adjacency[block][:, pairs].ravel() > 0, prob[block][:, pairs].ravel()
+    return {"true": int(t.sum()), "p_true": float(p[t].mean()) if t.any() else float("nan"),
+            "p_absent": float(p[~t].mean()) if (~t).any() else float("nan"),
+            "missed": int((t & (p < 0.5)).sum()), "false": int((~t & (p > 0.5)).sum())}
 
 
 def score_panel(scenario: str, seed: int, quick: bool) -> dict:
-    """One default fit of ``scenario``'s panel and its effects under each graph of the module docstring (runs in a
-    worker process)."""
-    from causalmmm_ppl import _runtime
-
-    _runtime.configure(1)
-    from benchmarks.effects import DRAWS, QUICK, effects_panel, quick_settings
+    """One default fit of ``scenario``'s panel (:func:`benchmarks.effects_oracle.fitted_panel`) and its effects
+    under each graph of :data:`GRAPHS`, with the class table (runs in a worker process)."""
+    from benchmarks.effects_oracle import fitted_panel
     from causalmmm_ppl.evaluation.effect_metrics import effect_report
-    from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
-    from causalmmm_ppl.models.settings import CausalMMMSettings
 
-    sim, truth, history, plan = effects_panel(scenario, seed, quick)
-    fit = fit_causalmmm(history, CausalMMMSettings.of(**quick_settings(quick)), seed=seed, progress=False)
-    kinds = np.asarray(sim.panel.node_kinds)
-    true, prob = sim.adjacency.astype(float), fit.edge_probability_array(history)
-    mode = (prob > 0.5).astype(float)
-    graphs = {"own edge draws": None, "mode (edges above 0.5)": mode}
-    graphs |= {f"mode, true {name}": with_truth(mode, true, kinds, [name]) for name in CLASSES}
-    graphs["mode, true pairs into the target"] = with_truth(mode, true, kinds, INTO_TARGET)
-    graphs["true but channel → target (mode's)"] = with_truth(true, mode, kinds, ["channel → target"])
-    graphs["true"] = true
-    draws = QUICK["draws"] if quick else DRAWS
-    rows = {label: effect_report(fit.effects(history, plan, num_draws=draws, seed=seed, kinds=("total",),
-                                             graph=graph), truth, "total") for label, graph in graphs.items()}
-    edges = {}
-    for name, (cause, effect) in CLASSES.items():
-        block = np.ix_(np.arange(true.shape[0]), np.flatnonzero(kinds == cause), np.flatnonzero(kinds == effect))
-        t, p = true[block].ravel() > 0, prob[block].ravel()
-        if t.size:
-            edges[name] = {"true": int(t.sum()), "p_true": float(p[t].mean()) if t.any() else float("nan"),
-                           "p_absent": float(p[~t].mean()) if (~t).any() else float("nan"),
-                           "missed": int((t & (p < 0.5)).sum()), "false": int((~t & (p > 0.5)).sum())}
+    fitted = fitted_panel(scenario, seed, quick, impose=tuple(GRAPHS.values()))
+    truth, prob, kinds = fitted.truth, fitted.prob, np.asarray(fitted.sim.panel.node_kinds)
+    rows = {"own edge draws": effect_report(fitted.own, truth, "total")}
+    rows |= {label: effect_report(fitted.imposed[name], truth, "total") for label, name in GRAPHS.items()}
+    edges = {label: class_edges(prob, fitted.sim.adjacency, kinds, short) for label, short in CLASSES.items()}
     return {"scenario": scenario, "seed": seed, "rows": rows, "edges": edges}
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._doc import print_only_panels, print_only_parser
-from benchmarks.param_recovery import DATA, DATASETS, DRAWS, HISTORY_WEEKS, causalmmm_contributions, load, srmse
+from benchmarks.param_recovery import DATA, DATASETS, HISTORY_WEEKS, causalmmm_contributions, load, num_draws, srmse
 
 SEEDS = (100, 101)
 LEADS = (0, 1)
@@ -63,7 +63,7 @@ def diagnose(name: str, seed: int, quick: bool) -> dict:
         fit = fit_causalmmm(panel, CausalMMMSettings.of(**({"steps": 20} if quick else {})), seed=seed,
                             progress=False)
         p_target = fit.edge_probability_array()[:, : len(channels), -1].mean(0)  # channels first, the target last
-        est = causalmmm_contributions(fit, panel, channels, 8 if quick else DRAWS, seed).mean(0)  # (geo, week, ch.)
+        est = causalmmm_contributions(fit, panel, channels, num_draws(quick), seed).mean(0)  # (geo, week, ch.)
         scored = true[:, HISTORY_WEEKS:]
         rows[lead] = {"p_target": p_target.tolist(), "share": (est.sum((0, 1)) / scored.sum((0, 1))).tolist(),
                       "srmse": float(srmse(est, scored).mean())}

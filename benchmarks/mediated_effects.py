@@ -25,12 +25,11 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks._doc import by_scenario, mean_sd, panel_benchmark, section_head
-from benchmarks.effects import QUICK, draw_count, effects_panel, horizon, quick_settings, window_days
+from benchmarks.effects import draw_count, effects_panel, horizon, num_draws, quick_settings, window_days
 
 TITLE = "## Mediated effects"
 SCENARIOS = ("sim1", "sim2")
 SEEDS = (100, 101)
-DRAWS = 100
 METHODS = ("default", "required")
 LABELS = {"default": "CausalMMM (default)", "required": "CausalMMM, mediator → target edges required"}
 
@@ -56,7 +55,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     tgt = panel.nodes.index(panel.target)
     med_idx = [panel.nodes.index(m) for m in mediators]
     settings = CausalMMMSettings.of(**quick_settings(quick))
-    draws = QUICK["draws"] if quick else DRAWS
+    draws = num_draws(quick)
     out: dict = {"scenario": scenario, "seed": seed, "shape": f"{panel.n_shops}×{panel.n_nodes}×{panel.n_time}",
                  "horizon": horizon(quick), "draws": draws,
                  "true_edge_frequency": float(sim.adjacency[:, med_idx, tgt].mean())}

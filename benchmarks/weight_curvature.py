@@ -61,8 +61,8 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     import torch
     from pyro.infer import Trace_ELBO
 
-    from benchmarks.effects import QUICK, effects_panel, quick_settings
-    from causalmmm_ppl.evaluation.effect_metrics import effect_report
+    from benchmarks.effects import effects_panel, num_draws, quick_settings
+    from causalmmm_ppl.evaluation.effect_metrics import effect_report, effect_size_ratio
     from causalmmm_ppl.inference.causalmmm_fit import fit_causalmmm
     from causalmmm_ppl.inference.effects import EffectDraws
     from causalmmm_ppl.models.settings import CausalMMMSettings
@@ -70,7 +70,7 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     sim, truth, history, plan = effects_panel(scenario, seed, quick)
     fit = fit_causalmmm(history, CausalMMMSettings.of(**(quick_settings(quick) or {"restarts": 1})), seed=seed,
                         progress=False)
-    draws = QUICK["draws"] if quick else 100
+    draws = num_draws(quick)
     n_gains = 3 if quick else GAIN_DRAWS
     per_gain = max(1, draws // n_gains)
     model, guide, data, spec = fit.model, fit.guide, fit.training_data(), fit.spec
@@ -89,10 +89,6 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
             pyro.set_rng_seed(seed)
             batch = data.full_batch(temperature=spec.temperature)
             return sum(Trace_ELBO().differentiable_loss(model, guide, batch) for _ in range(PARTICLES)) / PARTICLES
-
-    def scored(effect_draws: EffectDraws) -> dict:
-        table = effect_draws.table(0.9)
-        return effect_report(table, truth, "total")
 
     def with_weights(w: torch.Tensor, n: int, draw_seed: int) -> EffectDraws:
         with torch.no_grad():
@@ -130,12 +126,12 @@ def score_panel(scenario: str, seed: int, quick: bool) -> dict:
     with torch.no_grad():
         before, after = float(objective(theta0)), float(objective(step.float()))
     stepped = with_weights(weights(step.float()), draws, seed)
-    size = {name: float(d.table(0.9).query("kind == 'held' and shop != 'ALL'")["mean"].sum()
-                        / truth[truth.kind == "held"]["effect"].sum()) for name, d in (("fit", own), ("step", stepped))}
+    size = {name: effect_size_ratio(d.table(0.9), truth, "held") for name, d in (("fit", own), ("step", stepped))}
     return {"scenario": scenario, "seed": seed, "edges": len(pairs), "sd": sd,
             "sd_median": float(np.median(sd)), "sd_max": float(sd.max()),
             "error_median": float(np.median(channel_error)), "error_max": float(channel_error.max()),
-            "rows": {"fit": scored(own), "W drawn": scored(drawn), "Newton step": scored(stepped)},
+            "rows": {name: effect_report(d.table(0.9), truth, "total")
+                     for name, d in (("fit", own), ("W drawn", drawn), ("Newton step", stepped))},
             "step_median": float(step.median()), "step_min": float(step.min()), "step_max": float(step.max()),
             "objective": (before, after), "size": size}
 

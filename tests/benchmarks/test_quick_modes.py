@@ -248,17 +248,20 @@ def test_weight_curvature_prints_every_reading_and_puts_the_weights_back():
 
 
 def test_graph_parts_replaces_one_class_at_a_time_and_prints_every_graph():
-    """The print-only check of which part of the graph the effects lose on: a class's pairs come from the truth and
-    every other pair from the graph given; every reading and every class prints a filled row; the page is left
-    alone."""
-    from benchmarks import graph_parts
+    """The print-only check of which part of the graph the effects lose on (its swaps are ``told_graph``'s, tested
+    in test_effects_oracle): the channel → target pairs come from another array and every other pair stays; a
+    class's table counts its pairs only (a node is not its own pair); every reading and every class prints a filled
+    row; the page is left alone."""
+    from benchmarks import graph_parts, target_edge_reads
 
     kinds = np.array(["channel", "channel", "mediator", "target"])
     graph, truth = np.zeros((1, 4, 4)), np.ones((1, 4, 4))
-    mixed = graph_parts.with_truth(graph, truth, kinds, ["channel → target"])
+    mixed = target_edge_reads.with_target_pairs(graph, truth, kinds)
     assert mixed[0, :2, 3].tolist() == [1.0, 1.0] and mixed.sum() == 2.0
-    both = graph_parts.with_truth(graph, truth, kinds, graph_parts.INTO_TARGET)
-    assert both[0, :3, 3].tolist() == [1.0, 1.0, 1.0] and both.sum() == 3.0
+    adjacency = np.zeros((1, 4, 4))
+    adjacency[0, 0, 1] = 1.0
+    cc = graph_parts.class_edges(np.full((1, 4, 4), 0.6), adjacency, kinds, "c→c")
+    assert cc == {"true": 1, "p_true": 0.6, "p_absent": 0.6, "missed": 0, "false": 1}
     before = DOC.read_text()
     result = graph_parts.score_panel("sim2", 0, True)
     lines = graph_parts.report([result])
